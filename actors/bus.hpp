@@ -1,0 +1,24 @@
+#pragma once
+// The bus: where messages are stored, given their ids, and published to every
+// node's hub. Two implementations speak the same actor messages (see
+// messages.hpp): the embedded bus for a single node, and the Redis bridge.
+//
+// Contract every bus keeps:
+// - store_atom stores atomically and publishes to the room's subscribers in
+//   id order; a repeated (user, cid) is answered with the stored message and
+//   not published again.
+// - deliver_atom reaches a subscribed hub in increasing id order per room.
+// - A reply to recent_atom sent to a hub is ordered after every deliver_atom
+//   of the messages it contains (the hub de-duplicates the rest by id).
+
+#include <caf/fwd.hpp>
+
+#include <cstddef>
+
+namespace chatnode {
+
+struct bus_settings {
+  std::size_t retention = 1000; ///< messages kept per room
+};
+
+} // namespace chatnode

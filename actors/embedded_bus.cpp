@@ -1,0 +1,91 @@
+#include "actors/embedded_bus.hpp"
+
+#include "actors/history.hpp"
+#include "actors/messages.hpp"
+#include "actors/stats.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace chatnode {
+
+namespace {
+
+struct embedded_bus_state {
+  bus_settings settings;
+  std::unordered_map<std::string, room_history> rooms;
+  std::unordered_map<std::string, std::unordered_set<caf::actor>> subscribers;
+
+  room_history& room(const std::string& name) {
+    return rooms.try_emplace(name, settings.retention).first->second;
+  }
+
+  static inline const char* name = "embedded_bus";
+};
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_settings settings) {
+  self->state.settings = settings;
+  auto publish = [self](const std::string& room, auto&&... xs) {
+    if (auto it = self->state.subscribers.find(room); it != self->state.subscribers.end())
+      for (const auto& hub : it->second)
+        self->send(hub, xs...);
+  };
+  return {
+    [self](subscribe_atom, const std::string& room, const caf::actor& hub) {
+      self->state.subscribers[room].insert(hub);
+    },
+    [self](unsubscribe_atom, const std::string& room, const caf::actor& hub) {
+      auto it = self->state.subscribers.find(room);
+      if (it == self->state.subscribers.end())
+        return;
+      it->second.erase(hub);
+      if (it->second.empty())
+        self->state.subscribers.erase(it);
+    },
+    [self, publish](store_atom, std::string& room, std::string& user, std::string& text,
+                    std::string& cid) -> store_result {
+      auto stored = self->state.room(room).append(room, std::move(user), std::move(text),
+                                                  std::move(cid), now_ms());
+      if (!stored.duplicate) {
+        stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
+        publish(room, deliver_atom::value, stored.message);
+      }
+      return {std::move(stored.message), stored.duplicate};
+    },
+    [self](recent_atom, const recent_query& query) -> message_page {
+      auto it = self->state.rooms.find(query.room);
+      if (it == self->state.rooms.end())
+        return {};
+      if (query.since)
+        return it->second.after(*query.since);
+      return it->second.page(std::nullopt, query.limit);
+    },
+    [self](history_atom, const history_query& query) -> message_page {
+      auto it = self->state.rooms.find(query.room);
+      if (it == self->state.rooms.end())
+        return {};
+      return it->second.page(query.before, query.limit);
+    },
+    [publish](typing_atom, const std::string& room, const std::string& user,
+              const std::string& session) {
+      publish(room, typing_atom::value, room, user, session);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings) {
+  return sys.spawn(embedded_bus, settings);
+}
+
+} // namespace chatnode

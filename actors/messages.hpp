@@ -1,0 +1,75 @@
+#pragma once
+// The whole actor vocabulary: atoms and the payloads they carry.
+//
+//   edge    -> session : frame_atom(text) | binary_atom | closed_atom
+//   session -> hub     : enter_atom(join_request) | leave_atom(room, session) | typing_atom(...)
+//   session -> bus     : store_atom(room, user, text, cid) -> store_result
+//                        history_atom(history_query) -> message_page
+//                        typing_atom(room, user, session)
+//   hub     -> bus     : subscribe_atom(room, hub) | unsubscribe_atom(room, hub)
+//                        recent_atom(recent_query) -> message_page
+//   bus     -> hub     : deliver_atom(chat_message) | typing_atom(room, user, session)
+
+#include "actors/chat_types.hpp"
+#include "actors/client_sink.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <optional>
+#include <string>
+
+namespace chatnode {
+
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+using binary_atom = caf::atom_constant<caf::atom("binary")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using enter_atom = caf::atom_constant<caf::atom("enter")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using typing_atom = caf::atom_constant<caf::atom("typing")>;
+using store_atom = caf::atom_constant<caf::atom("store")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using recent_atom = caf::atom_constant<caf::atom("recent")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// A session asks the hub to enter a room.
+struct join_request {
+  std::string room;
+  std::string name;
+  std::string session;
+  sink_ptr sink;
+  std::optional<message_id> since;
+  std::size_t page_size = 50;
+};
+
+/// What the hub asks the bus for when a member enters: the last `limit`
+/// messages, or every retained one after `since`.
+struct recent_query {
+  std::string room;
+  std::optional<message_id> since;
+  std::size_t limit = 50;
+};
+
+/// A page of older history.
+struct history_query {
+  std::string room;
+  std::optional<message_id> before;
+  std::size_t limit = 50;
+};
+
+/// The bus's answer to store_atom.
+struct store_result {
+  chat_message message;
+  bool duplicate = false; ///< the cid was stored before; nothing was published
+};
+
+} // namespace chatnode
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::chat_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_result)

@@ -1,0 +1,353 @@
+#include "actors/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace chatnode {
+
+using json = nlohmann::json;
+
+// -- message ids ------------------------------------------------------------
+
+std::string message_id::to_string() const {
+  return std::to_string(ms) + '-' + std::to_string(seq);
+}
+
+std::optional<message_id> message_id::parse(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size())
+    return std::nullopt;
+  message_id id;
+  auto parse_part = [](std::string_view part, std::uint64_t& out) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc{} && end == part.data() + part.size();
+  };
+  if (!parse_part(text.substr(0, dash), id.ms) || !parse_part(text.substr(dash + 1), id.seq))
+    return std::nullopt;
+  return id;
+}
+
+std::string_view to_string(error_code code) {
+  switch (code) {
+    case error_code::bad_json: return "bad_json";
+    case error_code::bad_request: return "bad_request";
+    case error_code::not_joined: return "not_joined";
+    case error_code::too_large: return "too_large";
+    case error_code::rate_limited: return "rate_limited";
+    case error_code::unavailable: return "unavailable";
+  }
+  return "unknown";
+}
+
+// -- validation -------------------------------------------------------------
+
+bool valid_room(std::string_view room) {
+  if (room.empty() || room.size() > max_room_chars)
+    return false;
+  for (char c : room) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text)
+    n += (c & 0xC0) != 0x80; // count every byte that starts a code point
+  return n;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && is_space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+decode_error fail(error_code code, std::string reason, std::string cid = {}) {
+  return decode_error{code, std::move(reason), std::move(cid)};
+}
+
+/// Reads an optional string field; false when present with another type.
+bool read_string(const json& obj, const char* key, std::optional<std::string>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null())
+    return true;
+  if (!it->is_string())
+    return false;
+  out = it->get<std::string>();
+  return true;
+}
+
+} // namespace
+
+decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
+  json doc = json::parse(frame, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(error_code::bad_json, "frame is not a JSON object");
+
+  // The cid is read first so that every later error can carry it.
+  std::optional<std::string> cid;
+  if (!read_string(doc, "cid", cid))
+    return fail(error_code::bad_request, "cid must be a string");
+  if (cid && utf8_length(*cid) > max_cid_chars)
+    return fail(error_code::bad_request, "cid is longer than 64 characters");
+  std::string cid_text = cid.value_or("");
+
+  std::optional<std::string> type;
+  if (!read_string(doc, "type", type) || !type)
+    return fail(error_code::bad_request, "type is missing or not a string", cid_text);
+
+  request req;
+  if (*type == "join")
+    req.type = request_type::join;
+  else if (*type == "leave")
+    req.type = request_type::leave;
+  else if (*type == "send")
+    req.type = request_type::send;
+  else if (*type == "history")
+    req.type = request_type::history;
+  else if (*type == "typing")
+    req.type = request_type::typing;
+  else
+    return fail(error_code::bad_request, "unknown type", cid_text);
+
+  std::optional<std::string> room;
+  if (!read_string(doc, "room", room) || !room)
+    return fail(error_code::bad_request, "room is missing or not a string", cid_text);
+  if (!valid_room(*room))
+    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
+                cid_text);
+  req.room = std::move(*room);
+
+  switch (req.type) {
+    case request_type::join: {
+      std::optional<std::string> name, since;
+      if (!read_string(doc, "name", name) || !name)
+        return fail(error_code::bad_request, "name is missing or not a string");
+      auto trimmed = trim(*name);
+      if (trimmed.empty() || utf8_length(trimmed) > max_name_chars)
+        return fail(error_code::bad_request, "name must be 1 to 32 characters, not blank");
+      for (unsigned char c : trimmed)
+        if (c < 0x20 || c == 0x7F)
+          return fail(error_code::bad_request, "name must not contain control characters");
+      req.name = std::string{trimmed};
+      if (!read_string(doc, "since", since))
+        return fail(error_code::bad_request, "since must be a message id string");
+      if (since) {
+        req.since = message_id::parse(*since);
+        if (!req.since)
+          return fail(error_code::bad_request, "since is not a message id");
+      }
+      req.limit = limits.default_page_size;
+      break;
+    }
+    case request_type::send: {
+      std::optional<std::string> text;
+      if (!read_string(doc, "text", text) || !text)
+        return fail(error_code::bad_request, "text is missing or not a string", cid_text);
+      auto length = utf8_length(*text);
+      if (length == 0)
+        return fail(error_code::bad_request, "text is empty", cid_text);
+      if (length > limits.max_text_chars)
+        return fail(error_code::too_large,
+                    "text is longer than " + std::to_string(limits.max_text_chars) + " characters",
+                    cid_text);
+      req.text = std::move(*text);
+      req.cid = std::move(cid_text);
+      break;
+    }
+    case request_type::history: {
+      std::optional<std::string> before;
+      if (!read_string(doc, "before", before))
+        return fail(error_code::bad_request, "before must be a message id string");
+      if (before) {
+        req.before = message_id::parse(*before);
+        if (!req.before)
+          return fail(error_code::bad_request, "before is not a message id");
+      }
+      req.limit = limits.default_page_size;
+      if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+        if (!it->is_number_integer())
+          return fail(error_code::bad_request, "limit must be an integer");
+        auto limit = it->get<std::int64_t>();
+        if (limit < 1 || limit > static_cast<std::int64_t>(max_page_size))
+          return fail(error_code::bad_request, "limit must be 1 to 100");
+        req.limit = static_cast<std::size_t>(limit);
+      }
+      break;
+    }
+    case request_type::leave:
+    case request_type::typing:
+      break;
+  }
+  return req;
+}
+
+// -- encoding ---------------------------------------------------------------
+// Events are written by hand: the hot path (message fan-out) encodes one
+// message per delivery batch, and a direct writer avoids building a DOM.
+
+namespace {
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_escaped(out, value);
+}
+
+void append_message_fields(std::string& out, const chat_message& msg) {
+  out += "\"room\":";
+  append_escaped(out, msg.room);
+  out += ",\"id\":\"";
+  out += msg.id.to_string();
+  out += '"';
+  append_field(out, "user", msg.user);
+  append_field(out, "text", msg.text);
+  out += ",\"ts\":";
+  out += std::to_string(msg.ts);
+  if (!msg.cid.empty())
+    append_field(out, "cid", msg.cid);
+}
+
+void append_message_array(std::string& out, const std::vector<chat_message>& messages) {
+  out += '[';
+  bool first = true;
+  for (const auto& msg : messages) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += "{\"type\":\"message\",";
+    append_message_fields(out, msg);
+    out += '}';
+  }
+  out += ']';
+}
+
+std::string start_event(std::string_view type, std::size_t reserve = 128) {
+  std::string out;
+  out.reserve(reserve);
+  out += "{\"type\":\"";
+  out += type;
+  out += '"';
+  return out;
+}
+
+} // namespace
+
+std::string encode_welcome(std::string_view node, std::string_view session) {
+  auto out = start_event("welcome");
+  append_field(out, "node", node);
+  append_field(out, "session", session);
+  out += ",\"protocol\":";
+  out += std::to_string(protocol_version);
+  out += '}';
+  return out;
+}
+
+std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
+                          const message_page& history) {
+  auto out = start_event("joined", 256 + history.messages.size() * 128);
+  append_field(out, "room", room);
+  out += ",\"members\":[";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_escaped(out, members[i]);
+  }
+  out += "],\"history\":";
+  append_message_array(out, history.messages);
+  out += ",\"more\":";
+  out += history.more ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string encode_message(const chat_message& msg) {
+  std::string out;
+  out.reserve(96 + msg.room.size() + msg.user.size() + msg.text.size() + msg.cid.size());
+  out += "{\"type\":\"message\",";
+  append_message_fields(out, msg);
+  out += '}';
+  return out;
+}
+
+std::string encode_presence(std::string_view room, std::string_view user, bool joined,
+                            std::size_t count) {
+  auto out = start_event("presence");
+  append_field(out, "room", room);
+  append_field(out, "user", user);
+  append_field(out, "event", joined ? "join" : "leave");
+  out += ",\"count\":";
+  out += std::to_string(count);
+  out += '}';
+  return out;
+}
+
+std::string encode_typing(std::string_view room, std::string_view user) {
+  auto out = start_event("typing");
+  append_field(out, "room", room);
+  append_field(out, "user", user);
+  out += '}';
+  return out;
+}
+
+std::string encode_history(std::string_view room, const message_page& page) {
+  auto out = start_event("history", 128 + page.messages.size() * 128);
+  append_field(out, "room", room);
+  out += ",\"messages\":";
+  append_message_array(out, page.messages);
+  out += ",\"more\":";
+  out += page.more ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string encode_error(error_code code, std::string_view reason, std::string_view cid) {
+  auto out = start_event("error");
+  append_field(out, "code", to_string(code));
+  append_field(out, "reason", reason);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+} // namespace chatnode

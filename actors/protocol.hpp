@@ -1,0 +1,92 @@
+#pragma once
+// The wire protocol (PROTOCOL.md): decoding client frames and encoding node
+// events. The only code that knows the JSON shape of the protocol.
+
+#include "actors/chat_types.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chatnode {
+
+/// Error codes of `error` events.
+enum class error_code {
+  bad_json,
+  bad_request,
+  not_joined,
+  too_large,
+  rate_limited,
+  unavailable,
+};
+inline constexpr std::size_t error_code_count = 6;
+
+std::string_view to_string(error_code code);
+
+/// WebSocket close codes the node uses.
+namespace close_code {
+inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t invalid_payload = 1007;
+inline constexpr std::uint16_t too_big = 1009;
+inline constexpr std::uint16_t service_restart = 1012;
+inline constexpr std::uint16_t try_again_later = 1013;
+} // namespace close_code
+
+inline constexpr int protocol_version = 1;
+inline constexpr std::size_t max_room_chars = 64;
+inline constexpr std::size_t max_name_chars = 32;
+inline constexpr std::size_t max_cid_chars = 64;
+inline constexpr std::size_t max_page_size = 100;
+
+/// Limits that decoding enforces.
+struct protocol_limits {
+  std::size_t max_text_chars = 4000;
+  std::size_t default_page_size = 50;
+};
+
+enum class request_type { join, leave, send, history, typing };
+
+/// A decoded, validated client request.
+struct request {
+  request_type type = request_type::join;
+  std::string room;
+  std::string name; ///< join: trimmed display name
+  std::string text; ///< send
+  std::string cid;  ///< send: optional
+  std::optional<message_id> since;  ///< join: optional
+  std::optional<message_id> before; ///< history: optional
+  std::size_t limit = 0;            ///< history: page size, defaulted
+};
+
+/// Why a frame was refused.
+struct decode_error {
+  error_code code;
+  std::string reason;
+  std::string cid; ///< echoed when the frame carried a usable one
+};
+
+using decode_result = std::variant<request, decode_error>;
+
+/// Decodes and validates one client text frame.
+decode_result decode_request(std::string_view frame, const protocol_limits& limits);
+
+/// True for 1 to 64 characters of [A-Za-z0-9_.-].
+bool valid_room(std::string_view room);
+/// Number of code points in valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+
+// -- encoding node events ---------------------------------------------------
+
+std::string encode_welcome(std::string_view node, std::string_view session);
+std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
+                          const message_page& history);
+std::string encode_message(const chat_message& msg);
+std::string encode_presence(std::string_view room, std::string_view user, bool joined,
+                            std::size_t count);
+std::string encode_typing(std::string_view room, std::string_view user);
+std::string encode_history(std::string_view room, const message_page& page);
+std::string encode_error(error_code code, std::string_view reason, std::string_view cid = {});
+
+} // namespace chatnode

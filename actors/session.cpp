@@ -1,0 +1,167 @@
+#include "actors/session.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/rate_limiter.hpp"
+#include "actors/stats.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <unordered_map>
+
+namespace chatnode {
+
+namespace {
+
+struct session_state {
+  sink_ptr sink;
+  std::string id;
+  caf::actor hub;
+  caf::actor bus;
+  session_settings settings;
+  std::optional<rate_limiter> limiter;
+  std::unordered_map<std::string, std::string> rooms; ///< room -> name used there
+
+  void reply(std::string encoded) { sink->send(make_frame(std::move(encoded))); }
+
+  void reply_error(error_code code, std::string_view reason, std::string_view cid = {}) {
+    stats().count_error(code);
+    reply(encode_error(code, reason, cid));
+  }
+
+  static inline const char* name = "session";
+};
+
+using session_actor = caf::stateful_actor<session_state>;
+
+void handle_join(session_actor* self, request& req) {
+  auto& st = self->state;
+  if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings.max_rooms) {
+    st.reply_error(error_code::bad_request,
+                   "too many rooms: at most " + std::to_string(st.settings.max_rooms));
+    return;
+  }
+  st.rooms[req.room] = req.name;
+  self->send(st.hub, enter_atom::value,
+             join_request{req.room, req.name, st.id, st.sink, req.since, req.limit});
+}
+
+void handle_send(session_actor* self, request& req) {
+  auto& st = self->state;
+  auto it = st.rooms.find(req.room);
+  if (it == st.rooms.end()) {
+    st.reply_error(error_code::not_joined, "join the room before sending to it", req.cid);
+    return;
+  }
+  auto cid = req.cid;
+  self->request(st.bus, st.settings.bus_timeout, store_atom::value, req.room, it->second,
+                std::move(req.text), std::move(req.cid))
+    .then(
+      [self](const store_result& result) {
+        // A first store is acknowledged by its echo from the hub; a repeated
+        // cid was not published again, so it is answered here.
+        if (result.duplicate)
+          self->state.reply(encode_message(result.message));
+      },
+      [self, cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the message could not be stored", cid);
+      });
+}
+
+void handle_history(session_actor* self, request& req) {
+  auto& st = self->state;
+  if (!st.rooms.contains(req.room)) {
+    st.reply_error(error_code::not_joined, "join the room before reading its history");
+    return;
+  }
+  auto room = req.room;
+  self->request(st.bus, st.settings.bus_timeout, history_atom::value,
+                history_query{req.room, req.before, req.limit})
+    .then(
+      [self, room](const message_page& page) { self->state.reply(encode_history(room, page)); },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "history is unavailable");
+      });
+}
+
+void handle_frame(session_actor* self, const std::string& frame) {
+  auto& st = self->state;
+  stats().messages_in.fetch_add(1, std::memory_order_relaxed);
+  auto decoded = decode_request(frame, st.settings.limits);
+  // Every frame costs a token, a bad one too; decoding first lets the
+  // rate_limited answer carry the cid.
+  if (!st.limiter->try_take()) {
+    auto* req = std::get_if<request>(&decoded);
+    st.reply_error(error_code::rate_limited, "too many messages: slow down",
+                   req ? std::string_view{req->cid} : std::string_view{std::get<decode_error>(decoded).cid});
+    return;
+  }
+  if (auto* err = std::get_if<decode_error>(&decoded)) {
+    st.reply_error(err->code, err->reason, err->cid);
+    return;
+  }
+  auto& req = std::get<request>(decoded);
+  switch (req.type) {
+    case request_type::join:
+      handle_join(self, req);
+      break;
+    case request_type::leave:
+      if (st.rooms.erase(req.room) == 0) {
+        st.reply_error(error_code::not_joined, "not in this room");
+        return;
+      }
+      self->send(st.hub, leave_atom::value, req.room, st.id);
+      break;
+    case request_type::send:
+      handle_send(self, req);
+      break;
+    case request_type::history:
+      handle_history(self, req);
+      break;
+    case request_type::typing: {
+      auto it = st.rooms.find(req.room);
+      if (it == st.rooms.end()) {
+        st.reply_error(error_code::not_joined, "not in this room");
+        return;
+      }
+      self->send(st.bus, typing_atom::value, req.room, it->second, st.id);
+      break;
+    }
+  }
+}
+
+caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::actor hub,
+                      caf::actor bus, session_settings settings) {
+  auto& st = self->state;
+  st.sink = std::move(sink);
+  st.id = std::move(id);
+  st.hub = std::move(hub);
+  st.bus = std::move(bus);
+  st.settings = std::move(settings);
+  st.limiter.emplace(st.settings.rate_per_second, st.settings.rate_burst);
+  st.reply(encode_welcome(st.settings.node, st.id));
+  return {
+    [self](frame_atom, const std::string& frame) { handle_frame(self, frame); },
+    [self](binary_atom) {
+      self->state.reply_error(error_code::bad_json, "binary frames are not accepted");
+    },
+    [self](closed_atom) {
+      auto& st = self->state;
+      for (const auto& [room, name] : st.rooms)
+        self->send(st.hub, leave_atom::value, room, st.id);
+      st.rooms.clear();
+      st.sink.reset();
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id,
+                         caf::actor hub, caf::actor bus, const session_settings& settings) {
+  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub),
+                   std::move(bus), settings);
+}
+
+} // namespace chatnode

@@ -1,0 +1,30 @@
+#pragma once
+// The session actor: one per WebSocket connection. Decodes and checks the
+// client's requests (rooms joined, rate, sizes) and passes them on to the hub
+// and the bus. Replies that concern only this client go straight to its sink.
+
+#include "actors/client_sink.hpp"
+#include "actors/protocol.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace chatnode {
+
+struct session_settings {
+  std::string node;               ///< this node's name, for `welcome`
+  protocol_limits limits;
+  double rate_per_second = 20;
+  double rate_burst = 40;
+  std::size_t max_rooms = 100;
+  std::chrono::milliseconds bus_timeout{5000}; ///< a store or history query slower than this fails as `unavailable`
+};
+
+/// Spawns a session for a new connection and sends it `welcome`.
+caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id,
+                         caf::actor hub, caf::actor bus, const session_settings& settings);
+
+} // namespace chatnode

@@ -1,0 +1,58 @@
+#pragma once
+// Counters the actors and the edge update and /metrics renders. Relaxed
+// atomics: each figure is independent and read rarely.
+
+#include "actors/protocol.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace chatnode {
+
+/// A fixed-bucket latency histogram in seconds, Prometheus style.
+class latency_histogram {
+public:
+  static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  void observe(double seconds) {
+    std::size_t i = 0;
+    while (i < bounds.size() && seconds > bounds[i])
+      ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  }
+
+  /// Count of observations in bucket i (not cumulative); i == bounds.size() is +Inf.
+  std::uint64_t bucket(std::size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  double sum_seconds() const { return static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6; }
+
+private:
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_micros_{0};
+};
+
+struct node_stats {
+  std::atomic<std::int64_t> connections{0};
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::int64_t> rooms{0};
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> messages_stored{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> slow_consumer_closes{0};
+  std::atomic<std::uint64_t> connections_refused{0};
+  std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
+  latency_histogram fanout_latency;
+
+  void count_error(error_code code) {
+    errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+/// The process-wide counters.
+node_stats& stats();
+
+} // namespace chatnode

@@ -1,0 +1,76 @@
+#pragma once
+// The node's configuration: defaults, the TOML file, CHATNODE_* environment
+// variables and command-line flags, in rising order of precedence. Parsing is
+// pure (text in, config or one-line error out) so it is tested without files.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chatnode {
+
+struct node_config {
+  // [node]
+  std::string name;
+  std::string listen = "0.0.0.0:8080";
+  std::string web_root = "web";
+  std::int64_t io_threads = 2;
+  std::int64_t actor_threads = 2;
+  // [log]
+  std::string log_level = "info";
+  // [limits]
+  std::int64_t max_frame_bytes = 65536;
+  std::int64_t max_text_chars = 4000;
+  double rate_per_second = 20.0;
+  std::int64_t rate_burst = 40;
+  std::int64_t outbound_queue = 1024;
+  std::int64_t max_connections = 10000;
+  std::int64_t max_rooms_per_session = 100;
+  // [history]
+  std::int64_t retention = 1000;
+  std::int64_t page_size = 50;
+  // [http]
+  std::vector<std::string> allowed_origins;
+  bool allow_missing_origin = true;
+  // [redis]
+  std::string redis_url;
+  // [shutdown]
+  double grace_seconds = 5.0;
+};
+
+/// One line naming where (file and line, variable or flag), the key and the problem.
+struct config_error {
+  std::string message;
+};
+
+using config_result = std::variant<node_config, config_error>;
+
+/// Parses TOML text over the defaults; `source` names it in errors.
+config_result parse_config(std::string_view text, std::string_view source);
+
+/// Reads and parses a file.
+config_result load_config(const std::string& path);
+
+/// Applies CHATNODE_<SECTION>_<KEY> variables found by `lookup` (getenv).
+config_result apply_environment(node_config config,
+                                const std::function<const char*(const char*)>& lookup);
+
+/// Sets one "section.key" from text, as a flag does; `origin` names it in errors.
+config_result apply_setting(node_config config, std::string_view dotted_key,
+                            std::string_view value, std::string_view origin);
+
+/// The effective configuration as TOML, every key shown.
+std::string to_toml(const node_config& config);
+
+/// host and port of a listen address "host:port" or "[v6]:port".
+struct listen_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+std::variant<listen_address, std::string> parse_listen(std::string_view text);
+
+} // namespace chatnode

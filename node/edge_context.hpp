@@ -1,0 +1,58 @@
+#pragma once
+// What the network edge (listener, HTTP and WebSocket sessions) needs from
+// the rest of the node: its settings, its readiness, and how to hand a new
+// connection to the actors. Owned by the server, shared by reference.
+
+#include "actors/client_sink.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chatnode {
+
+class websocket_session;
+
+/// Live WebSocket sessions, so shutdown can close them all.
+class session_registry {
+public:
+  void add(std::uint64_t id, std::weak_ptr<websocket_session> session);
+  void remove(std::uint64_t id);
+  /// Every live session, for shutdown.
+  std::vector<std::shared_ptr<websocket_session>> snapshot() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<websocket_session>> sessions_;
+};
+
+struct edge_context {
+  std::string node_name;
+  std::filesystem::path web_root; ///< absolute and canonical
+  std::vector<std::string> allowed_origins;
+  bool allow_missing_origin = true;
+  std::size_t max_frame_bytes = 65536;
+  std::size_t outbound_queue = 1024;
+  std::size_t max_connections = 10000;
+  bool redis_configured = false;
+
+  /// Empty while ready; else why not (the /readyz body).
+  std::function<std::string()> not_ready_reason;
+  /// Creates the session actor for a new connection (it sends `welcome`).
+  std::function<caf::actor(sink_ptr, std::string session_id)> spawn_session;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_session_id{1};
+  session_registry sessions;
+};
+
+} // namespace chatnode

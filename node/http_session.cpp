@@ -1,0 +1,275 @@
+#include "node/http_session.hpp"
+
+#include "actors/stats.hpp"
+#include "node/log.hpp"
+#include "node/metrics.hpp"
+#include "node/static_files.hpp"
+#include "node/websocket_session.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <chrono>
+#include <filesystem>
+
+namespace chatnode {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto header_timeout = 10s; // a slow request (slowloris) is cut off
+constexpr auto write_timeout = 30s;
+constexpr std::uint32_t header_limit = 8 * 1024;
+constexpr std::uint64_t body_limit = 16 * 1024;
+
+constexpr const char* security_policy =
+  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+  "style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+using request = http::request<http::string_body>;
+
+template <class Body>
+void common_headers(http::response<Body>& res) {
+  res.set(http::field::server, "chatnode/" CHATNODE_VERSION);
+  res.set("X-Content-Type-Options", "nosniff");
+}
+
+http::message_generator text_response(const request& req, http::status status, std::string body,
+                                      std::string_view type = "text/plain; charset=utf-8") {
+  http::response<http::string_body> res{status, req.version()};
+  common_headers(res);
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  if (req.method() == http::verb::head) {
+    res.content_length(body.size());
+  } else {
+    res.body() = std::move(body);
+    res.prepare_payload();
+  }
+  return res;
+}
+
+/// A weak validator from size and modification time.
+std::string entity_tag(const fs::path& path) {
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  return "\"" + std::to_string(size) + "-" + std::to_string(mtime) + "\"";
+}
+
+http::message_generator static_response(const request& req, const fs::path& root) {
+  auto path = resolve_static_path(root, req.target());
+  if (!path)
+    return text_response(req, http::status::not_found, "not found\n");
+  auto tag = entity_tag(*path);
+  auto type = mime_type(path->string());
+  if (req[http::field::if_none_match] == tag) {
+    http::response<http::empty_body> res{http::status::not_modified, req.version()};
+    common_headers(res);
+    res.set(http::field::etag, tag);
+    res.keep_alive(req.keep_alive());
+    return res;
+  }
+  beast::error_code ec;
+  http::file_body::value_type file;
+  file.open(path->c_str(), beast::file_mode::scan, ec);
+  if (ec)
+    return text_response(req, http::status::not_found, "not found\n");
+  auto size = file.size();
+  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(file)),
+                                      std::make_tuple(http::status::ok, req.version())};
+  common_headers(res);
+  res.set(http::field::content_type, type);
+  // Revalidate every time: the ETag makes that a cheap 304, and a new
+  // client build is picked up at once.
+  res.set(http::field::cache_control, "no-cache");
+  res.set(http::field::etag, tag);
+  if (type.starts_with("text/html"))
+    res.set("Content-Security-Policy", security_policy);
+  res.keep_alive(req.keep_alive());
+  res.content_length(size);
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> head{http::status::ok, req.version()};
+    for (const auto& field : res)
+      head.set(field.name_string(), field.value());
+    head.keep_alive(req.keep_alive());
+    return head;
+  }
+  return res;
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+/// "scheme://host[:port]" -> "host[:port]", lower-cased.
+std::string origin_authority(std::string_view origin) {
+  auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos)
+    return {};
+  auto authority = origin.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find('/'));
+  std::string out{authority};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// Drops a default port, so "host:80" matches "host" for http (443 for https).
+std::string without_default_port(std::string authority, std::string_view scheme) {
+  auto strip = [&](std::string_view port) {
+    if (authority.ends_with(port))
+      authority.erase(authority.size() - port.size());
+  };
+  if (scheme == "http" || scheme == "ws")
+    strip(":80");
+  else if (scheme == "https" || scheme == "wss")
+    strip(":443");
+  return authority;
+}
+
+} // namespace
+
+bool origin_allowed(std::string_view origin, std::string_view host,
+                    const std::vector<std::string>& allowed) {
+  for (const auto& entry : allowed)
+    if (beast::iequals(entry, origin) || entry == "*")
+      return true;
+  auto scheme = origin.substr(0, origin.find("://"));
+  auto authority = origin_authority(origin);
+  if (authority.empty() || host.empty())
+    return false;
+  std::string host_lower{host};
+  for (auto& c : host_lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return without_default_port(authority, scheme) == without_default_port(host_lower, scheme);
+}
+
+http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx)
+  : stream_(std::move(socket)), ctx_(ctx) {}
+
+void http_session::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->header_limit(header_limit);
+  parser_->body_limit(body_limit);
+  stream_.expires_after(header_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                     self->on_read(ec, n);
+                   });
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+    do_close();
+    return;
+  }
+  if (ec) {
+    // A malformed or oversized request: answer 400 (431 for headers) and close.
+    request dummy;
+    dummy.version(11);
+    dummy.keep_alive(false);
+    auto status = ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                  : http::status::bad_request;
+    auto res = text_response(dummy, status, "bad request\n");
+    stream_.expires_after(write_timeout);
+    beast::async_write(stream_, std::move(res),
+                       [self = shared_from_this()](beast::error_code e, std::size_t n) {
+                         self->on_write(false, e, n);
+                       });
+    return;
+  }
+  auto req = parser_->release();
+  if (path_of(req.target()) == "/ws" && beast::websocket::is_upgrade(req)) {
+    if (try_upgrade(req))
+      return;
+  } else {
+    auto keep_alive = req.keep_alive() && !ctx_.stopping.load();
+    auto res = handle(req);
+    stream_.expires_after(write_timeout);
+    beast::async_write(stream_, std::move(res),
+                       [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t n) {
+                         self->on_write(keep_alive, e, n);
+                       });
+  }
+}
+
+bool http_session::try_upgrade(request& req) {
+  auto refuse = [&](http::status status, std::string reason) {
+    stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+    log::info("upgrade_refused", {{"reason", reason},
+                                  {"origin", std::string{req[http::field::origin]}}});
+    auto res = text_response(req, status, reason + "\n");
+    stream_.expires_after(write_timeout);
+    beast::async_write(stream_, std::move(res),
+                       [self = shared_from_this()](beast::error_code e, std::size_t n) {
+                         self->on_write(false, e, n);
+                       });
+    return false;
+  };
+  auto origin = req[http::field::origin];
+  if (origin.empty() ? !ctx_.allow_missing_origin
+                     : !origin_allowed(origin, req[http::field::host], ctx_.allowed_origins))
+    return refuse(http::status::forbidden, "origin not allowed");
+  if (ctx_.stopping.load())
+    return refuse(http::status::service_unavailable, "node is shutting down");
+  if (static_cast<std::size_t>(stats().connections.load()) >= ctx_.max_connections)
+    return refuse(http::status::service_unavailable, "too many connections");
+  stream_.expires_never();
+  std::make_shared<websocket_session>(stream_.release_socket(), ctx_)->run(std::move(req));
+  return true;
+}
+
+http::message_generator http_session::handle(const request& req) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    return res;
+  }
+  auto path = path_of(req.target());
+  if (path == "/healthz")
+    return text_response(req, http::status::ok, "ok\n");
+  if (path == "/readyz") {
+    auto reason = ctx_.not_ready_reason();
+    if (reason.empty())
+      return text_response(req, http::status::ok, "ready\n");
+    return text_response(req, http::status::service_unavailable, reason + "\n");
+  }
+  if (path == "/metrics") {
+    node_status status{ctx_.not_ready_reason().empty(), ctx_.redis_configured};
+    return text_response(req, http::status::ok, render_metrics(status),
+                         "text/plain; version=0.0.4; charset=utf-8");
+  }
+  if (path == "/ws")
+    return text_response(req, http::status::upgrade_required, "WebSocket upgrade required\n");
+  return static_response(req, ctx_.web_root);
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  if (ec || !keep_alive) {
+    do_close();
+    return;
+  }
+  do_read();
+}
+
+void http_session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+} // namespace chatnode

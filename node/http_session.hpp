@@ -1,0 +1,48 @@
+#pragma once
+// One HTTP connection: serves static files, /healthz, /readyz and /metrics,
+// and hands /ws upgrades to a WebSocket session after the Origin check.
+
+#include "node/edge_context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message_generator.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace chatnode {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx);
+
+  void run();
+
+private:
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+  void do_close();
+
+  /// Answers a plain HTTP request.
+  boost::beast::http::message_generator handle(const request& req);
+  /// Checks and performs a WebSocket upgrade; false when refused (answered).
+  bool try_upgrade(request& req);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  edge_context& ctx_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+};
+
+/// True when the Origin header is allowed: same host as Host, or listed.
+bool origin_allowed(std::string_view origin, std::string_view host,
+                    const std::vector<std::string>& allowed);
+
+} // namespace chatnode

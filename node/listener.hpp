@@ -1,0 +1,35 @@
+#pragma once
+// Accepts TCP connections and hands each to an HTTP session.
+
+#include "node/edge_context.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+namespace chatnode {
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(boost::asio::io_context& ioc, edge_context& ctx);
+
+  /// Binds and listens; false (with `error` set) when the address is unusable.
+  bool open(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
+  /// The bound endpoint (the real port when 0 was asked for).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  void run();
+  /// Stops accepting; thread-safe.
+  void stop();
+
+private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  edge_context& ctx_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+} // namespace chatnode

@@ -1,0 +1,28 @@
+#pragma once
+// One line per event on stderr: time, level, event, then key=value fields.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace chatnode::log {
+
+enum class level { trace, debug, info, warn, error };
+
+/// Parses "trace".."error"; unknown text gives info.
+level parse_level(std::string_view text);
+void set_level(level min);
+bool enabled(level l);
+
+using field = std::pair<std::string_view, std::string>;
+
+/// Writes `2026-11-28T07:10:00.123Z INFO event key=value ...` when enabled.
+void write(level l, std::string_view event, std::initializer_list<field> fields = {});
+
+inline void debug(std::string_view event, std::initializer_list<field> fields = {}) { write(level::debug, event, fields); }
+inline void info(std::string_view event, std::initializer_list<field> fields = {}) { write(level::info, event, fields); }
+inline void warn(std::string_view event, std::initializer_list<field> fields = {}) { write(level::warn, event, fields); }
+inline void error(std::string_view event, std::initializer_list<field> fields = {}) { write(level::error, event, fields); }
+
+} // namespace chatnode::log

@@ -1,0 +1,87 @@
+#include "node/metrics.hpp"
+
+#include "actors/stats.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace chatnode {
+
+namespace {
+
+void family(std::ostringstream& out, const char* name, const char* type, const char* help) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+template <class T>
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help,
+            const T& value) {
+  family(out, name, type, help);
+  out << name << ' ' << value << '\n';
+}
+
+/// Resident set size from /proc, in bytes; 0 where unavailable.
+long resident_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  long pages_total = 0, pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident))
+    return 0;
+  return pages_resident * ::sysconf(_SC_PAGESIZE);
+}
+
+} // namespace
+
+std::string render_metrics(const node_status& status) {
+  const auto& s = stats();
+  auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  std::ostringstream out;
+  metric(out, "chatnode_up", "gauge", "1 while the process serves.", 1);
+  metric(out, "chatnode_ready", "gauge", "1 while the node accepts clients.", status.ready ? 1 : 0);
+  metric(out, "chatnode_connections", "gauge", "Open WebSocket connections.", load(s.connections));
+  metric(out, "chatnode_connections_total", "counter", "WebSocket connections accepted.",
+         load(s.connections_total));
+  metric(out, "chatnode_connections_refused_total", "counter",
+         "WebSocket upgrades refused (origin, connection limit).", load(s.connections_refused));
+  metric(out, "chatnode_rooms", "gauge", "Rooms with members on this node.", load(s.rooms));
+  metric(out, "chatnode_messages_in_total", "counter", "Frames received from clients.",
+         load(s.messages_in));
+  metric(out, "chatnode_messages_stored_total", "counter", "Chat messages stored by this node's bus.",
+         load(s.messages_stored));
+  metric(out, "chatnode_messages_out_total", "counter", "Events queued to clients.",
+         load(s.messages_out));
+  metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.",
+         load(s.bytes_in));
+  metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.",
+         load(s.bytes_out));
+  metric(out, "chatnode_slow_consumer_closes_total", "counter",
+         "Clients closed with 1013 because their outbound queue overflowed.",
+         load(s.slow_consumer_closes));
+
+  family(out, "chatnode_errors_total", "counter", "Error events sent to clients, by code.");
+  for (std::size_t i = 0; i < error_code_count; ++i)
+    out << "chatnode_errors_total{code=\"" << to_string(static_cast<error_code>(i)) << "\"} "
+        << load(s.errors[i]) << '\n';
+
+  family(out, "chatnode_fanout_latency_seconds", "histogram",
+         "Time from a message being stored to its hand-off to local clients' queues.");
+  std::uint64_t cumulative = 0;
+  const auto& h = s.fanout_latency;
+  for (std::size_t i = 0; i < latency_histogram::bounds.size(); ++i) {
+    cumulative += h.bucket(i);
+    out << "chatnode_fanout_latency_seconds_bucket{le=\"" << latency_histogram::bounds[i] << "\"} "
+        << cumulative << '\n';
+  }
+  cumulative += h.bucket(latency_histogram::bounds.size());
+  out << "chatnode_fanout_latency_seconds_bucket{le=\"+Inf\"} " << cumulative << '\n'
+      << "chatnode_fanout_latency_seconds_sum " << h.sum_seconds() << '\n'
+      << "chatnode_fanout_latency_seconds_count " << cumulative << '\n';
+
+  metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
+         status.redis_configured ? 1 : 0);
+  metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+         resident_bytes());
+  return out.str();
+}
+
+} // namespace chatnode

@@ -1,0 +1,191 @@
+#include "node/server.hpp"
+
+#include "actors/embedded_bus.hpp"
+#include "actors/hub.hpp"
+#include "actors/messages.hpp"
+#include "actors/session.hpp"
+#include "actors/stats.hpp"
+#include "node/edge_context.hpp"
+#include "node/listener.hpp"
+#include "node/log.hpp"
+#include "node/websocket_session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+#include <unistd.h>
+
+namespace chatnode {
+
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t thread_count(std::int64_t configured) {
+  if (configured > 0)
+    return static_cast<std::size_t>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
+    return "chatnode";
+  return buf;
+}
+
+/// Closes every session, then stops the I/O loop once all are gone or the
+/// grace period is over.
+void drain_and_stop(net::io_context& ioc, edge_context& ctx, std::chrono::steady_clock::time_point deadline) {
+  auto timer = std::make_shared<net::steady_timer>(ioc);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [&ioc, &ctx, timer, poll, deadline] {
+    bool done = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
+    if (done || std::chrono::steady_clock::now() >= deadline) {
+      if (!done)
+        log::warn("shutdown_grace_expired", {{"connections", std::to_string(stats().connections.load())}});
+      *poll = nullptr; // break the self-reference
+      ioc.stop();
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](boost::system::error_code) {
+      if (*poll)
+        (*poll)();
+    });
+  };
+  (*poll)();
+}
+
+} // namespace
+
+int run_server(const node_config& config) {
+  log::set_level(log::parse_level(config.log_level));
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto listen = std::get<listen_address>(parse_listen(config.listen));
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, ec);
+  if (ec) {
+    std::fprintf(stderr, "chatnode: node.listen: \"%s\" is not an IP address\n", listen.host.c_str());
+    return 2;
+  }
+  std::error_code fs_ec;
+  auto web_root = fs::canonical(config.web_root, fs_ec);
+  if (fs_ec || !fs::is_directory(web_root)) {
+    std::fprintf(stderr, "chatnode: node.web_root: \"%s\" is not a directory\n",
+                 config.web_root.c_str());
+    return 2;
+  }
+  auto node_name = config.name.empty() ? host_name() : config.name;
+
+  // The actor system outlives the I/O context: sockets held by actors are
+  // released while both still exist.
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", thread_count(config.actor_threads));
+  caf::actor_system system{caf_config};
+  // Sessions unregister from the context when destroyed, which can happen as
+  // late as the I/O context's destruction: the context outlives it.
+  edge_context ctx;
+  net::io_context ioc{static_cast<int>(thread_count(config.io_threads))};
+
+  auto bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});
+  auto hub = spawn_hub(system, bus);
+
+  session_settings settings;
+  settings.node = node_name;
+  settings.limits.max_text_chars = static_cast<std::size_t>(config.max_text_chars);
+  settings.limits.default_page_size = static_cast<std::size_t>(config.page_size);
+  settings.rate_per_second = config.rate_per_second;
+  settings.rate_burst = static_cast<double>(config.rate_burst);
+  settings.max_rooms = static_cast<std::size_t>(config.max_rooms_per_session);
+
+  ctx.node_name = node_name;
+  ctx.web_root = web_root;
+  ctx.allowed_origins = config.allowed_origins;
+  ctx.allow_missing_origin = config.allow_missing_origin;
+  ctx.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
+  ctx.outbound_queue = static_cast<std::size_t>(config.outbound_queue);
+  ctx.max_connections = static_cast<std::size_t>(config.max_connections);
+  ctx.redis_configured = !config.redis_url.empty();
+  ctx.not_ready_reason = [&ctx]() -> std::string {
+    if (ctx.stopping.load())
+      return "shutting down";
+    if (ctx.redis_configured)
+      return "redis url is configured but this build has no Redis bridge yet";
+    return {};
+  };
+  ctx.spawn_session = [&system, hub, bus, settings](sink_ptr sink, std::string id) {
+    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings);
+  };
+
+  auto acceptor = std::make_shared<listener>(ioc, ctx);
+  std::string listen_error;
+  if (!acceptor->open({address, listen.port}, listen_error)) {
+    std::fprintf(stderr, "chatnode: node.listen: cannot listen on %s: %s\n", config.listen.c_str(),
+                 listen_error.c_str());
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    system.await_all_actors_done();
+    return 1;
+  }
+  acceptor->run();
+  auto bound = acceptor->local_endpoint();
+  auto shown_host = listen.host == "0.0.0.0" || listen.host == "::" ? std::string{"localhost"}
+                                                                      : bound.address().to_string();
+  if (bound.address().is_v6() && shown_host != "localhost")
+    shown_host = "[" + shown_host + "]";
+  auto url = "http://" + shown_host + ":" + std::to_string(bound.port()) + "/";
+  log::info("listening", {{"node", node_name}, {"url", url}});
+  if (!config.redis_url.empty())
+    log::warn("redis_not_available", {{"reason", "this build has no Redis bridge; running on the embedded bus"}});
+  std::printf("chatnode listening on %s\n", url.c_str());
+  std::fflush(stdout);
+
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](boost::system::error_code error, int signal) {
+    if (error)
+      return;
+    log::info("shutting_down", {{"signal", std::to_string(signal)}});
+    ctx.stopping.store(true);
+    acceptor->stop();
+    for (auto& session : ctx.sessions.snapshot())
+      session->close(1001, "server shutting down");
+    auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(config.grace_seconds));
+    drain_and_stop(ioc, ctx, std::chrono::steady_clock::now() + grace);
+  });
+
+  std::vector<std::thread> io_threads;
+  for (std::size_t i = 1; i < thread_count(config.io_threads); ++i)
+    io_threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : io_threads)
+    t.join();
+
+  // The I/O loop is stopped; end every actor while the sockets they hold can
+  // still be destroyed cleanly.
+  for (auto& session : ctx.sessions.snapshot())
+    if (auto actor = session->actor())
+      caf::anon_send(actor, closed_atom::value);
+  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+  hub = nullptr;
+  bus = nullptr;
+  ctx.spawn_session = nullptr;
+  system.await_all_actors_done();
+  log::info("stopped", {{"node", node_name}});
+  return 0;
+}
+
+} // namespace chatnode

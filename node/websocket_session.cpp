@@ -1,0 +1,260 @@
+#include "node/websocket_session.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/stats.hpp"
+#include "node/log.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include <caf/send.hpp>
+
+#include <chrono>
+
+namespace chatnode {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t max_batch_events = 256;
+constexpr std::size_t max_batch_bytes = 256 * 1024;
+constexpr auto close_timeout = 5s;        // a peer that never reads is cut off after this
+constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger read buffers are released when idle
+
+} // namespace
+
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx)
+  : ws_(std::move(socket)), ctx_(ctx), close_timer_(ws_.get_executor()) {}
+
+websocket_session::~websocket_session() {
+  if (registered_) {
+    ctx_.sessions.remove(id_);
+  }
+}
+
+caf::actor websocket_session::actor() const { return actor_; }
+
+void websocket_session::run(beast::http::request<beast::http::string_body> req) {
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "chatnode/" CHATNODE_VERSION);
+  }));
+  ws_.read_message_max(ctx_.max_frame_bytes);
+  ws_.auto_fragment(false);
+  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec) {
+    log::debug("websocket_accept_failed", {{"error", ec.message()}});
+    return;
+  }
+  id_ = ctx_.next_session_id.fetch_add(1);
+  ctx_.sessions.add(id_, weak_from_this());
+  registered_ = true;
+  stats().connections.fetch_add(1, std::memory_order_relaxed);
+  stats().connections_total.fetch_add(1, std::memory_order_relaxed);
+  actor_ = ctx_.spawn_session(shared_from_this(), ctx_.node_name + "-" + std::to_string(id_));
+  do_read();
+}
+
+// -- reading ------------------------------------------------------------------
+
+void websocket_session::do_read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    // Beast has already answered protocol violations with their close code
+    // (1009 for a frame over the limit, 1007 for invalid UTF-8).
+    on_closed();
+    return;
+  }
+  stats().bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+  if (ws_.got_text())
+    caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
+  else
+    caf::anon_send(actor_, binary_atom::value);
+  buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > idle_buffer_bytes)
+    buffer_.shrink_to_fit();
+  do_read();
+}
+
+void websocket_session::on_closed() {
+  if (closed_.exchange(true))
+    return;
+  close_timer_.cancel();
+  stats().connections.fetch_sub(1, std::memory_order_relaxed);
+  if (actor_)
+    caf::anon_send(actor_, closed_atom::value);
+  actor_ = caf::actor{};
+  pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+  queue_.clear();
+  if (registered_) {
+    ctx_.sessions.remove(id_);
+    registered_ = false;
+  }
+}
+
+// -- writing ------------------------------------------------------------------
+
+void websocket_session::send(frame_ptr frame) {
+  if (closed_.load(std::memory_order_relaxed) || overflowed_.load(std::memory_order_relaxed))
+    return;
+  if (pending_.fetch_add(1, std::memory_order_relaxed) >= ctx_.outbound_queue) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    if (!overflowed_.exchange(true)) {
+      stats().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
+      close(1013, "outbound queue full: read faster, then reconnect with since");
+    }
+    return;
+  }
+  {
+    std::lock_guard guard{mutex_};
+    incoming_.push_back(std::move(frame));
+    if (flush_posted_)
+      return;
+    flush_posted_ = true;
+  }
+  net::post(ws_.get_executor(), [self = shared_from_this()] { self->on_flush(); });
+}
+
+void websocket_session::on_flush() {
+  std::vector<frame_ptr> arrived;
+  {
+    std::lock_guard guard{mutex_};
+    arrived.swap(incoming_);
+    flush_posted_ = false;
+  }
+  if (closing_ || closed_.load()) {
+    pending_.fetch_sub(arrived.size(), std::memory_order_relaxed);
+    return;
+  }
+  for (auto& frame : arrived)
+    queue_.push_back(std::move(frame));
+  if (!write_in_progress_)
+    do_write();
+}
+
+void websocket_session::do_write() {
+  if (queue_.empty())
+    return;
+  writing_.clear();
+  buffers_.clear();
+  std::size_t bytes = 0;
+  while (!queue_.empty() && writing_.size() < max_batch_events &&
+         (writing_.empty() || bytes + queue_.front()->size() <= max_batch_bytes)) {
+    bytes += queue_.front()->size();
+    writing_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  // Several events become one JSON array frame, written straight from the
+  // shared encoded buffers without copying them.
+  static constexpr char open = '[', comma = ',', close = ']';
+  if (writing_.size() == 1) {
+    buffers_.emplace_back(writing_.front()->data(), writing_.front()->size());
+  } else {
+    buffers_.emplace_back(&open, 1);
+    for (std::size_t i = 0; i < writing_.size(); ++i) {
+      if (i > 0)
+        buffers_.emplace_back(&comma, 1);
+      buffers_.emplace_back(writing_[i]->data(), writing_[i]->size());
+    }
+    buffers_.emplace_back(&close, 1);
+  }
+  write_in_progress_ = true;
+  ws_.text(true);
+  ws_.async_write(buffers_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->on_write(ec, n);
+  });
+}
+
+void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
+  write_in_progress_ = false;
+  pending_.fetch_sub(writing_.size(), std::memory_order_relaxed);
+  writing_.clear();
+  if (ec) {
+    pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+    queue_.clear();
+    return; // the read side sees the failure too and cleans up
+  }
+  stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  if (closing_) {
+    do_close();
+    return;
+  }
+  do_write();
+}
+
+// -- closing ------------------------------------------------------------------
+
+void websocket_session::close(std::uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+    self->begin_close(code, std::move(reason));
+  });
+}
+
+void websocket_session::begin_close(std::uint16_t code, std::string reason) {
+  if (closing_ || closed_.load())
+    return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  // What is queued but not yet written is dropped: the client resumes with
+  // `since` after it reconnects.
+  pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+  queue_.clear();
+  close_timer_.expires_after(close_timeout);
+  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && !self->closed_.load()) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    }
+  });
+  if (!write_in_progress_)
+    do_close();
+}
+
+void websocket_session::do_close() {
+  if (close_sent_)
+    return;
+  close_sent_ = true;
+  websocket::close_reason why{static_cast<websocket::close_code>(close_code_), close_reason_};
+  ws_.async_close(why, [self = shared_from_this()](beast::error_code) {
+    // The pending read completes with an error next and cleans up.
+  });
+}
+
+// -- registry -----------------------------------------------------------------
+
+void session_registry::add(std::uint64_t id, std::weak_ptr<websocket_session> session) {
+  std::lock_guard guard{mutex_};
+  sessions_.emplace(id, std::move(session));
+}
+
+void session_registry::remove(std::uint64_t id) {
+  std::lock_guard guard{mutex_};
+  sessions_.erase(id);
+}
+
+std::vector<std::shared_ptr<websocket_session>> session_registry::snapshot() const {
+  std::lock_guard guard{mutex_};
+  std::vector<std::shared_ptr<websocket_session>> result;
+  result.reserve(sessions_.size());
+  for (const auto& [id, weak] : sessions_)
+    if (auto session = weak.lock())
+      result.push_back(std::move(session));
+  return result;
+}
+
+} // namespace chatnode

@@ -1,0 +1,79 @@
+#pragma once
+// One WebSocket connection. Moves bytes only: each text frame read goes to
+// the connection's session actor; events from the actors wait in a bounded
+// queue and are written in batches (one JSON array frame when several are
+// queued). All socket work runs on the connection's strand.
+
+#include "actors/client_sink.hpp"
+#include "node/edge_context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace chatnode {
+
+class websocket_session : public client_sink,
+                          public std::enable_shared_from_this<websocket_session> {
+public:
+  websocket_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx);
+  ~websocket_session() override;
+
+  /// Completes the upgrade for an already read request.
+  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+
+  void send(frame_ptr frame) override;
+  void close(std::uint16_t code, std::string reason) override;
+
+  /// The session actor, for shutdown.
+  caf::actor actor() const;
+
+private:
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_flush();
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void begin_close(std::uint16_t code, std::string reason);
+  void do_close();
+  void on_closed();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  edge_context& ctx_;
+  std::uint64_t id_ = 0;
+  caf::actor actor_; ///< set once on accept, on the strand
+
+  // Producer side (any thread), guarded by mutex_.
+  std::mutex mutex_;
+  std::vector<frame_ptr> incoming_;
+  bool flush_posted_ = false;
+  std::atomic<std::size_t> pending_{0};   ///< queued and not yet written
+  std::atomic<bool> overflowed_{false};
+  std::atomic<bool> closed_{false};
+
+  // Strand side.
+  std::deque<frame_ptr> queue_;
+  std::vector<frame_ptr> writing_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  bool write_in_progress_ = false;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool registered_ = false;
+  std::uint16_t close_code_ = 1000;
+  std::string close_reason_;
+  boost::asio::steady_timer close_timer_;
+};
+
+} // namespace chatnode
