@@ -3,6 +3,7 @@
 #include "actors/stats.hpp"
 #include "node/log.hpp"
 #include "node/metrics.hpp"
+#include "node/origin_policy.hpp"
 #include "node/static_files.hpp"
 #include "node/websocket_session.hpp"
 
@@ -112,48 +113,7 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-/// "scheme://host[:port]" -> "host[:port]", lower-cased.
-std::string origin_authority(std::string_view origin) {
-  auto scheme_end = origin.find("://");
-  if (scheme_end == std::string_view::npos)
-    return {};
-  auto authority = origin.substr(scheme_end + 3);
-  authority = authority.substr(0, authority.find('/'));
-  std::string out{authority};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-/// Drops a default port, so "host:80" matches "host" for http (443 for https).
-std::string without_default_port(std::string authority, std::string_view scheme) {
-  auto strip = [&](std::string_view port) {
-    if (authority.ends_with(port))
-      authority.erase(authority.size() - port.size());
-  };
-  if (scheme == "http" || scheme == "ws")
-    strip(":80");
-  else if (scheme == "https" || scheme == "wss")
-    strip(":443");
-  return authority;
-}
-
 } // namespace
-
-bool origin_allowed(std::string_view origin, std::string_view host,
-                    const std::vector<std::string>& allowed) {
-  for (const auto& entry : allowed)
-    if (beast::iequals(entry, origin) || entry == "*")
-      return true;
-  auto scheme = origin.substr(0, origin.find("://"));
-  auto authority = origin_authority(origin);
-  if (authority.empty() || host.empty())
-    return false;
-  std::string host_lower{host};
-  for (auto& c : host_lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return without_default_port(authority, scheme) == without_default_port(host_lower, scheme);
-}
 
 http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx)
   : stream_(std::move(socket)), ctx_(ctx) {}

@@ -41,8 +41,4 @@ private:
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
 };
 
-/// True when the Origin header is allowed: same host as Host, or listed.
-bool origin_allowed(std::string_view origin, std::string_view host,
-                    const std::vector<std::string>& allowed);
-
 } // namespace chatnode

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what chatnode needs on Debian 12 and is not there yet.
+#   deploy/install-deps.sh          build and run
+#   deploy/install-deps.sh --test   also the test suite's needs (redis-server,
+#                                   Boost.Test, chromium, playwright-core)
+# Idempotent and quiet: prints only what it installs.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+with_tests=false
+[[ "${1:-}" == "--test" ]] && with_tests=true
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache
+  libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev
+)
+if $with_tests; then
+  packages+=(libboost-test1.81-dev redis-server chromium nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+# nodejs and npm may come from elsewhere than Debian: a working node is enough.
+if $with_tests && command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs/}")
+  missing=("${missing[@]/npm/}")
+fi
+read -r -a missing <<< "${missing[*]}"
+
+if ((${#missing[@]} > 0)); then
+  echo "installing: ${missing[*]}"
+  log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+           --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "apt-get install failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+fi
+
+browser="$root/tests/browser"
+if $with_tests && [[ -f "$browser/package-lock.json" ]]; then
+  if [[ ! -d "$browser/node_modules/playwright-core" || "$browser/package-lock.json" -nt "$browser/node_modules" ]]; then
+    echo "installing: playwright-core (npm)"
+    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$browser/node_modules"
+  fi
+fi

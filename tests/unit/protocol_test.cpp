@@ -1,0 +1,195 @@
+#include "actors/protocol.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace chatnode;
+using json = nlohmann::json;
+
+namespace {
+
+const protocol_limits limits{};
+
+request decode_ok(const std::string& frame) {
+  auto result = decode_request(frame, limits);
+  BOOST_TEST_INFO("frame: " << frame);
+  BOOST_REQUIRE(std::holds_alternative<request>(result));
+  return std::get<request>(result);
+}
+
+decode_error decode_fail(const std::string& frame) {
+  auto result = decode_request(frame, limits);
+  BOOST_TEST_INFO("frame: " << frame);
+  BOOST_REQUIRE(std::holds_alternative<decode_error>(result));
+  return std::get<decode_error>(result);
+}
+
+void expect_error(const std::string& frame, error_code code) {
+  BOOST_TEST_CONTEXT("frame: " << frame) {
+    BOOST_TEST(to_string(decode_fail(frame).code) == to_string(code));
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(protocol)
+
+BOOST_AUTO_TEST_CASE(message_ids_parse_print_and_order) {
+  auto id = message_id::parse("1700000000000-7");
+  BOOST_REQUIRE(id);
+  BOOST_TEST(id->ms == 1700000000000u);
+  BOOST_TEST(id->seq == 7u);
+  BOOST_TEST(id->to_string() == "1700000000000-7");
+  for (auto bad : {"", "-", "1-", "-1", "1", "a-1", "1-b", "1-2-3", " 1-2", "1-2 ", "-1-2", "18446744073709551616-0"})
+    BOOST_TEST(!message_id::parse(bad), "accepted " << bad);
+  // Numeric, not lexical, order.
+  BOOST_TEST((message_id{9, 0} < message_id{10, 0}));
+  BOOST_TEST((message_id{10, 2} < message_id{10, 10}));
+  BOOST_TEST((message_id{10, 99} < message_id{11, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(decodes_every_request_type) {
+  auto join = decode_ok(R"({"type":"join","room":"lobby","name":"  alice  ","since":"5-1"})");
+  BOOST_TEST((join.type == request_type::join));
+  BOOST_TEST(join.room == "lobby");
+  BOOST_TEST(join.name == "alice");
+  BOOST_REQUIRE(join.since);
+  BOOST_TEST(join.since->to_string() == "5-1");
+
+  auto leave = decode_ok(R"({"type":"leave","room":"a.b-c_D9"})");
+  BOOST_TEST((leave.type == request_type::leave));
+
+  auto send = decode_ok(R"({"type":"send","room":"r","text":"<b>hi</b> ünï","cid":"c-1"})");
+  BOOST_TEST((send.type == request_type::send));
+  BOOST_TEST(send.text == "<b>hi</b> ünï");
+  BOOST_TEST(send.cid == "c-1");
+
+  auto history = decode_ok(R"({"type":"history","room":"r","before":"10-0","limit":20})");
+  BOOST_TEST((history.type == request_type::history));
+  BOOST_TEST(history.limit == 20u);
+  BOOST_REQUIRE(history.before);
+  auto history_default = decode_ok(R"({"type":"history","room":"r"})");
+  BOOST_TEST(history_default.limit == 50u);
+  BOOST_TEST(!history_default.before);
+
+  auto typing = decode_ok(R"({"type":"typing","room":"r"})");
+  BOOST_TEST((typing.type == request_type::typing));
+
+  // Unknown extra fields are ignored, as a protocol that may grow needs.
+  decode_ok(R"({"type":"typing","room":"r","extra":{"x":[1,2]}})");
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_json_object) {
+  for (auto frame : {"", "nonsense", "[]", "[{\"type\":\"join\"}]", "\"join\"", "42", "null", "{",
+                     "{\"type\":\"join\",}"})
+    expect_error(frame, error_code::bad_json);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_invalid_fields) {
+  for (auto frame : {
+         R"({})",
+         R"({"type":"shout","room":"r"})",
+         R"({"type":7,"room":"r"})",
+         R"({"type":"join","name":"a"})",
+         R"({"type":"join","room":"","name":"a"})",
+         R"({"type":"join","room":"has space","name":"a"})",
+         R"({"type":"join","room":"ü","name":"a"})",
+         R"({"type":"join","room":"../x","name":"a"})",
+         R"({"type":"join","room":5,"name":"a"})",
+         R"({"type":"join","room":"r"})",
+         R"({"type":"join","room":"r","name":"   "})",
+         R"({"type":"join","room":"r","name":""})",
+         R"({"type":"join","room":"r","name":"a\u0007b"})",
+         R"({"type":"join","room":"r","name":"a","since":"yesterday"})",
+         R"({"type":"join","room":"r","name":"a","since":5})",
+         R"({"type":"send","room":"r"})",
+         R"({"type":"send","room":"r","text":""})",
+         R"({"type":"send","room":"r","text":42})",
+         R"({"type":"send","room":"r","text":"x","cid":7})",
+         R"({"type":"history","room":"r","limit":0})",
+         R"({"type":"history","room":"r","limit":101})",
+         R"({"type":"history","room":"r","limit":"5"})",
+         R"({"type":"history","room":"r","limit":2.5})",
+         R"({"type":"history","room":"r","limit":1e300})",
+         R"({"type":"history","room":"r","before":"x"})",
+       })
+    expect_error(frame, error_code::bad_request);
+  // Room and name length limits count characters.
+  expect_error(R"({"type":"join","room":")" + std::string(65, 'a') + R"(","name":"a"})",
+               error_code::bad_request);
+  decode_ok(R"({"type":"join","room":")" + std::string(64, 'a') + R"(","name":"a"})");
+  std::string name32;
+  for (int i = 0; i < 32; ++i)
+    name32 += "é";
+  decode_ok(R"({"type":"join","room":"r","name":")" + name32 + R"("})");
+  expect_error(R"({"type":"join","room":"r","name":")" + name32 + R"(x"})", error_code::bad_request);
+  expect_error(R"({"type":"send","room":"r","text":"x","cid":")" + std::string(65, 'c') + R"("})",
+               error_code::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(text_limit_counts_characters_and_keeps_the_cid) {
+  std::string text4000;
+  for (int i = 0; i < 4000; ++i)
+    text4000 += "ß"; // two bytes, one character
+  decode_ok(R"({"type":"send","room":"r","text":")" + text4000 + R"("})");
+  auto err = decode_fail(R"({"type":"send","room":"r","cid":"k9","text":")" + text4000 + R"(x"})");
+  BOOST_TEST(to_string(err.code) == "too_large");
+  BOOST_TEST(err.cid == "k9");
+  auto err2 = decode_fail(R"({"type":"send","room":"bad room","cid":"k10","text":"x"})");
+  BOOST_TEST(err2.cid == "k10");
+}
+
+BOOST_AUTO_TEST_CASE(encoded_events_are_valid_json_with_the_right_fields) {
+  chat_message msg{"lobby", {17, 3}, "al\"ice", "line1\nline2 \x01 <img src=x onerror=alert(1)> ✓", 17, "c1"};
+  auto m = json::parse(encode_message(msg));
+  BOOST_TEST(m["type"] == "message");
+  BOOST_TEST(m["room"] == "lobby");
+  BOOST_TEST(m["id"] == "17-3");
+  BOOST_TEST(m["user"] == "al\"ice");
+  BOOST_TEST(m["text"] == msg.text); // never altered
+  BOOST_TEST(m["ts"] == 17);
+  BOOST_TEST(m["cid"] == "c1");
+  msg.cid.clear();
+  BOOST_TEST(!json::parse(encode_message(msg)).contains("cid"));
+
+  auto w = json::parse(encode_welcome("n1", "n1-4"));
+  BOOST_TEST(w["type"] == "welcome");
+  BOOST_TEST(w["node"] == "n1");
+  BOOST_TEST(w["session"] == "n1-4");
+  BOOST_TEST(w["protocol"] == 1);
+
+  message_page page{{msg, msg}, true};
+  auto j = json::parse(encode_joined("lobby", {"a", "b"}, page));
+  BOOST_TEST(j["type"] == "joined");
+  BOOST_TEST(j["members"].size() == 2u);
+  BOOST_TEST(j["history"].size() == 2u);
+  BOOST_TEST(j["history"][0]["type"] == "message");
+  BOOST_TEST(j["more"] == true);
+
+  auto p = json::parse(encode_presence("lobby", "bob", false, 3));
+  BOOST_TEST(p["event"] == "leave");
+  BOOST_TEST(p["count"] == 3);
+  BOOST_TEST(p["user"] == "bob");
+
+  auto t = json::parse(encode_typing("lobby", "bob"));
+  BOOST_TEST(t["type"] == "typing");
+
+  auto h = json::parse(encode_history("lobby", message_page{}));
+  BOOST_TEST(h["type"] == "history");
+  BOOST_TEST(h["messages"].is_array());
+  BOOST_TEST(h["more"] == false);
+
+  auto e = json::parse(encode_error(error_code::rate_limited, "slow \"down\"", "c9"));
+  BOOST_TEST(e["code"] == "rate_limited");
+  BOOST_TEST(e["reason"] == "slow \"down\"");
+  BOOST_TEST(e["cid"] == "c9");
+}
+
+BOOST_AUTO_TEST_CASE(utf8_length_counts_code_points) {
+  BOOST_TEST(utf8_length("") == 0u);
+  BOOST_TEST(utf8_length("abc") == 3u);
+  BOOST_TEST(utf8_length("ünï") == 3u);
+  BOOST_TEST(utf8_length("😀") == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
