@@ -44,27 +44,22 @@ std::string host_name() {
   return buf;
 }
 
-/// Closes every session, then stops the I/O loop once all are gone or the
-/// grace period is over.
-void drain_and_stop(net::io_context& ioc, edge_context& ctx, std::chrono::steady_clock::time_point deadline) {
-  auto timer = std::make_shared<net::steady_timer>(ioc);
-  auto poll = std::make_shared<std::function<void()>>();
-  *poll = [&ioc, &ctx, timer, poll, deadline] {
-    bool done = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
-    if (done || std::chrono::steady_clock::now() >= deadline) {
-      if (!done)
-        log::warn("shutdown_grace_expired", {{"connections", std::to_string(stats().connections.load())}});
-      *poll = nullptr; // break the self-reference
-      ioc.stop();
-      return;
-    }
-    timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([poll](boost::system::error_code) {
-      if (*poll)
-        (*poll)();
-    });
-  };
-  (*poll)();
+/// Stops the I/O loop once every session is gone or the grace period is over.
+void stop_when_drained(net::io_context& ioc, edge_context& ctx,
+                       std::chrono::steady_clock::time_point deadline,
+                       std::shared_ptr<net::steady_timer> timer) {
+  bool drained = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
+  if (drained || std::chrono::steady_clock::now() >= deadline) {
+    if (!drained)
+      log::warn("shutdown_grace_expired",
+                {{"connections", std::to_string(stats().connections.load())}});
+    ioc.stop();
+    return;
+  }
+  timer->expires_after(std::chrono::milliseconds(20));
+  timer->async_wait([&ioc, &ctx, deadline, timer](boost::system::error_code) {
+    stop_when_drained(ioc, ctx, deadline, timer);
+  });
 }
 
 } // namespace
@@ -163,7 +158,8 @@ int run_server(const node_config& config) {
       session->close(1001, "server shutting down");
     auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(config.grace_seconds));
-    drain_and_stop(ioc, ctx, std::chrono::steady_clock::now() + grace);
+    stop_when_drained(ioc, ctx, std::chrono::steady_clock::now() + grace,
+                      std::make_shared<net::steady_timer>(ioc));
   });
 
   std::vector<std::thread> io_threads;
