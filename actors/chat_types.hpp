@@ -3,6 +3,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,19 +25,33 @@ struct message_id {
   static std::optional<message_id> parse(std::string_view text);
 };
 
-/// One stored chat message.
+/// One chat message, as it is encoded.
 struct chat_message {
   std::string room;
   message_id id;
   std::string user;
   std::string text;
-  std::int64_t ts = 0; ///< ms since the epoch, assigned when stored
+  std::int64_t ts = 0; ///< ms since the epoch, assigned once when stored
   std::string cid;     ///< the sender's own id for it; may be empty
+};
+
+/// An encoded event, shared by every recipient on this node.
+using frame_ptr = std::shared_ptr<const std::string>;
+
+inline frame_ptr make_frame(std::string encoded) {
+  return std::make_shared<const std::string>(std::move(encoded));
+}
+
+/// A stored message as it travels between bus, hub and clients: its id, for
+/// ordering, and its `message` event, encoded once.
+struct stored_message {
+  message_id id;
+  frame_ptr frame;
 };
 
 /// A slice of a room's history, oldest first.
 struct message_page {
-  std::vector<chat_message> messages;
+  std::vector<stored_message> messages;
   bool more = false; ///< older messages than the first one exist
 };
 

@@ -2,18 +2,13 @@
 // The actors' view of a client connection: a place to put encoded events.
 // The network edge implements it; actors never see sockets.
 
+#include "actors/chat_types.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 
 namespace chatnode {
-
-/// An encoded event, shared by every recipient on this node.
-using frame_ptr = std::shared_ptr<const std::string>;
-
-inline frame_ptr make_frame(std::string encoded) {
-  return std::make_shared<const std::string>(std::move(encoded));
-}
 
 class client_sink {
 public:
@@ -25,6 +20,11 @@ public:
 
   /// Closes the connection with a WebSocket close code. Thread-safe.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+
+  /// The session actor has handled one frame the client sent. The edge stops
+  /// reading while too many wait, so a flood cannot grow a mailbox without
+  /// bound. Thread-safe.
+  virtual void frame_handled() = 0;
 };
 
 using sink_ptr = std::shared_ptr<client_sink>;

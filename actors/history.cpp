@@ -28,33 +28,38 @@ message_id room_history::next_id(std::int64_t now_ms) {
 room_history::append_result room_history::append(std::string room, std::string user,
                                                    std::string text, std::string cid,
                                                    std::int64_t now_ms) {
+  std::string key;
   if (!cid.empty()) {
-    if (auto it = cids_.find(cid_key(user, cid)); it != cids_.end()) {
+    key = cid_key(user, cid);
+    if (auto it = cids_.find(key); it != cids_.end()) {
       auto pos = std::lower_bound(messages_.begin(), messages_.end(), it->second,
-                                  [](const chat_message& m, message_id id) { return m.id < id; });
-      if (pos != messages_.end() && pos->id == it->second)
-        return {*pos, true};
+                                  [](const entry& e, message_id id) { return e.message.id < id; });
+      if (pos != messages_.end() && pos->message.id == it->second)
+        return {pos->message, true};
     }
   }
-  chat_message msg{std::move(room), next_id(now_ms), std::move(user), std::move(text), now_ms,
-                   std::move(cid)};
-  if (!msg.cid.empty())
-    cids_[cid_key(msg.user, msg.cid)] = msg.id;
-  messages_.push_back(msg);
+  auto id = next_id(now_ms);
+  chat_message msg{std::move(room), id, std::move(user), std::move(text),
+                   static_cast<std::int64_t>(id.ms), std::move(cid)};
+  stored_message stored{id, make_frame(encode_message(msg))};
+  if (!key.empty())
+    cids_[key] = id;
+  messages_.push_back({stored, std::move(key)});
   while (messages_.size() > retention_) {
-    const auto& old = messages_.front();
-    if (!old.cid.empty())
-      cids_.erase(cid_key(old.user, old.cid));
+    if (!messages_.front().cid_key.empty())
+      cids_.erase(messages_.front().cid_key);
     messages_.pop_front();
   }
-  return {std::move(msg), false};
+  return {std::move(stored), false};
 }
 
 message_page room_history::after(message_id after) const {
   auto first = std::upper_bound(messages_.begin(), messages_.end(), after,
-                                [](message_id id, const chat_message& m) { return id < m.id; });
+                                [](message_id id, const entry& e) { return id < e.message.id; });
   message_page page;
-  page.messages.assign(first, messages_.end());
+  page.messages.reserve(static_cast<std::size_t>(messages_.end() - first));
+  for (auto it = first; it != messages_.end(); ++it)
+    page.messages.push_back(it->message);
   page.more = first != messages_.begin();
   return page;
 }
@@ -63,11 +68,13 @@ message_page room_history::page(std::optional<message_id> before, std::size_t li
   auto end = messages_.end();
   if (before)
     end = std::lower_bound(messages_.begin(), messages_.end(), *before,
-                           [](const chat_message& m, message_id id) { return m.id < id; });
+                           [](const entry& e, message_id id) { return e.message.id < id; });
   auto count = std::min<std::size_t>(limit, static_cast<std::size_t>(end - messages_.begin()));
   auto first = end - static_cast<std::ptrdiff_t>(count);
   message_page result;
-  result.messages.assign(first, end);
+  result.messages.reserve(count);
+  for (auto it = first; it != end; ++it)
+    result.messages.push_back(it->message);
   result.more = first != messages_.begin();
   return result;
 }

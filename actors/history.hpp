@@ -3,6 +3,7 @@
 // index that makes a retried send idempotent. Pure logic, no actors.
 
 #include "actors/chat_types.hpp"
+#include "actors/protocol.hpp"
 
 #include <cstddef>
 #include <deque>
@@ -19,12 +20,13 @@ public:
 
   /// Result of `append`: the stored message, and whether it was stored earlier.
   struct append_result {
-    chat_message message;
+    stored_message message;
     bool duplicate = false;
   };
 
-  /// Stores a message, assigning the next id from `now_ms`. A non-empty cid
-  /// already stored for this user answers with the stored message instead.
+  /// Stores and encodes a message, assigning the next id from `now_ms` (its
+  /// ms part is the message's ts). A non-empty cid already stored for this
+  /// user answers with the stored message instead.
   append_result append(std::string room, std::string user, std::string text, std::string cid,
                        std::int64_t now_ms);
 
@@ -42,7 +44,11 @@ private:
   message_id next_id(std::int64_t now_ms);
 
   std::size_t retention_;
-  std::deque<chat_message> messages_;
+  struct entry {
+    stored_message message;
+    std::string cid_key; ///< empty without a cid
+  };
+  std::deque<entry> messages_;
   std::unordered_map<std::string, message_id> cids_; ///< user+cid -> id, for retained messages
   message_id last_id_;
 };

@@ -172,22 +172,22 @@ void handle_join(hub_actor* self, join_request& req) {
       });
 }
 
-void deliver(hub_actor* self, const chat_message& msg) {
-  auto rit = self->state.rooms.find(msg.room);
+void deliver(hub_actor* self, const std::string& room, const stored_message& msg) {
+  auto rit = self->state.rooms.find(room);
   if (rit == self->state.rooms.end())
     return;
-  auto frame = make_frame(encode_message(msg));
   std::size_t sent = 0;
   for (auto& m : rit->second.members) {
     if (m.pending) {
-      m.held.emplace_back(msg.id, frame);
+      m.held.emplace_back(msg.id, msg.frame);
     } else {
-      m.sink->send(frame);
+      m.sink->send(msg.frame);
       ++sent;
     }
   }
   stats().messages_out.fetch_add(sent, std::memory_order_relaxed);
-  auto latency_ms = std::max<std::int64_t>(now_ms() - msg.ts, 0);
+  // The id's ms part is when the message was stored.
+  auto latency_ms = std::max<std::int64_t>(now_ms() - static_cast<std::int64_t>(msg.id.ms), 0);
   stats().fanout_latency.observe(static_cast<double>(latency_ms) / 1000.0);
 }
 
@@ -198,7 +198,9 @@ caf::behavior hub(hub_actor* self, caf::actor bus) {
     [self](leave_atom, const std::string& room, const std::string& session) {
       remove_member(self, room, session);
     },
-    [self](deliver_atom, const chat_message& msg) { deliver(self, msg); },
+    [self](deliver_atom, const std::string& room, const stored_message& msg) {
+      deliver(self, room, msg);
+    },
     [self](typing_atom, const std::string& room, const std::string& user,
            const std::string& session) {
       auto rit = self->state.rooms.find(room);

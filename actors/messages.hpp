@@ -8,7 +8,7 @@
 //                        typing_atom(room, user, session)
 //   hub     -> bus     : subscribe_atom(room, hub) | unsubscribe_atom(room, hub)
 //                        recent_atom(recent_query) -> message_page
-//   bus     -> hub     : deliver_atom(chat_message) | typing_atom(room, user, session)
+//   bus     -> hub     : deliver_atom(room, stored_message) | typing_atom(room, user, session)
 
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"
@@ -61,13 +61,13 @@ struct history_query {
 
 /// The bus's answer to store_atom.
 struct store_result {
-  chat_message message;
+  stored_message message;
   bool duplicate = false; ///< the cid was stored before; nothing was published
 };
 
 } // namespace chatnode
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::chat_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)

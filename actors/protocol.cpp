@@ -247,16 +247,14 @@ void append_message_fields(std::string& out, const chat_message& msg) {
     append_field(out, "cid", msg.cid);
 }
 
-void append_message_array(std::string& out, const std::vector<chat_message>& messages) {
+void append_message_array(std::string& out, const std::vector<stored_message>& messages) {
   out += '[';
   bool first = true;
   for (const auto& msg : messages) {
     if (!first)
       out += ',';
     first = false;
-    out += "{\"type\":\"message\",";
-    append_message_fields(out, msg);
-    out += '}';
+    out += *msg.frame;
   }
   out += ']';
 }
@@ -284,7 +282,10 @@ std::string encode_welcome(std::string_view node, std::string_view session) {
 
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
                           const message_page& history) {
-  auto out = start_event("joined", 256 + history.messages.size() * 128);
+  std::size_t size = 256;
+  for (const auto& msg : history.messages)
+    size += msg.frame->size() + 1;
+  auto out = start_event("joined", size);
   append_field(out, "room", room);
   out += ",\"members\":[";
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -330,7 +331,10 @@ std::string encode_typing(std::string_view room, std::string_view user) {
 }
 
 std::string encode_history(std::string_view room, const message_page& page) {
-  auto out = start_event("history", 128 + page.messages.size() * 128);
+  std::size_t size = 128;
+  for (const auto& msg : page.messages)
+    size += msg.frame->size() + 1;
+  auto out = start_event("history", size);
   append_field(out, "room", room);
   out += ",\"messages\":";
   append_message_array(out, page.messages);

@@ -61,7 +61,7 @@ void handle_send(session_actor* self, request& req) {
         // A first store is acknowledged by its echo from the hub; a repeated
         // cid was not published again, so it is answered here.
         if (result.duplicate)
-          self->state.reply(encode_message(result.message));
+          self->state.sink->send(result.message.frame);
       },
       [self, cid](const caf::error&) {
         self->state.reply_error(error_code::unavailable, "the message could not be stored", cid);
@@ -141,9 +141,13 @@ caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::a
   st.limiter.emplace(st.settings.rate_per_second, st.settings.rate_burst);
   st.reply(encode_welcome(st.settings.node, st.id));
   return {
-    [self](frame_atom, const std::string& frame) { handle_frame(self, frame); },
+    [self](frame_atom, const std::string& frame) {
+      handle_frame(self, frame);
+      self->state.sink->frame_handled();
+    },
     [self](binary_atom) {
       self->state.reply_error(error_code::bad_json, "binary frames are not accepted");
+      self->state.sink->frame_handled();
     },
     [self](closed_atom) {
       auto& st = self->state;

@@ -25,6 +25,8 @@ namespace {
 constexpr std::size_t max_batch_events = 256;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
 constexpr auto close_timeout = 5s;        // a peer that never reads is cut off after this
+constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
+constexpr std::size_t unhandled_low = 16;  // and resumes at this many
 constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger read buffers are released when idle
 
 } // namespace
@@ -80,6 +82,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
     return;
   }
   stats().bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+  auto unhandled = unhandled_.fetch_add(1) + 1;
   if (ws_.got_text())
     caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
   else
@@ -87,7 +90,21 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > idle_buffer_bytes)
     buffer_.shrink_to_fit();
+  if (unhandled >= unhandled_high) {
+    // Pause; whichever side clears the flag first resumes reading, once.
+    read_paused_.store(true);
+    if (unhandled_.load() > unhandled_low || !read_paused_.exchange(false))
+      return;
+  }
   do_read();
+}
+
+void websocket_session::frame_handled() {
+  if (unhandled_.fetch_sub(1) - 1 <= unhandled_low && read_paused_.exchange(false))
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->closed_.load())
+        self->do_read();
+    });
 }
 
 void websocket_session::on_closed() {

@@ -34,6 +34,7 @@ public:
 
   void send(frame_ptr frame) override;
   void close(std::uint16_t code, std::string reason) override;
+  void frame_handled() override;
 
   /// The session actor, for shutdown.
   caf::actor actor() const;
@@ -62,6 +63,8 @@ private:
   std::atomic<std::size_t> pending_{0};   ///< queued and not yet written
   std::atomic<bool> overflowed_{false};
   std::atomic<bool> closed_{false};
+  std::atomic<std::size_t> unhandled_{0}; ///< frames read, not yet handled by the actor
+  std::atomic<bool> read_paused_{false};
 
   // Strand side.
   std::deque<frame_ptr> queue_;

@@ -2,6 +2,7 @@
 #include "actors/rate_limiter.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include <ostream>
 
@@ -11,6 +12,12 @@ std::ostream& operator<<(std::ostream& os, const message_id& id) { return os << 
 } // namespace chatnode
 
 using namespace chatnode;
+
+namespace {
+std::string text_of(const stored_message& m) {
+  return nlohmann::json::parse(*m.frame)["text"].get<std::string>();
+}
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(history)
 
@@ -34,19 +41,19 @@ BOOST_AUTO_TEST_CASE(keeps_the_retention_and_pages_back) {
 
   auto newest = h.page(std::nullopt, 4);
   BOOST_REQUIRE(newest.messages.size() == 4u);
-  BOOST_TEST(newest.messages.front().text == "21");
-  BOOST_TEST(newest.messages.back().text == "24");
+  BOOST_TEST(text_of(newest.messages.front()) == "21");
+  BOOST_TEST(text_of(newest.messages.back()) == "24");
   BOOST_TEST(newest.more);
 
   auto older = h.page(newest.messages.front().id, 4);
   BOOST_REQUIRE(older.messages.size() == 4u);
-  BOOST_TEST(older.messages.front().text == "17");
-  BOOST_TEST(older.messages.back().text == "20");
+  BOOST_TEST(text_of(older.messages.front()) == "17");
+  BOOST_TEST(text_of(older.messages.back()) == "20");
   BOOST_TEST(older.more);
 
   auto oldest = h.page(older.messages.front().id, 4);
   BOOST_REQUIRE(oldest.messages.size() == 2u); // 15 and 16 are all that is left
-  BOOST_TEST(oldest.messages.front().text == "15");
+  BOOST_TEST(text_of(oldest.messages.front()) == "15");
   BOOST_TEST(!oldest.more);
 }
 
@@ -57,13 +64,25 @@ BOOST_AUTO_TEST_CASE(after_returns_exactly_the_newer_messages) {
     ids.push_back(h.append("r", "u", std::to_string(i), "", 5000).message.id);
   auto page = h.after(ids[6]);
   BOOST_REQUIRE(page.messages.size() == 3u);
-  BOOST_TEST(page.messages[0].text == "7");
-  BOOST_TEST(page.messages[2].text == "9");
+  BOOST_TEST(text_of(page.messages[0]) == "7");
+  BOOST_TEST(text_of(page.messages[2]) == "9");
   BOOST_TEST(page.more);
   BOOST_TEST(h.after(ids[9]).messages.empty());
   BOOST_TEST(h.after(message_id{0, 0}).messages.size() == 10u);
   // An id between two stored ones (e.g. from another room's clock) still works.
   BOOST_TEST(h.after(message_id{4999, 99}).messages.size() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(stored_messages_are_encoded_once_with_id_and_ts) {
+  room_history h{10};
+  auto stored = h.append("lobby", "alice", "hi", "c1", 1234).message;
+  auto event = nlohmann::json::parse(*stored.frame);
+  BOOST_TEST(event["type"] == "message");
+  BOOST_TEST(event["room"] == "lobby");
+  BOOST_TEST(event["id"] == "1234-0");
+  BOOST_TEST(event["ts"] == 1234);
+  BOOST_TEST(event["user"] == "alice");
+  BOOST_TEST(event["cid"] == "c1");
 }
 
 BOOST_AUTO_TEST_CASE(a_repeated_cid_is_stored_once_per_user) {
@@ -73,7 +92,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_cid_is_stored_once_per_user) {
   BOOST_TEST(!first.duplicate);
   BOOST_TEST(again.duplicate);
   BOOST_TEST(again.message.id == first.message.id);
-  BOOST_TEST(again.message.text == "hello");
+  BOOST_TEST(text_of(again.message) == "hello");
   BOOST_TEST(h.size() == 1u);
   // Another user may use the same cid.
   BOOST_TEST(!h.append("r", "bob", "hi", "c1", 12).duplicate);

@@ -29,6 +29,7 @@ public:
     frames_.push_back(std::move(frame));
   }
   void close(std::uint16_t code, std::string) override { close_code_ = code; }
+  void frame_handled() override {}
 
   std::vector<json> take() {
     std::lock_guard guard{mutex_};

@@ -158,12 +158,14 @@ BOOST_AUTO_TEST_CASE(encoded_events_are_valid_json_with_the_right_fields) {
   BOOST_TEST(w["session"] == "n1-4");
   BOOST_TEST(w["protocol"] == 1);
 
-  message_page page{{msg, msg}, true};
+  stored_message stored{msg.id, make_frame(encode_message(msg))};
+  message_page page{{stored, stored}, true};
   auto j = json::parse(encode_joined("lobby", {"a", "b"}, page));
   BOOST_TEST(j["type"] == "joined");
   BOOST_TEST(j["members"].size() == 2u);
   BOOST_TEST(j["history"].size() == 2u);
   BOOST_TEST(j["history"][0]["type"] == "message");
+  BOOST_TEST(j["history"][1]["text"] == msg.text);
   BOOST_TEST(j["more"] == true);
 
   auto p = json::parse(encode_presence("lobby", "bob", false, 3));
