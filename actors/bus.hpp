@@ -8,8 +8,9 @@
 //   id order; a repeated (user, cid) is answered with the stored message and
 //   not published again.
 // - deliver_atom reaches a subscribed hub in increasing id order per room.
-// - A reply to recent_atom sent to a hub is ordered after every deliver_atom
-//   of the messages it contains (the hub de-duplicates the rest by id).
+// - A reply to recent_atom reflects at least every message delivered to the
+//   hub before it; it may also hold messages delivered after it (the hub
+//   drops those as duplicates by id).
 
 #include <caf/fwd.hpp>
 

@@ -26,6 +26,17 @@ struct member {
   sink_ptr sink;
   bool pending = true;
   std::vector<std::pair<message_id, frame_ptr>> held;
+  /// The newest message this member has: anything not newer is a duplicate
+  /// (a bus may deliver a message that the member's history already held).
+  std::optional<message_id> last;
+
+  bool deliver(const message_id& id, const frame_ptr& frame) {
+    if (last && id <= *last)
+      return false;
+    last = id;
+    sink->send(frame);
+    return true;
+  }
 };
 
 struct room_state {
@@ -113,14 +124,10 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
     return; // left, or re-joined, meanwhile
   m->pending = false;
   m->sink->send(make_frame(encode_joined(room_name, rit->second.member_names(), history)));
-  auto seen = history.messages.empty() ? since : std::optional{history.messages.back().id};
+  m->last = history.messages.empty() ? since : std::optional{history.messages.back().id};
   std::size_t sent = 1;
-  for (auto& [id, frame] : m->held) {
-    if (seen && id <= *seen)
-      continue;
-    m->sink->send(frame);
-    ++sent;
-  }
+  for (auto& [id, frame] : m->held)
+    sent += m->deliver(id, frame);
   m->held.clear();
   m->held.shrink_to_fit();
   stats().messages_out.fetch_add(sent, std::memory_order_relaxed);
@@ -138,6 +145,7 @@ void handle_join(hub_actor* self, join_request& req) {
     if (old->name == req.name) {
       old->pending = true;
       old->held.clear();
+      old->last.reset();
       old->sink = req.sink;
     } else {
       remove_member(self, req.room, req.session);
@@ -145,7 +153,7 @@ void handle_join(hub_actor* self, join_request& req) {
       return;
     }
   } else {
-    room.members.push_back(member{req.session, req.name, req.sink, true, {}});
+    room.members.push_back(member{req.session, req.name, req.sink, true, {}, std::nullopt});
     if (room.names[req.name]++ == 0 && room.members.size() > 1) {
       auto frame = make_frame(encode_presence(req.room, req.name, true, room.names.size()));
       stats().messages_out.fetch_add(room.broadcast(frame), std::memory_order_relaxed);
@@ -178,12 +186,10 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
     return;
   std::size_t sent = 0;
   for (auto& m : rit->second.members) {
-    if (m.pending) {
+    if (m.pending)
       m.held.emplace_back(msg.id, msg.frame);
-    } else {
-      m.sink->send(msg.frame);
-      ++sent;
-    }
+    else
+      sent += m.deliver(msg.id, msg.frame);
   }
   stats().messages_out.fetch_add(sent, std::memory_order_relaxed);
   // The id's ms part is when the message was stored.
