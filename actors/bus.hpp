@@ -8,6 +8,9 @@
 //   id order; a repeated (user, cid) is answered with the stored message and
 //   not published again.
 // - deliver_atom reaches a subscribed hub in increasing id order per room.
+// - member_atom says whether a name is present in a room on the sending
+//   node; the bus counts names over all nodes and publishes presence_atom
+//   when a name appears or disappears, with increasing versions per room.
 // - A reply to recent_atom reflects at least every message delivered to the
 //   hub before it; it may also hold messages delivered after it (the hub
 //   drops those as duplicates by id).

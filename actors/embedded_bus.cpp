@@ -8,6 +8,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -15,9 +16,15 @@ namespace chatnode {
 
 namespace {
 
+struct room_presence {
+  std::map<std::string, std::size_t> names; ///< name -> nodes reporting it (one node here)
+  std::uint64_t version = 0;
+};
+
 struct embedded_bus_state {
   bus_settings settings;
   std::unordered_map<std::string, room_history> rooms;
+  std::unordered_map<std::string, room_presence> presence;
   std::unordered_map<std::string, std::unordered_set<caf::actor>> subscribers;
 
   room_history& room(const std::string& name) {
@@ -61,13 +68,38 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
       }
       return {std::move(stored.message), stored.duplicate};
     },
-    [self](recent_atom, const recent_query& query) -> message_page {
-      auto it = self->state.rooms.find(query.room);
-      if (it == self->state.rooms.end())
-        return {};
-      if (query.since)
-        return it->second.after(*query.since);
-      return it->second.page(std::nullopt, query.limit);
+    [self](recent_atom, const recent_query& query) -> room_snapshot {
+      room_snapshot snapshot;
+      if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
+        snapshot.history = query.since ? it->second.after(*query.since)
+                                       : it->second.page(std::nullopt, query.limit);
+      if (auto it = self->state.presence.find(query.room); it != self->state.presence.end()) {
+        for (const auto& [name, count] : it->second.names)
+          snapshot.members.push_back(name);
+        snapshot.presence_version = it->second.version;
+      }
+      return snapshot;
+    },
+    [self, publish](member_atom, const std::string& room, const std::string& name, bool present) {
+      auto& p = self->state.presence[room];
+      bool changed;
+      if (present) {
+        changed = p.names[name]++ == 0;
+      } else {
+        auto it = p.names.find(name);
+        if (it == p.names.end())
+          return;
+        changed = --it->second == 0;
+        if (changed)
+          p.names.erase(it);
+      }
+      if (!changed)
+        return;
+      presence_event event{++p.version, name,
+                           make_frame(encode_presence(room, name, present, p.names.size()))};
+      if (p.names.empty())
+        self->state.presence.erase(room); // versions restart only for an empty room
+      publish(room, presence_atom::value, room, event);
     },
     [self](history_atom, const history_query& query) -> message_page {
       auto it = self->state.rooms.find(query.room);

@@ -17,56 +17,47 @@ namespace chatnode {
 
 namespace {
 
-/// A session in a room. Until the bus answers its history query it is
-/// pending: live messages for it are held back so none comes before its
-/// `joined` and none is lost.
+/// A session in a room. Until the bus answers its snapshot query it is
+/// pending: live events for it are held back, so none comes before its
+/// `joined` and none is lost; afterwards what the snapshot held is dropped.
 struct member {
   std::string session;
   std::string name;
   sink_ptr sink;
   bool pending = true;
-  std::vector<std::pair<message_id, frame_ptr>> held;
+  std::vector<std::pair<message_id, frame_ptr>> held_messages;
+  std::vector<presence_event> held_presence;
   /// The newest message this member has: anything not newer is a duplicate
   /// (a bus may deliver a message that the member's history already held).
-  std::optional<message_id> last;
+  std::optional<message_id> last_message;
+  std::uint64_t presence_version = 0;
 
   bool deliver(const message_id& id, const frame_ptr& frame) {
-    if (last && id <= *last)
+    if (last_message && id <= *last_message)
       return false;
-    last = id;
+    last_message = id;
     sink->send(frame);
+    return true;
+  }
+
+  bool deliver(const presence_event& event) {
+    // Members know they are there themselves; the snapshot covers the rest.
+    if (event.version <= presence_version || event.user == name)
+      return false;
+    presence_version = event.version;
+    sink->send(event.frame);
     return true;
   }
 };
 
 struct room_state {
   std::vector<member> members;
-  std::map<std::string, std::size_t> names; ///< distinct names -> sessions using them
+  std::map<std::string, std::size_t> names; ///< local sessions per name
 
   member* find(const std::string& session) {
     auto it = std::find_if(members.begin(), members.end(),
                            [&](const member& m) { return m.session == session; });
     return it == members.end() ? nullptr : &*it;
-  }
-
-  std::vector<std::string> member_names() const {
-    std::vector<std::string> result;
-    result.reserve(names.size());
-    for (const auto& [name, count] : names)
-      result.push_back(name);
-    return result;
-  }
-
-  /// Sends to every member that has its `joined`, except `skip`.
-  std::size_t broadcast(const frame_ptr& frame, const std::string& skip = {}) {
-    std::size_t sent = 0;
-    for (auto& m : members) {
-      if (m.pending || m.session == skip)
-        continue;
-      m.sink->send(frame);
-      ++sent;
-    }
-    return sent;
   }
 };
 
@@ -83,12 +74,14 @@ struct hub_state {
 
 using hub_actor = caf::stateful_actor<hub_state>;
 
+void count_out(std::size_t n) { stats().messages_out.fetch_add(n, std::memory_order_relaxed); }
+
 std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-/// Removes a session from a room; announces the leave when its name is gone.
+/// Removes a session from a room; the bus hears when its name is gone here.
 void remove_member(hub_actor* self, const std::string& room_name, const std::string& session) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
@@ -102,8 +95,7 @@ void remove_member(hub_actor* self, const std::string& room_name, const std::str
   room.members.erase(it);
   if (--room.names[name] == 0) {
     room.names.erase(name);
-    auto frame = make_frame(encode_presence(room_name, name, false, room.names.size()));
-    stats().messages_out.fetch_add(room.broadcast(frame), std::memory_order_relaxed);
+    self->send(self->state.bus, member_atom::value, room_name, name, false);
   }
   if (room.members.empty()) {
     self->state.rooms.erase(rit);
@@ -112,10 +104,10 @@ void remove_member(hub_actor* self, const std::string& room_name, const std::str
   }
 }
 
-/// The bus answered a member's history query: send `joined`, then what was
-/// held back, skipping what the history already holds.
+/// The bus answered a member's snapshot query: send `joined`, then what was
+/// held back and is newer than the snapshot.
 void complete_join(hub_actor* self, const std::string& room_name, const std::string& session,
-                   std::optional<message_id> since, const message_page& history) {
+                   std::optional<message_id> since, const room_snapshot& snapshot) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
@@ -123,14 +115,18 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
   if (m == nullptr || !m->pending)
     return; // left, or re-joined, meanwhile
   m->pending = false;
-  m->sink->send(make_frame(encode_joined(room_name, rit->second.member_names(), history)));
-  m->last = history.messages.empty() ? since : std::optional{history.messages.back().id};
+  m->sink->send(make_frame(encode_joined(room_name, snapshot.members, snapshot.history)));
+  const auto& history = snapshot.history.messages;
+  m->last_message = history.empty() ? since : std::optional{history.back().id};
+  m->presence_version = snapshot.presence_version;
   std::size_t sent = 1;
-  for (auto& [id, frame] : m->held)
+  for (auto& [id, frame] : m->held_messages)
     sent += m->deliver(id, frame);
-  m->held.clear();
-  m->held.shrink_to_fit();
-  stats().messages_out.fetch_add(sent, std::memory_order_relaxed);
+  for (auto& event : m->held_presence)
+    sent += m->deliver(event);
+  m->held_messages = {};
+  m->held_presence = {};
+  count_out(sent);
 }
 
 void handle_join(hub_actor* self, join_request& req) {
@@ -141,32 +137,27 @@ void handle_join(hub_actor* self, join_request& req) {
     self->state.update_gauge();
   }
   if (auto* old = room.find(req.session)) {
-    // A re-join: the same session asks for a fresh `joined`.
-    if (old->name == req.name) {
-      old->pending = true;
-      old->held.clear();
-      old->last.reset();
-      old->sink = req.sink;
-    } else {
+    if (old->name != req.name) {
       remove_member(self, req.room, req.session);
       handle_join(self, req);
       return;
     }
+    // A re-join under the same name: a fresh `joined`, no presence change.
+    *old = member{req.session, req.name, req.sink, true, {}, {}, std::nullopt, 0};
   } else {
-    room.members.push_back(member{req.session, req.name, req.sink, true, {}, std::nullopt});
-    if (room.names[req.name]++ == 0 && room.members.size() > 1) {
-      auto frame = make_frame(encode_presence(req.room, req.name, true, room.names.size()));
-      stats().messages_out.fetch_add(room.broadcast(frame), std::memory_order_relaxed);
-    }
+    room.members.push_back(member{req.session, req.name, req.sink, true, {}, {}, std::nullopt, 0});
+    if (room.names[req.name]++ == 0)
+      self->send(self->state.bus, member_atom::value, req.room, req.name, true);
   }
+  // Sent after member_atom, so the snapshot counts this member in.
   auto room_name = req.room;
   auto session = req.session;
   auto since = req.since;
   self->request(self->state.bus, caf::infinite, recent_atom::value,
                 recent_query{req.room, req.since, req.page_size})
     .then(
-      [self, room_name, session, since](const message_page& history) {
-        complete_join(self, room_name, session, since, history);
+      [self, room_name, session, since](const room_snapshot& snapshot) {
+        complete_join(self, room_name, session, since, snapshot);
       },
       [self, room_name, session](const caf::error&) {
         auto rit = self->state.rooms.find(room_name);
@@ -187,14 +178,44 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
   std::size_t sent = 0;
   for (auto& m : rit->second.members) {
     if (m.pending)
-      m.held.emplace_back(msg.id, msg.frame);
+      m.held_messages.emplace_back(msg.id, msg.frame);
     else
       sent += m.deliver(msg.id, msg.frame);
   }
-  stats().messages_out.fetch_add(sent, std::memory_order_relaxed);
+  count_out(sent);
   // The id's ms part is when the message was stored.
   auto latency_ms = std::max<std::int64_t>(now_ms() - static_cast<std::int64_t>(msg.id.ms), 0);
   stats().fanout_latency.observe(static_cast<double>(latency_ms) / 1000.0);
+}
+
+void announce(hub_actor* self, const std::string& room, const presence_event& event) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end())
+    return;
+  std::size_t sent = 0;
+  for (auto& m : rit->second.members) {
+    if (m.pending)
+      m.held_presence.push_back(event);
+    else
+      sent += m.deliver(event);
+  }
+  count_out(sent);
+}
+
+void relay_typing(hub_actor* self, const std::string& room, const std::string& user,
+                  const std::string& session) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end())
+    return;
+  auto frame = make_frame(encode_typing(room, user));
+  std::size_t sent = 0;
+  for (auto& m : rit->second.members) {
+    if (m.pending || m.session == session)
+      continue;
+    m.sink->send(frame);
+    ++sent;
+  }
+  count_out(sent);
 }
 
 caf::behavior hub(hub_actor* self, caf::actor bus) {
@@ -207,15 +228,11 @@ caf::behavior hub(hub_actor* self, caf::actor bus) {
     [self](deliver_atom, const std::string& room, const stored_message& msg) {
       deliver(self, room, msg);
     },
-    [self](typing_atom, const std::string& room, const std::string& user,
-           const std::string& session) {
-      auto rit = self->state.rooms.find(room);
-      if (rit == self->state.rooms.end())
-        return;
-      auto frame = make_frame(encode_typing(room, user));
-      stats().messages_out.fetch_add(rit->second.broadcast(frame, session),
-                                     std::memory_order_relaxed);
+    [self](presence_atom, const std::string& room, const presence_event& event) {
+      announce(self, room, event);
     },
+    [self](typing_atom, const std::string& room, const std::string& user,
+           const std::string& session) { relay_typing(self, room, user, session); },
   };
 }
 

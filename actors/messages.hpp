@@ -7,8 +7,10 @@
 //                        history_atom(history_query) -> message_page
 //                        typing_atom(room, user, session)
 //   hub     -> bus     : subscribe_atom(room, hub) | unsubscribe_atom(room, hub)
-//                        recent_atom(recent_query) -> message_page
+//                        member_atom(room, name, present)
+//                        recent_atom(recent_query) -> room_snapshot
 //   bus     -> hub     : deliver_atom(room, stored_message) | typing_atom(room, user, session)
+//                        presence_atom(room, presence_event)
 
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"
@@ -16,8 +18,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatnode {
 
@@ -33,6 +37,8 @@ using recent_atom = caf::atom_constant<caf::atom("recent")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using member_atom = caf::atom_constant<caf::atom("member")>;
+using presence_atom = caf::atom_constant<caf::atom("presence")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -52,6 +58,21 @@ struct recent_query {
   std::size_t limit = 50;
 };
 
+/// What a member entering a room gets: recent history and who is there.
+struct room_snapshot {
+  message_page history;
+  std::vector<std::string> members; ///< distinct names, on every node
+  std::uint64_t presence_version = 0; ///< presence events up to this one are reflected
+};
+
+/// Someone entered or left a room (on any node). Versions count up per
+/// room, so a member can tell which events its snapshot already reflects.
+struct presence_event {
+  std::uint64_t version = 0;
+  std::string user;
+  frame_ptr frame;
+};
+
 /// A page of older history.
 struct history_query {
   std::string room;
@@ -69,6 +90,8 @@ struct store_result {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::room_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::presence_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)
