@@ -310,6 +310,23 @@ std::string encode_message(const chat_message& msg) {
   return out;
 }
 
+message_template encode_message_template(std::string_view room, std::string_view user,
+                                         std::string_view text, std::string_view cid) {
+  // Same field order as encode_message, so both produce identical bytes.
+  message_template t;
+  t.head = "{\"type\":\"message\",\"room\":";
+  append_escaped(t.head, room);
+  t.head += ",\"id\":\"";
+  t.middle = "\"";
+  append_field(t.middle, "user", user);
+  append_field(t.middle, "text", text);
+  t.middle += ",\"ts\":";
+  if (!cid.empty())
+    append_field(t.tail, "cid", cid);
+  t.tail += '}';
+  return t;
+}
+
 std::string encode_presence(std::string_view room, std::string_view user, bool joined,
                             std::size_t count) {
   auto out = start_event("presence");

@@ -83,6 +83,16 @@ std::string encode_welcome(std::string_view node, std::string_view session);
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
                           const message_page& history);
 std::string encode_message(const chat_message& msg);
+
+/// A `message` event around a gap for the id and the ts, for a store (Redis)
+/// that assigns both: head + id + middle + ts + tail.
+struct message_template {
+  std::string head;
+  std::string middle;
+  std::string tail;
+};
+message_template encode_message_template(std::string_view room, std::string_view user,
+                                         std::string_view text, std::string_view cid);
 std::string encode_presence(std::string_view room, std::string_view user, bool joined,
                             std::size_t count);
 std::string encode_typing(std::string_view room, std::string_view user);

@@ -7,6 +7,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <string>
 
 namespace chatnode {
 
@@ -47,9 +49,29 @@ struct node_stats {
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
   latency_histogram fanout_latency;
 
+  // The Redis bridge, when one is configured.
+  std::atomic<bool> redis_up{false}; ///< both links connected
+  std::atomic<std::uint64_t> redis_reconnects{0};
+  std::atomic<std::uint64_t> redis_replayed{0};
+  std::atomic<std::uint64_t> redis_commands{0};
+  latency_histogram redis_rtt;
+
+  void set_redis_reason(std::string reason) {
+    std::lock_guard guard{reason_mutex_};
+    redis_reason_ = std::move(reason);
+  }
+  std::string redis_reason() const {
+    std::lock_guard guard{reason_mutex_};
+    return redis_reason_;
+  }
+
   void count_error(error_code code) {
     errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   }
+
+private:
+  mutable std::mutex reason_mutex_;
+  std::string redis_reason_ = "redis is not connected yet";
 };
 
 /// The process-wide counters.

@@ -203,6 +203,13 @@ std::string check_redis_url(std::string_view v) {
   return "expected redis://[:password@]host:port[/db] or \"\"";
 }
 
+std::string check_key_prefix(std::string_view v) {
+  for (char c : v)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == '{' || c == '}')
+      return "expected no spaces, braces or control characters";
+  return {};
+}
+
 std::string check_node_name(std::string_view v) {
   if (v.size() > 64)
     return "expected at most 64 characters";
@@ -232,6 +239,10 @@ const std::vector<setting>& all_settings() {
     string_list("http", "allowed_origins", &node_config::allowed_origins),
     boolean("http", "allow_missing_origin", &node_config::allow_missing_origin),
     text("redis", "url", &node_config::redis_url, check_redis_url),
+    text("redis", "key_prefix", &node_config::redis_key_prefix, check_key_prefix),
+    number("redis", "timeout_seconds", &node_config::redis_timeout_seconds, 0.1, 600),
+    number("redis", "presence_ttl_seconds", &node_config::redis_presence_ttl_seconds, 1, 3600),
+    integer("redis", "cid_ttl_seconds", &node_config::redis_cid_ttl_seconds, 1, 365 * 86400),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };
   return table;

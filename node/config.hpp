@@ -38,6 +38,10 @@ struct node_config {
   bool allow_missing_origin = true;
   // [redis]
   std::string redis_url;
+  std::string redis_key_prefix = "chatnode:";
+  double redis_timeout_seconds = 3.0;
+  double redis_presence_ttl_seconds = 10.0;
+  std::int64_t redis_cid_ttl_seconds = 86400;
   // [shutdown]
   double grace_seconds = 5.0;
 };

@@ -3,11 +3,13 @@
 #include "actors/embedded_bus.hpp"
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
+#include "actors/redis_bridge.hpp"
 #include "actors/session.hpp"
 #include "actors/stats.hpp"
 #include "node/edge_context.hpp"
 #include "node/listener.hpp"
 #include "node/log.hpp"
+#include "node/redis_connection.hpp"
 #include "node/websocket_session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -94,7 +96,45 @@ int run_server(const node_config& config) {
   edge_context ctx;
   net::io_context ioc{static_cast<int>(thread_count(config.io_threads))};
 
-  auto bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});
+  // The bus: Redis when configured, else the embedded one.
+  caf::actor bus;
+  std::vector<std::shared_ptr<redis_connection>> redis_links;
+  if (config.redis_url.empty()) {
+    bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});
+  } else {
+    redis_endpoint endpoint;
+    std::string url_error;
+    if (!parse_redis_url(config.redis_url, endpoint, url_error)) {
+      std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+      return 2;
+    }
+    auto to_ms = [](double seconds) {
+      return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
+    };
+    redis_connection::timing timing;
+    timing.connect_timeout = to_ms(config.redis_timeout_seconds);
+    timing.ping_timeout = to_ms(config.redis_timeout_seconds);
+    timing.ping_interval = std::min(timing.ping_interval, timing.ping_timeout / 2);
+    auto bridge_handle = std::make_shared<caf::actor>();
+    auto commands = std::make_shared<redis_connection>(
+      ioc, endpoint, "commands", forward_redis_events(bridge_handle, 0), timing);
+    auto subscriber = std::make_shared<redis_connection>(
+      ioc, endpoint, "subscriber", forward_redis_events(bridge_handle, 1), timing);
+    redis_bridge_settings bridge_settings;
+    bridge_settings.node = node_name;
+    bridge_settings.key_prefix = config.redis_key_prefix;
+    bridge_settings.retention = static_cast<std::size_t>(config.retention);
+    bridge_settings.cid_ttl = std::chrono::seconds{config.redis_cid_ttl_seconds};
+    bridge_settings.presence_ttl = to_ms(config.redis_presence_ttl_seconds);
+    bridge_settings.query_timeout = to_ms(config.redis_timeout_seconds);
+    bus = spawn_redis_bridge(system, commands, subscriber, bridge_settings);
+    *bridge_handle = bus;
+    commands->start();
+    subscriber->start();
+    redis_links = {commands, subscriber};
+    log::info("redis_configured", {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
+                                   {"db", std::to_string(endpoint.db)}});
+  }
   auto hub = spawn_hub(system, bus);
 
   session_settings settings;
@@ -116,12 +156,28 @@ int run_server(const node_config& config) {
   ctx.not_ready_reason = [&ctx]() -> std::string {
     if (ctx.stopping.load())
       return "shutting down";
-    if (ctx.redis_configured)
-      return "redis url is configured but this build has no Redis bridge yet";
+    if (ctx.redis_configured && !stats().redis_up.load())
+      return stats().redis_reason();
     return {};
   };
   ctx.spawn_session = [&system, hub, bus, settings](sink_ptr sink, std::string id) {
     return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings);
+  };
+
+  // Ends the actors, then the Redis links while the I/O context can still
+  // run their cleanup.
+  auto stop_all = [&] {
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    hub = nullptr;
+    bus = nullptr;
+    ctx.spawn_session = nullptr;
+    system.await_all_actors_done();
+    for (auto& link : redis_links)
+      link->stop();
+    redis_links.clear();
+    ioc.restart();
+    ioc.poll();
   };
 
   auto acceptor = std::make_shared<listener>(ioc, ctx);
@@ -129,9 +185,7 @@ int run_server(const node_config& config) {
   if (!acceptor->open({address, listen.port}, listen_error)) {
     std::fprintf(stderr, "chatnode: node.listen: cannot listen on %s: %s\n", config.listen.c_str(),
                  listen_error.c_str());
-    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
-    system.await_all_actors_done();
+    stop_all();
     return 1;
   }
   acceptor->run();
@@ -142,8 +196,6 @@ int run_server(const node_config& config) {
     shown_host = "[" + shown_host + "]";
   auto url = "http://" + shown_host + ":" + std::to_string(bound.port()) + "/";
   log::info("listening", {{"node", node_name}, {"url", url}});
-  if (!config.redis_url.empty())
-    log::warn("redis_not_available", {{"reason", "this build has no Redis bridge; running on the embedded bus"}});
   std::printf("chatnode listening on %s\n", url.c_str());
   std::fflush(stdout);
 
@@ -174,12 +226,7 @@ int run_server(const node_config& config) {
   for (auto& session : ctx.sessions.snapshot())
     if (auto actor = session->actor())
       caf::anon_send(actor, closed_atom::value);
-  caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
-  hub = nullptr;
-  bus = nullptr;
-  ctx.spawn_session = nullptr;
-  system.await_all_actors_done();
+  stop_all();
   log::info("stopped", {{"node", node_name}});
   return 0;
 }

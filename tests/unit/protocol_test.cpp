@@ -187,6 +187,14 @@ BOOST_AUTO_TEST_CASE(encoded_events_are_valid_json_with_the_right_fields) {
   BOOST_TEST(e["cid"] == "c9");
 }
 
+BOOST_AUTO_TEST_CASE(message_template_matches_the_encoder) {
+  for (std::string cid : {"", "c\"1"}) {
+    chat_message msg{"room-1", {1700000000123, 4}, "bob", "a \"quoted\"\n text", 1700000000123, cid};
+    auto t = encode_message_template(msg.room, msg.user, msg.text, msg.cid);
+    BOOST_TEST(t.head + "1700000000123-4" + t.middle + "1700000000123" + t.tail == encode_message(msg));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(utf8_length_counts_code_points) {
   BOOST_TEST(utf8_length("") == 0u);
   BOOST_TEST(utf8_length("abc") == 3u);

@@ -1,0 +1,38 @@
+#pragma once
+// The Redis bridge: the bus for many nodes. Stores and publishes each message
+// in one Lua step, subscribes to a room's channel while the room has local
+// members, keeps presence over all nodes, and after any loss of the link
+// reads back from the room's stream what it missed.
+
+#include "actors/bus.hpp"
+#include "actors/redis_port.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace chatnode {
+
+struct redis_bridge_settings {
+  std::string node;                            ///< this node's name, unique among nodes
+  std::string key_prefix = "chatnode:";
+  std::size_t retention = 1000;                ///< per-room stream length (MAXLEN ~)
+  std::chrono::seconds cid_ttl{86400};         ///< how long a cid is remembered for retries
+  std::chrono::milliseconds presence_ttl{10000}; ///< a node silent this long leaves presence
+  std::chrono::milliseconds query_timeout{5000}; ///< a join waiting this long for Redis fails
+};
+
+/// Spawns the bridge over two connections: one for commands, one that only
+/// subscribes. Their events must be forwarded with `forward_redis_events`.
+caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
+                              std::shared_ptr<redis_port> subscriber,
+                              redis_bridge_settings settings);
+
+/// Event handlers that pass a connection's events on to the bridge.
+/// `link` is 0 for the command connection, 1 for the subscriber.
+redis_events forward_redis_events(std::shared_ptr<caf::actor> bridge, int link);
+
+} // namespace chatnode
