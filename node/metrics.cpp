@@ -30,6 +30,20 @@ long resident_bytes() {
   return pages_resident * ::sysconf(_SC_PAGESIZE);
 }
 
+void histogram(std::ostringstream& out, const char* name, const char* help,
+               const latency_histogram& h) {
+  family(out, name, "histogram", help);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < latency_histogram::bounds.size(); ++i) {
+    cumulative += h.bucket(i);
+    out << name << "_bucket{le=\"" << latency_histogram::bounds[i] << "\"} " << cumulative << '\n';
+  }
+  cumulative += h.bucket(latency_histogram::bounds.size());
+  out << name << "_bucket{le=\"+Inf\"} " << cumulative << '\n'
+      << name << "_sum " << h.sum_seconds() << '\n'
+      << name << "_count " << cumulative << '\n';
+}
+
 } // namespace
 
 std::string render_metrics(const node_status& status) {
@@ -63,22 +77,23 @@ std::string render_metrics(const node_status& status) {
     out << "chatnode_errors_total{code=\"" << to_string(static_cast<error_code>(i)) << "\"} "
         << load(s.errors[i]) << '\n';
 
-  family(out, "chatnode_fanout_latency_seconds", "histogram",
-         "Time from a message being stored to its hand-off to local clients' queues.");
-  std::uint64_t cumulative = 0;
-  const auto& h = s.fanout_latency;
-  for (std::size_t i = 0; i < latency_histogram::bounds.size(); ++i) {
-    cumulative += h.bucket(i);
-    out << "chatnode_fanout_latency_seconds_bucket{le=\"" << latency_histogram::bounds[i] << "\"} "
-        << cumulative << '\n';
-  }
-  cumulative += h.bucket(latency_histogram::bounds.size());
-  out << "chatnode_fanout_latency_seconds_bucket{le=\"+Inf\"} " << cumulative << '\n'
-      << "chatnode_fanout_latency_seconds_sum " << h.sum_seconds() << '\n'
-      << "chatnode_fanout_latency_seconds_count " << cumulative << '\n';
+  histogram(out, "chatnode_fanout_latency_seconds",
+            "Time from a message being stored to its hand-off to local clients' queues.",
+            s.fanout_latency);
 
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);
+  if (status.redis_configured) {
+    metric(out, "chatnode_redis_up", "gauge", "1 while both Redis links are connected.",
+           s.redis_up.load() ? 1 : 0);
+    metric(out, "chatnode_redis_reconnects_total", "counter", "Times the Redis command link was lost.",
+           load(s.redis_reconnects));
+    metric(out, "chatnode_redis_replayed_total", "counter",
+           "Messages read back from Redis streams after a subscription gap.", load(s.redis_replayed));
+    metric(out, "chatnode_redis_commands_total", "counter", "Commands sent to Redis.",
+           load(s.redis_commands));
+    histogram(out, "chatnode_redis_rtt_seconds", "Redis command round-trip time.", s.redis_rtt);
+  }
   metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
          resident_bytes());
   return out.str();

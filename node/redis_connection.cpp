@@ -171,10 +171,13 @@ struct pending_command {
 // -- connection ---------------------------------------------------------------
 
 redis_connection::redis_connection(net::io_context& ioc, redis_endpoint endpoint, std::string name,
-                                   redis_events events, timing t)
+                                   bool subscriber, redis_events events, timing t)
   : strand_(net::make_strand(ioc)),
     endpoint_(std::move(endpoint)),
     name_(std::move(name)),
+    subscriber_(subscriber),
+    heartbeat_channel_("__chatnode_heartbeat:" + std::to_string(std::random_device{}()) + ":" +
+                       std::to_string(reinterpret_cast<std::uintptr_t>(this))),
     events_(std::move(events)),
     timing_(t),
     backoff_(t.backoff_min),
@@ -364,10 +367,13 @@ void redis_connection::send_ping() {
     ping_outstanding_ = true;
     ping_sent_ = now;
     auto generation = generation_;
-    issue({"PING"}, [self = shared_from_this(), generation](redis_reply) {
-      if (self->generation_ == generation)
-        self->ping_outstanding_ = false;
-    });
+    if (subscriber_)
+      issue({"SUBSCRIBE", heartbeat_channel_}, nullptr); // answered in on_subscription_cb
+    else
+      issue({"PING"}, [self = shared_from_this(), generation](redis_reply) {
+        if (self->generation_ == generation)
+          self->ping_outstanding_ = false;
+      });
   }
   ping_timer_.expires_after(std::min(timing_.ping_interval, timing_.ping_timeout / 2));
   ping_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -425,6 +431,8 @@ void redis_connection::on_subscription_cb(redisAsyncContext* ac, void* reply, vo
   if (kind == "message" && r->element[2]->type == REDIS_REPLY_STRING) {
     if (self->events_.message)
       self->events_.message(channel, std::string{r->element[2]->str, r->element[2]->len});
+  } else if (kind == "subscribe" && channel == self->heartbeat_channel_) {
+    self->ping_outstanding_ = false;
   } else if (kind == "subscribe") {
     if (self->events_.subscribed)
       self->events_.subscribed(channel);

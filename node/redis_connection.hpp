@@ -40,8 +40,11 @@ public:
     std::chrono::milliseconds backoff_max{5000};
   };
 
+  /// `subscriber`: the connection only subscribes. hiredis 0.14 never
+  /// answers a PING sent in subscribed mode, so such a connection checks its
+  /// link by subscribing again to a private heartbeat channel instead.
   redis_connection(boost::asio::io_context& ioc, redis_endpoint endpoint, std::string name,
-                   redis_events events, timing t);
+                   bool subscriber, redis_events events, timing t);
   ~redis_connection() override;
 
   /// Starts connecting; call once.
@@ -71,6 +74,8 @@ private:
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   redis_endpoint endpoint_;
   std::string name_;
+  bool subscriber_;
+  std::string heartbeat_channel_;
   redis_events events_;
   timing timing_;
   redisAsyncContext* ac_ = nullptr;

@@ -117,9 +117,9 @@ int run_server(const node_config& config) {
     timing.ping_interval = std::min(timing.ping_interval, timing.ping_timeout / 2);
     auto bridge_handle = std::make_shared<caf::actor>();
     auto commands = std::make_shared<redis_connection>(
-      ioc, endpoint, "commands", forward_redis_events(bridge_handle, 0), timing);
+      ioc, endpoint, "commands", false, forward_redis_events(bridge_handle, 0), timing);
     auto subscriber = std::make_shared<redis_connection>(
-      ioc, endpoint, "subscriber", forward_redis_events(bridge_handle, 1), timing);
+      ioc, endpoint, "subscriber", true, forward_redis_events(bridge_handle, 1), timing);
     redis_bridge_settings bridge_settings;
     bridge_settings.node = node_name;
     bridge_settings.key_prefix = config.redis_key_prefix;
