@@ -43,11 +43,15 @@ if ((${#missing[@]} > 0)); then
   rm -f "$log"
 fi
 
-browser="$root/tests/browser"
-if $with_tests && [[ -f "$browser/package-lock.json" ]]; then
-  if [[ ! -d "$browser/node_modules/playwright-core" || "$browser/package-lock.json" -nt "$browser/node_modules" ]]; then
-    echo "installing: playwright-core (npm)"
-    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    touch "$browser/node_modules"
-  fi
+# The Node.js test suites' packages (playwright-core, ws), from their lock files.
+if $with_tests; then
+  for lock in "$root"/tests/*/package-lock.json; do
+    [[ -f "$lock" ]] || continue
+    dir=$(dirname "$lock")
+    if [[ ! -d "$dir/node_modules" || "$lock" -nt "$dir/node_modules" ]]; then
+      echo "installing: npm packages of ${dir#"$root"/}"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      touch "$dir/node_modules"
+    fi
+  done
 fi

@@ -1,0 +1,183 @@
+// Faults: Redis restarted or paused under traffic, a node killed, a send
+// retried after `unavailable`. Each test reports what it sent, what was
+// acknowledged and delivered, and what was lost, duplicated or reordered.
+
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { Client, Node, Redis, audit, waitFor } from './lib.mjs';
+
+const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
+let cleanup = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+async function cluster(count) {
+  const redis = await new Redis().start();
+  const nodes = [];
+  for (let i = 1; i <= count; i++) nodes.push(await new Node(`n${i}`, redis.url, fast).start());
+  cleanup.push(async () => { for (const n of nodes) await n.stop(); await redis.destroy(); });
+  await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready');
+  return { redis, nodes };
+}
+
+/** Sends numbered messages with cids at a steady pace; retries the
+ *  unacknowledged ones (same cid) on `retry()`. */
+class Sender {
+  constructor(client, room) {
+    this.client = client; this.room = room; this.sent = 0; this.texts = new Map();
+  }
+  start(perSecond) {
+    this.timer = setInterval(() => {
+      const cid = `c${this.sent++}`;
+      this.texts.set(cid, `message ${cid}`);
+      this.client.send({ type: 'send', room: this.room, text: this.texts.get(cid), cid });
+    }, 1000 / perSecond);
+  }
+  stop() { clearInterval(this.timer); }
+  acked() {
+    return new Set(this.client.events.filter((e) => e.type === 'message' && e.cid).map((e) => e.cid));
+  }
+  unavailable() {
+    return this.client.events.filter((e) => e.type === 'error' && e.code === 'unavailable').length;
+  }
+  retry() {
+    const acked = this.acked();
+    for (const [cid, text] of this.texts) if (!acked.has(cid)) this.client.send({ type: 'send', room: this.room, text, cid });
+  }
+  async settle() {
+    await waitFor(() => { this.retry(); return this.acked().size === this.texts.size; }, 'every send acknowledged', 20000);
+  }
+}
+
+function report(t, label, sender, receivers, room) {
+  const acked = sender.acked();
+  for (const r of receivers) {
+    const a = audit(r.ids(room));
+    const got = new Set(r.messages(room).map((m) => m.cid));
+    const lost = [...acked].filter((cid) => !got.has(cid)).length;
+    t.diagnostic(`${label} ${r.name}: sent ${sender.texts.size} (${sender.unavailable()} unavailable, retried), ` +
+      `acknowledged ${acked.size}, delivered ${a.count}, lost ${lost}, duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
+    assert.equal(lost, 0, `${r.name} lost acknowledged messages`);
+    assert.equal(a.duplicates, 0, `${r.name} got duplicates`);
+    assert.equal(a.outOfOrder, 0, `${r.name} got messages out of order`);
+    assert.equal(a.count, acked.size, `${r.name} got other messages than those acknowledged`);
+  }
+}
+
+test('Redis restarted under traffic: readiness flips and recovers, nothing lost or doubled', async (t) => {
+  const { redis, nodes } = await cluster(2);
+  const room = 'restart';
+  const s = await new Client(nodes[0], 'sender').connect();
+  await s.join(room);
+  const receivers = [await new Client(nodes[0], 'near').connect(), await new Client(nodes[1], 'far').connect()];
+  for (const r of receivers) await r.join(room);
+  const sender = new Sender(s, room);
+  sender.start(200);
+  await waitFor(() => sender.acked().size > 100, 'traffic before the restart');
+  await redis.stop();
+  await waitFor(async () => !(await nodes[0].ready()) && !(await nodes[1].ready()), 'readiness to fail');
+  const down = await fetch(`http://127.0.0.1:${nodes[1].port}/readyz`);
+  assert.equal(down.status, 503);
+  assert.match(await down.text(), /redis/);
+  await new Promise((r) => setTimeout(r, 500));
+  await redis.start();
+  await waitFor(async () => (await nodes[0].ready()) && (await nodes[1].ready()), 'readiness to return', 15000);
+  const ackedAtReturn = sender.acked().size;
+  await waitFor(() => sender.acked().size > ackedAtReturn + 100, 'traffic after the restart', 15000);
+  sender.stop();
+  await sender.settle();
+  await waitFor(() => receivers.every((r) => r.ids(room).length >= sender.acked().size), 'receivers to catch up', 15000);
+  assert.ok(sender.unavailable() > 0, 'sends during the outage were answered unavailable');
+  report(t, 'restart', sender, receivers, room);
+  const m = await nodes[1].metrics();
+  assert.ok(m.chatnode_redis_up === 1 && m.chatnode_redis_reconnects_total >= 1, 'metrics show the reconnect');
+  for (const c of [s, ...receivers]) c.close();
+});
+
+test('Redis paused (SIGSTOP) for seconds: links time out, come back, catch up', async (t) => {
+  const { redis, nodes } = await cluster(2);
+  const room = 'pause';
+  const s = await new Client(nodes[0], 'sender').connect();
+  await s.join(room);
+  const receivers = [await new Client(nodes[1], 'far').connect()];
+  await receivers[0].join(room);
+  const sender = new Sender(s, room);
+  sender.start(100);
+  await waitFor(() => sender.acked().size > 50, 'traffic before the pause');
+  redis.pause();
+  await waitFor(async () => !(await nodes[0].ready()), 'readiness to fail while paused', 10000);
+  await new Promise((r) => setTimeout(r, 1500));
+  redis.resume();
+  await waitFor(async () => (await nodes[0].ready()) && (await nodes[1].ready()), 'readiness to return', 15000);
+  await new Promise((r) => setTimeout(r, 500));
+  sender.stop();
+  await sender.settle();
+  await waitFor(() => receivers[0].ids(room).length >= sender.acked().size, 'receiver to catch up', 15000);
+  report(t, 'pause', sender, receivers, room);
+  for (const c of [s, ...receivers]) c.close();
+});
+
+test('a node killed with SIGKILL: its clients resume elsewhere, presence forgets it in time', async (t) => {
+  const { nodes } = await cluster(3);
+  const room = 'kill';
+  const s = await new Client(nodes[1], 'sender').connect();
+  await s.join(room);
+  const watcher = await new Client(nodes[0], 'watcher').connect();
+  await watcher.join(room);
+  const victim = await new Client(nodes[2], 'ghost').connect();
+  await victim.join(room);
+  await waitFor(() => watcher.events.find((e) => e.type === 'presence' && e.user === 'ghost' && e.event === 'join'), 'ghost joins');
+  const sender = new Sender(s, room);
+  sender.start(100);
+  await waitFor(() => victim.ids(room).length > 30, 'ghost receiving');
+  nodes[2].kill('SIGKILL');
+  const killedAt = Date.now();
+  await waitFor(() => victim.closeCode !== null, 'ghost to see its node die');
+  const last = victim.ids(room).at(-1);
+  // The client reconnects to another node and resumes with since.
+  const back = await new Client(nodes[0], 'ghost2').connect();
+  await back.join(room, last);
+  const left = await waitFor(() => watcher.events.find((e) => e.type === 'presence' && e.user === 'ghost' && e.event === 'leave'),
+    'ghost to leave presence', 10000);
+  const leaveMs = Date.now() - killedAt;
+  assert.ok(left.count >= 2);
+  sender.stop();
+  await sender.settle();
+  await waitFor(() => victim.ids(room).length + back.ids(room).length >= sender.acked().size, 'resumed client to catch up', 15000);
+  const seen = [...victim.ids(room), ...back.ids(room)];
+  const a = audit(seen);
+  t.diagnostic(`kill: sent ${sender.texts.size}, acknowledged ${sender.acked().size}, delivered to the moved client ${a.count} ` +
+    `(before ${victim.ids(room).length}, after ${back.ids(room).length}), duplicated ${a.duplicates}, out of order ${a.outOfOrder}; ` +
+    `presence leave after ${leaveMs} ms (ttl 2 s)`);
+  assert.equal(a.count, sender.acked().size);
+  assert.equal(a.duplicates, 0);
+  assert.equal(a.outOfOrder, 0);
+  assert.ok(leaveMs < 6000, `presence leave took ${leaveMs} ms`);
+  for (const c of [s, watcher, back]) c.close();
+});
+
+test('a send retried with its cid after `unavailable` is stored once', async () => {
+  const { redis, nodes } = await cluster(1);
+  const room = 'retry';
+  const c = await new Client(nodes[0], 'ret').connect();
+  await c.join(room);
+  await redis.stop();
+  await waitFor(async () => !(await nodes[0].ready()), 'node to see Redis gone');
+  c.send({ type: 'send', room, text: 'once', cid: 'k1' });
+  const err = await waitFor(() => c.events.find((e) => e.type === 'error' && e.cid === 'k1'), 'unavailable');
+  assert.equal(err.code, 'unavailable');
+  await redis.start();
+  await waitFor(async () => nodes[0].ready(), 'node ready again', 15000);
+  c.send({ type: 'send', room, text: 'once', cid: 'k1' });
+  const stored = await waitFor(() => c.events.find((e) => e.type === 'message' && e.cid === 'k1'), 'stored');
+  c.send({ type: 'send', room, text: 'once', cid: 'k1' });
+  await waitFor(() => c.events.filter((e) => e.type === 'message' && e.cid === 'k1').length === 2, 'answer to the retry');
+  const answers = c.events.filter((e) => e.type === 'message' && e.cid === 'k1');
+  assert.equal(answers[1].id, stored.id);
+  c.send({ type: 'history', room });
+  const page = await waitFor(() => c.events.find((e) => e.type === 'history'), 'history');
+  assert.equal(page.messages.filter((m) => m.cid === 'k1').length, 1);
+  c.close();
+});
