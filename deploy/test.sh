@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with the tests, and runs the whole suite.
-# Extra arguments go to ctest, e.g. deploy/test.sh -L unit
+# Installs what is missing, builds with the tests, and runs the whole suite:
+# first the Release build, then again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Extra arguments go to ctest (e.g. -L unit).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/deploy/install-deps.sh" --test
+
+echo "== Release build"
 "$root/deploy/build.sh" --test
-export SCREENSHOT_DIR="$root/build/screenshots"
-mkdir -p "$SCREENSHOT_DIR"
-ctest --test-dir "$root/build" --output-on-failure --timeout 600 "$@"
+ctest --test-dir "$root/build" --output-on-failure "$@"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+"$root/deploy/build.sh" --test --sanitize address,undefined
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-address-undefined" --output-on-failure "$@"

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,6 +12,7 @@ import { chromium } from 'playwright-core';
 const sourceDir = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(import.meta.dirname, '../..');
 const bin = process.env.CHATNODE_BIN ?? path.join(sourceDir, 'build/chatnode');
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
+mkdirSync(screenshots, { recursive: true });
 
 let node, url, browser;
 

@@ -49,6 +49,12 @@ test('every member on every node receives every message once, in one order', asy
     }
   }
   t.diagnostic(`3 rooms x 6 members over 3 nodes, ${total} messages a room: all delivered once, same order`);
+  const metrics = await Promise.all(nodes.map((n) => n.metrics()));
+  const sum = (name) => metrics.reduce((acc, m) => acc + (m[name] ?? 0), 0);
+  const stored = sum('chatnode_messages_stored_total');
+  assert.equal(stored, rooms.length * total, 'every message stored once');
+  t.diagnostic(`redis commands ${sum('chatnode_redis_commands_total')} for ${stored} messages stored ` +
+    `(${(sum('chatnode_redis_commands_total') / stored).toFixed(2)} a message, joins and heartbeats included)`);
   for (const room of rooms) for (const c of members[room]) c.close();
 });
 

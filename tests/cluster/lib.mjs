@@ -105,10 +105,17 @@ export class Node {
     return values;
   }
   kill(signal = 'SIGKILL') { this.child.kill(signal); }
+  /** Stops the node gracefully; throws when it did not exit cleanly or a
+   *  sanitizer reported anything. */
   async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    this.child.kill('SIGTERM');
-    await waitExit(this.child, 8000);
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      await waitExit(this.child, 8000);
+      if (this.child.exitCode !== 0)
+        throw new Error(`node ${this.name} exited with ${this.child.exitCode ?? this.child.signalCode}:\n${this.stderr}`);
+    }
+    const report = this.stderr.match(/(AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:)[\s\S]{0,2000}/);
+    if (report) throw new Error(`node ${this.name}: sanitizer report:\n${report[0]}`);
   }
 }
 
