@@ -43,7 +43,8 @@ struct node_config {
   double redis_presence_ttl_seconds = 10.0;
   std::int64_t redis_cid_ttl_seconds = 86400;
   // [shutdown]
-  double grace_seconds = 5.0;
+  double drain_seconds = 2.0;
+  double grace_seconds = 10.0;
 };
 
 /// One line naming where (file and line, variable or flag), the key and the problem.

@@ -46,6 +46,29 @@ std::string host_name() {
   return buf;
 }
 
+/// Closes sessions a slice at a time so that the last closes at `until`.
+void close_gradually(net::io_context& ioc, std::vector<std::shared_ptr<websocket_session>> sessions,
+                     std::uint16_t code, std::string reason, std::chrono::steady_clock::time_point until,
+                     std::shared_ptr<net::steady_timer> timer) {
+  using namespace std::chrono;
+  constexpr auto step = milliseconds(50);
+  auto left = until - steady_clock::now();
+  auto steps = std::max<std::int64_t>(1, duration_cast<milliseconds>(left).count() / step.count());
+  auto count = std::min(sessions.size(), (sessions.size() + static_cast<std::size_t>(steps) - 1) /
+                                           static_cast<std::size_t>(steps));
+  for (std::size_t i = 0; i < count; ++i) {
+    sessions.back()->close(code, reason);
+    sessions.pop_back();
+  }
+  if (sessions.empty())
+    return;
+  timer->expires_after(step);
+  timer->async_wait([&ioc, sessions = std::move(sessions), code, reason = std::move(reason), until,
+                     timer](boost::system::error_code) mutable {
+    close_gradually(ioc, std::move(sessions), code, std::move(reason), until, timer);
+  });
+}
+
 /// Stops the I/O loop once every session is gone or the grace period is over.
 void stop_when_drained(net::io_context& ioc, edge_context& ctx,
                        std::chrono::steady_clock::time_point deadline,
@@ -203,14 +226,26 @@ int run_server(const node_config& config) {
   signals.async_wait([&](boost::system::error_code error, int signal) {
     if (error)
       return;
-    log::info("shutting_down", {{"signal", std::to_string(signal)}});
-    ctx.stopping.store(true);
+    auto sessions = ctx.sessions.snapshot();
+    log::info("shutting_down", {{"signal", std::to_string(signal)},
+                                {"connections", std::to_string(sessions.size())}});
+    ctx.stopping.store(true); // /readyz fails from now on
     acceptor->stop();
-    for (auto& session : ctx.sessions.snapshot())
-      session->close(1001, "server shutting down");
-    auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(config.grace_seconds));
-    stop_when_drained(ioc, ctx, std::chrono::steady_clock::now() + grace,
+    auto seconds = [](double s) {
+      return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+    };
+    auto now = std::chrono::steady_clock::now();
+    if (signal == SIGTERM) {
+      // An orchestrator restarting the node: 1012 tells clients to come back
+      // at once, to another node; spreading the closes keeps them from all
+      // reconnecting in the same instant.
+      close_gradually(ioc, std::move(sessions), 1012, "service restart", now + seconds(config.drain_seconds),
+                      std::make_shared<net::steady_timer>(ioc));
+    } else {
+      for (auto& session : sessions)
+        session->close(1001, "server shutting down");
+    }
+    stop_when_drained(ioc, ctx, now + seconds(config.grace_seconds),
                       std::make_shared<net::steady_timer>(ioc));
   });
 

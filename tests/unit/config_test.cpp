@@ -33,6 +33,18 @@ BOOST_AUTO_TEST_CASE(the_shipped_file_parses_to_the_defaults) {
   BOOST_TEST(to_toml(std::get<node_config>(result)) == to_toml(node_config{}));
 }
 
+BOOST_AUTO_TEST_CASE(the_kubernetes_config_parses_and_names_redis) {
+  auto result = load_config(CHATNODE_SOURCE_DIR "/deploy/k8s/node.toml");
+  BOOST_REQUIRE(std::holds_alternative<node_config>(result));
+  auto c = std::get<node_config>(result);
+  BOOST_TEST(c.redis_url == "redis://redis:6379");
+  BOOST_TEST(c.web_root == "/app/web");
+  // Everything else as shipped in config/node.toml.
+  c.redis_url.clear();
+  c.web_root = "web";
+  BOOST_TEST(to_toml(c) == to_toml(node_config{}));
+}
+
 BOOST_AUTO_TEST_CASE(reads_values) {
   auto c = parse_ok(R"(
 [node]
