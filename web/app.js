@@ -1,7 +1,7 @@
 // chatnode browser client: plain JavaScript over the protocol in PROTOCOL.md.
 // Messages are kept by id and shown in id order, so reconnects, resumes and
 // retries never show one twice or out of place. User text is only ever set
-// as textContent.
+// as textContent, never parsed as HTML.
 'use strict';
 
 (() => {
@@ -10,21 +10,22 @@
     joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), room: $('room'),
     joinError: $('join-error'), chatView: $('chat-view'), roomTitle: $('room-title'),
     status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
-    memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'), memberList: $('member-list'),
-    log: $('log'), historyNote: $('history-note'), messages: $('messages'), typing: $('typing'),
-    notice: $('notice'), composer: $('composer'), message: $('message'),
+    memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
+    memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
+    typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
   };
 
   const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-  const TYPING_EVERY_MS = 2000;
-  const TYPING_SHOWN_MS = 4000;
+  const TYPING_EVERY_MS = 2000;     // send `typing` at most this often
+  const TYPING_SHOWN_MS = 4000;     // hide someone's indicator after this long
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
+  const PAGE = 50;
 
   // -- ids: "<ms>-<seq>", compared numerically --------------------------------
   function parseId(id) {
-    const [ms, seq] = id.split('-');
-    return [BigInt(ms), BigInt(seq)];
+    const dash = id.indexOf('-');
+    return [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
   }
   function compareIds(a, b) {
     const [a1, a2] = parseId(a);
@@ -39,17 +40,33 @@
     attempt: 0, reconnectTimer: null, countdownTimer: null,
     ids: [],                 // message ids shown, ascending
     byId: new Map(),         // id -> <li>
-    pending: new Map(),      // cid -> { text, li }
+    pending: new Map(),      // cid -> { text, li, tries, timer } (sent, not yet acknowledged)
     more: false, loadingOlder: false,
     members: new Set(),
     typers: new Map(),       // user -> timeout
     lastTypingSent: 0,
+    unread: 0,
   };
 
   // -- rendering ---------------------------------------------------------------
   function timeOf(ts) {
     const d = new Date(ts);
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (d.toDateString() === new Date().toDateString()) return time;
+    return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${time}`;
+  }
+
+  function hueOf(name) {
+    let h = 0;
+    for (const ch of name) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+    return h % 360;
+  }
+
+  function setTime(li, ts) {
+    const when = li.querySelector('time');
+    when.dateTime = new Date(ts).toISOString();
+    when.title = new Date(ts).toLocaleString();
+    when.textContent = timeOf(ts);
   }
 
   function messageItem(user, text, ts, mine) {
@@ -60,13 +77,14 @@
     const who = document.createElement('span');
     who.className = 'user';
     who.textContent = user;
+    who.style.setProperty('--hue', String(hueOf(user)));
     const when = document.createElement('time');
-    if (ts) { when.dateTime = new Date(ts).toISOString(); when.textContent = timeOf(ts); }
     meta.append(who, when);
     const body = document.createElement('div');
     body.className = 'text';
     body.textContent = text;
     li.append(meta, body);
+    if (ts) setTime(li, ts);
     return li;
   }
 
@@ -74,16 +92,34 @@
     return el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 80;
   }
 
+  function firstPendingLi() {
+    for (const p of state.pending.values()) return p.li;
+    return null;
+  }
+
+  /** Resolves a pending send acknowledged by message `m`; returns its <li> or null. */
+  function takePending(m) {
+    if (!m.cid || m.user !== state.name) return null;
+    const p = state.pending.get(m.cid);
+    if (!p) return null;
+    clearTimeout(p.timer);
+    state.pending.delete(m.cid);
+    return p.li;
+  }
+
   /** Inserts a stored message at its place by id; ignores one already shown. */
   function addMessage(m) {
-    if (m.room !== state.room || state.byId.has(m.id)) return false;
-    let li;
-    const pending = m.cid && m.user === state.name ? state.pending.get(m.cid) : undefined;
-    if (pending) {
-      state.pending.delete(m.cid);
-      li = pending.li;
+    if (m.room !== state.room || typeof m.id !== 'string') return false;
+    let li = takePending(m);
+    if (state.byId.has(m.id)) {
+      // Already shown (say, from a resume) and now acknowledged again: drop the pending copy.
+      li?.remove();
+      return false;
+    }
+    if (li) {
       li.classList.remove('pending', 'failed');
-      li.querySelector('time').textContent = timeOf(m.ts);
+      li.querySelector('.retry')?.remove();
+      setTime(li, m.ts);
       li.remove();
     } else {
       li = messageItem(m.user, m.text, m.ts, m.user === state.name);
@@ -95,39 +131,42 @@
       const mid = (lo + hi) >> 1;
       if (compareIds(state.ids[mid], m.id) < 0) lo = mid + 1; else hi = mid;
     }
-    const before = lo < state.ids.length ? state.byId.get(state.ids[lo]) : firstPending();
-    el.messages.insertBefore(li, before ?? null);
+    const next = lo < state.ids.length ? state.byId.get(state.ids[lo]) : firstPendingLi();
+    el.messages.insertBefore(li, next ?? null);
     state.ids.splice(lo, 0, m.id);
     state.byId.set(m.id, li);
     return true;
   }
 
-  function firstPending() {
-    for (const p of state.pending.values()) return p.li;
-    return null;
-  }
-
-  function addMessages(list, { keepScroll = false } = {}) {
+  function addMessages(list, { older = false } = {}) {
+    if (!Array.isArray(list) || list.length === 0) return 0;
     const stick = nearBottom();
     const oldHeight = el.log.scrollHeight, oldTop = el.log.scrollTop;
-    list.forEach(addMessage);
-    if (keepScroll) el.log.scrollTop = oldTop + (el.log.scrollHeight - oldHeight);
+    let added = 0;
+    for (const m of list) if (addMessage(m)) added += 1;
+    // Older ones go above: keep what the reader looks at where it is.
+    if (older) el.log.scrollTop = oldTop + (el.log.scrollHeight - oldHeight);
     else if (stick) el.log.scrollTop = el.log.scrollHeight;
+    return added;
   }
 
-  function renderMembers() {
+  function renderMembers(count) {
     const names = [...state.members].sort((a, b) => a.localeCompare(b));
     el.memberList.replaceChildren(...names.map((n) => {
       const li = document.createElement('li');
-      li.textContent = n === state.name ? `${n} (you)` : n;
+      li.textContent = n;
+      if (n === state.name) {
+        const you = document.createElement('span');
+        you.className = 'you';
+        you.textContent = ' (you)';
+        li.append(you);
+      }
       return li;
     }));
-    showCount(names.length);
-  }
-
-  function showCount(n) {
-    el.memberCount.textContent = String(n);
-    el.memberCountShort.textContent = String(n);
+    // The node's count is authoritative (it counts members on every node).
+    const n = String(count ?? names.length);
+    el.memberCount.textContent = n;
+    el.memberCountShort.textContent = n;
   }
 
   function renderTyping() {
@@ -138,8 +177,16 @@
       : 'Several people are typing…';
   }
 
-  function setStatus(text, kind) {
-    el.status.textContent = text;
+  function stopTyping(user) {
+    if (!state.typers.has(user)) return;
+    clearTimeout(state.typers.get(user));
+    state.typers.delete(user);
+    renderTyping();
+  }
+
+  function setStatus(text, kind = '') {
+    // Only touch the live region when the words change, so screen readers are not flooded.
+    if (el.status.textContent !== text) el.status.textContent = text;
     el.status.className = 'status' + (kind ? ' ' + kind : '');
   }
 
@@ -157,6 +204,11 @@
       : state.more ? 'Scroll up for older messages' : 'This is the start of the room';
   }
 
+  function updateTitle() {
+    const base = state.room ? `# ${state.room} · chatnode` : 'chatnode';
+    document.title = state.unread > 0 ? `(${state.unread}) ${base}` : base;
+  }
+
   // -- connection --------------------------------------------------------------
   function socketUrl() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -171,44 +223,85 @@
     return false;
   }
 
-  function connect() {
+  function stopTimers() {
     clearTimeout(state.reconnectTimer);
     clearInterval(state.countdownTimer);
-    setStatus(state.attempt === 0 ? 'connecting…' : 'reconnecting…');
-    const ws = new WebSocket(socketUrl());
+    state.reconnectTimer = state.countdownTimer = null;
+  }
+
+  function dropSocket() {
+    const ws = state.ws;
+    state.ws = null;            // its close handler sees it is no longer current
+    state.joined = false;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000);
+  }
+
+  function connect() {
+    stopTimers();
+    dropSocket();
+    setStatus(state.attempt === 0 ? 'connecting…' : 'reconnecting…', 'connecting');
+    let ws;
+    try { ws = new WebSocket(socketUrl()); } catch { scheduleReconnect(1006); return; }
     state.ws = ws;
     ws.onmessage = (e) => {
+      if (state.ws !== ws) return;
       let data;
       try { data = JSON.parse(e.data); } catch { return; }
-      for (const ev of Array.isArray(data) ? data : [data]) handle(ev);
+      // A node frame is one event or an array of events (batched under load).
+      for (const ev of Array.isArray(data) ? data : [data]) {
+        if (ev && typeof ev === 'object') handle(ev);
+      }
     };
     ws.onclose = (e) => {
       if (state.ws !== ws) return;
       state.ws = null;
       state.joined = false;
+      state.loadingOlder = false;
+      for (const user of [...state.typers.keys()]) stopTyping(user);
       if (state.wantOpen) scheduleReconnect(e.code);
     };
   }
 
   function scheduleReconnect(code) {
-    // A node restarting or shutting down (1012, 1001): others are there now.
-    const soon = code === 1012 || code === 1001;
+    stopTimers();
+    // 1012 (service restart) and 1001 (going away): the node is draining and others
+    // are up, so come back at once, with a little jitter so not everyone at once.
+    const soon = (code === 1012 || code === 1001) && state.attempt === 0;
     const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.attempt);
-    const delay = soon && state.attempt === 0 ? 100 + Math.random() * 400 : Math.random() * cap;
+    const delay = soon ? 50 + Math.random() * 450 : Math.random() * cap;   // full jitter
     state.attempt += 1;
     const due = Date.now() + delay;
     const tick = () => {
-      const left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-      setStatus(left > 0 ? `offline — reconnecting in ${left} s` : 'reconnecting…', 'offline');
+      if (!navigator.onLine) { setStatus('offline', 'offline'); return; }
+      const left = Math.ceil((due - Date.now()) / 1000);
+      setStatus(left > 0 ? `reconnecting in ${left} s` : 'reconnecting…', 'offline');
     };
     tick();
-    state.countdownTimer = setInterval(tick, 500);
+    state.countdownTimer = setInterval(tick, 250);
     state.reconnectTimer = setTimeout(connect, delay);
   }
 
   function joinRoom() {
     const since = state.ids.length ? state.ids[state.ids.length - 1] : undefined;
     send({ type: 'join', room: state.room, name: state.name, ...(since ? { since } : {}) });
+  }
+
+  function sendPending(cid) {
+    const p = state.pending.get(cid);
+    if (!p || !state.joined) return;
+    clearTimeout(p.timer);
+    send({ type: 'send', room: state.room, text: p.text, cid });
+  }
+
+  /** Asks for older messages when there are some and the reader is at the top. */
+  function maybeLoadOlder() {
+    if (!state.more || state.loadingOlder || !state.joined || !state.ids.length) return;
+    const atTop = el.log.scrollTop <= 40;
+    const noScrollbar = el.log.scrollHeight <= el.log.clientHeight + 4;
+    if (!atTop && !noScrollbar) return;
+    state.loadingOlder = true;
+    updateHistoryNote();
+    send({ type: 'history', room: state.room, before: state.ids[0], limit: PAGE });
   }
 
   function handle(ev) {
@@ -220,72 +313,110 @@
         if (ev.room !== state.room) break;
         state.joined = true;
         state.attempt = 0;
-        clearInterval(state.countdownTimer);
+        stopTimers();
         setStatus('connected', 'online');
-        state.members = new Set(ev.members);
+        state.members = new Set(Array.isArray(ev.members) ? ev.members : []);
         renderMembers();
         const first = state.ids.length === 0;
-        if (first) state.more = ev.more;
+        if (first) state.more = Boolean(ev.more);
         addMessages(ev.history);
         if (first) { el.log.scrollTop = el.log.scrollHeight; updateHistoryNote(); }
-        // Sends that were not acknowledged go again, with the same cid.
-        for (const [cid, p] of state.pending) send({ type: 'send', room: state.room, text: p.text, cid });
+        // Sends not yet acknowledged go again with the same cid: the node stores each cid once.
+        for (const cid of [...state.pending.keys()]) sendPending(cid);
+        maybeLoadOlder();
         break;
       }
       case 'message':
-        addMessages([ev]);
-        if (state.typers.has(ev.user)) { clearTimeout(state.typers.get(ev.user)); state.typers.delete(ev.user); renderTyping(); }
+        if (ev.room !== state.room) break;
+        stopTyping(ev.user);
+        if (addMessages([ev]) && document.hidden) { state.unread += 1; updateTitle(); }
         break;
       case 'history':
         if (ev.room !== state.room) break;
         state.loadingOlder = false;
-        state.more = ev.more;
-        addMessages(ev.messages, { keepScroll: true });
+        state.more = Boolean(ev.more);
+        addMessages(ev.messages, { older: true });
         updateHistoryNote();
+        maybeLoadOlder();
         break;
       case 'presence':
         if (ev.room !== state.room) break;
-        if (ev.event === 'join') state.members.add(ev.user); else state.members.delete(ev.user);
-        renderMembers();
-        if (ev.count !== state.members.size) showCount(ev.count);
+        if (ev.event === 'join') state.members.add(ev.user);
+        else if (ev.event === 'leave') { state.members.delete(ev.user); stopTyping(ev.user); }
+        renderMembers(typeof ev.count === 'number' ? ev.count : undefined);
         break;
       case 'typing': {
         if (ev.room !== state.room || ev.user === state.name) break;
         clearTimeout(state.typers.get(ev.user));
-        state.typers.set(ev.user, setTimeout(() => { state.typers.delete(ev.user); renderTyping(); }, TYPING_SHOWN_MS));
+        state.typers.set(ev.user, setTimeout(() => stopTyping(ev.user), TYPING_SHOWN_MS));
         renderTyping();
         break;
       }
       case 'error':
         handleError(ev);
         break;
+      default:
+        break;      // newer event types are ignored
     }
   }
 
+  const REASONS = {
+    rate_limited: 'You are sending too fast; that message was not sent.',
+    too_large: 'That message is too long.',
+    not_joined: 'You were not in the room; rejoining…',
+    unavailable: 'The server could not store a message; retrying…',
+  };
+
   function handleError(ev) {
     const p = ev.cid ? state.pending.get(ev.cid) : undefined;
-    if (p && ev.code === 'unavailable') {
-      // Stored nowhere yet: retry the same cid in a moment.
-      setTimeout(() => { if (state.pending.has(ev.cid)) send({ type: 'send', room: state.room, text: p.text, cid: ev.cid }); }, 1000);
-      notify('The server could not store a message; retrying…');
+    if (!state.joined && !p && ev.code === 'bad_request') {
+      // The join itself was refused (a name the node does not accept): back to the form.
+      leaveRoom();
+      showJoinError(`The server refused to join: ${ev.reason ?? 'bad request'}`);
       return;
     }
-    if (p) {
-      p.li.classList.add('failed');
-      state.pending.delete(ev.cid);
+    if (p && ev.code === 'unavailable') {
+      // Stored nowhere: retry the same cid, backing off.
+      p.tries += 1;
+      const delay = Math.random() * Math.min(BACKOFF_MAX_MS, 1000 * 2 ** p.tries);
+      clearTimeout(p.timer);
+      p.timer = setTimeout(() => sendPending(ev.cid), delay);
+      notify(REASONS.unavailable);
+      return;
     }
-    const reasons = {
-      rate_limited: 'You are sending too fast; that message was dropped.',
-      too_large: 'That message is too long.',
-      not_joined: 'You are not in this room any more; rejoining…',
-    };
-    notify(reasons[ev.code] ?? `Error: ${ev.reason}`);
+    if (p) markFailed(ev.cid, p, ev.code !== 'too_large');
+    notify(REASONS[ev.code] ?? `Error: ${ev.reason ?? ev.code}`);
     if (ev.code === 'not_joined') joinRoom();
+  }
+
+  function markFailed(cid, p, retryable) {
+    clearTimeout(p.timer);
+    state.pending.delete(cid);
+    p.li.classList.remove('pending');
+    p.li.classList.add('failed');
+    p.li.querySelector('time').textContent = 'not sent';
+    if (!retryable || p.li.querySelector('.retry')) return;
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.className = 'retry';
+    retry.textContent = 'Retry';
+    retry.addEventListener('click', () => {
+      retry.remove();
+      p.li.classList.remove('failed');
+      p.li.classList.add('pending');
+      p.li.querySelector('time').textContent = 'sending…';
+      p.tries = 0;
+      state.pending.set(cid, p);
+      sendPending(cid);
+    });
+    p.li.querySelector('.meta').append(retry);
   }
 
   // -- user actions --------------------------------------------------------------
   function randomId() {
-    return (crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`).slice(0, 64);
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
   }
 
   function sendMessage() {
@@ -294,26 +425,41 @@
     const cid = randomId();
     const li = messageItem(state.name, text, 0, true);
     li.classList.add('pending');
+    li.querySelector('time').textContent = 'sending…';
     el.messages.append(li);
-    state.pending.set(cid, { text, li });
+    state.pending.set(cid, { text, li, tries: 0, timer: null });
     el.log.scrollTop = el.log.scrollHeight;
     el.message.value = '';
+    state.lastTypingSent = 0;
     autosize();
-    if (state.joined) send({ type: 'send', room: state.room, text, cid });
+    sendPending(cid);      // when not joined yet, it goes once the room is joined
   }
 
   function autosize() {
     el.message.style.height = 'auto';
-    el.message.style.height = Math.min(el.message.scrollHeight, 128) + 'px';
+    el.message.style.height = Math.min(el.message.scrollHeight, 160) + 'px';
+  }
+
+  function showJoinError(problem) {
+    el.joinError.hidden = !problem;
+    el.joinError.textContent = problem;
   }
 
   function enterRoom(name, room) {
-    Object.assign(state, { name, room, wantOpen: true, attempt: 0, ids: [], more: false, joined: false });
+    state.wantOpen = false;
+    stopTimers();
+    dropSocket();
+    for (const p of state.pending.values()) clearTimeout(p.timer);
+    for (const user of [...state.typers.keys()]) stopTyping(user);
+    Object.assign(state, { name, room, wantOpen: true, attempt: 0, ids: [], more: false,
+      loadingOlder: false, unread: 0 });
     state.byId.clear(); state.pending.clear(); state.members.clear();
     el.messages.replaceChildren();
+    el.historyNote.hidden = true;
+    renderMembers();
     el.roomTitle.textContent = `# ${room}`;
-    document.title = `${room} — chatnode`;
-    history.replaceState(null, '', `#${room}`);
+    updateTitle();
+    if (location.hash !== `#${room}`) history.replaceState(null, '', `#${room}`);
     el.joinView.hidden = true;
     el.chatView.hidden = false;
     el.message.focus();
@@ -322,12 +468,14 @@
 
   function leaveRoom() {
     state.wantOpen = false;
-    clearTimeout(state.reconnectTimer);
-    clearInterval(state.countdownTimer);
-    if (state.ws) { send({ type: 'leave', room: state.room }); state.ws.close(1000); state.ws = null; }
+    stopTimers();
+    send({ type: 'leave', room: state.room });
+    dropSocket();
+    state.room = '';
+    updateTitle();
     el.chatView.hidden = true;
     el.joinView.hidden = false;
-    history.replaceState(null, '', location.pathname);
+    history.replaceState(null, '', location.pathname + location.search);
     el.room.focus();
   }
 
@@ -335,13 +483,15 @@
     e.preventDefault();
     const name = el.name.value.trim();
     const room = el.room.value.trim();
-    const problem = !name ? 'Enter a name.' : name.length > 32 ? 'Names have at most 32 characters.'
+    const problem = !name ? 'Enter a name.'
+      : [...name].length > 32 ? 'Names have at most 32 characters.'
       : !ROOM_RE.test(room) ? 'Rooms use letters, digits, _ . and - (at most 64).' : '';
-    el.joinError.hidden = !problem;
-    el.joinError.textContent = problem;
+    showJoinError(problem);
     if (problem) return;
-    localStorage.setItem('chatnode.name', name);
-    localStorage.setItem('chatnode.room', room);
+    try {
+      localStorage.setItem('chatnode.name', name);
+      localStorage.setItem('chatnode.room', room);
+    } catch { /* storage may be disabled */ }
     enterRoom(name, room);
   });
 
@@ -352,28 +502,49 @@
   el.message.addEventListener('input', () => {
     autosize();
     const now = Date.now();
-    if (state.joined && el.message.value && now - state.lastTypingSent > TYPING_EVERY_MS) {
+    if (state.joined && el.message.value.trim() && now - state.lastTypingSent >= TYPING_EVERY_MS) {
       state.lastTypingSent = now;
       send({ type: 'typing', room: state.room });
     }
   });
-  el.log.addEventListener('scroll', () => {
-    if (el.log.scrollTop > 40 || !state.more || state.loadingOlder || !state.joined || !state.ids.length) return;
-    state.loadingOlder = true;
-    updateHistoryNote();
-    send({ type: 'history', room: state.room, before: state.ids[0], limit: 50 });
-  });
+  el.log.addEventListener('scroll', maybeLoadOlder, { passive: true });
   el.leave.addEventListener('click', leaveRoom);
   el.membersToggle.addEventListener('click', () => {
     const open = el.members.classList.toggle('open');
     el.membersToggle.setAttribute('aria-expanded', String(open));
   });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && el.members.classList.contains('open')) {
+      el.members.classList.remove('open');
+      el.membersToggle.setAttribute('aria-expanded', 'false');
+    }
+  });
   window.addEventListener('online', () => { if (state.wantOpen && !state.ws) connect(); });
+  window.addEventListener('offline', () => { if (state.wantOpen && !state.ws) setStatus('offline', 'offline'); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) return;
+    state.unread = 0;
+    updateTitle();
+    if (state.wantOpen && !state.ws) connect();   // back to the tab: do not wait out the backoff
+  });
+  window.addEventListener('hashchange', () => {
+    const room = decodeURIComponent(location.hash.slice(1));
+    if (ROOM_RE.test(room) && room !== state.room && state.name) {
+      el.room.value = room;
+      enterRoom(state.name, room);
+    }
+  });
 
   // Remembered name; room from the address (#room) or from last time.
-  el.name.value = localStorage.getItem('chatnode.name') ?? '';
-  const hashRoom = decodeURIComponent(location.hash.slice(1));
-  el.room.value = ROOM_RE.test(hashRoom) ? hashRoom : localStorage.getItem('chatnode.room') ?? '';
-  if (hashRoom && ROOM_RE.test(hashRoom) && el.name.value) enterRoom(el.name.value, hashRoom);
-  else (el.name.value ? el.room : el.name).focus();
+  let savedName = '', savedRoom = '';
+  try {
+    savedName = localStorage.getItem('chatnode.name') ?? '';
+    savedRoom = localStorage.getItem('chatnode.room') ?? '';
+  } catch { /* storage may be disabled */ }
+  let hashRoom = '';
+  try { hashRoom = decodeURIComponent(location.hash.slice(1)); } catch { /* malformed */ }
+  el.name.value = savedName;
+  el.room.value = ROOM_RE.test(hashRoom) ? hashRoom : savedRoom;
+  if (ROOM_RE.test(hashRoom) && savedName) enterRoom(savedName, hashRoom);
+  else (savedName ? el.room : el.name).focus();
 })();
