@@ -18,7 +18,8 @@ namespace chatnode::test {
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
-// Path of the chatnode binary under test, and of the source tree.
+// Path of the chatnode binary under test, and of the source tree (config/node.toml, web/).
+// The environment variables CHATNODE_TEST_BIN and CHATNODE_TEST_SOURCE_DIR override them.
 std::string chatnode_binary();
 std::string source_dir();
 
@@ -54,6 +55,9 @@ class NodeProcess {
   pid_t pid() const;
 
   bool send_signal(int sig);
+  // SIGTERM (if still running) and wait for the exit until the deadline; then SIGKILL.
+  // Returns the exit status, or nullopt if it had to be killed.
+  std::optional<int> stop(std::chrono::steady_clock::time_point deadline);
   // Exit status once the process has ended (see above); nullopt if still running at the
   // deadline.
   std::optional<int> wait_exit(std::chrono::steady_clock::time_point deadline);

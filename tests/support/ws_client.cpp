@@ -200,9 +200,13 @@ struct WsClient::Impl {
   void on_read(error_code ec) {
     if (ec) {
       if (!close_code) {
-        if (ec == websocket::error::closed) {
+        // A close frame was received (ws->reason() is set as it arrives), even if the
+        // reply to it could not be written because the node had already hung up.
+        if (ec == websocket::error::closed || ws->reason().code != websocket::close_code::none) {
           close_code = static_cast<int>(ws->reason().code);
           close_reason = std::string(ws->reason().reason.data(), ws->reason().reason.size());
+          if (ec != websocket::error::closed)
+            last_error = "read after the close frame: " + ec.message();
         } else {
           close_code = kAbnormalClose;
           last_error = "read: " + ec.message();
