@@ -361,7 +361,7 @@ void redis_connection::send_ping() {
   if (stopped_)
     return;
   auto now = std::chrono::steady_clock::now();
-  if (ready_ && ping_outstanding_ && now - ping_sent_ > timing_.ping_timeout) {
+  if (ready_ && ping_outstanding_ && now - std::max(ping_sent_, last_heard_) > timing_.ping_timeout) {
     fail("no reply to PING in " + std::to_string(timing_.ping_timeout.count()) + " ms");
   } else if (ready_ && !ping_outstanding_) {
     ping_outstanding_ = true;
@@ -414,8 +414,10 @@ void redis_connection::issue(std::vector<std::string> args, redis_callback done)
   }
 }
 
-void redis_connection::on_reply_cb(redisAsyncContext*, void* reply, void* privdata) {
+void redis_connection::on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<pending_command> pending{static_cast<pending_command*>(privdata)};
+  if (auto* self = static_cast<redis_connection*>(ac->data); self != nullptr && reply != nullptr)
+    self->last_heard_ = std::chrono::steady_clock::now();
   if (pending && pending->done)
     pending->done(to_value(static_cast<redisReply*>(reply)));
 }
@@ -426,6 +428,7 @@ void redis_connection::on_subscription_cb(redisAsyncContext* ac, void* reply, vo
   if (self == nullptr || r == nullptr || self->ac_ != ac || r->type != REDIS_REPLY_ARRAY ||
       r->elements < 3)
     return;
+  self->last_heard_ = std::chrono::steady_clock::now();
   std::string_view kind{r->element[0]->str, r->element[0]->len};
   std::string channel{r->element[1]->str, r->element[1]->len};
   if (kind == "message" && r->element[2]->type == REDIS_REPLY_STRING) {

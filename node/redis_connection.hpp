@@ -84,6 +84,9 @@ private:
   bool stopped_ = false;
   bool ping_outstanding_ = false;
   std::chrono::steady_clock::time_point ping_sent_;
+  /// Any reply or message proves the link alive: a busy Redis may answer a
+  /// PING late, behind a long queue, and is not dead for that.
+  std::chrono::steady_clock::time_point last_heard_;
   std::chrono::milliseconds backoff_;
   std::uint64_t generation_ = 0; ///< counts contexts, so late callbacks of an old one are ignored
   std::set<std::string> channels_; ///< wanted subscriptions, restored after a reconnect

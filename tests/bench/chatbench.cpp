@@ -1,0 +1,477 @@
+// chatbench: load and correctness for chat servers that speak PROTOCOL.md.
+//
+//   chatbench fanout --url ws://H:P/ws[,ws://H2:P2/ws] --clients N --rooms R
+//                    --senders S --rate MSGS_PER_SENDER_PER_S --size BYTES
+//                    --duration SECONDS [--pids PID,PID] [--json FILE]
+//   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
+//   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
+//
+// Clients spread over the URLs and rooms round-robin; the first S clients
+// send. Every receiver checks that ids rise strictly in its room (no
+// duplicate, no reordering) and counts what it missed; latency is from the
+// sender's clock stamp in the text to receipt. Server CPU and RSS come from
+// /proc for the given pids. Results print as one JSON object.
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+}
+
+// -- options ------------------------------------------------------------------
+
+struct options {
+  std::string scenario;
+  std::vector<std::string> urls;
+  std::vector<std::string> sources;
+  std::vector<int> pids;
+  int clients = 100, rooms = 1, senders = 1, size = 100, count = 100;
+  double rate = 10, duration = 10, warmup = 2;
+  std::string json_path;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in{s};
+  for (std::string item; std::getline(in, item, sep);)
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+options parse_options(int argc, char** argv) {
+  options o;
+  if (argc < 2)
+    throw std::runtime_error("usage: chatbench fanout|conns|burst --url ws://host:port/ws [options]");
+  o.scenario = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--url") o.urls = split(v, ',');
+    else if (k == "--sources") o.sources = split(v, ',');
+    else if (k == "--pids") for (auto& p : split(v, ',')) o.pids.push_back(std::stoi(p));
+    else if (k == "--clients") o.clients = std::stoi(v);
+    else if (k == "--rooms") o.rooms = std::stoi(v);
+    else if (k == "--senders") o.senders = std::stoi(v);
+    else if (k == "--size") o.size = std::stoi(v);
+    else if (k == "--count") o.count = std::stoi(v);
+    else if (k == "--rate") o.rate = std::stod(v);
+    else if (k == "--duration") o.duration = std::stod(v);
+    else if (k == "--warmup") o.warmup = std::stod(v);
+    else if (k == "--json") o.json_path = v;
+    else throw std::runtime_error("unknown option " + k);
+  }
+  if (o.urls.empty())
+    throw std::runtime_error("--url is required");
+  if (o.sources.empty())
+    o.sources = {"127.0.0.1"};
+  return o;
+}
+
+struct endpoint {
+  std::string host, port, target;
+};
+
+endpoint parse_url(const std::string& url) {
+  auto rest = url.substr(url.find("://") + 3);
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  auto colon = hostport.rfind(':');
+  return {hostport.substr(0, colon), hostport.substr(colon + 1), slash == std::string::npos ? "/ws" : rest.substr(slash)};
+}
+
+// -- /proc ------------------------------------------------------------------------
+
+double cpu_seconds(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(in, line);
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream rest{line.substr(close + 2)};
+  std::string field;
+  std::vector<std::string> fields;
+  while (rest >> field)
+    fields.push_back(field);
+  if (fields.size() < 13)
+    return 0;
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long rss_bytes(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6)) * 1024;
+  return 0;
+}
+
+double total_cpu(const std::vector<int>& pids) {
+  double s = 0;
+  for (int p : pids) s += cpu_seconds(p);
+  return s;
+}
+
+long total_rss(const std::vector<int>& pids) {
+  long s = 0;
+  for (int p : pids) s += rss_bytes(p);
+  return s;
+}
+
+// -- clients ----------------------------------------------------------------------
+
+struct room_stats {
+  std::int64_t acked = 0; ///< messages of this room its senders saw echoed
+};
+
+struct shared_state {
+  options opts;
+  std::vector<std::uint32_t> latencies_us;
+  std::int64_t delivered = 0;
+  std::int64_t delivered_in_window = 0;
+  std::int64_t out_of_order = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t errors = 0;
+  std::int64_t closed = 0;
+  std::int64_t window_start_ns = 0, window_end_ns = 0;
+  std::vector<room_stats> rooms;
+  int connected = 0, joined = 0;
+  std::vector<std::uint32_t> connect_us;
+};
+
+/// Finds `"key":"` in s from pos and returns the string value's view.
+std::string_view field(std::string_view s, std::string_view key, std::size_t from = 0) {
+  auto p = s.find(key, from);
+  if (p == std::string_view::npos)
+    return {};
+  p += key.size();
+  auto e = s.find('"', p);
+  return e == std::string_view::npos ? std::string_view{} : s.substr(p, e - p);
+}
+
+struct msg_id {
+  std::uint64_t ms = 0, seq = 0;
+  auto operator<=>(const msg_id&) const = default;
+};
+
+msg_id parse_id(std::string_view s) {
+  msg_id id;
+  auto dash = s.find('-');
+  std::from_chars(s.data(), s.data() + dash, id.ms);
+  std::from_chars(s.data() + dash + 1, s.data() + s.size(), id.seq);
+  return id;
+}
+
+class client : public std::enable_shared_from_this<client> {
+public:
+  client(net::io_context& ioc, shared_state& st, int index, endpoint ep, std::string source)
+    : resolver_(ioc), ws_(ioc), timer_(ioc), st_(st), index_(index), ep_(std::move(ep)), source_(std::move(source)) {
+    room_ = index % st.opts.rooms;
+    sender_ = index < st.opts.senders;
+  }
+
+  void start() {
+    started_ns_ = now_ns();
+    auto& sock = beast::get_lowest_layer(ws_).socket();
+    boost::system::error_code ec;
+    sock.open(tcp::v4(), ec);
+    sock.bind(tcp::endpoint(net::ip::make_address(source_), 0), ec);
+    tcp::endpoint target{net::ip::make_address(ep_.host == "localhost" ? "127.0.0.1" : ep_.host),
+                         static_cast<unsigned short>(std::stoi(ep_.port))};
+    sock.async_connect(target, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->fail("connect", ec);
+      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true));
+      self->ws_.async_handshake(self->ep_.host + ":" + self->ep_.port, self->ep_.target,
+                                [self](beast::error_code ec) {
+                                  if (ec) return self->fail("handshake", ec);
+                                  self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
+                                  ++self->st_.connected;
+                                  self->read();
+                                });
+    });
+  }
+
+  void join() {
+    write("{\"type\":\"join\",\"room\":\"bench" + std::to_string(room_) + "\",\"name\":\"u" + std::to_string(index_) + "\"}");
+  }
+
+  /// Sends one message with the clock stamp, padded to the size asked for.
+  void send_one() {
+    auto text = std::to_string(index_) + ":" + std::to_string(next_seq_) + ":" + std::to_string(now_ns()) + ":";
+    if (static_cast<int>(text.size()) < st_.opts.size)
+      text.append(static_cast<std::size_t>(st_.opts.size) - text.size(), 'x');
+    write("{\"type\":\"send\",\"room\":\"bench" + std::to_string(room_) + "\",\"text\":\"" + text + "\",\"cid\":\"" +
+          std::to_string(next_seq_) + "\"}");
+    ++next_seq_;
+  }
+
+  void start_sending(double rate, std::int64_t until_ns) {
+    if (!sender_) return;
+    until_ns_ = until_ns;
+    period_ = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / rate));
+    // Spread the senders' phases over one period.
+    next_at_ = clock_type::now() + std::chrono::nanoseconds(period_.count() * index_ / std::max(1, st_.opts.senders));
+    tick();
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  bool sender() const { return sender_; }
+  int room() const { return room_; }
+  std::int64_t received() const { return received_; }
+  std::int64_t received_since_join() const { return received_; }
+
+private:
+  void tick() {
+    if (now_ns() >= until_ns_) return;
+    send_one();
+    next_at_ += period_;
+    timer_.expires_at(next_at_);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) { if (!ec) self->tick(); });
+  }
+
+  void write(std::string frame) {
+    queue_.push_back(std::move(frame));
+    if (queue_.size() == 1) do_write();
+  }
+
+  void do_write() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->fail("write", ec);
+      self->queue_.erase(self->queue_.begin());
+      if (!self->queue_.empty()) self->do_write();
+    });
+  }
+
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->fail("read", ec);
+      self->on_frame(beast::buffers_to_string(self->buffer_.data()));
+      self->buffer_.consume(self->buffer_.size());
+      self->read();
+    });
+  }
+
+  void on_frame(const std::string& frame) {
+    std::string_view s{frame};
+    auto t = now_ns();
+    // A frame holds one event or an array of them; scan event by event.
+    for (std::size_t pos = s.find("{\"type\":\""); pos != std::string_view::npos; pos = s.find("{\"type\":\"", pos + 1)) {
+      auto type = field(s, "\"type\":\"", pos);
+      if (type == "message") {
+        auto id = parse_id(field(s, "\"id\":\"", pos));
+        if (have_last_ && id <= last_) {
+          if (id == last_) ++st_.duplicates; else ++st_.out_of_order;
+          if (st_.duplicates + st_.out_of_order <= 5)
+            std::cerr << "client " << index_ << ": id " << id.ms << "-" << id.seq << " after " << last_.ms << "-"
+                      << last_.seq << "\n";
+        }
+        last_ = id;
+        have_last_ = true;
+        ++received_;
+        ++st_.delivered;
+        auto text = field(s, "\"text\":\"", pos);
+        auto a = text.find(':'), b = text.find(':', a + 1), c = text.find(':', b + 1);
+        std::int64_t sent_ns = 0;
+        if (c != std::string_view::npos)
+          std::from_chars(text.data() + b + 1, text.data() + c, sent_ns);
+        if (t >= st_.window_start_ns && t < st_.window_end_ns) {
+          ++st_.delivered_in_window;
+          if (sent_ns > 0) st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
+        }
+        if (sender_ && std::to_string(index_) == std::string{text.substr(0, a)})
+          ++st_.rooms[static_cast<std::size_t>(room_)].acked;
+      } else if (type == "joined") {
+        ++st_.joined;
+      } else if (type == "welcome") {
+        join_ready_ = true;
+      } else if (type == "error") {
+        if (++st_.errors <= 3)
+          std::cerr << "client " << index_ << ": " << s.substr(pos, 160) << "\n";
+      }
+    }
+  }
+
+  void fail(const char* what, beast::error_code ec) {
+    if (failed_) return;
+    failed_ = true;
+    if (++st_.closed <= 3)
+      std::cerr << "client " << index_ << ": " << what << ": " << ec.message() << " (close "
+                << ws_.reason().code << " " << ws_.reason().reason << ")\n";
+  }
+
+  tcp::resolver resolver_;
+  websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer timer_;
+  shared_state& st_;
+  int index_;
+  endpoint ep_;
+  std::string source_;
+  int room_ = 0;
+  bool sender_ = false;
+  bool failed_ = false;
+  bool join_ready_ = false;
+  beast::flat_buffer buffer_;
+  std::vector<std::string> queue_;
+  std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0, received_ = 0;
+  clock_type::time_point next_at_;
+  std::chrono::nanoseconds period_{0};
+  msg_id last_;
+  bool have_last_ = false;
+};
+
+/// Runs the loop until `done` holds or `seconds` pass.
+template <class Pred>
+bool run_until(net::io_context& ioc, Pred done, double seconds) {
+  auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+  while (!done()) {
+    if (clock_type::now() > deadline) return false;
+    ioc.run_for(std::chrono::milliseconds(10));
+    ioc.restart();
+  }
+  return true;
+}
+
+double percentile(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k] / 1000.0; // ms
+}
+
+// -- scenarios ----------------------------------------------------------------------
+
+int run(const options& o) {
+  net::io_context ioc{1};
+  shared_state st;
+  st.opts = o;
+  st.rooms.resize(static_cast<std::size_t>(o.rooms));
+  std::vector<std::shared_ptr<client>> clients;
+  auto rss_before = total_rss(o.pids);
+
+  // Connect in waves so the accept queue is not flooded.
+  auto t0 = now_ns();
+  for (int i = 0; i < o.clients; ++i) {
+    auto c = std::make_shared<client>(ioc, st, i, parse_url(o.urls[static_cast<std::size_t>(i) % o.urls.size()]),
+                                      o.sources[static_cast<std::size_t>(i) % o.sources.size()]);
+    clients.push_back(c);
+    c->start();
+    if (i % 200 == 199)
+      run_until(ioc, [&] { return st.connected + st.closed >= i + 1 - 100; }, 30);
+  }
+  bool all_connected = run_until(ioc, [&] { return st.connected + st.closed >= o.clients; }, 60);
+  double connect_s = static_cast<double>(now_ns() - t0) / 1e9;
+  auto rss_connected = total_rss(o.pids);
+
+  std::ostringstream out;
+  out << "{\"scenario\":\"" << o.scenario << "\",\"clients\":" << o.clients << ",\"connected\":" << st.connected
+      << ",\"connect_seconds\":" << connect_s << ",\"connects_per_second\":" << st.connected / std::max(connect_s, 1e-9);
+  auto cu = st.connect_us;
+  out << ",\"connect_ms_p50\":" << percentile(cu, 0.5) << ",\"connect_ms_p99\":" << percentile(cu, 0.99);
+
+  if (o.scenario == "conns") {
+    auto settle = clock_type::now() + std::chrono::seconds(2);
+    run_until(ioc, [&] { return clock_type::now() > settle; }, 3);
+    rss_connected = total_rss(o.pids);
+    out << ",\"all_connected\":" << (all_connected ? "true" : "false") << ",\"rss_before_bytes\":" << rss_before
+        << ",\"rss_connected_bytes\":" << rss_connected << ",\"rss_per_connection_bytes\":"
+        << static_cast<double>(rss_connected - rss_before) / std::max(1, st.connected) << "}";
+  } else {
+    for (auto& c : clients) c->join();
+    run_until(ioc, [&] { return st.joined >= st.connected; }, 60);
+    // Let presence settle, then send.
+    auto settle = clock_type::now() + std::chrono::milliseconds(500);
+    run_until(ioc, [&] { return clock_type::now() > settle; }, 2);
+    std::int64_t members_of_room[1024] = {};
+    for (auto& c : clients) ++members_of_room[c->room() % 1024];
+    double cpu_before = total_cpu(o.pids);
+    auto start = now_ns();
+    if (o.scenario == "burst") {
+      st.window_start_ns = start;
+      st.window_end_ns = start + static_cast<std::int64_t>(3600e9);
+      for (auto& c : clients)
+        if (c->sender()) for (int k = 0; k < o.count; ++k) c->send_one();
+    } else {
+      st.window_start_ns = start + static_cast<std::int64_t>(o.warmup * 1e9);
+      st.window_end_ns = start + static_cast<std::int64_t>(o.duration * 1e9);
+      for (auto& c : clients) c->start_sending(o.rate, st.window_end_ns);
+    }
+    // Wait until every member has every acknowledged message of its room.
+    if (o.scenario != "burst")
+      run_until(ioc, [&] { return now_ns() >= st.window_end_ns; }, o.duration + 5);
+    std::int64_t last_seen = -1;
+    auto quiet_since = clock_type::now();
+    run_until(ioc, [&] {
+      if (st.delivered != last_seen) { last_seen = st.delivered; quiet_since = clock_type::now(); }
+      bool caught_up = std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
+        return c->received() >= st.rooms[static_cast<std::size_t>(c->room())].acked;
+      });
+      return caught_up || clock_type::now() - quiet_since > std::chrono::seconds(3);
+    }, 120);
+    auto end = now_ns();
+    double cpu = total_cpu(o.pids) - cpu_before;
+    std::int64_t lost = 0;
+    for (auto& c : clients) lost += std::max<std::int64_t>(0, st.rooms[static_cast<std::size_t>(c->room())].acked - c->received());
+    double window_s = o.scenario == "burst" ? static_cast<double>(end - start) / 1e9
+                                             : static_cast<double>(st.window_end_ns - st.window_start_ns) / 1e9;
+    std::int64_t sent = 0;
+    for (auto& r : st.rooms) sent += r.acked;
+    auto lat = st.latencies_us;
+    double max_ms = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
+    out << ",\"rooms\":" << o.rooms << ",\"senders\":" << o.senders << ",\"rate_per_sender\":" << o.rate
+        << ",\"size\":" << o.size << ",\"offered_deliveries_per_second\":"
+        << (o.scenario == "burst" ? 0.0 : o.rate * o.senders * (static_cast<double>(o.clients) / o.rooms))
+        << ",\"messages_acknowledged\":" << sent << ",\"delivered\":" << st.delivered
+        << ",\"delivered_per_second\":" << static_cast<double>(st.delivered_in_window) / window_s
+        << ",\"lost\":" << lost << ",\"duplicates\":" << st.duplicates << ",\"out_of_order\":" << st.out_of_order
+        << ",\"errors\":" << st.errors << ",\"closed\":" << st.closed
+        << ",\"latency_ms_p50\":" << percentile(lat, 0.5) << ",\"latency_ms_p99\":" << percentile(lat, 0.99)
+        << ",\"latency_ms_p999\":" << percentile(lat, 0.999) << ",\"latency_ms_max\":" << max_ms
+        << ",\"server_cpu_seconds\":" << cpu << ",\"server_cpu_us_per_delivery\":"
+        << (st.delivered > 0 ? cpu * 1e6 / static_cast<double>(st.delivered) : 0)
+        << ",\"server_rss_bytes\":" << total_rss(o.pids) << "}";
+  }
+  for (auto& c : clients) c->close();
+  std::cout << out.str() << std::endl;
+  if (!o.json_path.empty()) std::ofstream{o.json_path} << out.str() << '\n';
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_options(argc, argv));
+  } catch (const std::exception& e) {
+    std::cerr << "chatbench: " << e.what() << '\n';
+    return 2;
+  }
+}
