@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs the same chatbench scenarios against two chatnode nodes and then two
+# baseline gochat nodes (-atomic), each pair over a fresh redis-server on this
+# machine, and prints every figure with its ratio. JSON results go to OUT.
+#
+#   tests/bench/side_by_side.sh [OUT]     (default build/bench)
+#
+# Needs: build/chatnode and build/tests/bench/chatbench (deploy/build.sh --test),
+# and the baseline built with ../shared/baseline/gochat/build.sh /tmp/gochat/gochat.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+out=${1:-$root/build/bench}
+bench=$root/build/tests/bench/chatbench
+gochat=${GOCHAT:-/tmp/gochat/gochat}
+mkdir -p "$out"
+[[ -x "$bench" && -x "$root/build/chatnode" ]] || { echo "build first: deploy/build.sh --test" >&2; exit 1; }
+[[ -x "$gochat" ]] || { echo "build the baseline first: ../shared/baseline/gochat/build.sh $gochat" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || true
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+wait_http() { for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+
+start_pair() { # kind -> starts redis and two servers, sets servers="pid,pid"
+  redis-server --port 6399 --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do redis-cli -p 6399 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  local p1 p2
+  if [[ $1 == chatnode ]]; then
+    CHATNODE_LIMITS_RATE_PER_SECOND=100000 CHATNODE_LIMITS_RATE_BURST=100000 CHATNODE_LIMITS_OUTBOUND_QUEUE=100000 \
+      CHATNODE_LIMITS_MAX_CONNECTIONS=100000 CHATNODE_LOG_LEVEL=warn \
+      "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node a \
+      --listen 127.0.0.1:9301 --redis redis://127.0.0.1:6399 >/dev/null & p1=$!
+    CHATNODE_LIMITS_RATE_PER_SECOND=100000 CHATNODE_LIMITS_RATE_BURST=100000 CHATNODE_LIMITS_OUTBOUND_QUEUE=100000 \
+      CHATNODE_LIMITS_MAX_CONNECTIONS=100000 CHATNODE_LOG_LEVEL=warn \
+      "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node b \
+      --listen 127.0.0.1:9302 --redis redis://127.0.0.1:6399 >/dev/null & p2=$!
+  else
+    "$gochat" -addr 127.0.0.1:9301 -redis 127.0.0.1:6399 -node a -atomic 2>/dev/null & p1=$!
+    "$gochat" -addr 127.0.0.1:9302 -redis 127.0.0.1:6399 -node b -atomic 2>/dev/null & p2=$!
+  fi
+  pids+=("$p1" "$p2")
+  servers="$p1,$p2"
+  wait_http http://127.0.0.1:9301/readyz && wait_http http://127.0.0.1:9302/readyz
+}
+
+stop_pair() { cleanup; pids=(); sleep 0.5; }
+
+urls=ws://127.0.0.1:9301/ws,ws://127.0.0.1:9302/ws
+scenarios=(
+  "small fanout --clients 200 --rooms 10 --senders 20 --rate 10 --size 100 --duration 8 --warmup 2"
+  "room400k fanout --clients 1000 --rooms 1 --senders 40 --rate 10 --size 100 --duration 8 --warmup 2"
+  "saturate fanout --clients 1000 --rooms 1 --senders 40 --rate 40 --size 100 --duration 8 --warmup 2"
+  "idle conns --clients 5000 --sources 127.0.0.1,127.0.0.2,127.0.0.3"
+)
+
+for kind in chatnode gochat; do
+  for s in "${scenarios[@]}"; do
+    read -r name args <<<"$s"
+    start_pair "$kind"
+    # shellcheck disable=SC2086
+    "$bench" $args --url "$urls" --pids "$servers" --json "$out/$kind-$name.json" >/dev/null 2>"$out/$kind-$name.err" || true
+    stop_pair
+  done
+done
+
+python3 - "$out" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+rows = [("delivered_per_second", "delivered/s", True), ("latency_ms_p50", "p50 ms", False),
+        ("latency_ms_p99", "p99 ms", False), ("latency_ms_max", "max ms", False),
+        ("server_cpu_us_per_delivery", "server CPU us/delivery", False),
+        ("lost", "lost", False), ("duplicates", "duplicates", False), ("out_of_order", "out of order", False),
+        ("connects_per_second", "connects/s", True), ("rss_per_connection_bytes", "RSS bytes/connection", False)]
+print(f"| scenario | figure | chatnode | gochat | ratio (better > 1) |\n|---|---|---|---|---|")
+for name in ["small", "room400k", "saturate", "idle"]:
+    try:
+        a = json.load(open(os.path.join(out, f"chatnode-{name}.json")))
+        b = json.load(open(os.path.join(out, f"gochat-{name}.json")))
+    except Exception as e:
+        print(f"| {name} | missing: {e} | | | |"); continue
+    for key, label, higher in rows:
+        if key not in a or key not in b: continue
+        x, y = a[key], b[key]
+        ratio = (x / y if higher else y / x) if x and y else float('nan')
+        print(f"| {name} | {label} | {x:.4g} | {y:.4g} | {ratio:.2f} |")
+PY
