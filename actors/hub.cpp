@@ -32,21 +32,19 @@ struct member {
   std::optional<message_id> last_message;
   std::uint64_t presence_version = 0;
 
-  bool deliver(const message_id& id, const frame_ptr& frame) {
+  void deliver(const message_id& id, const frame_ptr& frame) {
     if (last_message && id <= *last_message)
-      return false;
+      return;
     last_message = id;
     sink->send(frame);
-    return true;
   }
 
-  bool deliver(const presence_event& event) {
+  void deliver(const presence_event& event) {
     // Members know they are there themselves; the snapshot covers the rest.
     if (event.version <= presence_version || event.user == name)
-      return false;
+      return;
     presence_version = event.version;
     sink->send(event.frame);
-    return true;
   }
 };
 
@@ -73,8 +71,6 @@ struct hub_state {
 };
 
 using hub_actor = caf::stateful_actor<hub_state>;
-
-void count_out(std::size_t n) { stats().messages_out.fetch_add(n, std::memory_order_relaxed); }
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -119,14 +115,12 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
   const auto& history = snapshot.history.messages;
   m->last_message = history.empty() ? since : std::optional{history.back().id};
   m->presence_version = snapshot.presence_version;
-  std::size_t sent = 1;
   for (auto& [id, frame] : m->held_messages)
-    sent += m->deliver(id, frame);
+    m->deliver(id, frame);
   for (auto& event : m->held_presence)
-    sent += m->deliver(event);
+    m->deliver(event);
   m->held_messages = {};
   m->held_presence = {};
-  count_out(sent);
 }
 
 void handle_join(hub_actor* self, join_request& req) {
@@ -175,14 +169,12 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
   auto rit = self->state.rooms.find(room);
   if (rit == self->state.rooms.end())
     return;
-  std::size_t sent = 0;
   for (auto& m : rit->second.members) {
     if (m.pending)
       m.held_messages.emplace_back(msg.id, msg.frame);
     else
-      sent += m.deliver(msg.id, msg.frame);
+      m.deliver(msg.id, msg.frame);
   }
-  count_out(sent);
   // The id's ms part is when the message was stored.
   auto latency_ms = std::max<std::int64_t>(now_ms() - static_cast<std::int64_t>(msg.id.ms), 0);
   stats().fanout_latency.observe(static_cast<double>(latency_ms) / 1000.0);
@@ -192,14 +184,12 @@ void announce(hub_actor* self, const std::string& room, const presence_event& ev
   auto rit = self->state.rooms.find(room);
   if (rit == self->state.rooms.end())
     return;
-  std::size_t sent = 0;
   for (auto& m : rit->second.members) {
     if (m.pending)
       m.held_presence.push_back(event);
     else
-      sent += m.deliver(event);
+      m.deliver(event);
   }
-  count_out(sent);
 }
 
 void relay_typing(hub_actor* self, const std::string& room, const std::string& user,
@@ -208,14 +198,9 @@ void relay_typing(hub_actor* self, const std::string& room, const std::string& u
   if (rit == self->state.rooms.end())
     return;
   auto frame = make_frame(encode_typing(room, user));
-  std::size_t sent = 0;
-  for (auto& m : rit->second.members) {
-    if (m.pending || m.session == session)
-      continue;
-    m.sink->send(frame);
-    ++sent;
-  }
-  count_out(sent);
+  for (auto& m : rit->second.members)
+    if (!m.pending && m.session != session)
+      m.sink->send(frame);
 }
 
 caf::behavior hub(hub_actor* self, caf::actor bus) {

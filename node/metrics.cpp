@@ -62,7 +62,7 @@ std::string render_metrics(const node_status& status) {
          load(s.messages_in));
   metric(out, "chatnode_messages_stored_total", "counter", "Chat messages stored by this node's bus.",
          load(s.messages_stored));
-  metric(out, "chatnode_messages_out_total", "counter", "Events queued to clients.",
+  metric(out, "chatnode_messages_out_total", "counter", "Events written to clients (an array frame counts each event).",
          load(s.messages_out));
   metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.",
          load(s.bytes_in));

@@ -194,6 +194,7 @@ int run_server(const node_config& config) {
   // Ends the actors, then the Redis links while the I/O context can still
   // run their cleanup.
   auto stop_all = [&] {
+    ctx.stopping.store(true);
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     hub = nullptr;
@@ -223,9 +224,8 @@ int run_server(const node_config& config) {
     shown_host = "[" + shown_host + "]";
   auto url = "http://" + shown_host + ":" + std::to_string(bound.port()) + "/";
   log::info("listening", {{"node", node_name}, {"url", url}});
-  std::printf("chatnode listening on %s\n", url.c_str());
-  std::fflush(stdout);
-
+  // Signals are caught before the node says it listens: a SIGTERM right
+  // after that line must drain, not kill.
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](boost::system::error_code error, int signal) {
     if (error)
@@ -252,6 +252,9 @@ int run_server(const node_config& config) {
     stop_when_drained(ioc, ctx, now + seconds(config.grace_seconds),
                       std::make_shared<net::steady_timer>(ioc));
   });
+
+  std::printf("chatnode listening on %s\n", url.c_str());
+  std::fflush(stdout);
 
   std::vector<std::thread> io_threads;
   for (std::size_t i = 1; i < thread_count(config.io_threads); ++i)

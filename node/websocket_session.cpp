@@ -57,6 +57,12 @@ void websocket_session::on_accept(beast::error_code ec) {
     log::debug("websocket_accept_failed", {{"error", ec.message()}});
     return;
   }
+  if (ctx_.stopping.load()) {
+    // The node began shutting down during the handshake: no new session.
+    ws_.async_close(websocket::close_reason{websocket::close_code::going_away, "server shutting down"},
+                    [self = shared_from_this()](beast::error_code) {});
+    return;
+  }
   id_ = ctx_.next_session_id.fetch_add(1);
   ctx_.sessions.add(id_, weak_from_this());
   registered_ = true;
@@ -198,7 +204,8 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   write_in_progress_ = false;
-  pending_.fetch_sub(writing_.size(), std::memory_order_relaxed);
+  auto events = writing_.size();
+  pending_.fetch_sub(events, std::memory_order_relaxed);
   writing_.clear();
   if (ec) {
     pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
@@ -206,6 +213,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
     return; // the read side sees the failure too and cleans up
   }
   stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  stats().messages_out.fetch_add(events, std::memory_order_relaxed);
   if (closing_) {
     do_close();
     return;

@@ -303,11 +303,11 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
   }
 
   const std::string host_header =
-      opts.host_header.value_or(host + ":" + std::to_string(port));
+      opts.host_header.empty() ? host + ":" + std::to_string(port) : opts.host_header;
   ws.set_option(websocket::stream_base::decorator([opts](websocket::request_type& req) {
     req.set(http::field::user_agent, "chatnode-integration-test");
-    if (opts.origin)
-      req.set(http::field::origin, *opts.origin);
+    if (!opts.origin.empty())
+      req.set(http::field::origin, opts.origin);
     for (const auto& [k, v] : opts.headers)
       req.set(k, v);
   }));

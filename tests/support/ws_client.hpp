@@ -61,8 +61,10 @@ HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_v
 
 struct ConnectOptions {
   std::string target = "/ws";
-  std::optional<std::string> origin;       // Origin header; none when empty optional
-  std::optional<std::string> host_header;  // Host header; default "host:port"
+  // Plain strings rather than std::optional: GCC 12 reports false maybe-uninitialized
+  // warnings for copies of optional<string> under -O2 with sanitizers.
+  std::string origin;       // Origin header; not sent when empty
+  std::string host_header;  // Host header; "host:port" when empty
   Headers headers;                          // extra request headers
   int receive_buffer = 0;                   // SO_RCVBUF set before connect() when > 0
   Clock::duration timeout = std::chrono::seconds(5);  // TCP connect + upgrade
