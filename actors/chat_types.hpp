@@ -1,6 +1,7 @@
 #pragma once
 // Value types shared by the protocol, the actors and the buses.
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <memory>
@@ -47,7 +48,15 @@ inline frame_ptr make_frame(std::string encoded) {
 struct stored_message {
   message_id id;
   frame_ptr frame;
+  std::int64_t received_ns = 0; ///< when this node got it from the bus (steady clock); 0 for history
 };
+
+/// Steady-clock nanoseconds, for latency stamps.
+inline std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 /// A slice of a room's history, oldest first.
 struct message_page {

@@ -15,8 +15,10 @@ public:
   virtual ~client_sink() = default;
 
   /// Queues an event for the client. Thread-safe and never blocks; a client
-  /// whose queue is past its bound is closed with 1013 instead.
-  virtual void send(frame_ptr frame) = 0;
+  /// whose queue is past its bound is closed with 1013 instead. `received_ns`
+  /// stamps a live message with its arrival from the bus, for the fan-out
+  /// latency histogram.
+  virtual void send(frame_ptr frame, std::int64_t received_ns = 0) = 0;
 
   /// Closes the connection with a WebSocket close code. Thread-safe.
   virtual void close(std::uint16_t code, std::string reason) = 0;

@@ -64,7 +64,9 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
                                                   std::move(cid), now_ms());
       if (!stored.duplicate) {
         stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
-        publish(room, deliver_atom::value, room, stored.message);
+        auto live = stored.message;
+        live.received_ns = steady_now_ns();
+        publish(room, deliver_atom::value, room, live);
       }
       return {std::move(stored.message), stored.duplicate};
     },

@@ -25,18 +25,18 @@ struct member {
   std::string name;
   sink_ptr sink;
   bool pending = true;
-  std::vector<std::pair<message_id, frame_ptr>> held_messages;
+  std::vector<stored_message> held_messages;
   std::vector<presence_event> held_presence;
   /// The newest message this member has: anything not newer is a duplicate
   /// (a bus may deliver a message that the member's history already held).
   std::optional<message_id> last_message;
   std::uint64_t presence_version = 0;
 
-  void deliver(const message_id& id, const frame_ptr& frame) {
-    if (last_message && id <= *last_message)
+  void deliver(const stored_message& msg) {
+    if (last_message && msg.id <= *last_message)
       return;
-    last_message = id;
-    sink->send(frame);
+    last_message = msg.id;
+    sink->send(msg.frame, msg.received_ns);
   }
 
   void deliver(const presence_event& event) {
@@ -71,11 +71,6 @@ struct hub_state {
 };
 
 using hub_actor = caf::stateful_actor<hub_state>;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Removes a session from a room; the bus hears when its name is gone here.
 void remove_member(hub_actor* self, const std::string& room_name, const std::string& session) {
@@ -115,8 +110,8 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
   const auto& history = snapshot.history.messages;
   m->last_message = history.empty() ? since : std::optional{history.back().id};
   m->presence_version = snapshot.presence_version;
-  for (auto& [id, frame] : m->held_messages)
-    m->deliver(id, frame);
+  for (auto& msg : m->held_messages)
+    m->deliver(msg);
   for (auto& event : m->held_presence)
     m->deliver(event);
   m->held_messages = {};
@@ -171,13 +166,10 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
     return;
   for (auto& m : rit->second.members) {
     if (m.pending)
-      m.held_messages.emplace_back(msg.id, msg.frame);
+      m.held_messages.push_back(msg);
     else
-      m.deliver(msg.id, msg.frame);
+      m.deliver(msg);
   }
-  // The id's ms part is when the message was stored.
-  auto latency_ms = std::max<std::int64_t>(now_ms() - static_cast<std::int64_t>(msg.id.ms), 0);
-  stats().fanout_latency.observe(static_cast<double>(latency_ms) / 1000.0);
 }
 
 void announce(hub_actor* self, const std::string& room, const presence_event& event) {

@@ -406,7 +406,7 @@ void on_published(bridge_actor* self, const std::string& channel, const std::str
       auto id = message_id::parse(head);
       if (!id)
         return;
-      stored_message msg{*id, make_frame(payload.substr(nl + 1))};
+      stored_message msg{*id, make_frame(payload.substr(nl + 1)), steady_now_ns()};
       if (r.catching_up || r.needs_catch_up || !r.subscribed) {
         if (r.held.size() < max_held)
           r.held.push_back(std::move(msg));

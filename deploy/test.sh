@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with the tests, and runs the whole suite:
 # first the Release build, then again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Extra arguments go to ctest (e.g. -L unit).
+# UndefinedBehaviorSanitizer, then a bounded fuzzing run of each libFuzzer
+# target. Extra arguments go to ctest (e.g. -L unit).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,3 +16,6 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 "$root/deploy/build.sh" --test --sanitize address,undefined
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-address-undefined" --output-on-failure "$@"
+
+echo "== Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config"
+"$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-30}"

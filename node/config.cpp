@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -27,12 +28,22 @@ struct setting {
   printer show;
 };
 
+/// A TOML basic string: quotes, backslashes and control characters escaped.
 std::string quote(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\')
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
       out += '\\';
-    out += c;
+      out += c;
+    } else if (u < 0x20 || u == 0x7F) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    } else {
+      out += c;
+    }
   }
   return out + '"';
 }
@@ -93,9 +104,10 @@ setting number(std::string_view section, std::string_view key, double node_confi
             }
           },
           [=](const node_config& c) {
-            std::ostringstream out;
-            out << c.*field;
-            auto s = out.str();
+            // Shortest text that reads back as the same number.
+            char buf[64];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, c.*field);
+            std::string s{buf, end};
             return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;
           }};
 }
@@ -295,6 +307,11 @@ std::variant<listen_address, std::string> parse_listen(std::string_view text) {
 }
 
 config_result parse_config(std::string_view text, std::string_view source) {
+  // TOML allows no NUL, and toml++ 3.3 asserts on some inputs holding one.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+    return config_error{std::string{source} + ":" + std::to_string(line) + ": a NUL byte is not allowed"};
+  }
   toml::table doc;
   try {
     doc = toml::parse(text, source);

@@ -78,7 +78,7 @@ std::string render_metrics(const node_status& status) {
         << load(s.errors[i]) << '\n';
 
   histogram(out, "chatnode_fanout_latency_seconds",
-            "Time from a message being stored to its hand-off to local clients' queues.",
+            "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; one sample per write, its oldest message.",
             s.fanout_latency);
 
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",

@@ -131,7 +131,7 @@ void websocket_session::on_closed() {
 
 // -- writing ------------------------------------------------------------------
 
-void websocket_session::send(frame_ptr frame) {
+void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
   if (closed_.load(std::memory_order_relaxed) || overflowed_.load(std::memory_order_relaxed))
     return;
   if (pending_.fetch_add(1, std::memory_order_relaxed) >= ctx_.outbound_queue) {
@@ -144,7 +144,7 @@ void websocket_session::send(frame_ptr frame) {
   }
   {
     std::lock_guard guard{mutex_};
-    incoming_.push_back(std::move(frame));
+    incoming_.push_back({std::move(frame), received_ns});
     if (flush_posted_)
       return;
     flush_posted_ = true;
@@ -153,7 +153,7 @@ void websocket_session::send(frame_ptr frame) {
 }
 
 void websocket_session::on_flush() {
-  std::vector<frame_ptr> arrived;
+  std::vector<outbound> arrived;
   {
     std::lock_guard guard{mutex_};
     arrived.swap(incoming_);
@@ -176,8 +176,8 @@ void websocket_session::do_write() {
   buffers_.clear();
   std::size_t bytes = 0;
   while (!queue_.empty() && writing_.size() < max_batch_events &&
-         (writing_.empty() || bytes + queue_.front()->size() <= max_batch_bytes)) {
-    bytes += queue_.front()->size();
+         (writing_.empty() || bytes + queue_.front().frame->size() <= max_batch_bytes)) {
+    bytes += queue_.front().frame->size();
     writing_.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -185,13 +185,13 @@ void websocket_session::do_write() {
   // shared encoded buffers without copying them.
   static constexpr char open = '[', comma = ',', close = ']';
   if (writing_.size() == 1) {
-    buffers_.emplace_back(writing_.front()->data(), writing_.front()->size());
+    buffers_.emplace_back(writing_.front().frame->data(), writing_.front().frame->size());
   } else {
     buffers_.emplace_back(&open, 1);
     for (std::size_t i = 0; i < writing_.size(); ++i) {
       if (i > 0)
         buffers_.emplace_back(&comma, 1);
-      buffers_.emplace_back(writing_[i]->data(), writing_[i]->size());
+      buffers_.emplace_back(writing_[i].frame->data(), writing_[i].frame->size());
     }
     buffers_.emplace_back(&close, 1);
   }
@@ -206,6 +206,14 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   write_in_progress_ = false;
   auto events = writing_.size();
   pending_.fetch_sub(events, std::memory_order_relaxed);
+  // One sample per write: the oldest live message in it, from its arrival
+  // from the bus to its bytes handed to the socket.
+  if (!ec)
+    for (const auto& e : writing_)
+      if (e.received_ns != 0) {
+        stats().fanout_latency.observe(static_cast<double>(steady_now_ns() - e.received_ns) / 1e9);
+        break;
+      }
   writing_.clear();
   if (ec) {
     pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);

@@ -32,7 +32,7 @@ public:
   /// Completes the upgrade for an already read request.
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
 
-  void send(frame_ptr frame) override;
+  void send(frame_ptr frame, std::int64_t received_ns = 0) override;
   void close(std::uint16_t code, std::string reason) override;
   void frame_handled() override;
 
@@ -58,7 +58,12 @@ private:
 
   // Producer side (any thread), guarded by mutex_.
   std::mutex mutex_;
-  std::vector<frame_ptr> incoming_;
+  /// An event waiting to be written, with its arrival stamp (0: none).
+  struct outbound {
+    frame_ptr frame;
+    std::int64_t received_ns = 0;
+  };
+  std::vector<outbound> incoming_;
   bool flush_posted_ = false;
   std::atomic<std::size_t> pending_{0};   ///< queued and not yet written
   std::atomic<bool> overflowed_{false};
@@ -67,8 +72,8 @@ private:
   std::atomic<bool> read_paused_{false};
 
   // Strand side.
-  std::deque<frame_ptr> queue_;
-  std::vector<frame_ptr> writing_;
+  std::deque<outbound> queue_;
+  std::vector<outbound> writing_;
   std::vector<boost::asio::const_buffer> buffers_;
   bool write_in_progress_ = false;
   bool closing_ = false;

@@ -23,7 +23,7 @@ namespace {
 /// Records what a client would receive.
 class recording_sink : public client_sink {
 public:
-  void send(frame_ptr frame) override {
+  void send(frame_ptr frame, std::int64_t) override {
     std::lock_guard guard{mutex_};
     events_.push_back(json::parse(*frame));
     frames_.push_back(std::move(frame));
