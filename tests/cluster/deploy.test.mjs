@@ -14,6 +14,7 @@ import { Node, Redis, audit, freePort, sourceDir, waitFor } from './lib.mjs';
 
 let redis, nginx, dir, balancerPort;
 const nodes = [];
+const clients = []; // closed in after(), even when a test fails, or they reconnect forever
 
 before(async () => {
   redis = await new Redis().start();
@@ -36,6 +37,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const c of clients) c.close();
   nginx?.kill('SIGTERM');
   for (const n of nodes) await n.stop();
   await redis.destroy();
@@ -48,6 +50,7 @@ class ResumingClient {
   constructor(name, room) {
     this.name = name; this.room = room; this.ids = []; this.cids = new Set(); this.closes = [];
     this.open = true; this.reconnects = 0;
+    clients.push(this);
   }
   connect() {
     const ws = new WebSocket(`ws://127.0.0.1:${balancerPort}/ws`);
@@ -78,7 +81,7 @@ class ResumingClient {
     }
   }
   take(m) { this.ids.push(m.id); if (m.cid) this.cids.add(m.cid); }
-  close() { this.open = false; this.ws.terminate(); }
+  close() { this.open = false; this.ws?.terminate(); }
 }
 
 function ws_send(ws, obj) { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj)); }
@@ -127,8 +130,12 @@ test('rolling restart through the balancer: clients resume, nothing lost or doub
   t.diagnostic(`rolling restart of 3 nodes: sent ${texts.size}, acknowledged ${acked}; 6 readers each received ${readers[0].cids.size} ` +
     `(lost 0, duplicated 0, out of order 0); reconnects ${readers.reduce((s, r) => s + r.reconnects, 0)}, close codes ${[...new Set(closes)].join(',')}`);
 
-  // /metrics through the balancer parses as Prometheus text.
-  const text = await (await fetch(`http://127.0.0.1:${balancerPort}/metrics`)).text();
+  // /metrics through the balancer parses as Prometheus text. Right after the
+  // restarts nginx may still count a node as failed for fail_timeout: retry.
+  const text = await waitFor(async () => {
+    const r = await fetch(`http://127.0.0.1:${balancerPort}/metrics`).catch(() => null);
+    return r?.status === 200 ? r.text() : null;
+  }, 'metrics through the balancer');
   const families = new Set();
   for (const line of text.trim().split('\n')) {
     if (line.startsWith('# TYPE ')) { families.add(line.split(' ')[2]); continue; }
