@@ -15,8 +15,6 @@
 //   hub before it; it may also hold messages delivered after it (the hub
 //   drops those as duplicates by id).
 
-#include <caf/fwd.hpp>
-
 #include <cstddef>
 
 namespace chatnode {

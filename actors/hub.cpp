@@ -8,7 +8,6 @@
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <unordered_map>
 #include <vector>

@@ -189,7 +189,7 @@ msg_id parse_id(std::string_view s) {
 class client : public std::enable_shared_from_this<client> {
 public:
   client(net::io_context& ioc, shared_state& st, int index, endpoint ep, std::string source)
-    : resolver_(ioc), ws_(ioc), timer_(ioc), st_(st), index_(index), ep_(std::move(ep)), source_(std::move(source)) {
+    : ws_(ioc), timer_(ioc), st_(st), index_(index), ep_(std::move(ep)), source_(std::move(source)) {
     room_ = index % st.opts.rooms;
     sender_ = index < st.opts.senders;
   }
@@ -246,7 +246,6 @@ public:
   bool sender() const { return sender_; }
   int room() const { return room_; }
   std::int64_t received() const { return received_; }
-  std::int64_t received_since_join() const { return received_; }
 
 private:
   void tick() {
@@ -311,8 +310,6 @@ private:
           ++st_.rooms[static_cast<std::size_t>(room_)].acked;
       } else if (type == "joined") {
         ++st_.joined;
-      } else if (type == "welcome") {
-        join_ready_ = true;
       } else if (type == "error") {
         if (++st_.errors <= 3)
           std::cerr << "client " << index_ << ": " << s.substr(pos, 160) << "\n";
@@ -328,7 +325,6 @@ private:
                 << ws_.reason().code << " " << ws_.reason().reason << ")\n";
   }
 
-  tcp::resolver resolver_;
   websocket::stream<beast::tcp_stream> ws_;
   net::steady_timer timer_;
   shared_state& st_;
@@ -338,7 +334,6 @@ private:
   int room_ = 0;
   bool sender_ = false;
   bool failed_ = false;
-  bool join_ready_ = false;
   beast::flat_buffer buffer_;
   std::vector<std::string> queue_;
   std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0, received_ = 0;
