@@ -1,8 +1,9 @@
 // Real processes for the cluster tests: a redis-server and chatnode nodes on
 // free ports, and WebSocket clients that record every event they receive.
+// Optionally inside network namespaces joined by veth pairs (Netlab).
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,20 +42,28 @@ function waitExit(child, ms) {
   });
 }
 
-/** A redis-server child with append-only persistence in a scratch folder. */
+/** A redis-server child with append-only persistence in a scratch folder.
+ *  With `netns` it runs inside that network namespace, listens on all of its
+ *  addresses, and the test reaches it at `host`. */
 export class Redis {
+  constructor({ netns = null, host = '127.0.0.1' } = {}) {
+    this.netns = netns; this.host = host;
+  }
   async start() {
     this.dir ??= mkdtempSync(path.join(os.tmpdir(), 'chatnode-redis-'));
-    this.port ??= await freePort();
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1',
-      '--save', '', '--appendonly', 'yes', '--dir', this.dir], { stdio: 'ignore' });
+    this.port ??= this.netns ? 6379 : await freePort();
+    const args = ['--port', String(this.port), '--save', '', '--appendonly', 'yes', '--dir', this.dir,
+      ...(this.netns ? ['--bind', '0.0.0.0', '--protected-mode', 'no'] : ['--bind', '127.0.0.1'])];
+    this.child = this.netns
+      ? spawn('ip', ['netns', 'exec', this.netns, 'redis-server', ...args], { stdio: 'ignore' })
+      : spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(() => new Promise((resolve) => {
-      const s = net.connect(this.port, '127.0.0.1', () => { s.end(); resolve(true); });
+      const s = net.connect(this.port, this.host, () => { s.end(); resolve(true); });
       s.on('error', () => resolve(false));
     }), 'redis-server to listen');
     return this;
   }
-  get url() { return `redis://127.0.0.1:${this.port}`; }
+  get url() { return `redis://${this.host}:${this.port}`; }
   async stop() {
     if (!this.child) return;
     this.child.kill('SIGTERM'); // Redis flushes its append-only file on SIGTERM
@@ -69,16 +78,21 @@ export class Redis {
   }
 }
 
-/** A chatnode child. `env` adds CHATNODE_* overrides. */
+/** A chatnode child. `env` adds CHATNODE_* overrides. With `netns` it runs
+ *  inside that network namespace (`ip netns exec` execs chatnode itself, so
+ *  signals reach it) and listens on `host`, an address of that namespace. */
 export class Node {
-  constructor(name, redisUrl, env = {}) {
+  constructor(name, redisUrl, env = {}, { netns = null, host = '127.0.0.1' } = {}) {
     this.name = name; this.redisUrl = redisUrl; this.env = env; this.stderr = '';
+    this.netns = netns; this.host = host;
   }
   async start() {
-    this.port ??= await freePort();
-    this.child = spawn(chatnodeBin, ['--config', path.join(sourceDir, 'config/node.toml'),
-      '--listen', `127.0.0.1:${this.port}`, '--node', this.name, '--redis', this.redisUrl,
-      '--web-root', path.join(sourceDir, 'web')], {
+    this.port ??= this.netns ? 8080 : await freePort();
+    const args = ['--config', path.join(sourceDir, 'config/node.toml'),
+      '--listen', `${this.host}:${this.port}`, '--node', this.name, '--redis', this.redisUrl,
+      '--web-root', path.join(sourceDir, 'web')];
+    this.child = spawn(this.netns ? 'ip' : chatnodeBin,
+      this.netns ? ['netns', 'exec', this.netns, chatnodeBin, ...args] : args, {
       env: { ...process.env, CHATNODE_LOG_LEVEL: 'warn', CHATNODE_LIMITS_RATE_PER_SECOND: '10000',
         CHATNODE_LIMITS_RATE_BURST: '10000', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,11 +106,11 @@ export class Node {
     return this;
   }
   async ready() {
-    const r = await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => null);
+    const r = await fetch(`http://${this.host}:${this.port}/readyz`).catch(() => null);
     return r?.status === 200;
   }
   async metrics() {
-    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
+    const text = await (await fetch(`http://${this.host}:${this.port}/metrics`)).text();
     const values = {};
     for (const line of text.split('\n')) {
       const m = line.match(/^([a-z_]+(?:\{[^}]*\})?) (\S+)$/);
@@ -126,7 +140,7 @@ export class Client {
   }
   async connect() {
     this.closeCode = null;
-    this.ws = new WebSocket(`ws://127.0.0.1:${this.node.port}/ws`);
+    this.ws = new WebSocket(`ws://${this.node.host ?? '127.0.0.1'}:${this.node.port}/ws`);
     this.ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString());
       for (const e of Array.isArray(parsed) ? parsed : [parsed]) this.events.push(e);
@@ -179,4 +193,119 @@ export function audit(ids) {
     if (i > 0 && compareIds(ids[i - 1], id) >= 0) outOfOrder++;
   });
   return { count: ids.length, unique: seen.size, duplicates, outOfOrder };
+}
+
+/** Runs iproute2's `ip` with `args`; throws with what it printed on failure. */
+export function ip(...args) {
+  try {
+    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    if (e.code === 'ENOENT') throw new Error('`ip` (iproute2) is not installed');
+    throw new Error(`ip ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
+  }
+}
+
+/** A small network of namespaces joined by point-to-point veth pairs, for
+ *  real partitions (links down, packets dropped). Every name carries the
+ *  process id; `destroy()` removes it all, and `create()` first removes what
+ *  runs of this prefix left behind whose process is gone. Needs root. */
+export class Netlab {
+  static create(prefix = 'cnp') {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0)
+      throw new Error('this test builds network namespaces (ip netns, veth) and must run as root on Linux; ' +
+        `running as uid ${process.getuid?.()} on ${process.platform}`);
+    try {
+      ip('netns', 'list');
+    } catch (e) {
+      throw new Error(`network namespaces are unavailable: ${e.message}`);
+    }
+    Netlab.removeLeftovers(prefix);
+    return new Netlab(prefix);
+  }
+
+  /** Namespaces `<prefix>-<pid>-*` and root links `<prefix><pid>x*` of dead
+   *  processes (or of this one, from an earlier process with the same pid). */
+  static removeLeftovers(prefix) {
+    const stale = (pid) => Number(pid) === process.pid || !existsSync(`/proc/${pid}`);
+    for (const line of ip('netns', 'list').split('\n')) {
+      const name = line.split(' ')[0];
+      const m = name.match(new RegExp(`^${prefix}-(\\d+)-`));
+      if (!m || !stale(m[1])) continue;
+      for (const pid of ip('netns', 'pids', name).split('\n').filter(Boolean)) {
+        try { process.kill(Number(pid), 'SIGKILL'); } catch {}
+      }
+      ip('netns', 'delete', name);
+    }
+    for (const line of ip('-o', 'link', 'show').split('\n')) {
+      const m = line.match(new RegExp(`^\\d+: (${prefix}(\\d+)x[^@:]+)`));
+      if (m && stale(m[2])) ip('link', 'delete', m[1]);
+    }
+  }
+
+  constructor(prefix) {
+    this.prefix = prefix; this.namespaces = []; this.rootDevs = []; this.links = 0;
+    // One /24 of 10/8 from the pid, one /30 per link; skip a /24 in use here.
+    const inUse = ip('-4', '-o', 'addr', 'show') + ip('-4', 'route', 'show', 'table', 'all');
+    for (let k = 0; k < 256; k++) {
+      const n = (process.pid + k) & 0xffff;
+      this.net = `10.${n >> 8}.${n & 0xff}`;
+      if (!new RegExp(`(^|\\s)10\\.${n >> 8}\\.${n & 0xff}\\.`, 'm').test(inUse)) break;
+    }
+    // Namespaces may outlive a crash of this process; remove them on exit.
+    this.onExit = () => this.destroy();
+    process.on('exit', this.onExit);
+  }
+
+  /** Adds a namespace `<prefix>-<pid>-<role>` with loopback up; returns its name. */
+  namespace(role) {
+    const name = `${this.prefix}-${process.pid}-${role}`;
+    ip('netns', 'add', name);
+    this.namespaces.push(name);
+    ip('-n', name, 'link', 'set', 'lo', 'up');
+    return name;
+  }
+
+  /** Joins namespaces `a` and `b` (null = this process's own) with a veth
+   *  pair; returns both ends as { ns, dev, addr }. */
+  link(a, b) {
+    const k = this.links++;
+    if (k > 63) throw new Error('too many links');
+    const ends = [a, b].map((ns, i) => ({
+      ns, dev: `${this.prefix}${process.pid}x${k}${'ab'[i]}`, addr: `${this.net}.${4 * k + 1 + i}`,
+    }));
+    const where = (end) => (end.ns ? ['netns', end.ns] : []);
+    ip('link', 'add', ends[0].dev, ...where(ends[0]), 'type', 'veth', 'peer', 'name', ends[1].dev, ...where(ends[1]));
+    this.rootDevs.push(...ends.filter((end) => !end.ns).map((end) => end.dev));
+    for (const end of ends) {
+      ip(...this.in(end), 'addr', 'add', `${end.addr}/30`, 'dev', end.dev);
+      ip(...this.in(end), 'link', 'set', end.dev, 'up');
+    }
+    return { a: ends[0], b: ends[1] };
+  }
+
+  in(end) { return end.ns ? ['-n', end.ns] : []; }
+  /** Takes one end of a link down: the other end loses carrier and every
+   *  packet across it is dropped; nobody is told. */
+  down(end) { ip(...this.in(end), 'link', 'set', end.dev, 'down'); }
+  up(end) { ip(...this.in(end), 'link', 'set', end.dev, 'up'); }
+
+  /** Deletes the namespaces, killing what still runs in them (stop those
+   *  processes first), and this process's ends of the links: a namespace
+   *  lingers, unnamed, while sockets of its dead processes wait to time out
+   *  (a link left down), and its veths with it. */
+  destroy() {
+    for (const name of this.namespaces.splice(0)) {
+      try {
+        const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        for (const pid of pids.split('\n').filter(Boolean)) {
+          try { process.kill(Number(pid), 'SIGKILL'); } catch {}
+        }
+      } catch {}
+      try { execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' }); } catch {}
+    }
+    for (const dev of this.rootDevs.splice(0)) {
+      try { execFileSync('ip', ['link', 'delete', dev], { stdio: 'ignore' }); } catch {}
+    }
+    process.off('exit', this.onExit);
+  }
 }
