@@ -36,6 +36,7 @@ std::string_view to_string(error_code code) {
     case error_code::too_large: return "too_large";
     case error_code::rate_limited: return "rate_limited";
     case error_code::unavailable: return "unavailable";
+    case error_code::unauthorized: return "unauthorized";
   }
   return "unknown";
 }
@@ -59,6 +60,29 @@ std::size_t utf8_length(std::string_view text) {
   for (unsigned char c : text)
     n += (c & 0xC0) != 0x80; // count every byte that starts a code point
   return n;
+}
+
+bool nesting_exceeds(std::string_view json, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
 }
 
 namespace {
@@ -90,6 +114,14 @@ bool read_string(const json& obj, const char* key, std::optional<std::string>& o
 } // namespace
 
 decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
+  // Checked before parsing: the parser would build (and free recursively)
+  // whatever depth it is given.
+  if (nesting_exceeds(frame, limits.max_json_depth)) {
+    auto err = fail(error_code::bad_json,
+                    "JSON nests deeper than " + std::to_string(limits.max_json_depth) + " levels");
+    err.too_deep = true;
+    return err;
+  }
   json doc = json::parse(frame, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return fail(error_code::bad_json, "frame is not a JSON object");
@@ -147,6 +179,12 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
         if (!req.since)
           return fail(error_code::bad_request, "since is not a message id");
       }
+      std::optional<std::string> token;
+      if (!read_string(doc, "token", token))
+        return fail(error_code::bad_request, "token must be a string");
+      if (token && token->size() > max_token_chars)
+        return fail(error_code::bad_request, "token is longer than 4096 characters");
+      req.token = std::move(token).value_or("");
       req.limit = limits.default_page_size;
       break;
     }
@@ -270,12 +308,14 @@ std::string start_event(std::string_view type, std::size_t reserve = 128) {
 
 } // namespace
 
-std::string encode_welcome(std::string_view node, std::string_view session) {
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required) {
   auto out = start_event("welcome");
   append_field(out, "node", node);
   append_field(out, "session", session);
   out += ",\"protocol\":";
   out += std::to_string(protocol_version);
+  if (token_required)
+    out += ",\"auth\":\"token\"";
   out += '}';
   return out;
 }

@@ -20,8 +20,9 @@ enum class error_code {
   too_large,
   rate_limited,
   unavailable,
+  unauthorized, ///< a join without a valid token where [auth] requires one
 };
-inline constexpr std::size_t error_code_count = 6;
+inline constexpr std::size_t error_code_count = 7;
 
 std::string_view to_string(error_code code);
 
@@ -39,11 +40,13 @@ inline constexpr std::size_t max_room_chars = 64;
 inline constexpr std::size_t max_name_chars = 32;
 inline constexpr std::size_t max_cid_chars = 64;
 inline constexpr std::size_t max_page_size = 100;
+inline constexpr std::size_t max_token_chars = 4096;
 
 /// Limits that decoding enforces.
 struct protocol_limits {
   std::size_t max_text_chars = 4000;
   std::size_t default_page_size = 50;
+  std::size_t max_json_depth = 16; ///< arrays and objects nested deeper are refused unparsed
 };
 
 enum class request_type { join, leave, send, history, typing };
@@ -53,6 +56,7 @@ struct request {
   request_type type = request_type::join;
   std::string room;
   std::string name; ///< join: trimmed display name
+  std::string token; ///< join: optional, see actors/token.hpp
   std::string text; ///< send
   std::string cid;  ///< send: optional
   std::optional<message_id> since;  ///< join: optional
@@ -65,6 +69,7 @@ struct decode_error {
   error_code code;
   std::string reason;
   std::string cid; ///< echoed when the frame carried a usable one
+  bool too_deep = false; ///< refused for its nesting depth
 };
 
 using decode_result = std::variant<request, decode_error>;
@@ -76,10 +81,15 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
 bool valid_room(std::string_view room);
 /// Number of code points in valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);
+/// True when arrays and objects in `json` nest deeper than `max_depth`
+/// (a scan that reads strings but builds nothing).
+bool nesting_exceeds(std::string_view json, std::size_t max_depth);
 
 // -- encoding node events ---------------------------------------------------
 
-std::string encode_welcome(std::string_view node, std::string_view session);
+/// `token_required`: joins must carry a token (adds "auth":"token").
+std::string encode_welcome(std::string_view node, std::string_view session,
+                           bool token_required = false);
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
                           const message_page& history);
 std::string encode_message(const chat_message& msg);

@@ -3,10 +3,12 @@
 #include "actors/messages.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/stats.hpp"
+#include "actors/token.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <unordered_map>
 
 namespace chatnode {
@@ -34,9 +36,24 @@ struct session_state {
 
 using session_actor = caf::stateful_actor<session_state>;
 
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 void handle_join(session_actor* self, request& req) {
   auto& st = self->state;
+  if (!st.settings.auth_secret.empty()) {
+    auto problem = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
+    if (problem != token_problem::none) {
+      stats().count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, describe(problem));
+      return;
+    }
+  }
   if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings.max_rooms) {
+    stats().count_limit(limit::rooms_per_session);
     st.reply_error(error_code::bad_request,
                    "too many rooms: at most " + std::to_string(st.settings.max_rooms));
     return;
@@ -91,12 +108,15 @@ void handle_frame(session_actor* self, const std::string& frame) {
   // Every frame costs a token, a bad one too; decoding first lets the
   // rate_limited answer carry the cid.
   if (!st.limiter->try_take()) {
+    stats().count_limit(limit::rate);
     auto* req = std::get_if<request>(&decoded);
     st.reply_error(error_code::rate_limited, "too many messages: slow down",
                    req ? std::string_view{req->cid} : std::string_view{std::get<decode_error>(decoded).cid});
     return;
   }
   if (auto* err = std::get_if<decode_error>(&decoded)) {
+    if (err->too_deep)
+      stats().count_limit(limit::json_depth);
     st.reply_error(err->code, err->reason, err->cid);
     return;
   }
@@ -139,7 +159,7 @@ caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::a
   st.bus = std::move(bus);
   st.settings = std::move(settings);
   st.limiter.emplace(st.settings.rate_per_second, st.settings.rate_burst);
-  st.reply(encode_welcome(st.settings.node, st.id));
+  st.reply(encode_welcome(st.settings.node, st.id, !st.settings.auth_secret.empty()));
   return {
     [self](frame_atom, const std::string& frame) {
       handle_frame(self, frame);

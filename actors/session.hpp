@@ -20,6 +20,7 @@ struct session_settings {
   double rate_per_second = 20;
   double rate_burst = 40;
   std::size_t max_rooms = 100;
+  std::string auth_secret; ///< non-empty: every join needs a token signed with it
   std::chrono::milliseconds bus_timeout{5000}; ///< a store or history query slower than this fails as `unavailable`
 };
 

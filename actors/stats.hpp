@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace chatnode {
 
@@ -35,6 +36,32 @@ private:
   std::atomic<std::uint64_t> sum_micros_{0};
 };
 
+/// The bounds a client can run into, each counted when it is hit.
+enum class limit {
+  connections,             ///< [limits] max_connections: upgrade refused 503
+  connections_per_address, ///< [limits] max_connections_per_address: TCP connection closed at accept
+  header_timeout,          ///< [http] header_timeout_seconds: slow request cut off
+  header_size,             ///< [http] max_header_bytes: 431
+  frame_size,              ///< [limits] max_frame_bytes: closed with 1009
+  invalid_utf8,            ///< closed with 1007
+  idle_timeout,            ///< [limits] idle_timeout_seconds: no frame or pong in time
+  json_depth,              ///< [limits] max_json_depth: error bad_json
+  rate,                    ///< [limits] rate_per_second / rate_burst: error rate_limited
+  outbound_queue,          ///< [limits] outbound_queue: closed with 1013
+  rooms_per_session,       ///< [limits] max_rooms_per_session: error bad_request
+  origin,                  ///< [http] allowed_origins: upgrade refused 403
+  auth,                    ///< [auth] secret: join refused unauthorized
+};
+inline constexpr std::size_t limit_count = 13;
+
+inline std::string_view to_string(limit which) {
+  static constexpr std::string_view names[limit_count] = {
+    "connections", "connections_per_address", "header_timeout", "header_size",
+    "frame_size", "invalid_utf8", "idle_timeout", "json_depth", "rate",
+    "outbound_queue", "rooms_per_session", "origin", "auth"};
+  return names[static_cast<std::size_t>(which)];
+}
+
 struct node_stats {
   std::atomic<std::int64_t> connections{0};
   std::atomic<std::uint64_t> connections_total{0};
@@ -47,6 +74,7 @@ struct node_stats {
   std::atomic<std::uint64_t> slow_consumer_closes{0};
   std::atomic<std::uint64_t> connections_refused{0};
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
+  std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{};
   latency_histogram fanout_latency;
 
   // The Redis bridge, when one is configured.
@@ -63,6 +91,10 @@ struct node_stats {
   std::string redis_reason() const {
     std::lock_guard guard{reason_mutex_};
     return redis_reason_;
+  }
+
+  void count_limit(limit which) {
+    limit_hits[static_cast<std::size_t>(which)].fetch_add(1, std::memory_order_relaxed);
   }
 
   void count_error(error_code code) {

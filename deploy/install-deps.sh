@@ -13,10 +13,10 @@ with_tests=false
 
 packages=(
   g++ cmake ninja-build pkg-config ccache
-  libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev
+  libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
 )
 if $with_tests; then
-  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm)
+  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm iproute2)
 fi
 
 missing=()

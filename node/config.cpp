@@ -231,6 +231,12 @@ std::string check_node_name(std::string_view v) {
   return {};
 }
 
+std::string check_secret(std::string_view v) {
+  if (!v.empty() && v.size() < 16)
+    return "expected \"\" (no tokens) or a secret of at least 16 characters";
+  return {};
+}
+
 const std::vector<setting>& all_settings() {
   static const std::vector<setting> table{
     text("node", "name", &node_config::name, check_node_name),
@@ -246,15 +252,21 @@ const std::vector<setting>& all_settings() {
     integer("limits", "outbound_queue", &node_config::outbound_queue, 1, 1 << 24),
     integer("limits", "max_connections", &node_config::max_connections, 1, 10000000),
     integer("limits", "max_rooms_per_session", &node_config::max_rooms_per_session, 1, 100000),
+    integer("limits", "max_connections_per_address", &node_config::max_connections_per_address, 0, 10000000),
+    number("limits", "idle_timeout_seconds", &node_config::idle_timeout_seconds, 1, 86400),
+    integer("limits", "max_json_depth", &node_config::max_json_depth, 1, 1000),
     integer("history", "retention", &node_config::retention, 1, 100000000),
     integer("history", "page_size", &node_config::page_size, 1, 100),
     string_list("http", "allowed_origins", &node_config::allowed_origins),
     boolean("http", "allow_missing_origin", &node_config::allow_missing_origin),
+    number("http", "header_timeout_seconds", &node_config::header_timeout_seconds, 0.1, 3600),
+    integer("http", "max_header_bytes", &node_config::max_header_bytes, 1024, 1 << 20),
     text("redis", "url", &node_config::redis_url, check_redis_url),
     text("redis", "key_prefix", &node_config::redis_key_prefix, check_key_prefix),
     number("redis", "timeout_seconds", &node_config::redis_timeout_seconds, 0.1, 600),
     number("redis", "presence_ttl_seconds", &node_config::redis_presence_ttl_seconds, 1, 3600),
     integer("redis", "cid_ttl_seconds", &node_config::redis_cid_ttl_seconds, 1, 365 * 86400),
+    text("auth", "secret", &node_config::auth_secret, check_secret),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

@@ -30,18 +30,25 @@ struct node_config {
   std::int64_t outbound_queue = 1024;
   std::int64_t max_connections = 10000;
   std::int64_t max_rooms_per_session = 100;
+  std::int64_t max_connections_per_address = 256;
+  double idle_timeout_seconds = 60.0;
+  std::int64_t max_json_depth = 16;
   // [history]
   std::int64_t retention = 1000;
   std::int64_t page_size = 50;
   // [http]
   std::vector<std::string> allowed_origins;
   bool allow_missing_origin = true;
+  double header_timeout_seconds = 10.0;
+  std::int64_t max_header_bytes = 8192;
   // [redis]
   std::string redis_url;
   std::string redis_key_prefix = "chatnode:";
   double redis_timeout_seconds = 3.0;
   double redis_presence_ttl_seconds = 10.0;
   std::int64_t redis_cid_ttl_seconds = 86400;
+  // [auth]
+  std::string auth_secret;
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

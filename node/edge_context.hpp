@@ -4,10 +4,12 @@
 // connection to the actors. Owned by the server, shared by reference.
 
 #include "actors/client_sink.hpp"
+#include "node/connection_limits.hpp"
 
 #include <caf/actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -43,6 +45,10 @@ struct edge_context {
   std::size_t max_frame_bytes = 65536;
   std::size_t outbound_queue = 1024;
   std::size_t max_connections = 10000;
+  std::chrono::milliseconds header_timeout{10000}; ///< a request's headers must arrive by then
+  std::uint32_t max_header_bytes = 8192;
+  std::chrono::milliseconds idle_timeout{60000}; ///< a WebSocket silent this long (no pong either) is closed
+  address_limits per_address;
   bool redis_configured = false;
 
   /// Empty while ready; else why not (the /readyz body).

@@ -27,9 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto header_timeout = 10s; // a slow request (slowloris) is cut off
 constexpr auto write_timeout = 30s;
-constexpr std::uint32_t header_limit = 8 * 1024;
 constexpr std::uint64_t body_limit = 16 * 1024;
 
 constexpr const char* security_policy =
@@ -115,8 +113,8 @@ std::string_view path_of(std::string_view target) {
 
 } // namespace
 
-http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx)
-  : stream_(std::move(socket)), ctx_(ctx) {}
+http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot)
+  : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {}
 
 void http_session::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -124,9 +122,10 @@ void http_session::run() {
 
 void http_session::do_read() {
   parser_.emplace();
-  parser_->header_limit(header_limit);
+  parser_->header_limit(ctx_.max_header_bytes);
   parser_->body_limit(body_limit);
-  stream_.expires_after(header_timeout);
+  // A slow request (slowloris) is cut off.
+  stream_.expires_after(ctx_.header_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                      self->on_read(ec, n);
@@ -134,11 +133,15 @@ void http_session::do_read() {
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == beast::error::timeout && buffer_.size() > 0)
+    stats().count_limit(limit::header_timeout); // a request begun and never finished
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset) {
     do_close();
     return;
   }
+  if (ec == http::error::header_limit)
+    stats().count_limit(limit::header_size);
   if (ec) {
     // A malformed or oversized request: answer 400 (431 for headers) and close.
     request dummy;
@@ -184,14 +187,19 @@ bool http_session::try_upgrade(request& req) {
   };
   auto origin = req[http::field::origin];
   if (origin.empty() ? !ctx_.allow_missing_origin
-                     : !origin_allowed(origin, req[http::field::host], ctx_.allowed_origins))
+                     : !origin_allowed(origin, req[http::field::host], ctx_.allowed_origins)) {
+    stats().count_limit(limit::origin);
     return refuse(http::status::forbidden, "origin not allowed");
+  }
   if (ctx_.stopping.load())
     return refuse(http::status::service_unavailable, "node is shutting down");
-  if (static_cast<std::size_t>(stats().connections.load()) >= ctx_.max_connections)
+  if (static_cast<std::size_t>(stats().connections.load()) >= ctx_.max_connections) {
+    stats().count_limit(limit::connections);
     return refuse(http::status::service_unavailable, "too many connections");
+  }
   stream_.expires_never();
-  std::make_shared<websocket_session>(stream_.release_socket(), ctx_)->run(std::move(req));
+  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(slot_))
+    ->run(std::move(req));
   return true;
 }
 

@@ -18,7 +18,7 @@ namespace chatnode {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx);
+  http_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot);
 
   void run();
 
@@ -38,6 +38,7 @@ private:
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   edge_context& ctx_;
+  connection_slot slot_; ///< handed on to the WebSocket session on upgrade
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
 };
 

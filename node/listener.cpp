@@ -1,6 +1,7 @@
 #include "node/listener.hpp"
 
 #include "node/http_session.hpp"
+#include "actors/stats.hpp"
 #include "node/log.hpp"
 
 #include <boost/asio/strand.hpp>
@@ -56,9 +57,20 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     // Out of descriptors and the like: log and keep accepting.
     log::warn("accept_failed", {{"error", ec.message()}});
   } else {
-    boost::system::error_code opt_ec;
-    socket.set_option(tcp::no_delay(true), opt_ec);
-    std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    boost::system::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    auto slot = peer_ec ? std::nullopt : ctx_.per_address.acquire(peer.address());
+    if (!slot) {
+      // Over the per-address limit (or already gone): closed before any
+      // byte is read, so it costs one accept. Not logged: a flood would
+      // flood the log; /metrics counts it.
+      if (!peer_ec)
+        stats().count_limit(limit::connections_per_address);
+      socket.close(peer_ec);
+    } else {
+      socket.set_option(tcp::no_delay(true), peer_ec);
+      std::make_shared<http_session>(std::move(socket), ctx_, std::move(*slot))->run();
+    }
   }
   do_accept();
 }

@@ -1,8 +1,11 @@
 // chatnode: a horizontally scalable WebSocket chat node.
 
+#include "actors/token.hpp"
 #include "node/config.hpp"
 #include "node/server.hpp"
 
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -12,6 +15,7 @@
 namespace {
 
 constexpr const char* usage = R"(usage: chatnode [options]
+       chatnode token --name NAME [--rooms PATTERN] [--ttl SECONDS] [--config PATH]
 
 Runs a chat node: the browser client, the WebSocket endpoint /ws, /healthz,
 /readyz and /metrics on one port.
@@ -29,6 +33,11 @@ options:
 
 Settings come from the file, then CHATNODE_<SECTION>_<KEY> environment
 variables, then these flags.
+
+chatnode token prints a join token signed with the configured [auth] secret
+(or CHATNODE_AUTH_SECRET): for display name NAME, rooms matching PATTERN
+(comma-separated, * for any characters; default *), valid for SECONDS
+(default 86400).
 )";
 
 struct flag_setting {
@@ -47,9 +56,59 @@ int fail(const std::string& message) {
   return 2;
 }
 
+/// The configuration from a file and the environment, as the node would read it.
+chatnode::config_result read_config(const std::string& path) {
+  auto result = chatnode::load_config(path);
+  if (auto* config = std::get_if<chatnode::node_config>(&result))
+    result = chatnode::apply_environment(std::move(*config), [](const char* n) { return std::getenv(n); });
+  return result;
+}
+
+int mint_token_command(int argc, char** argv) {
+  std::string config_path = "config/node.toml";
+  chatnode::token_claims claims;
+  claims.rooms = "*";
+  std::int64_t ttl = 86400;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (i + 1 >= argc)
+      return fail(std::string{arg} + " needs a value (see --help)");
+    std::string_view value{argv[++i]};
+    if (arg == "--name") {
+      claims.name = std::string{value};
+    } else if (arg == "--rooms") {
+      claims.rooms = std::string{value};
+    } else if (arg == "--config") {
+      config_path = std::string{value};
+    } else if (arg == "--ttl") {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ttl);
+      if (ec != std::errc{} || end != value.data() + value.size() || ttl <= 0)
+        return fail("--ttl needs a positive number of seconds");
+    } else {
+      return fail("unknown option " + std::string{arg} + " for token (see --help)");
+    }
+  }
+  if (claims.name.empty())
+    return fail("token needs --name");
+  auto result = read_config(config_path);
+  if (auto* error = std::get_if<chatnode::config_error>(&result))
+    return fail(error->message);
+  const auto& secret = std::get<chatnode::node_config>(result).auth_secret;
+  if (secret.empty())
+    return fail("no [auth] secret is configured (set it in the file or CHATNODE_AUTH_SECRET)");
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  claims.expires = now + ttl;
+  std::printf("%s\n", chatnode::mint_token(secret, claims).c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view{argv[1]} == "token")
+    return mint_token_command(argc, argv);
+
   std::string config_path = "config/node.toml";
   bool check_only = false;
   std::vector<std::pair<const flag_setting*, std::string>> overrides;
@@ -99,9 +158,7 @@ int main(int argc, char** argv) {
     overrides.emplace_back(known, value);
   }
 
-  auto result = chatnode::load_config(config_path);
-  if (auto* config = std::get_if<chatnode::node_config>(&result))
-    result = chatnode::apply_environment(std::move(*config), [](const char* n) { return std::getenv(n); });
+  auto result = read_config(config_path);
   for (const auto& [flag, value] : overrides) {
     auto* config = std::get_if<chatnode::node_config>(&result);
     if (config == nullptr)
@@ -113,8 +170,11 @@ int main(int argc, char** argv) {
   const auto& config = std::get<chatnode::node_config>(result);
 
   if (check_only) {
+    auto shown = config;
+    if (!shown.auth_secret.empty())
+      shown.auth_secret = "(hidden)"; // never printed: logs and terminals keep it
     std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s",
-                config_path.c_str(), chatnode::to_toml(config).c_str());
+                config_path.c_str(), chatnode::to_toml(shown).c_str());
     return 0;
   }
   return chatnode::run_server(config);

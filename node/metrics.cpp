@@ -77,6 +77,12 @@ std::string render_metrics(const node_status& status) {
     out << "chatnode_errors_total{code=\"" << to_string(static_cast<error_code>(i)) << "\"} "
         << load(s.errors[i]) << '\n';
 
+  family(out, "chatnode_limit_hits_total", "counter",
+         "Times a client ran into a configured limit, by limit.");
+  for (std::size_t i = 0; i < limit_count; ++i)
+    out << "chatnode_limit_hits_total{limit=\"" << to_string(static_cast<limit>(i)) << "\"} "
+        << load(s.limit_hits[i]) << '\n';
+
   histogram(out, "chatnode_fanout_latency_seconds",
             "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; one sample per write, its oldest message.",
             s.fanout_latency);

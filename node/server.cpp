@@ -33,6 +33,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
+}
+
 std::size_t thread_count(std::int64_t configured) {
   if (configured > 0)
     return static_cast<std::size_t>(configured);
@@ -135,9 +139,6 @@ int run_server(const node_config& config) {
       std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
       return 2;
     }
-    auto to_ms = [](double seconds) {
-      return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
-    };
     redis_connection::timing timing;
     timing.connect_timeout = to_ms(config.redis_timeout_seconds);
     timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -171,6 +172,8 @@ int run_server(const node_config& config) {
   settings.rate_per_second = config.rate_per_second;
   settings.rate_burst = static_cast<double>(config.rate_burst);
   settings.max_rooms = static_cast<std::size_t>(config.max_rooms_per_session);
+  settings.limits.max_json_depth = static_cast<std::size_t>(config.max_json_depth);
+  settings.auth_secret = config.auth_secret;
 
   ctx.node_name = node_name;
   ctx.web_root = web_root;
@@ -179,6 +182,10 @@ int run_server(const node_config& config) {
   ctx.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   ctx.outbound_queue = static_cast<std::size_t>(config.outbound_queue);
   ctx.max_connections = static_cast<std::size_t>(config.max_connections);
+  ctx.per_address.set_limit(static_cast<std::size_t>(config.max_connections_per_address));
+  ctx.header_timeout = to_ms(config.header_timeout_seconds);
+  ctx.max_header_bytes = static_cast<std::uint32_t>(config.max_header_bytes);
+  ctx.idle_timeout = to_ms(config.idle_timeout_seconds);
   ctx.redis_configured = !config.redis_url.empty();
   ctx.not_ready_reason = [&ctx]() -> std::string {
     if (ctx.stopping.load())

@@ -25,14 +25,16 @@ namespace {
 constexpr std::size_t max_batch_events = 256;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
 constexpr auto close_timeout = 5s;        // a peer that never reads is cut off after this
+constexpr auto handshake_timeout = 30s;   // for the upgrade response and the closing handshake
 constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
 constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger read buffers are released when idle
 
 } // namespace
 
-websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx)
-  : ws_(std::move(socket)), ctx_(ctx), close_timer_(ws_.get_executor()) {}
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx,
+                                     connection_slot slot)
+  : ws_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)), close_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   if (registered_) {
@@ -43,7 +45,13 @@ websocket_session::~websocket_session() {
 caf::actor websocket_session::actor() const { return actor_; }
 
 void websocket_session::run(beast::http::request<beast::http::string_body> req) {
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // A silent peer gets a ping halfway through the idle timeout and is
+  // closed when nothing, not even the pong, arrives by its end.
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = handshake_timeout;
+  timeouts.idle_timeout = ctx_.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "chatnode/" CHATNODE_VERSION);
   }));
@@ -84,6 +92,16 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     // Beast has already answered protocol violations with their close code
     // (1009 for a frame over the limit, 1007 for invalid UTF-8).
+    if (ec == websocket::error::message_too_big)
+      stats().count_limit(limit::frame_size);
+    else if (ec == websocket::error::bad_frame_payload)
+      stats().count_limit(limit::invalid_utf8);
+    else if (ec == beast::error::timeout ||
+             (ec == net::error::operation_aborted && !closing_ && !ctx_.stopping.load()))
+      // Beast's idle timer: nothing arrived, not even the pong to its ping
+      // (a read waiting to write a pong behind a blocked write ends aborted).
+      stats().count_limit(limit::idle_timeout);
+    log::debug("websocket_closed", {{"session", std::to_string(id_)}, {"reason", ec.message()}});
     on_closed();
     return;
   }
@@ -96,21 +114,35 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > idle_buffer_bytes)
     buffer_.shrink_to_fit();
-  if (unhandled >= unhandled_high) {
-    // Pause; whichever side clears the flag first resumes reading, once.
+  if (unhandled >= unhandled_high || pending_.load() >= pause_pending()) {
+    // Pause; whichever side clears the condition first resumes reading, once.
     read_paused_.store(true);
-    if (unhandled_.load() > unhandled_low || !read_paused_.exchange(false))
+    if (!may_resume() || !read_paused_.exchange(false))
       return;
   }
   do_read();
 }
 
-void websocket_session::frame_handled() {
-  if (unhandled_.fetch_sub(1) - 1 <= unhandled_low && read_paused_.exchange(false))
+// Reading pauses while the actor is behind on this client's frames, or while
+// the client is behind on reading its replies: a client that floods requests
+// without reading the answers is slowed down, not closed.
+std::size_t websocket_session::pause_pending() const { return std::max<std::size_t>(ctx_.outbound_queue / 2, 1); }
+
+bool websocket_session::may_resume() const {
+  return unhandled_.load() <= unhandled_low && pending_.load() <= pause_pending() / 2;
+}
+
+void websocket_session::resume_if_paused() {
+  if (read_paused_.load() && may_resume() && read_paused_.exchange(false))
     net::post(ws_.get_executor(), [self = shared_from_this()] {
       if (!self->closed_.load())
         self->do_read();
     });
+}
+
+void websocket_session::frame_handled() {
+  unhandled_.fetch_sub(1);
+  resume_if_paused();
 }
 
 void websocket_session::on_closed() {
@@ -138,6 +170,7 @@ void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     if (!overflowed_.exchange(true)) {
       stats().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
+      stats().count_limit(limit::outbound_queue);
       close(1013, "outbound queue full: read faster, then reconnect with since");
     }
     return;
@@ -222,6 +255,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   }
   stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
   stats().messages_out.fetch_add(events, std::memory_order_relaxed);
+  resume_if_paused();
   if (closing_) {
     do_close();
     return;

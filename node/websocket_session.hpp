@@ -26,7 +26,7 @@ namespace chatnode {
 class websocket_session : public client_sink,
                           public std::enable_shared_from_this<websocket_session> {
 public:
-  websocket_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx);
+  websocket_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot);
   ~websocket_session() override;
 
   /// Completes the upgrade for an already read request.
@@ -49,10 +49,14 @@ private:
   void begin_close(std::uint16_t code, std::string reason);
   void do_close();
   void on_closed();
+  std::size_t pause_pending() const;
+  bool may_resume() const;
+  void resume_if_paused();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   edge_context& ctx_;
+  connection_slot slot_; ///< this connection's place in the per-address count
   std::uint64_t id_ = 0;
   caf::actor actor_; ///< set once on accept, on the strand
 

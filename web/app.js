@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const el = {
     joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), room: $('room'),
+    tokenField: $('token-field'), token: $('token'),
     joinError: $('join-error'), chatView: $('chat-view'), roomTitle: $('room-title'),
     status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
     memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
@@ -46,6 +47,7 @@
     typers: new Map(),       // user -> timeout
     lastTypingSent: 0,
     unread: 0,
+    token: '',               // join token, where the node requires one ([auth] secret)
   };
 
   // -- rendering ---------------------------------------------------------------
@@ -283,7 +285,14 @@
 
   function joinRoom() {
     const since = state.ids.length ? state.ids[state.ids.length - 1] : undefined;
-    send({ type: 'join', room: state.room, name: state.name, ...(since ? { since } : {}) });
+    send({ type: 'join', room: state.room, name: state.name, ...(since ? { since } : {}),
+      ...(state.token ? { token: state.token } : {}) });
+  }
+
+  /** Shows the token field (a node that requires tokens refused the join). */
+  function askForToken() {
+    el.tokenField.hidden = false;
+    el.token.value = state.token;
   }
 
   function sendPending(cid) {
@@ -369,6 +378,14 @@
 
   function handleError(ev) {
     const p = ev.cid ? state.pending.get(ev.cid) : undefined;
+    if (!state.joined && ev.code === 'unauthorized') {
+      // The node requires a token: back to the form, which now asks for one.
+      leaveRoom();
+      askForToken();
+      showJoinError(`The server refused to join: ${ev.reason ?? 'a token is required'}`);
+      el.token.focus();
+      return;
+    }
     if (!state.joined && !p && ev.code === 'bad_request') {
       // The join itself was refused (a name the node does not accept): back to the form.
       leaveRoom();
@@ -488,9 +505,11 @@
       : !ROOM_RE.test(room) ? 'Rooms use letters, digits, _ . and - (at most 64).' : '';
     showJoinError(problem);
     if (problem) return;
+    if (!el.tokenField.hidden) state.token = el.token.value.trim();
     try {
       localStorage.setItem('chatnode.name', name);
       localStorage.setItem('chatnode.room', room);
+      sessionStorage.setItem('chatnode.token', state.token);
     } catch { /* storage may be disabled */ }
     enterRoom(name, room);
   });
@@ -534,6 +553,19 @@
       enterRoom(state.name, room);
     }
   });
+
+  // A token handed over in the address (?token=...) is kept for this tab
+  // and taken out of the address bar, so it is not bookmarked or shared.
+  const params = new URLSearchParams(location.search);
+  try { state.token = sessionStorage.getItem('chatnode.token') ?? ''; } catch { /* disabled */ }
+  if (params.has('token')) {
+    state.token = params.get('token') ?? '';
+    params.delete('token');
+    const rest = params.toString();
+    history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
+    try { sessionStorage.setItem('chatnode.token', state.token); } catch { /* disabled */ }
+  }
+  if (state.token) askForToken();
 
   // Remembered name; room from the address (#room) or from last time.
   let savedName = '', savedRoom = '';

@@ -103,6 +103,7 @@ BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, NodeFixture) {
       {"chatnode_errors_total", "counter"},
       {"chatnode_slow_consumer_closes_total", "counter"},
       {"chatnode_fanout_latency_seconds", "histogram"},
+      {"chatnode_limit_hits_total", "counter"},
   };
   for (const auto& [name, type] : families) {
     BOOST_TEST(metric_has_help(r.body, name), "no # HELP for " << name);
@@ -121,10 +122,19 @@ BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, NodeFixture) {
              std::string::npos);
   // Each error code is a series of its own (initialised, so rate() works from the start).
   for (const char* code :
-       {"bad_json", "bad_request", "not_joined", "too_large", "rate_limited", "unavailable"}) {
+       {"bad_json", "bad_request", "not_joined", "too_large", "rate_limited", "unavailable",
+        "unauthorized"}) {
     std::string series = std::string("chatnode_errors_total{code=\"") + code + "\"}";
     BOOST_WARN_MESSAGE(metric_value(r.body, series).has_value(),
                        "series " << series << " not exported before its first error");
+  }
+  // Every limit a client can run into is a series from the start.
+  for (const char* limit :
+       {"connections", "connections_per_address", "header_timeout", "header_size", "frame_size",
+        "invalid_utf8", "idle_timeout", "json_depth", "rate", "outbound_queue",
+        "rooms_per_session", "origin", "auth"}) {
+    std::string series = std::string("chatnode_limit_hits_total{limit=\"") + limit + "\"}";
+    BOOST_TEST(metric_value(r.body, series).value_or(-1.0) == 0.0, "series " << series);
   }
 }
 
@@ -357,6 +367,35 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_effective_config) {
   BOOST_TEST(o.status == 0, "stderr: " << o.err);
   BOOST_TEST(!line_with(o.out, {"rate_burst", "77"}).empty(), o.out);
   BOOST_TEST(!line_with(o.out, {"listen", "127.0.0.1:9"}).empty(), o.out);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_never_prints_the_secret) {
+  const std::string secret = "s3cret-value-that-must-not-leak";
+  auto r = run_chatnode({"--config", source_dir() + "/config/node.toml", "--check-config"},
+                        {{"CHATNODE_AUTH_SECRET", secret}});
+  BOOST_TEST(r.status == 0, "stderr: " << r.err);
+  BOOST_TEST(r.out.find(secret) == std::string::npos, r.out);
+  BOOST_TEST(!line_with(r.out, {"secret", "hidden"}).empty(), r.out);
+}
+
+BOOST_AUTO_TEST_CASE(token_command_mints_a_token_for_the_configured_secret) {
+  const std::string config = source_dir() + "/config/node.toml";
+  auto r = run_chatnode({"token", "--name", "ada", "--rooms", "team-*", "--ttl", "60",
+                         "--config", config},
+                        {{"CHATNODE_AUTH_SECRET", "0123456789abcdef0123"}});
+  BOOST_TEST(r.status == 0, "stderr: " << r.err);
+  // header.payload.signature, base64url, one line.
+  auto token = r.out.substr(0, r.out.find('\n'));
+  BOOST_TEST(std::count(token.begin(), token.end(), '.') == 2, token);
+  BOOST_TEST(token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+             std::string::npos, token);
+
+  auto no_secret = run_chatnode({"token", "--name", "ada", "--config", config});
+  BOOST_TEST(no_secret.status == 2);
+  BOOST_TEST(!line_with(no_secret.err, {"secret"}).empty(), no_secret.err);
+  auto no_name = run_chatnode({"token", "--config", config}, {{"CHATNODE_AUTH_SECRET", "0123456789abcdef0123"}});
+  BOOST_TEST(no_name.status == 2);
+  BOOST_TEST(!line_with(no_name.err, {"--name"}).empty(), no_name.err);
 }
 
 BOOST_AUTO_TEST_CASE(bad_environment_override_is_refused) {

@@ -39,9 +39,11 @@ BOOST_AUTO_TEST_CASE(the_kubernetes_config_parses_and_names_redis) {
   auto c = std::get<node_config>(result);
   BOOST_TEST(c.redis_url == "redis://redis:6379");
   BOOST_TEST(c.web_root == "/app/web");
+  BOOST_TEST(c.max_connections_per_address == 0);
   // Everything else as shipped in config/node.toml.
   c.redis_url.clear();
   c.web_root = "web";
+  c.max_connections_per_address = node_config{}.max_connections_per_address;
   BOOST_TEST(to_toml(c) == to_toml(node_config{}));
 }
 
@@ -53,9 +55,16 @@ listen = "127.0.0.1:9000"
 [limits]
 rate_per_second = 5     # an integer where a float is expected is fine
 rate_burst = 7
+max_connections_per_address = 0
+idle_timeout_seconds = 30
+max_json_depth = 4
 [http]
 allowed_origins = ["https://chat.example.com"]
 allow_missing_origin = false
+header_timeout_seconds = 2.5
+max_header_bytes = 4096
+[auth]
+secret = "0123456789abcdef"
 )");
   BOOST_TEST(c.name == "n1");
   BOOST_TEST(c.listen == "127.0.0.1:9000");
@@ -63,6 +72,12 @@ allow_missing_origin = false
   BOOST_TEST(c.rate_burst == 7);
   BOOST_TEST(c.allowed_origins.size() == 1u);
   BOOST_TEST(!c.allow_missing_origin);
+  BOOST_TEST(c.max_connections_per_address == 0);
+  BOOST_TEST(c.idle_timeout_seconds == 30.0);
+  BOOST_TEST(c.max_json_depth == 4);
+  BOOST_TEST(c.header_timeout_seconds == 2.5);
+  BOOST_TEST(c.max_header_bytes == 4096);
+  BOOST_TEST(c.auth_secret == "0123456789abcdef");
   BOOST_TEST(c.retention == 1000); // untouched keys keep their defaults
 }
 
@@ -90,7 +105,9 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_key_and_problem) {
   for (auto bad : {"[node]\nlisten = \"8080\"\n", "[node]\nlisten = \"h:99999\"\n",
                    "[log]\nlevel = \"loud\"\n", "[redis]\nurl = \"http://x\"\n",
                    "[limits]\nrate_per_second = -1\n", "[http]\nallowed_origins = [1]\n",
-                   "[http]\nallow_missing_origin = \"yes\"\n", "[node]\nname = \"a b\"\n"})
+                   "[http]\nallow_missing_origin = \"yes\"\n", "[node]\nname = \"a b\"\n",
+                   "[auth]\nsecret = \"short\"\n", "[limits]\nmax_json_depth = 0\n",
+                   "[http]\nmax_header_bytes = 100\n", "[limits]\nidle_timeout_seconds = 0\n"})
     parse_error(bad);
 
   auto missing = load_config("/nonexistent/chatnode.toml");

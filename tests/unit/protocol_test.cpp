@@ -85,6 +85,32 @@ BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_json_object) {
     expect_error(frame, error_code::bad_json);
 }
 
+BOOST_AUTO_TEST_CASE(refuses_deep_nesting_before_parsing) {
+  auto nested = [](std::size_t depth) {
+    return "{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"x\":" + std::string(depth - 1, '[') +
+           std::string(depth - 1, ']') + "}";
+  };
+  BOOST_TEST(std::holds_alternative<request>(decode_request(nested(16), limits)));
+  auto err = decode_fail(nested(17));
+  BOOST_TEST(to_string(err.code) == "bad_json");
+  BOOST_TEST(err.too_deep);
+  // A million levels cost one scan, no recursion and no allocation.
+  BOOST_TEST(decode_fail(std::string(1'000'000, '[')).too_deep);
+  // Brackets inside strings, escaped quotes included, do not count.
+  std::string in_text = R"({"type":"send","room":"r","text":"[[[[[[[[[[[[[[[[[[[[\"[[[[[[[[[[[[[[[[[[["})";
+  BOOST_TEST(decode_ok(in_text).text.size() == 40u);
+  BOOST_TEST(!nesting_exceeds(R"({"a":{"b":[1,2,{"c":[]}]}})", 5));
+  BOOST_TEST(nesting_exceeds(R"({"a":{"b":[1,2,{"c":[]}]}})", 4));
+}
+
+BOOST_AUTO_TEST_CASE(join_tokens_are_read_as_strings) {
+  BOOST_TEST(decode_ok(R"({"type":"join","room":"r","name":"n","token":"a.b.c"})").token == "a.b.c");
+  BOOST_TEST(decode_ok(R"({"type":"join","room":"r","name":"n"})").token.empty());
+  expect_error(R"({"type":"join","room":"r","name":"n","token":7})", error_code::bad_request);
+  expect_error(R"({"type":"join","room":"r","name":"n","token":")" + std::string(4097, 'a') + "\"}",
+               error_code::bad_request);
+}
+
 BOOST_AUTO_TEST_CASE(refuses_invalid_fields) {
   for (auto frame : {
          R"({})",
@@ -157,6 +183,8 @@ BOOST_AUTO_TEST_CASE(encoded_events_are_valid_json_with_the_right_fields) {
   BOOST_TEST(w["node"] == "n1");
   BOOST_TEST(w["session"] == "n1-4");
   BOOST_TEST(w["protocol"] == 1);
+  BOOST_TEST(!w.contains("auth"));
+  BOOST_TEST(json::parse(encode_welcome("n1", "n1-4", true))["auth"] == "token");
 
   stored_message stored{msg.id, make_frame(encode_message(msg))};
   message_page page{{stored, stored}, true};

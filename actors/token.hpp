@@ -1,0 +1,36 @@
+#pragma once
+// Join tokens: a JSON Web Token signed with HMAC-SHA256 (HS256) over the
+// display name it was issued to ("sub"), the rooms it may enter ("rooms", a
+// pattern) and its expiry ("exp", seconds since the epoch). Any JWT library
+// can mint one with the node's [auth] secret; `chatnode token` does too.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chatnode {
+
+struct token_claims {
+  std::string name;  ///< the display name the holder must join with
+  std::string rooms; ///< e.g. "general", "team-*", "general,team-*" or "*"
+  std::int64_t expires = 0; ///< seconds since the epoch
+};
+
+/// A signed token for `claims`.
+std::string mint_token(std::string_view secret, const token_claims& claims);
+
+/// Why a token does not admit a join; `none` when it does.
+enum class token_problem { none, missing, malformed, forged, expired, wrong_name, wrong_room };
+
+/// A short reason for the client, e.g. "token expired".
+std::string_view describe(token_problem problem);
+
+/// Checks a join's token: signature first, then expiry, name and room.
+token_problem verify_token(std::string_view token, std::string_view secret, std::string_view name,
+                           std::string_view room, std::int64_t now_seconds);
+
+/// True when `room` matches one of the comma-separated glob patterns, where
+/// `*` stands for any run of characters.
+bool room_allowed(std::string_view patterns, std::string_view room);
+
+} // namespace chatnode

@@ -1,0 +1,404 @@
+// Hostile clients: a catalogue of bad inputs, each with its documented
+// answer, run one after another against one node while two well-behaved
+// clients chat on it the whole time. At the end those two must have lost,
+// doubled and reordered nothing, and never seen an error.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { Client, Node, Redis, audit, chatnodeBin, sourceDir, waitFor } from './lib.mjs';
+
+const SECRET = 'hostile-suite-secret-0123456789';
+const limits = {
+  // The shipped rate limits, so floods meet them as they would in production.
+  CHATNODE_LIMITS_RATE_PER_SECOND: '20',
+  CHATNODE_LIMITS_RATE_BURST: '40',
+  CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '50',
+  CHATNODE_LIMITS_OUTBOUND_QUEUE: '256',
+  CHATNODE_LIMITS_MAX_TEXT_CHARS: '60000', // large messages fill a non-reader's buffers fast
+  CHATNODE_HTTP_HEADER_TIMEOUT_SECONDS: '1.5',
+};
+
+let redis, node, guarded, alice, bob, chatter;
+
+/** Alice sends a numbered message with a cid every 100 ms; Bob reads. */
+class Chatter {
+  constructor() { this.sent = new Set(); this.n = 0; }
+  start() {
+    this.timer = setInterval(() => {
+      const cid = `wb${this.n++}`;
+      this.sent.add(cid);
+      alice.send({ type: 'send', room: 'calm', text: `steady ${cid}`, cid });
+    }, 100);
+  }
+  stop() { clearInterval(this.timer); }
+}
+
+before(async () => {
+  redis = await new Redis().start();
+  node = await new Node('hostile', redis.url, limits).start();
+  // A second node requires join tokens and closes idle peers after 2 s.
+  guarded = await new Node('guarded', redis.url, { ...limits, CHATNODE_AUTH_SECRET: SECRET,
+    CHATNODE_LIMITS_IDLE_TIMEOUT_SECONDS: '2' }).start();
+  await waitFor(async () => (await node.ready()) && (await guarded.ready()), 'nodes ready');
+  alice = await new Client(node, 'alice').connect();
+  bob = await new Client(node, 'bob').connect();
+  await alice.join('calm');
+  await bob.join('calm');
+  chatter = new Chatter();
+  chatter.start();
+});
+
+after(async () => {
+  chatter?.stop();
+  alice?.close();
+  bob?.close();
+  await node?.stop();
+  await guarded?.stop();
+  await redis?.destroy();
+});
+
+// -- helpers ------------------------------------------------------------------
+
+/** A raw WebSocket client (the `ws` package) that records events and its close. */
+async function rawClient(target = node, { onOpen } = {}) {
+  const ws = new WebSocket(`ws://127.0.0.1:${target.port}/ws`);
+  const c = { ws, events: [], closeCode: null };
+  ws.on('message', (data) => {
+    const parsed = JSON.parse(data.toString());
+    for (const e of Array.isArray(parsed) ? parsed : [parsed]) c.events.push(e);
+  });
+  ws.on('close', (code) => { c.closeCode = code; });
+  ws.on('error', () => {});
+  if (onOpen) ws.on('open', () => onOpen(ws));
+  await waitFor(() => c.events.some((e) => e.type === 'welcome'), 'welcome');
+  return c;
+}
+
+const errors = (c, code) => c.events.filter((e) => e.type === 'error' && (!code || e.code === code));
+
+/** Sends raw bytes over TCP and collects the reply until the peer closes. */
+function rawHttp(bytes, { localAddress, port = node.port } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress });
+    let reply = '';
+    s.on('data', (d) => { reply += d; });
+    s.on('close', () => resolve(reply));
+    s.on('error', () => {});
+    s.on('connect', () => s.write(bytes));
+  });
+}
+
+/** A WebSocket over a bare TCP socket, upgraded and welcomed, so a test
+ *  can misbehave below what a client library allows. */
+async function rawSocket(target = node) {
+  const sock = net.connect(target.port, '127.0.0.1');
+  sock.received = '';
+  sock.gone = false;
+  const collect = (d) => { sock.received += d.toString('latin1'); };
+  sock.on('data', collect);
+  sock.on('close', () => { sock.gone = true; });
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  sock.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await waitFor(() => sock.received.includes('"welcome"'), 'welcome on the raw socket');
+  sock.stopCollecting = () => sock.off('data', collect);
+  return sock;
+}
+
+/** Writes one masked text frame (shorter than 126 bytes). */
+function sendRaw(sock, obj) {
+  const payload = Buffer.from(JSON.stringify(obj));
+  const mask = Buffer.from([1, 2, 3, 4]);
+  sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask,
+    Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]));
+}
+
+async function limitHits(which, target = node) {
+  return (await target.metrics())[`chatnode_limit_hits_total{limit="${which}"}`];
+}
+
+// -- the catalogue ------------------------------------------------------------
+
+test('oversized frame: closed with 1009', async () => {
+  const c = await rawClient();
+  c.ws.send('x'.repeat(70 * 1024));
+  await waitFor(() => c.closeCode !== null, 'close');
+  assert.equal(c.closeCode, 1009);
+  assert.ok(await limitHits('frame_size') >= 1);
+});
+
+test('binary frame: error bad_json, connection stays open', async () => {
+  const c = await rawClient();
+  c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+  await waitFor(() => errors(c, 'bad_json').length === 1, 'bad_json');
+  c.ws.send(JSON.stringify({ type: 'join', room: 'b', name: 'still-here' }));
+  await waitFor(() => c.events.some((e) => e.type === 'joined'), 'joined after the binary frame');
+  assert.equal(c.closeCode, null);
+  c.ws.terminate();
+});
+
+test('invalid UTF-8 in a text frame: closed with 1007', async () => {
+  const c = await rawClient();
+  c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  await waitFor(() => c.closeCode !== null, 'close');
+  assert.equal(c.closeCode, 1007);
+  assert.ok(await limitHits('invalid_utf8') >= 1);
+});
+
+test('deeply nested JSON: error bad_json, nothing parsed', async () => {
+  const c = await rawClient();
+  c.ws.send('['.repeat(20000) + ']'.repeat(20000)); // 40 KB: under the frame limit
+  await waitFor(() => errors(c, 'bad_json').length === 1, 'bad_json');
+  assert.match(errors(c)[0].reason, /deeper than 16/);
+  assert.ok(await limitHits('json_depth') >= 1);
+  c.ws.terminate();
+});
+
+test('huge numbers: error bad_json (out of range for JSON) or bad_request (out of range for the field)', async () => {
+  const c = await rawClient();
+  c.ws.send('{"type":"join","room":"n","name":"n"}');
+  await waitFor(() => c.events.some((e) => e.type === 'joined'), 'joined');
+  for (const frame of [
+    '{"type":"history","room":"n","limit":1e400}',
+    '{"type":"history","room":"n","limit":123456789012345678901234567890}',
+    '{"type":"history","room":"n","before":"99999999999999999999999-1"}',
+    '{"type":"join","room":"n","name":"n","since":"1-99999999999999999999999"}',
+  ]) c.ws.send(frame);
+  await waitFor(() => errors(c).length === 4, 'four errors');
+  assert.deepEqual(errors(c).map((e) => e.code), ['bad_json', 'bad_request', 'bad_request', 'bad_request']);
+  assert.equal(c.closeCode, null);
+  c.ws.terminate();
+});
+
+test('unknown types and missing fields: error bad_request', async () => {
+  const c = await rawClient();
+  for (const frame of [{ type: 'shout', room: 'a' }, { room: 'a' }, { type: 'join', room: 'a' },
+    { type: 'join', name: 'x' }, { type: 'send', room: 'a' }, { type: 42 }])
+    c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'bad_request').length === 6, 'six bad_request');
+  c.ws.terminate();
+});
+
+test('10,000 joins at once: the rate limit answers each, rooms stay bounded', async () => {
+  const c = await rawClient();
+  const before = (await node.metrics()).chatnode_rooms;
+  for (let i = 0; i < 10000; i++) c.ws.send(JSON.stringify({ type: 'join', room: `spam${i}`, name: 'joiner' }));
+  await waitFor(() => c.events.filter((e) => e.type === 'joined' || e.type === 'error').length === 10000,
+    'an answer to every join', 30000);
+  const joined = c.events.filter((e) => e.type === 'joined').length;
+  const limited = errors(c, 'rate_limited').length;
+  assert.equal(joined + limited, 10000);
+  assert.ok(joined <= 45, `joined ${joined}`); // the burst (40) and what refilled meanwhile
+  assert.ok((await node.metrics()).chatnode_rooms <= before + joined);
+  c.ws.terminate();
+  await waitFor(async () => (await node.metrics()).chatnode_rooms <= before, 'rooms released');
+});
+
+test('a flood over the rate: error rate_limited for each dropped message, connection stays', async () => {
+  const c = await rawClient();
+  c.ws.send(JSON.stringify({ type: 'join', room: 'flood', name: 'flooder' }));
+  await waitFor(() => c.events.some((e) => e.type === 'joined'), 'joined');
+  for (let i = 0; i < 1000; i++) c.ws.send(JSON.stringify({ type: 'send', room: 'flood', text: `f${i}`, cid: `f${i}` }));
+  await waitFor(() => c.events.filter((e) => (e.type === 'message' && e.cid) || e.type === 'error').length === 1000,
+    'an answer to every send', 30000);
+  const limited = errors(c, 'rate_limited');
+  assert.ok(limited.length >= 950, `rate_limited ${limited.length}`);
+  assert.ok(limited.every((e) => e.cid?.startsWith('f')), 'each refusal names its cid');
+  assert.equal(c.closeCode, null);
+  c.ws.terminate();
+});
+
+test('a reader that never reads: closed with 1013 once its queue is full', async () => {
+  // A raw socket: upgrade, join a busy room, then never read again.
+  const sock = await rawSocket();
+  sendRaw(sock, { type: 'join', room: 'busy', name: 'sleeper' });
+  await waitFor(() => sock.received.includes('"joined"'), 'the sleeper joined');
+  sock.stopCollecting();
+  sock.pause();
+  // Others fill the room with large messages, within their own rate.
+  const writers = [];
+  for (let i = 0; i < 6; i++) {
+    const w = await new Client(node, `writer${i}`).connect();
+    await w.join('busy');
+    writers.push(w);
+  }
+  const big = 'y'.repeat(50000);
+  const hits = await limitHits('outbound_queue');
+  const pump = setInterval(() => { for (const w of writers) w.send({ type: 'send', room: 'busy', text: big }); }, 60);
+  try {
+    await waitFor(async () => (await limitHits('outbound_queue')) > hits, 'the sleeper closed for its queue', 30000);
+  } catch (e) {
+    const m = await node.metrics();
+    throw new Error(`${e.message}; closed ${sock.gone}; metrics: ${JSON.stringify(Object.fromEntries(
+      Object.entries(m).filter(([k]) => /limit_hits|connections|messages|redis_up|slow/.test(k))))}`);
+  } finally {
+    clearInterval(pump);
+    for (const w of writers) w.close();
+  }
+  // Now it reads what is left: what was written before the close, then the
+  // close frame with 1013 (0x88, length, 0x03 0xF5, reason).
+  let tail = Buffer.alloc(0);
+  sock.on('data', (d) => { tail = Buffer.concat([tail, d]).subarray(-512); });
+  sock.resume();
+  await waitFor(() => sock.gone, 'the sleeper disconnected', 10000);
+  const at = tail.lastIndexOf(Buffer.from([0x03, 0xf5]));
+  assert.ok(at >= 2 && tail[at - 2] === 0x88, 'the last frame is a close with 1013');
+});
+
+test('a client that half-closes: its session ends and the room sees it leave', async () => {
+  const sock = await rawSocket();
+  sendRaw(sock, { type: 'join', room: 'calm', name: 'halfway' });
+  await waitFor(() => bob.events.some((e) => e.type === 'presence' && e.user === 'halfway' && e.event === 'join'),
+    'bob sees halfway join');
+  sock.end(); // FIN: no more from this side, still reading
+  await waitFor(() => bob.events.some((e) => e.type === 'presence' && e.user === 'halfway' && e.event === 'leave'),
+    'bob sees halfway leave');
+  await waitFor(() => sock.gone, 'the node closes its side too');
+});
+
+test('slowloris: a request that never finishes is cut off at the header timeout', async () => {
+  const hits = await limitHits('header_timeout');
+  const sock = net.connect(node.port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  const started = Date.now();
+  let closedAt = 0;
+  sock.on('close', () => { closedAt = Date.now(); });
+  sock.on('error', () => {});
+  sock.write('GET / HTTP/1.1\r\nHost: x\r\n');
+  const drip = setInterval(() => sock.write('X-a: b\r\n'), 200);
+  try {
+    await waitFor(() => closedAt > 0, 'the node to cut the slow request off', 10000);
+  } finally { clearInterval(drip); }
+  const took = closedAt - started;
+  assert.ok(took >= 1400 && took < 5000, `cut off after ${took} ms (timeout 1.5 s)`);
+  assert.equal(await limitHits('header_timeout'), hits + 1);
+});
+
+test('oversized request headers: 431', async () => {
+  const reply = await rawHttp(`GET / HTTP/1.1\r\nHost: x\r\nX-big: ${'z'.repeat(16 * 1024)}\r\n\r\n`);
+  assert.match(reply, /^HTTP\/1\.1 431 /);
+});
+
+test('path traversal: 404, never a file outside web/', async () => {
+  for (const target of ['/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc/passwd',
+    '/....//....//etc/passwd', '/%00index.html', '/..\\..\\etc\\passwd']) {
+    const reply = await rawHttp(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match(reply, /^HTTP\/1\.1 (404|400) /, target);
+    assert.doesNotMatch(reply, /root:/, target);
+  }
+});
+
+test('a bad Origin: upgrade refused with 403', async () => {
+  const reply = await rawHttp('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.1 403 /);
+  assert.ok(await limitHits('origin') >= 1);
+});
+
+test('an upgrade without a key: 400', async () => {
+  const reply = await rawHttp('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Version: 13\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+});
+
+test('too many connections from one address: the extra ones are closed at once', async () => {
+  const hits = await limitHits('connections_per_address');
+  const socks = [];
+  for (let i = 0; i < 60; i++) {
+    const s = net.connect({ port: node.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+    s.gone = false;
+    s.on('close', () => { s.gone = true; });
+    s.on('error', () => {});
+    socks.push(s);
+  }
+  try {
+    // 50 are held open (idle HTTP), 10 are closed by the node.
+    await waitFor(() => socks.filter((s) => s.gone).length === 10, 'ten connections refused');
+    assert.equal(await limitHits('connections_per_address'), hits + 10);
+    // Another address is not affected.
+    const c = await rawClient();
+    c.ws.terminate();
+  } finally { for (const s of socks) s.destroy(); }
+});
+
+test('a peer that never answers pings: closed at the idle timeout', async () => {
+  const hits = await limitHits('idle_timeout', guarded);
+  const sock = await rawSocket(guarded); // reads, never answers a ping
+  const started = Date.now();
+  await waitFor(() => sock.gone, 'the idle peer closed', 10000);
+  const took = Date.now() - started;
+  assert.ok(took >= 1500 && took < 6000, `closed ${took} ms after the upgrade (idle timeout 2 s)`);
+  assert.equal(await limitHits('idle_timeout', guarded), hits + 1);
+  assert.ok(sock.received.includes('\x89'), 'it was pinged first');
+});
+
+// -- tokens ([auth] secret) ----------------------------------------------------
+
+function mint(name, rooms, ttl = 60) {
+  return execFileSync(chatnodeBin, ['token', '--name', name, '--rooms', rooms, '--ttl', String(ttl),
+    '--config', `${sourceDir}/config/node.toml`], { env: { ...process.env, CHATNODE_AUTH_SECRET: SECRET } })
+    .toString().trim();
+}
+
+test('tokens: a missing, forged, expired or misused token is refused with unauthorized', async () => {
+  const c = await rawClient(guarded);
+  assert.equal(c.events[0].auth, 'token', 'welcome says a token is needed');
+  const good = mint('carol', 'team-*');
+  const [h, p] = good.split('.');
+  const forgedPayload = Buffer.from(JSON.stringify({ sub: 'carol', rooms: '*', exp: 4102444800 })).toString('base64url');
+  const cases = [
+    [{ room: 'team-a', name: 'carol' }, /requires a token/],
+    [{ room: 'team-a', name: 'carol', token: `${h}.${forgedPayload}.${good.split('.')[2]}` }, /signature/],
+    [{ room: 'team-a', name: 'carol', token: `${h}.${p}.AAAA` }, /signature/],
+    [{ room: 'team-a', name: 'mallory', token: good }, /another name/],
+    [{ room: 'general', name: 'carol', token: good }, /room/],
+    [{ room: 'team-a', name: 'carol', token: 'not-a-token' }, /malformed/],
+  ];
+  for (const [join, reason] of cases) {
+    const before = c.events.length;
+    c.ws.send(JSON.stringify({ type: 'join', ...join }));
+    const e = await waitFor(() => c.events.slice(before).find((x) => x.type === 'error'), `answer to ${JSON.stringify(join)}`);
+    assert.equal(e.code, 'unauthorized');
+    assert.match(e.reason, reason);
+  }
+  // An expired one: minted with a 1 s lifetime, used after it ran out.
+  const shortLived = mint('carol', 'team-*', 1);
+  await new Promise((r) => setTimeout(r, 2100)); // the token's own lifetime, not a wait for the node
+  const before = c.events.length;
+  c.ws.send(JSON.stringify({ type: 'join', room: 'team-a', name: 'carol', token: shortLived }));
+  const e = await waitFor(() => c.events.slice(before).find((x) => x.type === 'error'), 'expired answer');
+  assert.match(e.reason, /expired/);
+  assert.equal(await limitHits('auth', guarded), cases.length + 1);
+  // The good token joins, and the connection was never dropped for the bad ones.
+  c.ws.send(JSON.stringify({ type: 'join', room: 'team-a', name: 'carol', token: good }));
+  await waitFor(() => c.events.some((x) => x.type === 'joined' && x.room === 'team-a'), 'joined with a valid token');
+  assert.equal(c.closeCode, null);
+  c.ws.terminate();
+});
+
+// -- the well-behaved pair ------------------------------------------------------
+
+test('throughout, the well-behaved clients lost, doubled and reordered nothing', async (t) => {
+  chatter.stop();
+  await waitFor(() => {
+    const acked = new Set(alice.events.filter((e) => e.type === 'message' && e.cid).map((e) => e.cid));
+    return acked.size === chatter.sent.size;
+  }, 'every send of alice acknowledged', 10000);
+  await waitFor(() => bob.messages('calm').length >= chatter.sent.size, 'bob has every message', 10000);
+  const a = audit(bob.ids('calm'));
+  const cids = new Set(bob.messages('calm').map((m) => m.cid));
+  const lost = [...chatter.sent].filter((cid) => !cids.has(cid)).length;
+  t.diagnostic(`alice sent ${chatter.sent.size}; bob received ${a.count}: lost ${lost}, ` +
+    `duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
+  assert.equal(lost, 0);
+  assert.equal(a.duplicates, 0);
+  assert.equal(a.outOfOrder, 0);
+  assert.deepEqual(errors(alice), []);
+  assert.deepEqual(errors(bob), []);
+  assert.equal(alice.closeCode, null);
+  assert.equal(bob.closeCode, null);
+});
