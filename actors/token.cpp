@@ -95,7 +95,10 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 std::string mint_token(std::string_view secret, const token_claims& claims) {
   nlohmann::json payload{{"sub", claims.name}, {"rooms", claims.rooms}, {"exp", claims.expires}};
-  auto signed_part = header_part() + "." + base64url(payload.dump());
+  // Text that is not UTF-8 is replaced, never thrown on: such a name could
+  // not join anyway, as frames are checked to be UTF-8.
+  auto signed_part = header_part() + "." +
+                     base64url(payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return signed_part + "." + base64url(hmac_sha256(secret, signed_part));
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
+# Builds the libFuzzer targets with clang (ASan+UBSan): the frame decoder,
+# the HTTP target and static paths, the config parser and join tokens; runs each for a
 # bounded time on its seed corpus under tests/fuzz/corpus.
 #   deploy/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
 # Needs clang and libclang-rt-14-dev (deploy/install-deps.sh --test installs them).
@@ -20,14 +21,15 @@ build() { # name sources... ; rebuilt only when a source is newer
   local newer=false
   for s in "$@"; do [[ "$s" -nt "$out/$name" ]] && newer=true; done
   if $newer || [[ ! -x "$out/$name" ]]; then
-    clang++ "${flags[@]}" "$@" -o "$out/$name" -ltomlplusplus
+    clang++ "${flags[@]}" "$@" -o "$out/$name" -ltomlplusplus -lcrypto
   fi
 }
 build protocol_fuzz "$root/tests/fuzz/protocol_fuzz.cpp" "$root/actors/protocol.cpp"
 build http_target_fuzz "$root/tests/fuzz/http_target_fuzz.cpp" "$root/node/static_files.cpp"
 build config_fuzz "$root/tests/fuzz/config_fuzz.cpp" "$root/node/config.cpp"
+build token_fuzz "$root/tests/fuzz/token_fuzz.cpp" "$root/actors/token.cpp"
 
-for target in protocol http_target config; do
+for target in protocol http_target config token; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   # New inputs go to the scratch corpus; the seeds in the tree stay as they are.

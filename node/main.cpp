@@ -1,5 +1,6 @@
 // chatnode: a horizontally scalable WebSocket chat node.
 
+#include "actors/protocol.hpp"
 #include "actors/token.hpp"
 #include "node/config.hpp"
 #include "node/server.hpp"
@@ -88,8 +89,11 @@ int mint_token_command(int argc, char** argv) {
       return fail("unknown option " + std::string{arg} + " for token (see --help)");
     }
   }
-  if (claims.name.empty())
-    return fail("token needs --name");
+  if (claims.name.empty() || chatnode::utf8_length(claims.name) > chatnode::max_name_chars)
+    return fail("token needs --name with 1 to 32 characters");
+  if (claims.rooms.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*, ") !=
+      std::string::npos)
+    return fail("--rooms takes room names and patterns: A-Z a-z 0-9 _ . - and * for any characters, comma-separated");
   auto result = read_config(config_path);
   if (auto* error = std::get_if<chatnode::config_error>(&result))
     return fail(error->message);

@@ -4,6 +4,10 @@
 # machine, and prints every figure with its ratio. JSON results go to OUT.
 #
 #   tests/bench/side_by_side.sh [OUT]     (default build/bench)
+#   SWEEP=1 tests/bench/side_by_side.sh   also sweeps the offered load in one room
+#                                          and draws OUT/sweep.svg
+#   CONNS=N ...                            idle connections over both nodes (default 5000)
+#   ONE_NODE_CONNS=50000 ...               also this many idle connections on one node
 #
 # Needs: build/chatnode and build/tests/bench/chatbench (deploy/build.sh --test),
 # and the baseline built with ../shared/baseline/gochat/build.sh /tmp/gochat/gochat.
@@ -30,13 +34,13 @@ start_pair() { # kind -> starts redis and two servers, sets servers="pid,pid"
   for _ in $(seq 50); do redis-cli -p 6399 ping >/dev/null 2>&1 && break; sleep 0.1; done
   local p1 p2
   if [[ $1 == chatnode ]]; then
-    CHATNODE_LIMITS_RATE_PER_SECOND=100000 CHATNODE_LIMITS_RATE_BURST=100000 CHATNODE_LIMITS_OUTBOUND_QUEUE=100000 \
-      CHATNODE_LIMITS_MAX_CONNECTIONS=100000 CHATNODE_LOG_LEVEL=warn \
-      "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node a \
+    # The load comes from a few addresses, faster than any person: no per-address or rate limit.
+    export CHATNODE_LIMITS_RATE_PER_SECOND=100000 CHATNODE_LIMITS_RATE_BURST=100000 \
+      CHATNODE_LIMITS_OUTBOUND_QUEUE=100000 CHATNODE_LIMITS_MAX_CONNECTIONS=100000 \
+      CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS=0 CHATNODE_LOG_LEVEL=warn
+    "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node a \
       --listen 127.0.0.1:9301 --redis redis://127.0.0.1:6399 >/dev/null & p1=$!
-    CHATNODE_LIMITS_RATE_PER_SECOND=100000 CHATNODE_LIMITS_RATE_BURST=100000 CHATNODE_LIMITS_OUTBOUND_QUEUE=100000 \
-      CHATNODE_LIMITS_MAX_CONNECTIONS=100000 CHATNODE_LOG_LEVEL=warn \
-      "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node b \
+    "$root/build/chatnode" --config "$root/config/node.toml" --web-root "$root/web" --node b \
       --listen 127.0.0.1:9302 --redis redis://127.0.0.1:6399 >/dev/null & p2=$!
   else
     "$gochat" -addr 127.0.0.1:9301 -redis 127.0.0.1:6399 -node a -atomic 2>/dev/null & p1=$!
@@ -54,18 +58,37 @@ scenarios=(
   "small fanout --clients 200 --rooms 10 --senders 20 --rate 10 --size 100 --duration 8 --warmup 2"
   "room400k fanout --clients 1000 --rooms 1 --senders 40 --rate 10 --size 100 --duration 8 --warmup 2"
   "saturate fanout --clients 1000 --rooms 1 --senders 40 --rate 40 --size 100 --duration 8 --warmup 2"
-  "idle conns --clients 5000 --sources 127.0.0.1,127.0.0.2,127.0.0.3"
+  "idle conns --clients ${CONNS:-5000} --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4"
 )
+if [[ -n "${ONE_NODE_CONNS:-}" ]]; then
+  scenarios+=("onenode conns --clients $ONE_NODE_CONNS --url ws://127.0.0.1:9301/ws --pids-first --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4")
+fi
+if [[ -n "${SWEEP:-}" ]]; then
+  # 1,000 clients in one room, 40 senders: 10k to 1.6M deliveries/s offered.
+  for rate in 0.25 1 2.5 5 10 20 40; do
+    scenarios+=("sweep-${rate/./_} fanout --clients 1000 --rooms 1 --senders 40 --rate $rate --size 100 --duration 6 --warmup 1")
+  done
+fi
 
 for kind in chatnode gochat; do
   for s in "${scenarios[@]}"; do
     read -r name args <<<"$s"
     start_pair "$kind"
+    pids_arg=$servers
+    if [[ $args == *--pids-first* ]]; then # one node: only its process is measured
+      args=${args/--pids-first/}
+      pids_arg=${servers%%,*}
+    fi
+    # The scenario's own --url, if any, comes last and wins.
     # shellcheck disable=SC2086
-    "$bench" $args --url "$urls" --pids "$servers" --json "$out/$kind-$name.json" >/dev/null 2>"$out/$kind-$name.err" || true
+    "$bench" --url "$urls" $args --pids "$pids_arg" --json "$out/$kind-$name.json" >/dev/null 2>"$out/$kind-$name.err" || true
     stop_pair
   done
 done
+
+if [[ -n "${SWEEP:-}" ]]; then
+  node "$root/tests/bench/plot.mjs" "$out/sweep.svg" "$out"
+fi
 
 python3 - "$out" <<'PY'
 import json, sys, os
@@ -76,12 +99,16 @@ rows = [("delivered_per_second", "delivered/s", True), ("latency_ms_p50", "p50 m
         ("lost", "lost", False), ("duplicates", "duplicates", False), ("out_of_order", "out of order", False),
         ("connects_per_second", "connects/s", True), ("rss_per_connection_bytes", "RSS bytes/connection", False)]
 print(f"| scenario | figure | chatnode | gochat | ratio (better > 1) |\n|---|---|---|---|---|")
-for name in ["small", "room400k", "saturate", "idle"]:
+names = ["small", "room400k", "saturate", "idle", "onenode"] + sorted(
+    {f[len("chatnode-"):-5] for f in os.listdir(out) if f.startswith("chatnode-sweep-")},
+    key=lambda n: float(n[len("sweep-"):].replace("_", ".")))
+for name in names:
     try:
         a = json.load(open(os.path.join(out, f"chatnode-{name}.json")))
         b = json.load(open(os.path.join(out, f"gochat-{name}.json")))
     except Exception as e:
-        print(f"| {name} | missing: {e} | | | |"); continue
+        if name != "onenode": print(f"| {name} | missing: {e} | | | |")
+        continue
     for key, label, higher in rows:
         if key not in a or key not in b: continue
         x, y = a[key], b[key]

@@ -10,7 +10,7 @@
 // (default /usr/bin/chromium).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +27,11 @@ const WAIT = 15000;   // deadline for anything that should happen promptly
 // -- the node ------------------------------------------------------------------
 
 /** Starts a chatnode; resolves with { proc, url, port } once it prints its address. */
-function startNode(listen = '127.0.0.1:0') {
+function startNode(listen = '127.0.0.1:0', env = {}) {
   if (!bin) throw new Error('set CHATNODE_BIN to the chatnode executable (and CHATNODE_SOURCE_DIR to the repository root)');
   const proc = spawn(bin, ['--config', path.join(sourceDir, 'config/node.toml'), '--listen', listen,
-    '--web-root', path.join(sourceDir, 'web'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--web-root', path.join(sourceDir, 'web'), '--log-level', 'warn'],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   proc.stderr.on('data', (d) => { err = (err + d).slice(-4000); process.stderr.write(d); });
   return new Promise((resolve, reject) => {
@@ -240,5 +241,54 @@ test('a node restart: both reconnect, and a message written while away is delive
     await bob.context.close();
   } finally {
     await stopNode(own);
+  }
+});
+
+test('a node that requires tokens: the page asks for one, and a token in the link joins', async () => {
+  const secret = 'browser-test-secret-0123456789';
+  const guarded = await startNode('127.0.0.1:0', { CHATNODE_AUTH_SECRET: secret });
+  const mint = (name) => execFileSync(bin, ['token', '--name', name, '--rooms', 'team-*',
+    '--config', path.join(sourceDir, 'config/node.toml')], { env: { ...process.env, CHATNODE_AUTH_SECRET: secret } })
+    .toString().trim();
+  const contexts = [];
+  try {
+    // Without a token: back to the form, which now shows a Token field.
+    const context = await browser.newContext();
+    contexts.push(context);
+    context.setDefaultTimeout(WAIT);
+    const page = await context.newPage();
+    await page.goto(guarded.url);
+    assert.equal(await page.getByLabel('Token', { exact: true }).isVisible(), false, 'no token field until needed');
+    await page.getByLabel('Name', { exact: true }).fill('ada');
+    await page.getByLabel('Room', { exact: true }).fill('team-red');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('alert').filter({ hasText: /requires a token/ }).waitFor();
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    await page.screenshot({ path: path.join(screenshots, 'token-asked.png') });
+
+    // A token for another name is refused; the right one joins.
+    await page.getByLabel('Token', { exact: true }).fill(mint('bob'));
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('alert').filter({ hasText: /another name/ }).waitFor();
+    await page.getByLabel('Token', { exact: true }).fill(mint('ada'));
+    await page.getByRole('button', { name: 'Join' }).click();
+    await connected(page);
+
+    // A token handed over in the link: it joins, and leaves the address bar.
+    const context2 = await browser.newContext();
+    contexts.push(context2);
+    context2.setDefaultTimeout(WAIT);
+    const page2 = await context2.newPage();
+    await page2.goto(`${guarded.url}?token=${encodeURIComponent(mint('bob'))}`);
+    assert.ok(!page2.url().includes('token='), `the token is dropped from the address: ${page2.url()}`);
+    await page2.getByLabel('Name', { exact: true }).fill('bob');
+    await page2.getByLabel('Room', { exact: true }).fill('team-red');
+    await page2.getByRole('button', { name: 'Join' }).click();
+    await connected(page2);
+    await say(page2, 'signed in');
+    await shown(page, 'signed in').waitFor();
+  } finally {
+    for (const c of contexts) await c.close();
+    await stopNode(guarded);
   }
 });
