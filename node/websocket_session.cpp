@@ -4,8 +4,10 @@
 #include "actors/stats.hpp"
 #include "node/log.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
 
@@ -28,7 +30,15 @@ constexpr auto close_timeout = 5s;        // a peer that never reads is cut off 
 constexpr auto handshake_timeout = 30s;   // for the upgrade response and the closing handshake
 constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
-constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger read buffers are released when idle
+constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger buffers are released when idle
+constexpr std::size_t idle_queue_events = 64;          // and larger queues
+
+/// The operation's state is allocated from the I/O thread's recycling cache,
+/// not the heap: one read and one write per batch, for every connection.
+template <class Handler>
+auto with_recycled_memory(Handler&& handler) {
+  return net::bind_allocator(net::recycling_allocator<void>(), std::forward<Handler>(handler));
+}
 
 } // namespace
 
@@ -83,9 +93,9 @@ void websocket_session::on_accept(beast::error_code ec) {
 // -- reading ------------------------------------------------------------------
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  ws_.async_read(buffer_, with_recycled_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_read(ec, n);
-  });
+  }));
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
@@ -153,8 +163,9 @@ void websocket_session::on_closed() {
   if (actor_)
     caf::anon_send(actor_, closed_atom::value);
   actor_ = caf::actor{};
-  pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+  pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
+  queue_head_ = 0;
   if (registered_) {
     ctx_.sessions.remove(id_);
     registered_ = false;
@@ -186,53 +197,67 @@ void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
 }
 
 void websocket_session::on_flush() {
-  std::vector<outbound> arrived;
+  // Swapped with a buffer kept for the purpose, so neither side allocates
+  // once both have grown to the connection's usual burst.
   {
     std::lock_guard guard{mutex_};
-    arrived.swap(incoming_);
+    arrived_.swap(incoming_);
     flush_posted_ = false;
   }
   if (closing_ || closed_.load()) {
-    pending_.fetch_sub(arrived.size(), std::memory_order_relaxed);
+    pending_.fetch_sub(arrived_.size(), std::memory_order_relaxed);
+    arrived_.clear();
     return;
   }
-  for (auto& frame : arrived)
+  if (queue_head_ > 0 && queue_head_ >= queue_.size() / 2) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
+    queue_head_ = 0;
+  }
+  for (auto& frame : arrived_)
     queue_.push_back(std::move(frame));
+  arrived_.clear();
   if (!write_in_progress_)
     do_write();
 }
 
 void websocket_session::do_write() {
-  if (queue_.empty())
+  if (queue_head_ == queue_.size())
     return;
   writing_.clear();
-  buffers_.clear();
   std::size_t bytes = 0;
-  while (!queue_.empty() && writing_.size() < max_batch_events &&
-         (writing_.empty() || bytes + queue_.front().frame->size() <= max_batch_bytes)) {
-    bytes += queue_.front().frame->size();
-    writing_.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+  while (queue_head_ < queue_.size() && writing_.size() < max_batch_events &&
+         (writing_.empty() || bytes + queue_[queue_head_].frame->size() <= max_batch_bytes)) {
+    bytes += queue_[queue_head_].frame->size();
+    writing_.push_back(std::move(queue_[queue_head_++]));
   }
-  // Several events become one JSON array frame, written straight from the
-  // shared encoded buffers without copying them.
-  static constexpr char open = '[', comma = ',', close = ']';
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  }
+  // One event is written straight from the shared encoded bytes. Several
+  // become one JSON array frame, copied into one buffer: a memcpy of small
+  // events costs less than walking a long scatter-gather list through the
+  // WebSocket and TCP layers (which copy the list itself on every write).
+  net::const_buffer frame;
   if (writing_.size() == 1) {
-    buffers_.emplace_back(writing_.front().frame->data(), writing_.front().frame->size());
+    frame = net::buffer(*writing_.front().frame);
   } else {
-    buffers_.emplace_back(&open, 1);
+    batch_.clear();
+    batch_.reserve(bytes + writing_.size() + 1);
+    batch_ += '[';
     for (std::size_t i = 0; i < writing_.size(); ++i) {
       if (i > 0)
-        buffers_.emplace_back(&comma, 1);
-      buffers_.emplace_back(writing_[i].frame->data(), writing_[i].frame->size());
+        batch_ += ',';
+      batch_ += *writing_[i].frame;
     }
-    buffers_.emplace_back(&close, 1);
+    batch_ += ']';
+    frame = net::buffer(batch_);
   }
   write_in_progress_ = true;
   ws_.text(true);
-  ws_.async_write(buffers_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  ws_.async_write(frame, with_recycled_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_write(ec, n);
-  });
+  }));
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
@@ -249,8 +274,9 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
       }
   writing_.clear();
   if (ec) {
-    pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+    pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
     queue_.clear();
+    queue_head_ = 0;
     return; // the read side sees the failure too and cleans up
   }
   stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
@@ -260,7 +286,21 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
     do_close();
     return;
   }
+  if (queue_.empty())
+    release_idle_buffers();
   do_write();
+}
+
+void websocket_session::release_idle_buffers() {
+  // An idle connection keeps no buffer sized for its largest burst.
+  if (batch_.capacity() > idle_buffer_bytes)
+    std::string{}.swap(batch_);
+  if (queue_.capacity() > idle_queue_events)
+    std::vector<outbound>{}.swap(queue_);
+  if (writing_.capacity() > idle_queue_events)
+    std::vector<outbound>{}.swap(writing_);
+  if (arrived_.capacity() > idle_queue_events)
+    std::vector<outbound>{}.swap(arrived_);
 }
 
 // -- closing ------------------------------------------------------------------
@@ -279,8 +319,9 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason) {
   close_reason_ = std::move(reason);
   // What is queued but not yet written is dropped: the client resumes with
   // `since` after it reconnects.
-  pending_.fetch_sub(queue_.size(), std::memory_order_relaxed);
+  pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
+  queue_head_ = 0;
   close_timer_.expires_after(close_timeout);
   close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec && !self->closed_.load()) {

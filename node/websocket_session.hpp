@@ -16,9 +16,9 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace chatnode {
@@ -52,6 +52,7 @@ private:
   std::size_t pause_pending() const;
   bool may_resume() const;
   void resume_if_paused();
+  void release_idle_buffers();
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
@@ -76,9 +77,11 @@ private:
   std::atomic<bool> read_paused_{false};
 
   // Strand side.
-  std::deque<outbound> queue_;
+  std::vector<outbound> arrived_; ///< taken from incoming_ in one swap
+  std::vector<outbound> queue_;   ///< waiting; written from queue_head_ on
+  std::size_t queue_head_ = 0;
   std::vector<outbound> writing_;
-  std::vector<boost::asio::const_buffer> buffers_;
+  std::string batch_; ///< several events as one JSON array, while it is written
   bool write_in_progress_ = false;
   bool closing_ = false;
   bool close_sent_ = false;
