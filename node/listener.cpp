@@ -12,7 +12,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 listener::listener(net::io_context& ioc, edge_context& ctx)
-  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)) {}
+  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {}
 
 bool listener::open(const tcp::endpoint& endpoint, std::string& error) {
   boost::system::error_code ec;
@@ -39,6 +39,7 @@ void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
+    self->retry_timer_.cancel();
   });
 }
 
@@ -54,23 +55,30 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {
-    // Out of descriptors and the like: log and keep accepting.
-    log::warn("accept_failed", {{"error", ec.message()}});
+    // Out of descriptors and the like: accepting again at once would spin
+    // (the pending connection stays pending), so pause a moment first, and
+    // log once per pause, not once per attempt.
+    log::warn("accept_failed", {{"error", ec.message()}, {"retry_ms", "100"}});
+    retry_timer_.expires_after(std::chrono::milliseconds{100});
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open())
+        self->do_accept();
+    });
+    return;
+  }
+  boost::system::error_code peer_ec;
+  auto peer = socket.remote_endpoint(peer_ec);
+  auto slot = peer_ec ? std::nullopt : ctx_.per_address.acquire(peer.address());
+  if (slot) {
+    socket.set_option(tcp::no_delay(true), peer_ec);
+    std::make_shared<http_session>(std::move(socket), ctx_, std::move(*slot))->run();
   } else {
-    boost::system::error_code peer_ec;
-    auto peer = socket.remote_endpoint(peer_ec);
-    auto slot = peer_ec ? std::nullopt : ctx_.per_address.acquire(peer.address());
-    if (!slot) {
-      // Over the per-address limit (or already gone): closed before any
-      // byte is read, so it costs one accept. Not logged: a flood would
-      // flood the log; /metrics counts it.
-      if (!peer_ec)
-        stats().count_limit(limit::connections_per_address);
-      socket.close(peer_ec);
-    } else {
-      socket.set_option(tcp::no_delay(true), peer_ec);
-      std::make_shared<http_session>(std::move(socket), ctx_, std::move(*slot))->run();
-    }
+    // Over the per-address limit (or already gone): closed before any byte
+    // is read, so it costs one accept. Not logged, or a flood would flood
+    // the log; /metrics counts it.
+    if (!peer_ec)
+      stats().count_limit(limit::connections_per_address);
+    socket.close(peer_ec);
   }
   do_accept();
 }

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 
@@ -30,6 +31,7 @@ private:
   boost::asio::io_context& ioc_;
   edge_context& ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_; ///< accepting again after a failure
 };
 
 } // namespace chatnode

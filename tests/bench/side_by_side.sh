@@ -20,7 +20,8 @@ gochat=${GOCHAT:-/tmp/gochat/gochat}
 mkdir -p "$out"
 [[ -x "$bench" && -x "$root/build/chatnode" ]] || { echo "build first: deploy/build.sh --test" >&2; exit 1; }
 [[ -x "$gochat" ]] || { echo "build the baseline first: ../shared/baseline/gochat/build.sh $gochat" >&2; exit 1; }
-ulimit -n 65536 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+echo "open files per process: $(ulimit -n)" >&2
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -72,7 +73,7 @@ fi
 
 for kind in chatnode gochat; do
   for s in "${scenarios[@]}"; do
-    read -r name args <<<"$s"
+    read -r name scenario args <<<"$s"
     start_pair "$kind"
     pids_arg=$servers
     if [[ $args == *--pids-first* ]]; then # one node: only its process is measured
@@ -81,7 +82,7 @@ for kind in chatnode gochat; do
     fi
     # The scenario's own --url, if any, comes last and wins.
     # shellcheck disable=SC2086
-    "$bench" --url "$urls" $args --pids "$pids_arg" --json "$out/$kind-$name.json" >/dev/null 2>"$out/$kind-$name.err" || true
+    "$bench" "$scenario" --url "$urls" $args --pids "$pids_arg" --json "$out/$kind-$name.json" >/dev/null 2>"$out/$kind-$name.err" || true
     stop_pair
   done
 done
@@ -100,7 +101,8 @@ rows = [("delivered_per_second", "delivered/s", True), ("latency_ms_p50", "p50 m
         ("connects_per_second", "connects/s", True), ("rss_per_connection_bytes", "RSS bytes/connection", False)]
 print(f"| scenario | figure | chatnode | gochat | ratio (better > 1) |\n|---|---|---|---|---|")
 names = ["small", "room400k", "saturate", "idle", "onenode"] + sorted(
-    {f[len("chatnode-"):-5] for f in os.listdir(out) if f.startswith("chatnode-sweep-")},
+    {f[len("chatnode-"):-len(".json")] for f in os.listdir(out)
+     if f.startswith("chatnode-sweep-") and f.endswith(".json")},
     key=lambda n: float(n[len("sweep-"):].replace("_", ".")))
 for name in names:
     try:

@@ -343,6 +343,36 @@ test('a peer that never answers pings: closed at the idle timeout', async () => 
   assert.ok(sock.received.includes('\x89'), 'it was pinged first');
 });
 
+test('more connections than the node may open descriptors for: it waits, then serves again', async () => {
+  // A node allowed 64 descriptors; 120 connections arrive and stay.
+  const small = await new Node('small', redis.url, { CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '0' },
+    { openFiles: 64 }).start();
+  const socks = [];
+  try {
+    await waitFor(() => small.ready(), 'the small node ready');
+    for (let i = 0; i < 120; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      s.on('error', () => {});
+      socks.push(s);
+    }
+    await waitFor(() => /accept_failed/.test(small.stderr), 'the node runs out of descriptors');
+    const logged = () => (small.stderr.match(/accept_failed/g) ?? []).length;
+    const first = logged();
+    await new Promise((r) => setTimeout(r, 1000)); // a second of exhaustion, measured below
+    // It retries every 100 ms instead of spinning: about ten lines a second.
+    assert.ok(logged() - first <= 15, `${logged() - first} accept_failed lines in a second`);
+    for (const s of socks) s.destroy();
+    socks.length = 0;
+    // Descriptors free again: it serves, and a chat client gets in.
+    await waitFor(() => small.ready(), 'the small node serves again');
+    const c = await rawClient(small);
+    c.ws.terminate();
+  } finally {
+    for (const s of socks) s.destroy();
+    await small.stop();
+  }
+});
+
 // -- tokens ([auth] secret) ----------------------------------------------------
 
 function mint(name, rooms, ttl = 60) {

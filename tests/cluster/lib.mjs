@@ -82,17 +82,21 @@ export class Redis {
  *  inside that network namespace (`ip netns exec` execs chatnode itself, so
  *  signals reach it) and listens on `host`, an address of that namespace. */
 export class Node {
-  constructor(name, redisUrl, env = {}, { netns = null, host = '127.0.0.1' } = {}) {
+  /** `openFiles`: the process's descriptor limit (run under prlimit). */
+  constructor(name, redisUrl, env = {}, { netns = null, host = '127.0.0.1', openFiles = null } = {}) {
     this.name = name; this.redisUrl = redisUrl; this.env = env; this.stderr = '';
-    this.netns = netns; this.host = host;
+    this.netns = netns; this.host = host; this.openFiles = openFiles;
   }
   async start() {
     this.port ??= this.netns ? 8080 : await freePort();
     const args = ['--config', path.join(sourceDir, 'config/node.toml'),
       '--listen', `${this.host}:${this.port}`, '--node', this.name, '--redis', this.redisUrl,
       '--web-root', path.join(sourceDir, 'web')];
-    this.child = spawn(this.netns ? 'ip' : chatnodeBin,
-      this.netns ? ['netns', 'exec', this.netns, chatnodeBin, ...args] : args, {
+    // ip netns exec and prlimit both exec the node: the child is chatnode itself.
+    const [program, argv] = this.netns ? ['ip', ['netns', 'exec', this.netns, chatnodeBin, ...args]]
+      : this.openFiles ? ['prlimit', [`--nofile=${this.openFiles}:${this.openFiles}`, chatnodeBin, ...args]]
+        : [chatnodeBin, args];
+    this.child = spawn(program, argv, {
       env: { ...process.env, CHATNODE_LOG_LEVEL: 'warn', CHATNODE_LIMITS_RATE_PER_SECOND: '10000',
         CHATNODE_LIMITS_RATE_BURST: '10000', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
