@@ -29,7 +29,7 @@ if (series.size === 0) {
 for (const points of series.values()) points.sort((a, b) => a.offered - b.offered);
 
 const colors = ['#2563eb', '#dc2626', '#16a34a', '#9333ea'];
-const W = 960, H = 420, panelW = 400, panelH = 300, top = 50, left = [80, 560];
+const W = 1000, H = 420, panelW = 400, panelH = 300, top = 50, left = [80, 560];
 const all = [...series.values()].flat();
 const log = (v) => Math.log10(Math.max(v, 1e-9));
 const range = (values) => [Math.floor(log(Math.min(...values))), Math.ceil(log(Math.max(...values)))];
@@ -59,8 +59,9 @@ panels.forEach((panel, i) => {
     svg += `<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${fmt(10 ** e)}</text>\n`;
   }
   svg += `<text x="${x0 + panelW / 2}" y="${top + panelH + 36}" text-anchor="middle">offered deliveries/s</text>\n`;
-  if (panel.key === 'delivered') { // where delivered = offered
-    svg += `<line x1="${sx(10 ** xr[0])}" y1="${sy(10 ** xr[0])}" x2="${sx(10 ** xr[1])}" y2="${sy(10 ** xr[1])}" stroke="#bbb" stroke-dasharray="4 4"/>\n`;
+  if (panel.key === 'delivered') { // where delivered = offered, inside the panel
+    svg += `<clipPath id="panel${i}"><rect x="${x0}" y="${top}" width="${panelW}" height="${panelH}"/></clipPath>\n`;
+    svg += `<line clip-path="url(#panel${i})"  x1="${sx(10 ** xr[0])}" y1="${sy(10 ** xr[0])}" x2="${sx(10 ** xr[1])}" y2="${sy(10 ** xr[1])}" stroke="#bbb" stroke-dasharray="4 4"/>\n`;
   }
   [...series.keys()].forEach((name, k) => {
     const pts = series.get(name).filter((p) => p[panel.key] > 0);
