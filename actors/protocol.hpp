@@ -23,6 +23,8 @@ enum class error_code {
   unauthorized, ///< a join without a valid token where [auth] requires one
 };
 inline constexpr std::size_t error_code_count = 7;
+static_assert(static_cast<std::size_t>(error_code::unauthorized) + 1 == error_code_count,
+              "error_code_count and the enum differ");
 
 std::string_view to_string(error_code code);
 

@@ -53,6 +53,7 @@ enum class limit {
   auth,                    ///< [auth] secret: join refused unauthorized
 };
 inline constexpr std::size_t limit_count = 13;
+static_assert(static_cast<std::size_t>(limit::auth) + 1 == limit_count, "limit_count and the enum differ");
 
 inline std::string_view to_string(limit which) {
   static constexpr std::string_view names[limit_count] = {

@@ -83,9 +83,9 @@ const allowance = (ms) => 40 + Math.ceil((20 * ms) / 1000) + 1;
 const errors = (c, code) => c.events.filter((e) => e.type === 'error' && (!code || e.code === code));
 
 /** Sends raw bytes over TCP and collects the reply until the peer closes. */
-function rawHttp(bytes, { localAddress, port = node.port } = {}) {
+function rawHttp(bytes) {
   return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress });
+    const s = net.connect(node.port, '127.0.0.1');
     let reply = '';
     s.on('data', (d) => { reply += d; });
     s.on('close', () => resolve(reply));
