@@ -70,6 +70,7 @@ struct node_stats {
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_stored{0};
   std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> frames_out{0};
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> slow_consumer_closes{0};

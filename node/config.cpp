@@ -244,6 +244,7 @@ const std::vector<setting>& all_settings() {
     text("node", "web_root", &node_config::web_root),
     integer("node", "io_threads", &node_config::io_threads, 0, 256),
     integer("node", "actor_threads", &node_config::actor_threads, 0, 256),
+    number("node", "write_coalesce_ms", &node_config::write_coalesce_ms, 0, 100),
     text("log", "level", &node_config::log_level, check_log_level),
     integer("limits", "max_frame_bytes", &node_config::max_frame_bytes, 1024, 16 << 20),
     integer("limits", "max_text_chars", &node_config::max_text_chars, 1, 1 << 20),

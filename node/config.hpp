@@ -20,6 +20,7 @@ struct node_config {
   std::string web_root = "web";
   std::int64_t io_threads = 2;
   std::int64_t actor_threads = 2;
+  double write_coalesce_ms = 10.0;
   // [log]
   std::string log_level = "info";
   // [limits]

@@ -113,8 +113,9 @@ std::string_view path_of(std::string_view target) {
 
 } // namespace
 
-http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot)
-  : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {}
+http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
+                           io_worker& worker)
+  : stream_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)) {}
 
 void http_session::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -198,7 +199,7 @@ bool http_session::try_upgrade(request& req) {
     return refuse(http::status::service_unavailable, "too many connections");
   }
   stream_.expires_never();
-  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(slot_))
+  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::move(slot_), worker_)
     ->run(std::move(req));
   return true;
 }

@@ -3,6 +3,7 @@
 // and hands /ws upgrades to a WebSocket session after the Origin check.
 
 #include "node/edge_context.hpp"
+#include "node/io_pool.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -18,7 +19,9 @@ namespace chatnode {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot);
+  /// `worker` runs the socket; an upgraded connection stays on it.
+  http_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
+               io_worker& worker);
 
   void run();
 
@@ -38,6 +41,7 @@ private:
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   edge_context& ctx_;
+  io_worker& worker_;
   connection_slot slot_; ///< handed on to the WebSocket session on upgrade
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
 };

@@ -4,15 +4,15 @@
 #include "actors/stats.hpp"
 #include "node/log.hpp"
 
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 
 namespace chatnode {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-listener::listener(net::io_context& ioc, edge_context& ctx)
-  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()) {}
+listener::listener(io_pool& pool, edge_context& ctx)
+  : pool_(pool), ctx_(ctx), acceptor_(pool.at(0).context()), retry_timer_(acceptor_.get_executor()) {}
 
 bool listener::open(const tcp::endpoint& endpoint, std::string& error) {
   boost::system::error_code ec;
@@ -44,14 +44,14 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: one writer per socket.
-  acceptor_.async_accept(net::make_strand(ioc_),
-                         [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
-                           self->on_accept(ec, std::move(s));
-                         });
+  auto& worker = pool_.next();
+  acceptor_.async_accept(worker.context(), [self = shared_from_this(), &worker](boost::system::error_code ec,
+                                                                                 tcp::socket s) {
+    self->on_accept(ec, std::move(s), worker);
+  });
 }
 
-void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void listener::on_accept(boost::system::error_code ec, tcp::socket socket, io_worker& worker) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {
@@ -71,7 +71,7 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   auto slot = peer_ec ? std::nullopt : ctx_.per_address.acquire(peer.address());
   if (slot) {
     socket.set_option(tcp::no_delay(true), peer_ec);
-    std::make_shared<http_session>(std::move(socket), ctx_, std::move(*slot))->run();
+    std::make_shared<http_session>(std::move(socket), ctx_, std::move(*slot), worker)->run();
   } else {
     // Over the per-address limit (or already gone): closed before any byte
     // is read, so it costs one accept. Not logged, or a flood would flood

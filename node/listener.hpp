@@ -1,9 +1,10 @@
 #pragma once
-// Accepts TCP connections and hands each to an HTTP session.
+// Accepts TCP connections and hands each to an HTTP session on the next
+// I/O thread in turn.
 
 #include "node/edge_context.hpp"
+#include "node/io_pool.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -13,7 +14,8 @@ namespace chatnode {
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(boost::asio::io_context& ioc, edge_context& ctx);
+  /// Accepts on the pool's first thread.
+  listener(io_pool& pool, edge_context& ctx);
 
   /// Binds and listens; false (with `error` set) when the address is unusable.
   bool open(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
@@ -26,9 +28,9 @@ public:
 
 private:
   void do_accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket, io_worker& worker);
 
-  boost::asio::io_context& ioc_;
+  io_pool& pool_;
   edge_context& ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_; ///< accepting again after a failure

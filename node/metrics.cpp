@@ -64,6 +64,8 @@ std::string render_metrics(const node_status& status) {
          load(s.messages_stored));
   metric(out, "chatnode_messages_out_total", "counter", "Events written to clients (an array frame counts each event).",
          load(s.messages_out));
+  metric(out, "chatnode_frames_out_total", "counter",
+         "WebSocket frames written to clients (events per frame = messages_out / frames_out).", load(s.frames_out));
   metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.",
          load(s.bytes_in));
   metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.",

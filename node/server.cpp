@@ -7,6 +7,7 @@
 #include "actors/session.hpp"
 #include "actors/stats.hpp"
 #include "node/edge_context.hpp"
+#include "node/io_pool.hpp"
 #include "node/listener.hpp"
 #include "node/log.hpp"
 #include "node/redis_connection.hpp"
@@ -51,7 +52,7 @@ std::string host_name() {
 }
 
 /// Closes sessions a slice at a time so that the last closes at `until`.
-void close_gradually(net::io_context& ioc, std::vector<std::shared_ptr<websocket_session>> sessions,
+void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions,
                      std::uint16_t code, std::string reason, std::chrono::steady_clock::time_point until,
                      std::shared_ptr<net::steady_timer> timer) {
   using namespace std::chrono;
@@ -67,14 +68,14 @@ void close_gradually(net::io_context& ioc, std::vector<std::shared_ptr<websocket
   if (sessions.empty())
     return;
   timer->expires_after(step);
-  timer->async_wait([&ioc, sessions = std::move(sessions), code, reason = std::move(reason), until,
+  timer->async_wait([sessions = std::move(sessions), code, reason = std::move(reason), until,
                      timer](boost::system::error_code) mutable {
-    close_gradually(ioc, std::move(sessions), code, std::move(reason), until, timer);
+    close_gradually(std::move(sessions), code, std::move(reason), until, timer);
   });
 }
 
-/// Stops the I/O loop once every session is gone or the grace period is over.
-void stop_when_drained(net::io_context& ioc, edge_context& ctx,
+/// Stops the I/O threads once every session is gone or the grace period is over.
+void stop_when_drained(io_pool& pool, edge_context& ctx,
                        std::chrono::steady_clock::time_point deadline,
                        std::shared_ptr<net::steady_timer> timer) {
   bool drained = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
@@ -82,12 +83,12 @@ void stop_when_drained(net::io_context& ioc, edge_context& ctx,
     if (!drained)
       log::warn("shutdown_grace_expired",
                 {{"connections", std::to_string(stats().connections.load())}});
-    ioc.stop();
+    pool.stop();
     return;
   }
   timer->expires_after(std::chrono::milliseconds(20));
-  timer->async_wait([&ioc, &ctx, deadline, timer](boost::system::error_code) {
-    stop_when_drained(ioc, ctx, deadline, timer);
+  timer->async_wait([&pool, &ctx, deadline, timer](boost::system::error_code) {
+    stop_when_drained(pool, ctx, deadline, timer);
   });
 }
 
@@ -125,7 +126,10 @@ int run_server(const node_config& config) {
   // Sessions unregister from the context when destroyed, which can happen as
   // late as the I/O context's destruction: the context outlives it.
   edge_context ctx;
-  net::io_context ioc{static_cast<int>(thread_count(config.io_threads))};
+  io_pool pool{thread_count(config.io_threads),
+               std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)}};
+  // Redis links, timers and signals run on the first I/O thread.
+  auto& ioc = pool.at(0).context();
 
   // The bus: Redis when configured, else the embedded one.
   caf::actor bus;
@@ -211,11 +215,10 @@ int run_server(const node_config& config) {
     for (auto& link : redis_links)
       link->stop();
     redis_links.clear();
-    ioc.restart();
-    ioc.poll();
+    pool.poll();
   };
 
-  auto acceptor = std::make_shared<listener>(ioc, ctx);
+  auto acceptor = std::make_shared<listener>(pool, ctx);
   std::string listen_error;
   if (!acceptor->open({address, listen.port}, listen_error)) {
     std::fprintf(stderr, "chatnode: node.listen: cannot listen on %s: %s\n", config.listen.c_str(),
@@ -250,25 +253,20 @@ int run_server(const node_config& config) {
       // An orchestrator restarting the node: 1012 tells clients to come back
       // at once, to another node; spreading the closes keeps them from all
       // reconnecting in the same instant.
-      close_gradually(ioc, std::move(sessions), 1012, "service restart", now + seconds(config.drain_seconds),
+      close_gradually(std::move(sessions), 1012, "service restart", now + seconds(config.drain_seconds),
                       std::make_shared<net::steady_timer>(ioc));
     } else {
       for (auto& session : sessions)
         session->close(1001, "server shutting down");
     }
-    stop_when_drained(ioc, ctx, now + seconds(config.grace_seconds),
+    stop_when_drained(pool, ctx, now + seconds(config.grace_seconds),
                       std::make_shared<net::steady_timer>(ioc));
   });
 
   std::printf("chatnode listening on %s\n", url.c_str());
   std::fflush(stdout);
 
-  std::vector<std::thread> io_threads;
-  for (std::size_t i = 1; i < thread_count(config.io_threads); ++i)
-    io_threads.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& t : io_threads)
-    t.join();
+  pool.run();
 
   // The I/O loop is stopped; end every actor while the sockets they hold can
   // still be destroyed cleanly.

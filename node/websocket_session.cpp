@@ -43,8 +43,9 @@ auto with_recycled_memory(Handler&& handler) {
 } // namespace
 
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx,
-                                     connection_slot slot)
-  : ws_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)), close_timer_(ws_.get_executor()) {}
+                                     connection_slot slot, io_worker& worker)
+  : ws_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)),
+    close_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   if (registered_) {
@@ -186,36 +187,37 @@ void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
     }
     return;
   }
-  {
-    std::lock_guard guard{mutex_};
-    incoming_.push_back({std::move(frame), received_ns});
-    if (flush_posted_)
-      return;
-    flush_posted_ = true;
-  }
-  net::post(ws_.get_executor(), [self = shared_from_this()] { self->on_flush(); });
+  worker_.deliver(shared_from_this(), std::move(frame), received_ns);
 }
 
-void websocket_session::on_flush() {
-  // Swapped with a buffer kept for the purpose, so neither side allocates
-  // once both have grown to the connection's usual burst.
-  {
-    std::lock_guard guard{mutex_};
-    arrived_.swap(incoming_);
-    flush_posted_ = false;
-  }
-  if (closing_ || closed_.load()) {
-    pending_.fetch_sub(arrived_.size(), std::memory_order_relaxed);
-    arrived_.clear();
+void websocket_session::take(frame_ptr frame, std::int64_t received_ns) {
+  if (closing_ || closed_.load(std::memory_order_relaxed)) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
   if (queue_head_ > 0 && queue_head_ >= queue_.size() / 2) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
     queue_head_ = 0;
   }
-  for (auto& frame : arrived_)
-    queue_.push_back(std::move(frame));
-  arrived_.clear();
+  queue_.push_back({std::move(frame), received_ns});
+}
+
+void websocket_session::flush() {
+  if (write_in_progress_ || deferred_ || queue_head_ == queue_.size())
+    return;
+  // Wrote a moment ago: more is likely on its way, so wait for the tick and
+  // send it all in one write.
+  auto coalesce = worker_.coalesce().count();
+  if (coalesce > 0 && steady_now_ns() - last_write_ns_ < coalesce) {
+    deferred_ = true;
+    worker_.defer(shared_from_this());
+    return;
+  }
+  do_write();
+}
+
+void websocket_session::flush_deferred() {
+  deferred_ = false;
   if (!write_in_progress_)
     do_write();
 }
@@ -254,6 +256,7 @@ void websocket_session::do_write() {
     frame = net::buffer(batch_);
   }
   write_in_progress_ = true;
+  last_write_ns_ = steady_now_ns();
   ws_.text(true);
   ws_.async_write(frame, with_recycled_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_write(ec, n);
@@ -281,6 +284,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   }
   stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
   stats().messages_out.fetch_add(events, std::memory_order_relaxed);
+  stats().frames_out.fetch_add(1, std::memory_order_relaxed);
   resume_if_paused();
   if (closing_) {
     do_close();
@@ -288,7 +292,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   }
   if (queue_.empty())
     release_idle_buffers();
-  do_write();
+  flush();
 }
 
 void websocket_session::release_idle_buffers() {
@@ -299,8 +303,6 @@ void websocket_session::release_idle_buffers() {
     std::vector<outbound>{}.swap(queue_);
   if (writing_.capacity() > idle_queue_events)
     std::vector<outbound>{}.swap(writing_);
-  if (arrived_.capacity() > idle_queue_events)
-    std::vector<outbound>{}.swap(arrived_);
 }
 
 // -- closing ------------------------------------------------------------------

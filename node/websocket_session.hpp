@@ -1,11 +1,13 @@
 #pragma once
 // One WebSocket connection. Moves bytes only: each text frame read goes to
-// the connection's session actor; events from the actors wait in a bounded
-// queue and are written in batches (one JSON array frame when several are
-// queued). All socket work runs on the connection's strand.
+// the connection's session actor; events from the actors reach it through
+// its I/O thread's inbox, wait in a bounded queue and are written in batches
+// (one JSON array frame when several are queued). The connection lives on
+// one I/O thread: all socket work runs there, without a strand.
 
 #include "actors/client_sink.hpp"
 #include "node/edge_context.hpp"
+#include "node/io_pool.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,16 +19,17 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 namespace chatnode {
 
 class websocket_session : public client_sink,
+                          public pinned_connection,
                           public std::enable_shared_from_this<websocket_session> {
 public:
-  websocket_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot);
+  websocket_session(boost::asio::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
+                    io_worker& worker);
   ~websocket_session() override;
 
   /// Completes the upgrade for an already read request.
@@ -36,6 +39,10 @@ public:
   void close(std::uint16_t code, std::string reason) override;
   void frame_handled() override;
 
+  void take(frame_ptr frame, std::int64_t received_ns) override;
+  void flush() override;
+  void flush_deferred() override;
+
   /// The session actor, for shutdown.
   caf::actor actor() const;
 
@@ -43,7 +50,6 @@ private:
   void on_accept(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
-  void on_flush();
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void begin_close(std::uint16_t code, std::string reason);
@@ -57,32 +63,31 @@ private:
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   edge_context& ctx_;
+  io_worker& worker_;
   connection_slot slot_; ///< this connection's place in the per-address count
   std::uint64_t id_ = 0;
   caf::actor actor_; ///< set once on accept, on the strand
 
-  // Producer side (any thread), guarded by mutex_.
-  std::mutex mutex_;
-  /// An event waiting to be written, with its arrival stamp (0: none).
-  struct outbound {
-    frame_ptr frame;
-    std::int64_t received_ns = 0;
-  };
-  std::vector<outbound> incoming_;
-  bool flush_posted_ = false;
-  std::atomic<std::size_t> pending_{0};   ///< queued and not yet written
+  // Shared with the actors' threads.
+  std::atomic<std::size_t> pending_{0};   ///< sent and not yet written (inbox and queue)
   std::atomic<bool> overflowed_{false};
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> unhandled_{0}; ///< frames read, not yet handled by the actor
   std::atomic<bool> read_paused_{false};
 
-  // Strand side.
-  std::vector<outbound> arrived_; ///< taken from incoming_ in one swap
+  // The I/O thread's.
+  /// An event waiting to be written, with its arrival stamp (0: none).
+  struct outbound {
+    frame_ptr frame;
+    std::int64_t received_ns = 0;
+  };
   std::vector<outbound> queue_;   ///< waiting; written from queue_head_ on
   std::size_t queue_head_ = 0;
   std::vector<outbound> writing_;
   std::string batch_; ///< several events as one JSON array, while it is written
   bool write_in_progress_ = false;
+  bool deferred_ = false;          ///< waiting for the worker's flush tick
+  std::int64_t last_write_ns_ = 0; ///< when the last write began
   bool closing_ = false;
   bool close_sent_ = false;
   bool registered_ = false;

@@ -1,0 +1,111 @@
+#include "node/io_pool.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <thread>
+
+namespace chatnode {
+
+namespace net = boost::asio;
+
+io_worker::io_worker(std::chrono::nanoseconds coalesce)
+  : guard_(net::make_work_guard(ioc_)), coalesce_(coalesce), tick_(ioc_) {}
+
+void io_worker::deliver(std::shared_ptr<pinned_connection> connection, frame_ptr frame,
+                        std::int64_t received_ns) {
+  {
+    std::lock_guard lock{mutex_};
+    inbox_.push_back({std::move(connection), std::move(frame), received_ns});
+    if (drain_posted_)
+      return;
+    drain_posted_ = true;
+  }
+  net::post(ioc_, [this] { drain(); });
+}
+
+void io_worker::drain() {
+  {
+    std::lock_guard lock{mutex_};
+    draining_.swap(inbox_);
+    drain_posted_ = false;
+  }
+  // Everything taken first, then one flush per connection: what arrived
+  // together leaves together.
+  for (auto& d : draining_) {
+    d.connection->take(std::move(d.frame), d.received_ns);
+    if (!d.connection->in_drain_) {
+      d.connection->in_drain_ = true;
+      touched_.push_back(d.connection.get());
+    }
+  }
+  for (auto* connection : touched_) {
+    connection->in_drain_ = false;
+    connection->flush();
+  }
+  touched_.clear();
+  draining_.clear();
+}
+
+void io_worker::defer(std::shared_ptr<pinned_connection> connection) {
+  deferred_.push_back(std::move(connection));
+  if (tick_armed_)
+    return;
+  tick_armed_ = true;
+  tick_.expires_after(coalesce_);
+  tick_.async_wait([this](boost::system::error_code ec) {
+    tick_armed_ = false;
+    if (!ec)
+      on_tick();
+  });
+}
+
+void io_worker::on_tick() {
+  ticking_.swap(deferred_);
+  for (auto& connection : ticking_)
+    connection->flush_deferred();
+  ticking_.clear();
+}
+
+void io_worker::run() { ioc_.run(); }
+
+void io_worker::stop() {
+  guard_.reset();
+  ioc_.stop();
+}
+
+void io_worker::poll() {
+  ioc_.restart();
+  ioc_.poll();
+}
+
+io_pool::io_pool(std::size_t threads, std::chrono::nanoseconds coalesce) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
+    workers_.push_back(std::make_unique<io_worker>(coalesce));
+}
+
+io_worker& io_pool::next() {
+  auto& worker = *workers_[next_];
+  next_ = (next_ + 1) % workers_.size();
+  return worker;
+}
+
+void io_pool::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < workers_.size(); ++i)
+    threads.emplace_back([worker = workers_[i].get()] { worker->run(); });
+  workers_[0]->run();
+  for (auto& t : threads)
+    t.join();
+}
+
+void io_pool::stop() {
+  for (auto& worker : workers_)
+    worker->stop();
+}
+
+void io_pool::poll() {
+  for (auto& worker : workers_)
+    worker->poll();
+}
+
+} // namespace chatnode

@@ -1,0 +1,109 @@
+#pragma once
+// The node's I/O threads: one io_context each, every connection pinned to
+// one of them for its whole life, so a connection needs no strand.
+//
+// Events the actors send to a connection pass through its thread's inbox: a
+// fan-out to hundreds of connections wakes each thread once, not once per
+// connection, and each connection writes once for all that arrived together.
+// A connection that wrote less than `coalesce` ago waits for the thread's
+// next flush tick, so that in a busy room several events leave in one write
+// (a system call per event would cost more than everything else together).
+
+#include "actors/chat_types.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace chatnode {
+
+/// A connection as its I/O thread sees it. Every call comes on that thread.
+class pinned_connection {
+public:
+  /// One event from the inbox.
+  virtual void take(frame_ptr frame, std::int64_t received_ns) = 0;
+  /// After a drain: write what was taken, or ask to be deferred.
+  virtual void flush() = 0;
+  /// The flush tick a deferred connection waited for.
+  virtual void flush_deferred() = 0;
+
+protected:
+  ~pinned_connection() = default;
+
+private:
+  friend class io_worker;
+  bool in_drain_ = false; ///< already listed for the flush after this drain
+};
+
+class io_worker {
+public:
+  explicit io_worker(std::chrono::nanoseconds coalesce);
+  io_worker(const io_worker&) = delete;
+  io_worker& operator=(const io_worker&) = delete;
+
+  boost::asio::io_context& context() { return ioc_; }
+  /// How long after a write the next one waits for company (0: never).
+  std::chrono::nanoseconds coalesce() const { return coalesce_; }
+
+  /// Any thread: queue an event for a connection that lives on this worker.
+  void deliver(std::shared_ptr<pinned_connection> connection, frame_ptr frame, std::int64_t received_ns);
+  /// This worker's thread: flush the connection at the next tick.
+  void defer(std::shared_ptr<pinned_connection> connection);
+
+  void run();
+  void stop();
+  /// Runs what is ready without waiting (cleanup after stop).
+  void poll();
+
+private:
+  struct delivery {
+    std::shared_ptr<pinned_connection> connection;
+    frame_ptr frame;
+    std::int64_t received_ns = 0;
+  };
+
+  void drain();
+  void on_tick();
+
+  boost::asio::io_context ioc_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::chrono::nanoseconds coalesce_;
+
+  std::mutex mutex_;
+  std::vector<delivery> inbox_; ///< guarded by mutex_
+  bool drain_posted_ = false;   ///< guarded by mutex_
+
+  // This worker's thread only.
+  std::vector<delivery> draining_; ///< swapped with inbox_, keeps its capacity
+  std::vector<pinned_connection*> touched_;
+  std::vector<std::shared_ptr<pinned_connection>> deferred_, ticking_;
+  boost::asio::steady_timer tick_;
+  bool tick_armed_ = false;
+};
+
+class io_pool {
+public:
+  io_pool(std::size_t threads, std::chrono::nanoseconds coalesce);
+
+  std::size_t size() const { return workers_.size(); }
+  io_worker& at(std::size_t index) { return *workers_[index]; }
+  /// The worker for a new connection: round robin.
+  io_worker& next();
+
+  /// Runs every worker, one on the calling thread; returns when all stopped.
+  void run();
+  void stop();
+  void poll();
+
+private:
+  std::vector<std::unique_ptr<io_worker>> workers_;
+  std::size_t next_ = 0;
+};
+
+} // namespace chatnode
