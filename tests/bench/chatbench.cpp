@@ -2,7 +2,7 @@
 //
 //   chatbench fanout --url ws://H:P/ws[,ws://H2:P2/ws] --clients N --rooms R
 //                    --senders S --rate MSGS_PER_SENDER_PER_S --size BYTES
-//                    --duration SECONDS [--pids PID,PID] [--json FILE]
+//                    --duration SECONDS [--pids PID,PID] [--json FILE] [--threads T]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
 //
@@ -10,7 +10,9 @@
 // send. Every receiver checks that ids rise strictly in its room (no
 // duplicate, no reordering) and counts what it missed; latency is from the
 // sender's clock stamp in the text to receipt. Server CPU and RSS come from
-// /proc for the given pids. Results print as one JSON object.
+// /proc for the given pids. Results print as one JSON object. Clients are
+// spread over T threads (default 2), each with its own I/O loop, so that the
+// load generator is not the slowest part of what it measures.
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -25,6 +27,8 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
+#include <atomic>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -48,7 +52,7 @@ struct options {
   std::vector<std::string> urls;
   std::vector<std::string> sources;
   std::vector<int> pids;
-  int clients = 100, rooms = 1, senders = 1, size = 100, count = 100;
+  int clients = 100, rooms = 1, senders = 1, size = 100, count = 100, threads = 2;
   double rate = 10, duration = 10, warmup = 2;
   std::string json_path;
 };
@@ -77,6 +81,7 @@ options parse_options(int argc, char** argv) {
     else if (k == "--senders") o.senders = std::stoi(v);
     else if (k == "--size") o.size = std::stoi(v);
     else if (k == "--count") o.count = std::stoi(v);
+    else if (k == "--threads") o.threads = std::max(1, std::stoi(v));
     else if (k == "--rate") o.rate = std::stod(v);
     else if (k == "--duration") o.duration = std::stod(v);
     else if (k == "--warmup") o.warmup = std::stod(v);
@@ -144,24 +149,23 @@ long total_rss(const std::vector<int>& pids) {
 
 // -- clients ----------------------------------------------------------------------
 
-struct room_stats {
-  std::int64_t acked = 0; ///< messages of this room its senders saw echoed
+using counter = std::atomic<std::int64_t>;
+
+/// What one load thread counts. Only that thread writes; the main thread
+/// reads the counters while the run goes on and the samples after it.
+struct thread_state {
+  explicit thread_state(const options& o) : opts(o), acked(static_cast<std::size_t>(o.rooms)) {}
+
+  const options& opts;
+  net::io_context ioc{1};
+  std::vector<std::uint32_t> latencies_us;
+  std::vector<std::uint32_t> connect_us;
+  counter delivered{0}, delivered_in_window{0}, out_of_order{0}, duplicates{0}, errors{0}, closed{0};
+  counter connected{0}, joined{0};
+  std::vector<counter> acked; ///< per room: messages its senders here saw echoed
+  std::atomic<std::int64_t> window_start_ns{0}, window_end_ns{0};
 };
 
-struct shared_state {
-  options opts;
-  std::vector<std::uint32_t> latencies_us;
-  std::int64_t delivered = 0;
-  std::int64_t delivered_in_window = 0;
-  std::int64_t out_of_order = 0;
-  std::int64_t duplicates = 0;
-  std::int64_t errors = 0;
-  std::int64_t closed = 0;
-  std::int64_t window_start_ns = 0, window_end_ns = 0;
-  std::vector<room_stats> rooms;
-  int connected = 0, joined = 0;
-  std::vector<std::uint32_t> connect_us;
-};
 
 /// Finds `"key":"` in s from pos and returns the string value's view.
 std::string_view field(std::string_view s, std::string_view key, std::size_t from = 0) {
@@ -188,8 +192,9 @@ msg_id parse_id(std::string_view s) {
 
 class client : public std::enable_shared_from_this<client> {
 public:
-  client(net::io_context& ioc, shared_state& st, int index, endpoint ep, std::string source)
-    : ws_(ioc), timer_(ioc), st_(st), index_(index), ep_(std::move(ep)), source_(std::move(source)) {
+  client(thread_state& st, int index, endpoint ep, std::string source)
+    : ws_(st.ioc), timer_(st.ioc), st_(st), index_(index), index_text_(std::to_string(index)), ep_(std::move(ep)),
+      source_(std::move(source)) {
     room_ = index % st.opts.rooms;
     sender_ = index < st.opts.senders;
   }
@@ -209,7 +214,7 @@ public:
                                 [self](beast::error_code ec) {
                                   if (ec) return self->fail("handshake", ec);
                                   self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
-                                  ++self->st_.connected;
+                                  self->st_.connected.fetch_add(1);
                                   self->read();
                                 });
     });
@@ -245,7 +250,8 @@ public:
 
   bool sender() const { return sender_; }
   int room() const { return room_; }
-  std::int64_t received() const { return received_; }
+  std::int64_t received() const { return received_.load(std::memory_order_relaxed); }
+  thread_state& state() { return st_; }
 
 private:
   void tick() {
@@ -273,14 +279,14 @@ private:
   void read() {
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->fail("read", ec);
-      self->on_frame(beast::buffers_to_string(self->buffer_.data()));
+      auto data = self->buffer_.cdata();
+      self->on_frame({static_cast<const char*>(data.data()), data.size()});
       self->buffer_.consume(self->buffer_.size());
       self->read();
     });
   }
 
-  void on_frame(const std::string& frame) {
-    std::string_view s{frame};
+  void on_frame(std::string_view s) {
     auto t = now_ns();
     // A frame holds one event or an array of them; scan event by event.
     for (std::size_t pos = s.find("{\"type\":\""); pos != std::string_view::npos; pos = s.find("{\"type\":\"", pos + 1)) {
@@ -295,21 +301,21 @@ private:
         }
         last_ = id;
         have_last_ = true;
-        ++received_;
-        ++st_.delivered;
+        received_.fetch_add(1, std::memory_order_relaxed);
+        st_.delivered.fetch_add(1, std::memory_order_relaxed);
         auto text = field(s, "\"text\":\"", pos);
         auto a = text.find(':'), b = text.find(':', a + 1), c = text.find(':', b + 1);
         std::int64_t sent_ns = 0;
         if (c != std::string_view::npos)
           std::from_chars(text.data() + b + 1, text.data() + c, sent_ns);
-        if (t >= st_.window_start_ns && t < st_.window_end_ns) {
-          ++st_.delivered_in_window;
+        if (t >= st_.window_start_ns.load(std::memory_order_relaxed) && t < st_.window_end_ns.load(std::memory_order_relaxed)) {
+          st_.delivered_in_window.fetch_add(1, std::memory_order_relaxed);
           if (sent_ns > 0) st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
         }
-        if (sender_ && std::to_string(index_) == std::string{text.substr(0, a)})
-          ++st_.rooms[static_cast<std::size_t>(room_)].acked;
+        if (sender_ && index_text_ == text.substr(0, a))
+          st_.acked[static_cast<std::size_t>(room_)].fetch_add(1, std::memory_order_relaxed);
       } else if (type == "joined") {
-        ++st_.joined;
+        st_.joined.fetch_add(1);
       } else if (type == "error") {
         if (++st_.errors <= 3)
           std::cerr << "client " << index_ << ": " << s.substr(pos, 160) << "\n";
@@ -327,8 +333,9 @@ private:
 
   websocket::stream<beast::tcp_stream> ws_;
   net::steady_timer timer_;
-  shared_state& st_;
+  thread_state& st_;
   int index_;
+  std::string index_text_;
   endpoint ep_;
   std::string source_;
   int room_ = 0;
@@ -336,21 +343,21 @@ private:
   bool failed_ = false;
   beast::flat_buffer buffer_;
   std::vector<std::string> queue_;
-  std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0, received_ = 0;
+  std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0;
+  std::atomic<std::int64_t> received_{0};
   clock_type::time_point next_at_;
   std::chrono::nanoseconds period_{0};
   msg_id last_;
   bool have_last_ = false;
 };
 
-/// Runs the loop until `done` holds or `seconds` pass.
+/// Waits until `done` holds or `seconds` pass; the load threads run meanwhile.
 template <class Pred>
-bool run_until(net::io_context& ioc, Pred done, double seconds) {
+bool wait_until(Pred done, double seconds) {
   auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
   while (!done()) {
     if (clock_type::now() > deadline) return false;
-    ioc.run_for(std::chrono::milliseconds(10));
-    ioc.restart();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return true;
 }
@@ -364,97 +371,165 @@ double percentile(std::vector<std::uint32_t>& v, double p) {
 
 // -- scenarios ----------------------------------------------------------------------
 
+/// The load threads: one I/O loop each, clients spread over them.
+class load_threads {
+public:
+  explicit load_threads(const options& o) {
+    for (int i = 0; i < o.threads; ++i) states_.push_back(std::make_unique<thread_state>(o));
+    for (auto& st : states_) {
+      guards_.emplace_back(net::make_work_guard(st->ioc));
+      threads_.emplace_back([&ioc = st->ioc] { ioc.run(); });
+    }
+  }
+  ~load_threads() { stop(); }
+
+  void stop() {
+    guards_.clear();
+    for (auto& st : states_) st->ioc.stop();
+    for (auto& t : threads_) if (t.joinable()) t.join();
+  }
+
+  thread_state& at(std::size_t i) { return *states_[i % states_.size()]; }
+
+  /// Sum of one counter over the threads.
+  std::int64_t sum(counter thread_state::*field) const {
+    std::int64_t total = 0;
+    for (auto& st : states_) total += ((*st).*field).load(std::memory_order_relaxed);
+    return total;
+  }
+
+  std::int64_t acked(std::size_t room) const {
+    std::int64_t total = 0;
+    for (auto& st : states_) total += st->acked[room].load(std::memory_order_relaxed);
+    return total;
+  }
+
+  void set_window(std::int64_t start, std::int64_t end) {
+    for (auto& st : states_) { st->window_start_ns = start; st->window_end_ns = end; }
+  }
+
+  /// Samples of every thread; call after stop().
+  std::vector<std::uint32_t> merged(std::vector<std::uint32_t> thread_state::*field) const {
+    std::vector<std::uint32_t> all;
+    for (auto& st : states_) all.insert(all.end(), ((*st).*field).begin(), ((*st).*field).end());
+    return all;
+  }
+
+private:
+  std::vector<std::unique_ptr<thread_state>> states_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+};
+
+/// Runs `f(client)` on the client's own thread.
+template <class F>
+void on_thread(const std::shared_ptr<client>& c, F f) {
+  net::post(c->state().ioc, [c, f] { f(*c); });
+}
+
 int run(const options& o) {
-  net::io_context ioc{1};
-  shared_state st;
-  st.opts = o;
-  st.rooms.resize(static_cast<std::size_t>(o.rooms));
+  load_threads threads{o};
   std::vector<std::shared_ptr<client>> clients;
   auto rss_before = total_rss(o.pids);
+  auto connected = [&] { return threads.sum(&thread_state::connected); };
+  auto closed = [&] { return threads.sum(&thread_state::closed); };
 
   // Connect in waves so the accept queue is not flooded.
   auto t0 = now_ns();
   for (int i = 0; i < o.clients; ++i) {
-    auto c = std::make_shared<client>(ioc, st, i, parse_url(o.urls[static_cast<std::size_t>(i) % o.urls.size()]),
+    auto c = std::make_shared<client>(threads.at(static_cast<std::size_t>(i)), i,
+                                      parse_url(o.urls[static_cast<std::size_t>(i) % o.urls.size()]),
                                       o.sources[static_cast<std::size_t>(i) % o.sources.size()]);
     clients.push_back(c);
-    c->start();
+    on_thread(c, [](client& cl) { cl.start(); });
     if (i % 200 == 199)
-      run_until(ioc, [&] { return st.connected + st.closed >= i + 1 - 100; }, 30);
+      wait_until([&] { return connected() + closed() >= i + 1 - 100; }, 30);
   }
-  bool all_connected = run_until(ioc, [&] { return st.connected + st.closed >= o.clients; }, 60);
+  bool all_connected = wait_until([&] { return connected() + closed() >= o.clients; }, 60);
   double connect_s = static_cast<double>(now_ns() - t0) / 1e9;
   auto rss_connected = total_rss(o.pids);
+  auto connected_count = connected();
 
   std::ostringstream out;
-  out << "{\"scenario\":\"" << o.scenario << "\",\"clients\":" << o.clients << ",\"connected\":" << st.connected
-      << ",\"connect_seconds\":" << connect_s << ",\"connects_per_second\":" << st.connected / std::max(connect_s, 1e-9);
-  auto cu = st.connect_us;
-  out << ",\"connect_ms_p50\":" << percentile(cu, 0.5) << ",\"connect_ms_p99\":" << percentile(cu, 0.99);
+  std::ostringstream tail; // written once the threads have stopped
+  out << "{\"scenario\":\"" << o.scenario << "\",\"clients\":" << o.clients << ",\"threads\":" << o.threads
+      << ",\"connected\":" << connected_count << ",\"connect_seconds\":" << connect_s
+      << ",\"connects_per_second\":" << static_cast<double>(connected_count) / std::max(connect_s, 1e-9);
 
   if (o.scenario == "conns") {
     auto settle = clock_type::now() + std::chrono::seconds(2);
-    run_until(ioc, [&] { return clock_type::now() > settle; }, 3);
+    wait_until([&] { return clock_type::now() > settle; }, 3);
     rss_connected = total_rss(o.pids);
-    out << ",\"all_connected\":" << (all_connected ? "true" : "false") << ",\"rss_before_bytes\":" << rss_before
-        << ",\"rss_connected_bytes\":" << rss_connected << ",\"rss_per_connection_bytes\":"
-        << static_cast<double>(rss_connected - rss_before) / std::max(1, st.connected) << "}";
+    tail << ",\"all_connected\":" << (all_connected ? "true" : "false") << ",\"rss_before_bytes\":" << rss_before
+         << ",\"rss_connected_bytes\":" << rss_connected << ",\"rss_per_connection_bytes\":"
+         << static_cast<double>(rss_connected - rss_before) / static_cast<double>(std::max<std::int64_t>(1, connected_count)) << "}";
   } else {
-    for (auto& c : clients) c->join();
-    run_until(ioc, [&] { return st.joined >= st.connected; }, 60);
+    for (auto& c : clients) on_thread(c, [](client& cl) { cl.join(); });
+    wait_until([&] { return threads.sum(&thread_state::joined) >= connected(); }, 60);
     // Let presence settle, then send.
     auto settle = clock_type::now() + std::chrono::milliseconds(500);
-    run_until(ioc, [&] { return clock_type::now() > settle; }, 2);
-    std::int64_t members_of_room[1024] = {};
-    for (auto& c : clients) ++members_of_room[c->room() % 1024];
+    wait_until([&] { return clock_type::now() > settle; }, 2);
     double cpu_before = total_cpu(o.pids);
     auto start = now_ns();
+    std::int64_t window_start = 0, window_end = 0;
     if (o.scenario == "burst") {
-      st.window_start_ns = start;
-      st.window_end_ns = start + static_cast<std::int64_t>(3600e9);
+      window_start = start;
+      window_end = start + static_cast<std::int64_t>(3600e9);
+      threads.set_window(window_start, window_end);
       for (auto& c : clients)
-        if (c->sender()) for (int k = 0; k < o.count; ++k) c->send_one();
+        if (c->sender()) on_thread(c, [count = o.count](client& cl) { for (int k = 0; k < count; ++k) cl.send_one(); });
     } else {
-      st.window_start_ns = start + static_cast<std::int64_t>(o.warmup * 1e9);
-      st.window_end_ns = start + static_cast<std::int64_t>(o.duration * 1e9);
-      for (auto& c : clients) c->start_sending(o.rate, st.window_end_ns);
+      window_start = start + static_cast<std::int64_t>(o.warmup * 1e9);
+      window_end = start + static_cast<std::int64_t>(o.duration * 1e9);
+      threads.set_window(window_start, window_end);
+      for (auto& c : clients) on_thread(c, [rate = o.rate, window_end](client& cl) { cl.start_sending(rate, window_end); });
     }
     // Wait until every member has every acknowledged message of its room.
     if (o.scenario != "burst")
-      run_until(ioc, [&] { return now_ns() >= st.window_end_ns; }, o.duration + 5);
+      wait_until([&] { return now_ns() >= window_end; }, o.duration + 5);
     std::int64_t last_seen = -1;
     auto quiet_since = clock_type::now();
-    run_until(ioc, [&] {
-      if (st.delivered != last_seen) { last_seen = st.delivered; quiet_since = clock_type::now(); }
+    wait_until([&] {
+      auto delivered = threads.sum(&thread_state::delivered);
+      if (delivered != last_seen) { last_seen = delivered; quiet_since = clock_type::now(); }
       bool caught_up = std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
-        return c->received() >= st.rooms[static_cast<std::size_t>(c->room())].acked;
+        return c->received() >= threads.acked(static_cast<std::size_t>(c->room()));
       });
       return caught_up || clock_type::now() - quiet_since > std::chrono::seconds(3);
     }, 120);
     auto end = now_ns();
     double cpu = total_cpu(o.pids) - cpu_before;
     std::int64_t lost = 0;
-    for (auto& c : clients) lost += std::max<std::int64_t>(0, st.rooms[static_cast<std::size_t>(c->room())].acked - c->received());
-    double window_s = o.scenario == "burst" ? static_cast<double>(end - start) / 1e9
-                                             : static_cast<double>(st.window_end_ns - st.window_start_ns) / 1e9;
+    for (auto& c : clients)
+      lost += std::max<std::int64_t>(0, threads.acked(static_cast<std::size_t>(c->room())) - c->received());
+    double window_s = static_cast<double>(o.scenario == "burst" ? end - start : window_end - window_start) / 1e9;
     std::int64_t sent = 0;
-    for (auto& r : st.rooms) sent += r.acked;
-    auto lat = st.latencies_us;
-    double max_ms = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
-    out << ",\"rooms\":" << o.rooms << ",\"senders\":" << o.senders << ",\"rate_per_sender\":" << o.rate
-        << ",\"size\":" << o.size << ",\"offered_deliveries_per_second\":"
-        << (o.scenario == "burst" ? 0.0 : o.rate * o.senders * (static_cast<double>(o.clients) / o.rooms))
-        << ",\"messages_acknowledged\":" << sent << ",\"delivered\":" << st.delivered
-        << ",\"delivered_per_second\":" << static_cast<double>(st.delivered_in_window) / window_s
-        << ",\"lost\":" << lost << ",\"duplicates\":" << st.duplicates << ",\"out_of_order\":" << st.out_of_order
-        << ",\"errors\":" << st.errors << ",\"closed\":" << st.closed
-        << ",\"latency_ms_p50\":" << percentile(lat, 0.5) << ",\"latency_ms_p99\":" << percentile(lat, 0.99)
-        << ",\"latency_ms_p999\":" << percentile(lat, 0.999) << ",\"latency_ms_max\":" << max_ms
-        << ",\"server_cpu_seconds\":" << cpu << ",\"server_cpu_us_per_delivery\":"
-        << (st.delivered > 0 ? cpu * 1e6 / static_cast<double>(st.delivered) : 0)
-        << ",\"server_rss_bytes\":" << total_rss(o.pids) << "}";
+    for (std::size_t r = 0; r < static_cast<std::size_t>(o.rooms); ++r) sent += threads.acked(r);
+    auto delivered = threads.sum(&thread_state::delivered);
+    tail << ",\"rooms\":" << o.rooms << ",\"senders\":" << o.senders << ",\"rate_per_sender\":" << o.rate
+         << ",\"size\":" << o.size << ",\"offered_deliveries_per_second\":"
+         << (o.scenario == "burst" ? 0.0 : o.rate * o.senders * (static_cast<double>(o.clients) / o.rooms))
+         << ",\"messages_acknowledged\":" << sent << ",\"delivered\":" << delivered
+         << ",\"delivered_per_second\":" << static_cast<double>(threads.sum(&thread_state::delivered_in_window)) / window_s
+         << ",\"lost\":" << lost << ",\"duplicates\":" << threads.sum(&thread_state::duplicates)
+         << ",\"out_of_order\":" << threads.sum(&thread_state::out_of_order)
+         << ",\"errors\":" << threads.sum(&thread_state::errors) << ",\"closed\":" << closed()
+         << ",\"server_cpu_seconds\":" << cpu << ",\"server_cpu_us_per_delivery\":"
+         << (delivered > 0 ? cpu * 1e6 / static_cast<double>(delivered) : 0)
+         << ",\"server_rss_bytes\":" << total_rss(o.pids);
   }
-  for (auto& c : clients) c->close();
+  for (auto& c : clients) on_thread(c, [](client& cl) { cl.close(); });
+  threads.stop();
+  auto cu = threads.merged(&thread_state::connect_us);
+  out << ",\"connect_ms_p50\":" << percentile(cu, 0.5) << ",\"connect_ms_p99\":" << percentile(cu, 0.99);
+  if (o.scenario != "conns") {
+    auto lat = threads.merged(&thread_state::latencies_us);
+    double max_ms = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
+    out << ",\"latency_ms_p50\":" << percentile(lat, 0.5) << ",\"latency_ms_p99\":" << percentile(lat, 0.99)
+        << ",\"latency_ms_p999\":" << percentile(lat, 0.999) << ",\"latency_ms_max\":" << max_ms;
+    tail << "}";
+  }
+  out << tail.str();
   std::cout << out.str() << std::endl;
   if (!o.json_path.empty()) std::ofstream{o.json_path} << out.str() << '\n';
   return 0;
