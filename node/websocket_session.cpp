@@ -44,8 +44,7 @@ auto with_recycled_memory(Handler&& handler) {
 
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx,
                                      connection_slot slot, io_worker& worker)
-  : ws_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)),
-    close_timer_(ws_.get_executor()) {}
+  : ws_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)) {}
 
 websocket_session::~websocket_session() {
   if (registered_) {
@@ -159,7 +158,8 @@ void websocket_session::frame_handled() {
 void websocket_session::on_closed() {
   if (closed_.exchange(true))
     return;
-  close_timer_.cancel();
+  if (close_timer_)
+    close_timer_->cancel();
   stats().connections.fetch_sub(1, std::memory_order_relaxed);
   if (actor_)
     caf::anon_send(actor_, closed_atom::value);
@@ -324,11 +324,12 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason) {
   pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
   queue_head_ = 0;
-  close_timer_.expires_after(close_timeout);
-  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+  close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  close_timer_->expires_after(close_timeout);
+  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec && !self->closed_.load()) {
       beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      self->ws_.next_layer().close(ignored);
     }
   });
   if (!write_in_progress_)

@@ -12,7 +12,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -60,7 +59,9 @@ private:
   void resume_if_paused();
   void release_idle_buffers();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  // A plain socket below: the WebSocket layer keeps its own timeouts, and an
+  // idle connection is cheaper without a second timer.
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
   boost::beast::flat_buffer buffer_;
   edge_context& ctx_;
   io_worker& worker_;
@@ -93,7 +94,8 @@ private:
   bool registered_ = false;
   std::uint16_t close_code_ = 1000;
   std::string close_reason_;
-  boost::asio::steady_timer close_timer_;
+  /// Cuts off a peer that does not finish the closing handshake; made when closing.
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
 };
 
 } // namespace chatnode
