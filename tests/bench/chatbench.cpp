@@ -15,11 +15,10 @@
 // load generator is not the slowest part of what it measures.
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -33,8 +32,6 @@
 #include <unistd.h>
 #include <vector>
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using clock_type = std::chrono::steady_clock;
@@ -193,7 +190,7 @@ msg_id parse_id(std::string_view s) {
 class client : public std::enable_shared_from_this<client> {
 public:
   client(thread_state& st, int index, endpoint ep, std::string source)
-    : ws_(st.ioc), timer_(st.ioc), st_(st), index_(index), index_text_(std::to_string(index)), ep_(std::move(ep)),
+    : socket_(st.ioc), timer_(st.ioc), st_(st), index_(index), index_text_(std::to_string(index)), ep_(std::move(ep)),
       source_(std::move(source)) {
     room_ = index % st.opts.rooms;
     sender_ = index < st.opts.senders;
@@ -201,22 +198,19 @@ public:
 
   void start() {
     started_ns_ = now_ns();
-    auto& sock = beast::get_lowest_layer(ws_).socket();
     boost::system::error_code ec;
-    sock.open(tcp::v4(), ec);
-    sock.bind(tcp::endpoint(net::ip::make_address(source_), 0), ec);
+    socket_.open(tcp::v4(), ec);
+    socket_.bind(tcp::endpoint(net::ip::make_address(source_), 0), ec);
     tcp::endpoint target{net::ip::make_address(ep_.host == "localhost" ? "127.0.0.1" : ep_.host),
                          static_cast<unsigned short>(std::stoi(ep_.port))};
-    sock.async_connect(target, [self = shared_from_this()](beast::error_code ec) {
+    socket_.async_connect(target, [self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return self->fail("connect", ec);
-      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true));
-      self->ws_.async_handshake(self->ep_.host + ":" + self->ep_.port, self->ep_.target,
-                                [self](beast::error_code ec) {
-                                  if (ec) return self->fail("handshake", ec);
-                                  self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
-                                  self->st_.connected.fetch_add(1);
-                                  self->read();
-                                });
+      self->socket_.set_option(tcp::no_delay(true));
+      self->queue_.push_back("GET " + self->ep_.target + " HTTP/1.1\r\nHost: " + self->ep_.host + ":" + self->ep_.port +
+                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      self->do_write();
+      self->read_handshake();
     });
   }
 
@@ -245,7 +239,7 @@ public:
 
   void close() {
     boost::system::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    socket_.close(ec);
   }
 
   bool sender() const { return sender_; }
@@ -259,40 +253,131 @@ private:
     send_one();
     next_at_ += period_;
     timer_.expires_at(next_at_);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) { if (!ec) self->tick(); });
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) { if (!ec) self->tick(); });
   }
 
-  void write(std::string frame) {
+  // The WebSocket framing is done here, not by a library: the load generator
+  // must cost less than the servers it measures. Client frames are masked
+  // with a zero key (legal, and the payload stays as it is).
+  void write(const std::string& payload, unsigned opcode = 0x1) {
+    std::string frame;
+    frame.reserve(payload.size() + 8);
+    frame += static_cast<char>(0x80 | opcode);
+    if (payload.size() < 126) {
+      frame += static_cast<char>(0x80 | payload.size());
+    } else {
+      frame += static_cast<char>(0x80 | 126);
+      frame += static_cast<char>((payload.size() >> 8) & 0xff);
+      frame += static_cast<char>(payload.size() & 0xff);
+    }
+    frame.append(4, '\0');
+    frame += payload;
     queue_.push_back(std::move(frame));
     if (queue_.size() == 1) do_write();
   }
 
   void do_write() {
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    net::async_write(socket_, net::buffer(queue_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       if (ec) return self->fail("write", ec);
       self->queue_.erase(self->queue_.begin());
       if (!self->queue_.empty()) self->do_write();
     });
   }
 
-  void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->fail("read", ec);
-      auto data = self->buffer_.cdata();
-      self->on_frame({static_cast<const char*>(data.data()), data.size()});
-      self->buffer_.consume(self->buffer_.size());
-      self->read();
+  /// Makes room for at least `free` more bytes after end_.
+  void reserve_input(std::size_t free) {
+    if (begin_ > 0 && in_.size() - end_ < free) {
+      std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    if (in_.size() - end_ < free) in_.resize(end_ + free);
+  }
+
+  void read_handshake() {
+    reserve_input(4096);
+    socket_.async_read_some(net::buffer(in_.data() + end_, in_.size() - end_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->fail("handshake", ec);
+      self->end_ += n;
+      std::string_view head{self->in_.data(), self->end_};
+      auto blank = head.find("\r\n\r\n");
+      if (blank == std::string_view::npos) return self->read_handshake();
+      if (head.substr(0, 12) != "HTTP/1.1 101") {
+        std::cerr << "client " << self->index_ << ": upgrade refused: " << head.substr(0, head.find('\r')) << "\n";
+        return self->fail("handshake", net::error::connection_refused);
+      }
+      self->begin_ = blank + 4;
+      self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
+      self->st_.connected.fetch_add(1);
+      if (self->parse_frames()) self->read();
     });
+  }
+
+  void read() {
+    reserve_input(16384);
+    socket_.async_read_some(net::buffer(in_.data() + end_, in_.size() - end_),
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->fail("read", ec);
+      self->end_ += n;
+      if (self->parse_frames()) self->read();
+    });
+  }
+
+  /// Handles every complete frame in the input; false once the server closed.
+  bool parse_frames() {
+    while (end_ - begin_ >= 2) {
+      auto* p = reinterpret_cast<const unsigned char*>(in_.data() + begin_);
+      std::size_t avail = end_ - begin_, header = 2;
+      std::uint64_t length = p[1] & 0x7f;
+      if (length == 126) {
+        if (avail < 4) break;
+        length = (std::uint64_t{p[2]} << 8) | p[3];
+        header = 4;
+      } else if (length == 127) {
+        if (avail < 10) break;
+        length = 0;
+        for (int i = 2; i < 10; ++i) length = (length << 8) | p[i];
+        header = 10;
+      }
+      if (p[1] & 0x80) header += 4; // servers do not mask, but skip a key if one came
+      if (avail < header + length) {
+        reserve_input(header + length - avail);
+        break;
+      }
+      std::string_view payload{in_.data() + begin_ + header, static_cast<std::size_t>(length)};
+      unsigned opcode = p[0] & 0x0f;
+      begin_ += header + length;
+      if (opcode == 0x1 || opcode == 0x0) {
+        on_frame(payload);
+      } else if (opcode == 0x9) {
+        write(std::string{payload}, 0xA); // pong
+      } else if (opcode == 0x8) {
+        close_code_ = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 0;
+        close_reason_ = payload.size() > 2 ? std::string{payload.substr(2)} : "";
+        fail("read", net::error::eof);
+        return false;
+      }
+    }
+    if (begin_ == end_) begin_ = end_ = 0;
+    return true;
   }
 
   void on_frame(std::string_view s) {
     auto t = now_ns();
-    // A frame holds one event or an array of them; scan event by event.
-    for (std::size_t pos = s.find("{\"type\":\""); pos != std::string_view::npos; pos = s.find("{\"type\":\"", pos + 1)) {
-      auto type = field(s, "\"type\":\"", pos);
+    // A frame holds one event or an array of them, with "type" anywhere in
+    // each (servers order keys differently). Message events are flat and
+    // their texts hold no braces, so the braces around "type" bound them.
+    // (The rooms start empty: no history, with nested messages, is joined.)
+    constexpr std::string_view type_key = "\"type\":\"";
+    for (std::size_t at = s.find(type_key); at != std::string_view::npos; at = s.find(type_key, at + type_key.size())) {
+      auto open = s.rfind('{', at), close = s.find('}', at);
+      if (open == std::string_view::npos || close == std::string_view::npos) continue;
+      auto event = s.substr(open, close - open + 1);
+      std::size_t pos = 0;
+      auto type = field(event, "\"type\":\"", pos);
       if (type == "message") {
-        auto id = parse_id(field(s, "\"id\":\"", pos));
+        auto id = parse_id(field(event, "\"id\":\"", pos));
         if (have_last_ && id <= last_) {
           if (id == last_) ++st_.duplicates; else ++st_.out_of_order;
           if (st_.duplicates + st_.out_of_order <= 5)
@@ -303,7 +388,7 @@ private:
         have_last_ = true;
         received_.fetch_add(1, std::memory_order_relaxed);
         st_.delivered.fetch_add(1, std::memory_order_relaxed);
-        auto text = field(s, "\"text\":\"", pos);
+        auto text = field(event, "\"text\":\"", pos);
         auto a = text.find(':'), b = text.find(':', a + 1), c = text.find(':', b + 1);
         std::int64_t sent_ns = 0;
         if (c != std::string_view::npos)
@@ -318,20 +403,24 @@ private:
         st_.joined.fetch_add(1);
       } else if (type == "error") {
         if (++st_.errors <= 3)
-          std::cerr << "client " << index_ << ": " << s.substr(pos, 160) << "\n";
+          std::cerr << "client " << index_ << ": " << event.substr(0, 160) << "\n";
       }
     }
   }
 
-  void fail(const char* what, beast::error_code ec) {
+  void fail(const char* what, boost::system::error_code ec) {
     if (failed_) return;
     failed_ = true;
     if (++st_.closed <= 3)
       std::cerr << "client " << index_ << ": " << what << ": " << ec.message() << " (close "
-                << ws_.reason().code << " " << ws_.reason().reason << ")\n";
+                << close_code_ << " " << close_reason_ << ")\n";
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  tcp::socket socket_;
+  std::vector<char> in_;            ///< bytes read, frames from begin_ to end_
+  std::size_t begin_ = 0, end_ = 0;
+  unsigned close_code_ = 0;
+  std::string close_reason_;
   net::steady_timer timer_;
   thread_state& st_;
   int index_;
@@ -341,7 +430,6 @@ private:
   int room_ = 0;
   bool sender_ = false;
   bool failed_ = false;
-  beast::flat_buffer buffer_;
   std::vector<std::string> queue_;
   std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0;
   std::atomic<std::int64_t> received_{0};
@@ -446,6 +534,8 @@ int run(const options& o) {
       wait_until([&] { return connected() + closed() >= i + 1 - 100; }, 30);
   }
   bool all_connected = wait_until([&] { return connected() + closed() >= o.clients; }, 60);
+  if (!all_connected)
+    std::cerr << "chatbench: only " << connected() << " of " << o.clients << " connected within 60 s\n";
   double connect_s = static_cast<double>(now_ns() - t0) / 1e9;
   auto rss_connected = total_rss(o.pids);
   auto connected_count = connected();
@@ -465,7 +555,9 @@ int run(const options& o) {
          << static_cast<double>(rss_connected - rss_before) / static_cast<double>(std::max<std::int64_t>(1, connected_count)) << "}";
   } else {
     for (auto& c : clients) on_thread(c, [](client& cl) { cl.join(); });
-    wait_until([&] { return threads.sum(&thread_state::joined) >= connected(); }, 60);
+    if (!wait_until([&] { return threads.sum(&thread_state::joined) >= connected(); }, 60))
+      std::cerr << "chatbench: only " << threads.sum(&thread_state::joined) << " of " << connected()
+                << " clients joined within 60 s\n";
     // Let presence settle, then send.
     auto settle = clock_type::now() + std::chrono::milliseconds(500);
     wait_until([&] { return clock_type::now() > settle; }, 2);
