@@ -291,14 +291,18 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
     return;
   }
   if (queue_.empty())
-    release_idle_buffers();
+    release_idle_buffers(events, bytes);
   flush();
 }
 
-void websocket_session::release_idle_buffers() {
-  // An idle connection keeps no buffer sized for its largest burst.
-  if (batch_.capacity() > idle_buffer_bytes)
+void websocket_session::release_idle_buffers(std::size_t last_events, std::size_t last_bytes) {
+  // A connection that has calmed down (its last write was small) keeps no
+  // buffer sized for its largest burst; one in a busy room keeps its buffers
+  // instead of allocating them anew for every write.
+  if (batch_.capacity() > idle_buffer_bytes && last_bytes <= idle_buffer_bytes / 4)
     std::string{}.swap(batch_);
+  if (last_events > idle_queue_events / 4)
+    return;
   if (queue_.capacity() > idle_queue_events)
     std::vector<outbound>{}.swap(queue_);
   if (writing_.capacity() > idle_queue_events)

@@ -57,7 +57,7 @@ private:
   std::size_t pause_pending() const;
   bool may_resume() const;
   void resume_if_paused();
-  void release_idle_buffers();
+  void release_idle_buffers(std::size_t last_events, std::size_t last_bytes);
 
   // A plain socket below: the WebSocket layer keeps its own timeouts, and an
   // idle connection is cheaper without a second timer.

@@ -238,6 +238,7 @@ public:
   }
 
   void close() {
+    failed_ = true; // the reads it cancels are not failures
     boost::system::error_code ec;
     socket_.close(ec);
   }

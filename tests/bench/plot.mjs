@@ -15,7 +15,7 @@ if (!output || !dir) {
 // server -> [{ offered, delivered, p99 }] sorted by offered load
 const series = new Map();
 for (const file of readdirSync(dir)) {
-  const m = file.match(/^(.+)-sweep-\d+\.json$/);
+  const m = file.match(/^(.+)-sweep-[\d_]+\.json$/);
   if (!m) continue;
   const r = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
   if (!series.has(m[1])) series.set(m[1], []);

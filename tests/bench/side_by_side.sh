@@ -65,8 +65,8 @@ if [[ -n "${ONE_NODE_CONNS:-}" ]]; then
   scenarios+=("onenode conns --clients $ONE_NODE_CONNS --url ws://127.0.0.1:9301/ws --pids-first --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4")
 fi
 if [[ -n "${SWEEP:-}" ]]; then
-  # 1,000 clients in one room, 40 senders: 40k to 1.6M deliveries/s offered.
-  for rate in 1 2.5 5 10 20 40; do
+  # 1,000 clients in one room, 40 senders: 40k to 6.4M deliveries/s offered.
+  for rate in 1 2.5 5 10 20 40 80 160; do
     scenarios+=("sweep-${rate/./_} fanout --clients 1000 --rooms 1 --senders 40 --rate $rate --size 100 --duration 6 --warmup 1")
   done
 fi
@@ -116,4 +116,18 @@ for name in names:
         x, y = a[key], b[key]
         ratio = (x / y if higher else y / x) if x and y else float('nan')
         print(f"| {name} | {label} | {x:.4g} | {y:.4g} | {ratio:.2f} |")
+
+# Saturation: the most either server delivered at any offered load of the sweep.
+peaks = {}
+for kind in ("chatnode", "gochat"):
+    runs = [json.load(open(os.path.join(out, f))) for f in os.listdir(out)
+            if f.startswith(f"{kind}-sweep-") and f.endswith(".json")]
+    if runs:
+        best = max(runs, key=lambda r: r["delivered_per_second"])
+        peaks[kind] = best
+if len(peaks) == 2:
+    a, b = peaks["chatnode"], peaks["gochat"]
+    print(f"\npeak delivered/s over the sweep: chatnode {a['delivered_per_second']:.4g} "
+          f"(offered {a['offered_deliveries_per_second']:.4g}, lost {a['lost']}), gochat {b['delivered_per_second']:.4g} "
+          f"(offered {b['offered_deliveries_per_second']:.4g}, lost {b['lost']}), ratio {a['delivered_per_second'] / b['delivered_per_second']:.2f}")
 PY
