@@ -148,6 +148,10 @@ long total_rss(const std::vector<int>& pids) {
 
 using counter = std::atomic<std::int64_t>;
 
+/// Counts one more on a counter only its own thread writes: a plain store,
+/// not a locked read-modify-write, while other threads may read it.
+inline void bump(counter& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+
 /// What one load thread counts. Only that thread writes; the main thread
 /// reads the counters while the run goes on and the samples after it.
 struct thread_state {
@@ -164,14 +168,83 @@ struct thread_state {
 };
 
 
-/// Finds `"key":"` in s from pos and returns the string value's view.
-std::string_view field(std::string_view s, std::string_view key, std::size_t from = 0) {
-  auto p = s.find(key, from);
-  if (p == std::string_view::npos)
-    return {};
-  p += key.size();
-  auto e = s.find('"', p);
-  return e == std::string_view::npos ? std::string_view{} : s.substr(p, e - p);
+// -- events -------------------------------------------------------------------------
+//
+// A frame holds one event object or an array of them. Each object is read in
+// one pass over its top-level keys (servers order keys differently); string
+// values are skipped with memchr, nested values by depth, so the cost is per
+// field, not per byte searched again for every key.
+
+struct event_fields {
+  std::string_view type, id, text, raw;
+};
+
+/// Index just past the string that starts after the opening quote at `i`.
+std::size_t skip_string(std::string_view s, std::size_t i) {
+  for (;;) {
+    auto* q = static_cast<const char*>(std::memchr(s.data() + i, '"', s.size() - i));
+    if (q == nullptr) return s.size();
+    auto end = static_cast<std::size_t>(q - s.data());
+    std::size_t slashes = 0;
+    while (end - slashes > i && s[end - slashes - 1] == '\\') ++slashes;
+    if (slashes % 2 == 0) return end + 1;
+    i = end + 1;
+  }
+}
+
+/// Index just past the object or array that starts at `i`.
+std::size_t skip_nested(std::string_view s, std::size_t i) {
+  int depth = 0;
+  while (i < s.size()) {
+    char c = s[i];
+    if (c == '"') { i = skip_string(s, i + 1); continue; }
+    if (c == '{' || c == '[') ++depth;
+    else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+    ++i;
+  }
+  return s.size();
+}
+
+/// Reads the object at `i` (s[i] == '{'); returns the index past it.
+std::size_t read_event(std::string_view s, std::size_t i, event_fields& e) {
+  auto start = i++;
+  while (i < s.size() && s[i] != '}') {
+    if (s[i] != '"') { ++i; continue; } // ',' and whitespace
+    auto key_end = skip_string(s, i + 1);
+    auto key = s.substr(i + 1, key_end - i - 2);
+    i = key_end;
+    while (i < s.size() && (s[i] == ':' || s[i] == ' ')) ++i;
+    if (i >= s.size()) break;
+    std::string_view value;
+    if (s[i] == '"') {
+      auto end = skip_string(s, i + 1);
+      value = s.substr(i + 1, end - i - 2);
+      i = end;
+    } else if (s[i] == '{' || s[i] == '[') {
+      i = skip_nested(s, i);
+    } else {
+      while (i < s.size() && s[i] != ',' && s[i] != '}') ++i;
+    }
+    if (key == "type") e.type = value;
+    else if (key == "id") e.id = value;
+    else if (key == "text") e.text = value;
+  }
+  e.raw = s.substr(start, std::min(i + 1, s.size()) - start);
+  return i + 1;
+}
+
+/// Calls f(event_fields) for every event of a frame.
+template <class F>
+void for_each_event(std::string_view s, F f) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '{') {
+      event_fields e;
+      i = read_event(s, i, e);
+      f(e);
+    } else {
+      ++i; // '[', ',', ']', whitespace
+    }
+  }
 }
 
 struct msg_id {
@@ -366,19 +439,9 @@ private:
 
   void on_frame(std::string_view s) {
     auto t = now_ns();
-    // A frame holds one event or an array of them, with "type" anywhere in
-    // each (servers order keys differently). Message events are flat and
-    // their texts hold no braces, so the braces around "type" bound them.
-    // (The rooms start empty: no history, with nested messages, is joined.)
-    constexpr std::string_view type_key = "\"type\":\"";
-    for (std::size_t at = s.find(type_key); at != std::string_view::npos; at = s.find(type_key, at + type_key.size())) {
-      auto open = s.rfind('{', at), close = s.find('}', at);
-      if (open == std::string_view::npos || close == std::string_view::npos) continue;
-      auto event = s.substr(open, close - open + 1);
-      std::size_t pos = 0;
-      auto type = field(event, "\"type\":\"", pos);
-      if (type == "message") {
-        auto id = parse_id(field(event, "\"id\":\"", pos));
+    for_each_event(s, [&](const event_fields& e) {
+      if (e.type == "message") {
+        auto id = parse_id(e.id);
         if (have_last_ && id <= last_) {
           if (id == last_) ++st_.duplicates; else ++st_.out_of_order;
           if (st_.duplicates + st_.out_of_order <= 5)
@@ -387,26 +450,26 @@ private:
         }
         last_ = id;
         have_last_ = true;
-        received_.fetch_add(1, std::memory_order_relaxed);
-        st_.delivered.fetch_add(1, std::memory_order_relaxed);
-        auto text = field(event, "\"text\":\"", pos);
+        bump(received_);
+        bump(st_.delivered);
+        auto text = e.text;
         auto a = text.find(':'), b = text.find(':', a + 1), c = text.find(':', b + 1);
         std::int64_t sent_ns = 0;
         if (c != std::string_view::npos)
           std::from_chars(text.data() + b + 1, text.data() + c, sent_ns);
         if (t >= st_.window_start_ns.load(std::memory_order_relaxed) && t < st_.window_end_ns.load(std::memory_order_relaxed)) {
-          st_.delivered_in_window.fetch_add(1, std::memory_order_relaxed);
+          bump(st_.delivered_in_window);
           if (sent_ns > 0) st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
         }
         if (sender_ && index_text_ == text.substr(0, a))
-          st_.acked[static_cast<std::size_t>(room_)].fetch_add(1, std::memory_order_relaxed);
-      } else if (type == "joined") {
-        st_.joined.fetch_add(1);
-      } else if (type == "error") {
+          bump(st_.acked[static_cast<std::size_t>(room_)]);
+      } else if (e.type == "joined") {
+        bump(st_.joined);
+      } else if (e.type == "error") {
         if (++st_.errors <= 3)
-          std::cerr << "client " << index_ << ": " << event.substr(0, 160) << "\n";
+          std::cerr << "client " << index_ << ": " << e.raw.substr(0, 160) << "\n";
       }
-    }
+    });
   }
 
   void fail(const char* what, boost::system::error_code ec) {
