@@ -255,6 +255,8 @@ struct msg_id {
 msg_id parse_id(std::string_view s) {
   msg_id id;
   auto dash = s.find('-');
+  if (dash == std::string_view::npos)
+    return id;
   std::from_chars(s.data(), s.data() + dash, id.ms);
   std::from_chars(s.data() + dash + 1, s.data() + s.size(), id.seq);
   return id;
@@ -422,8 +424,15 @@ private:
       std::string_view payload{in_.data() + begin_ + header, static_cast<std::size_t>(length)};
       unsigned opcode = p[0] & 0x0f;
       begin_ += header + length;
-      if (opcode == 0x1 || opcode == 0x0) {
-        on_frame(payload);
+      bool fin = (p[0] & 0x80) != 0;
+      if (opcode == 0x1 && fin && fragments_.empty()) {
+        on_frame(payload); // the usual case: a whole message in one frame
+      } else if (opcode == 0x1 || opcode == 0x0) {
+        fragments_.append(payload); // a message in fragments is read whole
+        if (fin) {
+          on_frame(fragments_);
+          fragments_.clear();
+        }
       } else if (opcode == 0x9) {
         write(std::string{payload}, 0xA); // pong
       } else if (opcode == 0x8) {
@@ -483,6 +492,7 @@ private:
   tcp::socket socket_;
   std::vector<char> in_;            ///< bytes read, frames from begin_ to end_
   std::size_t begin_ = 0, end_ = 0;
+  std::string fragments_;           ///< a fragmented message so far
   unsigned close_code_ = 0;
   std::string close_reason_;
   net::steady_timer timer_;
