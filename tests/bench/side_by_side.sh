@@ -130,4 +130,14 @@ if len(peaks) == 2:
     print(f"\npeak delivered/s over the sweep: chatnode {a['delivered_per_second']:.4g} "
           f"(offered {a['offered_deliveries_per_second']:.4g}, lost {a['lost']}), gochat {b['delivered_per_second']:.4g} "
           f"(offered {b['offered_deliveries_per_second']:.4g}, lost {b['lost']}), ratio {a['delivered_per_second'] / b['delivered_per_second']:.2f}")
+lossless = {}
+for kind in ("chatnode", "gochat"):
+    runs = [json.load(open(os.path.join(out, f))) for f in os.listdir(out)
+            if f.startswith(f"{kind}-sweep-") and f.endswith(".json")]
+    runs = [r for r in runs if r["lost"] == 0 and r["duplicates"] == 0 and r["out_of_order"] == 0]
+    if runs:
+        lossless[kind] = max(r["delivered_per_second"] for r in runs)
+if len(lossless) == 2:
+    print(f"peak delivered/s with nothing lost, duplicated or reordered: chatnode {lossless['chatnode']:.4g}, "
+          f"gochat {lossless['gochat']:.4g}, ratio {lossless['chatnode'] / lossless['gochat']:.2f}")
 PY
