@@ -3,11 +3,10 @@
 #include "actors/messages.hpp"
 #include "actors/stats.hpp"
 #include "node/log.hpp"
+#include "node/op_memory.hpp"
 
-#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/recycling_allocator.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
 
@@ -32,13 +31,6 @@ constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
 constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger buffers are released when idle
 constexpr std::size_t idle_queue_events = 64;          // and larger queues
-
-/// The operation's state is allocated from the I/O thread's recycling cache,
-/// not the heap: one read and one write per batch, for every connection.
-template <class Handler>
-auto with_recycled_memory(Handler&& handler) {
-  return net::bind_allocator(net::recycling_allocator<void>(), std::forward<Handler>(handler));
-}
 
 } // namespace
 
@@ -93,7 +85,7 @@ void websocket_session::on_accept(beast::error_code ec) {
 // -- reading ------------------------------------------------------------------
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, with_recycled_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  ws_.async_read(buffer_, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_read(ec, n);
   }));
 }
@@ -258,7 +250,7 @@ void websocket_session::do_write() {
   write_in_progress_ = true;
   last_write_ns_ = steady_now_ns();
   ws_.text(true);
-  ws_.async_write(frame, with_recycled_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  ws_.async_write(frame, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_write(ec, n);
   }));
 }
