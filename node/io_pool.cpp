@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include <thread>
 
 namespace chatnode {
@@ -46,12 +48,16 @@ void io_worker::drain() {
   draining_.clear();
 }
 
-void io_worker::defer(std::shared_ptr<pinned_connection> connection) {
-  deferred_.push_back(std::move(connection));
-  if (tick_armed_)
+void io_worker::defer(std::shared_ptr<pinned_connection> connection, std::int64_t due_ns) {
+  deferred_.push_back({std::move(connection), due_ns});
+  arm_tick();
+}
+
+void io_worker::arm_tick() {
+  if (tick_armed_ || deferred_.empty())
     return;
   tick_armed_ = true;
-  tick_.expires_after(coalesce_);
+  tick_.expires_after(std::max<std::chrono::nanoseconds>(coalesce_ / 4, std::chrono::microseconds{500}));
   tick_.async_wait([this](boost::system::error_code ec) {
     tick_armed_ = false;
     if (!ec)
@@ -60,10 +66,18 @@ void io_worker::defer(std::shared_ptr<pinned_connection> connection) {
 }
 
 void io_worker::on_tick() {
+  // Those due are flushed; the rest wait for a later tick (flushing may
+  // defer a connection again, into deferred_).
   ticking_.swap(deferred_);
-  for (auto& connection : ticking_)
-    connection->flush_deferred();
+  auto now = steady_now_ns();
+  for (auto& entry : ticking_) {
+    if (entry.due_ns <= now)
+      entry.connection->flush_deferred();
+    else
+      deferred_.push_back(std::move(entry));
+  }
   ticking_.clear();
+  arm_tick();
 }
 
 void io_worker::run() { ioc_.run(); }

@@ -5,9 +5,11 @@
 // Events the actors send to a connection pass through its thread's inbox: a
 // fan-out to hundreds of connections wakes each thread once, not once per
 // connection, and each connection writes once for all that arrived together.
-// A connection that wrote less than `coalesce` ago waits for the thread's
-// next flush tick, so that in a busy room several events leave in one write
-// (a system call per event would cost more than everything else together).
+// A connection that wrote less than `coalesce` ago waits until that much has
+// passed since its last write (checked at the thread's flush ticks, a
+// quarter of `coalesce` apart), so that in a busy room several events leave
+// in one write (a system call per event would cost more than everything else
+// together), while a connection that wrote long enough ago writes at once.
 
 #include "actors/chat_types.hpp"
 
@@ -53,8 +55,9 @@ public:
 
   /// Any thread: queue an event for a connection that lives on this worker.
   void deliver(std::shared_ptr<pinned_connection> connection, frame_ptr frame, std::int64_t received_ns);
-  /// This worker's thread: flush the connection at the next tick.
-  void defer(std::shared_ptr<pinned_connection> connection);
+  /// This worker's thread: flush the connection at the first tick at or
+  /// after `due_ns` (steady clock).
+  void defer(std::shared_ptr<pinned_connection> connection, std::int64_t due_ns);
 
   void run();
   void stop();
@@ -69,6 +72,7 @@ private:
   };
 
   void drain();
+  void arm_tick();
   void on_tick();
 
   boost::asio::io_context ioc_{1};
@@ -82,7 +86,11 @@ private:
   // This worker's thread only.
   std::vector<delivery> draining_; ///< swapped with inbox_, keeps its capacity
   std::vector<pinned_connection*> touched_;
-  std::vector<std::shared_ptr<pinned_connection>> deferred_, ticking_;
+  struct deferred_flush {
+    std::shared_ptr<pinned_connection> connection;
+    std::int64_t due_ns = 0;
+  };
+  std::vector<deferred_flush> deferred_, ticking_;
   boost::asio::steady_timer tick_;
   bool tick_armed_ = false;
 };

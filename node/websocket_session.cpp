@@ -202,7 +202,7 @@ void websocket_session::flush() {
   auto coalesce = worker_.coalesce().count();
   if (coalesce > 0 && steady_now_ns() - last_write_ns_ < coalesce) {
     deferred_ = true;
-    worker_.defer(shared_from_this());
+    worker_.defer(shared_from_this(), last_write_ns_ + coalesce);
     return;
   }
   do_write();

@@ -25,7 +25,7 @@ public:
     if (defer_next) {
       defer_next = false;
       deferred_at = std::chrono::steady_clock::now();
-      worker_.defer(shared_from_this());
+      worker_.defer(shared_from_this(), steady_now_ns() + defer_for.count());
       return;
     }
     written = taken.size();
@@ -39,6 +39,7 @@ public:
   std::vector<std::size_t> flushed_batches; ///< events new at each flush
   std::size_t written = 0;
   bool defer_next = false;
+  std::chrono::nanoseconds defer_for{0}; ///< how long after now the deferred flush is due
   std::chrono::steady_clock::time_point deferred_at, deferred_flushed_at;
 
 private:
@@ -101,10 +102,11 @@ BOOST_AUTO_TEST_CASE(events_from_many_threads_all_arrive_in_each_senders_order) 
   runner.join();
 }
 
-BOOST_AUTO_TEST_CASE(a_deferred_connection_is_flushed_at_the_next_tick) {
+BOOST_AUTO_TEST_CASE(a_deferred_connection_is_flushed_once_it_is_due) {
   io_worker worker{20ms};
   auto c = std::make_shared<recording_connection>(worker);
   c->defer_next = true;
+  c->defer_for = 20ms;
   std::thread runner{[&] { worker.run(); }};
   worker.deliver(c, make_frame("x"), 0);
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -117,6 +119,29 @@ BOOST_AUTO_TEST_CASE(a_deferred_connection_is_flushed_at_the_next_tick) {
   auto waited = c->deferred_flushed_at - c->deferred_at;
   BOOST_TEST(waited >= 19ms);
   BOOST_TEST(waited < 2s);
+  worker.stop();
+  runner.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_already_due_waits_one_tick_not_the_whole_interval) {
+  // It last wrote a full interval ago: only the tick granularity (a quarter
+  // of the interval) delays it.
+  io_worker worker{400ms};
+  auto c = std::make_shared<recording_connection>(worker);
+  c->defer_next = true;
+  c->defer_for = 0ms;
+  std::thread runner{[&] { worker.run(); }};
+  worker.deliver(c, make_frame("x"), 0);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool flushed = false;
+  while (!flushed && std::chrono::steady_clock::now() < deadline) {
+    on_worker(worker, [&] { flushed = c->written == 1; });
+    std::this_thread::sleep_for(1ms);
+  }
+  BOOST_TEST_REQUIRE(flushed);
+  auto waited = c->deferred_flushed_at - c->deferred_at;
+  BOOST_TEST(waited >= 99ms);
+  BOOST_TEST(waited < 390ms);
   worker.stop();
   runner.join();
 }
