@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
-
 #include <thread>
 
 namespace chatnode {

@@ -197,8 +197,8 @@ void websocket_session::take(frame_ptr frame, std::int64_t received_ns) {
 void websocket_session::flush() {
   if (write_in_progress_ || deferred_ || queue_head_ == queue_.size())
     return;
-  // Wrote a moment ago: more is likely on its way, so wait for the tick and
-  // send it all in one write.
+  // Wrote a moment ago: more is likely on its way, so wait until the interval
+  // since the last write is over and send it all in one write.
   auto coalesce = worker_.coalesce().count();
   if (coalesce > 0 && steady_now_ns() - last_write_ns_ < coalesce) {
     deferred_ = true;

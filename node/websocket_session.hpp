@@ -67,7 +67,7 @@ private:
   io_worker& worker_;
   connection_slot slot_; ///< this connection's place in the per-address count
   std::uint64_t id_ = 0;
-  caf::actor actor_; ///< set once on accept, on the strand
+  caf::actor actor_; ///< set once on accept, on the I/O thread
 
   // Shared with the actors' threads.
   std::atomic<std::size_t> pending_{0};   ///< sent and not yet written (inbox and queue)

@@ -103,3 +103,30 @@ test('members and counts agree on every node; typing crosses nodes', async () =>
     'ann to see ben leave');
   a.close();
 });
+
+test('a busy connection gets what arrives together in one frame', async () => {
+  // The longest interval allowed, so that the burst below surely falls in it.
+  const node = await new Node('coalescing', redis.url, { CHATNODE_NODE_WRITE_COALESCE_MS: '100' }).start();
+  const sender = await new Client(node, 'co-sender').connect();
+  const reader = await new Client(node, 'co-reader').connect();
+  try {
+    await sender.join('coalesce');
+    await reader.join('coalesce');
+    sender.send({ type: 'send', room: 'coalesce', text: 'first', cid: 'c0' });
+    await waitFor(() => reader.messages('coalesce').length === 1, 'the first message');
+    // The reader has just been written to: a burst right behind waits out the
+    // interval and leaves in one frame.
+    const framesBefore = reader.frames.length;
+    for (let k = 1; k <= 5; k++) sender.send({ type: 'send', room: 'coalesce', text: `burst ${k}`, cid: `c${k}` });
+    await waitFor(() => reader.messages('coalesce').length === 6, 'the burst');
+    assert.deepEqual(reader.frames.slice(framesBefore), [5], 'five events, one frame');
+    assert.deepEqual(reader.messages('coalesce').map((m) => m.text),
+      ['first', 'burst 1', 'burst 2', 'burst 3', 'burst 4', 'burst 5']);
+    const m = await node.metrics();
+    assert.ok(m.chatnode_frames_out_total < m.chatnode_messages_out_total, 'frames_out counts writes, not events');
+  } finally {
+    sender.close();
+    reader.close();
+    await node.stop();
+  }
+});

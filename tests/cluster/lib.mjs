@@ -141,13 +141,16 @@ export class Node {
 export class Client {
   constructor(node, name) {
     this.node = node; this.name = name; this.events = []; this.closeCode = null;
+    this.frames = []; // events per WebSocket frame, in arrival order
   }
   async connect() {
     this.closeCode = null;
     this.ws = new WebSocket(`ws://${this.node.host ?? '127.0.0.1'}:${this.node.port}/ws`);
     this.ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString());
-      for (const e of Array.isArray(parsed) ? parsed : [parsed]) this.events.push(e);
+      const events = Array.isArray(parsed) ? parsed : [parsed];
+      this.frames.push(events.length);
+      for (const e of events) this.events.push(e);
     });
     this.ws.on('close', (code) => { this.closeCode = code; });
     this.ws.on('error', () => {});

@@ -54,6 +54,28 @@ void on_worker(io_worker& worker, F f) {
   done.get_future().wait();
 }
 
+/// Delivers one event to a connection that defers its flush by `due_in`
+/// on a worker with interval `coalesce`; returns how long the flush waited.
+std::chrono::steady_clock::duration deferred_wait(std::chrono::nanoseconds coalesce,
+                                                  std::chrono::nanoseconds due_in) {
+  io_worker worker{coalesce};
+  auto c = std::make_shared<recording_connection>(worker);
+  c->defer_next = true;
+  c->defer_for = due_in;
+  std::thread runner{[&] { worker.run(); }};
+  worker.deliver(c, make_frame("x"), 0);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool flushed = false;
+  while (!flushed && std::chrono::steady_clock::now() < deadline) {
+    on_worker(worker, [&] { flushed = c->written == 1; });
+    std::this_thread::sleep_for(1ms);
+  }
+  worker.stop();
+  runner.join();
+  BOOST_TEST_REQUIRE(flushed);
+  return c->deferred_flushed_at - c->deferred_at;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(io_pool_fanout)
@@ -103,47 +125,17 @@ BOOST_AUTO_TEST_CASE(events_from_many_threads_all_arrive_in_each_senders_order) 
 }
 
 BOOST_AUTO_TEST_CASE(a_deferred_connection_is_flushed_once_it_is_due) {
-  io_worker worker{20ms};
-  auto c = std::make_shared<recording_connection>(worker);
-  c->defer_next = true;
-  c->defer_for = 20ms;
-  std::thread runner{[&] { worker.run(); }};
-  worker.deliver(c, make_frame("x"), 0);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool flushed = false;
-  while (!flushed && std::chrono::steady_clock::now() < deadline) {
-    on_worker(worker, [&] { flushed = c->written == 1; });
-    std::this_thread::sleep_for(1ms);
-  }
-  BOOST_TEST_REQUIRE(flushed);
-  auto waited = c->deferred_flushed_at - c->deferred_at;
+  auto waited = deferred_wait(20ms, 20ms);
   BOOST_TEST(waited >= 19ms);
   BOOST_TEST(waited < 2s);
-  worker.stop();
-  runner.join();
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_already_due_waits_one_tick_not_the_whole_interval) {
   // It last wrote a full interval ago: only the tick granularity (a quarter
   // of the interval) delays it.
-  io_worker worker{400ms};
-  auto c = std::make_shared<recording_connection>(worker);
-  c->defer_next = true;
-  c->defer_for = 0ms;
-  std::thread runner{[&] { worker.run(); }};
-  worker.deliver(c, make_frame("x"), 0);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool flushed = false;
-  while (!flushed && std::chrono::steady_clock::now() < deadline) {
-    on_worker(worker, [&] { flushed = c->written == 1; });
-    std::this_thread::sleep_for(1ms);
-  }
-  BOOST_TEST_REQUIRE(flushed);
-  auto waited = c->deferred_flushed_at - c->deferred_at;
+  auto waited = deferred_wait(400ms, 0ms);
   BOOST_TEST(waited >= 99ms);
   BOOST_TEST(waited < 390ms);
-  worker.stop();
-  runner.join();
 }
 
 BOOST_AUTO_TEST_CASE(the_pool_hands_out_its_workers_in_turn) {
