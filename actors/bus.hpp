@@ -10,7 +10,13 @@
 // - deliver_atom reaches a subscribed hub in increasing id order per room.
 // - member_atom says whether a name is present in a room on the sending
 //   node; the bus counts names over all nodes and publishes presence_atom
-//   when a name appears or disappears, with increasing versions per room.
+//   when a name appears or disappears, with versions one apart per room
+//   (a hub that sees a gap has missed an event).
+// - who_atom answers the names present in a room over all nodes, with the
+//   version of the last presence event they reflect.
+// - A bus that may have lost presence events on their way to a hub (its
+//   link to the other nodes broke) sends the hub resync_atom once it can
+//   answer who_atom again.
 // - A reply to recent_atom reflects at least every message delivered to the
 //   hub before it; it may also hold messages delivered after it (the hub
 //   drops those as duplicates by id).

@@ -97,11 +97,20 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
       }
       if (!changed)
         return;
-      presence_event event{++p.version, name,
+      presence_event event{++p.version, name, present,
                            make_frame(encode_presence(room, name, present, p.names.size()))};
       if (p.names.empty())
         self->state.presence.erase(room); // versions restart only for an empty room
       publish(room, presence_atom::value, room, event);
+    },
+    [self](who_atom, const std::string& room) -> presence_snapshot {
+      presence_snapshot snapshot;
+      if (auto it = self->state.presence.find(room); it != self->state.presence.end()) {
+        for (const auto& [name, count] : it->second.names)
+          snapshot.members.push_back(name);
+        snapshot.version = it->second.version;
+      }
+      return snapshot;
     },
     [self](history_atom, const history_query& query) -> message_page {
       auto it = self->state.rooms.find(query.room);

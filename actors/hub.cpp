@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -16,20 +17,22 @@ namespace chatnode {
 
 namespace {
 
+constexpr std::size_t max_early_presence = 1000;
+
 /// A session in a room. Until the bus answers its snapshot query it is
-/// pending: live events for it are held back, so none comes before its
+/// pending: live messages for it are held back, so none comes before its
 /// `joined` and none is lost; afterwards what the snapshot held is dropped.
+/// Presence needs no holding back: `joined` lists who the room's view says
+/// is there when it is sent.
 struct member {
   std::string session;
   std::string name;
   sink_ptr sink;
   bool pending = true;
   std::vector<stored_message> held_messages;
-  std::vector<presence_event> held_presence;
   /// The newest message this member has: anything not newer is a duplicate
   /// (a bus may deliver a message that the member's history already held).
   std::optional<message_id> last_message;
-  std::uint64_t presence_version = 0;
 
   void deliver(const stored_message& msg) {
     if (last_message && msg.id <= *last_message)
@@ -37,24 +40,40 @@ struct member {
     last_message = msg.id;
     sink->send(msg.frame, msg.received_ns);
   }
+};
 
-  void deliver(const presence_event& event) {
-    // Members know they are there themselves; the snapshot covers the rest.
-    if (event.version <= presence_version || event.user == name)
-      return;
-    presence_version = event.version;
-    sink->send(event.frame);
-  }
+/// Who the room's members on this node have been told is present, as of a
+/// presence version. Every joined member shares this one view: events that
+/// would not change it (a join of someone present, say, after this node
+/// missed their leave) reach nobody, and a gap in the versions or a word
+/// from the bus brings it back in line with the bus's answer.
+struct presence_view {
+  bool known = false; ///< set from the first member's snapshot
+  std::set<std::string> names;
+  std::uint64_t version = 0;
+  std::vector<presence_event> early; ///< came before the view was known
+  bool early_overflow = false;       ///< more came than `early` holds
+  bool asking = false;               ///< a who_atom query is out
+  int stale_answers = 0;             ///< answers older than the view, in a row
 };
 
 struct room_state {
   std::vector<member> members;
   std::map<std::string, std::size_t> names; ///< local sessions per name
+  presence_view presence;
 
   member* find(const std::string& session) {
     auto it = std::find_if(members.begin(), members.end(),
                            [&](const member& m) { return m.session == session; });
     return it == members.end() ? nullptr : &*it;
+  }
+
+  /// Sends a presence frame to every joined member but the one it is about
+  /// (members know they are there themselves).
+  void tell(const std::string& user, const frame_ptr& frame) {
+    for (auto& m : members)
+      if (!m.pending && m.name != user)
+        m.sink->send(frame);
   }
 };
 
@@ -94,27 +113,99 @@ void remove_member(hub_actor* self, const std::string& room_name, const std::str
   }
 }
 
-/// The bus answered a member's snapshot query: send `joined`, then what was
-/// held back and is newer than the snapshot.
+void ask_who(hub_actor* self, const std::string& room_name);
+
+/// Applies one presence event to the room's view, in version order.
+void apply_presence(hub_actor* self, const std::string& room_name, room_state& room,
+                    const presence_event& event) {
+  auto& view = room.presence;
+  if (event.version <= view.version)
+    return; // the view already reflects it
+  bool gap = event.version > view.version + 1;
+  view.version = event.version;
+  bool changed = event.present ? view.names.insert(event.user).second : view.names.erase(event.user) > 0;
+  if (changed)
+    room.tell(event.user, event.frame);
+  if (gap)
+    ask_who(self, room_name);
+}
+
+/// The bus said who is in the room: tell the members what differs from the
+/// view, as the presence events they missed would have.
+void reconcile(hub_actor* self, const std::string& room_name, const presence_snapshot& truth) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& room = rit->second;
+  auto& view = room.presence;
+  view.asking = false;
+  if (truth.version < view.version && ++view.stale_answers < 3) {
+    // Events newer than the answer came meanwhile: ask again. Answers that
+    // stay older mean the bus started its versions over (it lost its data),
+    // and the third one is taken as it is.
+    ask_who(self, room_name);
+    return;
+  }
+  view.stale_answers = 0;
+  std::set<std::string> names(truth.members.begin(), truth.members.end());
+  auto count = names.size();
+  for (const auto& name : names)
+    if (!view.names.contains(name))
+      room.tell(name, make_frame(encode_presence(room_name, name, true, count)));
+  for (const auto& name : view.names)
+    if (!names.contains(name))
+      room.tell(name, make_frame(encode_presence(room_name, name, false, count)));
+  if (truth.version < view.version || names != view.names)
+    stats().presence_resyncs.fetch_add(1, std::memory_order_relaxed);
+  view.names = std::move(names);
+  view.version = truth.version;
+}
+
+void ask_who(hub_actor* self, const std::string& room_name) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end() || !rit->second.presence.known || rit->second.presence.asking)
+    return;
+  rit->second.presence.asking = true;
+  self->request(self->state.bus, caf::infinite, who_atom::value, room_name)
+    .then([self, room_name](const presence_snapshot& truth) { reconcile(self, room_name, truth); },
+          [self, room_name](const caf::error&) {
+            // The bus sends resync_atom once it can answer again.
+            if (auto rit = self->state.rooms.find(room_name); rit != self->state.rooms.end())
+              rit->second.presence.asking = false;
+          });
+}
+
+/// The bus answered a member's snapshot query: send `joined`, then the
+/// messages held back that are newer than the snapshot.
 void complete_join(hub_actor* self, const std::string& room_name, const std::string& session,
                    std::optional<message_id> since, const room_snapshot& snapshot) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
-  auto* m = rit->second.find(session);
+  auto& room = rit->second;
+  auto* m = room.find(session);
   if (m == nullptr || !m->pending)
     return; // left, or re-joined, meanwhile
+  auto& view = room.presence;
+  if (!view.known) {
+    view.known = true;
+    view.names = {snapshot.members.begin(), snapshot.members.end()};
+    view.version = snapshot.presence_version;
+    for (const auto& event : std::exchange(view.early, {}))
+      apply_presence(self, room_name, room, event);
+    if (view.early_overflow)
+      ask_who(self, room_name);
+  }
+  // The member's own join may still be on its way from the bus.
+  auto members = view.names;
+  members.insert(m->name);
   m->pending = false;
-  m->sink->send(make_frame(encode_joined(room_name, snapshot.members, snapshot.history)));
+  m->sink->send(make_frame(encode_joined(room_name, {members.begin(), members.end()}, snapshot.history)));
   const auto& history = snapshot.history.messages;
   m->last_message = history.empty() ? since : std::optional{history.back().id};
-  m->presence_version = snapshot.presence_version;
   for (auto& msg : m->held_messages)
     m->deliver(msg);
-  for (auto& event : m->held_presence)
-    m->deliver(event);
   m->held_messages = {};
-  m->held_presence = {};
 }
 
 void handle_join(hub_actor* self, join_request& req) {
@@ -131,9 +222,9 @@ void handle_join(hub_actor* self, join_request& req) {
       return;
     }
     // A re-join under the same name: a fresh `joined`, no presence change.
-    *old = member{req.session, req.name, req.sink, true, {}, {}, std::nullopt, 0};
+    *old = member{req.session, req.name, req.sink, true, {}, std::nullopt};
   } else {
-    room.members.push_back(member{req.session, req.name, req.sink, true, {}, {}, std::nullopt, 0});
+    room.members.push_back(member{req.session, req.name, req.sink, true, {}, std::nullopt});
     if (room.names[req.name]++ == 0)
       self->send(self->state.bus, member_atom::value, req.room, req.name, true);
   }
@@ -171,16 +262,21 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
   }
 }
 
-void announce(hub_actor* self, const std::string& room, const presence_event& event) {
-  auto rit = self->state.rooms.find(room);
+void announce(hub_actor* self, const std::string& room_name, const presence_event& event) {
+  auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
-  for (auto& m : rit->second.members) {
-    if (m.pending)
-      m.held_presence.push_back(event);
+  auto& room = rit->second;
+  if (!room.presence.known) {
+    // Bounded by what can happen in a room during one snapshot query; past
+    // that the view is corrected by asking the bus.
+    if (room.presence.early.size() < max_early_presence)
+      room.presence.early.push_back(event);
     else
-      m.deliver(event);
+      room.presence.early_overflow = true;
+    return;
   }
+  apply_presence(self, room_name, room, event);
 }
 
 void relay_typing(hub_actor* self, const std::string& room, const std::string& user,
@@ -209,6 +305,7 @@ caf::behavior hub(hub_actor* self, caf::actor bus) {
     },
     [self](typing_atom, const std::string& room, const std::string& user,
            const std::string& session) { relay_typing(self, room, user, session); },
+    [self](resync_atom, const std::string& room) { ask_who(self, room); },
   };
 }
 

@@ -9,8 +9,10 @@
 //   hub     -> bus     : subscribe_atom(room, hub) | unsubscribe_atom(room, hub)
 //                        member_atom(room, name, present)
 //                        recent_atom(recent_query) -> room_snapshot
+//                        who_atom(room) -> presence_snapshot
 //   bus     -> hub     : deliver_atom(room, stored_message) | typing_atom(room, user, session)
 //                        presence_atom(room, presence_event)
+//                        resync_atom(room): presence events may have been lost
 
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"
@@ -39,6 +41,8 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using member_atom = caf::atom_constant<caf::atom("member")>;
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
+using who_atom = caf::atom_constant<caf::atom("who")>;
+using resync_atom = caf::atom_constant<caf::atom("resync")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -65,12 +69,20 @@ struct room_snapshot {
   std::uint64_t presence_version = 0; ///< presence events up to this one are reflected
 };
 
-/// Someone entered or left a room (on any node). Versions count up per
-/// room, so a member can tell which events its snapshot already reflects.
+/// Someone entered or left a room (on any node). Versions count up by one
+/// per room, so a hub can tell which events a snapshot already reflects and
+/// when one went missing.
 struct presence_event {
   std::uint64_t version = 0;
   std::string user;
+  bool present = true; ///< joined; false: left
   frame_ptr frame;
+};
+
+/// Who is in a room on every node, as of a presence version.
+struct presence_snapshot {
+  std::vector<std::string> members; ///< distinct names
+  std::uint64_t version = 0;
 };
 
 /// A page of older history.
@@ -92,6 +104,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::room_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::presence_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::presence_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)

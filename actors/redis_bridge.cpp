@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -50,6 +51,8 @@ struct room_link {
   std::optional<message_id> last; ///< newest message handed to the hub
   std::vector<stored_message> held; ///< live messages that came during a catch-up
   std::vector<waiting_query> waiting;
+  bool subscribed_before = false;
+  bool resync_due = false; ///< presence may have been lost; tell the hub once Redis answers
 };
 
 struct script {
@@ -186,6 +189,15 @@ void deliver_new(bridge_actor* self, const std::string& room, room_link& r, stor
   self->send(r.hub, deliver_atom::value, room, std::move(msg));
 }
 
+/// The names in a room's members hash, whose fields are "<node>\n<name>".
+std::vector<std::string> distinct_names(const redis_reply& fields) {
+  std::set<std::string> names;
+  for (const auto& field : fields.elements)
+    if (auto nl = field.str.find('\n'); nl != std::string::npos)
+      names.insert(field.str.substr(nl + 1));
+  return {names.begin(), names.end()};
+}
+
 void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query w) {
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
                                 std::to_string(w.query.limit)};
@@ -202,11 +214,7 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
                if (!w.query.since) // newest first from XREVRANGE
                  std::reverse(snap.history.messages.begin(), snap.history.messages.end());
                snap.history.more = r.elements[3].integer != 0;
-               std::set<std::string> names;
-               for (const auto& field : r.elements[1].elements)
-                 if (auto nl = field.str.find('\n'); nl != std::string::npos)
-                   names.insert(field.str.substr(nl + 1));
-               snap.members.assign(names.begin(), names.end());
+               snap.members = distinct_names(r.elements[1]);
                snap.presence_version = std::strtoull(r.elements[2].str.c_str(), nullptr, 10);
                w.promise.deliver(std::move(snap));
              });
@@ -324,6 +332,17 @@ void sync_presence(bridge_actor* self, const std::string& room) {
     send_presence(self, room, name, present);
 }
 
+/// Asks the hubs of rooms whose presence events may have been lost to
+/// compare what their members were told with Redis, once Redis can answer.
+void send_resyncs(bridge_actor* self) {
+  auto& st = self->state;
+  if (!st.command_up)
+    return;
+  for (auto& [room, r] : st.rooms)
+    if (std::exchange(r.resync_due, false))
+      self->send(r.hub, resync_atom::value, room);
+}
+
 void heartbeat(bridge_actor* self) {
   auto& st = self->state;
   auto ttl = std::to_string(st.settings.presence_ttl.count());
@@ -369,6 +388,7 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
       for (const auto& [room, names] : st.names)
         st.unsynced_rooms.insert(room);
       heartbeat(self);
+      send_resyncs(self);
     } else {
       // Replies still in flight fail on their own; queries waiting for a
       // subscription fail now rather than wait for a link that is down.
@@ -425,8 +445,13 @@ void on_published(bridge_actor* self, const std::string& channel, const std::str
       auto nl2 = payload.find('\n', nl + 1);
       if (nl2 == std::string::npos)
         return;
+      auto frame = payload.substr(nl2 + 1);
+      auto fields = nlohmann::json::parse(frame, nullptr, false);
+      if (!fields.is_object())
+        return;
       presence_event event{std::strtoull(std::string{head}.c_str(), nullptr, 10),
-                           payload.substr(nl + 1, nl2 - nl - 1), make_frame(payload.substr(nl2 + 1))};
+                           payload.substr(nl + 1, nl2 - nl - 1), fields.value("event", "") == "join",
+                           make_frame(std::move(frame))};
       self->send(r.hub, presence_atom::value, room, std::move(event));
       break;
     }
@@ -464,6 +489,11 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       r.subscribed = true;
       r.needs_catch_up = true;
       catch_up(self, cit->second);
+      // Presence published while the subscription was down is lost: the
+      // hub compares what it has told its members with Redis again.
+      r.resync_due = r.subscribed_before;
+      r.subscribed_before = true;
+      send_resyncs(self);
     },
     [self](published_atom, const std::string& channel, const std::string& payload) {
       on_published(self, channel, payload);
@@ -510,6 +540,21 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       else
         answer_snapshot(self, it->first, std::move(w));
       return caf::delegated<room_snapshot>{};
+    },
+    [self](who_atom, const std::string& room) -> caf::result<presence_snapshot> {
+      auto& st = self->state;
+      auto promise = self->make_response_promise();
+      // The snapshot script without history: only its members and version.
+      run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver")},
+                 {std::string{}, "0"}, [promise](redis_reply r) mutable {
+                   if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
+                     promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+                     return;
+                   }
+                   promise.deliver(presence_snapshot{distinct_names(r.elements[1]),
+                                                     std::strtoull(r.elements[2].str.c_str(), nullptr, 10)});
+                 });
+      return caf::delegated<presence_snapshot>{};
     },
     [self](history_atom, const history_query& query) -> caf::result<message_page> {
       auto& st = self->state;

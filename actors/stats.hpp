@@ -78,6 +78,7 @@ struct node_stats {
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
   std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{};
   latency_histogram fanout_latency;
+  std::atomic<std::uint64_t> presence_resyncs{0}; ///< a room's view corrected from the bus
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected

@@ -89,6 +89,10 @@ std::string render_metrics(const node_status& status) {
             "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; one sample per write, its oldest message.",
             s.fanout_latency);
 
+  metric(out, "chatnode_presence_resyncs_total", "counter",
+         "Times a room's member list on this node was corrected from the bus after presence events were missed.",
+         load(s.presence_resyncs));
+
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);
   if (status.redis_configured) {

@@ -104,6 +104,7 @@ BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, NodeFixture) {
       {"chatnode_slow_consumer_closes_total", "counter"},
       {"chatnode_fanout_latency_seconds", "histogram"},
       {"chatnode_limit_hits_total", "counter"},
+      {"chatnode_presence_resyncs_total", "counter"},
   };
   for (const auto& [name, type] : families) {
     BOOST_TEST(metric_has_help(r.body, name), "no # HELP for " << name);

@@ -5,6 +5,7 @@
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
 #include "actors/session.hpp"
+#include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <caf/actor_system.hpp>
@@ -13,43 +14,12 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include <mutex>
 
 using namespace chatnode;
 using json = nlohmann::json;
+using chatnode::testing::recording_sink;
 
 namespace {
-
-/// Records what a client would receive.
-class recording_sink : public client_sink {
-public:
-  void send(frame_ptr frame, std::int64_t) override {
-    std::lock_guard guard{mutex_};
-    events_.push_back(json::parse(*frame));
-    frames_.push_back(std::move(frame));
-  }
-  void close(std::uint16_t code, std::string) override { close_code_ = code; }
-  void frame_handled() override {}
-
-  std::vector<json> take() {
-    std::lock_guard guard{mutex_};
-    return std::exchange(events_, {});
-  }
-  std::vector<json> of_type(const std::string& type) {
-    std::vector<json> out;
-    for (auto& e : take())
-      if (e["type"] == type)
-        out.push_back(e);
-    return out;
-  }
-  const std::vector<frame_ptr>& frames() const { return frames_; }
-
-private:
-  std::mutex mutex_;
-  std::vector<json> events_;
-  std::vector<frame_ptr> frames_;
-  std::uint16_t close_code_ = 0;
-};
 
 struct hub_fixture {
   caf::actor_system_config cfg;

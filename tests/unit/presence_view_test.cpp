@@ -1,0 +1,197 @@
+// The hub's presence view against a scripted bus: events that change nothing
+// reach nobody, missed events are made good from the bus's answer, and a bus
+// that started its versions over is believed in the end.
+
+#include "actors/hub.hpp"
+#include "actors/messages.hpp"
+#include "actors/protocol.hpp"
+#include "tests/unit/recording_sink.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace chatnode;
+using json = nlohmann::json;
+using chatnode::testing::recording_sink;
+
+namespace {
+
+/// What the scripted bus answers, and how often it was asked who is there.
+struct bus_truth {
+  std::vector<std::string> members;
+  std::uint64_t version = 0;
+  int who_asked = 0;
+};
+
+caf::behavior scripted_bus(caf::event_based_actor*, std::shared_ptr<bus_truth> truth) {
+  return {
+    [](subscribe_atom, const std::string&, const caf::actor&) {},
+    [](unsubscribe_atom, const std::string&, const caf::actor&) {},
+    [](member_atom, const std::string&, const std::string&, bool) {},
+    [truth](recent_atom, const recent_query&) {
+      room_snapshot snapshot;
+      snapshot.members = truth->members;
+      snapshot.presence_version = truth->version;
+      return snapshot;
+    },
+    [truth](who_atom, const std::string&) {
+      ++truth->who_asked;
+      return presence_snapshot{truth->members, truth->version};
+    },
+  };
+}
+
+struct presence_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::shared_ptr<bus_truth> truth = std::make_shared<bus_truth>();
+  caf::actor bus;
+  caf::actor hub;
+  const std::string room = "lobby";
+
+  presence_fixture() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    bus = sys->spawn(scripted_bus, truth);
+    hub = spawn_hub(*sys, bus);
+    sched->run();
+  }
+
+  ~presence_fixture() {
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  void set_truth(std::vector<std::string> members, std::uint64_t version) {
+    truth->members = std::move(members);
+    truth->version = version;
+  }
+
+  /// Joins without running the scheduler: what is sent next lands behind it.
+  std::shared_ptr<recording_sink> enter(const std::string& name, const std::string& session) {
+    auto sink = std::make_shared<recording_sink>();
+    caf::anon_send(hub, enter_atom::value, join_request{room, name, session, sink, std::nullopt, 50});
+    return sink;
+  }
+
+  void event(std::uint64_t version, const std::string& user, bool present, std::size_t count) {
+    caf::anon_send(hub, presence_atom::value, room,
+                   presence_event{version, user, present, make_frame(encode_presence(room, user, present, count))});
+  }
+
+  void run() { sched->run(); }
+};
+
+/// The presence events a member got, as "+name" / "-name".
+std::vector<std::string> changes(const std::vector<json>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events)
+    if (e["type"] == "presence")
+      out.push_back((e["event"] == "join" ? "+" : "-") + e["user"].get<std::string>());
+  return out;
+}
+
+using names = std::vector<std::string>;
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(presence_view, presence_fixture)
+
+BOOST_AUTO_TEST_CASE(events_that_change_nothing_reach_nobody) {
+  set_truth({"alice", "bob"}, 5);
+  auto alice = enter("alice", "s1");
+  run();
+  auto joined = alice->take();
+  BOOST_REQUIRE(joined.size() == 1u);
+  BOOST_TEST(joined[0]["members"] == json::array({"alice", "bob"}));
+
+  event(6, "bob", true, 2);    // bob came back on another node: still there
+  event(7, "carol", false, 2); // never there
+  event(8, "alice", true, 2);  // about herself
+  event(4, "bob", false, 1);   // older than the view
+  event(9, "bob", false, 1);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"-bob"}));
+  BOOST_TEST(truth->who_asked == 0); // versions without a gap: nothing to ask
+}
+
+BOOST_AUTO_TEST_CASE(a_gap_in_versions_is_made_good_from_the_bus) {
+  set_truth({"alice", "bob"}, 5);
+  auto alice = enter("alice", "s1");
+  run();
+  alice->take();
+  // Versions 6 and 7 (bob left, carol came) never arrived; 8 does.
+  set_truth({"alice", "carol", "dave"}, 8);
+  event(8, "dave", true, 3);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"+dave", "+carol", "-bob"}));
+  BOOST_TEST(truth->who_asked == 1);
+
+  // Later events apply on the corrected view.
+  event(9, "carol", false, 2);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"-carol"}));
+  BOOST_TEST(truth->who_asked == 1);
+}
+
+BOOST_AUTO_TEST_CASE(resync_from_the_bus_sends_only_the_differences) {
+  set_truth({"alice", "bob", "carol"}, 3);
+  auto alice = enter("alice", "s1");
+  auto bob = enter("bob", "s2");
+  run();
+  alice->take();
+  bob->take();
+  // The bus lost its link meanwhile; when it is back the room has changed.
+  set_truth({"alice", "bob", "erin"}, 7);
+  caf::anon_send(hub, resync_atom::value, room);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"+erin", "-carol"}));
+  BOOST_TEST(changes(bob->take()) == names({"+erin", "-carol"}));
+  // Nothing changed: nothing sent.
+  caf::anon_send(hub, resync_atom::value, room);
+  run();
+  BOOST_TEST(alice->take().empty());
+  BOOST_TEST(truth->who_asked == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_bus_that_started_over_is_believed_after_three_answers) {
+  set_truth({"alice", "bob"}, 40);
+  auto alice = enter("alice", "s1");
+  run();
+  alice->take();
+  // Redis lost its data: versions begin again from 1.
+  set_truth({"alice", "frank"}, 1);
+  caf::anon_send(hub, resync_atom::value, room);
+  run();
+  BOOST_TEST(truth->who_asked == 3);
+  BOOST_TEST(changes(alice->take()) == names({"+frank", "-bob"}));
+  event(2, "gina", true, 3); // the next version after the new start
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"+gina"}));
+}
+
+BOOST_AUTO_TEST_CASE(events_before_the_first_snapshot_count_in_joined) {
+  set_truth({"alice"}, 5);
+  auto alice = enter("alice", "s1");
+  event(5, "alice", true, 1); // in the snapshot already
+  event(6, "bob", true, 2);   // after it
+  run();
+  auto got = alice->take();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0]["type"] == "joined");
+  BOOST_TEST(got[0]["members"] == json::array({"alice", "bob"}));
+  event(7, "bob", false, 1);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"-bob"}));
+  BOOST_TEST(truth->who_asked == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
