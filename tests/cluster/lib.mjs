@@ -181,6 +181,21 @@ export class Client {
     }
     return out;
   }
+  /** Who this client has been told is in a room: the last `joined` list with
+   *  every presence event after it applied; `redundant` lists the events that
+   *  changed nothing (a join of someone present, a leave of someone absent). */
+  presence(room) {
+    let members = new Set(), redundant = [], count = null;
+    for (const e of this.events) {
+      if (e.type === 'joined' && e.room === room) { members = new Set(e.members); redundant = []; count = members.size; }
+      if (e.type !== 'presence' || e.room !== room) continue;
+      const had = members.has(e.user);
+      if (e.event === 'join' ? had : !had) redundant.push(`${e.event} ${e.user}`);
+      if (e.event === 'join') members.add(e.user); else members.delete(e.user);
+      count = e.count;
+    }
+    return { members: [...members].sort(), redundant, count };
+  }
   close() { this.ws?.terminate(); }
 }
 

@@ -13,7 +13,12 @@
 // through its own timeouts, fail readiness and answer sends `unavailable`
 // while its clients stay connected, then reconnect once the link is back and
 // read back what it missed, so that every receiver on A and on B ends up with
-// every acknowledged message once, in id order. Needs root (CI runs as root).
+// every acknowledged message once, in id order.
+//
+// The second test cuts A for longer than the presence TTL: B announces A's
+// members gone, the room changes while A hears nothing of it, and afterwards
+// every client's member list must match the room, with no client told of a
+// join or leave that changed nothing for it. Needs root (CI runs as root).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -95,36 +100,48 @@ async function readyz(node) {
   }
 }
 
+/** Redis, node A and node B, each in its own namespace (see the top), ready. */
+async function startLab(env) {
+  const lab = Netlab.create();
+  cleanup.push(() => lab.destroy());
+  const nsRedis = lab.namespace('redis'), nsA = lab.namespace('a'), nsB = lab.namespace('b');
+  const toRedis = lab.link(null, nsRedis), toA = lab.link(null, nsA), toB = lab.link(null, nsB);
+  const aRedis = lab.link(nsA, nsRedis), bRedis = lab.link(nsB, nsRedis);
+
+  const redis = new Redis({ netns: nsRedis, host: toRedis.b.addr });
+  cleanup.push(() => redis.destroy());
+  await redis.start();
+  const a = new Node('a', `redis://${aRedis.b.addr}:${redis.port}`, env, { netns: nsA, host: toA.b.addr });
+  const b = new Node('b', `redis://${bRedis.b.addr}:${redis.port}`, env, { netns: nsB, host: toB.b.addr });
+  cleanup.push(async () => { await a.stop(); await b.stop(); });
+  await a.start();
+  await b.start();
+  // `ip netns exec` has exec'd chatnode itself, so SIGTERM in stop() reaches it.
+  for (const n of [a, b])
+    assert.equal(readFileSync(`/proc/${n.child.pid}/comm`, 'utf8').trim(), path.basename(chatnodeBin).slice(0, 15));
+  await waitFor(async () => (await a.ready()) && (await b.ready()), 'nodes ready');
+  return { lab, redis, a, b, aRedis };
+}
+
+/** connect(node, name): a client on that node, joined to `room`, closed at
+ *  the end; connect.clients lists them all. */
+function joiner(room) {
+  const connect = async (node, name) => {
+    const c = await new Client(node, name).connect();
+    connect.clients.push(c);
+    await c.join(room);
+    return c;
+  };
+  connect.clients = [];
+  cleanup.push(() => { for (const c of connect.clients) c.close(); });
+  return connect;
+}
+
 test('node A cut off from Redis by a link down for 3 s under traffic: notices, refuses, recovers, nothing lost or doubled',
   { timeout: 50000 }, async (t) => {
-    const lab = Netlab.create();
-    cleanup.push(() => lab.destroy());
-    const nsRedis = lab.namespace('redis'), nsA = lab.namespace('a'), nsB = lab.namespace('b');
-    const toRedis = lab.link(null, nsRedis), toA = lab.link(null, nsA), toB = lab.link(null, nsB);
-    const aRedis = lab.link(nsA, nsRedis), bRedis = lab.link(nsB, nsRedis);
-
-    const redis = new Redis({ netns: nsRedis, host: toRedis.b.addr });
-    cleanup.push(() => redis.destroy());
-    await redis.start();
-    const a = new Node('a', `redis://${aRedis.b.addr}:${redis.port}`, fast, { netns: nsA, host: toA.b.addr });
-    const b = new Node('b', `redis://${bRedis.b.addr}:${redis.port}`, fast, { netns: nsB, host: toB.b.addr });
-    cleanup.push(async () => { await a.stop(); await b.stop(); });
-    await a.start();
-    await b.start();
-    // `ip netns exec` has exec'd chatnode itself, so SIGTERM in stop() reaches it.
-    for (const n of [a, b])
-      assert.equal(readFileSync(`/proc/${n.child.pid}/comm`, 'utf8').trim(), path.basename(chatnodeBin).slice(0, 15));
-    await waitFor(async () => (await a.ready()) && (await b.ready()), 'nodes ready');
-
+    const { lab, redis, a, b, aRedis } = await startLab(fast);
     const room = 'partition';
-    const clients = [];
-    cleanup.push(() => { for (const c of clients) c.close(); });
-    const connect = async (node, name) => {
-      const c = await new Client(node, name).connect();
-      clients.push(c);
-      await c.join(room);
-      return c;
-    };
+    const connect = joiner(room);
     const sa = await connect(a, 'sender-a'), sb = await connect(b, 'sender-b');
     const receivers = [await connect(a, 'recv-a'), await connect(b, 'recv-b')];
     const senders = [new Sender(sa, room, 'a'), new Sender(sb, room, 'b')];
@@ -207,7 +224,7 @@ test('node A cut off from Redis by a link down for 3 s under traffic: notices, r
       `A failed readiness, naming Redis, from the notice to the restore: ${JSON.stringify(afterNotice.filter((r) => r.status !== 503))}`);
     assert.ok(seen.b.every((r) => r.status === 200), `B stayed ready: ${JSON.stringify(seen.b.filter((r) => r.status !== 200))}`);
     assert.ok(m.chatnode_redis_up === 1 && m.chatnode_redis_reconnects_total >= 1, 'A\'s metrics show the reconnect');
-    for (const c of clients) assert.equal(c.closeCode, null, `${c.name} stayed connected`);
+    for (const c of connect.clients) assert.equal(c.closeCode, null, `${c.name} stayed connected`);
     for (const r of receivers) {
       const x = audit(r.ids(room));
       const got = new Set(r.messages(room).map((e) => e.cid));
@@ -217,4 +234,52 @@ test('node A cut off from Redis by a link down for 3 s under traffic: notices, r
       assert.equal(x.count, acked.size, `${r.name} got other messages than those acknowledged`);
     }
     assert.deepEqual(receivers[0].ids(room), receivers[1].ids(room), 'receivers on A and B saw the same order');
+  });
+
+test('node A cut off for longer than the presence TTL: afterwards every client lists the same members, none told twice',
+  { timeout: 50000 }, async (t) => {
+    const { lab, a, b, aRedis } = await startLab({ ...fast, CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '1' });
+    const room = 'presence-cut';
+    const connect = joiner(room);
+    const ann = await connect(a, 'ann'), abe = await connect(a, 'abe'), amy = await connect(a, 'amy');
+    const bea = await connect(b, 'bea'), bo = await connect(b, 'bo');
+    const everyone = ['abe', 'amy', 'ann', 'bea', 'bo'];
+    await waitFor(() => [ann, abe, amy, bea, bo].every((c) => c.presence(room).members.join() === everyone.join()),
+      'everyone to see everyone');
+
+    // The cut: A gives up its Redis links, and B's reaper removes A's members
+    // once A's liveness key expires.
+    lab.down(aRedis.b);
+    await waitFor(async () => (await readyz(a)).status === 503, 'A to notice the cut', 15000);
+    await waitFor(() => ['ann', 'abe', 'amy'].every((n) => !bea.presence(room).members.includes(n)),
+      'B to announce that A\'s members left', 15000);
+    // Meanwhile the room changes on both sides of the cut: A hears nothing of
+    // it, having no subscription to hear it on.
+    const cy = await connect(b, 'cy');
+    bo.close();
+    amy.close();
+    await waitFor(() => !bea.presence(room).members.includes('bo') && cy.presence(room).members.join() === 'bea,cy',
+      'B to see bo leave and cy join');
+    assert.equal(abe.presence(room).members.join(), everyone.join(), 'A\'s clients heard nothing during the cut');
+    lab.up(aRedis.b);
+    await waitFor(async () => (await a.ready()), 'A ready again', 15000);
+
+    const expected = ['abe', 'ann', 'bea', 'cy'];
+    const watchers = [ann, abe, bea, cy];
+    await waitFor(() => watchers.every((c) => c.presence(room).members.join() === expected.join()),
+      'every client to list the room as it is', 15000);
+    const m = await a.metrics();
+    for (const c of watchers) {
+      const p = c.presence(room);
+      t.diagnostic(`${c.name} on ${c.node.name}: ${p.members.join(',')} (count ${p.count}), ` +
+        `redundant ${JSON.stringify(p.redundant)}, presence events ${c.events.filter((e) => e.type === 'presence').length}`);
+    }
+    t.diagnostic(`A metrics: presence resyncs ${m.chatnode_presence_resyncs_total}, reconnects ${m.chatnode_redis_reconnects_total}`);
+    for (const c of watchers)
+      assert.deepEqual(c.presence(room).redundant, [], `${c.name} was told nothing twice`);
+    // On A a member hears no event about itself, so only B's last counts are the whole room's.
+    for (const c of [bea, cy])
+      assert.equal(c.presence(room).count, expected.length, `${c.name}'s last presence count is the room's`);
+    assert.ok(m.chatnode_redis_reconnects_total >= 1, 'A lost its links and made them again');
+    assert.ok(m.chatnode_presence_resyncs_total >= 1, 'A counted the correction');
   });
