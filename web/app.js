@@ -152,7 +152,7 @@
     return added;
   }
 
-  function renderMembers(count) {
+  function renderMembers() {
     const names = [...state.members].sort((a, b) => a.localeCompare(b));
     el.memberList.replaceChildren(...names.map((n) => {
       const li = document.createElement('li');
@@ -165,8 +165,10 @@
       }
       return li;
     }));
-    // The node's count is authoritative (it counts members on every node).
-    const n = String(count ?? names.length);
+    // The list spans every node: the node keeps what it sends exact, and a
+    // member hears no presence event about itself, so a count carried in
+    // those events could lag behind the list.
+    const n = String(names.length);
     el.memberCount.textContent = n;
     el.memberCountShort.textContent = n;
   }
@@ -352,7 +354,7 @@
         if (ev.room !== state.room) break;
         if (ev.event === 'join') state.members.add(ev.user);
         else if (ev.event === 'leave') { state.members.delete(ev.user); stopTyping(ev.user); }
-        renderMembers(typeof ev.count === 'number' ? ev.count : undefined);
+        renderMembers();
         break;
       case 'typing': {
         if (ev.room !== state.room || ev.user === state.name) break;
