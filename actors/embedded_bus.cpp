@@ -16,6 +16,8 @@ namespace chatnode {
 
 namespace {
 
+/// Kept while the room is empty too (as its history is): versions never go
+/// back, or a hub could take new events for ones it has seen.
 struct room_presence {
   std::map<std::string, std::size_t> names; ///< name -> nodes reporting it (one node here)
   std::uint64_t version = 0;
@@ -99,8 +101,6 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
         return;
       presence_event event{++p.version, name, present,
                            make_frame(encode_presence(room, name, present, p.names.size()))};
-      if (p.names.empty())
-        self->state.presence.erase(room); // versions restart only for an empty room
       publish(room, presence_atom::value, room, event);
     },
     [self](who_atom, const std::string& room) -> presence_snapshot {

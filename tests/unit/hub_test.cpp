@@ -5,6 +5,7 @@
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
 #include "actors/session.hpp"
+#include "actors/stats.hpp"
 #include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -125,6 +126,25 @@ BOOST_AUTO_TEST_CASE(same_name_twice_is_one_member_and_leave_is_announced_once) 
   BOOST_REQUIRE(left.size() == 1u);
   BOOST_TEST(left[0]["event"] == "leave");
   BOOST_TEST(left[0]["count"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_room_that_empties_and_fills_at_once_keeps_presence_versions_in_order) {
+  for (const char* name : {"x", "y"})
+    join("r", name, std::string{"s-"} + name);
+  auto resyncs = stats().presence_resyncs.load();
+  // Both leave and bob enters before anyone runs: the bus's leave events
+  // reach the hub's new room for bob, ahead of bob's own join.
+  caf::anon_send(hub, leave_atom::value, std::string{"r"}, std::string{"s-x"});
+  caf::anon_send(hub, leave_atom::value, std::string{"r"}, std::string{"s-y"});
+  auto bob = std::make_shared<recording_sink>();
+  caf::anon_send(hub, enter_atom::value, join_request{"r", "bob", "s-bob", bob, std::nullopt, 50});
+  sched->run();
+  BOOST_TEST(bob->of_type("joined")[0]["members"] == json::array({"bob"}));
+  join("r", "carol", "s-carol");
+  auto presence = bob->of_type("presence");
+  BOOST_REQUIRE(presence.size() == 1u);
+  BOOST_TEST(presence[0]["user"] == "carol");
+  BOOST_TEST(stats().presence_resyncs.load() == resyncs); // no version went back
 }
 
 BOOST_AUTO_TEST_CASE(typing_reaches_the_others_only) {
