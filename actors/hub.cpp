@@ -139,6 +139,8 @@ void reconcile(hub_actor* self, const std::string& room_name, const presence_sna
   auto& room = rit->second;
   auto& view = room.presence;
   view.asking = false;
+  if (!view.known)
+    return; // the room was left and entered again meanwhile: its first snapshot sets the view
   if (truth.version < view.version && ++view.stale_answers < 3) {
     // Events newer than the answer came meanwhile: ask again. Answers that
     // stay older mean the bus started its versions over (it lost its data),
