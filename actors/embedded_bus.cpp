@@ -16,8 +16,6 @@ namespace chatnode {
 
 namespace {
 
-/// Kept while the room is empty too (as its history is): versions never go
-/// back, or a hub could take new events for ones it has seen.
 struct room_presence {
   std::map<std::string, std::size_t> names; ///< name -> nodes reporting it (one node here)
   std::uint64_t version = 0;
@@ -26,7 +24,12 @@ struct room_presence {
 struct embedded_bus_state {
   bus_settings settings;
   std::unordered_map<std::string, room_history> rooms;
-  std::unordered_map<std::string, room_presence> presence;
+  std::unordered_map<std::string, room_presence> presence; ///< rooms with someone in them
+  /// Presence events published in every room so far. A room's versions start
+  /// from it when someone enters the empty room, so they never go back,
+  /// though nothing is kept of a room once it is empty: a hub can still hear
+  /// the last leaves after entering the room again, and takes them for old.
+  std::uint64_t presence_events = 0;
   std::unordered_map<std::string, std::unordered_set<caf::actor>> subscribers;
 
   room_history& room(const std::string& name) {
@@ -85,7 +88,14 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
       return snapshot;
     },
     [self, publish](member_atom, const std::string& room, const std::string& name, bool present) {
-      auto& p = self->state.presence[room];
+      auto& st = self->state;
+      auto pit = st.presence.find(room);
+      if (pit == st.presence.end()) {
+        if (!present)
+          return;
+        pit = st.presence.emplace(room, room_presence{{}, st.presence_events}).first;
+      }
+      auto& p = pit->second;
       bool changed;
       if (present) {
         changed = p.names[name]++ == 0;
@@ -99,8 +109,11 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
       }
       if (!changed)
         return;
+      ++st.presence_events;
       presence_event event{++p.version, name, present,
                            make_frame(encode_presence(room, name, present, p.names.size()))};
+      if (p.names.empty())
+        st.presence.erase(pit);
       publish(room, presence_atom::value, room, event);
     },
     [self](who_atom, const std::string& room) -> presence_snapshot {
