@@ -18,6 +18,7 @@ namespace chatnode {
 namespace {
 
 constexpr std::size_t max_early_presence = 1000;
+constexpr std::size_t max_logged_presence = 10000;
 
 /// A session in a room. Until the bus answers its snapshot query it is
 /// pending: live messages for it are held back, so none comes before its
@@ -53,11 +54,16 @@ struct presence_view {
   std::uint64_t version = 0;
   std::vector<presence_event> early; ///< came before the view was known
   bool early_overflow = false;       ///< more came than `early` holds
-  bool asking = false;               ///< a who_atom query is out
-  int stale_answers = 0;             ///< answers older than the view, in a row
+  /// While a who_atom query is out: the version asked at, and the newest
+  /// event per name applied since (an answer may be older than some of them).
+  bool asking = false;
+  std::uint64_t asked_at = 0;
+  std::map<std::string, presence_event> since_asked;
+  bool ask_again = false; ///< a gap or a resync came while asking, or too much to log
 };
 
 struct room_state {
+  std::uint64_t generation = 0; ///< tells this room from an earlier one of the same name
   std::vector<member> members;
   std::map<std::string, std::size_t> names; ///< local sessions per name
   presence_view presence;
@@ -80,6 +86,13 @@ struct room_state {
 struct hub_state {
   caf::actor bus;
   std::unordered_map<std::string, room_state> rooms;
+  std::uint64_t next_generation = 1;
+
+  /// The room of that name, if it is still the one with that generation.
+  room_state* room(const std::string& name, std::uint64_t generation) {
+    auto it = rooms.find(name);
+    return it == rooms.end() || it->second.generation != generation ? nullptr : &it->second;
+  }
 
   void update_gauge() const {
     stats().rooms.store(static_cast<std::int64_t>(rooms.size()), std::memory_order_relaxed);
@@ -126,55 +139,81 @@ void apply_presence(hub_actor* self, const std::string& room_name, room_state& r
   bool changed = event.present ? view.names.insert(event.user).second : view.names.erase(event.user) > 0;
   if (changed)
     room.tell(event.user, event.frame);
+  if (view.asking) {
+    if (view.since_asked.size() < max_logged_presence || view.since_asked.contains(event.user))
+      view.since_asked.insert_or_assign(event.user, event);
+    else
+      view.ask_again = true;
+  }
   if (gap)
     ask_who(self, room_name);
 }
 
 /// The bus said who is in the room: tell the members what differs from the
 /// view, as the presence events they missed would have.
-void reconcile(hub_actor* self, const std::string& room_name, const presence_snapshot& truth) {
-  auto rit = self->state.rooms.find(room_name);
-  if (rit == self->state.rooms.end())
-    return;
-  auto& room = rit->second;
-  auto& view = room.presence;
+void reconcile(hub_actor* self, const std::string& room_name, std::uint64_t generation,
+               const presence_snapshot& truth) {
+  auto* room = self->state.room(room_name, generation);
+  if (room == nullptr)
+    return; // the room was left (and maybe entered again) meanwhile
+  auto& view = room->presence;
   view.asking = false;
-  if (!view.known)
-    return; // the room was left and entered again meanwhile: its first snapshot sets the view
-  if (truth.version < view.version && ++view.stale_answers < 3) {
-    // Events newer than the answer came meanwhile: ask again. Answers that
-    // stay older mean the bus started its versions over (it lost its data),
-    // and the third one is taken as it is.
-    ask_who(self, room_name);
-    return;
-  }
-  view.stale_answers = 0;
+  auto since_asked = std::exchange(view.since_asked, {});
   std::set<std::string> names(truth.members.begin(), truth.members.end());
+  auto version = truth.version;
+  if (truth.version >= view.asked_at) {
+    // Events the answer is older than came meanwhile: they hold.
+    for (const auto& [name, event] : since_asked) {
+      if (event.version <= truth.version)
+        continue;
+      if (event.present)
+        names.insert(name);
+      else
+        names.erase(name);
+      version = std::max(version, event.version);
+    }
+  } // else the bus started its versions over (it lost its data): its answer is all there is.
   auto count = names.size();
   for (const auto& name : names)
     if (!view.names.contains(name))
-      room.tell(name, make_frame(encode_presence(room_name, name, true, count)));
+      room->tell(name, make_frame(encode_presence(room_name, name, true, count)));
   for (const auto& name : view.names)
     if (!names.contains(name))
-      room.tell(name, make_frame(encode_presence(room_name, name, false, count)));
-  if (truth.version < view.version || names != view.names)
+      room->tell(name, make_frame(encode_presence(room_name, name, false, count)));
+  if (version < view.version || names != view.names)
     stats().presence_resyncs.fetch_add(1, std::memory_order_relaxed);
   view.names = std::move(names);
-  view.version = truth.version;
+  view.version = version;
+  if (std::exchange(view.ask_again, false))
+    ask_who(self, room_name);
 }
 
+/// Asks the bus who is in the room; one query at a time, and a request that
+/// comes while one is out is asked again after its answer.
 void ask_who(hub_actor* self, const std::string& room_name) {
   auto rit = self->state.rooms.find(room_name);
-  if (rit == self->state.rooms.end() || !rit->second.presence.known || rit->second.presence.asking)
+  if (rit == self->state.rooms.end())
     return;
-  rit->second.presence.asking = true;
+  auto& view = rit->second.presence;
+  if (!view.known || view.asking) {
+    view.ask_again = true; // after the first snapshot, or after this answer
+    return;
+  }
+  view.asking = true;
+  view.asked_at = view.version;
+  auto generation = rit->second.generation;
   self->request(self->state.bus, caf::infinite, who_atom::value, room_name)
-    .then([self, room_name](const presence_snapshot& truth) { reconcile(self, room_name, truth); },
-          [self, room_name](const caf::error&) {
-            // The bus sends resync_atom once it can answer again.
-            if (auto rit = self->state.rooms.find(room_name); rit != self->state.rooms.end())
-              rit->second.presence.asking = false;
-          });
+    .then(
+      [self, room_name, generation](const presence_snapshot& truth) {
+        reconcile(self, room_name, generation, truth);
+      },
+      [self, room_name, generation](const caf::error&) {
+        // The bus sends resync_atom once it can answer again.
+        if (auto* room = self->state.room(room_name, generation)) {
+          room->presence.asking = false;
+          room->presence.since_asked.clear();
+        }
+      });
 }
 
 /// The bus answered a member's snapshot query: send `joined`, then the
@@ -195,7 +234,7 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
     view.version = snapshot.presence_version;
     for (const auto& event : std::exchange(view.early, {}))
       apply_presence(self, room_name, room, event);
-    if (view.early_overflow)
+    if (view.early_overflow || std::exchange(view.ask_again, false))
       ask_who(self, room_name);
   }
   // The member's own join may still be on its way from the bus.
@@ -214,6 +253,7 @@ void handle_join(hub_actor* self, join_request& req) {
   auto [rit, created] = self->state.rooms.try_emplace(req.room);
   auto& room = rit->second;
   if (created) {
+    room.generation = self->state.next_generation++;
     self->send(self->state.bus, subscribe_atom::value, req.room, caf::actor{self});
     self->state.update_gauge();
   }

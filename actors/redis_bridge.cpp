@@ -348,10 +348,19 @@ void heartbeat(bridge_actor* self) {
   auto ttl = std::to_string(st.settings.presence_ttl.count());
   call(self, {"SET", st.liveness_prefix() + st.settings.node, "1", "PX", ttl, "GET"}, [self](redis_reply r) {
     // No previous value: this node was taken for dead (or Redis lost its
-    // data), and other nodes may have removed its members. Tell them again.
-    if (r.type == redis_reply::kind::nil)
-      for (const auto& [room, names] : self->state.names)
-        self->state.unsynced_rooms.insert(room);
+    // data), and other nodes may have removed its members. Tell them again,
+    // then have the hubs compare: presence versions may have started over.
+    if (r.type != redis_reply::kind::nil)
+      return;
+    auto& st = self->state;
+    for (const auto& [room, names] : st.names)
+      st.unsynced_rooms.insert(room);
+    auto unsynced = st.unsynced_rooms;
+    for (const auto& room : unsynced)
+      sync_presence(self, room);
+    for (auto& [room, link] : st.rooms)
+      link.resync_due = true;
+    send_resyncs(self);
   });
   for (const auto& [room, link] : st.rooms)
     run_script(self, st.reap, {st.key(room, "members"), st.key(room, "pver"), st.channel(room)},
@@ -447,11 +456,11 @@ void on_published(bridge_actor* self, const std::string& channel, const std::str
         return;
       auto frame = payload.substr(nl2 + 1);
       auto fields = nlohmann::json::parse(frame, nullptr, false);
-      if (!fields.is_object())
+      auto kind = fields.is_object() ? fields.find("event") : fields.end();
+      if (kind == fields.end())
         return;
       presence_event event{std::strtoull(std::string{head}.c_str(), nullptr, 10),
-                           payload.substr(nl + 1, nl2 - nl - 1), fields.value("event", "") == "join",
-                           make_frame(std::move(frame))};
+                           payload.substr(nl + 1, nl2 - nl - 1), *kind == "join", make_frame(std::move(frame))};
       self->send(r.hub, presence_atom::value, room, std::move(event));
       break;
     }
