@@ -39,6 +39,17 @@ struct embedded_bus_state {
   static inline const char* name = "embedded_bus";
 };
 
+/// Who is in a room, and the version of the last presence event there.
+presence_snapshot presence_of(const embedded_bus_state& st, const std::string& room) {
+  presence_snapshot snapshot;
+  if (auto it = st.presence.find(room); it != st.presence.end()) {
+    for (const auto& [name, count] : it->second.names)
+      snapshot.members.push_back(name);
+    snapshot.version = it->second.version;
+  }
+  return snapshot;
+}
+
 std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -80,11 +91,9 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
       if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
         snapshot.history = query.since ? it->second.after(*query.since)
                                        : it->second.page(std::nullopt, query.limit);
-      if (auto it = self->state.presence.find(query.room); it != self->state.presence.end()) {
-        for (const auto& [name, count] : it->second.names)
-          snapshot.members.push_back(name);
-        snapshot.presence_version = it->second.version;
-      }
+      auto presence = presence_of(self->state, query.room);
+      snapshot.members = std::move(presence.members);
+      snapshot.presence_version = presence.version;
       return snapshot;
     },
     [self, publish](member_atom, const std::string& room, const std::string& name, bool present) {
@@ -116,15 +125,7 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
         st.presence.erase(pit);
       publish(room, presence_atom::value, room, event);
     },
-    [self](who_atom, const std::string& room) -> presence_snapshot {
-      presence_snapshot snapshot;
-      if (auto it = self->state.presence.find(room); it != self->state.presence.end()) {
-        for (const auto& [name, count] : it->second.names)
-          snapshot.members.push_back(name);
-        snapshot.version = it->second.version;
-      }
-      return snapshot;
-    },
+    [self](who_atom, const std::string& room) { return presence_of(self->state, room); },
     [self](history_atom, const history_query& query) -> message_page {
       auto it = self->state.rooms.find(query.room);
       if (it == self->state.rooms.end())

@@ -53,13 +53,12 @@ struct presence_view {
   std::set<std::string> names;
   std::uint64_t version = 0;
   std::vector<presence_event> early; ///< came before the view was known
-  bool early_overflow = false;       ///< more came than `early` holds
   /// While a who_atom query is out: the version asked at, and the newest
   /// event per name applied since (an answer may be older than some of them).
   bool asking = false;
   std::uint64_t asked_at = 0;
   std::map<std::string, presence_event> since_asked;
-  bool ask_again = false; ///< a gap or a resync came while asking, or too much to log
+  bool ask_again = false; ///< a gap or resync came while asking, or more than early/since_asked hold
 };
 
 struct room_state {
@@ -234,7 +233,7 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
     view.version = snapshot.presence_version;
     for (const auto& event : std::exchange(view.early, {}))
       apply_presence(self, room_name, room, event);
-    if (view.early_overflow || std::exchange(view.ask_again, false))
+    if (std::exchange(view.ask_again, false))
       ask_who(self, room_name);
   }
   // The member's own join may still be on its way from the bus.
@@ -315,7 +314,7 @@ void announce(hub_actor* self, const std::string& room_name, const presence_even
     if (room.presence.early.size() < max_early_presence)
       room.presence.early.push_back(event);
     else
-      room.presence.early_overflow = true;
+      room.presence.ask_again = true;
     return;
   }
   apply_presence(self, room_name, room, event);

@@ -332,6 +332,13 @@ void sync_presence(bridge_actor* self, const std::string& room) {
     send_presence(self, room, name, present);
 }
 
+/// Sends the names of every room Redis has not confirmed.
+void sync_unsynced(bridge_actor* self) {
+  auto unsynced = self->state.unsynced_rooms; // sync_presence erases from it
+  for (const auto& room : unsynced)
+    sync_presence(self, room);
+}
+
 /// Asks the hubs of rooms whose presence events may have been lost to
 /// compare what their members were told with Redis, once Redis can answer.
 void send_resyncs(bridge_actor* self) {
@@ -355,9 +362,7 @@ void heartbeat(bridge_actor* self) {
     auto& st = self->state;
     for (const auto& [room, names] : st.names)
       st.unsynced_rooms.insert(room);
-    auto unsynced = st.unsynced_rooms;
-    for (const auto& room : unsynced)
-      sync_presence(self, room);
+    sync_unsynced(self);
     for (auto& [room, link] : st.rooms)
       link.resync_due = true;
     send_resyncs(self);
@@ -365,9 +370,7 @@ void heartbeat(bridge_actor* self) {
   for (const auto& [room, link] : st.rooms)
     run_script(self, st.reap, {st.key(room, "members"), st.key(room, "pver"), st.channel(room)},
                {st.liveness_prefix(), room}, [](redis_reply) {});
-  auto unsynced = st.unsynced_rooms;
-  for (const auto& room : unsynced)
-    sync_presence(self, room);
+  sync_unsynced(self);
   for (auto& [room, link] : st.rooms)
     if (link.needs_catch_up)
       catch_up(self, room);
