@@ -1,8 +1,9 @@
-// Faults: Redis restarted or paused under traffic, a node killed, a send
-// retried after `unavailable`. Each test reports what it sent, what was
+// Faults: Redis restarted or paused under traffic, Redis losing its data, a
+// node killed, a send retried after `unavailable`. Each test reports what it sent, what was
 // acknowledged and delivered, and what was lost, duplicated or reordered.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { afterEach, test } from 'node:test';
 import { Client, Node, Redis, audit, waitFor } from './lib.mjs';
 
@@ -117,6 +118,43 @@ test('Redis paused (SIGSTOP) for seconds: links time out, come back, catch up', 
   await waitFor(() => receivers[0].ids(room).length >= sender.acked().size, 'receiver to catch up', 15000);
   report(t, 'pause', sender, receivers, room);
   for (const c of [s, ...receivers]) c.close();
+});
+
+test('Redis loses its data (FLUSHALL): presence versions start over, member lists stay right', async (t) => {
+  const { redis, nodes } = await cluster(2);
+  const room = 'flushed';
+  const clients = [];
+  const connect = async (node, name) => {
+    const c = await new Client(node, name).connect();
+    clients.push(c);
+    await c.join(room);
+    return c;
+  };
+  for (const name of ['p1', 'p2', 'p3']) await connect(nodes[0], name);
+  for (const name of ['q1', 'q2', 'q3']) await connect(nodes[1], name);
+  // Versions climb past what the nodes will write again after the flush.
+  for (const c of clients.splice(4)) c.close();
+  const [p1, p2, , q1] = clients;
+  await waitFor(() => clients.every((c) => c.presence(room).members.join() === 'p1,p2,p3,q1'),
+    'everyone to see the leaves');
+
+  execFileSync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+  // Each node finds its liveness key gone, writes its names again (versions
+  // from 1) and compares its member list with Redis.
+  await waitFor(async () => (await Promise.all(nodes.map((n) => n.metrics())))
+    .every((m) => m.chatnode_presence_resyncs_total >= 1), 'both nodes to compare with Redis', 10000);
+  const late = await connect(nodes[0], 'late');
+  p2.close();
+  const expected = 'late,p1,p3,q1';
+  const watchers = [p1, clients[2], q1, late];
+  await waitFor(() => watchers.every((c) => c.presence(room).members.join() === expected),
+    'every client to see late join and p2 leave', 10000);
+  for (const c of watchers) {
+    const p = c.presence(room);
+    t.diagnostic(`${c.name}: ${p.members.join(',')}, redundant ${JSON.stringify(p.redundant)}`);
+    assert.deepEqual(p.redundant, [], `${c.name} was told nothing twice`);
+  }
+  for (const c of clients) c.close();
 });
 
 test('a node killed with SIGKILL: its clients resume elsewhere, presence forgets it in time', async (t) => {
