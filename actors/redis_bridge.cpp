@@ -11,9 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -78,13 +80,17 @@ struct bridge_state {
   script store{redis_scripts::store, {}};
   script snapshot{redis_scripts::snapshot, {}};
   script presence{redis_scripts::presence, {}};
-  script reap{redis_scripts::reap, {}};
+  script refresh{redis_scripts::refresh, {}};
 
   std::string key(const std::string& room, const char* suffix) const {
     return settings.key_prefix + "{" + room + "}:" + suffix;
   }
   std::string channel(const std::string& room) const { return key(room, "live"); }
-  std::string liveness_prefix() const { return settings.key_prefix + "node:"; }
+  /// The keys every presence script takes, in its order.
+  std::vector<std::string> presence_keys(const std::string& room) const {
+    return {key(room, "members"), key(room, "pver"), channel(room), key(room, "nodes")};
+  }
+  std::string ttl_ms() const { return std::to_string(settings.presence_ttl.count()); }
 
   static inline const char* name = "redis_bridge";
 };
@@ -146,7 +152,7 @@ void run_script(bridge_actor* self, script& s, std::vector<std::string> keys,
 }
 
 void load_scripts(bridge_actor* self) {
-  for (auto* s : {&self->state.store, &self->state.snapshot, &self->state.presence, &self->state.reap})
+  for (auto* s : {&self->state.store, &self->state.snapshot, &self->state.presence, &self->state.refresh})
     call(self, {"SCRIPT", "LOAD", s->source}, [s](redis_reply r) {
       if (r.type == redis_reply::kind::string)
         s->sha = r.str;
@@ -202,7 +208,7 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
                                 std::to_string(w.query.limit)};
   auto& st = self->state;
-  run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver")},
+  run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
              std::move(args), [room, w](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                  w.promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -301,8 +307,8 @@ void finish_catch_up(bridge_actor* self, const std::string& room) {
 /// next full sync.
 void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
   auto& st = self->state;
-  run_script(self, st.presence, {st.key(room, "members"), st.key(room, "pver"), st.channel(room)},
-             {st.settings.node, name, present ? "1" : "0", room},
+  run_script(self, st.presence, st.presence_keys(room),
+             {st.settings.node, name, present ? "1" : "0", room, st.settings.incarnation, st.ttl_ms()},
              [self, room, name, present](redis_reply r) {
                auto& st = self->state;
                if (r.is_error()) {
@@ -350,26 +356,31 @@ void send_resyncs(bridge_actor* self) {
       self->send(r.hub, resync_atom::value, room);
 }
 
+/// This node's presence heartbeat in one room. When Redis did not take the
+/// node for live there (its entry expired, the node was started again, or
+/// Redis lost its data), other nodes may have removed its members: it tells
+/// Redis its names again, and the hub compares what its members were told.
+void refresh_room(bridge_actor* self, const std::string& room) {
+  auto& st = self->state;
+  run_script(self, st.refresh, st.presence_keys(room), {st.settings.node, st.settings.incarnation, st.ttl_ms(), room},
+             [self, room](redis_reply r) {
+               if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
+                 return;
+               auto& st = self->state;
+               sync_presence(self, room);
+               if (auto it = st.rooms.find(room); it != st.rooms.end()) {
+                 it->second.resync_due = true;
+                 send_resyncs(self);
+               }
+             });
+}
+
 void heartbeat(bridge_actor* self) {
   auto& st = self->state;
-  auto ttl = std::to_string(st.settings.presence_ttl.count());
-  call(self, {"SET", st.liveness_prefix() + st.settings.node, "1", "PX", ttl, "GET"}, [self](redis_reply r) {
-    // No previous value: this node was taken for dead (or Redis lost its
-    // data), and other nodes may have removed its members. Tell them again,
-    // then have the hubs compare: presence versions may have started over.
-    if (r.type != redis_reply::kind::nil)
-      return;
-    auto& st = self->state;
-    for (const auto& [room, names] : st.names)
-      st.unsynced_rooms.insert(room);
-    sync_unsynced(self);
-    for (auto& [room, link] : st.rooms)
-      link.resync_due = true;
-    send_resyncs(self);
-  });
-  for (const auto& [room, link] : st.rooms)
-    run_script(self, st.reap, {st.key(room, "members"), st.key(room, "pver"), st.channel(room)},
-               {st.liveness_prefix(), room}, [](redis_reply) {});
+  if (!st.command_up)
+    return;
+  for (const auto& [room, names] : st.names)
+    refresh_room(self, room);
   sync_unsynced(self);
   for (auto& [room, link] : st.rooms)
     if (link.needs_catch_up)
@@ -557,7 +568,7 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto& st = self->state;
       auto promise = self->make_response_promise();
       // The snapshot script without history: only its members and version.
-      run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver")},
+      run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
                  {std::string{}, "0"}, [promise](redis_reply r) mutable {
                    if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                      promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -636,6 +647,14 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
 caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
                               std::shared_ptr<redis_port> subscriber,
                               redis_bridge_settings settings) {
+  if (settings.incarnation.empty()) {
+    std::random_device random;
+    std::uint64_t value = (std::uint64_t{random()} << 32) ^ random() ^
+                          static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    settings.incarnation = text;
+  }
   return sys.spawn(redis_bridge, std::move(commands), std::move(subscriber), std::move(settings));
 }
 

@@ -18,6 +18,9 @@ namespace chatnode {
 
 struct redis_bridge_settings {
   std::string node;                            ///< this node's name, unique among nodes
+  /// Tells this process apart from earlier ones under the same name (a
+  /// container restarted in place); random when empty.
+  std::string incarnation;
   std::string key_prefix = "chatnode:";
   std::size_t retention = 1000;                ///< per-room stream length (MAXLEN ~)
   std::chrono::seconds cid_ttl{86400};         ///< how long a cid is remembered for retries

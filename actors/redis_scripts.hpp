@@ -24,12 +24,38 @@ redis.call('PUBLISH', KEYS[3], 'm' .. id .. '\n' .. frame)
 return {'new', id, frame}
 )lua";
 
+// Presence. A room's `members` hash has a field "<node>\n<name>" for each
+// name a node has in the room, valued with the incarnation of the node's
+// process that wrote it. Its `nodes` hash holds, for each node with members
+// there, "<incarnation> <expiry ms>" on Redis's clock, renewed by that node's
+// heartbeat. A member is live while its node's entry names the same
+// incarnation and has not expired: a node killed and started again under its
+// old name writes a new incarnation, so what its earlier life left is dead at
+// once. Everything a script touches is the room's, on the room's slot.
+
+/// The Lua helpers the presence scripts share: Redis's time in ms, and which
+/// nodes of a room are live.
+#define CHATNODE_PRESENCE_LUA_HELPERS \
+  "local function now_ms() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end\n" \
+  "local function live_nodes(nodes_key, now)\n" \
+  "  local live, entries = {}, redis.call('HGETALL', nodes_key)\n" \
+  "  for i = 1, #entries, 2 do\n" \
+  "    local inc, expiry = string.match(entries[i + 1], '^(%S+) (%d+)$')\n" \
+  "    if inc and tonumber(expiry) >= now then live[entries[i]] = inc end\n" \
+  "  end\n" \
+  "  return live\n" \
+  "end\n" \
+  "local function is_live(live, field, inc)\n" \
+  "  local node = string.match(field, '^(.-)\\n')\n" \
+  "  return node ~= nil and live[node] == inc\n" \
+  "end\n"
+
 /// What a member entering a room needs, in one consistent read.
-/// KEYS: stream, members hash, presence version
+/// KEYS: stream, members hash, presence version, nodes hash
 /// ARGV: since id ('' for none), limit
-/// Returns {entries, member fields, version, more}; entries newest first
+/// Returns {entries, live member fields, version, more}; entries newest first
 /// without `since`, oldest first with it.
-inline constexpr const char* snapshot = R"lua(
+inline constexpr const char* snapshot = CHATNODE_PRESENCE_LUA_HELPERS R"lua(
 local entries, more
 if ARGV[1] ~= '' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
@@ -40,23 +66,34 @@ else
   more = #entries > n
   if more then table.remove(entries) end
 end
+local live, fields, members = live_nodes(KEYS[4], now_ms()), redis.call('HGETALL', KEYS[2]), {}
+for i = 1, #fields, 2 do
+  if is_live(live, fields[i], fields[i + 1]) then table.insert(members, fields[i]) end
+end
 local version = redis.call('GET', KEYS[3]) or '0'
-return {entries, redis.call('HKEYS', KEYS[2]), version, more and 1 or 0}
+return {entries, members, version, more and 1 or 0}
 )lua";
 
-/// Marks a name present or absent on one node; when the name appears in or
-/// vanishes from the room as a whole, publishes a versioned presence event.
-/// KEYS: members hash, presence version, channel
-/// ARGV: node, name, '1' present / '0' absent, room
-inline constexpr const char* presence = R"lua(
+/// Marks a name present or absent on one node and renews the node's entry;
+/// when the name appears in or vanishes from the room as a whole, publishes
+/// a versioned presence event.
+/// KEYS: members hash, presence version, channel, nodes hash
+/// ARGV: node, name, '1' present / '0' absent, room, incarnation, ttl ms
+inline constexpr const char* presence = CHATNODE_PRESENCE_LUA_HELPERS R"lua(
+local now, ttl = now_ms(), tonumber(ARGV[6])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5] .. ' ' .. (now + ttl))
+redis.call('PEXPIRE', KEYS[4], ttl * 3)
 local field = ARGV[1] .. '\n' .. ARGV[2]
 local changed
 if ARGV[3] == '1' then
-  changed = redis.call('HSET', KEYS[1], field, 1) == 1
+  -- A field left by an earlier life of this node is taken over: the name
+  -- was listed all along, so nothing changes for the room.
+  changed = redis.call('HSET', KEYS[1], field, ARGV[5]) == 1
 else
   changed = redis.call('HDEL', KEYS[1], field) == 1
 end
 if not changed then return 0 end
+redis.call('PEXPIRE', KEYS[1], ttl * 3)
 local names, count, others = {}, 0, false
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local n = string.match(f, '\n(.*)$')
@@ -71,18 +108,29 @@ redis.call('PUBLISH', KEYS[3], 'p' .. v .. '\n' .. ARGV[2] .. '\n' .. frame)
 return v
 )lua";
 
-/// Removes the members of nodes whose liveness key expired, and announces
-/// the names that left with them.
-/// KEYS: members hash, presence version, channel
-/// ARGV: liveness key prefix, room
-inline constexpr const char* reap = R"lua(
-local alive, dead = {}, {}
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local node = string.match(f, '^(.-)\n')
-  if alive[node] == nil then alive[node] = redis.call('EXISTS', ARGV[1] .. node) == 1 end
-  if not alive[node] then table.insert(dead, f) end
+/// A node's heartbeat in one room: renews its entry, removes the members of
+/// nodes that are not live (expired, or another incarnation) and announces
+/// the names that left with them. The room's presence keys expire when no
+/// node renews them for a while.
+/// KEYS: members hash, presence version, channel, nodes hash
+/// ARGV: node, incarnation, ttl ms, room
+/// Returns {1 if this node was live here before, members removed}.
+inline constexpr const char* refresh = CHATNODE_PRESENCE_LUA_HELPERS R"lua(
+local now, ttl = now_ms(), tonumber(ARGV[3])
+local live = live_nodes(KEYS[4], now)
+local was_live = live[ARGV[1]] == ARGV[2]
+live[ARGV[1]] = ARGV[2]
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2] .. ' ' .. (now + ttl))
+for _, node in ipairs(redis.call('HKEYS', KEYS[4])) do
+  if not live[node] then redis.call('HDEL', KEYS[4], node) end
 end
-if #dead == 0 then return 0 end
+local dead, fields = {}, redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if not is_live(live, fields[i], fields[i + 1]) then table.insert(dead, fields[i]) end
+end
+redis.call('PEXPIRE', KEYS[1], ttl * 3)
+redis.call('PEXPIRE', KEYS[4], ttl * 3)
+if #dead == 0 then return {was_live and 1 or 0, 0} end
 for _, f in ipairs(dead) do redis.call('HDEL', KEYS[1], f) end
 local present, count = {}, 0
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -95,12 +143,14 @@ for _, f in ipairs(dead) do
   if not present[n] and not announced[n] then
     announced[n] = true
     local v = redis.call('INCR', KEYS[2])
-    local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[2]) .. ',"user":' .. cjson.encode(n) ..
+    local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(n) ..
       ',"event":"leave","count":' .. count .. '}'
     redis.call('PUBLISH', KEYS[3], 'p' .. v .. '\n' .. n .. '\n' .. frame)
   end
 end
-return #dead
+return {was_live and 1 or 0, #dead}
 )lua";
+
+#undef CHATNODE_PRESENCE_LUA_HELPERS
 
 } // namespace chatnode::redis_scripts

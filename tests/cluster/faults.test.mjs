@@ -196,6 +196,40 @@ test('a node killed with SIGKILL: its clients resume elsewhere, presence forgets
   for (const c of [s, watcher, back]) c.close();
 });
 
+test('a node killed and started again at once under its old name: the members of its earlier life leave everywhere', async (t) => {
+  // What compose (restart: unless-stopped) and Kubernetes (a container
+  // restarted in its pod) do: the new process has the old one's name.
+  const { redis, nodes } = await cluster(2);
+  const room = 'reborn';
+  const watcher = await new Client(nodes[0], 'watcher').connect();
+  await watcher.join(room);
+  const ghost = await new Client(nodes[1], 'ghost').connect();
+  await ghost.join(room);
+  const stayer = await new Client(nodes[1], 'stayer').connect();
+  await stayer.join(room);
+  await waitFor(() => watcher.presence(room).members.join() === 'ghost,stayer,watcher', 'watcher to list everyone');
+
+  nodes[1].kill('SIGKILL');
+  await waitFor(() => ghost.closeCode !== null && stayer.closeCode !== null, 'clients to see their node die');
+  const killedAt = Date.now();
+  await nodes[1].start();
+  await waitFor(() => nodes[1].ready(), 'the node ready again under its old name');
+  // stayer comes back to the same node at once; ghost never does.
+  const back = await new Client(nodes[1], 'stayer').connect();
+  await back.join(room);
+  await waitFor(() => watcher.presence(room).members.join() === 'stayer,watcher', 'ghost to leave on the other node', 10000);
+  const leaveMs = Date.now() - killedAt;
+  await waitFor(() => back.presence(room).members.join() === 'stayer,watcher', 'ghost to leave on the restarted node', 10000);
+  const fields = execFileSync('redis-cli', ['-p', String(redis.port), 'HKEYS', `chatnode:{${room}}:members`], { encoding: 'utf8' });
+  assert.doesNotMatch(fields, /ghost/, 'Redis still lists ghost');
+  const p = watcher.presence(room);
+  t.diagnostic(`restart under the same name: ghost left after ${leaveMs} ms (ttl 2 s); watcher lists ${p.members.join(',')}, ` +
+    `redundant ${JSON.stringify(p.redundant)}`);
+  assert.ok(leaveMs < 6000, `ghost's leave took ${leaveMs} ms`);
+  assert.deepEqual(p.redundant, [], 'the watcher was told nothing twice');
+  for (const c of [watcher, back]) c.close();
+});
+
 test('a send retried with its cid after `unavailable` is stored once', async () => {
   const { redis, nodes } = await cluster(1);
   const room = 'retry';
