@@ -1,6 +1,7 @@
 // The browser client in a real Chromium against a real chatnode: two people
 // chat, text stays text, typing shows, a reload brings the history back, older
-// history pages in on scroll, and a node restart loses and doubles nothing.
+// history pages in on scroll, a node restart loses and doubles nothing, and
+// two people on two nodes chat through nginx with the deploy config.
 //
 //   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/
 //
@@ -14,10 +15,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { Balancer, Node, Redis } from '../cluster/lib.mjs';
 
-const sourceDir = path.resolve(process.env.CHATNODE_SOURCE_DIR ?? path.join(import.meta.dirname, '../..'));
+// The folder of this file (import.meta.dirname needs Node.js 20.11; Debian 12 has 18).
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const sourceDir = path.resolve(process.env.CHATNODE_SOURCE_DIR ?? path.join(here, '../..'));
 const bin = process.env.CHATNODE_BIN;
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
 mkdirSync(screenshots, { recursive: true });
@@ -290,5 +296,41 @@ test('a node that requires tokens: the page asks for one, and a token in the lin
   } finally {
     for (const c of contexts) await c.close();
     await stopNode(guarded);
+  }
+});
+
+test('two people on two nodes behind the balancer (deploy/nginx.conf): the page chats through every hop', async (t) => {
+  // The compose topology as processes: Redis, two nodes, nginx with the real
+  // config. The browser sends its page's Origin, which the nodes check
+  // against the Host that nginx passes on.
+  const redis = await new Redis().start();
+  const nodes = [];
+  let balancer, ada, bob;
+  try {
+    for (const name of ['bal1', 'bal2']) nodes.push(await new Node(name, redis.url).start());
+    balancer = await new Balancer(nodes).start();
+    const room = `balanced-${process.pid}`;
+    ada = await person(balancer.url, 'ada', room);
+    bob = await person(balancer.url, 'bob', room);
+    // least_conn puts the two WebSockets on different nodes: the chat crosses Redis.
+    const metrics = await Promise.all(nodes.map((n) => n.metrics()));
+    const perNode = metrics.map((m) => m.chatnode_connections);
+    t.diagnostic(`WebSocket connections per node: ${perNode.join(', ')}`);
+    assert.deepEqual(perNode, [1, 1], 'one person on each node');
+    assert.deepEqual(metrics.map((m) => m.chatnode_connections_refused_total), [0, 0], 'no upgrade was refused');
+    await memberCount(ada.page, 2);
+    await memberCount(bob.page, 2);
+    await say(ada.page, 'through nginx');
+    await shown(bob.page, 'through nginx').waitFor();
+    await say(bob.page, 'and back');
+    await shown(ada.page, 'and back').waitFor();
+    assert.deepEqual(await messageTexts(ada.page), ['through nginx', 'and back']);
+    assert.deepEqual(await messageTexts(bob.page), ['through nginx', 'and back']);
+  } finally {
+    await ada?.context.close();
+    await bob?.context.close();
+    await balancer?.stop();
+    for (const n of nodes) await n.stop();
+    await redis.destroy();
   }
 });

@@ -4,15 +4,11 @@
 // under traffic loses and doubles nothing for clients that resume.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { Node, Redis, audit, freePort, sourceDir, waitFor } from './lib.mjs';
+import { Balancer, Node, Redis, audit, waitFor } from './lib.mjs';
 
-let redis, nginx, dir, balancerPort;
+let redis, balancer;
 const nodes = [];
 const clients = []; // closed in after(), even when a test fails, or they reconnect forever
 
@@ -20,28 +16,14 @@ before(async () => {
   redis = await new Redis().start();
   for (const name of ['node1', 'node2', 'node3'])
     nodes.push(await new Node(name, redis.url, { CHATNODE_SHUTDOWN_DRAIN_SECONDS: '1' }).start());
-  dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-nginx-'));
-  balancerPort = await freePort();
-  copyFileSync(path.join(sourceDir, 'deploy/nginx.conf'), path.join(dir, 'nginx.conf'));
-  writeFileSync(path.join(dir, 'chatnode-listen.conf'), `listen 127.0.0.1:${balancerPort};\n`);
-  writeFileSync(path.join(dir, 'chatnode-upstreams.conf'),
-    nodes.map((n) => `server 127.0.0.1:${n.port} max_fails=1 fail_timeout=2s;\n`).join(''));
-  nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let nginxErr = '';
-  nginx.stderr.on('data', (d) => { nginxErr += d; });
-  await waitFor(async () => {
-    if (nginx.exitCode !== null) throw new Error(`nginx exited: ${nginxErr}`);
-    const r = await fetch(`http://127.0.0.1:${balancerPort}/healthz`).catch(() => null);
-    return r?.status === 200;
-  }, 'nginx to serve');
+  balancer = await new Balancer(nodes).start();
 });
 
 after(async () => {
   for (const c of clients) c.close();
-  nginx?.kill('SIGTERM');
+  await balancer?.stop();
   for (const n of nodes) await n.stop();
   await redis.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A client through the balancer that reconnects when closed and resumes
@@ -53,7 +35,8 @@ class ResumingClient {
     clients.push(this);
   }
   connect() {
-    const ws = new WebSocket(`ws://127.0.0.1:${balancerPort}/ws`);
+    // The Origin a browser on the balancer's page sends: the nodes check it.
+    const ws = new WebSocket(`ws://127.0.0.1:${balancer.port}/ws`, { origin: balancer.origin });
     this.ws = ws;
     ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString());
@@ -133,7 +116,7 @@ test('rolling restart through the balancer: clients resume, nothing lost or doub
   // /metrics through the balancer parses as Prometheus text. Right after the
   // restarts nginx may still count a node as failed for fail_timeout: retry.
   const text = await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${balancerPort}/metrics`).catch(() => null);
+    const r = await fetch(`${balancer.url}metrics`).catch(() => null);
     return r?.status === 200 ? r.text() : null;
   }, 'metrics through the balancer');
   const families = new Set();

@@ -3,13 +3,17 @@
 // Optionally inside network namespaces joined by veth pairs (Netlab).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
-export const sourceDir = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(import.meta.dirname, '../..');
+// The folder of this file (import.meta.dirname needs Node.js 20.11; Debian 12 has 18).
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const sourceDir = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(here, '../..');
 export const chatnodeBin = process.env.CHATNODE_BIN ?? path.join(sourceDir, 'build/chatnode');
 
 /** Polls `predicate` until it holds or `ms` pass; throws with `what` then. */
@@ -134,6 +138,37 @@ export class Node {
     }
     const report = this.stderr.match(/(AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:)[\s\S]{0,2000}/);
     if (report) throw new Error(`node ${this.name}: sanitizer report:\n${report[0]}`);
+  }
+}
+
+/** nginx with deploy/nginx.conf as it is, in front of `nodes`: only the
+ *  two files compose mounts beside it (listen address, upstreams) differ. */
+export class Balancer {
+  constructor(nodes) { this.nodes = nodes; }
+  async start() {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-nginx-'));
+    this.port = await freePort();
+    copyFileSync(path.join(sourceDir, 'deploy/nginx.conf'), path.join(this.dir, 'nginx.conf'));
+    writeFileSync(path.join(this.dir, 'chatnode-listen.conf'), `listen 127.0.0.1:${this.port};\n`);
+    writeFileSync(path.join(this.dir, 'chatnode-upstreams.conf'),
+      this.nodes.map((n) => `server 127.0.0.1:${n.port} max_fails=1 fail_timeout=2s;\n`).join(''));
+    this.child = spawn('nginx', ['-p', this.dir, '-c', path.join(this.dir, 'nginx.conf'), '-g', 'daemon off;'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.stderr = '';
+    this.child.stderr.on('data', (d) => { this.stderr += d; });
+    await waitFor(async () => {
+      if (this.child.exitCode !== null) throw new Error(`nginx exited: ${this.stderr}`);
+      const r = await fetch(`${this.url}healthz`).catch(() => null);
+      return r?.status === 200;
+    }, 'nginx to serve');
+    return this;
+  }
+  /** The page's address, and so its origin without the trailing slash. */
+  get url() { return `http://127.0.0.1:${this.port}/`; }
+  get origin() { return `http://127.0.0.1:${this.port}`; }
+  async stop() {
+    if (this.child) { this.child.kill('SIGTERM'); await waitExit(this.child, 5000); this.child = null; }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
