@@ -16,7 +16,7 @@ packages=(
   libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
 )
 if $with_tests; then
-  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm iproute2)
+  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm iproute2 ca-certificates)
 fi
 
 missing=()

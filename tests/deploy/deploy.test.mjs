@@ -7,12 +7,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import YAML from 'yaml';
 
-const root = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(import.meta.dirname, '../..');
+// The folder of this file (import.meta.dirname needs Node.js 20.11; Debian 12 has 18).
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const root = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(here, '../..');
 const deploy = path.join(root, 'deploy');
-const bin = (name) => path.join(import.meta.dirname, 'node_modules/.bin', name);
+const bin = (name) => path.join(here, 'node_modules/.bin', name);
 
 function run(command, args) {
   const r = spawnSync(command, args, { encoding: 'utf8' });
