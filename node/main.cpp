@@ -2,6 +2,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/token.hpp"
+#include "node/health_probe.hpp"
 #include "node/config.hpp"
 #include "node/server.hpp"
 
@@ -17,6 +18,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: chatnode [options]
        chatnode token --name NAME [--rooms PATTERN] [--ttl SECONDS] [--config PATH]
+       chatnode health [URL]
 
 Runs a chat node: the browser client, the WebSocket endpoint /ws, /healthz,
 /readyz and /metrics on one port.
@@ -39,6 +41,9 @@ chatnode token prints a join token signed with the configured [auth] secret
 (or CHATNODE_AUTH_SECRET): for display name NAME, rooms matching PATTERN
 (comma-separated, * for any characters; default *), valid for SECONDS
 (default 86400).
+
+chatnode health GETs URL (default http://127.0.0.1:8080/healthz) and exits 0
+when it answers 200 within 3 seconds, else 1: a container health check.
 )";
 
 struct flag_setting {
@@ -107,11 +112,24 @@ int mint_token_command(int argc, char** argv) {
   return 0;
 }
 
+int health_command(int argc, char** argv) {
+  if (argc > 3)
+    return fail("health takes at most one URL (see --help)");
+  std::string url = argc == 3 ? argv[2] : "http://127.0.0.1:8080/healthz";
+  std::string problem;
+  if (chatnode::probe_health(url, std::chrono::seconds{3}, problem))
+    return 0;
+  std::fprintf(stderr, "chatnode: %s: %s\n", url.c_str(), problem.c_str());
+  return 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view{argv[1]} == "token")
     return mint_token_command(argc, argv);
+  if (argc > 1 && std::string_view{argv[1]} == "health")
+    return health_command(argc, argv);
 
   std::string config_path = "config/node.toml";
   bool check_only = false;

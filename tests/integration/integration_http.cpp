@@ -80,6 +80,20 @@ BOOST_FIXTURE_TEST_CASE(healthz_is_ok, NodeFixture) {
   BOOST_TEST(trim(r.body) == "ok");
 }
 
+BOOST_FIXTURE_TEST_CASE(health_command_checks_a_running_node, NodeFixture) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(node.port());
+  auto ok = run_chatnode({"health", base + "/healthz"});
+  BOOST_TEST(ok.status == 0, "stderr: " << ok.err);
+  auto missing = run_chatnode({"health", base + "/no-such-page"});
+  BOOST_TEST(missing.status == 1);
+  BOOST_TEST(!line_with(missing.err, {"answered 404"}).empty(), missing.err);
+  auto refused = run_chatnode({"health", "http://127.0.0.1:1/healthz"});
+  BOOST_TEST(refused.status == 1);
+  auto bad = run_chatnode({"health", "ftp://nowhere"});
+  BOOST_TEST(bad.status == 1);
+  BOOST_TEST(!line_with(bad.err, {"not an http"}).empty(), bad.err);
+}
+
 BOOST_FIXTURE_TEST_CASE(readyz_is_ready_without_redis, NodeFixture) {
   auto r = get(node, "/readyz");
   BOOST_TEST(r.status == 200, "status " << r.status << " body " << r.body);
