@@ -1,12 +1,12 @@
 // The compose topology as processes: redis-server, three chatnode nodes and
 // nginx with the very nginx.conf of deploy/. Clients connect through the
 // balancer; a rolling restart (SIGTERM, then start again, one node at a time)
-// under traffic loses and doubles nothing for clients that resume.
+// under traffic loses and doubles nothing for clients that resume. Clients send
+// the Origin of the balancer's page, as a browser there does.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import WebSocket from 'ws';
-import { Balancer, Node, Redis, audit, waitFor } from './lib.mjs';
+import { Balancer, Node, Redis, ResumingClient, SteadyWriter, tally, waitFor } from './lib.mjs';
 
 let redis, balancer;
 const nodes = [];
@@ -26,66 +26,17 @@ after(async () => {
   await redis.destroy();
 });
 
-/** A client through the balancer that reconnects when closed and resumes
- *  with since, as the browser client does. */
-class ResumingClient {
-  constructor(name, room) {
-    this.name = name; this.room = room; this.ids = []; this.cids = new Set(); this.closes = [];
-    this.open = true; this.reconnects = 0;
-    clients.push(this);
-  }
-  connect() {
-    // The Origin a browser on the balancer's page sends: the nodes check it.
-    const ws = new WebSocket(`ws://127.0.0.1:${balancer.port}/ws`, { origin: balancer.origin });
-    this.ws = ws;
-    ws.on('message', (data) => {
-      const parsed = JSON.parse(data.toString());
-      for (const e of Array.isArray(parsed) ? parsed : [parsed]) this.handle(e);
-    });
-    ws.on('close', (code) => {
-      this.closes.push(code);
-      this.joined = false;
-      if (this.open) { this.reconnects++; setTimeout(() => this.connect(), 50 + Math.random() * 200); }
-    });
-    ws.on('error', () => {});
-  }
-  handle(e) {
-    if (e.type === 'welcome') {
-      const since = this.ids.at(-1);
-      ws_send(this.ws, { type: 'join', room: this.room, name: this.name, ...(since ? { since } : {}) });
-    } else if (e.type === 'joined') {
-      this.joined = true;
-      for (const m of e.history) this.take(m);
-      this.onJoined?.();
-    } else if (e.type === 'message') {
-      this.take(e);
-    } else if (e.type === 'error' && e.code === 'unavailable') {
-      this.onUnavailable?.(e.cid);
-    }
-  }
-  take(m) { this.ids.push(m.id); if (m.cid) this.cids.add(m.cid); }
-  close() { this.open = false; this.ws?.terminate(); }
-}
-
-function ws_send(ws, obj) { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj)); }
-
 test('rolling restart through the balancer: clients resume, nothing lost or doubled', async (t) => {
   const room = 'rolling';
-  const readers = [...Array(6).keys()].map((i) => new ResumingClient(`reader${i}`, room));
-  const writer = new ResumingClient('writer', room);
-  for (const c of [...readers, writer]) c.connect();
-  await waitFor(() => [...readers, writer].every((c) => c.joined), 'everyone joined');
-
-  // The writer sends steadily; unacknowledged sends go again after each rejoin.
-  const texts = new Map();
-  let n = 0;
-  const resend = () => { for (const [cid, text] of texts) if (!writer.cids.has(cid)) ws_send(writer.ws, { type: 'send', room, text, cid }); };
-  writer.onJoined = resend;
-  const timer = setInterval(() => {
-    const cid = `w${n++}`;
-    texts.set(cid, `rolling ${cid}`);
-    if (writer.joined) ws_send(writer.ws, { type: 'send', room, text: texts.get(cid), cid });
-  }, 10);
+  const client = (name) => {
+    const c = new ResumingClient(`ws://127.0.0.1:${balancer.port}/ws`, balancer.origin, name, room);
+    clients.push(c);
+    return c.connect();
+  };
+  const readers = [...Array(6).keys()].map((i) => client(`reader${i}`));
+  const writer = new SteadyWriter(client('writer'));
+  await waitFor(() => [...readers, writer.client].every((c) => c.joined), 'everyone joined');
+  writer.start(10);
 
   for (const node of nodes) {
     await new Promise((r) => setTimeout(r, 700));
@@ -97,20 +48,17 @@ test('rolling restart through the balancer: clients resume, nothing lost or doub
     await waitFor(() => node.ready(), `${node.name} ready again`);
   }
   await new Promise((r) => setTimeout(r, 700));
-  clearInterval(timer);
-  await waitFor(() => { resend(); return writer.cids.size === texts.size; }, 'every send acknowledged', 20000);
-  const acked = writer.cids.size;
-  await waitFor(() => readers.every((r) => r.cids.size >= acked), 'readers to have every message', 20000);
-
-  for (const r of readers) {
-    const a = audit(r.ids);
-    assert.equal(a.duplicates, 0, `${r.name} duplicates`);
-    assert.equal(a.outOfOrder, 0, `${r.name} out of order`);
-    assert.equal(r.cids.size, acked, `${r.name} lost messages`);
+  await writer.settle();
+  const acked = writer.client.cids.size;
+  const got = await tally(writer, readers);
+  for (const r of got) {
+    assert.equal(r.duplicated, 0, `${r.name} duplicates`);
+    assert.equal(r.outOfOrder, 0, `${r.name} out of order`);
+    assert.equal(r.lost, 0, `${r.name} lost messages`);
   }
   const closes = readers.flatMap((r) => r.closes);
   assert.ok(closes.includes(1012), 'drained clients were told 1012');
-  t.diagnostic(`rolling restart of 3 nodes: sent ${texts.size}, acknowledged ${acked}; 6 readers each received ${readers[0].cids.size} ` +
+  t.diagnostic(`rolling restart of 3 nodes: sent ${writer.texts.size}, acknowledged ${acked}; 6 readers each received ${readers[0].cids.size} ` +
     `(lost 0, duplicated 0, out of order 0); reconnects ${readers.reduce((s, r) => s + r.reconnects, 0)}, close codes ${[...new Set(closes)].join(',')}`);
 
   // /metrics through the balancer parses as Prometheus text. Right after the
@@ -129,5 +77,5 @@ test('rolling restart through the balancer: clients resume, nothing lost or doub
     'chatnode_errors_total', 'chatnode_fanout_latency_seconds', 'chatnode_redis_up', 'chatnode_redis_rtt_seconds',
     'chatnode_slow_consumer_closes_total', 'process_resident_memory_bytes'])
     assert.ok(families.has(name), `metrics lack ${name}`);
-  for (const c of [...readers, writer]) c.close();
+  for (const c of [...readers, writer.client]) c.close();
 });

@@ -234,6 +234,84 @@ export class Client {
   close() { this.ws?.terminate(); }
 }
 
+/** A client of the page's WebSocket that reconnects when closed and resumes
+ *  with since, as the browser client does, sending the page's Origin. */
+export class ResumingClient {
+  constructor(url, origin, name, room) {
+    this.url = url; this.origin = origin; this.name = name; this.room = room;
+    this.ids = []; this.cids = new Set(); this.closes = []; this.open = true; this.reconnects = 0;
+  }
+  connect() {
+    const ws = new WebSocket(this.url, { origin: this.origin });
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const parsed = JSON.parse(data.toString());
+      for (const e of Array.isArray(parsed) ? parsed : [parsed]) this.handle(e);
+    });
+    ws.on('close', (code) => {
+      this.closes.push(code);
+      this.joined = false;
+      if (this.open) { this.reconnects++; setTimeout(() => this.connect(), 50 + Math.random() * 200); }
+    });
+    ws.on('error', () => {});
+    return this;
+  }
+  handle(e) {
+    if (e.type === 'welcome') {
+      const since = this.ids.at(-1);
+      this.send({ type: 'join', room: this.room, name: this.name, ...(since ? { since } : {}) });
+    } else if (e.type === 'joined') {
+      this.joined = true;
+      for (const m of e.history) this.take(m);
+      this.onJoined?.();
+    } else if (e.type === 'message') {
+      this.take(e);
+    } else if (e.type === 'error' && e.code === 'unavailable') {
+      this.unavailable = (this.unavailable ?? 0) + 1;
+    }
+  }
+  send(obj) { if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
+  take(m) { this.ids.push(m.id); if (m.cid) this.cids.add(m.cid); }
+  close() { this.open = false; this.ws?.terminate(); }
+}
+
+/** Sends through a ResumingClient every `ms`; what is not acknowledged goes
+ *  again, with its cid, after each rejoin and on `settle()`. */
+export class SteadyWriter {
+  constructor(client) {
+    this.client = client; this.texts = new Map(); this.n = 0;
+    client.onJoined = () => this.resend();
+  }
+  start(ms) {
+    this.timer = setInterval(() => {
+      const cid = `w${this.n++}`;
+      this.texts.set(cid, `steady ${cid}`);
+      if (this.client.joined) this.client.send({ type: 'send', room: this.client.room, text: this.texts.get(cid), cid });
+    }, ms);
+  }
+  stop() { clearInterval(this.timer); }
+  resend() {
+    for (const [cid, text] of this.texts)
+      if (!this.client.cids.has(cid)) this.client.send({ type: 'send', room: this.client.room, text, cid });
+  }
+  async settle(ms = 20000) {
+    this.stop();
+    await waitFor(() => { this.resend(); return this.client.cids.size === this.texts.size; }, 'every send acknowledged', ms);
+  }
+}
+
+/** What each reader got of the writer's acknowledged messages: lost,
+ *  duplicated and out of order, after waiting for them to arrive. */
+export async function tally(writer, readers, ms = 20000) {
+  const acked = writer.client.cids.size;
+  await waitFor(() => readers.every((r) => r.cids.size >= acked), 'readers to have every message', ms).catch(() => {});
+  return readers.map((r) => {
+    const a = audit(r.ids);
+    return { name: r.name, received: r.cids.size, lost: acked - [...writer.client.cids].filter((c) => r.cids.has(c)).length,
+      duplicated: a.duplicates, outOfOrder: a.outOfOrder };
+  });
+}
+
 export function compareIds(a, b) {
   const [a1, a2] = a.split('-').map(BigInt);
   const [b1, b2] = b.split('-').map(BigInt);
