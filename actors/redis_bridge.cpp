@@ -603,11 +603,9 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto& st = self->state;
       auto promise = self->make_response_promise();
       auto t = encode_message_template(room, user, text, cid);
-      auto cid_key = cid.empty() ? st.key(room, "log")
-                                 : st.key(room, "cid:") + std::to_string(user.size()) + ":" + user + cid;
-      run_script(self, st.store, {st.key(room, "log"), cid_key, st.channel(room)},
+      run_script(self, st.store, {st.key(room, "log"), st.key(room, "cids"), st.channel(room)},
                  {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
-                  std::to_string(st.settings.cid_ttl.count())},
+                  std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count())},
                  [promise, room](redis_reply r) mutable {
                    if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
                      promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));

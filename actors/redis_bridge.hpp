@@ -23,7 +23,7 @@ struct redis_bridge_settings {
   std::string incarnation;
   std::string key_prefix = "chatnode:";
   std::size_t retention = 1000;                ///< per-room stream length (MAXLEN ~)
-  std::chrono::seconds cid_ttl{86400};         ///< how long a cid is remembered for retries
+  std::chrono::seconds cid_ttl{300};           ///< how long a cid is remembered for retries
   std::chrono::milliseconds presence_ttl{10000}; ///< a node silent this long leaves presence
   std::chrono::milliseconds query_timeout{5000}; ///< a join waiting this long for Redis fails
 };

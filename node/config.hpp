@@ -47,7 +47,7 @@ struct node_config {
   std::string redis_key_prefix = "chatnode:";
   double redis_timeout_seconds = 3.0;
   double redis_presence_ttl_seconds = 10.0;
-  std::int64_t redis_cid_ttl_seconds = 86400;
+  std::int64_t redis_cid_ttl_seconds = 300;
   // [auth]
   std::string auth_secret;
   // [shutdown]

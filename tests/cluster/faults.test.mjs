@@ -253,3 +253,45 @@ test('a send retried with its cid after `unavailable` is stored once', async () 
   assert.equal(page.messages.filter((m) => m.cid === 'k1').length, 1);
   c.close();
 });
+
+test('retry ids are remembered while their message is in history and within the cid TTL, and no longer', async (t) => {
+  const redis = await new Redis().start();
+  const node = await new Node('cids', redis.url, { ...fast, CHATNODE_HISTORY_RETENTION: '100', CHATNODE_REDIS_CID_TTL_SECONDS: '2' }).start();
+  cleanup.push(async () => { await node.stop(); await redis.destroy(); });
+  const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' }).trim();
+  const room = 'cids';
+  const c = await new Client(node, 'ret').connect();
+  await c.join(room);
+  const answers = (cid) => c.events.filter((e) => e.type === 'message' && e.cid === cid);
+  const sendAndWait = async (cid, n) => {
+    c.send({ type: 'send', room, text: cid, cid });
+    return waitFor(() => answers(cid)[n - 1], `answer ${n} to ${cid}`);
+  };
+  // Within the TTL and in history: the retry gets the stored message.
+  const first = await sendAndWait('early', 1);
+  assert.equal((await sendAndWait('early', 2)).id, first.id);
+
+  // 1,000 more: the stream keeps about 100, and so do the retry ids.
+  for (let i = 0; i < 1000; i++) c.send({ type: 'send', room, text: `m${i}`, cid: `m${i}` });
+  await waitFor(() => answers('m999').length === 1, 'the last of 1,000 acknowledged', 20000);
+  const length = Number(cli('XLEN', `chatnode:{${room}}:log`));
+  const ids = Number(cli('ZCARD', `chatnode:{${room}}:cids`));
+  t.diagnostic(`after 1,001 sends with retention 100: stream ${length} entries, ${ids} retry ids, ${cli('DBSIZE')} keys`);
+  assert.ok(length < 300, `the stream is trimmed (${length})`);
+  // Ids leave with their messages, give or take those stored in the oldest
+  // entry's millisecond (Redis runs dozens of sends in one).
+  assert.ok(ids < 200, `retry ids (${ids}) are bounded by the history (${length}), not by the 1,001 sent`);
+  assert.ok(Number(cli('DBSIZE')) < 10, 'no key of its own per retry id');
+  // A retry of a message no longer in history is a new message.
+  const again = await sendAndWait('early', 3);
+  assert.notEqual(again.id, first.id);
+
+  // Past the TTL the id is forgotten, though its message is still in history.
+  const recent = await sendAndWait('recent', 1);
+  assert.equal((await sendAndWait('recent', 2)).id, recent.id);
+  await new Promise((r) => setTimeout(r, 2200));
+  assert.equal(cli('EXISTS', `chatnode:{${room}}:cids`), '0', 'an idle room\'s retry ids expire with the TTL');
+  const later = await sendAndWait('recent', 3);
+  assert.notEqual(later.id, recent.id);
+  c.close();
+});
