@@ -9,8 +9,10 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <chrono>
 #include <functional>
@@ -27,6 +29,7 @@ namespace {
 
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using channel_atom = caf::atom_constant<caf::atom("channel")>;
+using unsubscribed_atom = caf::atom_constant<caf::atom("unsub")>;
 using published_atom = caf::atom_constant<caf::atom("published")>;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -57,9 +60,24 @@ struct room_link {
   bool resync_due = false; ///< presence may have been lost; tell the hub once Redis answers
 };
 
+/// A Lua script and its SHA-1, by which Redis caches it (EVALSHA).
 struct script {
-  const char* source;
-  std::string sha; ///< empty until loaded
+  explicit script(const char* text) : source(text), sha(sha1_hex(source)) {}
+  std::string source;
+  std::string sha;
+
+  static std::string sha1_hex(const std::string& text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha1(), nullptr);
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+      constexpr const char* digits = "0123456789abcdef";
+      hex += digits[digest[i] >> 4];
+      hex += digits[digest[i] & 0xf];
+    }
+    return hex;
+  }
 };
 
 struct bridge_state {
@@ -77,10 +95,10 @@ struct bridge_state {
   std::set<std::string> unsynced_rooms; ///< presence not yet confirmed by Redis
   std::uint64_t next_token = 1;
   std::unordered_map<std::uint64_t, std::pair<clock::time_point, std::function<void(redis_reply)>>> calls;
-  script store{redis_scripts::store, {}};
-  script snapshot{redis_scripts::snapshot, {}};
-  script presence{redis_scripts::presence, {}};
-  script refresh{redis_scripts::refresh, {}};
+  script store{redis_scripts::store};
+  script snapshot{redis_scripts::snapshot};
+  script presence{redis_scripts::presence};
+  script refresh{redis_scripts::refresh};
 
   std::string key(const std::string& room, const char* suffix) const {
     return settings.key_prefix + "{" + room + "}:" + suffix;
@@ -91,6 +109,7 @@ struct bridge_state {
     return {key(room, "members"), key(room, "pver"), channel(room), key(room, "nodes")};
   }
   std::string ttl_ms() const { return std::to_string(settings.presence_ttl.count()); }
+  std::string publish_command() const { return settings.sharded ? "SPUBLISH" : "PUBLISH"; }
 
   static inline const char* name = "redis_bridge";
 };
@@ -129,11 +148,10 @@ void call(bridge_actor* self, std::vector<std::string> args, std::function<void(
 
 /// Runs a script by its SHA once loaded, by its source until then or after
 /// Redis lost its script cache.
-void run_script(bridge_actor* self, script& s, std::vector<std::string> keys,
-                std::vector<std::string> args, std::function<void(redis_reply)> k) {
+void run_script(bridge_actor* self, const script& s, std::vector<std::string> keys,
+                std::vector<std::string> args, std::function<void(redis_reply)> k, bool by_sha = true) {
   std::vector<std::string> cmd;
   cmd.reserve(3 + keys.size() + args.size());
-  bool by_sha = !s.sha.empty();
   cmd.push_back(by_sha ? "EVALSHA" : "EVAL");
   cmd.push_back(by_sha ? s.sha : s.source);
   cmd.push_back(std::to_string(keys.size()));
@@ -142,21 +160,14 @@ void run_script(bridge_actor* self, script& s, std::vector<std::string> keys,
   auto* sp = &s;
   call(self, std::move(cmd),
        [self, sp, by_sha, keys = std::move(keys), args = std::move(args), k = std::move(k)](redis_reply r) mutable {
+         // A server that has not seen the script yet (a restart, a new
+         // master) runs it from its source, and knows it by its SHA after.
          if (by_sha && r.is_error() && r.str.starts_with("NOSCRIPT")) {
-           sp->sha.clear();
-           run_script(self, *sp, std::move(keys), std::move(args), std::move(k));
+           run_script(self, *sp, std::move(keys), std::move(args), std::move(k), false);
            return;
          }
          k(std::move(r));
        });
-}
-
-void load_scripts(bridge_actor* self) {
-  for (auto* s : {&self->state.store, &self->state.snapshot, &self->state.presence, &self->state.refresh})
-    call(self, {"SCRIPT", "LOAD", s->source}, [s](redis_reply r) {
-      if (r.type == redis_reply::kind::string)
-        s->sha = r.str;
-    });
 }
 
 chat_message from_entry(const std::string& room, const redis_reply& entry) {
@@ -308,7 +319,8 @@ void finish_catch_up(bridge_actor* self, const std::string& room) {
 void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
   auto& st = self->state;
   run_script(self, st.presence, st.presence_keys(room),
-             {st.settings.node, name, present ? "1" : "0", room, st.settings.incarnation, st.ttl_ms()},
+             {st.settings.node, name, present ? "1" : "0", room, st.settings.incarnation, st.ttl_ms(),
+              st.publish_command()},
              [self, room, name, present](redis_reply r) {
                auto& st = self->state;
                if (r.is_error()) {
@@ -362,7 +374,8 @@ void send_resyncs(bridge_actor* self) {
 /// Redis its names again, and the hub compares what its members were told.
 void refresh_room(bridge_actor* self, const std::string& room) {
   auto& st = self->state;
-  run_script(self, st.refresh, st.presence_keys(room), {st.settings.node, st.settings.incarnation, st.ttl_ms(), room},
+  run_script(self, st.refresh, st.presence_keys(room),
+             {st.settings.node, st.settings.incarnation, st.ttl_ms(), room, st.publish_command()},
              [self, room](redis_reply r) {
                if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
                  return;
@@ -407,7 +420,6 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
     st.command_up = up;
     st.command_reason = up ? "" : reason;
     if (up) {
-      load_scripts(self);
       for (const auto& [room, names] : st.names)
         st.unsynced_rooms.insert(room);
       heartbeat(self);
@@ -518,6 +530,17 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       r.subscribed_before = true;
       send_resyncs(self);
     },
+    [self](unsubscribed_atom, const std::string& channel) {
+      // Dropped alone (a cluster slot moved, or its master's link fell):
+      // what the channel carried meanwhile is read back once it is back.
+      auto& st = self->state;
+      auto cit = st.channel_rooms.find(channel);
+      if (cit == st.channel_rooms.end())
+        return;
+      auto& r = st.rooms[cit->second];
+      r.subscribed = false;
+      r.needs_catch_up = true;
+    },
     [self](published_atom, const std::string& channel, const std::string& payload) {
       on_published(self, channel, payload);
     },
@@ -605,7 +628,7 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto t = encode_message_template(room, user, text, cid);
       run_script(self, st.store, {st.key(room, "log"), st.key(room, "cids"), st.channel(room)},
                  {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
-                  std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count())},
+                  std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()), st.publish_command()},
                  [promise, room](redis_reply r) mutable {
                    if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
                      promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -627,7 +650,7 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
     [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
       auto& st = self->state;
       if (st.command_up)
-        call(self, {"PUBLISH", st.channel(room), "t" + session + "\n" + user}, [](redis_reply) {});
+        call(self, {st.publish_command(), st.channel(room), "t" + session + "\n" + user}, [](redis_reply) {});
     },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       auto& st = self->state;
@@ -664,6 +687,9 @@ redis_events forward_redis_events(std::shared_ptr<caf::actor> bridge, int link) 
   };
   events.subscribed = [bridge](const std::string& channel) {
     caf::anon_send(*bridge, channel_atom::value, channel);
+  };
+  events.unsubscribed = [bridge](const std::string& channel) {
+    caf::anon_send(*bridge, unsubscribed_atom::value, channel);
   };
   events.message = [bridge](const std::string& channel, std::string payload) {
     caf::anon_send(*bridge, published_atom::value, channel, std::move(payload));

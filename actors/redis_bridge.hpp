@@ -26,6 +26,9 @@ struct redis_bridge_settings {
   std::chrono::seconds cid_ttl{300};           ///< how long a cid is remembered for retries
   std::chrono::milliseconds presence_ttl{10000}; ///< a node silent this long leaves presence
   std::chrono::milliseconds query_timeout{5000}; ///< a join waiting this long for Redis fails
+  /// Redis Cluster: room channels are shard channels (SPUBLISH), and a
+  /// channel may be dropped alone when its slot moves.
+  bool sharded = false;
 };
 
 /// Spawns the bridge over two connections: one for commands, one that only

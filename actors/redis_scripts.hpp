@@ -1,6 +1,8 @@
 #pragma once
 // The Lua scripts the Redis bridge runs. Each is one atomic step in Redis.
-// Keys of one room share the hash tag {room}, so a room lives on one shard.
+// Keys of one room share the hash tag {room}, so a room lives on one shard;
+// its channel carries the tag too, and scripts publish with the command the
+// bridge names (PUBLISH on one Redis, SPUBLISH on a cluster's shard).
 
 namespace chatnode::redis_scripts {
 
@@ -9,7 +11,7 @@ namespace chatnode::redis_scripts {
 /// it once older than the cid TTL or than the stream's oldest entry: memory
 /// for them is bounded by the TTL and by the retention.
 /// KEYS: stream, retry ids, channel
-/// ARGV: user, text, cid, retention, head, middle, tail, cid ttl ms
+/// ARGV: user, text, cid, retention, head, middle, tail, cid ttl ms, publish command
 /// Returns {"new", id, frame} or {"dup", id, {field, value, ...}}.
 inline constexpr const char* store = R"lua(
 local user, cid = ARGV[1], ARGV[3]
@@ -36,7 +38,7 @@ if cid ~= '' then
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 local frame = ARGV[5] .. id .. ARGV[6] .. ms .. ARGV[7]
-redis.call('PUBLISH', KEYS[3], 'm' .. id .. '\n' .. frame)
+redis.call(ARGV[9], KEYS[3], 'm' .. id .. '\n' .. frame)
 return {'new', id, frame}
 )lua";
 
@@ -94,7 +96,7 @@ return {entries, members, version, more and 1 or 0}
 /// when the name appears in or vanishes from the room as a whole, publishes
 /// a versioned presence event.
 /// KEYS: members hash, presence version, channel, nodes hash
-/// ARGV: node, name, '1' present / '0' absent, room, incarnation, ttl ms
+/// ARGV: node, name, '1' present / '0' absent, room, incarnation, ttl ms, publish command
 inline constexpr const char* presence = CHATNODE_PRESENCE_LUA_HELPERS R"lua(
 local now, ttl = now_ms(), tonumber(ARGV[6])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[5] .. ' ' .. (now + ttl))
@@ -120,7 +122,7 @@ if others then return 0 end
 local v = redis.call('INCR', KEYS[2])
 local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(ARGV[2]) ..
   ',"event":"' .. (ARGV[3] == '1' and 'join' or 'leave') .. '","count":' .. count .. '}'
-redis.call('PUBLISH', KEYS[3], 'p' .. v .. '\n' .. ARGV[2] .. '\n' .. frame)
+redis.call(ARGV[7], KEYS[3], 'p' .. v .. '\n' .. ARGV[2] .. '\n' .. frame)
 return v
 )lua";
 
@@ -129,7 +131,7 @@ return v
 /// the names that left with them. The room's presence keys expire when no
 /// node renews them for a while.
 /// KEYS: members hash, presence version, channel, nodes hash
-/// ARGV: node, incarnation, ttl ms, room
+/// ARGV: node, incarnation, ttl ms, room, publish command
 /// Returns {1 if this node was live here before, members removed}.
 inline constexpr const char* refresh = CHATNODE_PRESENCE_LUA_HELPERS R"lua(
 local now, ttl = now_ms(), tonumber(ARGV[3])
@@ -161,7 +163,7 @@ for _, f in ipairs(dead) do
     local v = redis.call('INCR', KEYS[2])
     local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(n) ..
       ',"event":"leave","count":' .. count .. '}'
-    redis.call('PUBLISH', KEYS[3], 'p' .. v .. '\n' .. n .. '\n' .. frame)
+    redis.call(ARGV[5], KEYS[3], 'p' .. v .. '\n' .. n .. '\n' .. frame)
   end
 end
 return {was_live and 1 or 0, #dead}

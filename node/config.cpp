@@ -212,7 +212,13 @@ std::string check_log_level(std::string_view v) {
 std::string check_redis_url(std::string_view v) {
   if (v.empty() || v.starts_with("redis://"))
     return {};
-  return "expected redis://[:password@]host:port[/db] or \"\"";
+  return "expected redis://[[user]:password@]host:port[/db] (or host:port,host:port... for a cluster) or \"\"";
+}
+
+std::string check_redis_mode(std::string_view v) {
+  if (v == "single" || v == "cluster")
+    return {};
+  return "expected \"single\" (one Redis) or \"cluster\" (Redis Cluster), got \"" + std::string{v} + "\"";
 }
 
 std::string check_key_prefix(std::string_view v) {
@@ -263,6 +269,7 @@ const std::vector<setting>& all_settings() {
     number("http", "header_timeout_seconds", &node_config::header_timeout_seconds, 0.1, 3600),
     integer("http", "max_header_bytes", &node_config::max_header_bytes, 1024, 1 << 20),
     text("redis", "url", &node_config::redis_url, check_redis_url),
+    text("redis", "mode", &node_config::redis_mode, check_redis_mode),
     text("redis", "key_prefix", &node_config::redis_key_prefix, check_key_prefix),
     number("redis", "timeout_seconds", &node_config::redis_timeout_seconds, 0.1, 600),
     number("redis", "presence_ttl_seconds", &node_config::redis_presence_ttl_seconds, 1, 3600),

@@ -44,6 +44,7 @@ struct node_config {
   std::int64_t max_header_bytes = 8192;
   // [redis]
   std::string redis_url;
+  std::string redis_mode = "single"; ///< "single" or "cluster"
   std::string redis_key_prefix = "chatnode:";
   double redis_timeout_seconds = 3.0;
   double redis_presence_ttl_seconds = 10.0;

@@ -10,6 +10,7 @@
 #include "node/io_pool.hpp"
 #include "node/listener.hpp"
 #include "node/log.hpp"
+#include "node/redis_cluster.hpp"
 #include "node/redis_connection.hpp"
 #include "node/websocket_session.hpp"
 
@@ -23,6 +24,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
+#include <optional>
 #include <cstdio>
 #include <thread>
 #include <unistd.h>
@@ -52,6 +55,69 @@ std::string host_name() {
 }
 
 /// Closes sessions a slice at a time so that the last closes at `until`.
+/// The bus over Redis, one server or a cluster, with what stops its links.
+struct redis_bus {
+  caf::actor bus;
+  std::function<void()> stop;
+};
+
+std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc, const node_config& config,
+                                         const std::string& node_name) {
+  redis_connection::timing timing;
+  timing.connect_timeout = to_ms(config.redis_timeout_seconds);
+  timing.ping_timeout = to_ms(config.redis_timeout_seconds);
+  timing.ping_interval = std::min(timing.ping_interval, timing.ping_timeout / 2);
+  redis_bridge_settings settings;
+  settings.node = node_name;
+  settings.key_prefix = config.redis_key_prefix;
+  settings.retention = static_cast<std::size_t>(config.retention);
+  settings.cid_ttl = std::chrono::seconds{config.redis_cid_ttl_seconds};
+  settings.presence_ttl = to_ms(config.redis_presence_ttl_seconds);
+  settings.query_timeout = to_ms(config.redis_timeout_seconds);
+  settings.sharded = config.redis_mode == "cluster";
+  auto bridge_handle = std::make_shared<caf::actor>();
+  std::string url_error;
+
+  if (settings.sharded) {
+    std::vector<redis_endpoint> seeds;
+    if (!parse_redis_seeds(config.redis_url, seeds, url_error)) {
+      std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+      return std::nullopt;
+    }
+    auto cluster = std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, 0),
+                                                   forward_redis_events(bridge_handle, 1), timing);
+    auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings);
+    *bridge_handle = bus;
+    cluster->start();
+    std::string addresses;
+    for (const auto& seed : seeds)
+      addresses += (addresses.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
+    log::info("redis_configured", {{"mode", "cluster"}, {"seeds", addresses}});
+    return redis_bus{bus, [cluster] { cluster->stop(); }};
+  }
+
+  redis_endpoint endpoint;
+  if (!parse_redis_url(config.redis_url, endpoint, url_error)) {
+    std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+    return std::nullopt;
+  }
+  auto commands = std::make_shared<redis_connection>(
+    ioc, endpoint, "commands", false, forward_redis_events(bridge_handle, 0), timing);
+  auto subscriber = std::make_shared<redis_connection>(
+    ioc, endpoint, "subscriber", true, forward_redis_events(bridge_handle, 1), timing);
+  auto bus = spawn_redis_bridge(system, commands, subscriber, settings);
+  *bridge_handle = bus;
+  commands->start();
+  subscriber->start();
+  log::info("redis_configured", {{"mode", "single"},
+                                 {"address", endpoint.host + ":" + std::to_string(endpoint.port)},
+                                 {"db", std::to_string(endpoint.db)}});
+  return redis_bus{bus, [commands, subscriber] {
+                     commands->stop();
+                     subscriber->stop();
+                   }};
+}
+
 void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions,
                      std::uint16_t code, std::string reason, std::chrono::steady_clock::time_point until,
                      std::shared_ptr<net::steady_timer> timer) {
@@ -133,39 +199,15 @@ int run_server(const node_config& config) {
 
   // The bus: Redis when configured, else the embedded one.
   caf::actor bus;
-  std::vector<std::shared_ptr<redis_connection>> redis_links;
+  std::function<void()> stop_redis;
   if (config.redis_url.empty()) {
     bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});
   } else {
-    redis_endpoint endpoint;
-    std::string url_error;
-    if (!parse_redis_url(config.redis_url, endpoint, url_error)) {
-      std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+    auto redis = start_redis_bus(system, ioc, config, node_name);
+    if (!redis)
       return 2;
-    }
-    redis_connection::timing timing;
-    timing.connect_timeout = to_ms(config.redis_timeout_seconds);
-    timing.ping_timeout = to_ms(config.redis_timeout_seconds);
-    timing.ping_interval = std::min(timing.ping_interval, timing.ping_timeout / 2);
-    auto bridge_handle = std::make_shared<caf::actor>();
-    auto commands = std::make_shared<redis_connection>(
-      ioc, endpoint, "commands", false, forward_redis_events(bridge_handle, 0), timing);
-    auto subscriber = std::make_shared<redis_connection>(
-      ioc, endpoint, "subscriber", true, forward_redis_events(bridge_handle, 1), timing);
-    redis_bridge_settings bridge_settings;
-    bridge_settings.node = node_name;
-    bridge_settings.key_prefix = config.redis_key_prefix;
-    bridge_settings.retention = static_cast<std::size_t>(config.retention);
-    bridge_settings.cid_ttl = std::chrono::seconds{config.redis_cid_ttl_seconds};
-    bridge_settings.presence_ttl = to_ms(config.redis_presence_ttl_seconds);
-    bridge_settings.query_timeout = to_ms(config.redis_timeout_seconds);
-    bus = spawn_redis_bridge(system, commands, subscriber, bridge_settings);
-    *bridge_handle = bus;
-    commands->start();
-    subscriber->start();
-    redis_links = {commands, subscriber};
-    log::info("redis_configured", {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
-                                   {"db", std::to_string(endpoint.db)}});
+    bus = redis->bus;
+    stop_redis = std::move(redis->stop);
   }
   auto hub = spawn_hub(system, bus);
 
@@ -212,9 +254,8 @@ int run_server(const node_config& config) {
     bus = nullptr;
     ctx.spawn_session = nullptr;
     system.await_all_actors_done();
-    for (auto& link : redis_links)
-      link->stop();
-    redis_links.clear();
+    if (stop_redis)
+      std::exchange(stop_redis, nullptr)();
     pool.poll();
   };
 

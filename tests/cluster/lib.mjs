@@ -82,6 +82,93 @@ export class Redis {
   }
 }
 
+/** A free port whose cluster bus port (+10000) is free too. */
+async function freeClusterPort() {
+  const listens = (port) => new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 25000);
+    if (await listens(port) && await listens(port + 10000)) return port;
+  }
+}
+
+/** A Redis Cluster of redis-server children on loopback, made with
+ *  `redis-cli --cluster create`: `masters` masters, each with `replicas`. */
+export class RedisCluster {
+  constructor({ masters = 3, replicas = 1, nodeTimeoutMs = 1000 } = {}) {
+    this.masterCount = masters; this.replicaCount = replicas; this.nodeTimeoutMs = nodeTimeoutMs;
+    this.nodes = [];
+  }
+  async start() {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-cluster-'));
+    for (let i = 0; i < this.masterCount * (1 + this.replicaCount); i++) {
+      const node = { port: await freeClusterPort() };
+      this.nodes.push(node);
+      await this.startNode(node);
+    }
+    execFileSync('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas', String(this.replicaCount), '--cluster-yes'], { stdio: 'ignore' });
+    await waitFor(() => this.nodes.every((n) => /cluster_state:ok/.test(this.cli(n.port, 'CLUSTER', 'INFO'))),
+      'the cluster to be ok on every node', 30000);
+    return this;
+  }
+  async startNode(node) {
+    node.child = spawn('redis-server', ['--port', String(node.port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${node.port}.conf`, '--cluster-node-timeout', String(this.nodeTimeoutMs),
+      '--appendonly', 'yes', '--appendfilename', `appendonly-${node.port}.aof`, '--appenddirname', `aof-${node.port}`,
+      '--save', '', '--dir', this.dir], { stdio: 'ignore' });
+    await waitFor(() => new Promise((resolve) => {
+      const s = net.connect(node.port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    }), `redis-server ${node.port} to listen`);
+  }
+  /** redis-cli against one node; its output, or '' when it fails. */
+  cli(port, ...args) {
+    try {
+      return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  }
+  /** The seeds a node is given: two of the nodes. */
+  get url() { return `redis://${this.nodes.slice(0, 2).map((n) => `127.0.0.1:${n.port}`).join(',')}`; }
+  /** The masters now, as a node that answers sees them: [{ port, slots }]
+   *  with slots as CLUSTER NODES lists them ("0-5460", "7"). */
+  masters() {
+    for (const n of this.nodes) {
+      const text = this.cli(n.port, 'CLUSTER', 'NODES');
+      if (!text) continue;
+      return text.trim().split('\n').map((line) => line.split(' '))
+        .filter((f) => f[2].includes('master') && !f[2].includes('fail'))
+        .map((f) => ({ port: Number(f[1].split(':')[1].split('@')[0]), slots: f.slice(8).filter((r) => !r.startsWith('[')) }));
+    }
+    return [];
+  }
+  /** The master that owns the slot of `key`. */
+  masterOf(key) {
+    const slot = Number(this.cli(this.nodes[0].port, 'CLUSTER', 'KEYSLOT', key).trim());
+    return this.masters().find((m) => m.slots.some((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return slot >= a && slot <= (b ?? a);
+    }));
+  }
+  /** Calls of each command on one node (INFO commandstats). */
+  commandCalls(port) {
+    const calls = {};
+    for (const m of this.cli(port, 'INFO', 'commandstats').matchAll(/^cmdstat_([a-z|_]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
+    return calls;
+  }
+  async destroy() {
+    for (const n of this.nodes) {
+      if (n.child && n.child.exitCode === null) { n.child.kill('SIGKILL'); await waitExit(n.child, 5000); }
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** A chatnode child. `env` adds CHATNODE_* overrides. With `netns` it runs
  *  inside that network namespace (`ip netns exec` execs chatnode itself, so
  *  signals reach it) and listens on `host`, an address of that namespace. */

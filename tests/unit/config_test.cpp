@@ -151,6 +151,16 @@ BOOST_AUTO_TEST_CASE(environment_overrides_the_file_and_flags_override_both) {
   BOOST_TEST(std::get<config_error>(bad_flag).message.find("--listen") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(redis_mode_is_single_or_cluster) {
+  BOOST_TEST(node_config{}.redis_mode == "single");
+  auto cluster = apply_setting(node_config{}, "redis.mode", "cluster", "CHATNODE_REDIS_MODE");
+  BOOST_REQUIRE(std::holds_alternative<node_config>(cluster));
+  BOOST_TEST(std::get<node_config>(cluster).redis_mode == "cluster");
+  auto bad = apply_setting(node_config{}, "redis.mode", "sentinel", "CHATNODE_REDIS_MODE");
+  BOOST_REQUIRE(std::holds_alternative<config_error>(bad));
+  BOOST_TEST(std::get<config_error>(bad).message.find("\"single\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(listen_addresses) {
   auto v4 = std::get<listen_address>(parse_listen("0.0.0.0:8080"));
   BOOST_TEST(v4.host == "0.0.0.0");

@@ -1,0 +1,90 @@
+#pragma once
+// Redis Cluster for the bridge: two redis_ports that look like one Redis.
+// Commands go to the master that owns their key's slot (one pipelined
+// connection per master), following MOVED and ASK; shard channels are
+// subscribed with SSUBSCRIBE on their slot's master (one subscriber
+// connection per master). The slot map comes from CLUSTER SLOTS, asked again
+// every few seconds, after a redirection, and when a link drops, so a
+// resharding or a failover is followed. A channel whose master changed or
+// whose link dropped is reported unsubscribed, and subscribed again once its
+// master confirms it: the bridge then reads back from the stream.
+
+#include "actors/cluster_slots.hpp"
+#include "actors/redis_port.hpp"
+#include "node/redis_connection.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace chatnode {
+
+class redis_shard_subscriber;
+
+/// Parses redis://[[user]:password@]host:port[,host:port...]: the seeds of a
+/// cluster, sharing one set of credentials; false (with `error`) when malformed.
+bool parse_redis_seeds(const std::string& url, std::vector<redis_endpoint>& out, std::string& error);
+
+class redis_cluster : public std::enable_shared_from_this<redis_cluster> {
+public:
+  /// `command_events.up` once a slot map is known and a master answers,
+  /// `down` when no master does; `subscriber_events` carry every channel's
+  /// subscription and its messages.
+  redis_cluster(boost::asio::io_context& ioc, std::vector<redis_endpoint> seeds, redis_events command_events,
+                redis_events subscriber_events, redis_connection::timing t);
+
+  void start();
+  void stop();
+  std::shared_ptr<redis_port> commands();
+  std::shared_ptr<redis_port> subscriber();
+
+private:
+  struct link {
+    redis_endpoint endpoint;
+    std::shared_ptr<redis_connection> commands;
+    std::shared_ptr<redis_shard_subscriber> subscriber; ///< made when a channel first needs it
+    bool commands_up = false;
+  };
+  class command_port;
+  class subscriber_port;
+
+  link& link_to(const node_address& address);
+  void route(std::vector<std::string> args, redis_callback done, int redirects);
+  void on_reply(std::vector<std::string> args, redis_callback done, int redirects, redis_reply reply);
+  void broadcast(std::vector<std::string> args, redis_callback done);
+  void refresh();
+  void on_slots(redis_reply reply);
+  void place_channels();
+  void report_commands();
+  void want(std::vector<std::string> channels);
+  void unwant(std::vector<std::string> channels);
+  void on_unsubscribed(const std::string& address, const std::string& channel);
+  void on_subscriber_down(const std::string& address);
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::io_context& ioc_;
+  std::vector<redis_endpoint> seeds_;
+  redis_events command_events_;
+  redis_events subscriber_events_;
+  redis_connection::timing timing_;
+  std::map<std::string, link> links_; ///< by "host:port"
+  slot_map slots_;
+  bool have_slots_ = false;
+  bool refreshing_ = false;
+  bool refresh_again_ = false;
+  bool reported_up_ = false;
+  bool stopped_ = false;
+  std::set<std::string> wanted_;                  ///< channels the bridge wants
+  std::map<std::string, std::string> placed_;     ///< channel -> master it is subscribed on
+  boost::asio::steady_timer refresh_timer_;
+  std::shared_ptr<redis_port> command_port_;
+  std::shared_ptr<redis_port> subscriber_port_;
+};
+
+} // namespace chatnode
