@@ -113,13 +113,20 @@ export class RedisCluster {
       '--cluster-replicas', String(this.replicaCount), '--cluster-yes'], { stdio: 'ignore' });
     await waitFor(() => this.nodes.every((n) => /cluster_state:ok/.test(this.cli(n.port, 'CLUSTER', 'INFO'))),
       'the cluster to be ok on every node', 30000);
+    // A replica that has not synced yet cannot take over from its master.
+    await waitFor(() => this.nodes.every((n) => {
+      const info = this.cli(n.port, 'INFO', 'replication');
+      return /role:master/.test(info) || /master_link_status:up/.test(info);
+    }), 'every replica in sync with its master', 30000);
     return this;
   }
   async startNode(node) {
     node.child = spawn('redis-server', ['--port', String(node.port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
       '--cluster-config-file', `nodes-${node.port}.conf`, '--cluster-node-timeout', String(this.nodeTimeoutMs),
       '--appendonly', 'yes', '--appendfilename', `appendonly-${node.port}.aof`, '--appenddirname', `aof-${node.port}`,
-      '--save', '', '--dir', this.dir], { stdio: 'ignore' });
+      // Other shards go on serving while one has no master (Redis's default stops them all).
+      '--cluster-require-full-coverage', 'no',
+      '--save', '', '--repl-diskless-sync-delay', '0', '--dir', this.dir], { stdio: 'ignore' });
     await waitFor(() => new Promise((resolve) => {
       const s = net.connect(node.port, '127.0.0.1', () => { s.end(); resolve(true); });
       s.on('error', () => resolve(false));
@@ -149,11 +156,51 @@ export class RedisCluster {
   }
   /** The master that owns the slot of `key`. */
   masterOf(key) {
-    const slot = Number(this.cli(this.nodes[0].port, 'CLUSTER', 'KEYSLOT', key).trim());
+    const slot = this.slotOf(key);
     return this.masters().find((m) => m.slots.some((r) => {
       const [a, b] = r.split('-').map(Number);
       return slot >= a && slot <= (b ?? a);
     }));
+  }
+  /** Moves one slot, keys and all, from one master to another while the
+   *  cluster serves it (the steps `redis-cli --cluster reshard` takes):
+   *  IMPORTING and MIGRATING, MIGRATE of its keys in batches, then the new
+   *  owner announced to every master. `pauseMs` between batches. */
+  async migrateSlot(slot, fromPort, toPort, pauseMs = 0) {
+    const id = (port) => this.cli(port, 'CLUSTER', 'MYID').trim();
+    const [fromId, toId] = [id(fromPort), id(toPort)];
+    const must = (port, ...args) => {
+      const out = execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+      if (/^(ERR|NOKEY|IOERR)/.test(out) && !/NOKEY/.test(out)) throw new Error(`${args.join(' ')}: ${out}`);
+      return out;
+    };
+    must(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+    must(fromPort, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+    for (;;) {
+      const keys = must(fromPort, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '10').split('\n').filter(Boolean);
+      if (keys.length === 0) break;
+      for (const key of keys) {
+        must(fromPort, 'MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', key);
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+      }
+    }
+    for (const m of this.masters()) must(m.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+  }
+  /** SIGKILLs the redis-server on `port`. */
+  async kill(port) {
+    const node = this.nodes.find((n) => n.port === port);
+    node.child.kill('SIGKILL');
+    await waitExit(node.child, 5000);
+  }
+  /** Starts the redis-server on `port` again, with its data and cluster config. */
+  async restart(port) { await this.startNode(this.nodes.find((n) => n.port === port)); }
+  /** The slot of `key`, as any node that answers computes it. */
+  slotOf(key) {
+    for (const n of this.nodes) {
+      const text = this.cli(n.port, 'CLUSTER', 'KEYSLOT', key).trim();
+      if (text) return Number(text);
+    }
+    throw new Error('no cluster node answers');
   }
   /** Calls of each command on one node (INFO commandstats). */
   commandCalls(port) {

@@ -5,6 +5,7 @@ set -e
 if [ "$1" = "redis-server" ]; then
   shift
   chown -R redis:redis /data
+  cd /data
   exec setpriv --reuid=redis --regid=redis --init-groups redis-server --protected-mode no "$@"
 fi
 exec "$@"
