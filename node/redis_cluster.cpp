@@ -181,8 +181,11 @@ void redis_cluster::route(std::vector<std::string> args, redis_callback done, in
       done(redis_reply::error("redis shard " + master->text() + " is not connected"));
     return;
   }
-  auto self = shared_from_this();
-  l.commands->command(args, [self, args, done = std::move(done), redirects](redis_reply reply) mutable {
+  l.commands->command(args, following_redirects(args, std::move(done), redirects));
+}
+
+redis_callback redis_cluster::following_redirects(std::vector<std::string> args, redis_callback done, int redirects) {
+  return [self = shared_from_this(), args = std::move(args), done = std::move(done), redirects](redis_reply reply) mutable {
     if (!reply.is_error() || !(reply.str.starts_with("MOVED ") || reply.str.starts_with("ASK "))) {
       if (done)
         done(std::move(reply));
@@ -191,7 +194,7 @@ void redis_cluster::route(std::vector<std::string> args, redis_callback done, in
     net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects, reply = std::move(reply)]() mutable {
       self->on_reply(std::move(args), std::move(done), redirects, std::move(reply));
     });
-  });
+  };
 }
 
 void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done, int redirects, redis_reply reply) {
@@ -215,18 +218,8 @@ void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done,
       done(redis_reply::error("redis shard " + redirect->to.text() + " is not connected"));
     return;
   }
-  auto self = shared_from_this();
   target.commands->command({"ASKING"}, nullptr);
-  target.commands->command(args, [self, args, done = std::move(done), redirects](redis_reply reply) mutable {
-    if (!reply.is_error() || !(reply.str.starts_with("MOVED ") || reply.str.starts_with("ASK "))) {
-      if (done)
-        done(std::move(reply));
-      return;
-    }
-    net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects, reply = std::move(reply)]() mutable {
-      self->on_reply(std::move(args), std::move(done), redirects + 1, std::move(reply));
-    });
-  });
+  target.commands->command(args, following_redirects(args, std::move(done), redirects + 1));
 }
 
 void redis_cluster::broadcast(std::vector<std::string> args, redis_callback done) {

@@ -56,6 +56,8 @@ private:
 
   link& link_to(const node_address& address);
   void route(std::vector<std::string> args, redis_callback done, int redirects);
+  /// `done`, unless the reply is MOVED or ASK: then the command goes where it says.
+  redis_callback following_redirects(std::vector<std::string> args, redis_callback done, int redirects);
   void on_reply(std::vector<std::string> args, redis_callback done, int redirects, redis_reply reply);
   void broadcast(std::vector<std::string> args, redis_callback done);
   void refresh();
