@@ -5,6 +5,7 @@
 
 #include "actors/client_sink.hpp"
 #include "node/connection_limits.hpp"
+#include "node/metrics.hpp"
 
 #include <caf/actor.hpp>
 
@@ -53,6 +54,8 @@ struct edge_context {
 
   /// Empty while ready; else why not (the /readyz body).
   std::function<std::string()> not_ready_reason;
+  /// The masters of a Redis Cluster and whether each answers; unset otherwise.
+  std::function<std::vector<shard_state>()> redis_shards;
   /// Creates the session actor for a new connection (it sends `welcome`).
   std::function<caf::actor(sink_ptr, std::string session_id)> spawn_session;
 

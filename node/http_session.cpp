@@ -214,12 +214,20 @@ http::message_generator http_session::handle(const request& req) {
     return text_response(req, http::status::ok, "ok\n");
   if (path == "/readyz") {
     auto reason = ctx_.not_ready_reason();
-    if (reason.empty())
-      return text_response(req, http::status::ok, "ready\n");
+    if (reason.empty()) {
+      // Ready while any shard answers; the body names the ones that do not.
+      std::string down;
+      for (const auto& shard : ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{})
+        if (!shard.up)
+          down += (down.empty() ? "" : ", ") + shard.master;
+      return text_response(req, http::status::ok,
+                           down.empty() ? "ready\n" : "ready; redis shards unreachable: " + down + "\n");
+    }
     return text_response(req, http::status::service_unavailable, reason + "\n");
   }
   if (path == "/metrics") {
-    node_status status{ctx_.not_ready_reason().empty(), ctx_.redis_configured};
+    node_status status{ctx_.not_ready_reason().empty(), ctx_.redis_configured,
+                       ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{}};
     return text_response(req, http::status::ok, render_metrics(status),
                          "text/plain; version=0.0.4; charset=utf-8");
   }

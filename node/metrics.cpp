@@ -106,6 +106,12 @@ std::string render_metrics(const node_status& status) {
            load(s.redis_commands));
     histogram(out, "chatnode_redis_rtt_seconds", "Redis command round-trip time.", s.redis_rtt);
   }
+  if (!status.shards.empty()) {
+    out << "# HELP chatnode_redis_shard_up 1 while this node reaches the Redis Cluster master of a shard.\n"
+        << "# TYPE chatnode_redis_shard_up gauge\n";
+    for (const auto& shard : status.shards)
+      out << "chatnode_redis_shard_up{master=\"" << shard.master << "\"} " << (shard.up ? 1 : 0) << "\n";
+  }
   metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
          resident_bytes());
   return out.str();

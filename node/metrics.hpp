@@ -2,12 +2,20 @@
 // Renders the node's counters in the Prometheus text exposition format.
 
 #include <string>
+#include <vector>
 
 namespace chatnode {
+
+/// A Redis Cluster master and whether this node reaches it.
+struct shard_state {
+  std::string master;
+  bool up = false;
+};
 
 struct node_status {
   bool ready = false;
   bool redis_configured = false;
+  std::vector<shard_state> shards; ///< empty unless on a Redis Cluster
 };
 
 /// The /metrics body.

@@ -241,7 +241,21 @@ void redis_cluster::broadcast(std::vector<std::string> args, redis_callback done
     first(redis_reply::error("no redis master is connected"));
 }
 
+std::vector<shard_state> redis_cluster::shards() const {
+  std::lock_guard lock{shards_mutex_};
+  return shards_;
+}
+
 void redis_cluster::report_commands() {
+  std::vector<shard_state> shards;
+  for (const auto& master : slots_.masters()) {
+    auto it = links_.find(master.text());
+    shards.push_back({master.text(), it != links_.end() && it->second.commands_up});
+  }
+  {
+    std::lock_guard lock{shards_mutex_};
+    shards_ = std::move(shards);
+  }
   bool up = have_slots_ && std::any_of(links_.begin(), links_.end(), [this](const auto& entry) {
               const auto& masters = slots_.masters();
               return entry.second.commands_up &&

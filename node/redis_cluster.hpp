@@ -11,6 +11,7 @@
 
 #include "actors/cluster_slots.hpp"
 #include "actors/redis_port.hpp"
+#include "node/metrics.hpp"
 #include "node/redis_connection.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <string>
@@ -43,6 +45,9 @@ public:
   void stop();
   std::shared_ptr<redis_port> commands();
   std::shared_ptr<redis_port> subscriber();
+  /// Each master of the slot map and whether its command link is up; safe
+  /// from any thread.
+  std::vector<shard_state> shards() const;
 
 private:
   struct link {
@@ -85,8 +90,8 @@ private:
   std::set<std::string> wanted_;                  ///< channels the bridge wants
   std::map<std::string, std::string> placed_;     ///< channel -> master it is subscribed on
   boost::asio::steady_timer refresh_timer_;
-  std::shared_ptr<redis_port> command_port_;
-  std::shared_ptr<redis_port> subscriber_port_;
+  mutable std::mutex shards_mutex_;
+  std::vector<shard_state> shards_; ///< what shards() reads, kept by report_commands
 };
 
 } // namespace chatnode

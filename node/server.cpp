@@ -59,6 +59,7 @@ std::string host_name() {
 struct redis_bus {
   caf::actor bus;
   std::function<void()> stop;
+  std::function<std::vector<shard_state>()> shards; ///< unset for one Redis
 };
 
 std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc, const node_config& config,
@@ -93,7 +94,7 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
     for (const auto& seed : seeds)
       addresses += (addresses.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
     log::info("redis_configured", {{"mode", "cluster"}, {"seeds", addresses}});
-    return redis_bus{bus, [cluster] { cluster->stop(); }};
+    return redis_bus{bus, [cluster] { cluster->stop(); }, [cluster] { return cluster->shards(); }};
   }
 
   redis_endpoint endpoint;
@@ -115,7 +116,8 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   return redis_bus{bus, [commands, subscriber] {
                      commands->stop();
                      subscriber->stop();
-                   }};
+                   },
+                   nullptr};
 }
 
 void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions,
@@ -208,6 +210,7 @@ int run_server(const node_config& config) {
       return 2;
     bus = redis->bus;
     stop_redis = std::move(redis->stop);
+    ctx.redis_shards = std::move(redis->shards);
   }
   auto hub = spawn_hub(system, bus);
 

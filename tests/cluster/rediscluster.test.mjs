@@ -204,8 +204,17 @@ test('a master SIGKILLed under traffic: its replica takes over, its rooms recove
   const calmRefusedBefore = senders[1].refused();
   await cluster.kill(victimPort);
   const killed = Date.now();
-  // The room's sends are refused until the replica is promoted and found.
+  // The room's sends are refused until the replica is promoted and found;
+  // meanwhile the nodes stay ready and say which shard they cannot reach.
   await waitFor(() => senders[0].refused() > 0, 'the shard\'s sends to be refused', 10000);
+  const said = await waitFor(async () => {
+    const r = await fetch(`http://127.0.0.1:${nodes[2].port}/readyz`);
+    const body = await r.text();
+    const m = await nodes[2].metrics();
+    return r.status === 200 && body.includes(`127.0.0.1:${victimPort}`) &&
+      m[`chatnode_redis_shard_up{master="127.0.0.1:${victimPort}"}`] === 0 ? body.trim() : null;
+  }, 'readiness and metrics to name the unreachable shard', 10000);
+  t.diagnostic(`while the shard had no master: /readyz 200 "${said}"`);
   await waitFor(() => { const m = cluster.masterOf(key); return m && m.port !== victimPort; }, 'a replica promoted', 20000);
   await waitFor(() => senders[0].acked().size > ackedBefore + 20, 'the room to accept sends again', 20000);
   // The first send acknowledged after the kill tells when the room came back.
