@@ -1,0 +1,24 @@
+-- Presence. A room's `members` hash has a field "<node>\n<name>" for each
+-- name a node has in the room, valued with the incarnation of the node's
+-- process that wrote it. Its `nodes` hash holds, for each node with members
+-- there, "<incarnation> <expiry ms>" on Redis's clock, renewed by that node's
+-- heartbeat. A member is live while its node's entry names the same
+-- incarnation and has not expired: a node killed and started again under its
+-- old name writes a new incarnation, so what its earlier life left is dead at
+-- once. Everything a script touches is the room's, on the room's slot.
+--
+-- These helpers, put before each presence script: Redis's time in ms, and
+-- which nodes of a room are live.
+local function now_ms() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end
+local function live_nodes(nodes_key, now)
+  local live, entries = {}, redis.call('HGETALL', nodes_key)
+  for i = 1, #entries, 2 do
+    local inc, expiry = string.match(entries[i + 1], '^(%S+) (%d+)$')
+    if inc and tonumber(expiry) >= now then live[entries[i]] = inc end
+  end
+  return live
+end
+local function is_live(live, field, inc)
+  local node = string.match(field, '^(.-)\n')
+  return node ~= nil and live[node] == inc
+end

@@ -1,0 +1,40 @@
+-- A node's heartbeat in one room: renews its entry, removes the members of
+-- nodes that are not live (expired, or another incarnation) and announces
+-- the names that left with them. The room's presence keys expire when no
+-- node renews them for a while.
+-- KEYS: members hash, presence version, channel, nodes hash
+-- ARGV: node, incarnation, ttl ms, room, publish command
+-- Returns {1 if this node was live here before, members removed}.
+local now, ttl = now_ms(), tonumber(ARGV[3])
+local live = live_nodes(KEYS[4], now)
+local was_live = live[ARGV[1]] == ARGV[2]
+live[ARGV[1]] = ARGV[2]
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2] .. ' ' .. (now + ttl))
+for _, node in ipairs(redis.call('HKEYS', KEYS[4])) do
+  if not live[node] then redis.call('HDEL', KEYS[4], node) end
+end
+local dead, fields = {}, redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if not is_live(live, fields[i], fields[i + 1]) then table.insert(dead, fields[i]) end
+end
+redis.call('PEXPIRE', KEYS[1], ttl * 3)
+redis.call('PEXPIRE', KEYS[4], ttl * 3)
+if #dead == 0 then return {was_live and 1 or 0, 0} end
+for _, f in ipairs(dead) do redis.call('HDEL', KEYS[1], f) end
+local present, count = {}, 0
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local n = string.match(f, '\n(.*)$')
+  if not present[n] then present[n] = true; count = count + 1 end
+end
+local announced = {}
+for _, f in ipairs(dead) do
+  local n = string.match(f, '\n(.*)$')
+  if not present[n] and not announced[n] then
+    announced[n] = true
+    local v = redis.call('INCR', KEYS[2])
+    local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(n) ..
+      ',"event":"leave","count":' .. count .. '}'
+    redis.call(ARGV[5], KEYS[3], 'p' .. v .. '\n' .. n .. '\n' .. frame)
+  end
+end
+return {was_live and 1 or 0, #dead}
