@@ -35,6 +35,7 @@ class Sender {
       this.texts.set(cid, `message ${cid}`);
       this.client.send({ type: 'send', room: this.room, text: this.texts.get(cid), cid });
     }, 1000 / perSecond);
+    this.timer.unref(); // a test that fails before stop() must still end
   }
   stop() { clearInterval(this.timer); }
   acked() {

@@ -385,7 +385,7 @@ export class ResumingClient {
     ws.on('close', (code) => {
       this.closes.push(code);
       this.joined = false;
-      if (this.open) { this.reconnects++; setTimeout(() => this.connect(), 50 + Math.random() * 200); }
+      if (this.open) { this.reconnects++; setTimeout(() => this.connect(), 50 + Math.random() * 200).unref(); }
     });
     ws.on('error', () => {});
     return this;
@@ -422,6 +422,7 @@ export class SteadyWriter {
       this.texts.set(cid, `steady ${cid}`);
       if (this.client.joined) this.client.send({ type: 'send', room: this.client.room, text: this.texts.get(cid), cid });
     }, ms);
+    this.timer.unref(); // a test that fails before stop() must still end
   }
   stop() { clearInterval(this.timer); }
   resend() {
