@@ -20,7 +20,6 @@ struct message_id {
   auto operator<=>(const message_id&) const = default;
 
   /// The id that directly follows this one, for an exclusive lower bound.
-  message_id next() const { return {ms, seq + 1}; }
   std::string to_string() const;
   /// Parses "<ms>-<seq>" (two decimal integers); nullopt when malformed.
   static std::optional<message_id> parse(std::string_view text);

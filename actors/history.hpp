@@ -37,7 +37,6 @@ public:
   message_page page(std::optional<message_id> before, std::size_t limit) const;
 
   std::size_t size() const { return messages_.size(); }
-  message_id last_id() const { return last_id_; }
 
 private:
   static std::string cid_key(const std::string& user, const std::string& cid);

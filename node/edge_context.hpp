@@ -6,6 +6,7 @@
 #include "actors/client_sink.hpp"
 #include "node/connection_limits.hpp"
 #include "node/metrics.hpp"
+#include "node/session_registry.hpp"
 
 #include <caf/actor.hpp>
 
@@ -22,21 +23,6 @@
 #include <vector>
 
 namespace chatnode {
-
-class websocket_session;
-
-/// Live WebSocket sessions, so shutdown can close them all.
-class session_registry {
-public:
-  void add(std::uint64_t id, std::weak_ptr<websocket_session> session);
-  void remove(std::uint64_t id);
-  /// Every live session, for shutdown.
-  std::vector<std::shared_ptr<websocket_session>> snapshot() const;
-
-private:
-  mutable std::mutex mutex_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<websocket_session>> sessions_;
-};
 
 struct edge_context {
   std::string node_name;
