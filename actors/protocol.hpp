@@ -28,7 +28,8 @@ static_assert(static_cast<std::size_t>(error_code::unauthorized) + 1 == error_co
 
 std::string_view to_string(error_code code);
 
-/// WebSocket close codes the node uses.
+/// WebSocket close codes the node uses (1007 and 1009 are Beast's own, sent
+/// for invalid UTF-8 and for a frame over the limit).
 namespace close_code {
 inline constexpr std::uint16_t going_away = 1001;
 inline constexpr std::uint16_t invalid_payload = 1007;

@@ -3,6 +3,7 @@
 #include "actors/embedded_bus.hpp"
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
+#include "actors/protocol.hpp"
 #include "actors/redis_bridge.hpp"
 #include "actors/session.hpp"
 #include "actors/stats.hpp"
@@ -297,11 +298,11 @@ int run_server(const node_config& config) {
       // An orchestrator restarting the node: 1012 tells clients to come back
       // at once, to another node; spreading the closes keeps them from all
       // reconnecting in the same instant.
-      close_gradually(std::move(sessions), 1012, "service restart", now + seconds(config.drain_seconds),
+      close_gradually(std::move(sessions), close_code::service_restart, "service restart", now + seconds(config.drain_seconds),
                       std::make_shared<net::steady_timer>(ioc));
     } else {
       for (auto& session : sessions)
-        session->close(1001, "server shutting down");
+        session->close(close_code::going_away, "server shutting down");
     }
     stop_when_drained(pool, ctx, now + seconds(config.grace_seconds),
                       std::make_shared<net::steady_timer>(ioc));

@@ -1,6 +1,7 @@
 #include "node/websocket_session.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/protocol.hpp"
 #include "actors/stats.hpp"
 #include "node/log.hpp"
 #include "node/op_memory.hpp"
@@ -69,7 +70,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   }
   if (ctx_.stopping.load()) {
     // The node began shutting down during the handshake: no new session.
-    ws_.async_close(websocket::close_reason{websocket::close_code::going_away, "server shutting down"},
+    ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code::going_away), "server shutting down"},
                     [self = shared_from_this()](beast::error_code) {});
     return;
   }
@@ -175,7 +176,7 @@ void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
     if (!overflowed_.exchange(true)) {
       stats().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
       stats().count_limit(limit::outbound_queue);
-      close(1013, "outbound queue full: read faster, then reconnect with since");
+      close(close_code::try_again_later, "outbound queue full: read faster, then reconnect with since");
     }
     return;
   }
