@@ -209,6 +209,12 @@ std::string check_log_level(std::string_view v) {
   return "expected trace, debug, info, warn or error, got \"" + std::string{v} + "\"";
 }
 
+std::string check_log_format(std::string_view v) {
+  if (v == "text" || v == "json")
+    return {};
+  return "expected text or json, got \"" + std::string{v} + "\"";
+}
+
 std::string check_redis_url(std::string_view v) {
   if (v.empty() || v.starts_with("redis://"))
     return {};
@@ -252,6 +258,7 @@ const std::vector<setting>& all_settings() {
     integer("node", "actor_threads", &node_config::actor_threads, 0, 256),
     number("node", "write_coalesce_ms", &node_config::write_coalesce_ms, 0, 100),
     text("log", "level", &node_config::log_level, check_log_level),
+    text("log", "format", &node_config::log_format, check_log_format),
     integer("limits", "max_frame_bytes", &node_config::max_frame_bytes, 1024, 16 << 20),
     integer("limits", "max_text_chars", &node_config::max_text_chars, 1, 1 << 20),
     number("limits", "rate_per_second", &node_config::rate_per_second, 0.01, 1e9),

@@ -23,6 +23,7 @@ struct node_config {
   double write_coalesce_ms = 10.0;
   // [log]
   std::string log_level = "info";
+  std::string log_format = "text"; ///< "text" or "json"
   // [limits]
   std::int64_t max_frame_bytes = 65536;
   std::int64_t max_text_chars = 4000;

@@ -1,5 +1,7 @@
 #include "node/log.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@ namespace chatnode::log {
 namespace {
 
 std::atomic<level> min_level{level::info};
+std::atomic<bool> json_lines{false};
 
 const char* name(level l) {
   switch (l) {
@@ -21,6 +24,17 @@ const char* name(level l) {
     case level::error: return "ERROR";
   }
   return "INFO";
+}
+
+const char* lower_name(level l) {
+  switch (l) {
+    case level::trace: return "trace";
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warn: return "warn";
+    case level::error: return "error";
+  }
+  return "info";
 }
 
 void append_value(std::string& line, std::string_view value) {
@@ -50,6 +64,8 @@ level parse_level(std::string_view text) {
 
 void set_level(level min) { min_level.store(min, std::memory_order_relaxed); }
 
+void set_json(bool json) { json_lines.store(json, std::memory_order_relaxed); }
+
 bool enabled(level l) { return l >= min_level.load(std::memory_order_relaxed); }
 
 void write(level l, std::string_view event, std::initializer_list<field> fields) {
@@ -64,9 +80,24 @@ void write(level l, std::string_view event, std::initializer_list<field> fields)
   char stamp[96];
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms));
+  auto line = format_line(l, stamp, event, fields);
+  line += '\n';
+  // One write(2) per line keeps lines whole across threads.
+  [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+std::string format_line(level l, std::string_view timestamp, std::string_view event,
+                        std::initializer_list<field> fields) {
+  if (json_lines.load(std::memory_order_relaxed)) {
+    nlohmann::ordered_json line{{"time", timestamp}, {"level", lower_name(l)}, {"event", event}};
+    for (const auto& [key, value] : fields)
+      line[std::string{key}] = value;
+    // Text that is not UTF-8 is replaced, never a reason to lose the line.
+    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   std::string line;
   line.reserve(128);
-  line += stamp;
+  line += timestamp;
   line += ' ';
   line += name(l);
   line += ' ';
@@ -77,9 +108,7 @@ void write(level l, std::string_view event, std::initializer_list<field> fields)
     line += '=';
     append_value(line, value);
   }
-  line += '\n';
-  // One write(2) per line keeps lines whole across threads.
-  [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
+  return line;
 }
 
 } // namespace chatnode::log

@@ -165,6 +165,7 @@ void stop_when_drained(io_pool& pool, edge_context& ctx,
 
 int run_server(const node_config& config) {
   log::set_level(log::parse_level(config.log_level));
+  log::set_json(config.log_format == "json");
   std::signal(SIGPIPE, SIG_IGN);
 
   auto listen = std::get<listen_address>(parse_listen(config.listen));

@@ -130,3 +130,21 @@ test('a busy connection gets what arrives together in one frame', async () => {
     await node.stop();
   }
 });
+
+test('with [log] format = "json" every log line is one JSON object', async () => {
+  const node = await new Node('jsonlog', redis.url, { CHATNODE_LOG_FORMAT: 'json', CHATNODE_LOG_LEVEL: 'info' }).start();
+  try {
+    await waitFor(() => node.ready(), 'the node ready');
+    const c = await new Client(node, 'logged').connect();
+    await c.join('logs');
+    c.close();
+  } finally {
+    await node.stop();
+  }
+  const lines = node.stderr.trim().split('\n');
+  const events = lines.map((line) => JSON.parse(line)); // throws on any other line
+  for (const e of events) assert.ok(e.time && e.level && e.event, JSON.stringify(e));
+  const configured = events.find((e) => e.event === 'redis_configured');
+  assert.equal(configured?.mode, 'single');
+  assert.ok(events.some((e) => e.event === 'redis_connected'), 'the link came up, in JSON too');
+});

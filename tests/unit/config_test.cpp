@@ -40,10 +40,12 @@ BOOST_AUTO_TEST_CASE(the_kubernetes_config_parses_and_names_redis) {
   BOOST_TEST(c.redis_url == "redis://redis:6379");
   BOOST_TEST(c.web_root == "/app/web");
   BOOST_TEST(c.max_connections_per_address == 0);
+  BOOST_TEST(c.log_format == "json"); // for the cluster's log collector
   // Everything else as shipped in config/node.toml.
   c.redis_url.clear();
   c.web_root = "web";
   c.max_connections_per_address = node_config{}.max_connections_per_address;
+  c.log_format = node_config{}.log_format;
   BOOST_TEST(to_toml(c) == to_toml(node_config{}));
 }
 
