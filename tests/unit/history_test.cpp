@@ -1,5 +1,4 @@
 #include "actors/history.hpp"
-#include "actors/rate_limiter.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -100,30 +99,6 @@ BOOST_AUTO_TEST_CASE(a_repeated_cid_is_stored_once_per_user) {
   h.append("r", "x", "1", "", 13);
   h.append("r", "x", "2", "", 14);
   BOOST_TEST(!h.append("r", "alice", "hello", "c1", 15).duplicate);
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_SUITE(rate)
-
-BOOST_AUTO_TEST_CASE(token_bucket_allows_the_burst_then_the_rate) {
-  using namespace std::chrono_literals;
-  auto t0 = rate_limiter::clock::time_point{} + 1h;
-  rate_limiter limiter{20, 40, t0};
-  int taken = 0;
-  for (int i = 0; i < 100; ++i)
-    taken += limiter.try_take(t0);
-  BOOST_TEST(taken == 40);
-  // 20 a second: half a second later, 10 more.
-  taken = 0;
-  for (int i = 0; i < 100; ++i)
-    taken += limiter.try_take(t0 + 500ms);
-  BOOST_TEST(taken == 10);
-  // The bucket never holds more than the burst.
-  taken = 0;
-  for (int i = 0; i < 100; ++i)
-    taken += limiter.try_take(t0 + 1h);
-  BOOST_TEST(taken == 40);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,3 @@
-#include "node/origin_policy.hpp"
 #include "node/static_files.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -57,22 +56,6 @@ BOOST_AUTO_TEST_CASE(content_types) {
   BOOST_TEST(mime_type("style.css") == "text/css; charset=utf-8");
   BOOST_TEST(mime_type("icon.svg") == "image/svg+xml");
   BOOST_TEST(mime_type("blob") == "application/octet-stream");
-}
-
-BOOST_AUTO_TEST_CASE(origin_checks) {
-  std::vector<std::string> none;
-  BOOST_TEST(origin_allowed("http://localhost:8080", "localhost:8080", none));
-  BOOST_TEST(origin_allowed("http://LocalHost:8080", "localhost:8080", none));
-  BOOST_TEST(origin_allowed("http://chat.example", "chat.example:80", none));
-  BOOST_TEST(origin_allowed("https://chat.example", "chat.example:443", none));
-  BOOST_TEST(!origin_allowed("http://evil.example", "localhost:8080", none));
-  BOOST_TEST(!origin_allowed("http://localhost:9999", "localhost:8080", none));
-  BOOST_TEST(!origin_allowed("http://localhost:8080.evil.example", "localhost:8080", none));
-  BOOST_TEST(!origin_allowed("null", "localhost:8080", none));
-  BOOST_TEST(!origin_allowed("http://localhost:8080", "", none));
-  std::vector<std::string> listed{"https://chat.example.com"};
-  BOOST_TEST(origin_allowed("https://chat.example.com", "10.0.0.1:8080", listed));
-  BOOST_TEST(!origin_allowed("https://other.example.com", "10.0.0.1:8080", listed));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
