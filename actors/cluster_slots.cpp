@@ -43,7 +43,8 @@ std::optional<node_address> parse_address(std::string_view text) {
 
 std::optional<node_address> node_of(const redis_reply& entry) {
   if (entry.type != redis_reply::kind::array || entry.elements.size() < 2 ||
-      entry.elements[0].type != redis_reply::kind::string || entry.elements[1].type != redis_reply::kind::integer)
+      entry.elements[0].type != redis_reply::kind::string ||
+      entry.elements[1].type != redis_reply::kind::integer)
     return std::nullopt;
   auto port = entry.elements[1].integer;
   if (entry.elements[0].str.empty() || port < 1 || port > 65535)
@@ -72,13 +73,16 @@ std::vector<cluster_shard> parse_cluster_slots(const redis_reply& reply) {
     const auto& first = range.elements[0];
     const auto& last = range.elements[1];
     if (first.type != redis_reply::kind::integer || last.type != redis_reply::kind::integer ||
-        first.integer < 0 || last.integer < first.integer || last.integer >= static_cast<long long>(cluster_slots))
+        first.integer < 0 || last.integer < first.integer ||
+        last.integer >= static_cast<long long>(cluster_slots))
       return {};
     auto master = node_of(range.elements[2]);
     if (!master)
       return {};
-    cluster_shard shard{static_cast<std::uint16_t>(first.integer), static_cast<std::uint16_t>(last.integer),
-                        std::move(*master), {}};
+    cluster_shard shard{static_cast<std::uint16_t>(first.integer),
+                        static_cast<std::uint16_t>(last.integer),
+                        std::move(*master),
+                        {}};
     for (std::size_t i = 3; i < range.elements.size(); ++i)
       if (auto replica = node_of(range.elements[i]))
         shard.replicas.push_back(std::move(*replica));
@@ -111,7 +115,8 @@ std::optional<std::string_view> routing_key(const std::vector<std::string>& args
   if (args.empty())
     return std::nullopt;
   std::string name = args[0];
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   if (name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO") {
     // EVAL script numkeys key...: the first key.
     if (args.size() > 3 && args[2] != "0")

@@ -76,8 +76,8 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
     },
     [self, publish](store_atom, std::string& room, std::string& user, std::string& text,
                     std::string& cid) -> store_result {
-      auto stored = self->state.room(room).append(room, std::move(user), std::move(text),
-                                                  std::move(cid), now_ms());
+      auto stored =
+        self->state.room(room).append(room, std::move(user), std::move(text), std::move(cid), now_ms());
       if (!stored.duplicate) {
         stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
         auto live = stored.message;
@@ -89,8 +89,8 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
     [self](recent_atom, const recent_query& query) -> room_snapshot {
       room_snapshot snapshot;
       if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
-        snapshot.history = query.since ? it->second.after(*query.since)
-                                       : it->second.page(std::nullopt, query.limit);
+        snapshot.history =
+          query.since ? it->second.after(*query.since) : it->second.page(std::nullopt, query.limit);
       auto presence = presence_of(self->state, query.room);
       snapshot.members = std::move(presence.members);
       snapshot.presence_version = presence.version;
@@ -132,8 +132,7 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
         return {};
       return it->second.page(query.before, query.limit);
     },
-    [publish](typing_atom, const std::string& room, const std::string& user,
-              const std::string& session) {
+    [publish](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
       publish(room, typing_atom::value, room, user, session);
     },
   };

@@ -4,7 +4,8 @@
 
 namespace chatnode {
 
-room_history::room_history(std::size_t retention) : retention_(std::max<std::size_t>(retention, 1)) {}
+room_history::room_history(std::size_t retention)
+  : retention_(std::max<std::size_t>(retention, 1)) {}
 
 std::string room_history::cid_key(const std::string& user, const std::string& cid) {
   // Length-prefixed, so no user/cid pair can collide with another.
@@ -25,9 +26,8 @@ message_id room_history::next_id(std::int64_t now_ms) {
   return last_id_;
 }
 
-room_history::append_result room_history::append(std::string room, std::string user,
-                                                   std::string text, std::string cid,
-                                                   std::int64_t now_ms) {
+room_history::append_result room_history::append(std::string room, std::string user, std::string text,
+                                                 std::string cid, std::int64_t now_ms) {
   std::string key;
   if (!cid.empty()) {
     key = cid_key(user, cid);
@@ -39,8 +39,8 @@ room_history::append_result room_history::append(std::string room, std::string u
     }
   }
   auto id = next_id(now_ms);
-  chat_message msg{std::move(room), id, std::move(user), std::move(text),
-                   static_cast<std::int64_t>(id.ms), std::move(cid)};
+  chat_message msg{std::move(room), id, std::move(user), std::move(text), static_cast<std::int64_t>(id.ms),
+                   std::move(cid)};
   stored_message stored{id, make_frame(encode_message(msg))};
   if (!key.empty())
     cids_[key] = id;

@@ -68,8 +68,8 @@ struct room_state {
   presence_view presence;
 
   member* find(const std::string& session) {
-    auto it = std::find_if(members.begin(), members.end(),
-                           [&](const member& m) { return m.session == session; });
+    auto it =
+      std::find_if(members.begin(), members.end(), [&](const member& m) { return m.session == session; });
     return it == members.end() ? nullptr : &*it;
   }
 
@@ -202,17 +202,15 @@ void ask_who(hub_actor* self, const std::string& room_name) {
   view.asked_at = view.version;
   auto generation = rit->second.generation;
   self->request(self->state.bus, caf::infinite, who_atom::value, room_name)
-    .then(
-      [self, room_name, generation](const presence_snapshot& truth) {
-        reconcile(self, room_name, generation, truth);
-      },
-      [self, room_name, generation](const caf::error&) {
-        // The bus sends resync_atom once it can answer again.
-        if (auto* room = self->state.room(room_name, generation)) {
-          room->presence.asking = false;
-          room->presence.since_asked.clear();
-        }
-      });
+    .then([self, room_name,
+           generation](const presence_snapshot& truth) { reconcile(self, room_name, generation, truth); },
+          [self, room_name, generation](const caf::error&) {
+            // The bus sends resync_atom once it can answer again.
+            if (auto* room = self->state.room(room_name, generation)) {
+              room->presence.asking = false;
+              room->presence.since_asked.clear();
+            }
+          });
 }
 
 /// The bus answered a member's snapshot query: send `joined`, then the
@@ -273,22 +271,21 @@ void handle_join(hub_actor* self, join_request& req) {
   auto room_name = req.room;
   auto session = req.session;
   auto since = req.since;
-  self->request(self->state.bus, caf::infinite, recent_atom::value,
-                recent_query{req.room, req.since, req.page_size})
-    .then(
-      [self, room_name, session, since](const room_snapshot& snapshot) {
-        complete_join(self, room_name, session, since, snapshot);
-      },
-      [self, room_name, session](const caf::error&) {
-        auto rit = self->state.rooms.find(room_name);
-        if (rit == self->state.rooms.end())
-          return;
-        if (auto* m = rit->second.find(session)) {
-          stats().count_error(error_code::unavailable);
-          m->sink->send(make_frame(encode_error(error_code::unavailable, "history is unavailable")));
-          remove_member(self, room_name, session);
-        }
-      });
+  self
+    ->request(self->state.bus, caf::infinite, recent_atom::value,
+              recent_query{req.room, req.since, req.page_size})
+    .then([self, room_name, session, since](
+            const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
+          [self, room_name, session](const caf::error&) {
+            auto rit = self->state.rooms.find(room_name);
+            if (rit == self->state.rooms.end())
+              return;
+            if (auto* m = rit->second.find(session)) {
+              stats().count_error(error_code::unavailable);
+              m->sink->send(make_frame(encode_error(error_code::unavailable, "history is unavailable")));
+              remove_member(self, room_name, session);
+            }
+          });
 }
 
 void deliver(hub_actor* self, const std::string& room, const stored_message& msg) {
@@ -338,14 +335,13 @@ caf::behavior hub(hub_actor* self, caf::actor bus) {
     [self](leave_atom, const std::string& room, const std::string& session) {
       remove_member(self, room, session);
     },
-    [self](deliver_atom, const std::string& room, const stored_message& msg) {
-      deliver(self, room, msg);
-    },
+    [self](deliver_atom, const std::string& room, const stored_message& msg) { deliver(self, room, msg); },
     [self](presence_atom, const std::string& room, const presence_event& event) {
       announce(self, room, event);
     },
-    [self](typing_atom, const std::string& room, const std::string& user,
-           const std::string& session) { relay_typing(self, room, user, session); },
+    [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
+      relay_typing(self, room, user, session);
+    },
     [self](resync_atom, const std::string& room) { ask_who(self, room); },
   };
 }

@@ -65,7 +65,7 @@ struct recent_query {
 /// What a member entering a room gets: recent history and who is there.
 struct room_snapshot {
   message_page history;
-  std::vector<std::string> members; ///< distinct names, on every node
+  std::vector<std::string> members;   ///< distinct names, on every node
   std::uint64_t presence_version = 0; ///< presence events up to this one are reflected
 };
 

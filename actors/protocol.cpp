@@ -47,8 +47,8 @@ bool valid_room(std::string_view room) {
   if (room.empty() || room.size() > max_room_chars)
     return false;
   for (char c : room) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-';
     if (!ok)
       return false;
   }
@@ -88,7 +88,9 @@ bool nesting_exceeds(std::string_view json, std::size_t max_depth) {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!s.empty() && is_space(s.front()))
     s.remove_prefix(1);
   while (!s.empty() && is_space(s.back()))
@@ -156,8 +158,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   if (!read_string(doc, "room", room) || !room)
     return fail(error_code::bad_request, "room is missing or not a string", cid_text);
   if (!valid_room(*room))
-    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -",
-                cid_text);
+    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid_text);
   req.room = std::move(*room);
 
   switch (req.type) {
@@ -197,8 +198,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
         return fail(error_code::bad_request, "text is empty", cid_text);
       if (length > limits.max_text_chars)
         return fail(error_code::too_large,
-                    "text is longer than " + std::to_string(limits.max_text_chars) + " characters",
-                    cid_text);
+                    "text is longer than " + std::to_string(limits.max_text_chars) + " characters", cid_text);
       req.text = std::move(*text);
       req.cid = std::move(cid_text);
       break;
@@ -224,8 +224,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       break;
     }
     case request_type::leave:
-    case request_type::typing:
-      break;
+    case request_type::typing: break;
   }
   return req;
 }
@@ -350,8 +349,8 @@ std::string encode_message(const chat_message& msg) {
   return out;
 }
 
-message_template encode_message_template(std::string_view room, std::string_view user,
-                                         std::string_view text, std::string_view cid) {
+message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
+                                         std::string_view cid) {
   // Same field order as encode_message, so both produce identical bytes.
   message_template t;
   t.head = "{\"type\":\"message\",\"room\":";
@@ -367,8 +366,7 @@ message_template encode_message_template(std::string_view room, std::string_view
   return t;
 }
 
-std::string encode_presence(std::string_view room, std::string_view user, bool joined,
-                            std::size_t count) {
+std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count) {
   auto out = start_event("presence");
   append_field(out, "room", room);
   append_field(out, "user", user);

@@ -58,10 +58,10 @@ enum class request_type { join, leave, send, history, typing };
 struct request {
   request_type type = request_type::join;
   std::string room;
-  std::string name; ///< join: trimmed display name
-  std::string token; ///< join: optional, see actors/token.hpp
-  std::string text; ///< send
-  std::string cid;  ///< send: optional
+  std::string name;                 ///< join: trimmed display name
+  std::string token;                ///< join: optional, see actors/token.hpp
+  std::string text;                 ///< send
+  std::string cid;                  ///< send: optional
   std::optional<message_id> since;  ///< join: optional
   std::optional<message_id> before; ///< history: optional
   std::size_t limit = 0;            ///< history: page size, defaulted
@@ -71,7 +71,7 @@ struct request {
 struct decode_error {
   error_code code;
   std::string reason;
-  std::string cid; ///< echoed when the frame carried a usable one
+  std::string cid;       ///< echoed when the frame carried a usable one
   bool too_deep = false; ///< refused for its nesting depth
 };
 
@@ -91,8 +91,7 @@ bool nesting_exceeds(std::string_view json, std::size_t max_depth);
 // -- encoding node events ---------------------------------------------------
 
 /// `token_required`: joins must carry a token (adds "auth":"token").
-std::string encode_welcome(std::string_view node, std::string_view session,
-                           bool token_required = false);
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false);
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
                           const message_page& history);
 std::string encode_message(const chat_message& msg);
@@ -104,10 +103,9 @@ struct message_template {
   std::string middle;
   std::string tail;
 };
-message_template encode_message_template(std::string_view room, std::string_view user,
-                                         std::string_view text, std::string_view cid);
-std::string encode_presence(std::string_view room, std::string_view user, bool joined,
-                            std::size_t count);
+message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
+                                         std::string_view cid);
+std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
 std::string encode_typing(std::string_view room, std::string_view user);
 std::string encode_history(std::string_view room, const message_page& page);
 std::string encode_error(error_code code, std::string_view reason, std::string_view cid = {});

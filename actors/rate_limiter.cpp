@@ -5,7 +5,10 @@
 namespace chatnode {
 
 rate_limiter::rate_limiter(double rate_per_second, double burst, clock::time_point now)
-  : rate_(rate_per_second), burst_(std::max(burst, 1.0)), tokens_(burst_), last_(now) {}
+  : rate_(rate_per_second),
+    burst_(std::max(burst, 1.0)),
+    tokens_(burst_),
+    last_(now) {}
 
 bool rate_limiter::try_take(clock::time_point now) {
   if (now > last_) {

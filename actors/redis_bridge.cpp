@@ -50,10 +50,10 @@ struct waiting_query {
 /// A room this node has local members in.
 struct room_link {
   caf::actor hub;
-  bool subscribed = false;     ///< SUBSCRIBE confirmed on the current link
-  bool needs_catch_up = true;  ///< the stream may hold what the channel did not bring
+  bool subscribed = false;    ///< SUBSCRIBE confirmed on the current link
+  bool needs_catch_up = true; ///< the stream may hold what the channel did not bring
   bool catching_up = false;
-  std::optional<message_id> last; ///< newest message handed to the hub
+  std::optional<message_id> last;   ///< newest message handed to the hub
   std::vector<stored_message> held; ///< live messages that came during a catch-up
   std::vector<waiting_query> waiting;
   bool subscribed_before = false;
@@ -62,7 +62,9 @@ struct room_link {
 
 /// A Lua script and its SHA-1, by which Redis caches it (EVALSHA).
 struct script {
-  explicit script(const char* text) : source(text), sha(sha1_hex(source)) {}
+  explicit script(const char* text)
+    : source(text),
+      sha(sha1_hex(source)) {}
   std::string source;
   std::string sha;
 
@@ -159,7 +161,8 @@ void run_script(bridge_actor* self, const script& s, std::vector<std::string> ke
   cmd.insert(cmd.end(), args.begin(), args.end());
   auto* sp = &s;
   call(self, std::move(cmd),
-       [self, sp, by_sha, keys = std::move(keys), args = std::move(args), k = std::move(k)](redis_reply r) mutable {
+       [self, sp, by_sha, keys = std::move(keys), args = std::move(args),
+        k = std::move(k)](redis_reply r) mutable {
          // A server that has not seen the script yet (a restart, a new
          // master) runs it from its source, and knows it by its SHA after.
          if (by_sha && r.is_error() && r.str.starts_with("NOSCRIPT")) {
@@ -219,7 +222,8 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
                                 std::to_string(w.query.limit)};
   auto& st = self->state;
-  run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
+  run_script(self, st.snapshot,
+             {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
              std::move(args), [room, w](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                  w.promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -273,25 +277,27 @@ void catch_up(bridge_actor* self, const std::string& room) {
          });
     return;
   }
-  call(self, {"XRANGE", st.key(room, "log"), "(" + r.last->to_string(), "+", "COUNT", std::to_string(catch_up_batch)},
-       [self, room, on_error](redis_reply reply) {
-         auto it = self->state.rooms.find(room);
-         if (it == self->state.rooms.end())
-           return;
-         if (reply.type != redis_reply::kind::array)
-           return on_error();
-         for (const auto& entry : reply.elements) {
-           stats().redis_replayed.fetch_add(1, std::memory_order_relaxed);
-           deliver_new(self, room, it->second, to_stored(room, entry));
-         }
-         if (reply.elements.size() == catch_up_batch) {
-           it->second.catching_up = false;
-           it->second.needs_catch_up = true;
-           catch_up(self, room); // more to read
-           return;
-         }
-         finish_catch_up(self, room);
-       });
+  call(
+    self,
+    {"XRANGE", st.key(room, "log"), "(" + r.last->to_string(), "+", "COUNT", std::to_string(catch_up_batch)},
+    [self, room, on_error](redis_reply reply) {
+      auto it = self->state.rooms.find(room);
+      if (it == self->state.rooms.end())
+        return;
+      if (reply.type != redis_reply::kind::array)
+        return on_error();
+      for (const auto& entry : reply.elements) {
+        stats().redis_replayed.fetch_add(1, std::memory_order_relaxed);
+        deliver_new(self, room, it->second, to_stored(room, entry));
+      }
+      if (reply.elements.size() == catch_up_batch) {
+        it->second.catching_up = false;
+        it->second.needs_catch_up = true;
+        catch_up(self, room); // more to read
+        return;
+      }
+      finish_catch_up(self, room);
+    });
 }
 
 void finish_catch_up(bridge_actor* self, const std::string& room) {
@@ -486,7 +492,8 @@ void on_published(bridge_actor* self, const std::string& channel, const std::str
       if (kind == fields.end())
         return;
       presence_event event{std::strtoull(std::string{head}.c_str(), nullptr, 10),
-                           payload.substr(nl + 1, nl2 - nl - 1), *kind == "join", make_frame(std::move(frame))};
+                           payload.substr(nl + 1, nl2 - nl - 1), *kind == "join",
+                           make_frame(std::move(frame))};
       self->send(r.hub, presence_atom::value, room, std::move(event));
       break;
     }
@@ -591,7 +598,8 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto& st = self->state;
       auto promise = self->make_response_promise();
       // The snapshot script without history: only its members and version.
-      run_script(self, st.snapshot, {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
+      run_script(self, st.snapshot,
+                 {st.key(room, "log"), st.key(room, "members"), st.key(room, "pver"), st.key(room, "nodes")},
                  {std::string{}, "0"}, [promise](redis_reply r) mutable {
                    if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                      promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -606,7 +614,8 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto& st = self->state;
       auto promise = self->make_response_promise();
       auto upper = query.before ? "(" + query.before->to_string() : std::string{"+"};
-      call(self, {"XREVRANGE", st.key(query.room, "log"), upper, "-", "COUNT", std::to_string(query.limit + 1)},
+      call(self,
+           {"XREVRANGE", st.key(query.room, "log"), upper, "-", "COUNT", std::to_string(query.limit + 1)},
            [promise, query](redis_reply r) mutable {
              if (r.type != redis_reply::kind::array) {
                promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -626,25 +635,26 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       auto& st = self->state;
       auto promise = self->make_response_promise();
       auto t = encode_message_template(room, user, text, cid);
-      run_script(self, st.store, {st.key(room, "log"), st.key(room, "cids"), st.channel(room)},
-                 {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
-                  std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()), st.publish_command()},
-                 [promise, room](redis_reply r) mutable {
-                   if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
-                     promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
-                     return;
-                   }
-                   auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
-                   if (r.elements[0].str == "new") {
-                     stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
-                     promise.deliver(store_result{{id, make_frame(r.elements[2].str)}, false});
-                     return;
-                   }
-                   redis_reply entry;
-                   entry.type = redis_reply::kind::array;
-                   entry.elements = {r.elements[1], r.elements[2]};
-                   promise.deliver(store_result{to_stored(room, entry), true});
-                 });
+      run_script(
+        self, st.store, {st.key(room, "log"), st.key(room, "cids"), st.channel(room)},
+        {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
+         std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()), st.publish_command()},
+        [promise, room](redis_reply r) mutable {
+          if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
+            promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+            return;
+          }
+          auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
+          if (r.elements[0].str == "new") {
+            stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
+            promise.deliver(store_result{{id, make_frame(r.elements[2].str)}, false});
+            return;
+          }
+          redis_reply entry;
+          entry.type = redis_reply::kind::array;
+          entry.elements = {r.elements[1], r.elements[2]};
+          promise.deliver(store_result{to_stored(room, entry), true});
+        });
       return caf::delegated<store_result>{};
     },
     [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
@@ -666,12 +676,12 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
 } // namespace
 
 caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                              std::shared_ptr<redis_port> subscriber,
-                              redis_bridge_settings settings) {
+                              std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings) {
   if (settings.incarnation.empty()) {
     std::random_device random;
-    std::uint64_t value = (std::uint64_t{random()} << 32) ^ random() ^
-                          static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    std::uint64_t value =
+      (std::uint64_t{random()} << 32) ^ random() ^
+      static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     char text[17];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
     settings.incarnation = text;

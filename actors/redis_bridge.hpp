@@ -17,13 +17,13 @@
 namespace chatnode {
 
 struct redis_bridge_settings {
-  std::string node;                            ///< this node's name, unique among nodes
+  std::string node; ///< this node's name, unique among nodes
   /// Tells this process apart from earlier ones under the same name (a
   /// container restarted in place); random when empty.
   std::string incarnation;
   std::string key_prefix = "chatnode:";
-  std::size_t retention = 1000;                ///< per-room stream length (MAXLEN ~)
-  std::chrono::seconds cid_ttl{300};           ///< how long a cid is remembered for retries
+  std::size_t retention = 1000;                  ///< per-room stream length (MAXLEN ~)
+  std::chrono::seconds cid_ttl{300};             ///< how long a cid is remembered for retries
   std::chrono::milliseconds presence_ttl{10000}; ///< a node silent this long leaves presence
   std::chrono::milliseconds query_timeout{5000}; ///< a join waiting this long for Redis fails
   /// Redis Cluster: room channels are shard channels (SPUBLISH), and a
@@ -34,8 +34,7 @@ struct redis_bridge_settings {
 /// Spawns the bridge over two connections: one for commands, one that only
 /// subscribes. Their events must be forwarded with `forward_redis_events`.
 caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                              std::shared_ptr<redis_port> subscriber,
-                              redis_bridge_settings settings);
+                              std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings);
 
 /// Event handlers that pass a connection's events on to the bridge.
 /// `link` is 0 for the command connection, 1 for the subscriber.

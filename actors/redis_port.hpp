@@ -40,8 +40,8 @@ public:
 
 /// What a connection reports. Each runs on the connection's strand.
 struct redis_events {
-  std::function<void()> up;                        ///< connected, authenticated, db selected
-  std::function<void(const std::string&)> down;    ///< lost or failed; it reconnects by itself
+  std::function<void()> up;                     ///< connected, authenticated, db selected
+  std::function<void(const std::string&)> down; ///< lost or failed; it reconnects by itself
   std::function<void(const std::string& channel)> subscribed;
   /// A channel no longer subscribed though nobody asked (its cluster slot
   /// moved, or its master is gone): what it carried meanwhile is missed.

@@ -37,8 +37,7 @@ struct session_state {
 using session_actor = caf::stateful_actor<session_state>;
 
 std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
@@ -71,8 +70,9 @@ void handle_send(session_actor* self, request& req) {
     return;
   }
   auto cid = req.cid;
-  self->request(st.bus, st.settings.bus_timeout, store_atom::value, req.room, it->second,
-                std::move(req.text), std::move(req.cid))
+  self
+    ->request(st.bus, st.settings.bus_timeout, store_atom::value, req.room, it->second, std::move(req.text),
+              std::move(req.cid))
     .then(
       [self](const store_result& result) {
         // A first store is acknowledged by its echo from the hub; a repeated
@@ -92,13 +92,13 @@ void handle_history(session_actor* self, request& req) {
     return;
   }
   auto room = req.room;
-  self->request(st.bus, st.settings.bus_timeout, history_atom::value,
-                history_query{req.room, req.before, req.limit})
-    .then(
-      [self, room](const message_page& page) { self->state.reply(encode_history(room, page)); },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "history is unavailable");
-      });
+  self
+    ->request(st.bus, st.settings.bus_timeout, history_atom::value,
+              history_query{req.room, req.before, req.limit})
+    .then([self, room](const message_page& page) { self->state.reply(encode_history(room, page)); },
+          [self](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "history is unavailable");
+          });
 }
 
 void handle_frame(session_actor* self, const std::string& frame) {
@@ -122,9 +122,7 @@ void handle_frame(session_actor* self, const std::string& frame) {
   }
   auto& req = std::get<request>(decoded);
   switch (req.type) {
-    case request_type::join:
-      handle_join(self, req);
-      break;
+    case request_type::join: handle_join(self, req); break;
     case request_type::leave:
       if (st.rooms.erase(req.room) == 0) {
         st.reply_error(error_code::not_joined, "not in this room");
@@ -132,12 +130,8 @@ void handle_frame(session_actor* self, const std::string& frame) {
       }
       self->send(st.hub, leave_atom::value, req.room, st.id);
       break;
-    case request_type::send:
-      handle_send(self, req);
-      break;
-    case request_type::history:
-      handle_history(self, req);
-      break;
+    case request_type::send: handle_send(self, req); break;
+    case request_type::history: handle_history(self, req); break;
     case request_type::typing: {
       auto it = st.rooms.find(req.room);
       if (it == st.rooms.end()) {
@@ -150,8 +144,8 @@ void handle_frame(session_actor* self, const std::string& frame) {
   }
 }
 
-caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::actor hub,
-                      caf::actor bus, session_settings settings) {
+caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::actor hub, caf::actor bus,
+                      session_settings settings) {
   auto& st = self->state;
   st.sink = std::move(sink);
   st.id = std::move(id);
@@ -182,10 +176,9 @@ caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::a
 
 } // namespace
 
-caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id,
-                         caf::actor hub, caf::actor bus, const session_settings& settings) {
-  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub),
-                   std::move(bus), settings);
+caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, caf::actor hub,
+                         caf::actor bus, const session_settings& settings) {
+  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus), settings);
 }
 
 } // namespace chatnode

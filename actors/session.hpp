@@ -15,17 +15,18 @@
 namespace chatnode {
 
 struct session_settings {
-  std::string node;               ///< this node's name, for `welcome`
+  std::string node; ///< this node's name, for `welcome`
   protocol_limits limits;
   double rate_per_second = 20;
   double rate_burst = 40;
   std::size_t max_rooms = 100;
   std::string auth_secret; ///< non-empty: every join needs a token signed with it
-  std::chrono::milliseconds bus_timeout{5000}; ///< a store or history query slower than this fails as `unavailable`
+  std::chrono::milliseconds bus_timeout{
+    5000}; ///< a store or history query slower than this fails as `unavailable`
 };
 
 /// Spawns a session for a new connection and sends it `welcome`.
-caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id,
-                         caf::actor hub, caf::actor bus, const session_settings& settings);
+caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, caf::actor hub,
+                         caf::actor bus, const session_settings& settings);
 
 } // namespace chatnode

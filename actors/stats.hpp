@@ -29,7 +29,9 @@ public:
 
   /// Count of observations in bucket i (not cumulative); i == bounds.size() is +Inf.
   std::uint64_t bucket(std::size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
-  double sum_seconds() const { return static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6; }
+  double sum_seconds() const {
+    return static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6;
+  }
 
 private:
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
@@ -56,10 +58,19 @@ inline constexpr std::size_t limit_count = 13;
 static_assert(static_cast<std::size_t>(limit::auth) + 1 == limit_count, "limit_count and the enum differ");
 
 inline std::string_view to_string(limit which) {
-  static constexpr std::string_view names[limit_count] = {
-    "connections", "connections_per_address", "header_timeout", "header_size",
-    "frame_size", "invalid_utf8", "idle_timeout", "json_depth", "rate",
-    "outbound_queue", "rooms_per_session", "origin", "auth"};
+  static constexpr std::string_view names[limit_count] = {"connections",
+                                                          "connections_per_address",
+                                                          "header_timeout",
+                                                          "header_size",
+                                                          "frame_size",
+                                                          "invalid_utf8",
+                                                          "idle_timeout",
+                                                          "json_depth",
+                                                          "rate",
+                                                          "outbound_queue",
+                                                          "rooms_per_session",
+                                                          "origin",
+                                                          "auth"};
   return names[static_cast<std::size_t>(which)];
 }
 

@@ -12,8 +12,7 @@ namespace chatnode {
 
 namespace {
 
-constexpr std::string_view alphabet =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Base64url without padding, as JWTs use.
 std::string base64url(std::string_view bytes) {
@@ -97,8 +96,8 @@ std::string mint_token(std::string_view secret, const token_claims& claims) {
   nlohmann::json payload{{"sub", claims.name}, {"rooms", claims.rooms}, {"exp", claims.expires}};
   // Text that is not UTF-8 is replaced, never thrown on: such a name could
   // not join anyway, as frames are checked to be UTF-8.
-  auto signed_part = header_part() + "." +
-                     base64url(payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto signed_part =
+    header_part() + "." + base64url(payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return signed_part + "." + base64url(hmac_sha256(secret, signed_part));
 }
 
@@ -146,8 +145,8 @@ token_problem verify_token(std::string_view token, std::string_view secret, std:
   auto exp = claims.find("exp");
   auto sub = claims.find("sub");
   auto rooms = claims.find("rooms");
-  if (exp == claims.end() || !exp->is_number_integer() || sub == claims.end() ||
-      !sub->is_string() || rooms == claims.end() || !rooms->is_string())
+  if (exp == claims.end() || !exp->is_number_integer() || sub == claims.end() || !sub->is_string() ||
+      rooms == claims.end() || !rooms->is_string())
     return token_problem::malformed;
   if (exp->get<std::int64_t>() <= now_seconds)
     return token_problem::expired;

@@ -11,8 +11,8 @@
 namespace chatnode {
 
 struct token_claims {
-  std::string name;  ///< the display name the holder must join with
-  std::string rooms; ///< e.g. "general", "team-*", "general,team-*" or "*"
+  std::string name;         ///< the display name the holder must join with
+  std::string rooms;        ///< e.g. "general", "team-*", "general,team-*" or "*"
   std::int64_t expires = 0; ///< seconds since the epoch
 };
 

@@ -18,7 +18,7 @@ packages=(
 )
 if $with_tests; then
   packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm iproute2 ca-certificates
-             docker.io docker-compose debootstrap)
+             docker.io docker-compose debootstrap clang-format)
 fi
 
 missing=()

@@ -73,8 +73,8 @@ setting integer(std::string_view section, std::string_view key, std::int64_t nod
           [=](const node_config& c) { return std::to_string(c.*field); }};
 }
 
-setting number(std::string_view section, std::string_view key, double node_config::*field,
-               double min, double max) {
+setting number(std::string_view section, std::string_view key, double node_config::*field, double min,
+               double max) {
   std::ostringstream os;
   os << "expected a number from " << min << " to " << max;
   auto range = os.str();
@@ -218,7 +218,8 @@ std::string check_log_format(std::string_view v) {
 std::string check_redis_url(std::string_view v) {
   if (v.empty() || v.starts_with("redis://"))
     return {};
-  return "expected redis://[[user]:password@]host:port[/db] (or host:port,host:port... for a cluster) or \"\"";
+  return "expected redis://[[user]:password@]host:port[/db] (or host:port,host:port... for a cluster) or "
+         "\"\"";
 }
 
 std::string check_redis_mode(std::string_view v) {
@@ -327,8 +328,7 @@ std::variant<listen_address, std::string> parse_listen(std::string_view text) {
   auto port_text = text.substr(colon + 1);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
-      port > 65535)
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
     return std::string{"expected a port from 0 to 65535 after the colon"};
   return listen_address{std::string{host}, static_cast<std::uint16_t>(port)};
 }
@@ -358,8 +358,8 @@ config_result parse_config(std::string_view text, std::string_view source) {
         return config_error{where(source, value.source()) + ": " + dotted(section, key.str()) +
                             ": unknown key"};
       if (auto problem = s->from_toml(config, value); !problem.empty())
-        return config_error{where(source, value.source()) + ": " + dotted(section, key.str()) +
-                            ": " + problem};
+        return config_error{where(source, value.source()) + ": " + dotted(section, key.str()) + ": " +
+                            problem};
     }
   }
   return config;
@@ -374,8 +374,7 @@ config_result load_config(const std::string& path) {
   return parse_config(text.str(), path);
 }
 
-config_result apply_environment(node_config config,
-                                const std::function<const char*(const char*)>& lookup) {
+config_result apply_environment(node_config config, const std::function<const char*(const char*)>& lookup) {
   for (const auto& s : all_settings()) {
     std::string name = "CHATNODE_";
     for (char c : dotted(s.section, s.key))
@@ -387,8 +386,8 @@ config_result apply_environment(node_config config,
   return config;
 }
 
-config_result apply_setting(node_config config, std::string_view dotted_key,
-                            std::string_view value, std::string_view origin) {
+config_result apply_setting(node_config config, std::string_view dotted_key, std::string_view value,
+                            std::string_view origin) {
   auto dot = dotted_key.find('.');
   const setting* s = dot == std::string_view::npos
                        ? nullptr

@@ -71,12 +71,11 @@ config_result parse_config(std::string_view text, std::string_view source);
 config_result load_config(const std::string& path);
 
 /// Applies CHATNODE_<SECTION>_<KEY> variables found by `lookup` (getenv).
-config_result apply_environment(node_config config,
-                                const std::function<const char*(const char*)>& lookup);
+config_result apply_environment(node_config config, const std::function<const char*(const char*)>& lookup);
 
 /// Sets one "section.key" from text, as a flag does; `origin` names it in errors.
-config_result apply_setting(node_config config, std::string_view dotted_key,
-                            std::string_view value, std::string_view origin);
+config_result apply_setting(node_config config, std::string_view dotted_key, std::string_view value,
+                            std::string_view origin);
 
 /// The effective configuration as TOML, every key shown.
 std::string to_toml(const node_config& config);

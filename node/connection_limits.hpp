@@ -20,7 +20,8 @@ class connection_slot {
 public:
   connection_slot() = default;
   connection_slot(address_limits* owner, boost::asio::ip::address address)
-    : owner_(owner), address_(address) {}
+    : owner_(owner),
+      address_(address) {}
   connection_slot(connection_slot&& other) noexcept { *this = std::move(other); }
   connection_slot& operator=(connection_slot&& other) noexcept;
   connection_slot(const connection_slot&) = delete;

@@ -30,8 +30,10 @@ std::optional<http_url> parse_http_url(std::string_view url) {
   url.remove_prefix(scheme.size());
   auto slash = url.find('/');
   auto authority = url.substr(0, slash);
-  http_url out{std::string{authority}, "80", slash == std::string_view::npos ? "/" : std::string{url.substr(slash)}};
-  if (auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+  http_url out{std::string{authority}, "80",
+               slash == std::string_view::npos ? "/" : std::string{url.substr(slash)}};
+  if (auto colon = authority.rfind(':');
+      colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
     out.host = std::string{authority.substr(0, colon)};
     out.port = std::string{authority.substr(colon + 1)};
   }
@@ -61,19 +63,20 @@ bool probe_health(const std::string& url, std::chrono::milliseconds timeout, std
   // One deadline over resolving, connecting, writing and reading.
   asio::ip::tcp::resolver resolver{ioc};
   stream.expires_after(timeout);
-  resolver.async_resolve(parsed->host, parsed->port, [&](beast::error_code e, asio::ip::tcp::resolver::results_type found) {
-    if (e)
-      return void(failure = e);
-    stream.async_connect(found, [&](beast::error_code e, const asio::ip::tcp::endpoint&) {
+  resolver.async_resolve(
+    parsed->host, parsed->port, [&](beast::error_code e, asio::ip::tcp::resolver::results_type found) {
       if (e)
         return void(failure = e);
-      http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
+      stream.async_connect(found, [&](beast::error_code e, const asio::ip::tcp::endpoint&) {
         if (e)
           return void(failure = e);
-        http::async_read(stream, buffer, res, [&](beast::error_code e, std::size_t) { failure = e; });
+        http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
+          if (e)
+            return void(failure = e);
+          http::async_read(stream, buffer, res, [&](beast::error_code e, std::size_t) { failure = e; });
+        });
       });
     });
-  });
   ioc.run_for(timeout + std::chrono::milliseconds{100});
   if (!ioc.stopped()) {
     problem = "no answer in time";

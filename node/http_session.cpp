@@ -115,7 +115,10 @@ std::string_view path_of(std::string_view target) {
 
 http_session::http_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
                            io_worker& worker)
-  : stream_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)) {}
+  : stream_(std::move(socket)),
+    ctx_(ctx),
+    worker_(worker),
+    slot_(std::move(slot)) {}
 
 void http_session::run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -127,10 +130,9 @@ void http_session::do_read() {
   parser_->body_limit(body_limit);
   // A slow request (slowloris) is cut off.
   stream_.expires_after(ctx_.header_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                     self->on_read(ec, n);
-                   });
+  http::async_read(
+    stream_, buffer_, *parser_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -152,10 +154,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                                                   : http::status::bad_request;
     auto res = text_response(dummy, status, "bad request\n");
     stream_.expires_after(write_timeout);
-    beast::async_write(stream_, std::move(res),
-                       [self = shared_from_this()](beast::error_code e, std::size_t n) {
-                         self->on_write(false, e, n);
-                       });
+    beast::async_write(
+      stream_, std::move(res),
+      [self = shared_from_this()](beast::error_code e, std::size_t n) { self->on_write(false, e, n); });
     return;
   }
   auto req = parser_->release();
@@ -176,14 +177,12 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 bool http_session::try_upgrade(request& req) {
   auto refuse = [&](http::status status, std::string reason) {
     stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
-    log::info("upgrade_refused", {{"reason", reason},
-                                  {"origin", std::string{req[http::field::origin]}}});
+    log::info("upgrade_refused", {{"reason", reason}, {"origin", std::string{req[http::field::origin]}}});
     auto res = text_response(req, status, reason + "\n");
     stream_.expires_after(write_timeout);
-    beast::async_write(stream_, std::move(res),
-                       [self = shared_from_this()](beast::error_code e, std::size_t n) {
-                         self->on_write(false, e, n);
-                       });
+    beast::async_write(
+      stream_, std::move(res),
+      [self = shared_from_this()](beast::error_code e, std::size_t n) { self->on_write(false, e, n); });
     return false;
   };
   auto origin = req[http::field::origin];

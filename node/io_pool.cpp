@@ -10,7 +10,9 @@ namespace chatnode {
 namespace net = boost::asio;
 
 io_worker::io_worker(std::chrono::nanoseconds coalesce)
-  : guard_(net::make_work_guard(ioc_)), coalesce_(coalesce), tick_(ioc_) {}
+  : guard_(net::make_work_guard(ioc_)),
+    coalesce_(coalesce),
+    tick_(ioc_) {}
 
 void io_worker::deliver(std::shared_ptr<pinned_connection> connection, frame_ptr frame,
                         std::int64_t received_ns) {
@@ -79,7 +81,9 @@ void io_worker::on_tick() {
   arm_tick();
 }
 
-void io_worker::run() { ioc_.run(); }
+void io_worker::run() {
+  ioc_.run();
+}
 
 void io_worker::stop() {
   guard_.reset();

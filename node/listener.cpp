@@ -12,7 +12,10 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 listener::listener(io_pool& pool, edge_context& ctx)
-  : pool_(pool), ctx_(ctx), acceptor_(pool.at(0).context()), retry_timer_(acceptor_.get_executor()) {}
+  : pool_(pool),
+    ctx_(ctx),
+    acceptor_(pool.at(0).context()),
+    retry_timer_(acceptor_.get_executor()) {}
 
 bool listener::open(const tcp::endpoint& endpoint, std::string& error) {
   boost::system::error_code ec;
@@ -33,7 +36,9 @@ tcp::endpoint listener::local_endpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
-void listener::run() { do_accept(); }
+void listener::run() {
+  do_accept();
+}
 
 void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -45,10 +50,10 @@ void listener::stop() {
 
 void listener::do_accept() {
   auto& worker = pool_.next();
-  acceptor_.async_accept(worker.context(), [self = shared_from_this(), &worker](boost::system::error_code ec,
-                                                                                 tcp::socket s) {
-    self->on_accept(ec, std::move(s), worker);
-  });
+  acceptor_.async_accept(worker.context(),
+                         [self = shared_from_this(), &worker](boost::system::error_code ec, tcp::socket s) {
+                           self->on_accept(ec, std::move(s), worker);
+                         });
 }
 
 void listener::on_accept(boost::system::error_code ec, tcp::socket socket, io_worker& worker) {

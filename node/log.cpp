@@ -55,18 +55,28 @@ void append_value(std::string& line, std::string_view value) {
 } // namespace
 
 level parse_level(std::string_view text) {
-  if (text == "trace") return level::trace;
-  if (text == "debug") return level::debug;
-  if (text == "warn") return level::warn;
-  if (text == "error") return level::error;
+  if (text == "trace")
+    return level::trace;
+  if (text == "debug")
+    return level::debug;
+  if (text == "warn")
+    return level::warn;
+  if (text == "error")
+    return level::error;
   return level::info;
 }
 
-void set_level(level min) { min_level.store(min, std::memory_order_relaxed); }
+void set_level(level min) {
+  min_level.store(min, std::memory_order_relaxed);
+}
 
-void set_json(bool json) { json_lines.store(json, std::memory_order_relaxed); }
+void set_json(bool json) {
+  json_lines.store(json, std::memory_order_relaxed);
+}
 
-bool enabled(level l) { return l >= min_level.load(std::memory_order_relaxed); }
+bool enabled(level l) {
+  return l >= min_level.load(std::memory_order_relaxed);
+}
 
 void write(level l, std::string_view event, std::initializer_list<field> fields) {
   if (!enabled(l))

@@ -27,9 +27,17 @@ void write(level l, std::string_view event, std::initializer_list<field> fields 
 std::string format_line(level l, std::string_view timestamp, std::string_view event,
                         std::initializer_list<field> fields);
 
-inline void debug(std::string_view event, std::initializer_list<field> fields = {}) { write(level::debug, event, fields); }
-inline void info(std::string_view event, std::initializer_list<field> fields = {}) { write(level::info, event, fields); }
-inline void warn(std::string_view event, std::initializer_list<field> fields = {}) { write(level::warn, event, fields); }
-inline void error(std::string_view event, std::initializer_list<field> fields = {}) { write(level::error, event, fields); }
+inline void debug(std::string_view event, std::initializer_list<field> fields = {}) {
+  write(level::debug, event, fields);
+}
+inline void info(std::string_view event, std::initializer_list<field> fields = {}) {
+  write(level::info, event, fields);
+}
+inline void warn(std::string_view event, std::initializer_list<field> fields = {}) {
+  write(level::warn, event, fields);
+}
+inline void error(std::string_view event, std::initializer_list<field> fields = {}) {
+  write(level::error, event, fields);
+}
 
 } // namespace chatnode::log

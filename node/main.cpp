@@ -52,9 +52,8 @@ struct flag_setting {
 };
 
 constexpr flag_setting flag_settings[] = {
-  {"--listen", "node.listen"},       {"--node", "node.name"},
-  {"--redis", "redis.url"},          {"--web-root", "node.web_root"},
-  {"--log-level", "log.level"},
+  {"--listen", "node.listen"},     {"--node", "node.name"},      {"--redis", "redis.url"},
+  {"--web-root", "node.web_root"}, {"--log-level", "log.level"},
 };
 
 int fail(const std::string& message) {
@@ -96,17 +95,19 @@ int mint_token_command(int argc, char** argv) {
   }
   if (claims.name.empty() || chatnode::utf8_length(claims.name) > chatnode::max_name_chars)
     return fail("token needs --name with 1 to 32 characters");
-  if (claims.rooms.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*, ") !=
-      std::string::npos)
-    return fail("--rooms takes room names and patterns: A-Z a-z 0-9 _ . - and * for any characters, comma-separated");
+  if (claims.rooms.find_first_not_of(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*, ") != std::string::npos)
+    return fail(
+      "--rooms takes room names and patterns: A-Z a-z 0-9 _ . - and * for any characters, comma-separated");
   auto result = read_config(config_path);
   if (auto* error = std::get_if<chatnode::config_error>(&result))
     return fail(error->message);
   const auto& secret = std::get<chatnode::node_config>(result).auth_secret;
   if (secret.empty())
     return fail("no [auth] secret is configured (set it in the file or CHATNODE_AUTH_SECRET)");
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now =
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
   claims.expires = now + ttl;
   std::printf("%s\n", chatnode::mint_token(secret, claims).c_str());
   return 0;
@@ -195,8 +196,8 @@ int main(int argc, char** argv) {
     auto shown = config;
     if (!shown.auth_secret.empty())
       shown.auth_secret = "(hidden)"; // never printed: logs and terminals keep it
-    std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s",
-                config_path.c_str(), chatnode::to_toml(shown).c_str());
+    std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s", config_path.c_str(),
+                chatnode::to_toml(shown).c_str());
     return 0;
   }
   return chatnode::run_server(config);

@@ -15,8 +15,7 @@ void family(std::ostringstream& out, const char* name, const char* type, const c
 }
 
 template <class T>
-void metric(std::ostringstream& out, const char* name, const char* type, const char* help,
-            const T& value) {
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, const T& value) {
   family(out, name, type, help);
   out << name << ' ' << value << '\n';
 }
@@ -30,8 +29,7 @@ long resident_bytes() {
   return pages_resident * ::sysconf(_SC_PAGESIZE);
 }
 
-void histogram(std::ostringstream& out, const char* name, const char* help,
-               const latency_histogram& h) {
+void histogram(std::ostringstream& out, const char* name, const char* help, const latency_histogram& h) {
   family(out, name, "histogram", help);
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < latency_histogram::bounds.size(); ++i) {
@@ -58,21 +56,18 @@ std::string render_metrics(const node_status& status) {
   metric(out, "chatnode_connections_refused_total", "counter",
          "WebSocket upgrades refused (origin, connection limit).", load(s.connections_refused));
   metric(out, "chatnode_rooms", "gauge", "Rooms with members on this node.", load(s.rooms));
-  metric(out, "chatnode_messages_in_total", "counter", "Frames received from clients.",
-         load(s.messages_in));
+  metric(out, "chatnode_messages_in_total", "counter", "Frames received from clients.", load(s.messages_in));
   metric(out, "chatnode_messages_stored_total", "counter", "Chat messages stored by this node's bus.",
          load(s.messages_stored));
-  metric(out, "chatnode_messages_out_total", "counter", "Events written to clients (an array frame counts each event).",
-         load(s.messages_out));
+  metric(out, "chatnode_messages_out_total", "counter",
+         "Events written to clients (an array frame counts each event).", load(s.messages_out));
   metric(out, "chatnode_frames_out_total", "counter",
-         "WebSocket frames written to clients (events per frame = messages_out / frames_out).", load(s.frames_out));
-  metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.",
-         load(s.bytes_in));
-  metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.",
-         load(s.bytes_out));
+         "WebSocket frames written to clients (events per frame = messages_out / frames_out).",
+         load(s.frames_out));
+  metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.", load(s.bytes_in));
+  metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.", load(s.bytes_out));
   metric(out, "chatnode_slow_consumer_closes_total", "counter",
-         "Clients closed with 1013 because their outbound queue overflowed.",
-         load(s.slow_consumer_closes));
+         "Clients closed with 1013 because their outbound queue overflowed.", load(s.slow_consumer_closes));
 
   family(out, "chatnode_errors_total", "counter", "Error events sent to clients, by code.");
   for (std::size_t i = 0; i < error_code_count; ++i)
@@ -86,12 +81,14 @@ std::string render_metrics(const node_status& status) {
         << load(s.limit_hits[i]) << '\n';
 
   histogram(out, "chatnode_fanout_latency_seconds",
-            "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; one sample per write, its oldest message.",
+            "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; "
+            "one sample per write, its oldest message.",
             s.fanout_latency);
 
-  metric(out, "chatnode_presence_resyncs_total", "counter",
-         "Times a room's member list on this node was corrected from the bus after presence events were missed.",
-         load(s.presence_resyncs));
+  metric(
+    out, "chatnode_presence_resyncs_total", "counter",
+    "Times a room's member list on this node was corrected from the bus after presence events were missed.",
+    load(s.presence_resyncs));
 
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);
@@ -112,8 +109,7 @@ std::string render_metrics(const node_status& status) {
     for (const auto& shard : status.shards)
       out << "chatnode_redis_shard_up{master=\"" << shard.master << "\"} " << (shard.up ? 1 : 0) << "\n";
   }
-  metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-         resident_bytes());
+  metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", resident_bytes());
   return out.str();
 }
 

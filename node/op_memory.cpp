@@ -8,9 +8,9 @@ namespace chatnode::op_memory {
 
 namespace {
 
-constexpr std::size_t granule = 64;           // blocks come in multiples of this
-constexpr std::size_t classes = 32;           // up to 2 KiB; larger ones use the heap directly
-constexpr std::size_t max_waiting = 4096;     // blocks kept per class and thread
+constexpr std::size_t granule = 64;       // blocks come in multiples of this
+constexpr std::size_t classes = 32;       // up to 2 KiB; larger ones use the heap directly
+constexpr std::size_t max_waiting = 4096; // blocks kept per class and thread
 
 /// One thread's free blocks; given back to the heap when the thread ends.
 struct free_lists {
@@ -29,7 +29,9 @@ struct free_lists {
 thread_local bool free_lists::alive = true;
 thread_local free_lists pool;
 
-std::size_t class_of(std::size_t bytes) { return (bytes + granule - 1) / granule; }
+std::size_t class_of(std::size_t bytes) {
+  return (bytes + granule - 1) / granule;
+}
 
 } // namespace
 
@@ -39,7 +41,7 @@ void* allocate(std::size_t bytes) {
     return ::operator new(bytes);
   auto& list = pool.lists[c - 1];
   if (list.empty())
-    return ::operator new(c * granule);
+    return ::operator new(c* granule);
   void* block = list.back();
   list.pop_back();
   return block;

@@ -31,9 +31,13 @@ public:
   void deallocate(T* p, std::size_t n) noexcept { op_memory::deallocate(p, n * sizeof(T)); }
 
   template <class U>
-  bool operator==(const op_allocator<U>&) const noexcept { return true; }
+  bool operator==(const op_allocator<U>&) const noexcept {
+    return true;
+  }
   template <class U>
-  bool operator!=(const op_allocator<U>&) const noexcept { return false; }
+  bool operator!=(const op_allocator<U>&) const noexcept {
+    return false;
+  }
 };
 
 /// Binds a completion handler to the recycled operation memory.

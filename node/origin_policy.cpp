@@ -14,7 +14,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return lower(a) == lower(b);
+}
 
 /// "scheme://host[:port]" -> "host[:port]", lower-cased.
 std::string origin_authority(std::string_view origin) {
@@ -41,8 +43,7 @@ std::string without_default_port(std::string authority, std::string_view scheme)
 
 } // namespace
 
-bool origin_allowed(std::string_view origin, std::string_view host,
-                    const std::vector<std::string>& allowed) {
+bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
   for (const auto& entry : allowed)
     if (iequals(entry, origin) || entry == "*")
       return true;

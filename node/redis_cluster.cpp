@@ -58,7 +58,8 @@ bool parse_redis_seeds(const std::string& url, std::vector<redis_endpoint>& out,
 
 class redis_cluster::command_port : public redis_port {
 public:
-  explicit command_port(std::shared_ptr<redis_cluster> cluster) : cluster_(std::move(cluster)) {}
+  explicit command_port(std::shared_ptr<redis_cluster> cluster)
+    : cluster_(std::move(cluster)) {}
   void command(std::vector<std::string> args, redis_callback done) override {
     net::post(cluster_->strand_, [c = cluster_, args = std::move(args), done = std::move(done)]() mutable {
       c->route(std::move(args), std::move(done), 0);
@@ -73,16 +74,19 @@ private:
 
 class redis_cluster::subscriber_port : public redis_port {
 public:
-  explicit subscriber_port(std::shared_ptr<redis_cluster> cluster) : cluster_(std::move(cluster)) {}
+  explicit subscriber_port(std::shared_ptr<redis_cluster> cluster)
+    : cluster_(std::move(cluster)) {}
   void command(std::vector<std::string>, redis_callback done) override {
     if (done)
       done(redis_reply::error("the subscriber takes no commands"));
   }
   void subscribe(std::vector<std::string> channels) override {
-    net::post(cluster_->strand_, [c = cluster_, channels = std::move(channels)]() mutable { c->want(std::move(channels)); });
+    net::post(cluster_->strand_,
+              [c = cluster_, channels = std::move(channels)]() mutable { c->want(std::move(channels)); });
   }
   void unsubscribe(std::vector<std::string> channels) override {
-    net::post(cluster_->strand_, [c = cluster_, channels = std::move(channels)]() mutable { c->unwant(std::move(channels)); });
+    net::post(cluster_->strand_,
+              [c = cluster_, channels = std::move(channels)]() mutable { c->unwant(std::move(channels)); });
   }
 
 private:
@@ -91,8 +95,9 @@ private:
 
 // -- the cluster --------------------------------------------------------------
 
-redis_cluster::redis_cluster(net::io_context& ioc, std::vector<redis_endpoint> seeds, redis_events command_events,
-                             redis_events subscriber_events, redis_connection::timing t)
+redis_cluster::redis_cluster(net::io_context& ioc, std::vector<redis_endpoint> seeds,
+                             redis_events command_events, redis_events subscriber_events,
+                             redis_connection::timing t)
   : strand_(net::make_strand(ioc)),
     ioc_(ioc),
     seeds_(std::move(seeds)),
@@ -101,8 +106,12 @@ redis_cluster::redis_cluster(net::io_context& ioc, std::vector<redis_endpoint> s
     timing_(t),
     refresh_timer_(strand_) {}
 
-std::shared_ptr<redis_port> redis_cluster::commands() { return std::make_shared<command_port>(shared_from_this()); }
-std::shared_ptr<redis_port> redis_cluster::subscriber() { return std::make_shared<subscriber_port>(shared_from_this()); }
+std::shared_ptr<redis_port> redis_cluster::commands() {
+  return std::make_shared<command_port>(shared_from_this());
+}
+std::shared_ptr<redis_port> redis_cluster::subscriber() {
+  return std::make_shared<subscriber_port>(shared_from_this());
+}
 
 void redis_cluster::start() {
   net::post(strand_, [self = shared_from_this()] {
@@ -153,7 +162,8 @@ redis_cluster::link& redis_cluster::link_to(const node_address& address) {
           c->refresh(); // a master gone may mean a failover
       });
   };
-  l.commands = std::make_shared<redis_connection>(ioc_, l.endpoint, "commands " + key, false, std::move(events), timing_);
+  l.commands = std::make_shared<redis_connection>(ioc_, l.endpoint, "commands " + key, false,
+                                                  std::move(events), timing_);
   l.commands->start();
   return links_.emplace(key, std::move(l)).first->second;
 }
@@ -184,20 +194,24 @@ void redis_cluster::route(std::vector<std::string> args, redis_callback done, in
   l.commands->command(args, following_redirects(args, std::move(done), redirects));
 }
 
-redis_callback redis_cluster::following_redirects(std::vector<std::string> args, redis_callback done, int redirects) {
-  return [self = shared_from_this(), args = std::move(args), done = std::move(done), redirects](redis_reply reply) mutable {
+redis_callback redis_cluster::following_redirects(std::vector<std::string> args, redis_callback done,
+                                                  int redirects) {
+  return [self = shared_from_this(), args = std::move(args), done = std::move(done),
+          redirects](redis_reply reply) mutable {
     if (!reply.is_error() || !(reply.str.starts_with("MOVED ") || reply.str.starts_with("ASK "))) {
       if (done)
         done(std::move(reply));
       return;
     }
-    net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects, reply = std::move(reply)]() mutable {
+    net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects,
+                              reply = std::move(reply)]() mutable {
       self->on_reply(std::move(args), std::move(done), redirects, std::move(reply));
     });
   };
 }
 
-void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done, int redirects, redis_reply reply) {
+void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done, int redirects,
+                             redis_reply reply) {
   auto redirect = parse_redirect(reply.str);
   if (!redirect || redirects >= max_redirects) {
     if (done)
@@ -259,7 +273,8 @@ void redis_cluster::report_commands() {
   bool up = have_slots_ && std::any_of(links_.begin(), links_.end(), [this](const auto& entry) {
               const auto& masters = slots_.masters();
               return entry.second.commands_up &&
-                     std::any_of(masters.begin(), masters.end(), [&](const node_address& m) { return m.text() == entry.first; });
+                     std::any_of(masters.begin(), masters.end(),
+                                 [&](const node_address& m) { return m.text() == entry.first; });
             });
   if (up == reported_up_)
     return;
@@ -307,7 +322,8 @@ void redis_cluster::refresh() {
   refreshing_ = true;
   refresh_again_ = false;
   asked->commands->command({"CLUSTER", "SLOTS"}, [self = shared_from_this()](redis_reply reply) {
-    net::post(self->strand_, [self, reply = std::move(reply)]() mutable { self->on_slots(std::move(reply)); });
+    net::post(self->strand_,
+              [self, reply = std::move(reply)]() mutable { self->on_slots(std::move(reply)); });
   });
 }
 
@@ -331,8 +347,8 @@ void redis_cluster::on_slots(redis_reply reply) {
       link_to(m);
     }
     if (first || before != after)
-      log::info("redis_cluster_slots", {{"masters", std::to_string(after.size())},
-                                        {"slots_covered", std::to_string(covered)}});
+      log::info("redis_cluster_slots",
+                {{"masters", std::to_string(after.size())}, {"slots_covered", std::to_string(covered)}});
     place_channels();
     report_commands();
     if (first && subscriber_events_.up)
@@ -340,7 +356,8 @@ void redis_cluster::on_slots(redis_reply reply) {
   }
   if (stopped_)
     return;
-  auto wait = (shards.empty() || covered < cluster_slots || refresh_again_) ? refresh_retry : refresh_interval;
+  auto wait =
+    (shards.empty() || covered < cluster_slots || refresh_again_) ? refresh_retry : refresh_interval;
   refresh_timer_.expires_after(wait);
   refresh_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec)

@@ -87,8 +87,8 @@ private:
   bool refresh_again_ = false;
   bool reported_up_ = false;
   bool stopped_ = false;
-  std::set<std::string> wanted_;                  ///< channels the bridge wants
-  std::map<std::string, std::string> placed_;     ///< channel -> master it is subscribed on
+  std::set<std::string> wanted_;              ///< channels the bridge wants
+  std::map<std::string, std::string> placed_; ///< channel -> master it is subscribed on
   boost::asio::steady_timer refresh_timer_;
   mutable std::mutex shards_mutex_;
   std::vector<shard_state> shards_; ///< what shards() reads, kept by report_commands

@@ -82,32 +82,35 @@ struct redis_connection::watcher : std::enable_shared_from_this<watcher> {
   bool dead = false; ///< the context is gone, or no longer ours to drive
 
   watcher(const net::strand<net::io_context::executor_type>& strand, redisAsyncContext* context)
-    : ac(context), fd(strand, context->c.fd) {}
+    : ac(context),
+      fd(strand, context->c.fd) {}
 
   void arm_read() {
     if (dead || !want_read || read_armed)
       return;
     read_armed = true;
-    fd.async_wait(net::posix::descriptor_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-      self->read_armed = false;
-      if (ec || self->dead || !self->want_read)
-        return;
-      redisAsyncHandleRead(self->ac);
-      self->arm_read();
-    });
+    fd.async_wait(net::posix::descriptor_base::wait_read,
+                  [self = shared_from_this()](boost::system::error_code ec) {
+                    self->read_armed = false;
+                    if (ec || self->dead || !self->want_read)
+                      return;
+                    redisAsyncHandleRead(self->ac);
+                    self->arm_read();
+                  });
   }
 
   void arm_write() {
     if (dead || !want_write || write_armed)
       return;
     write_armed = true;
-    fd.async_wait(net::posix::descriptor_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
-      self->write_armed = false;
-      if (ec || self->dead || !self->want_write)
-        return;
-      redisAsyncHandleWrite(self->ac);
-      self->arm_write();
-    });
+    fd.async_wait(net::posix::descriptor_base::wait_write,
+                  [self = shared_from_this()](boost::system::error_code ec) {
+                    self->write_armed = false;
+                    if (ec || self->dead || !self->want_write)
+                      return;
+                    redisAsyncHandleWrite(self->ac);
+                    self->arm_write();
+                  });
   }
 
   /// Stops driving the context; hiredis owns the descriptor, so it is released, never closed.
@@ -119,9 +122,17 @@ struct redis_connection::watcher : std::enable_shared_from_this<watcher> {
     fd.release();
   }
 
-  static void add_read(void* p) { auto* w = static_cast<watcher*>(p); w->want_read = true; w->arm_read(); }
+  static void add_read(void* p) {
+    auto* w = static_cast<watcher*>(p);
+    w->want_read = true;
+    w->arm_read();
+  }
   static void del_read(void* p) { static_cast<watcher*>(p)->want_read = false; }
-  static void add_write(void* p) { auto* w = static_cast<watcher*>(p); w->want_write = true; w->arm_write(); }
+  static void add_write(void* p) {
+    auto* w = static_cast<watcher*>(p);
+    w->want_write = true;
+    w->arm_write();
+  }
   static void del_write(void* p) { static_cast<watcher*>(p)->want_write = false; }
   static void cleanup(void* p) { static_cast<watcher*>(p)->detach(); }
 };
@@ -155,8 +166,7 @@ redis_reply to_value(const redisReply* r) {
       for (std::size_t i = 0; i < r->elements; ++i)
         out.elements.push_back(to_value(r->element[i]));
       break;
-    default:
-      out.type = redis_reply::kind::nil;
+    default: out.type = redis_reply::kind::nil;
   }
   return out;
 }
@@ -308,8 +318,9 @@ void redis_connection::on_connected() {
     self->ready_ = true;
     self->backoff_ = self->timing_.backoff_min;
     self->connect_timer_.cancel();
-    log::info("redis_connected", {{"link", self->name_},
-                                  {"address", self->endpoint_.host + ":" + std::to_string(self->endpoint_.port)}});
+    log::info("redis_connected",
+              {{"link", self->name_},
+               {"address", self->endpoint_.host + ":" + std::to_string(self->endpoint_.port)}});
     if (!self->channels_.empty()) {
       std::vector<std::string> args{"SUBSCRIBE"};
       args.insert(args.end(), self->channels_.begin(), self->channels_.end());
@@ -403,8 +414,8 @@ void redis_connection::issue(std::vector<std::string> args, redis_callback done)
                                static_cast<int>(argv.size()), argv.data(), argvlen.data());
   } else {
     auto* pending = new pending_command{std::move(done)};
-    rc = redisAsyncCommandArgv(ac_, &redis_connection::on_reply_cb, pending,
-                               static_cast<int>(argv.size()), argv.data(), argvlen.data());
+    rc = redisAsyncCommandArgv(ac_, &redis_connection::on_reply_cb, pending, static_cast<int>(argv.size()),
+                               argv.data(), argvlen.data());
     if (rc != REDIS_OK) {
       auto cb = std::move(pending->done);
       delete pending;
@@ -425,8 +436,7 @@ void redis_connection::on_reply_cb(redisAsyncContext* ac, void* reply, void* pri
 void redis_connection::on_subscription_cb(redisAsyncContext* ac, void* reply, void*) {
   auto* self = static_cast<redis_connection*>(ac->data);
   auto* r = static_cast<redisReply*>(reply);
-  if (self == nullptr || r == nullptr || self->ac_ != ac || r->type != REDIS_REPLY_ARRAY ||
-      r->elements < 3)
+  if (self == nullptr || r == nullptr || self->ac_ != ac || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
     return;
   self->last_heard_ = std::chrono::steady_clock::now();
   std::string_view kind{r->element[0]->str, r->element[0]->len};

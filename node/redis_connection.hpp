@@ -29,13 +29,12 @@ struct redis_endpoint {
 /// Parses a redis:// URL; false (with `error`) when malformed.
 bool parse_redis_url(const std::string& url, redis_endpoint& out, std::string& error);
 
-class redis_connection : public redis_port,
-                         public std::enable_shared_from_this<redis_connection> {
+class redis_connection : public redis_port, public std::enable_shared_from_this<redis_connection> {
 public:
   struct timing {
     std::chrono::milliseconds connect_timeout{2000};
-    std::chrono::milliseconds ping_interval{1000};  ///< a PING this often checks the link
-    std::chrono::milliseconds ping_timeout{3000};   ///< no reply in this long: the link is dead
+    std::chrono::milliseconds ping_interval{1000}; ///< a PING this often checks the link
+    std::chrono::milliseconds ping_timeout{3000};  ///< no reply in this long: the link is dead
     std::chrono::milliseconds backoff_min{100};
     std::chrono::milliseconds backoff_max{5000};
   };
@@ -43,8 +42,8 @@ public:
   /// `subscriber`: the connection only subscribes. hiredis 0.14 never
   /// answers a PING sent in subscribed mode, so such a connection checks its
   /// link by subscribing again to a private heartbeat channel instead.
-  redis_connection(boost::asio::io_context& ioc, redis_endpoint endpoint, std::string name,
-                   bool subscriber, redis_events events, timing t);
+  redis_connection(boost::asio::io_context& ioc, redis_endpoint endpoint, std::string name, bool subscriber,
+                   redis_events events, timing t);
   ~redis_connection() override;
 
   /// Starts connecting; call once.
@@ -80,7 +79,7 @@ private:
   timing timing_;
   redisAsyncContext* ac_ = nullptr;
   std::shared_ptr<watcher> watcher_;
-  bool ready_ = false;    ///< connected and set up
+  bool ready_ = false; ///< connected and set up
   bool stopped_ = false;
   bool ping_outstanding_ = false;
   std::chrono::steady_clock::time_point ping_sent_;
@@ -88,7 +87,7 @@ private:
   /// PING late, behind a long queue, and is not dead for that.
   std::chrono::steady_clock::time_point last_heard_;
   std::chrono::milliseconds backoff_;
-  std::uint64_t generation_ = 0; ///< counts contexts, so late callbacks of an old one are ignored
+  std::uint64_t generation_ = 0;   ///< counts contexts, so late callbacks of an old one are ignored
   std::set<std::string> channels_; ///< wanted subscriptions, restored after a reconnect
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer ping_timer_;

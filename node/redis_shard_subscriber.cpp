@@ -49,8 +49,9 @@ std::map<std::uint16_t, std::vector<std::string>> by_slot(const std::set<std::st
 
 } // namespace
 
-redis_shard_subscriber::redis_shard_subscriber(net::io_context& ioc, redis_endpoint endpoint, std::string name,
-                                               redis_events events, redis_connection::timing t)
+redis_shard_subscriber::redis_shard_subscriber(net::io_context& ioc, redis_endpoint endpoint,
+                                               std::string name, redis_events events,
+                                               redis_connection::timing t)
   : strand_(net::make_strand(ioc)),
     resolver_(strand_),
     socket_(strand_),
@@ -95,7 +96,8 @@ void redis_shard_subscriber::connect() {
   connect_started_ = std::chrono::steady_clock::now();
   resolver_.async_resolve(
     endpoint_.host, std::to_string(endpoint_.port),
-    [self = shared_from_this(), generation](boost::system::error_code ec, net::ip::tcp::resolver::results_type found) {
+    [self = shared_from_this(), generation](boost::system::error_code ec,
+                                            net::ip::tcp::resolver::results_type found) {
       if (self->generation_ != generation)
         return;
       if (ec)
@@ -133,7 +135,8 @@ void redis_shard_subscriber::on_connected() {
     args.insert(args.end(), channels.begin(), channels.end());
     send(std::move(args), {"ssubscribe", channels, channels.size()});
   }
-  log::info("redis_connected", {{"link", name_}, {"address", endpoint_.host + ":" + std::to_string(endpoint_.port)}});
+  log::info("redis_connected",
+            {{"link", name_}, {"address", endpoint_.host + ":" + std::to_string(endpoint_.port)}});
   if (events_.up)
     events_.up();
 }
@@ -177,40 +180,41 @@ void redis_shard_subscriber::write_next() {
   if (writing_ || writes_.empty() || !up_)
     return;
   writing_ = true;
-  net::async_write(socket_, net::buffer(writes_.front()),
-                   [self = shared_from_this(), generation = generation_](boost::system::error_code ec, std::size_t) {
-                     if (self->generation_ != generation)
-                       return;
-                     self->writing_ = false;
-                     if (ec)
-                       return self->fail("write: " + ec.message());
-                     self->writes_.pop_front();
-                     self->write_next();
-                   });
+  net::async_write(
+    socket_, net::buffer(writes_.front()),
+    [self = shared_from_this(), generation = generation_](boost::system::error_code ec, std::size_t) {
+      if (self->generation_ != generation)
+        return;
+      self->writing_ = false;
+      if (ec)
+        return self->fail("write: " + ec.message());
+      self->writes_.pop_front();
+      self->write_next();
+    });
 }
 
 void redis_shard_subscriber::read_more() {
-  socket_.async_read_some(net::buffer(read_buffer_),
-                          [self = shared_from_this(), generation = generation_](boost::system::error_code ec, std::size_t n) {
-                            if (self->generation_ != generation)
-                              return;
-                            if (ec)
-                              return self->fail(ec == net::error::eof ? "connection closed" : "read: " + ec.message());
-                            if (redisReaderFeed(self->reader_, self->read_buffer_.data(), n) != REDIS_OK)
-                              return self->fail("unreadable reply");
-                            for (;;) {
-                              void* reply = nullptr;
-                              if (redisReaderGetReply(self->reader_, &reply) != REDIS_OK)
-                                return self->fail("unreadable reply");
-                              if (reply == nullptr)
-                                break;
-                              self->on_reply(reply);
-                              freeReplyObject(reply);
-                              if (self->generation_ != generation)
-                                return; // the reply made it fail
-                            }
-                            self->read_more();
-                          });
+  socket_.async_read_some(net::buffer(read_buffer_), [self = shared_from_this(), generation = generation_](
+                                                       boost::system::error_code ec, std::size_t n) {
+    if (self->generation_ != generation)
+      return;
+    if (ec)
+      return self->fail(ec == net::error::eof ? "connection closed" : "read: " + ec.message());
+    if (redisReaderFeed(self->reader_, self->read_buffer_.data(), n) != REDIS_OK)
+      return self->fail("unreadable reply");
+    for (;;) {
+      void* reply = nullptr;
+      if (redisReaderGetReply(self->reader_, &reply) != REDIS_OK)
+        return self->fail("unreadable reply");
+      if (reply == nullptr)
+        break;
+      self->on_reply(reply);
+      freeReplyObject(reply);
+      if (self->generation_ != generation)
+        return; // the reply made it fail
+    }
+    self->read_more();
+  });
 }
 
 void redis_shard_subscriber::on_reply(void* raw) {
@@ -269,7 +273,8 @@ void redis_shard_subscriber::heartbeat() {
   if (stopped_)
     return;
   auto now = std::chrono::steady_clock::now();
-  bool pinging = std::any_of(pending_.begin(), pending_.end(), [](const pending& p) { return p.kind == "ping"; });
+  bool pinging =
+    std::any_of(pending_.begin(), pending_.end(), [](const pending& p) { return p.kind == "ping"; });
   if (up_ && pinging && now - last_heard_ > timing_.ping_timeout)
     fail("no reply to PING in " + std::to_string(timing_.ping_timeout.count()) + " ms");
   else if (connecting_ && now - connect_started_ > timing_.connect_timeout)

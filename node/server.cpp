@@ -63,8 +63,8 @@ struct redis_bus {
   std::function<std::vector<shard_state>()> shards; ///< unset for one Redis
 };
 
-std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc, const node_config& config,
-                                         const std::string& node_name) {
+std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
+                                         const node_config& config, const std::string& node_name) {
   redis_connection::timing timing;
   timing.connect_timeout = to_ms(config.redis_timeout_seconds);
   timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -103,10 +103,10 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
     std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
     return std::nullopt;
   }
-  auto commands = std::make_shared<redis_connection>(
-    ioc, endpoint, "commands", false, forward_redis_events(bridge_handle, 0), timing);
-  auto subscriber = std::make_shared<redis_connection>(
-    ioc, endpoint, "subscriber", true, forward_redis_events(bridge_handle, 1), timing);
+  auto commands = std::make_shared<redis_connection>(ioc, endpoint, "commands", false,
+                                                     forward_redis_events(bridge_handle, 0), timing);
+  auto subscriber = std::make_shared<redis_connection>(ioc, endpoint, "subscriber", true,
+                                                       forward_redis_events(bridge_handle, 1), timing);
   auto bus = spawn_redis_bridge(system, commands, subscriber, settings);
   *bridge_handle = bus;
   commands->start();
@@ -114,15 +114,16 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   log::info("redis_configured", {{"mode", "single"},
                                  {"address", endpoint.host + ":" + std::to_string(endpoint.port)},
                                  {"db", std::to_string(endpoint.db)}});
-  return redis_bus{bus, [commands, subscriber] {
+  return redis_bus{bus,
+                   [commands, subscriber] {
                      commands->stop();
                      subscriber->stop();
                    },
                    nullptr};
 }
 
-void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions,
-                     std::uint16_t code, std::string reason, std::chrono::steady_clock::time_point until,
+void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions, std::uint16_t code,
+                     std::string reason, std::chrono::steady_clock::time_point until,
                      std::shared_ptr<net::steady_timer> timer) {
   using namespace std::chrono;
   constexpr auto step = milliseconds(50);
@@ -144,14 +145,12 @@ void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions,
 }
 
 /// Stops the I/O threads once every session is gone or the grace period is over.
-void stop_when_drained(io_pool& pool, edge_context& ctx,
-                       std::chrono::steady_clock::time_point deadline,
+void stop_when_drained(io_pool& pool, edge_context& ctx, std::chrono::steady_clock::time_point deadline,
                        std::shared_ptr<net::steady_timer> timer) {
   bool drained = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
   if (drained || std::chrono::steady_clock::now() >= deadline) {
     if (!drained)
-      log::warn("shutdown_grace_expired",
-                {{"connections", std::to_string(stats().connections.load())}});
+      log::warn("shutdown_grace_expired", {{"connections", std::to_string(stats().connections.load())}});
     pool.stop();
     return;
   }
@@ -178,8 +177,7 @@ int run_server(const node_config& config) {
   std::error_code fs_ec;
   auto web_root = fs::canonical(config.web_root, fs_ec);
   if (fs_ec || !fs::is_directory(web_root)) {
-    std::fprintf(stderr, "chatnode: node.web_root: \"%s\" is not a directory\n",
-                 config.web_root.c_str());
+    std::fprintf(stderr, "chatnode: node.web_root: \"%s\" is not a directory\n", config.web_root.c_str());
     return 2;
   }
   auto node_name = config.name.empty() ? host_name() : config.name;
@@ -274,8 +272,8 @@ int run_server(const node_config& config) {
   }
   acceptor->run();
   auto bound = acceptor->local_endpoint();
-  auto shown_host = listen.host == "0.0.0.0" || listen.host == "::" ? std::string{"localhost"}
-                                                                      : bound.address().to_string();
+  auto shown_host =
+    listen.host == "0.0.0.0" || listen.host == "::" ? std::string{"localhost"} : bound.address().to_string();
   if (bound.address().is_v6() && shown_host != "localhost")
     shown_host = "[" + shown_host + "]";
   auto url = "http://" + shown_host + ":" + std::to_string(bound.port()) + "/";
@@ -287,20 +285,21 @@ int run_server(const node_config& config) {
     if (error)
       return;
     auto sessions = ctx.sessions.snapshot();
-    log::info("shutting_down", {{"signal", std::to_string(signal)},
-                                {"connections", std::to_string(sessions.size())}});
+    log::info("shutting_down",
+              {{"signal", std::to_string(signal)}, {"connections", std::to_string(sessions.size())}});
     ctx.stopping.store(true); // /readyz fails from now on
     acceptor->stop();
     auto seconds = [](double s) {
-      return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+      return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(s));
     };
     auto now = std::chrono::steady_clock::now();
     if (signal == SIGTERM) {
       // An orchestrator restarting the node: 1012 tells clients to come back
       // at once, to another node; spreading the closes keeps them from all
       // reconnecting in the same instant.
-      close_gradually(std::move(sessions), close_code::service_restart, "service restart", now + seconds(config.drain_seconds),
-                      std::make_shared<net::steady_timer>(ioc));
+      close_gradually(std::move(sessions), close_code::service_restart, "service restart",
+                      now + seconds(config.drain_seconds), std::make_shared<net::steady_timer>(ioc));
     } else {
       for (auto& session : sessions)
         session->close(close_code::going_away, "server shutting down");

@@ -9,9 +9,12 @@ namespace fs = std::filesystem;
 
 std::optional<std::string> percent_decode(std::string_view text) {
   auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+      return c - 'A' + 10;
     return -1;
   };
   std::string out;
@@ -80,18 +83,30 @@ std::optional<fs::path> resolve_static_path(const fs::path& root, std::string_vi
 std::string_view mime_type(std::string_view path) {
   auto dot = path.rfind('.');
   auto ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-  if (ext == "html" || ext == "htm") return "text/html; charset=utf-8";
-  if (ext == "css") return "text/css; charset=utf-8";
-  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
-  if (ext == "json" || ext == "webmanifest") return "application/json";
-  if (ext == "svg") return "image/svg+xml";
-  if (ext == "png") return "image/png";
-  if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
-  if (ext == "gif") return "image/gif";
-  if (ext == "ico") return "image/x-icon";
-  if (ext == "webp") return "image/webp";
-  if (ext == "woff2") return "font/woff2";
-  if (ext == "txt") return "text/plain; charset=utf-8";
+  if (ext == "html" || ext == "htm")
+    return "text/html; charset=utf-8";
+  if (ext == "css")
+    return "text/css; charset=utf-8";
+  if (ext == "js" || ext == "mjs")
+    return "text/javascript; charset=utf-8";
+  if (ext == "json" || ext == "webmanifest")
+    return "application/json";
+  if (ext == "svg")
+    return "image/svg+xml";
+  if (ext == "png")
+    return "image/png";
+  if (ext == "jpg" || ext == "jpeg")
+    return "image/jpeg";
+  if (ext == "gif")
+    return "image/gif";
+  if (ext == "ico")
+    return "image/x-icon";
+  if (ext == "webp")
+    return "image/webp";
+  if (ext == "woff2")
+    return "font/woff2";
+  if (ext == "txt")
+    return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 

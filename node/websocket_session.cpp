@@ -26,18 +26,21 @@ namespace {
 
 constexpr std::size_t max_batch_events = 256;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
-constexpr auto close_timeout = 5s;        // a peer that never reads is cut off after this
-constexpr auto handshake_timeout = 30s;   // for the upgrade response and the closing handshake
+constexpr auto close_timeout = 5s;         // a peer that never reads is cut off after this
+constexpr auto handshake_timeout = 30s;    // for the upgrade response and the closing handshake
 constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
 constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger buffers are released when idle
-constexpr std::size_t idle_queue_events = 64;          // and larger queues
+constexpr std::size_t idle_queue_events = 64;        // and larger queues
 
 } // namespace
 
-websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx,
-                                     connection_slot slot, io_worker& worker)
-  : ws_(std::move(socket)), ctx_(ctx), worker_(worker), slot_(std::move(slot)) {}
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
+                                     io_worker& worker)
+  : ws_(std::move(socket)),
+    ctx_(ctx),
+    worker_(worker),
+    slot_(std::move(slot)) {}
 
 websocket_session::~websocket_session() {
   if (registered_) {
@@ -45,7 +48,9 @@ websocket_session::~websocket_session() {
   }
 }
 
-caf::actor websocket_session::actor() const { return actor_; }
+caf::actor websocket_session::actor() const {
+  return actor_;
+}
 
 void websocket_session::run(beast::http::request<beast::http::string_body> req) {
   // A silent peer gets a ping halfway through the idle timeout and is
@@ -70,7 +75,8 @@ void websocket_session::on_accept(beast::error_code ec) {
   }
   if (ctx_.stopping.load()) {
     // The node began shutting down during the handshake: no new session.
-    ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code::going_away), "server shutting down"},
+    ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code::going_away),
+                                            "server shutting down"},
                     [self = shared_from_this()](beast::error_code) {});
     return;
   }
@@ -87,8 +93,8 @@ void websocket_session::on_accept(beast::error_code ec) {
 
 void websocket_session::do_read() {
   ws_.async_read(buffer_, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    self->on_read(ec, n);
-  }));
+                   self->on_read(ec, n);
+                 }));
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
@@ -129,7 +135,9 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
 // Reading pauses while the actor is behind on this client's frames, or while
 // the client is behind on reading its replies: a client that floods requests
 // without reading the answers is slowed down, not closed.
-std::size_t websocket_session::pause_pending() const { return std::max<std::size_t>(ctx_.outbound_queue / 2, 1); }
+std::size_t websocket_session::pause_pending() const {
+  return std::max<std::size_t>(ctx_.outbound_queue / 2, 1);
+}
 
 bool websocket_session::may_resume() const {
   return unhandled_.load() <= unhandled_low && pending_.load() <= pause_pending() / 2;
@@ -252,8 +260,8 @@ void websocket_session::do_write() {
   last_write_ns_ = steady_now_ns();
   ws_.text(true);
   ws_.async_write(frame, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    self->on_write(ec, n);
-  }));
+                    self->on_write(ec, n);
+                  }));
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {

@@ -70,7 +70,7 @@ private:
   caf::actor actor_; ///< set once on accept, on the I/O thread
 
   // Shared with the actors' threads.
-  std::atomic<std::size_t> pending_{0};   ///< sent and not yet written (inbox and queue)
+  std::atomic<std::size_t> pending_{0}; ///< sent and not yet written (inbox and queue)
   std::atomic<bool> overflowed_{false};
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> unhandled_{0}; ///< frames read, not yet handled by the actor
@@ -82,7 +82,7 @@ private:
     frame_ptr frame;
     std::int64_t received_ns = 0;
   };
-  std::vector<outbound> queue_;   ///< waiting; written from queue_head_ on
+  std::vector<outbound> queue_; ///< waiting; written from queue_head_ on
   std::size_t queue_head_ = 0;
   std::vector<outbound> writing_;
   std::string batch_; ///< several events as one JSON array, while it is written

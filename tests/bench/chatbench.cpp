@@ -70,20 +70,35 @@ options parse_options(int argc, char** argv) {
   o.scenario = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url") o.urls = split(v, ',');
-    else if (k == "--sources") o.sources = split(v, ',');
-    else if (k == "--pids") for (auto& p : split(v, ',')) o.pids.push_back(std::stoi(p));
-    else if (k == "--clients") o.clients = std::stoi(v);
-    else if (k == "--rooms") o.rooms = std::stoi(v);
-    else if (k == "--senders") o.senders = std::stoi(v);
-    else if (k == "--size") o.size = std::stoi(v);
-    else if (k == "--count") o.count = std::stoi(v);
-    else if (k == "--threads") o.threads = std::max(1, std::stoi(v));
-    else if (k == "--rate") o.rate = std::stod(v);
-    else if (k == "--duration") o.duration = std::stod(v);
-    else if (k == "--warmup") o.warmup = std::stod(v);
-    else if (k == "--json") o.json_path = v;
-    else throw std::runtime_error("unknown option " + k);
+    if (k == "--url")
+      o.urls = split(v, ',');
+    else if (k == "--sources")
+      o.sources = split(v, ',');
+    else if (k == "--pids")
+      for (auto& p : split(v, ','))
+        o.pids.push_back(std::stoi(p));
+    else if (k == "--clients")
+      o.clients = std::stoi(v);
+    else if (k == "--rooms")
+      o.rooms = std::stoi(v);
+    else if (k == "--senders")
+      o.senders = std::stoi(v);
+    else if (k == "--size")
+      o.size = std::stoi(v);
+    else if (k == "--count")
+      o.count = std::stoi(v);
+    else if (k == "--threads")
+      o.threads = std::max(1, std::stoi(v));
+    else if (k == "--rate")
+      o.rate = std::stod(v);
+    else if (k == "--duration")
+      o.duration = std::stod(v);
+    else if (k == "--warmup")
+      o.warmup = std::stod(v);
+    else if (k == "--json")
+      o.json_path = v;
+    else
+      throw std::runtime_error("unknown option " + k);
   }
   if (o.urls.empty())
     throw std::runtime_error("--url is required");
@@ -101,7 +116,8 @@ endpoint parse_url(const std::string& url) {
   auto slash = rest.find('/');
   auto hostport = rest.substr(0, slash);
   auto colon = hostport.rfind(':');
-  return {hostport.substr(0, colon), hostport.substr(colon + 1), slash == std::string::npos ? "/ws" : rest.substr(slash)};
+  return {hostport.substr(0, colon), hostport.substr(colon + 1),
+          slash == std::string::npos ? "/ws" : rest.substr(slash)};
 }
 
 // -- /proc ------------------------------------------------------------------------
@@ -134,13 +150,15 @@ long rss_bytes(int pid) {
 
 double total_cpu(const std::vector<int>& pids) {
   double s = 0;
-  for (int p : pids) s += cpu_seconds(p);
+  for (int p : pids)
+    s += cpu_seconds(p);
   return s;
 }
 
 long total_rss(const std::vector<int>& pids) {
   long s = 0;
-  for (int p : pids) s += rss_bytes(p);
+  for (int p : pids)
+    s += rss_bytes(p);
   return s;
 }
 
@@ -150,12 +168,16 @@ using counter = std::atomic<std::int64_t>;
 
 /// Counts one more on a counter only its own thread writes: a plain store,
 /// not a locked read-modify-write, while other threads may read it.
-inline void bump(counter& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+inline void bump(counter& c) {
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 /// What one load thread counts. Only that thread writes; the main thread
 /// reads the counters while the run goes on and the samples after it.
 struct thread_state {
-  explicit thread_state(const options& o) : opts(o), acked(static_cast<std::size_t>(o.rooms)) {}
+  explicit thread_state(const options& o)
+    : opts(o),
+      acked(static_cast<std::size_t>(o.rooms)) {}
 
   const options& opts;
   net::io_context ioc{1};
@@ -166,7 +188,6 @@ struct thread_state {
   std::vector<counter> acked; ///< per room: messages its senders here saw echoed
   std::atomic<std::int64_t> window_start_ns{0}, window_end_ns{0};
 };
-
 
 // -- events -------------------------------------------------------------------------
 //
@@ -183,11 +204,14 @@ struct event_fields {
 std::size_t skip_string(std::string_view s, std::size_t i) {
   for (;;) {
     auto* q = static_cast<const char*>(std::memchr(s.data() + i, '"', s.size() - i));
-    if (q == nullptr) return s.size();
+    if (q == nullptr)
+      return s.size();
     auto end = static_cast<std::size_t>(q - s.data());
     std::size_t slashes = 0;
-    while (end - slashes > i && s[end - slashes - 1] == '\\') ++slashes;
-    if (slashes % 2 == 0) return end + 1;
+    while (end - slashes > i && s[end - slashes - 1] == '\\')
+      ++slashes;
+    if (slashes % 2 == 0)
+      return end + 1;
     i = end + 1;
   }
 }
@@ -197,9 +221,14 @@ std::size_t skip_nested(std::string_view s, std::size_t i) {
   int depth = 0;
   while (i < s.size()) {
     char c = s[i];
-    if (c == '"') { i = skip_string(s, i + 1); continue; }
-    if (c == '{' || c == '[') ++depth;
-    else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+    if (c == '"') {
+      i = skip_string(s, i + 1);
+      continue;
+    }
+    if (c == '{' || c == '[')
+      ++depth;
+    else if ((c == '}' || c == ']') && --depth == 0)
+      return i + 1;
     ++i;
   }
   return s.size();
@@ -209,12 +238,17 @@ std::size_t skip_nested(std::string_view s, std::size_t i) {
 std::size_t read_event(std::string_view s, std::size_t i, event_fields& e) {
   auto start = i++;
   while (i < s.size() && s[i] != '}') {
-    if (s[i] != '"') { ++i; continue; } // ',' and whitespace
+    if (s[i] != '"') {
+      ++i;
+      continue;
+    } // ',' and whitespace
     auto key_end = skip_string(s, i + 1);
     auto key = s.substr(i + 1, key_end - i - 2);
     i = key_end;
-    while (i < s.size() && (s[i] == ':' || s[i] == ' ')) ++i;
-    if (i >= s.size()) break;
+    while (i < s.size() && (s[i] == ':' || s[i] == ' '))
+      ++i;
+    if (i >= s.size())
+      break;
     std::string_view value;
     if (s[i] == '"') {
       auto end = skip_string(s, i + 1);
@@ -223,11 +257,15 @@ std::size_t read_event(std::string_view s, std::size_t i, event_fields& e) {
     } else if (s[i] == '{' || s[i] == '[') {
       i = skip_nested(s, i);
     } else {
-      while (i < s.size() && s[i] != ',' && s[i] != '}') ++i;
+      while (i < s.size() && s[i] != ',' && s[i] != '}')
+        ++i;
     }
-    if (key == "type") e.type = value;
-    else if (key == "id") e.id = value;
-    else if (key == "text") e.text = value;
+    if (key == "type")
+      e.type = value;
+    else if (key == "id")
+      e.id = value;
+    else if (key == "text")
+      e.text = value;
   }
   e.raw = s.substr(start, std::min(i + 1, s.size()) - start);
   return i + 1;
@@ -265,7 +303,12 @@ msg_id parse_id(std::string_view s) {
 class client : public std::enable_shared_from_this<client> {
 public:
   client(thread_state& st, int index, endpoint ep, std::string source)
-    : socket_(st.ioc), timer_(st.ioc), st_(st), index_(index), index_text_(std::to_string(index)), ep_(std::move(ep)),
+    : socket_(st.ioc),
+      timer_(st.ioc),
+      st_(st),
+      index_(index),
+      index_text_(std::to_string(index)),
+      ep_(std::move(ep)),
       source_(std::move(source)) {
     room_ = index % st.opts.rooms;
     sender_ = index < st.opts.senders;
@@ -279,36 +322,42 @@ public:
     tcp::endpoint target{net::ip::make_address(ep_.host == "localhost" ? "127.0.0.1" : ep_.host),
                          static_cast<unsigned short>(std::stoi(ep_.port))};
     socket_.async_connect(target, [self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) return self->fail("connect", ec);
+      if (ec)
+        return self->fail("connect", ec);
       self->socket_.set_option(tcp::no_delay(true));
-      self->queue_.push_back("GET " + self->ep_.target + " HTTP/1.1\r\nHost: " + self->ep_.host + ":" + self->ep_.port +
-                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      self->queue_.push_back(
+        "GET " + self->ep_.target + " HTTP/1.1\r\nHost: " + self->ep_.host + ":" + self->ep_.port +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
       self->do_write();
       self->read_handshake();
     });
   }
 
   void join() {
-    write("{\"type\":\"join\",\"room\":\"bench" + std::to_string(room_) + "\",\"name\":\"u" + std::to_string(index_) + "\"}");
+    write("{\"type\":\"join\",\"room\":\"bench" + std::to_string(room_) + "\",\"name\":\"u" +
+          std::to_string(index_) + "\"}");
   }
 
   /// Sends one message with the clock stamp, padded to the size asked for.
   void send_one() {
-    auto text = std::to_string(index_) + ":" + std::to_string(next_seq_) + ":" + std::to_string(now_ns()) + ":";
+    auto text =
+      std::to_string(index_) + ":" + std::to_string(next_seq_) + ":" + std::to_string(now_ns()) + ":";
     if (static_cast<int>(text.size()) < st_.opts.size)
       text.append(static_cast<std::size_t>(st_.opts.size) - text.size(), 'x');
-    write("{\"type\":\"send\",\"room\":\"bench" + std::to_string(room_) + "\",\"text\":\"" + text + "\",\"cid\":\"" +
-          std::to_string(next_seq_) + "\"}");
+    write("{\"type\":\"send\",\"room\":\"bench" + std::to_string(room_) + "\",\"text\":\"" + text +
+          "\",\"cid\":\"" + std::to_string(next_seq_) + "\"}");
     ++next_seq_;
   }
 
   void start_sending(double rate, std::int64_t until_ns) {
-    if (!sender_) return;
+    if (!sender_)
+      return;
     until_ns_ = until_ns;
     period_ = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / rate));
     // Spread the senders' phases over one period.
-    next_at_ = clock_type::now() + std::chrono::nanoseconds(period_.count() * index_ / std::max(1, st_.opts.senders));
+    next_at_ =
+      clock_type::now() + std::chrono::nanoseconds(period_.count() * index_ / std::max(1, st_.opts.senders));
     tick();
   }
 
@@ -325,11 +374,15 @@ public:
 
 private:
   void tick() {
-    if (now_ns() >= until_ns_) return;
+    if (now_ns() >= until_ns_)
+      return;
     send_one();
     next_at_ += period_;
     timer_.expires_at(next_at_);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) { if (!ec) self->tick(); });
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec)
+        self->tick();
+    });
   }
 
   // The WebSocket framing is done here, not by a library: the load generator
@@ -349,15 +402,19 @@ private:
     frame.append(4, '\0');
     frame += payload;
     queue_.push_back(std::move(frame));
-    if (queue_.size() == 1) do_write();
+    if (queue_.size() == 1)
+      do_write();
   }
 
   void do_write() {
-    net::async_write(socket_, net::buffer(queue_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      if (ec) return self->fail("write", ec);
-      self->queue_.erase(self->queue_.begin());
-      if (!self->queue_.empty()) self->do_write();
-    });
+    net::async_write(socket_, net::buffer(queue_.front()),
+                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       if (ec)
+                         return self->fail("write", ec);
+                       self->queue_.erase(self->queue_.begin());
+                       if (!self->queue_.empty())
+                         self->do_write();
+                     });
   }
 
   /// Makes room for at least `free` more bytes after end_.
@@ -367,37 +424,45 @@ private:
       end_ -= begin_;
       begin_ = 0;
     }
-    if (in_.size() - end_ < free) in_.resize(end_ + free);
+    if (in_.size() - end_ < free)
+      in_.resize(end_ + free);
   }
 
   void read_handshake() {
     reserve_input(4096);
-    socket_.async_read_some(net::buffer(in_.data() + end_, in_.size() - end_),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      if (ec) return self->fail("handshake", ec);
-      self->end_ += n;
-      std::string_view head{self->in_.data(), self->end_};
-      auto blank = head.find("\r\n\r\n");
-      if (blank == std::string_view::npos) return self->read_handshake();
-      if (head.substr(0, 12) != "HTTP/1.1 101") {
-        std::cerr << "client " << self->index_ << ": upgrade refused: " << head.substr(0, head.find('\r')) << "\n";
-        return self->fail("handshake", net::error::connection_refused);
-      }
-      self->begin_ = blank + 4;
-      self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
-      self->st_.connected.fetch_add(1);
-      if (self->parse_frames()) self->read();
-    });
+    socket_.async_read_some(
+      net::buffer(in_.data() + end_, in_.size() - end_),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (ec)
+          return self->fail("handshake", ec);
+        self->end_ += n;
+        std::string_view head{self->in_.data(), self->end_};
+        auto blank = head.find("\r\n\r\n");
+        if (blank == std::string_view::npos)
+          return self->read_handshake();
+        if (head.substr(0, 12) != "HTTP/1.1 101") {
+          std::cerr << "client " << self->index_ << ": upgrade refused: " << head.substr(0, head.find('\r'))
+                    << "\n";
+          return self->fail("handshake", net::error::connection_refused);
+        }
+        self->begin_ = blank + 4;
+        self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
+        self->st_.connected.fetch_add(1);
+        if (self->parse_frames())
+          self->read();
+      });
   }
 
   void read() {
     reserve_input(16384);
     socket_.async_read_some(net::buffer(in_.data() + end_, in_.size() - end_),
                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      if (ec) return self->fail("read", ec);
-      self->end_ += n;
-      if (self->parse_frames()) self->read();
-    });
+                              if (ec)
+                                return self->fail("read", ec);
+                              self->end_ += n;
+                              if (self->parse_frames())
+                                self->read();
+                            });
   }
 
   /// Handles every complete frame in the input; false once the server closed.
@@ -407,16 +472,20 @@ private:
       std::size_t avail = end_ - begin_, header = 2;
       std::uint64_t length = p[1] & 0x7f;
       if (length == 126) {
-        if (avail < 4) break;
+        if (avail < 4)
+          break;
         length = (std::uint64_t{p[2]} << 8) | p[3];
         header = 4;
       } else if (length == 127) {
-        if (avail < 10) break;
+        if (avail < 10)
+          break;
         length = 0;
-        for (int i = 2; i < 10; ++i) length = (length << 8) | p[i];
+        for (int i = 2; i < 10; ++i)
+          length = (length << 8) | p[i];
         header = 10;
       }
-      if (p[1] & 0x80) header += 4; // servers do not mask, but skip a key if one came
+      if (p[1] & 0x80)
+        header += 4; // servers do not mask, but skip a key if one came
       if (avail < header + length) {
         reserve_input(header + length - avail);
         break;
@@ -436,13 +505,16 @@ private:
       } else if (opcode == 0x9) {
         write(std::string{payload}, 0xA); // pong
       } else if (opcode == 0x8) {
-        close_code_ = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 0;
+        close_code_ = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) |
+                                              static_cast<unsigned char>(payload[1])
+                                          : 0;
         close_reason_ = payload.size() > 2 ? std::string{payload.substr(2)} : "";
         fail("read", net::error::eof);
         return false;
       }
     }
-    if (begin_ == end_) begin_ = end_ = 0;
+    if (begin_ == end_)
+      begin_ = end_ = 0;
     return true;
   }
 
@@ -452,10 +524,13 @@ private:
       if (e.type == "message") {
         auto id = parse_id(e.id);
         if (have_last_ && id <= last_) {
-          if (id == last_) ++st_.duplicates; else ++st_.out_of_order;
+          if (id == last_)
+            ++st_.duplicates;
+          else
+            ++st_.out_of_order;
           if (st_.duplicates + st_.out_of_order <= 5)
-            std::cerr << "client " << index_ << ": id " << id.ms << "-" << id.seq << " after " << last_.ms << "-"
-                      << last_.seq << "\n";
+            std::cerr << "client " << index_ << ": id " << id.ms << "-" << id.seq << " after " << last_.ms
+                      << "-" << last_.seq << "\n";
         }
         last_ = id;
         have_last_ = true;
@@ -466,9 +541,11 @@ private:
         std::int64_t sent_ns = 0;
         if (c != std::string_view::npos)
           std::from_chars(text.data() + b + 1, text.data() + c, sent_ns);
-        if (t >= st_.window_start_ns.load(std::memory_order_relaxed) && t < st_.window_end_ns.load(std::memory_order_relaxed)) {
+        if (t >= st_.window_start_ns.load(std::memory_order_relaxed) &&
+            t < st_.window_end_ns.load(std::memory_order_relaxed)) {
           bump(st_.delivered_in_window);
-          if (sent_ns > 0) st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
+          if (sent_ns > 0)
+            st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
         }
         if (sender_ && index_text_ == text.substr(0, a))
           bump(st_.acked[static_cast<std::size_t>(room_)]);
@@ -482,17 +559,18 @@ private:
   }
 
   void fail(const char* what, boost::system::error_code ec) {
-    if (failed_) return;
+    if (failed_)
+      return;
     failed_ = true;
     if (++st_.closed <= 3)
-      std::cerr << "client " << index_ << ": " << what << ": " << ec.message() << " (close "
-                << close_code_ << " " << close_reason_ << ")\n";
+      std::cerr << "client " << index_ << ": " << what << ": " << ec.message() << " (close " << close_code_
+                << " " << close_reason_ << ")\n";
   }
 
   tcp::socket socket_;
-  std::vector<char> in_;            ///< bytes read, frames from begin_ to end_
+  std::vector<char> in_; ///< bytes read, frames from begin_ to end_
   std::size_t begin_ = 0, end_ = 0;
-  std::string fragments_;           ///< a fragmented message so far
+  std::string fragments_; ///< a fragmented message so far
   unsigned close_code_ = 0;
   std::string close_reason_;
   net::steady_timer timer_;
@@ -516,16 +594,19 @@ private:
 /// Waits until `done` holds or `seconds` pass; the load threads run meanwhile.
 template <class Pred>
 bool wait_until(Pred done, double seconds) {
-  auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+  auto deadline = clock_type::now() +
+                  std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
   while (!done()) {
-    if (clock_type::now() > deadline) return false;
+    if (clock_type::now() > deadline)
+      return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return true;
 }
 
 double percentile(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
+  if (v.empty())
+    return 0;
   auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k] / 1000.0; // ms
@@ -537,7 +618,8 @@ double percentile(std::vector<std::uint32_t>& v, double p) {
 class load_threads {
 public:
   explicit load_threads(const options& o) {
-    for (int i = 0; i < o.threads; ++i) states_.push_back(std::make_unique<thread_state>(o));
+    for (int i = 0; i < o.threads; ++i)
+      states_.push_back(std::make_unique<thread_state>(o));
     for (auto& st : states_) {
       guards_.emplace_back(net::make_work_guard(st->ioc));
       threads_.emplace_back([&ioc = st->ioc] { ioc.run(); });
@@ -547,8 +629,11 @@ public:
 
   void stop() {
     guards_.clear();
-    for (auto& st : states_) st->ioc.stop();
-    for (auto& t : threads_) if (t.joinable()) t.join();
+    for (auto& st : states_)
+      st->ioc.stop();
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
   }
 
   thread_state& at(std::size_t i) { return *states_[i % states_.size()]; }
@@ -556,24 +641,30 @@ public:
   /// Sum of one counter over the threads.
   std::int64_t sum(counter thread_state::*field) const {
     std::int64_t total = 0;
-    for (auto& st : states_) total += ((*st).*field).load(std::memory_order_relaxed);
+    for (auto& st : states_)
+      total += ((*st).*field).load(std::memory_order_relaxed);
     return total;
   }
 
   std::int64_t acked(std::size_t room) const {
     std::int64_t total = 0;
-    for (auto& st : states_) total += st->acked[room].load(std::memory_order_relaxed);
+    for (auto& st : states_)
+      total += st->acked[room].load(std::memory_order_relaxed);
     return total;
   }
 
   void set_window(std::int64_t start, std::int64_t end) {
-    for (auto& st : states_) { st->window_start_ns = start; st->window_end_ns = end; }
+    for (auto& st : states_) {
+      st->window_start_ns = start;
+      st->window_end_ns = end;
+    }
   }
 
   /// Samples of every thread; call after stop().
   std::vector<std::uint32_t> merged(std::vector<std::uint32_t> thread_state::*field) const {
     std::vector<std::uint32_t> all;
-    for (auto& st : states_) all.insert(all.end(), ((*st).*field).begin(), ((*st).*field).end());
+    for (auto& st : states_)
+      all.insert(all.end(), ((*st).*field).begin(), ((*st).*field).end());
     return all;
   }
 
@@ -624,11 +715,15 @@ int run(const options& o) {
     auto settle = clock_type::now() + std::chrono::seconds(2);
     wait_until([&] { return clock_type::now() > settle; }, 3);
     rss_connected = total_rss(o.pids);
-    tail << ",\"all_connected\":" << (all_connected ? "true" : "false") << ",\"rss_before_bytes\":" << rss_before
-         << ",\"rss_connected_bytes\":" << rss_connected << ",\"rss_per_connection_bytes\":"
-         << static_cast<double>(rss_connected - rss_before) / static_cast<double>(std::max<std::int64_t>(1, connected_count)) << "}";
+    tail << ",\"all_connected\":" << (all_connected ? "true" : "false")
+         << ",\"rss_before_bytes\":" << rss_before << ",\"rss_connected_bytes\":" << rss_connected
+         << ",\"rss_per_connection_bytes\":"
+         << static_cast<double>(rss_connected - rss_before) /
+              static_cast<double>(std::max<std::int64_t>(1, connected_count))
+         << "}";
   } else {
-    for (auto& c : clients) on_thread(c, [](client& cl) { cl.join(); });
+    for (auto& c : clients)
+      on_thread(c, [](client& cl) { cl.join(); });
     if (!wait_until([&] { return threads.sum(&thread_state::joined) >= connected(); }, 60))
       std::cerr << "chatbench: only " << threads.sum(&thread_state::joined) << " of " << connected()
                 << " clients joined within 60 s\n";
@@ -643,40 +738,53 @@ int run(const options& o) {
       window_end = start + static_cast<std::int64_t>(3600e9);
       threads.set_window(window_start, window_end);
       for (auto& c : clients)
-        if (c->sender()) on_thread(c, [count = o.count](client& cl) { for (int k = 0; k < count; ++k) cl.send_one(); });
+        if (c->sender())
+          on_thread(c, [count = o.count](client& cl) {
+            for (int k = 0; k < count; ++k)
+              cl.send_one();
+          });
     } else {
       window_start = start + static_cast<std::int64_t>(o.warmup * 1e9);
       window_end = start + static_cast<std::int64_t>(o.duration * 1e9);
       threads.set_window(window_start, window_end);
-      for (auto& c : clients) on_thread(c, [rate = o.rate, window_end](client& cl) { cl.start_sending(rate, window_end); });
+      for (auto& c : clients)
+        on_thread(c, [rate = o.rate, window_end](client& cl) { cl.start_sending(rate, window_end); });
     }
     // Wait until every member has every acknowledged message of its room.
     if (o.scenario != "burst")
       wait_until([&] { return now_ns() >= window_end; }, o.duration + 5);
     std::int64_t last_seen = -1;
     auto quiet_since = clock_type::now();
-    wait_until([&] {
-      auto delivered = threads.sum(&thread_state::delivered);
-      if (delivered != last_seen) { last_seen = delivered; quiet_since = clock_type::now(); }
-      bool caught_up = std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
-        return c->received() >= threads.acked(static_cast<std::size_t>(c->room()));
-      });
-      return caught_up || clock_type::now() - quiet_since > std::chrono::seconds(3);
-    }, 120);
+    wait_until(
+      [&] {
+        auto delivered = threads.sum(&thread_state::delivered);
+        if (delivered != last_seen) {
+          last_seen = delivered;
+          quiet_since = clock_type::now();
+        }
+        bool caught_up = std::all_of(clients.begin(), clients.end(), [&](const auto& c) {
+          return c->received() >= threads.acked(static_cast<std::size_t>(c->room()));
+        });
+        return caught_up || clock_type::now() - quiet_since > std::chrono::seconds(3);
+      },
+      120);
     auto end = now_ns();
     double cpu = total_cpu(o.pids) - cpu_before;
     std::int64_t lost = 0;
     for (auto& c : clients)
       lost += std::max<std::int64_t>(0, threads.acked(static_cast<std::size_t>(c->room())) - c->received());
-    double window_s = static_cast<double>(o.scenario == "burst" ? end - start : window_end - window_start) / 1e9;
+    double window_s =
+      static_cast<double>(o.scenario == "burst" ? end - start : window_end - window_start) / 1e9;
     std::int64_t sent = 0;
-    for (std::size_t r = 0; r < static_cast<std::size_t>(o.rooms); ++r) sent += threads.acked(r);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(o.rooms); ++r)
+      sent += threads.acked(r);
     auto delivered = threads.sum(&thread_state::delivered);
     tail << ",\"rooms\":" << o.rooms << ",\"senders\":" << o.senders << ",\"rate_per_sender\":" << o.rate
          << ",\"size\":" << o.size << ",\"offered_deliveries_per_second\":"
          << (o.scenario == "burst" ? 0.0 : o.rate * o.senders * (static_cast<double>(o.clients) / o.rooms))
          << ",\"messages_acknowledged\":" << sent << ",\"delivered\":" << delivered
-         << ",\"delivered_per_second\":" << static_cast<double>(threads.sum(&thread_state::delivered_in_window)) / window_s
+         << ",\"delivered_per_second\":"
+         << static_cast<double>(threads.sum(&thread_state::delivered_in_window)) / window_s
          << ",\"lost\":" << lost << ",\"duplicates\":" << threads.sum(&thread_state::duplicates)
          << ",\"out_of_order\":" << threads.sum(&thread_state::out_of_order)
          << ",\"errors\":" << threads.sum(&thread_state::errors) << ",\"closed\":" << closed()
@@ -684,7 +792,8 @@ int run(const options& o) {
          << (delivered > 0 ? cpu * 1e6 / static_cast<double>(delivered) : 0)
          << ",\"server_rss_bytes\":" << total_rss(o.pids);
   }
-  for (auto& c : clients) on_thread(c, [](client& cl) { cl.close(); });
+  for (auto& c : clients)
+    on_thread(c, [](client& cl) { cl.close(); });
   threads.stop();
   auto cu = threads.merged(&thread_state::connect_us);
   out << ",\"connect_ms_p50\":" << percentile(cu, 0.5) << ",\"connect_ms_p99\":" << percentile(cu, 0.99);
@@ -697,7 +806,8 @@ int run(const options& o) {
   }
   out << tail.str();
   std::cout << out.str() << std::endl;
-  if (!o.json_path.empty()) std::ofstream{o.json_path} << out.str() << '\n';
+  if (!o.json_path.empty())
+    std::ofstream{o.json_path} << out.str() << '\n';
   return 0;
 }
 

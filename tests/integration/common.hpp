@@ -26,23 +26,23 @@ inline bool current_test_failed() {
 // failed, the node's stderr goes to the test log.
 struct NodeFixture {
   NodeProcess node;
-  explicit NodeFixture(NodeOptions opts = {}) : node(std::move(opts)) {}
+  explicit NodeFixture(NodeOptions opts = {})
+    : node(std::move(opts)) {}
   ~NodeFixture() {
     // Every node must stop cleanly, and a sanitizer build must not have reported anything.
     if (node.running()) {
       auto status = node.stop(after(15s));
       BOOST_TEST((status && *status == 0),
                  "node did not exit 0 on SIGTERM at the end of the test: status "
-                     << (status ? std::to_string(*status) : std::string("none (killed)")));
+                   << (status ? std::to_string(*status) : std::string("none (killed)")));
     }
     const std::string err = node.stderr_text();
-    for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                               "runtime error:", "WARNING: ThreadSanitizer"})
+    for (const char* report :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer"})
       BOOST_TEST(err.find(report) == std::string::npos, "sanitizer report in stderr: " << report);
     if (current_test_failed()) {
       node.keep_logs();
-      BOOST_TEST_MESSAGE("chatnode stderr (" << node.stderr_path() << "), tail:\n"
-                                             << node.stderr_tail());
+      BOOST_TEST_MESSAGE("chatnode stderr (" << node.stderr_path() << "), tail:\n" << node.stderr_tail());
     }
   }
   NodeFixture(const NodeFixture&) = delete;
@@ -107,4 +107,4 @@ bool eventually(Cond cond, Deadline deadline) {
   }
 }
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

@@ -1,5 +1,5 @@
 // Delivery guarantees under load, the rate limit and the slow-reader cut-off.
-#define BOOST_TEST_MODULE chatnode integration: load
+#define BOOST_TEST_MODULE chatnode integration : load
 #include "common.hpp"
 
 #include <algorithm>
@@ -16,15 +16,15 @@ namespace {
 
 // What one client thread saw; checked by the main thread (Boost.Test is not thread-safe).
 struct Seen {
-  std::vector<std::string> ids;      // ids of the messages of its room, in arrival order
-  std::vector<std::string> cids;     // their cids, same order
-  std::size_t foreign = 0;           // messages of another room
-  std::size_t errors = 0;            // error events
+  std::vector<std::string> ids;  // ids of the messages of its room, in arrival order
+  std::vector<std::string> cids; // their cids, same order
+  std::size_t foreign = 0;       // messages of another room
+  std::size_t errors = 0;        // error events
   std::string first_error;
-  std::string failure;               // why the thread stopped early, if it did
+  std::string failure; // why the thread stopped early, if it did
 };
 
-}  // namespace
+} // namespace
 
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(delivery)
@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(every_member_gets_every_message_once_in_id_order) {
       while (s.ids.size() < kPerRoom) {
         auto e = c.next_event(deadline);
         if (!e) {
-          s.failure = c.is_open() ? "timed out" : "connection closed, code " +
-                                                      std::to_string(c.close_code().value_or(0));
+          s.failure = c.is_open() ? "timed out"
+                                  : "connection closed, code " + std::to_string(c.close_code().value_or(0));
           return;
         }
         record(*e);
@@ -133,8 +133,7 @@ BOOST_AUTO_TEST_CASE(every_member_gets_every_message_once_in_id_order) {
         for (std::size_t k = 1; k < s.ids.size() && ordered; ++k)
           if (!id_less(s.ids[k - 1], s.ids[k])) {
             ordered = false;
-            BOOST_TEST(ordered, "ids out of order at " << k << ": " << s.ids[k - 1] << " then "
-                                                       << s.ids[k]);
+            BOOST_TEST(ordered, "ids out of order at " << k << ": " << s.ids[k - 1] << " then " << s.ids[k]);
           }
         if (!reference)
           reference = &s.ids;
@@ -160,15 +159,17 @@ BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection,
   const std::string before = metrics_text(node);
   constexpr int kSends = 100;
   for (int i = 0; i < kSends; ++i)
-    BOOST_REQUIRE(a.send_json({{"type", "send"}, {"room", room}, {"text", "r" + std::to_string(i)},
+    BOOST_REQUIRE(a.send_json({{"type", "send"},
+                               {"room", room},
+                               {"text", "r" + std::to_string(i)},
                                {"cid", "r" + std::to_string(i)}}));
   std::set<std::string> accepted, limited;
   std::size_t other_errors = 0;
   std::string other_error;
   while (accepted.size() + limited.size() + other_errors < kSends) {
     auto e = a.next_event(after(10s));
-    BOOST_REQUIRE_MESSAGE(e.has_value(), "only " << accepted.size() << " accepted and "
-                                                 << limited.size() << " limited replies");
+    BOOST_REQUIRE_MESSAGE(
+      e.has_value(), "only " << accepted.size() << " accepted and " << limited.size() << " limited replies");
     if (is_type_in_room("message", room)(*e)) {
       accepted.insert(str(*e, "cid"));
     } else if (is_error("rate_limited")(*e)) {
@@ -183,10 +184,9 @@ BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection,
   BOOST_TEST(accepted.size() + limited.size() == static_cast<std::size_t>(kSends));
   BOOST_TEST(limited.size() > 0u, "no rate_limited error for 100 sends at once");
   // Burst 40; the join before the sends may have taken one token.
-  BOOST_TEST(accepted.size() >= 39u, "the burst was not accepted: " << accepted.size()
-                                         << " accepted, " << limited.size() << " limited");
-  BOOST_TEST_MESSAGE("rate limit: " << accepted.size() << " accepted, " << limited.size()
-                                    << " limited");
+  BOOST_TEST(accepted.size() >= 39u, "the burst was not accepted: " << accepted.size() << " accepted, "
+                                                                    << limited.size() << " limited");
+  BOOST_TEST_MESSAGE("rate limit: " << accepted.size() << " accepted, " << limited.size() << " limited");
   for (const auto& cid : limited)
     BOOST_TEST(accepted.count(cid) == 0u, cid << " both accepted and limited");
   BOOST_TEST(a.is_open());
@@ -194,30 +194,28 @@ BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection,
   // The connection stays usable: once tokens refill, a send goes through.
   json ok_ack;
   bool through = eventually(
-      [&] {
-        BOOST_REQUIRE(a.send_json({{"type", "send"}, {"room", room}, {"text", "later"},
-                                   {"cid", "later"}}));
-        auto e = a.wait_for(
-            [](const json& e) { return is_message_with_cid("later")(e) || is_type("error")(e); },
-            after(5s));
-        BOOST_REQUIRE(e.has_value());
-        if (is_message_with_cid("later")(*e)) {
-          ok_ack = *e;
-          return true;
-        }
-        BOOST_REQUIRE_MESSAGE(is_error("rate_limited")(*e), e->dump());
-        std::this_thread::sleep_for(100ms);
-        return false;
-      },
-      after(5s));
+    [&] {
+      BOOST_REQUIRE(a.send_json({{"type", "send"}, {"room", room}, {"text", "later"}, {"cid", "later"}}));
+      auto e = a.wait_for(
+        [](const json& e) { return is_message_with_cid("later")(e) || is_type("error")(e); }, after(5s));
+      BOOST_REQUIRE(e.has_value());
+      if (is_message_with_cid("later")(*e)) {
+        ok_ack = *e;
+        return true;
+      }
+      BOOST_REQUIRE_MESSAGE(is_error("rate_limited")(*e), e->dump());
+      std::this_thread::sleep_for(100ms);
+      return false;
+    },
+    after(5s));
   BOOST_REQUIRE_MESSAGE(through, "no send accepted within 5 s after the burst");
 
   // Bob received exactly the accepted ones (and then "later").
   std::set<std::string> bob;
   for (;;) {
     auto e = b.next_event(after(5s));
-    BOOST_REQUIRE_MESSAGE(e.has_value(), "bob got " << bob.size() << " messages, not "
-                                                    << accepted.size() + 1);
+    BOOST_REQUIRE_MESSAGE(e.has_value(),
+                          "bob got " << bob.size() << " messages, not " << accepted.size() + 1);
     if (!is_type_in_room("message", room)(*e))
       continue;
     BOOST_TEST(bob.insert(str(*e, "cid")).second, "bob got " << str(*e, "cid") << " twice");
@@ -230,12 +228,12 @@ BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection,
   std::string after_text;
   const double base = metric_or_zero(before, "chatnode_errors_total{code=\"rate_limited\"}");
   bool counted = eventually(
-      [&] {
-        after_text = metrics_text(node);
-        return metric_or_zero(after_text, "chatnode_errors_total{code=\"rate_limited\"}") >=
-               base + static_cast<double>(limited.size());
-      },
-      after(5s));
+    [&] {
+      after_text = metrics_text(node);
+      return metric_or_zero(after_text, "chatnode_errors_total{code=\"rate_limited\"}") >=
+             base + static_cast<double>(limited.size());
+    },
+    after(5s));
   BOOST_TEST(counted, "rate_limited errors not counted:\n" << after_text);
 }
 
@@ -261,7 +259,7 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
   std::atomic<bool> stop_observer{false};
   std::atomic<std::size_t> observer_count{0};
   std::atomic<bool> observer_failed{false};
-  Seen observer_seen;  // read by the main thread once observer_failed or after join()
+  Seen observer_seen; // read by the main thread once observer_failed or after join()
   std::latch observer_joined(1);
   std::thread observer([&] {
     WsClient c;
@@ -278,8 +276,7 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
       auto e = c.next_event(after(100ms));
       if (!e) {
         if (!c.is_open()) {
-          observer_seen.failure =
-              "observer closed with " + std::to_string(c.close_code().value_or(0));
+          observer_seen.failure = "observer closed with " + std::to_string(c.close_code().value_or(0));
           observer_failed = true;
           return;
         }
@@ -319,14 +316,14 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
   constexpr int kBatch = 8;
   while (!cut_off && sent < 4000) {
     for (int k = 0; k < kBatch; ++k, ++sent)
-      BOOST_REQUIRE_MESSAGE(sender.send_json({{"type", "send"}, {"room", room}, {"text", big},
-                                              {"cid", "s" + std::to_string(sent)}}),
-                            sender.last_error());
+      BOOST_REQUIRE_MESSAGE(
+        sender.send_json(
+          {{"type", "send"}, {"room", room}, {"text", big}, {"cid", "s" + std::to_string(sent)}}),
+        sender.last_error());
     while (sender_got < static_cast<std::size_t>(sent)) {
       auto e = sender.next_event(after(10s));
-      BOOST_REQUIRE_MESSAGE(e.has_value(), "sender got " << sender_got << " of " << sent
-                                                         << " echoes; open " << sender.is_open()
-                                                         << " close code "
+      BOOST_REQUIRE_MESSAGE(e.has_value(), "sender got " << sender_got << " of " << sent << " echoes; open "
+                                                         << sender.is_open() << " close code "
                                                          << sender.close_code().value_or(0));
       if (is_type_in_room("message", room)(*e))
         ++sender_got;
@@ -336,8 +333,7 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
     last_metrics = metrics_text(f.node);
     cut_off = metric_or_zero(last_metrics, "chatnode_slow_consumer_closes_total") >= 1;
   }
-  BOOST_REQUIRE_MESSAGE(cut_off, "no slow-consumer close after " << sent
-                                                                 << " messages of 4000 chars:\n"
+  BOOST_REQUIRE_MESSAGE(cut_off, "no slow-consumer close after " << sent << " messages of 4000 chars:\n"
                                                                  << last_metrics);
   BOOST_TEST_MESSAGE("slow consumer closed after " << sent << " messages");
 
@@ -352,9 +348,8 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
 
   // The observer got every message (the sender got its echoes above).
   bool observer_done = eventually(
-      [&] { return observer_count.load() >= static_cast<std::size_t>(sent) ||
-                   observer_failed.load(); },
-      after(20s));
+    [&] { return observer_count.load() >= static_cast<std::size_t>(sent) || observer_failed.load(); },
+    after(20s));
   stop_observer = true;
   observer.join();
   BOOST_TEST(observer_done);
@@ -380,9 +375,9 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
     BOOST_TEST((std::vector<std::string>(observer_seen.ids.begin(), it + 1) == slow_ids));
     expected.assign(it + 1, observer_seen.ids.end());
   } else {
-    expected = observer_seen.ids;  // without since the node sends a page only
+    expected = observer_seen.ids; // without since the node sends a page only
     expected.erase(expected.begin(), expected.end() - std::min<std::ptrdiff_t>(
-                                                           50, static_cast<std::ptrdiff_t>(expected.size())));
+                                                        50, static_cast<std::ptrdiff_t>(expected.size())));
   }
   BOOST_TEST(recovered.size() == expected.size());
   BOOST_TEST((recovered == expected), "join with since did not return exactly the missed messages");

@@ -1,5 +1,5 @@
 // The wire protocol of PROTOCOL.md against a real chatnode: events, errors, limits, Origin.
-#define BOOST_TEST_MODULE chatnode integration: protocol
+#define BOOST_TEST_MODULE chatnode integration : protocol
 #include "common.hpp"
 
 #include <algorithm>
@@ -12,8 +12,8 @@ namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 // Sends a `history` request for a room the client has joined and returns every event that
@@ -71,8 +71,7 @@ json expect_error(WsClient& c, const json& request, const std::string& code) {
   BOOST_REQUIRE_MESSAGE(e.has_value(), "no error reply to " << request.dump());
   BOOST_TEST(str(*e, "code") == code, "request " << request.dump() << " got " << e->dump());
   BOOST_TEST(!str(*e, "reason").empty(), "error without reason: " << e->dump());
-  if (request.contains("cid") && request["cid"].is_string() &&
-      request["cid"].get<std::string>().size() <= 64)
+  if (request.contains("cid") && request["cid"].is_string() && request["cid"].get<std::string>().size() <= 64)
     BOOST_TEST(str(*e, "cid") == request["cid"].get<std::string>(),
                "error does not carry the request's cid: " << e->dump());
   return *e;
@@ -88,16 +87,16 @@ json expect_error_text(WsClient& c, const std::string& frame, const std::string&
 
 NodeOptions fast_rate() {
   NodeOptions o;
-  o.env = {{"CHATNODE_LIMITS_RATE_PER_SECOND", "100000"},
-           {"CHATNODE_LIMITS_RATE_BURST", "100000"}};
+  o.env = {{"CHATNODE_LIMITS_RATE_PER_SECOND", "100000"}, {"CHATNODE_LIMITS_RATE_BURST", "100000"}};
   return o;
 }
 
 struct FastNode : NodeFixture {
-  FastNode() : NodeFixture(fast_rate()) {}
+  FastNode()
+    : NodeFixture(fast_rate()) {}
 };
 
-}  // namespace
+} // namespace
 
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(events)
@@ -121,8 +120,7 @@ BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, NodeFixtur
   const std::string room = unique_name("join");
   WsClient a = open_client(node);
   json joined = join(a, room, "alice");
-  BOOST_TEST(names_of(joined["members"]) == std::vector<std::string>{"alice"},
-             joined.dump());
+  BOOST_TEST(names_of(joined["members"]) == std::vector<std::string>{"alice"}, joined.dump());
   BOOST_TEST(joined["history"].is_array());
   BOOST_TEST(joined["history"].empty());
   BOOST_TEST(joined.value("more", json()) == json(false), joined.dump());
@@ -130,8 +128,7 @@ BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, NodeFixtur
   send_and_ack(a, room, "first", "c-1");
   WsClient b = open_client(node);
   json joined_b = join(b, room, "bob");
-  BOOST_TEST((names_of(joined_b["members"]) == std::vector<std::string>{"alice", "bob"}),
-             joined_b.dump());
+  BOOST_TEST((names_of(joined_b["members"]) == std::vector<std::string>{"alice", "bob"}), joined_b.dump());
   BOOST_REQUIRE_EQUAL(joined_b["history"].size(), 1u);
   BOOST_TEST(str(joined_b["history"][0], "text") == "first");
   BOOST_TEST(joined_b.value("more", json()) == json(false));
@@ -157,15 +154,13 @@ BOOST_FIXTURE_TEST_CASE(presence_join_and_leave_go_to_the_others, NodeFixture) {
   // A second tab with the same name is not a new member.
   WsClient a2 = open_client(node);
   json joined2 = join(a2, room, "alice");
-  BOOST_TEST((names_of(joined2["members"]) == std::vector<std::string>{"alice", "bob"}),
-             joined2.dump());
+  BOOST_TEST((names_of(joined2["members"]) == std::vector<std::string>{"alice", "bob"}), joined2.dump());
   b_seen = events_before_barrier(b, room);
   BOOST_TEST(count_if(b_seen, is_type("presence")) == 0u, "presence for a second tab");
   BOOST_REQUIRE(a2.send_json({{"type", "leave"}, {"room", room}}));
-  (void)events_before_barrier(a, room);  // let the leave be processed
+  (void)events_before_barrier(a, room); // let the leave be processed
   b_seen = events_before_barrier(b, room);
-  BOOST_TEST(count_if(b_seen, is_type("presence")) == 0u,
-             "presence leave while another tab of alice stays");
+  BOOST_TEST(count_if(b_seen, is_type("presence")) == 0u, "presence leave while another tab of alice stays");
 
   BOOST_REQUIRE(a.send_json({{"type", "leave"}, {"room", room}}));
   auto left = b.wait_for(is_type_in_room("presence", room), after(5s));
@@ -271,7 +266,9 @@ BOOST_FIXTURE_TEST_CASE(history_pages_back_and_join_since_catches_up, FastNode) 
   join(a, room, "alice");
   const int total = 120;
   for (int i = 0; i < total; ++i)
-    BOOST_REQUIRE(a.send_json({{"type", "send"}, {"room", room}, {"text", "m" + std::to_string(i)},
+    BOOST_REQUIRE(a.send_json({{"type", "send"},
+                               {"room", room},
+                               {"text", "m" + std::to_string(i)},
                                {"cid", "p" + std::to_string(i)}}));
   std::vector<std::string> ids;
   for (int i = 0; i < total; ++i) {
@@ -320,8 +317,7 @@ BOOST_FIXTURE_TEST_CASE(history_pages_back_and_join_since_catches_up, FastNode) 
   for (int limit : {1000, 0, -1}) {
     BOOST_REQUIRE(a.send_json({{"type", "history"}, {"room", room}, {"limit", limit}}));
     auto r = a.wait_for(
-        [&](const json& e) { return is_type_in_room("history", room)(e) || is_type("error")(e); },
-        after(5s));
+      [&](const json& e) { return is_type_in_room("history", room)(e) || is_type("error")(e); }, after(5s));
     BOOST_REQUIRE_MESSAGE(r.has_value(), "no reply to history limit " << limit);
     if (str(*r, "type") == "error")
       BOOST_TEST(str(*r, "code") == "bad_request", r->dump());
@@ -434,30 +430,30 @@ BOOST_FIXTURE_TEST_CASE(bad_request_for_every_invalid_field, NodeFixture) {
   WsClient a = open_client(node);
   join(a, room, "alice");
   const json requests[] = {
-      {{"type", "no_such_type"}, {"cid", "u1"}},
-      {{"room", room}, {"text", "no type"}, {"cid", "u2"}},
-      {{"type", 7}, {"room", room}},
-      {{"type", "join"}, {"name", "bob"}},                              // missing room
-      {{"type", "join"}, {"room", "bad room!"}, {"name", "bob"}},       // invalid chars
-      {{"type", "join"}, {"room", "sl/ash"}, {"name", "bob"}},
-      {{"type", "join"}, {"room", "\u00e9t\u00e9"}, {"name", "bob"}},
-      {{"type", "join"}, {"room", ""}, {"name", "bob"}},
-      {{"type", "join"}, {"room", std::string(65, 'r')}, {"name", "bob"}},
-      {{"type", "join"}, {"room", 12}, {"name", "bob"}},
-      {{"type", "join"}, {"room", room}},                               // missing name
-      {{"type", "join"}, {"room", room}, {"name", ""}},
-      {{"type", "join"}, {"room", room}, {"name", "   "}},
-      {{"type", "join"}, {"room", room}, {"name", std::string(33, 'n')}},
-      {{"type", "join"}, {"room", room}, {"name", 5}},
-      {{"type", "send"}, {"room", room}, {"text", ""}, {"cid", "e1"}},
-      {{"type", "send"}, {"room", room}, {"cid", "e2"}},                // missing text
-      {{"type", "send"}, {"room", room}, {"text", 3}, {"cid", "e3"}},
-      {{"type", "send"}, {"text", "no room"}, {"cid", "e4"}},
-      {{"type", "send"}, {"room", room}, {"text", "long cid"}, {"cid", std::string(65, 'c')}},
-      {{"type", "leave"}},
-      {{"type", "typing"}},
-      {{"type", "history"}},
-      {{"type", "history"}, {"room", room}, {"before", "not-an-id"}},
+    {{"type", "no_such_type"}, {"cid", "u1"}},
+    {{"room", room}, {"text", "no type"}, {"cid", "u2"}},
+    {{"type", 7}, {"room", room}},
+    {{"type", "join"}, {"name", "bob"}},                        // missing room
+    {{"type", "join"}, {"room", "bad room!"}, {"name", "bob"}}, // invalid chars
+    {{"type", "join"}, {"room", "sl/ash"}, {"name", "bob"}},
+    {{"type", "join"}, {"room", "\u00e9t\u00e9"}, {"name", "bob"}},
+    {{"type", "join"}, {"room", ""}, {"name", "bob"}},
+    {{"type", "join"}, {"room", std::string(65, 'r')}, {"name", "bob"}},
+    {{"type", "join"}, {"room", 12}, {"name", "bob"}},
+    {{"type", "join"}, {"room", room}}, // missing name
+    {{"type", "join"}, {"room", room}, {"name", ""}},
+    {{"type", "join"}, {"room", room}, {"name", "   "}},
+    {{"type", "join"}, {"room", room}, {"name", std::string(33, 'n')}},
+    {{"type", "join"}, {"room", room}, {"name", 5}},
+    {{"type", "send"}, {"room", room}, {"text", ""}, {"cid", "e1"}},
+    {{"type", "send"}, {"room", room}, {"cid", "e2"}}, // missing text
+    {{"type", "send"}, {"room", room}, {"text", 3}, {"cid", "e3"}},
+    {{"type", "send"}, {"text", "no room"}, {"cid", "e4"}},
+    {{"type", "send"}, {"room", room}, {"text", "long cid"}, {"cid", std::string(65, 'c')}},
+    {{"type", "leave"}},
+    {{"type", "typing"}},
+    {{"type", "history"}},
+    {{"type", "history"}, {"room", room}, {"before", "not-an-id"}},
   };
   for (const auto& req : requests) {
     BOOST_TEST_CONTEXT("request " << req.dump().substr(0, 120)) {
@@ -482,12 +478,10 @@ BOOST_FIXTURE_TEST_CASE(not_joined_and_too_large, NodeFixture) {
   WsClient a = open_client(node);
   expect_error(a, {{"type", "send"}, {"room", room}, {"text", "hi"}, {"cid", "n1"}}, "not_joined");
   join(a, room, "alice");
-  expect_error(a, {{"type", "send"}, {"room", room + "-other"}, {"text", "hi"}, {"cid", "n2"}},
-               "not_joined");
+  expect_error(a, {{"type", "send"}, {"room", room + "-other"}, {"text", "hi"}, {"cid", "n2"}}, "not_joined");
   // history of a room not joined: answered (not_joined or the history), never silence.
   BOOST_REQUIRE(a.send_json({{"type", "history"}, {"room", room + "-other"}}));
-  auto r = a.wait_for(
-      [&](const json& e) { return is_type("error")(e) || is_type("history")(e); }, after(5s));
+  auto r = a.wait_for([&](const json& e) { return is_type("error")(e) || is_type("history")(e); }, after(5s));
   BOOST_REQUIRE_MESSAGE(r.has_value(), "no reply to history of a room not joined");
   if (str(*r, "type") == "error")
     BOOST_TEST(str(*r, "code") == "not_joined", r->dump());
@@ -510,14 +504,14 @@ BOOST_FIXTURE_TEST_CASE(errors_are_counted_in_metrics, NodeFixture) {
   expect_error(a, {{"type", "send"}, {"room", room}, {"text", std::string(4001, 'x')}}, "too_large");
   std::string text;
   bool ok = eventually(
-      [&] {
-        text = metrics_text(node);
-        for (const char* code : {"bad_json", "bad_request", "not_joined", "too_large"})
-          if (metric_or_zero(text, std::string("chatnode_errors_total{code=\"") + code + "\"}") < 1)
-            return false;
-        return true;
-      },
-      after(5s));
+    [&] {
+      text = metrics_text(node);
+      for (const char* code : {"bad_json", "bad_request", "not_joined", "too_large"})
+        if (metric_or_zero(text, std::string("chatnode_errors_total{code=\"") + code + "\"}") < 1)
+          return false;
+      return true;
+    },
+    after(5s));
   BOOST_TEST(ok, text);
 }
 
@@ -548,8 +542,8 @@ BOOST_AUTO_TEST_CASE(frame_limit_is_configurable) {
   WsClient a = open_client(f.node);
   join(a, room, "alice");
   send_and_ack(a, room, std::string(3000, 'a'), "fits");
-  a.send_raw(WsClient::make_frame(
-      1, json{{"type", "send"}, {"room", room}, {"text", std::string(5000, 'b')}}.dump()));
+  a.send_raw(
+    WsClient::make_frame(1, json{{"type", "send"}, {"room", room}, {"text", std::string(5000, 'b')}}.dump()));
   auto code = a.expect_close(after(5s), false);
   BOOST_REQUIRE(code.has_value());
   BOOST_TEST(*code == 1009, "close code " << *code << ", " << a.last_error());
@@ -568,8 +562,8 @@ BOOST_FIXTURE_TEST_CASE(invalid_utf8_closes_1007, NodeFixture) {
   {
     WsClient a = open_client(node);
     join(a, room, "alice");
-    BOOST_REQUIRE(a.send_text("{\"type\":\"send\",\"room\":\"" + room +
-                              "\",\"text\":\"bad \xc3\x28 byte\"}"));
+    BOOST_REQUIRE(
+      a.send_text("{\"type\":\"send\",\"room\":\"" + room + "\",\"text\":\"bad \xc3\x28 byte\"}"));
     auto code = a.expect_close(after(5s), false);
     BOOST_REQUIRE(code.has_value());
     BOOST_TEST(*code == 1007, "close code " << *code << ", " << a.last_error());
@@ -594,7 +588,7 @@ BOOST_AUTO_TEST_SUITE(origin)
 
 BOOST_FIXTURE_TEST_CASE(default_policy, NodeFixture) {
   const std::string self = "http://127.0.0.1:" + std::to_string(node.port());
-  auto status = [&](const std::string& origin) {  // "": no Origin header
+  auto status = [&](const std::string& origin) { // "": no Origin header
     WsClient c;
     ConnectOptions o;
     o.origin = origin;

@@ -44,7 +44,9 @@ std::string source_dir() {
 
 namespace {
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 std::vector<std::string> child_environment(const EnvVars& extra) {
   std::vector<std::string> env;
@@ -76,7 +78,7 @@ pid_t spawn(std::vector<std::string> argv, const EnvVars& extra_env, int out_fd,
   auto c_argv = c_strings(argv);
   auto c_env = c_strings(env);
   const pid_t parent = ::getpid();
-  int err_pipe[2];  // reports an exec failure to the parent
+  int err_pipe[2]; // reports an exec failure to the parent
   if (::pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error(errno_text("pipe2"));
 
@@ -90,7 +92,7 @@ pid_t spawn(std::vector<std::string> argv, const EnvVars& extra_env, int out_fd,
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(127);
-    ::setpgid(0, 0);  // a terminal's Ctrl-C reaches the test, which then stops the node
+    ::setpgid(0, 0); // a terminal's Ctrl-C reaches the test, which then stops the node
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -136,7 +138,7 @@ std::optional<int> reap(pid_t pid, Clock::time_point deadline) {
     if (r == pid)
       return decode_status(status);
     if (r < 0 && errno != EINTR)
-      return -1;  // not our child any more (already reaped elsewhere)
+      return -1; // not our child any more (already reaped elsewhere)
     if (Clock::now() >= deadline)
       return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -150,7 +152,7 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace
+} // namespace
 
 // ---------------------------------------------------------------------------------------
 // NodeProcess
@@ -165,7 +167,7 @@ struct NodeProcess::Impl {
   std::string stderr_file;
   bool keep = std::getenv("CHATNODE_TEST_KEEP_LOGS") != nullptr;
 
-  int out_fd = -1;  // read end of the stdout pipe
+  int out_fd = -1; // read end of the stdout pipe
   mutable std::mutex out_mutex;
   std::string out;
   std::thread out_reader;
@@ -211,7 +213,8 @@ struct NodeProcess::Impl {
   }
 };
 
-NodeProcess::NodeProcess(NodeOptions opts) : impl_(std::make_unique<Impl>()) {
+NodeProcess::NodeProcess(NodeOptions opts)
+  : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
   char tmpl[] = "/tmp/chatnode-it-XXXXXX";
   if (!::mkdtemp(tmpl))
@@ -223,8 +226,8 @@ NodeProcess::NodeProcess(NodeOptions opts) : impl_(std::make_unique<Impl>()) {
   if (opts.replace_default_args) {
     argv.insert(argv.end(), opts.replace_default_args->begin(), opts.replace_default_args->end());
   } else {
-    argv.insert(argv.end(), {"--config", source_dir() + "/config/node.toml", "--listen",
-                             "127.0.0.1:0", "--web-root", source_dir() + "/web"});
+    argv.insert(argv.end(), {"--config", source_dir() + "/config/node.toml", "--listen", "127.0.0.1:0",
+                             "--web-root", source_dir() + "/web"});
   }
   argv.insert(argv.end(), opts.args.begin(), opts.args.end());
 
@@ -281,8 +284,8 @@ NodeProcess::NodeProcess(NodeOptions opts) : impl_(std::make_unique<Impl>()) {
       break;
     }
     pollfd p{d.out_fd, POLLIN, 0};
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    int ms =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
     int r = ::poll(&p, 1, ms);
     if (r < 0 && errno == EINTR)
       continue;
@@ -310,12 +313,18 @@ NodeProcess::NodeProcess(NodeOptions opts) : impl_(std::make_unique<Impl>()) {
 
 NodeProcess::~NodeProcess() = default;
 
-const std::string& NodeProcess::host() const { return impl_->host; }
-std::uint16_t NodeProcess::port() const { return impl_->port; }
+const std::string& NodeProcess::host() const {
+  return impl_->host;
+}
+std::uint16_t NodeProcess::port() const {
+  return impl_->port;
+}
 std::string NodeProcess::url() const {
   return "http://" + impl_->host + ":" + std::to_string(impl_->port);
 }
-pid_t NodeProcess::pid() const { return impl_->pid; }
+pid_t NodeProcess::pid() const {
+  return impl_->pid;
+}
 
 bool NodeProcess::send_signal(int sig) {
   if (impl_->pid <= 0 || impl_->exit_status)
@@ -347,14 +356,18 @@ std::optional<int> NodeProcess::wait_exit(Clock::time_point deadline) {
   return d.exit_status;
 }
 
-bool NodeProcess::running() { return !wait_exit(Clock::now()).has_value(); }
+bool NodeProcess::running() {
+  return !wait_exit(Clock::now()).has_value();
+}
 
 std::string NodeProcess::stdout_text() const {
   std::lock_guard lock(impl_->out_mutex);
   return impl_->out;
 }
 
-std::string NodeProcess::stderr_text() const { return read_file(impl_->stderr_file); }
+std::string NodeProcess::stderr_text() const {
+  return read_file(impl_->stderr_file);
+}
 
 std::string NodeProcess::stderr_tail(std::size_t max_bytes) const {
   std::string s = stderr_text();
@@ -363,8 +376,12 @@ std::string NodeProcess::stderr_tail(std::size_t max_bytes) const {
   return s;
 }
 
-const std::string& NodeProcess::stderr_path() const { return impl_->stderr_file; }
-void NodeProcess::keep_logs() { impl_->keep = true; }
+const std::string& NodeProcess::stderr_path() const {
+  return impl_->stderr_file;
+}
+void NodeProcess::keep_logs() {
+  impl_->keep = true;
+}
 
 // ---------------------------------------------------------------------------------------
 // run_chatnode
@@ -405,8 +422,8 @@ RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
       result.timed_out = true;
       break;
     }
-    int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    int ms =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
     int r = ::poll(fds, 2, ms);
     if (r < 0 && errno == EINTR)
       continue;
@@ -444,4 +461,4 @@ RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
   return result;
 }
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

@@ -39,7 +39,7 @@ struct NodeOptions {
 // Exit status as returned by NodeProcess::wait_exit() and run_chatnode(): the exit code
 // when the process exited, 128 + signal number when a signal killed it.
 class NodeProcess {
- public:
+public:
   // Starts chatnode and waits (up to start_timeout) for the line
   // `chatnode listening on http://HOST:PORT/` on its stdout. Throws std::runtime_error,
   // with the tail of the node's stderr, when the node exits or stays silent.
@@ -49,9 +49,9 @@ class NodeProcess {
   NodeProcess(const NodeProcess&) = delete;
   NodeProcess& operator=(const NodeProcess&) = delete;
 
-  const std::string& host() const;  // as printed in the listening line
+  const std::string& host() const; // as printed in the listening line
   std::uint16_t port() const;
-  std::string url() const;  // http://HOST:PORT
+  std::string url() const; // http://HOST:PORT
   pid_t pid() const;
 
   bool send_signal(int sig);
@@ -63,24 +63,24 @@ class NodeProcess {
   std::optional<int> wait_exit(std::chrono::steady_clock::time_point deadline);
   bool running();
 
-  std::string stdout_text() const;  // everything the node printed on stdout so far
-  std::string stderr_text() const;  // contents of the captured stderr file
+  std::string stdout_text() const; // everything the node printed on stdout so far
+  std::string stderr_text() const; // contents of the captured stderr file
   std::string stderr_tail(std::size_t max_bytes = 4000) const;
   const std::string& stderr_path() const;
   // Keep the temporary directory holding stderr.log after destruction (also when the
   // environment variable CHATNODE_TEST_KEEP_LOGS is set).
   void keep_logs();
 
- private:
+private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 struct RunResult {
-  int status = -1;         // as wait_exit(); -1 if it had to be killed after the timeout
+  int status = -1; // as wait_exit(); -1 if it had to be killed after the timeout
   bool timed_out = false;
-  std::string out;         // stdout
-  std::string err;         // stderr
+  std::string out; // stdout
+  std::string err; // stderr
 };
 
 // Runs chatnode with exactly `args` (no defaults) to completion, e.g. --version or
@@ -88,4 +88,4 @@ struct RunResult {
 RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env = {},
                        std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

@@ -105,4 +105,4 @@ inline std::string str(const nlohmann::json& e, const char* key) {
   return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

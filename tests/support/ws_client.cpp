@@ -27,10 +27,8 @@ namespace {
 constexpr auto kDefaultIo = std::chrono::seconds(5);
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -73,7 +71,7 @@ Headers copy_headers(const Fields& fields) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 // ---------------------------------------------------------------------------------------
 // HTTP
@@ -87,8 +85,7 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 bool HttpResponse::has_header(std::string_view name) const {
-  return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return iequals(h.first, name); });
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
 }
 
 HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_view request,
@@ -126,7 +123,8 @@ HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_v
         });
       });
     });
-    if (!run_until(ioc, [&] { return done; }, deadline + std::chrono::milliseconds(200)))
+    if (!run_until(
+          ioc, [&] { return done; }, deadline + std::chrono::milliseconds(200)))
       out.error = "timeout";
   } catch (const std::exception& e) {
     out.error = e.what();
@@ -242,11 +240,13 @@ struct WsClient::Impl {
       wec = ec;
       done = true;
     });
-    if (!run_until(ioc, [&] { return done; }, deadline)) {
+    if (!run_until(
+          ioc, [&] { return done; }, deadline)) {
       last_error = "write timed out";
       drop();
       // The cancelled write still holds references to this frame: let it finish.
-      run_until(ioc, [&] { return done; }, after(std::chrono::seconds(1)));
+      run_until(
+        ioc, [&] { return done; }, after(std::chrono::seconds(1)));
       return false;
     }
     if (wec) {
@@ -259,11 +259,13 @@ struct WsClient::Impl {
   // Drives I/O until something is queued, the connection is closed, or the deadline.
   void fill(Deadline deadline) {
     start_read();
-    run_until(ioc, [&] { return !queue.empty() || !open; }, deadline);
+    run_until(
+      ioc, [&] { return !queue.empty() || !open; }, deadline);
   }
 };
 
-WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
+WsClient::WsClient()
+  : impl_(std::make_unique<Impl>()) {}
 WsClient::~WsClient() = default;
 WsClient::WsClient(WsClient&&) noexcept = default;
 WsClient& WsClient::operator=(WsClient&&) noexcept = default;
@@ -303,7 +305,7 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
   }
 
   const std::string host_header =
-      opts.host_header.empty() ? host + ":" + std::to_string(port) : opts.host_header;
+    opts.host_header.empty() ? host + ":" + std::to_string(port) : opts.host_header;
   ws.set_option(websocket::stream_base::decorator([opts](websocket::request_type& req) {
     req.set(http::field::user_agent, "chatnode-integration-test");
     if (!opts.origin.empty())
@@ -332,11 +334,13 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
       done = true;
     });
   });
-  if (!run_until(d.ioc, [&] { return done; }, deadline + std::chrono::milliseconds(200))) {
+  if (!run_until(
+        d.ioc, [&] { return done; }, deadline + std::chrono::milliseconds(200))) {
     d.last_error = "connect/upgrade timed out";
     error_code ignored;
     sock.close(ignored);
-    run_until(d.ioc, [&] { return done; }, after(std::chrono::seconds(1)));
+    run_until(
+      d.ioc, [&] { return done; }, after(std::chrono::seconds(1)));
     return 0;
   }
   beast::get_lowest_layer(ws).expires_never();
@@ -352,9 +356,15 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
   return 101;
 }
 
-bool WsClient::is_open() const { return impl_->open; }
-const std::string& WsClient::last_error() const { return impl_->last_error; }
-const HttpResponse& WsClient::handshake_response() const { return impl_->handshake; }
+bool WsClient::is_open() const {
+  return impl_->open;
+}
+const std::string& WsClient::last_error() const {
+  return impl_->last_error;
+}
+const HttpResponse& WsClient::handshake_response() const {
+  return impl_->handshake;
+}
 
 bool WsClient::send_text(std::string_view text, std::optional<Deadline> deadline) {
   return impl_->write(true, text, deadline.value_or(after(kDefaultIo)));
@@ -376,15 +386,17 @@ bool WsClient::send_raw(std::string_view bytes, std::optional<Deadline> deadline
   }
   bool done = false;
   error_code wec;
-  net::async_write(beast::get_lowest_layer(*d.ws).socket(),
-                   net::buffer(bytes.data(), bytes.size()), [&](error_code ec, std::size_t) {
+  net::async_write(beast::get_lowest_layer(*d.ws).socket(), net::buffer(bytes.data(), bytes.size()),
+                   [&](error_code ec, std::size_t) {
                      wec = ec;
                      done = true;
                    });
-  if (!run_until(d.ioc, [&] { return done; }, deadline.value_or(after(kDefaultIo)))) {
+  if (!run_until(
+        d.ioc, [&] { return done; }, deadline.value_or(after(kDefaultIo)))) {
     d.last_error = "raw write timed out";
     d.drop();
-    run_until(d.ioc, [&] { return done; }, after(std::chrono::seconds(1)));
+    run_until(
+      d.ioc, [&] { return done; }, after(std::chrono::seconds(1)));
     return false;
   }
   if (wec) {
@@ -430,7 +442,7 @@ std::optional<json> WsClient::next_event(Deadline deadline) {
 
 std::optional<json> WsClient::wait_for(const EventPredicate& pred, Deadline deadline) {
   auto& d = *impl_;
-  std::size_t checked = 0;  // queue entries already known not to match
+  std::size_t checked = 0; // queue entries already known not to match
   for (;;) {
     for (; checked < d.queue.size(); ++checked) {
       if (pred(d.queue[checked])) {
@@ -443,7 +455,8 @@ std::optional<json> WsClient::wait_for(const EventPredicate& pred, Deadline dead
       return std::nullopt;
     d.start_read();
     const std::size_t before = d.queue.size();
-    run_until(d.ioc, [&] { return d.queue.size() > before || !d.open; }, deadline);
+    run_until(
+      d.ioc, [&] { return d.queue.size() > before || !d.open; }, deadline);
   }
 }
 
@@ -467,14 +480,17 @@ void WsClient::poll() {
 
 std::vector<json> WsClient::take_all() {
   auto& d = *impl_;
-  std::vector<json> out(std::make_move_iterator(d.queue.begin()),
-                        std::make_move_iterator(d.queue.end()));
+  std::vector<json> out(std::make_move_iterator(d.queue.begin()), std::make_move_iterator(d.queue.end()));
   d.queue.clear();
   return out;
 }
 
-std::size_t WsClient::queued() const { return impl_->queue.size(); }
-std::uint64_t WsClient::frames_received() const { return impl_->frames; }
+std::size_t WsClient::queued() const {
+  return impl_->queue.size();
+}
+std::uint64_t WsClient::frames_received() const {
+  return impl_->frames;
+}
 
 std::optional<int> WsClient::expect_close(Deadline deadline, bool keep_events) {
   auto& d = *impl_;
@@ -482,7 +498,8 @@ std::optional<int> WsClient::expect_close(Deadline deadline, bool keep_events) {
   while (d.open && Clock::now() < deadline) {
     d.start_read();
     const std::size_t before = d.queue.size();
-    run_until(d.ioc, [&] { return d.queue.size() > before || !d.open; }, deadline);
+    run_until(
+      d.ioc, [&] { return d.queue.size() > before || !d.open; }, deadline);
     if (!keep_events)
       d.queue.resize(kept);
   }
@@ -495,7 +512,9 @@ std::optional<int> WsClient::close_code() const {
   return impl_->open ? std::nullopt : impl_->close_code;
 }
 
-std::string WsClient::close_reason() const { return impl_->close_reason; }
+std::string WsClient::close_reason() const {
+  return impl_->close_reason;
+}
 
 bool WsClient::close(int code, std::optional<Deadline> deadline) {
   auto& d = *impl_;
@@ -503,18 +522,19 @@ bool WsClient::close(int code, std::optional<Deadline> deadline) {
     return false;
   bool done = false;
   error_code cec;
-  d.ws->async_close(websocket::close_reason(static_cast<std::uint16_t>(code)),
-                    [&](error_code ec) {
-                      cec = ec;
-                      done = true;
-                    });
+  d.ws->async_close(websocket::close_reason(static_cast<std::uint16_t>(code)), [&](error_code ec) {
+    cec = ec;
+    done = true;
+  });
   const Deadline dl = deadline.value_or(after(kDefaultIo));
   // A pending read sees the close too; wait for both.
-  bool ok = run_until(d.ioc, [&] { return done && !d.reading; }, dl);
+  bool ok = run_until(
+    d.ioc, [&] { return done && !d.reading; }, dl);
   if (!ok || cec) {
     d.last_error = ok ? "close: " + cec.message() : "close timed out";
     d.drop();
-    run_until(d.ioc, [&] { return done && !d.reading; }, after(std::chrono::seconds(1)));
+    run_until(
+      d.ioc, [&] { return done && !d.reading; }, after(std::chrono::seconds(1)));
     return false;
   }
   d.open = false;
@@ -523,7 +543,9 @@ bool WsClient::close(int code, std::optional<Deadline> deadline) {
   return true;
 }
 
-void WsClient::abort() { impl_->drop(); }
+void WsClient::abort() {
+  impl_->drop();
+}
 
 // ---------------------------------------------------------------------------------------
 // Predicates
@@ -536,7 +558,7 @@ std::string str_field(const json& e, const char* key) {
   auto it = e.find(key);
   return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
-}  // namespace
+} // namespace
 
 EventPredicate is_type(std::string type) {
   return [type = std::move(type)](const json& e) { return str_field(e, "type") == type; };
@@ -560,4 +582,4 @@ EventPredicate is_message_with_cid(std::string cid) {
   };
 }
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

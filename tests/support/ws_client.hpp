@@ -27,16 +27,18 @@ using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-inline Deadline after(Clock::duration d) { return Clock::now() + d; }
+inline Deadline after(Clock::duration d) {
+  return Clock::now() + d;
+}
 
 // ---------------------------------------------------------------------------------------
 // Plain HTTP
 // ---------------------------------------------------------------------------------------
 
 struct HttpResponse {
-  int status = 0;        // 0: no response at all (connect/read failure or timeout), see `error`
-  std::string error;     // transport error, if any
-  Headers headers;       // as received, in order
+  int status = 0;    // 0: no response at all (connect/read failure or timeout), see `error`
+  std::string error; // transport error, if any
+  Headers headers;   // as received, in order
   std::string body;
 
   // First value of a header, compared case-insensitively; "" when absent.
@@ -48,8 +50,7 @@ struct HttpResponse {
 // normalisation, no percent-decoding, no escaping (so `/../etc/passwd` reaches the server
 // as is). Adds Host and `Connection: close` unless `headers` names them.
 HttpResponse http_get(const std::string& host, std::uint16_t port, const std::string& target,
-                      const Headers& headers = {},
-                      Clock::duration timeout = std::chrono::seconds(5));
+                      const Headers& headers = {}, Clock::duration timeout = std::chrono::seconds(5));
 
 // Writes `request` to a fresh connection verbatim and reads one HTTP response.
 HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_view request,
@@ -63,11 +64,11 @@ struct ConnectOptions {
   std::string target = "/ws";
   // Plain strings rather than std::optional: GCC 12 reports false maybe-uninitialized
   // warnings for copies of optional<string> under -O2 with sanitizers.
-  std::string origin;       // Origin header; not sent when empty
-  std::string host_header;  // Host header; "host:port" when empty
-  Headers headers;                          // extra request headers
-  int receive_buffer = 0;                   // SO_RCVBUF set before connect() when > 0
-  Clock::duration timeout = std::chrono::seconds(5);  // TCP connect + upgrade
+  std::string origin;                                // Origin header; not sent when empty
+  std::string host_header;                           // Host header; "host:port" when empty
+  Headers headers;                                   // extra request headers
+  int receive_buffer = 0;                            // SO_RCVBUF set before connect() when > 0
+  Clock::duration timeout = std::chrono::seconds(5); // TCP connect + upgrade
 };
 
 using EventPredicate = std::function<bool(const json&)>;
@@ -77,9 +78,9 @@ using EventPredicate = std::function<bool(const json&)>;
 inline constexpr int kAbnormalClose = 1006;
 
 class WsClient {
- public:
+public:
   WsClient();
-  ~WsClient();  // drops the TCP connection without a close handshake
+  ~WsClient(); // drops the TCP connection without a close handshake
   WsClient(WsClient&&) noexcept;
   WsClient& operator=(WsClient&&) noexcept;
   WsClient(const WsClient&) = delete;
@@ -141,7 +142,7 @@ class WsClient {
   // Drops the TCP connection at once.
   void abort();
 
- private:
+private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -156,4 +157,4 @@ EventPredicate is_error(std::string code);
 // A `message` event with this cid.
 EventPredicate is_message_with_cid(std::string cid);
 
-}  // namespace chatnode::test
+} // namespace chatnode::test

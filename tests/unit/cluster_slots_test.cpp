@@ -6,10 +6,18 @@ using namespace chatnode;
 
 namespace {
 
-redis_reply integer(long long v) { return {redis_reply::kind::integer, v, {}, {}}; }
-redis_reply string(std::string s) { return {redis_reply::kind::string, 0, std::move(s), {}}; }
-redis_reply array(std::vector<redis_reply> e) { return {redis_reply::kind::array, 0, {}, std::move(e)}; }
-redis_reply node(std::string host, int port) { return array({string(std::move(host)), integer(port), string("id")}); }
+redis_reply integer(long long v) {
+  return {redis_reply::kind::integer, v, {}, {}};
+}
+redis_reply string(std::string s) {
+  return {redis_reply::kind::string, 0, std::move(s), {}};
+}
+redis_reply array(std::vector<redis_reply> e) {
+  return {redis_reply::kind::array, 0, {}, std::move(e)};
+}
+redis_reply node(std::string host, int port) {
+  return array({string(std::move(host)), integer(port), string("id")});
+}
 
 } // namespace
 
@@ -34,7 +42,8 @@ BOOST_AUTO_TEST_CASE(cluster_slots_reply_gives_the_shards) {
   auto reply = array({
     array({integer(0), integer(5460), node("10.0.0.1", 7000), node("10.0.0.4", 7003)}),
     array({integer(5461), integer(10922), node("10.0.0.2", 7001)}),
-    array({integer(10923), integer(16383), node("10.0.0.3", 7002), node("10.0.0.5", 7004), node("10.0.0.6", 7005)}),
+    array({integer(10923), integer(16383), node("10.0.0.3", 7002), node("10.0.0.5", 7004),
+           node("10.0.0.6", 7005)}),
   });
   auto shards = parse_cluster_slots(reply);
   BOOST_TEST_REQUIRE(shards.size() == 3u);

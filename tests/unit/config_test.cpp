@@ -104,12 +104,12 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_key_and_problem) {
   auto syntax = parse_error("[node\n");
   BOOST_TEST(syntax.find("test.toml:1") != std::string::npos, syntax);
 
-  for (auto bad : {"[node]\nlisten = \"8080\"\n", "[node]\nlisten = \"h:99999\"\n",
-                   "[log]\nlevel = \"loud\"\n", "[redis]\nurl = \"http://x\"\n",
-                   "[limits]\nrate_per_second = -1\n", "[http]\nallowed_origins = [1]\n",
-                   "[http]\nallow_missing_origin = \"yes\"\n", "[node]\nname = \"a b\"\n",
-                   "[auth]\nsecret = \"short\"\n", "[limits]\nmax_json_depth = 0\n",
-                   "[http]\nmax_header_bytes = 100\n", "[limits]\nidle_timeout_seconds = 0\n"})
+  for (auto bad :
+       {"[node]\nlisten = \"8080\"\n", "[node]\nlisten = \"h:99999\"\n", "[log]\nlevel = \"loud\"\n",
+        "[redis]\nurl = \"http://x\"\n", "[limits]\nrate_per_second = -1\n",
+        "[http]\nallowed_origins = [1]\n", "[http]\nallow_missing_origin = \"yes\"\n",
+        "[node]\nname = \"a b\"\n", "[auth]\nsecret = \"short\"\n", "[limits]\nmax_json_depth = 0\n",
+        "[http]\nmax_header_bytes = 100\n", "[limits]\nidle_timeout_seconds = 0\n"})
     parse_error(bad);
 
   auto missing = load_config("/nonexistent/chatnode.toml");

@@ -7,7 +7,9 @@
 
 namespace chatnode {
 // For Boost.Test's messages.
-std::ostream& operator<<(std::ostream& os, const message_id& id) { return os << id.to_string(); }
+std::ostream& operator<<(std::ostream& os, const message_id& id) {
+  return os << id.to_string();
+}
 } // namespace chatnode
 
 using namespace chatnode;

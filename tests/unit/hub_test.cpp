@@ -15,7 +15,6 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-
 using namespace chatnode;
 using json = nlohmann::json;
 using chatnode::testing::recording_sink;
@@ -205,8 +204,9 @@ BOOST_AUTO_TEST_CASE(rate_limit_drops_with_an_error_each) {
   caf::anon_send(session, frame_atom::value, std::string{R"({"type":"join","room":"r","name":"a"})"});
   sched->run(); // the join takes one token of the three
   for (int i = 0; i < 5; ++i)
-    caf::anon_send(session, frame_atom::value,
-                   std::string{R"({"type":"send","room":"r","text":"x","cid":"k)"} + std::to_string(i) + "\"}");
+    caf::anon_send(
+      session, frame_atom::value,
+      std::string{R"({"type":"send","room":"r","text":"x","cid":"k)"} + std::to_string(i) + "\"}");
   sched->run();
   int messages = 0, limited = 0;
   for (auto& e : sink->take()) {

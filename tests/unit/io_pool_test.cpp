@@ -15,9 +15,11 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Records what its worker hands it, the way a connection would see it.
-class recording_connection : public pinned_connection, public std::enable_shared_from_this<recording_connection> {
+class recording_connection : public pinned_connection,
+                             public std::enable_shared_from_this<recording_connection> {
 public:
-  explicit recording_connection(io_worker& worker) : worker_(worker) {}
+  explicit recording_connection(io_worker& worker)
+    : worker_(worker) {}
 
   void take(frame_ptr frame, std::int64_t) override { taken.push_back(*frame); }
   void flush() override {
@@ -50,7 +52,10 @@ private:
 template <class F>
 void on_worker(io_worker& worker, F f) {
   std::promise<void> done;
-  boost::asio::post(worker.context(), [&] { f(); done.set_value(); });
+  boost::asio::post(worker.context(), [&] {
+    f();
+    done.set_value();
+  });
   done.get_future().wait();
 }
 

@@ -11,13 +11,16 @@ BOOST_AUTO_TEST_CASE(text_lines_quote_what_would_split_them) {
   log::set_json(false);
   auto line = log::format_line(log::level::warn, "2026-11-28T07:10:00.123Z", "redis_lost",
                                {{"link", "commands"}, {"reason", "connection \"reset\" by peer"}});
-  BOOST_TEST(line == "2026-11-28T07:10:00.123Z WARN redis_lost link=commands reason=\"connection \\\"reset\\\" by peer\"");
+  BOOST_TEST(
+    line ==
+    "2026-11-28T07:10:00.123Z WARN redis_lost link=commands reason=\"connection \\\"reset\\\" by peer\"");
 }
 
 BOOST_AUTO_TEST_CASE(json_lines_are_one_object_each) {
   log::set_json(true);
-  auto line = log::format_line(log::level::info, "2026-11-28T07:10:00.123Z", "upgrade_refused",
-                               {{"reason", "origin not allowed"}, {"origin", "http://a\nb"}, {"bad", "\xff"}});
+  auto line =
+    log::format_line(log::level::info, "2026-11-28T07:10:00.123Z", "upgrade_refused",
+                     {{"reason", "origin not allowed"}, {"origin", "http://a\nb"}, {"bad", "\xff"}});
   log::set_json(false);
   BOOST_TEST(line.find('\n') == std::string::npos, line);
   auto parsed = nlohmann::json::parse(line);

@@ -84,8 +84,9 @@ struct presence_fixture {
   }
 
   void event(std::uint64_t version, const std::string& user, bool present, std::size_t count) {
-    caf::anon_send(hub, presence_atom::value, room,
-                   presence_event{version, user, present, make_frame(encode_presence(room, user, present, count))});
+    caf::anon_send(
+      hub, presence_atom::value, room,
+      presence_event{version, user, present, make_frame(encode_presence(room, user, present, count))});
   }
 
   void run() { sched->run(); }

@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(message_ids_parse_print_and_order) {
   BOOST_TEST(id->ms == 1700000000000u);
   BOOST_TEST(id->seq == 7u);
   BOOST_TEST(id->to_string() == "1700000000000-7");
-  for (auto bad : {"", "-", "1-", "-1", "1", "a-1", "1-b", "1-2-3", " 1-2", "1-2 ", "-1-2", "18446744073709551616-0"})
+  for (auto bad :
+       {"", "-", "1-", "-1", "1", "a-1", "1-b", "1-2-3", " 1-2", "1-2 ", "-1-2", "18446744073709551616-0"})
     BOOST_TEST(!message_id::parse(bad), "accepted " << bad);
   // Numeric, not lexical, order.
   BOOST_TEST((message_id{9, 0} < message_id{10, 0}));
@@ -80,8 +81,8 @@ BOOST_AUTO_TEST_CASE(decodes_every_request_type) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_json_object) {
-  for (auto frame : {"", "nonsense", "[]", "[{\"type\":\"join\"}]", "\"join\"", "42", "null", "{",
-                     "{\"type\":\"join\",}"})
+  for (auto frame :
+       {"", "nonsense", "[]", "[{\"type\":\"join\"}]", "\"join\"", "42", "null", "{", "{\"type\":\"join\",}"})
     expect_error(frame, error_code::bad_json);
 }
 

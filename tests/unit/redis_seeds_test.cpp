@@ -9,7 +9,8 @@ BOOST_AUTO_TEST_SUITE(redis_seeds)
 BOOST_AUTO_TEST_CASE(one_or_many_seeds_share_the_credentials) {
   std::vector<redis_endpoint> seeds;
   std::string error;
-  BOOST_TEST_REQUIRE(parse_redis_seeds("redis://app:s3cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002", seeds, error));
+  BOOST_TEST_REQUIRE(
+    parse_redis_seeds("redis://app:s3cret@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002", seeds, error));
   BOOST_TEST_REQUIRE(seeds.size() == 3u);
   BOOST_TEST(seeds[0].host == "10.0.0.1");
   BOOST_TEST(seeds[1].port == 7001);

@@ -8,7 +8,9 @@
 using namespace chatnode;
 
 namespace chatnode {
-std::ostream& operator<<(std::ostream& out, token_problem problem) { return out << describe(problem); }
+std::ostream& operator<<(std::ostream& out, token_problem problem) {
+  return out << describe(problem);
+}
 } // namespace chatnode
 
 namespace {
@@ -69,8 +71,9 @@ BOOST_AUTO_TEST_CASE(missing_forged_and_expired_tokens_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_tokens_are_refused_without_harm) {
-  for (std::string bad : std::initializer_list<std::string>{"x", "a.b", "a.b.c.d", "...", "eyJ.eyJ.!!!", std::string(5000, '.'),
-                          std::string(4096, 'A') + "." + std::string(4096, 'A') + ".A"})
+  for (std::string bad :
+       std::initializer_list<std::string>{"x", "a.b", "a.b.c.d", "...", "eyJ.eyJ.!!!", std::string(5000, '.'),
+                                          std::string(4096, 'A') + "." + std::string(4096, 'A') + ".A"})
     BOOST_TEST(verify_token(bad, secret, "ada", "general", now) != token_problem::none);
 }
 
