@@ -242,7 +242,9 @@ void redis_shard_subscriber::on_reply(void* raw) {
     return;
   }
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-    answered("auth"); // +OK
+    // +PONG when no channel is subscribed here (else ["pong", ""]), +OK to AUTH.
+    if (!answered("ping"))
+      answered("auth");
     return;
   }
   std::string kind = text_of(r->element[0]);

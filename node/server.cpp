@@ -95,7 +95,14 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
     for (const auto& seed : seeds)
       addresses += (addresses.empty() ? "" : ",") + seed.host + ":" + std::to_string(seed.port);
     log::info("redis_configured", {{"mode", "cluster"}, {"seeds", addresses}});
-    return redis_bus{bus, [cluster] { cluster->stop(); }, [cluster] { return cluster->shards(); }};
+    // The edge context outlives the I/O threads, and the cluster's timers
+    // must not: it holds the cluster weakly.
+    std::weak_ptr<redis_cluster> weak = cluster;
+    return redis_bus{bus, [cluster] { cluster->stop(); },
+                     [weak] {
+                       auto c = weak.lock();
+                       return c ? c->shards() : std::vector<shard_state>{};
+                     }};
   }
 
   redis_endpoint endpoint;

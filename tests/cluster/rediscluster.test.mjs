@@ -11,6 +11,7 @@ import { Client, Node, RedisCluster, audit, waitFor } from './lib.mjs';
 const env = { CHATNODE_REDIS_MODE: 'cluster', CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
 let cluster;
 const nodes = [];
+const killedMasters = [];
 
 before(async () => {
   cluster = await new RedisCluster({ masters: 3, replicas: 1 }).start();
@@ -204,6 +205,7 @@ test('a master SIGKILLed under traffic: its replica takes over, its rooms recove
   const ackedBefore = senders[0].acked().size;
   const calmRefusedBefore = senders[1].refused();
   await cluster.kill(victimPort);
+  killedMasters.push(victimPort);
   const killed = Date.now();
   // The room's sends are refused until the replica is promoted and found;
   // meanwhile the nodes stay ready and say which shard they cannot reach.
@@ -253,4 +255,15 @@ test('a master SIGKILLed under traffic: its replica takes over, its rooms recove
   for (const { c } of receivers) c.close();
   for (const x of senders) x.client.close();
   await cluster.restart(victimPort); // back as a replica
+});
+
+test('no link to a master that stayed up was dropped as silent', () => {
+  // A subscriber with no channel left answers PING with +PONG, not a
+  // subscribed-mode array; taking that for silence dropped the link again
+  // and again.
+  for (const node of nodes) {
+    const silent = (node.stderr.match(/redis_lost link="[^"]*" reason="no reply to PING[^\n]*/g) ?? [])
+      .filter((line) => !killedMasters.some((port) => line.includes(`127.0.0.1:${port}`)));
+    assert.deepEqual(silent, [], `${node.name} dropped live links`);
+  }
 });
