@@ -20,8 +20,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const n of nodes) await n.stop();
+  // Every process is ended even when one node's exit fails the suite.
+  const failures = [];
+  for (const n of nodes) await n.stop().catch((e) => failures.push(e));
   await cluster?.destroy();
+  if (failures.length) throw failures[0];
 });
 
 /** Room names (`prefix` and a number) until every master owns at least
