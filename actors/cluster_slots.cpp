@@ -114,16 +114,20 @@ std::optional<cluster_redirect> parse_redirect(std::string_view error) {
 std::optional<std::string_view> routing_key(const std::vector<std::string>& args) {
   if (args.empty())
     return std::nullopt;
-  std::string name = args[0];
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  if (name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO") {
+  // Called for every command: compared in place, nothing copied.
+  auto is = [&](std::string_view name) {
+    const auto& first = args[0];
+    return first.size() == name.size() &&
+           std::equal(first.begin(), first.end(), name.begin(),
+                      [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; });
+  };
+  if (is("EVALSHA") || is("EVAL") || is("EVALSHA_RO") || is("EVAL_RO")) {
     // EVAL script numkeys key...: the first key.
     if (args.size() > 3 && args[2] != "0")
       return args[3];
     return std::nullopt;
   }
-  if (name == "SCRIPT" || name == "PING" || name == "CLUSTER" || name == "INFO" || name == "ASKING")
+  if (is("SCRIPT") || is("PING") || is("CLUSTER") || is("INFO") || is("ASKING"))
     return std::nullopt;
   // Every other command this node sends names its key (or shard channel) first.
   if (args.size() > 1)

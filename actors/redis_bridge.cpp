@@ -201,6 +201,19 @@ stored_message to_stored(const std::string& room, const redis_reply& entry) {
 
 // -- rooms ----------------------------------------------------------------------
 
+/// The room a channel carries, while this node has members there.
+const std::string* room_of_channel(const bridge_state& st, const std::string& channel) {
+  auto it = st.channel_rooms.find(channel);
+  return it == st.channel_rooms.end() ? nullptr : &it->second;
+}
+
+/// The channel carries nothing until subscribed again, then the stream is
+/// read back from the last message handed on.
+void lose_subscription(room_link& r) {
+  r.subscribed = false;
+  r.needs_catch_up = true;
+}
+
 /// Hands a message to the hub unless it already has it.
 void deliver_new(bridge_actor* self, const std::string& room, room_link& r, stored_message msg) {
   if (r.last && msg.id <= *r.last)
@@ -443,10 +456,8 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
     st.subscriber_up = up;
     st.subscriber_reason = up ? "" : reason;
     if (!up)
-      for (auto& [room, r] : st.rooms) {
-        r.subscribed = false;
-        r.needs_catch_up = true;
-      }
+      for (auto& [room, r] : st.rooms)
+        lose_subscription(r);
   }
   publish_status(self);
 }
@@ -523,14 +534,13 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       k(std::move(reply));
     },
     [self](channel_atom, const std::string& channel) {
-      auto& st = self->state;
-      auto cit = st.channel_rooms.find(channel);
-      if (cit == st.channel_rooms.end())
+      const auto* room = room_of_channel(self->state, channel);
+      if (room == nullptr)
         return;
-      auto& r = st.rooms[cit->second];
+      auto& r = self->state.rooms[*room];
       r.subscribed = true;
       r.needs_catch_up = true;
-      catch_up(self, cit->second);
+      catch_up(self, *room);
       // Presence published while the subscription was down is lost: the
       // hub compares what it has told its members with Redis again.
       r.resync_due = r.subscribed_before;
@@ -540,13 +550,8 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
     [self](unsubscribed_atom, const std::string& channel) {
       // Dropped alone (a cluster slot moved, or its master's link fell):
       // what the channel carried meanwhile is read back once it is back.
-      auto& st = self->state;
-      auto cit = st.channel_rooms.find(channel);
-      if (cit == st.channel_rooms.end())
-        return;
-      auto& r = st.rooms[cit->second];
-      r.subscribed = false;
-      r.needs_catch_up = true;
+      if (const auto* room = room_of_channel(self->state, channel))
+        lose_subscription(self->state.rooms[*room]);
     },
     [self](published_atom, const std::string& channel, const std::string& payload) {
       on_published(self, channel, payload);

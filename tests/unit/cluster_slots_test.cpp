@@ -93,6 +93,7 @@ BOOST_AUTO_TEST_CASE(commands_route_by_their_first_key) {
   BOOST_TEST(*routing_key({"EVALSHA", "abc", "3", "k1", "k2", "k3", "a"}) == "k1");
   BOOST_TEST(*routing_key({"XRANGE", "chatnode:{r}:log", "-", "+"}) == "chatnode:{r}:log");
   BOOST_TEST(*routing_key({"SPUBLISH", "chatnode:{r}:live", "t"}) == "chatnode:{r}:live");
+  BOOST_TEST(*routing_key({"evalsha", "abc", "1", "k9"}) == "k9"); // any case
   BOOST_TEST(!routing_key({"SCRIPT", "LOAD", "return 1"}));
   BOOST_TEST(!routing_key({"EVAL", "return 1", "0"}));
   BOOST_TEST(!routing_key({"PING"}));
