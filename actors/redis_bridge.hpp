@@ -1,8 +1,9 @@
 #pragma once
 // The Redis bridge: the bus for many nodes. Stores and publishes each message
-// in one Lua step, subscribes to a room's channel while the room has local
-// members, keeps presence over all nodes, and after any loss of the link
-// reads back from the room's stream what it missed.
+// in one Lua step (or, with wait_replicas, publishes it once its replicas
+// have it), subscribes to a room's channel while the room has local members,
+// keeps presence over all nodes, and after any loss of the link reads back
+// from the room's stream what it missed.
 
 #include "actors/bus.hpp"
 #include "actors/redis_port.hpp"
@@ -29,6 +30,10 @@ struct redis_bridge_settings {
   /// Redis Cluster: room channels are shard channels (SPUBLISH), and a
   /// channel may be dropped alone when its slot moves.
   bool sharded = false;
+  /// A message is published and acknowledged only once this many replicas
+  /// have it (WAIT), and readers see no further than such messages; 0: at once.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000}; ///< longer: the send fails as `unavailable`
 };
 
 /// Spawns the bridge over two connections: one for commands, one that only

@@ -3,6 +3,7 @@
 // network code: replies as values, commands with callbacks, and events. The
 // hiredis implementation on Asio is node/redis_connection.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +33,17 @@ public:
   /// Sends a command (pipelined behind the ones before it). `done` gets the
   /// reply, or an error reply when the link is down or drops first.
   virtual void command(std::vector<std::string> args, redis_callback done) = 0;
+
+  /// Sends a write and answers once it has reached `replicas` replicas
+  /// (WAIT on the connection that ran it, one WAIT shared by the writes
+  /// answered meanwhile). A write that has not reached them in `timeout`
+  /// is answered with an error starting "NOTREPLICATED", though Redis may
+  /// keep it.
+  virtual void command_replicated(std::vector<std::string> args, int replicas,
+                                  std::chrono::milliseconds timeout, redis_callback done) {
+    (void)args, (void)replicas, (void)timeout;
+    done(redis_reply::error("this connection cannot wait for replicas"));
+  }
 
   /// Subscribes to channels, on a connection made for subscribing.
   virtual void subscribe(std::vector<std::string> channels) = 0;

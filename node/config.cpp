@@ -282,6 +282,7 @@ const std::vector<setting>& all_settings() {
     number("redis", "timeout_seconds", &node_config::redis_timeout_seconds, 0.1, 600),
     number("redis", "presence_ttl_seconds", &node_config::redis_presence_ttl_seconds, 1, 3600),
     integer("redis", "cid_ttl_seconds", &node_config::redis_cid_ttl_seconds, 1, 365 * 86400),
+    integer("redis", "wait_replicas", &node_config::redis_wait_replicas, 0, 16),
     text("auth", "secret", &node_config::auth_secret, check_secret),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),

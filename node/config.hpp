@@ -50,6 +50,7 @@ struct node_config {
   double redis_timeout_seconds = 3.0;
   double redis_presence_ttl_seconds = 10.0;
   std::int64_t redis_cid_ttl_seconds = 300;
+  std::int64_t redis_wait_replicas = 0;
   // [auth]
   std::string auth_secret;
   // [shutdown]

@@ -62,8 +62,15 @@ public:
     : cluster_(std::move(cluster)) {}
   void command(std::vector<std::string> args, redis_callback done) override {
     net::post(cluster_->strand_, [c = cluster_, args = std::move(args), done = std::move(done)]() mutable {
-      c->route(std::move(args), std::move(done), 0);
+      c->route(std::move(args), std::move(done), 0, {});
     });
+  }
+  void command_replicated(std::vector<std::string> args, int replicas, std::chrono::milliseconds timeout,
+                          redis_callback done) override {
+    net::post(cluster_->strand_,
+              [c = cluster_, args = std::move(args), done = std::move(done), replicas, timeout]() mutable {
+                c->route(std::move(args), std::move(done), 0, {replicas, timeout});
+              });
   }
   void subscribe(std::vector<std::string>) override {}
   void unsubscribe(std::vector<std::string>) override {}
@@ -170,7 +177,7 @@ redis_cluster::link& redis_cluster::link_to(const node_address& address) {
 
 // -- commands -------------------------------------------------------------------
 
-void redis_cluster::route(std::vector<std::string> args, redis_callback done, int redirects) {
+void redis_cluster::route(std::vector<std::string> args, redis_callback done, int redirects, replication r) {
   auto key = routing_key(args);
   if (!key) {
     broadcast(std::move(args), std::move(done));
@@ -191,26 +198,35 @@ void redis_cluster::route(std::vector<std::string> args, redis_callback done, in
       done(redis_reply::error("redis shard " + master->text() + " is not connected"));
     return;
   }
-  l.commands->command(args, following_redirects(args, std::move(done), redirects));
+  send(l, std::move(args), std::move(done), redirects, r);
+}
+
+void redis_cluster::send(link& l, std::vector<std::string> args, redis_callback done, int redirects,
+                         replication r) {
+  auto cb = following_redirects(args, std::move(done), redirects, r);
+  if (r.replicas > 0)
+    l.commands->command_replicated(std::move(args), r.replicas, r.timeout, std::move(cb));
+  else
+    l.commands->command(std::move(args), std::move(cb));
 }
 
 redis_callback redis_cluster::following_redirects(std::vector<std::string> args, redis_callback done,
-                                                  int redirects) {
-  return [self = shared_from_this(), args = std::move(args), done = std::move(done),
-          redirects](redis_reply reply) mutable {
+                                                  int redirects, replication r) {
+  return [self = shared_from_this(), args = std::move(args), done = std::move(done), redirects,
+          r](redis_reply reply) mutable {
     if (!reply.is_error() || !(reply.str.starts_with("MOVED ") || reply.str.starts_with("ASK "))) {
       if (done)
         done(std::move(reply));
       return;
     }
-    net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects,
+    net::post(self->strand_, [self, args = std::move(args), done = std::move(done), redirects, r,
                               reply = std::move(reply)]() mutable {
-      self->on_reply(std::move(args), std::move(done), redirects, std::move(reply));
+      self->on_reply(std::move(args), std::move(done), redirects, r, std::move(reply));
     });
   };
 }
 
-void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done, int redirects,
+void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done, int redirects, replication r,
                              redis_reply reply) {
   auto redirect = parse_redirect(reply.str);
   if (!redirect || redirects >= max_redirects) {
@@ -222,7 +238,7 @@ void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done,
     // The slot has a new master for good: route there, and learn the rest.
     slots_.move(redirect->slot, redirect->to);
     refresh();
-    route(std::move(args), std::move(done), redirects + 1);
+    route(std::move(args), std::move(done), redirects + 1, r);
     return;
   }
   // ASK: this one command goes to the importing master, after ASKING.
@@ -233,7 +249,7 @@ void redis_cluster::on_reply(std::vector<std::string> args, redis_callback done,
     return;
   }
   target.commands->command({"ASKING"}, nullptr);
-  target.commands->command(args, following_redirects(args, std::move(done), redirects + 1));
+  send(target, std::move(args), std::move(done), redirects + 1, r);
 }
 
 void redis_cluster::broadcast(std::vector<std::string> args, redis_callback done) {

@@ -58,12 +58,21 @@ private:
   };
   class command_port;
   class subscriber_port;
+  /// A write answered only once it reached this many replicas (WAIT).
+  struct replication {
+    int replicas = 0; ///< 0: answered as soon as it ran
+    std::chrono::milliseconds timeout{0};
+  };
 
   link& link_to(const node_address& address);
-  void route(std::vector<std::string> args, redis_callback done, int redirects);
+  void route(std::vector<std::string> args, redis_callback done, int redirects, replication r);
+  /// Sends on one master's connection, with WAIT when `r` asks for it.
+  void send(link& l, std::vector<std::string> args, redis_callback done, int redirects, replication r);
   /// `done`, unless the reply is MOVED or ASK: then the command goes where it says.
-  redis_callback following_redirects(std::vector<std::string> args, redis_callback done, int redirects);
-  void on_reply(std::vector<std::string> args, redis_callback done, int redirects, redis_reply reply);
+  redis_callback following_redirects(std::vector<std::string> args, redis_callback done, int redirects,
+                                     replication r);
+  void on_reply(std::vector<std::string> args, redis_callback done, int redirects, replication r,
+                redis_reply reply);
   void broadcast(std::vector<std::string> args, redis_callback done);
   void refresh();
   void on_slots(redis_reply reply);

@@ -344,6 +344,9 @@ void redis_connection::fail(const std::string& reason) {
     watcher_->detach();
     net::post(strand_, [self = shared_from_this(), ac] { redisAsyncFree(ac); });
   }
+  // Who waits for replicas waits for writes of the link just lost: a WAIT
+  // on the next link would not cover them.
+  fail_waiting("redis link lost before the write reached its replicas");
   if (was_ready)
     log::warn("redis_lost", {{"link", name_}, {"reason", reason}});
   else
@@ -461,6 +464,69 @@ void redis_connection::command(std::vector<std::string> args, redis_callback don
     }
     self->issue(std::move(args), std::move(done));
   });
+}
+
+void redis_connection::command_replicated(std::vector<std::string> args, int replicas,
+                                          std::chrono::milliseconds timeout, redis_callback done) {
+  net::post(strand_, [self = shared_from_this(), args = std::move(args), replicas, timeout,
+                      done = std::move(done)]() mutable {
+    if (!self->ready_) {
+      done(redis_reply::error("redis is not connected"));
+      return;
+    }
+    auto generation = self->generation_;
+    self->issue(
+      std::move(args), [self, generation, replicas, timeout, done = std::move(done)](redis_reply reply) {
+        if (reply.is_error() || self->generation_ != generation) {
+          done(reply.is_error() ? std::move(reply) : redis_reply::error("redis link lost"));
+          return;
+        }
+        self->wait_for_replicas(replicas, timeout, [replicas, reply = std::move(reply), done](redis_reply w) {
+          if (w.type == redis_reply::kind::integer && w.integer >= replicas)
+            done(reply);
+          else if (w.is_error())
+            done(redis_reply::error("NOTREPLICATED " + w.str));
+          else
+            done(redis_reply::error("NOTREPLICATED reached " + std::to_string(w.integer) + " of " +
+                                    std::to_string(replicas) + " replicas in time"));
+        });
+      });
+  });
+}
+
+void redis_connection::wait_for_replicas(int replicas, std::chrono::milliseconds timeout,
+                                         redis_callback done) {
+  wait_next_.push_back(std::move(done));
+  wait_replicas_ = std::max(wait_replicas_, replicas);
+  wait_timeout_ = std::max(wait_timeout_, timeout);
+  if (!wait_out_)
+    send_wait();
+}
+
+void redis_connection::send_wait() {
+  // Every write answered before this WAIT is sent is covered by it, so all
+  // who asked so far share its answer; who asks meanwhile waits for the next.
+  auto batch = std::move(wait_next_);
+  wait_next_.clear();
+  std::vector<std::string> args{"WAIT", std::to_string(wait_replicas_),
+                                std::to_string(wait_timeout_.count())};
+  wait_replicas_ = 0;
+  wait_timeout_ = std::chrono::milliseconds{0};
+  wait_out_ = true;
+  issue(std::move(args), [self = shared_from_this(), batch = std::move(batch)](redis_reply reply) {
+    self->wait_out_ = false;
+    for (auto& done : batch)
+      done(reply);
+    if (!self->wait_next_.empty())
+      self->send_wait();
+  });
+}
+
+void redis_connection::fail_waiting(const std::string& reason) {
+  auto batch = std::move(wait_next_);
+  wait_next_.clear();
+  for (auto& done : batch)
+    done(redis_reply::error(reason));
 }
 
 void redis_connection::subscribe(std::vector<std::string> channels) {

@@ -52,6 +52,8 @@ public:
   void stop();
 
   void command(std::vector<std::string> args, redis_callback done) override;
+  void command_replicated(std::vector<std::string> args, int replicas, std::chrono::milliseconds timeout,
+                          redis_callback done) override;
   void subscribe(std::vector<std::string> channels) override;
   void unsubscribe(std::vector<std::string> channels) override;
 
@@ -64,6 +66,9 @@ private:
   void schedule_reconnect();
   void send_ping();
   void issue(std::vector<std::string> args, redis_callback done);
+  void wait_for_replicas(int replicas, std::chrono::milliseconds timeout, redis_callback done);
+  void send_wait();
+  void fail_waiting(const std::string& reason);
 
   static void on_connect_cb(const redisAsyncContext* ac, int status);
   static void on_disconnect_cb(const redisAsyncContext* ac, int status);
@@ -89,6 +94,12 @@ private:
   std::chrono::milliseconds backoff_;
   std::uint64_t generation_ = 0;   ///< counts contexts, so late callbacks of an old one are ignored
   std::set<std::string> channels_; ///< wanted subscriptions, restored after a reconnect
+  /// WAIT: whether one is out, and who waits for the next one (with the
+  /// most replicas and the longest timeout any of them asked for).
+  bool wait_out_ = false;
+  std::vector<redis_callback> wait_next_;
+  int wait_replicas_ = 0;
+  std::chrono::milliseconds wait_timeout_{0};
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer ping_timer_;
   boost::asio::steady_timer connect_timer_;

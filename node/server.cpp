@@ -77,6 +77,10 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   settings.presence_ttl = to_ms(config.redis_presence_ttl_seconds);
   settings.query_timeout = to_ms(config.redis_timeout_seconds);
   settings.sharded = config.redis_mode == "cluster";
+  settings.wait_replicas = static_cast<int>(config.redis_wait_replicas);
+  // A WAIT holds the command link: it must end well before the link is
+  // taken for silent.
+  settings.wait_timeout = timing.ping_timeout / 3;
   auto bridge_handle = std::make_shared<caf::actor>();
   std::string url_error;
 

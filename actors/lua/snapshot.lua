@@ -1,15 +1,16 @@
 -- What a member entering a room needs, in one consistent read.
--- KEYS: stream, members hash, presence version, nodes hash
--- ARGV: since id ('' for none), limit
+-- KEYS: stream, members hash, presence version, nodes hash, watermark
+-- ARGV: since id ('' for none), limit, '1' replicated
 -- Returns {entries, live member fields, version, more}; entries newest first
 -- without `since`, oldest first with it.
 local entries, more
+local upper = readable_upper(KEYS[5], ARGV[3])
 if ARGV[1] ~= '' then
-  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
+  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], upper)
   more = #redis.call('XREVRANGE', KEYS[1], ARGV[1], '-', 'COUNT', 1) > 0
 else
   local n = tonumber(ARGV[2])
-  entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', n + 1)
+  entries = redis.call('XREVRANGE', KEYS[1], upper, '-', 'COUNT', n + 1)
   more = #entries > n
   if more then table.remove(entries) end
 end

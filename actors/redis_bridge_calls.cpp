@@ -1,0 +1,160 @@
+// The Redis bridge's commands and scripts: each reply comes back to the
+// actor as a message, and a script Redis has not cached is sent by source.
+
+#include "actors/protocol.hpp"
+#include "actors/redis_bridge_state.hpp"
+#include "actors/redis_scripts.hpp"
+#include "actors/stats.hpp"
+
+#include <caf/send.hpp>
+#include <openssl/evp.h>
+
+#include <array>
+
+namespace chatnode::bridge {
+
+namespace {
+
+std::string sha1_hex(const std::string& text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha1(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    constexpr const char* digits = "0123456789abcdef";
+    hex += digits[digest[i] >> 4];
+    hex += digits[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+void eval(bridge_actor* self, const lua_script& s, bool by_sha, std::vector<std::string> keys,
+          std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas) {
+  std::vector<std::string> cmd;
+  cmd.reserve(3 + keys.size() + args.size());
+  cmd.push_back(by_sha ? "EVALSHA" : "EVAL");
+  cmd.push_back(by_sha ? s.sha : s.source);
+  cmd.push_back(std::to_string(keys.size()));
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  auto retry = [self, sp = &s, by_sha, keys = std::move(keys), args = std::move(args), k = std::move(k),
+                replicas](redis_reply r) mutable {
+    // A server that has not seen the script yet (a restart, a new master)
+    // runs it from its source, and knows it by its SHA after.
+    if (by_sha && r.is_error() && r.str.starts_with("NOSCRIPT")) {
+      eval(self, *sp, false, std::move(keys), std::move(args), std::move(k), replicas);
+      return;
+    }
+    k(std::move(r));
+  };
+  auto& st = self->state;
+  if (replicas == 0) {
+    call(self, std::move(cmd), std::move(retry));
+    return;
+  }
+  if (!st.command_up) {
+    retry(redis_reply::error("redis is not connected"));
+    return;
+  }
+  stats().redis_commands.fetch_add(2, std::memory_order_relaxed); // the script and its WAIT
+  st.commands->command_replicated(std::move(cmd), replicas, st.settings.wait_timeout,
+                                  on_actor(self, std::move(retry)));
+}
+
+} // namespace
+
+lua_script::lua_script(const char* text)
+  : source(text),
+    sha(sha1_hex(source)) {}
+
+namespace scripts {
+// The presence scripts and the readers of a room's stream begin with their
+// helpers (see redis_scripts.cpp.in).
+const lua_script& store() {
+  static const lua_script s{redis_scripts::store};
+  return s;
+}
+const lua_script& replicated() {
+  static const lua_script s{redis_scripts::replicated};
+  return s;
+}
+const lua_script& snapshot() {
+  static const lua_script s{redis_scripts::snapshot};
+  return s;
+}
+const lua_script& catch_up() {
+  static const lua_script s{redis_scripts::catch_up};
+  return s;
+}
+const lua_script& history() {
+  static const lua_script s{redis_scripts::history};
+  return s;
+}
+const lua_script& presence() {
+  static const lua_script s{redis_scripts::presence};
+  return s;
+}
+const lua_script& refresh() {
+  static const lua_script s{redis_scripts::refresh};
+  return s;
+}
+} // namespace scripts
+
+redis_callback on_actor(bridge_actor* self, std::function<void(redis_reply)> k) {
+  auto& st = self->state;
+  auto token = st.next_token++;
+  st.calls.emplace(token, std::make_pair(clock::now(), std::move(k)));
+  return [me = caf::actor{self}, token](redis_reply reply) {
+    caf::anon_send(me, reply_atom::value, token, std::move(reply));
+  };
+}
+
+void call(bridge_actor* self, std::vector<std::string> args, std::function<void(redis_reply)> k) {
+  auto& st = self->state;
+  if (!st.command_up) {
+    k(redis_reply::error("redis is not connected"));
+    return;
+  }
+  stats().redis_commands.fetch_add(1, std::memory_order_relaxed);
+  st.commands->command(std::move(args), on_actor(self, std::move(k)));
+}
+
+void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string> keys,
+                std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas) {
+  eval(self, s, true, std::move(keys), std::move(args), std::move(k), replicas);
+}
+
+void publish_status(bridge_actor* self) {
+  auto& st = self->state;
+  bool up = st.command_up && st.subscriber_up;
+  stats().redis_up.store(up);
+  if (!st.command_up)
+    stats().set_redis_reason("redis: " + st.command_reason);
+  else if (!st.subscriber_up)
+    stats().set_redis_reason("redis subscriber: " + st.subscriber_reason);
+  else
+    stats().set_redis_reason({});
+}
+
+stored_message to_stored(const std::string& room, const redis_reply& entry) {
+  chat_message msg;
+  msg.room = room;
+  if (entry.elements.size() >= 2) {
+    if (auto id = message_id::parse(entry.elements[0].str))
+      msg.id = *id;
+    msg.ts = static_cast<std::int64_t>(msg.id.ms);
+    const auto& fields = entry.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      const auto& f = fields[i].str;
+      if (f == "u")
+        msg.user = fields[i + 1].str;
+      else if (f == "t")
+        msg.text = fields[i + 1].str;
+      else if (f == "c")
+        msg.cid = fields[i + 1].str;
+    }
+  }
+  return {msg.id, make_frame(encode_message(msg))};
+}
+
+} // namespace chatnode::bridge

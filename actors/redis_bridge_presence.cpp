@@ -1,0 +1,141 @@
+// The Redis bridge's presence: which names this node has in each room, told
+// to Redis (presence.lua) and renewed by a heartbeat (refresh.lua) that also
+// removes the members of nodes gone; presence events from the channel go to
+// the hub, and a hub that may have missed some is told to ask again.
+
+#include "actors/redis_bridge_state.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace chatnode::bridge {
+
+namespace {
+
+/// The keys every presence script takes, in its order.
+std::vector<std::string> presence_keys(const bridge_state& st, const std::string& room) {
+  return {st.keys.members(room), st.keys.presence_version(room), st.keys.channel(room), st.keys.nodes(room)};
+}
+
+std::string ttl_ms(const bridge_state& st) {
+  return std::to_string(st.settings.presence_ttl.count());
+}
+
+/// Sends every name of a room again, after Redis may have lost them.
+void sync_presence(bridge_actor* self, const std::string& room) {
+  auto& st = self->state;
+  auto nit = st.names.find(room);
+  if (nit == st.names.end() || !st.command_up)
+    return;
+  st.unsynced_rooms.erase(room);
+  auto names = nit->second;
+  for (const auto& [name, present] : names)
+    send_presence(self, room, name, present);
+}
+
+} // namespace
+
+std::vector<std::string> distinct_names(const redis_reply& fields) {
+  std::set<std::string> names;
+  for (const auto& field : fields.elements)
+    if (auto nl = field.str.find('\n'); nl != std::string::npos)
+      names.insert(field.str.substr(nl + 1));
+  return {names.begin(), names.end()};
+}
+
+/// Tells Redis whether a name is here; a failure leaves the room for the
+/// next full sync.
+void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
+  auto& st = self->state;
+  run_script(self, scripts::presence(), presence_keys(st, room),
+             {st.settings.node, name, present ? "1" : "0", room, st.settings.incarnation, ttl_ms(st),
+              st.publish_command()},
+             [self, room, name, present](redis_reply r) {
+               auto& st = self->state;
+               if (r.is_error()) {
+                 st.unsynced_rooms.insert(room);
+                 return;
+               }
+               // An absence Redis has confirmed needs no more care.
+               auto nit = st.names.find(room);
+               if (present || nit == st.names.end())
+                 return;
+               if (auto it = nit->second.find(name); it != nit->second.end() && !it->second)
+                 nit->second.erase(it);
+               if (nit->second.empty())
+                 st.names.erase(nit);
+             });
+}
+
+void sync_unsynced(bridge_actor* self) {
+  auto unsynced = self->state.unsynced_rooms; // sync_presence erases from it
+  for (const auto& room : unsynced)
+    sync_presence(self, room);
+}
+
+/// Asks the hubs of rooms whose presence events may have been lost to
+/// compare what their members were told with Redis, once Redis can answer.
+void send_resyncs(bridge_actor* self) {
+  auto& st = self->state;
+  if (!st.command_up)
+    return;
+  for (auto& [room, r] : st.rooms)
+    if (std::exchange(r.resync_due, false))
+      self->send(r.hub, resync_atom::value, room);
+}
+
+/// This node's presence heartbeat in one room. When Redis did not take the
+/// node for live there (its entry expired, the node was started again, or
+/// Redis lost its data), other nodes may have removed its members: it tells
+/// Redis its names again, and the hub compares what its members were told.
+void refresh_room(bridge_actor* self, const std::string& room) {
+  auto& st = self->state;
+  run_script(self, scripts::refresh(), presence_keys(st, room),
+             {st.settings.node, st.settings.incarnation, ttl_ms(st), room, st.publish_command()},
+             [self, room](redis_reply r) {
+               if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
+                 return;
+               auto& st = self->state;
+               sync_presence(self, room);
+               if (auto it = st.rooms.find(room); it != st.rooms.end()) {
+                 it->second.resync_due = true;
+                 send_resyncs(self);
+               }
+             });
+}
+
+void answer_who(bridge_actor* self, const std::string& room, caf::response_promise promise) {
+  auto& st = self->state;
+  // The snapshot script without history: only its members and version.
+  run_script(self, scripts::snapshot(),
+             {st.keys.log(room), st.keys.members(room), st.keys.presence_version(room), st.keys.nodes(room),
+              st.keys.watermark(room)},
+             {std::string{}, "0", st.replicated_flag()}, [promise](redis_reply r) mutable {
+               if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
+                 promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+                 return;
+               }
+               promise.deliver(presence_snapshot{distinct_names(r.elements[1]),
+                                                 std::strtoull(r.elements[2].str.c_str(), nullptr, 10)});
+             });
+}
+
+void on_presence(bridge_actor* self, room_link& r, const std::string& room, std::string_view version,
+                 std::string_view rest) {
+  // <user>\n<frame>
+  auto nl = rest.find('\n');
+  if (nl == std::string_view::npos)
+    return;
+  std::string frame{rest.substr(nl + 1)};
+  auto fields = nlohmann::json::parse(frame, nullptr, false);
+  auto kind = fields.is_object() ? fields.find("event") : fields.end();
+  if (kind == fields.end())
+    return;
+  presence_event event{std::strtoull(std::string{version}.c_str(), nullptr, 10),
+                       std::string{rest.substr(0, nl)}, *kind == "join", make_frame(std::move(frame))};
+  self->send(r.hub, presence_atom::value, room, std::move(event));
+}
+
+} // namespace chatnode::bridge

@@ -1,0 +1,160 @@
+#pragma once
+// The Redis bridge's insides, shared by its parts: the actor
+// (redis_bridge.cpp), commands and scripts (redis_bridge_calls.cpp), room
+// streams and catch-up (redis_bridge_rooms.cpp) and presence
+// (redis_bridge_presence.cpp). Nothing outside the bridge includes this.
+
+#include "actors/chat_types.hpp"
+#include "actors/messages.hpp"
+#include "actors/redis_bridge.hpp"
+#include "actors/redis_keys.hpp"
+#include "actors/redis_port.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::redis_reply)
+
+namespace chatnode::bridge {
+
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using channel_atom = caf::atom_constant<caf::atom("channel")>;
+using unsubscribed_atom = caf::atom_constant<caf::atom("unsub")>;
+using published_atom = caf::atom_constant<caf::atom("published")>;
+using reply_atom = caf::atom_constant<caf::atom("reply")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+constexpr int command_link = 0;
+constexpr int subscriber_link = 1;
+
+using clock = std::chrono::steady_clock;
+
+struct waiting_query {
+  recent_query query;
+  caf::response_promise promise;
+  clock::time_point since;
+};
+
+/// A message that came by the channel while it could not be handed on yet.
+struct held_message {
+  stored_message message;
+  /// The entry before it in the stream, when replicated publishing says so.
+  std::optional<message_id> previous;
+};
+
+/// A room this node has local members in.
+struct room_link {
+  caf::actor hub;
+  bool subscribed = false;    ///< SUBSCRIBE confirmed on the current link
+  bool needs_catch_up = true; ///< the stream may hold what the channel did not bring
+  bool catching_up = false;
+  /// Read the stream at least this far: a published message whose
+  /// predecessors this node has not seen (replicated publishing).
+  std::optional<message_id> catch_up_to;
+  std::optional<message_id> last; ///< newest message handed to the hub
+  std::vector<held_message> held; ///< live messages that came during a catch-up
+  std::vector<waiting_query> waiting;
+  bool subscribed_before = false;
+  bool resync_due = false; ///< presence may have been lost; tell the hub once Redis answers
+};
+
+/// A Lua script and its SHA-1, by which Redis caches it (EVALSHA).
+struct lua_script {
+  explicit lua_script(const char* text);
+  std::string source;
+  std::string sha;
+};
+
+struct bridge_state {
+  redis_bridge_settings settings;
+  redis_keys keys{"chatnode:"};
+  std::shared_ptr<redis_port> commands;
+  std::shared_ptr<redis_port> subscriber;
+  bool command_up = false;
+  bool subscriber_up = false;
+  std::string command_reason = "connecting";
+  std::string subscriber_reason = "connecting";
+  std::unordered_map<std::string, room_link> rooms;
+  std::unordered_map<std::string, std::string> channel_rooms; ///< channel -> room
+  /// name -> present, per room, as this node last told Redis or still must.
+  std::map<std::string, std::map<std::string, bool>> names;
+  std::set<std::string> unsynced_rooms; ///< presence not yet confirmed by Redis
+  std::uint64_t next_token = 1;
+  std::unordered_map<std::uint64_t, std::pair<clock::time_point, std::function<void(redis_reply)>>> calls;
+
+  /// Whether a message is published only once it reached its replicas.
+  bool replicated() const { return settings.wait_replicas > 0; }
+  /// "1" when readers see a room's stream only up to its watermark.
+  const char* replicated_flag() const { return replicated() ? "1" : "0"; }
+  std::string publish_command() const { return settings.sharded ? "SPUBLISH" : "PUBLISH"; }
+
+  static inline const char* name = "redis_bridge";
+};
+
+using bridge_actor = caf::stateful_actor<bridge_state>;
+
+// -- commands and scripts (redis_bridge_calls.cpp) ---------------------------------
+
+/// The scripts of actors/lua/, each made once on first use.
+namespace scripts {
+const lua_script& store();
+const lua_script& replicated();
+const lua_script& snapshot();
+const lua_script& catch_up();
+const lua_script& history();
+const lua_script& presence();
+const lua_script& refresh();
+} // namespace scripts
+
+/// A callback for a port that hands the reply to `k` on the actor.
+redis_callback on_actor(bridge_actor* self, std::function<void(redis_reply)> k);
+/// Sends a command; `k` runs on the actor with the reply (an error reply when
+/// the link is down).
+void call(bridge_actor* self, std::vector<std::string> args, std::function<void(redis_reply)> k);
+/// Runs a script by its SHA, or by its source when Redis does not know it.
+/// With `replicas`, answered once the script's writes reached them.
+void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string> keys,
+                std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas = 0);
+/// Sets the process's Redis readiness from the links' state.
+void publish_status(bridge_actor* self);
+/// A stream entry {id, {field, value...}} as a message and its frame.
+stored_message to_stored(const std::string& room, const redis_reply& entry);
+
+// -- rooms: streams, catch-up, stores (redis_bridge_rooms.cpp) ---------------------
+
+const std::string* room_of_channel(const bridge_state& st, const std::string& channel);
+void lose_subscription(room_link& r);
+void catch_up(bridge_actor* self, const std::string& room);
+void on_message(bridge_actor* self, const std::string& room, room_link& r, char kind, std::string_view head,
+                std::string frame);
+void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query w);
+void answer_history(bridge_actor* self, const history_query& query, caf::response_promise promise);
+void store(bridge_actor* self, const std::string& room, const std::string& user, const std::string& text,
+           const std::string& cid, caf::response_promise promise);
+void expire_waiting(bridge_actor* self);
+
+// -- presence (redis_bridge_presence.cpp) -------------------------------------------
+
+void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present);
+void sync_unsynced(bridge_actor* self);
+void send_resyncs(bridge_actor* self);
+void refresh_room(bridge_actor* self, const std::string& room);
+void answer_who(bridge_actor* self, const std::string& room, caf::response_promise promise);
+void on_presence(bridge_actor* self, room_link& r, const std::string& room, std::string_view version,
+                 std::string_view rest);
+/// The names in a room's members hash, whose fields are "<node>\n<name>".
+std::vector<std::string> distinct_names(const redis_reply& fields);
+
+} // namespace chatnode::bridge

@@ -1,0 +1,33 @@
+#pragma once
+// Every Redis key and channel of a room, named in one place. They all carry
+// the hash tag {room}, so a room's keys and its channel share one cluster
+// slot and every script touches one shard.
+
+#include <string>
+
+namespace chatnode {
+
+class redis_keys {
+public:
+  explicit redis_keys(std::string prefix)
+    : prefix_(std::move(prefix)) {}
+
+  std::string log(const std::string& room) const { return of(room, "log"); }   ///< the stream
+  std::string cids(const std::string& room) const { return of(room, "cids"); } ///< retry ids
+  std::string watermark(const std::string& room) const {
+    return of(room, "durable");
+  }                                                                                  ///< newest replicated id
+  std::string members(const std::string& room) const { return of(room, "members"); } ///< presence
+  std::string presence_version(const std::string& room) const { return of(room, "pver"); }
+  std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
+  std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub
+
+private:
+  std::string of(const std::string& room, const char* suffix) const {
+    return prefix_ + "{" + room + "}:" + suffix;
+  }
+
+  std::string prefix_;
+};
+
+} // namespace chatnode
