@@ -282,7 +282,8 @@ void handle_join(hub_actor* self, join_request& req) {
               return;
             if (auto* m = rit->second.find(session)) {
               stats().count_error(error_code::unavailable);
-              m->sink->send(make_frame(encode_error(error_code::unavailable, "history is unavailable")));
+              m->sink->send(make_frame(
+                encode_error(error_code::unavailable, "the room is unavailable; join again later")));
               remove_member(self, room_name, session);
             }
           });

@@ -154,6 +154,14 @@ export class RedisCluster {
     }
     return [];
   }
+  /** The ports of the replicas of the master on `port`. */
+  replicasOf(port) {
+    const id = this.cli(port, 'CLUSTER', 'MYID').trim();
+    const text = this.cli(port, 'CLUSTER', 'NODES');
+    return text.trim().split('\n').map((line) => line.split(' '))
+      .filter((f) => f[2].includes('slave') && f[3] === id)
+      .map((f) => Number(f[1].split(':')[1].split('@')[0]));
+  }
   /** The master that owns the slot of `key`. */
   masterOf(key) {
     const slot = this.slotOf(key);

@@ -333,6 +333,116 @@ test('with wait_replicas = 1, a master SIGKILLed under traffic: nothing shown is
   }
 });
 
+test('a whole shard down, master and replica: its rooms answer unavailable, the others chat on, and it comes back with no gap', async (t) => {
+  const byMaster = roomsOnEveryMaster(1, 'down');
+  // A shard whose replica is in sync: not one failed over in this suite.
+  const shards = [...byMaster.entries()].filter(([port]) => !killedMasters.includes(port) && !promoted.includes(port));
+  const [[masterPort, [room]], [, [calm]]] = shards.length >= 2 ? shards : [...byMaster.entries()];
+  const replicaPorts = cluster.replicasOf(masterPort);
+  assert.ok(replicaPorts.length > 0, 'the shard has a replica');
+  const receivers = [];
+  for (const node of nodes)
+    for (const r of [room, calm]) {
+      const c = await new Client(node, `d-${node.name}`).connect();
+      await c.join(r);
+      receivers.push({ c, room: r });
+    }
+  const senders = [];
+  for (const r of [room, calm]) {
+    const s = await new Client(nodes[0], `ds-${r}`).connect();
+    await s.join(r);
+    const sender = new Sender(s, r);
+    sender.start(50);
+    senders.push(sender);
+  }
+  await waitFor(() => senders.every((x) => x.acked().size > 25), 'traffic before the shard goes down');
+  for (const port of [masterPort, ...replicaPorts]) { await cluster.kill(port); killedMasters.push(port); }
+  const down = Date.now();
+  await waitFor(() => senders[0].refused() > 0, 'the shard\'s sends to be refused', 10000);
+  const calmAcked = senders[1].acked().size;
+  // The outage lasts while the other room takes 100 more messages (2 s).
+  await waitFor(() => senders[1].acked().size > calmAcked + 100, 'the other shard\'s room to chat on', 10000);
+  const errors = senders[0].client.events.filter((e) => e.type === 'error' && e.cid).map((e) => e.code);
+  assert.ok(errors.every((code) => code === 'unavailable'), `refused as unavailable: ${[...new Set(errors)]}`);
+  const said = await waitFor(async () => {
+    const r = await fetch(`http://127.0.0.1:${nodes[1].port}/readyz`);
+    const body = await r.text();
+    const m = await nodes[1].metrics();
+    return r.status === 200 && body.includes(`127.0.0.1:${masterPort}`) &&
+      m[`chatnode_redis_shard_up{master="127.0.0.1:${masterPort}"}`] === 0 ? body.trim() : null;
+  }, 'readiness and metrics to name the shard that is down', 10000);
+  // A join in a room of the shard that is down fails clearly, not silently.
+  const late = await new Client(nodes[2], 'late').connect();
+  late.send({ type: 'join', room, name: 'late' });
+  await waitFor(() => late.events.some((e) => e.type === 'error'), 'a join in the room that is down to be refused', 10000);
+  const joinError = late.events.find((e) => e.type === 'error');
+  assert.equal(joinError.code, 'unavailable', 'the join is refused as unavailable');
+  late.close();
+  const outageMs = Date.now() - down;
+  for (const port of [masterPort, ...replicaPorts]) await cluster.restart(port);
+  const restarted = Date.now();
+  const refusedAtRestart = senders[0].acked().size;
+  await waitFor(() => senders[0].acked().size > refusedAtRestart + 10, 'the room to accept sends again', 30000);
+  const backMs = Date.now() - restarted;
+  for (const x of senders) await x.settle();
+  const has = (c, r, cids) => { const got = new Set(c.messages(r).map((m) => m.cid)); return [...cids].every((x) => got.has(x)); };
+  for (const x of senders) {
+    const acked = x.acked();
+    const rs = receivers.filter((r) => r.room === x.room);
+    await waitFor(() => rs.every(({ c }) => has(c, x.room, acked)), `receivers of ${x.room} to have every acknowledged message`, 20000)
+      .catch(() => {}); // the audit below says what is missing
+    for (const { c } of rs) {
+      const a = audit(c.ids(x.room));
+      const got = new Set(c.messages(x.room).map((m) => m.cid));
+      const lost = [...acked].filter((cid) => !got.has(cid)).length;
+      t.diagnostic(`${x.room === room ? 'shard down' : 'other shard'} ${c.name}: sent ${x.texts.size} (${x.refused()} refused, sent again), ` +
+        `acknowledged ${acked.size}, delivered ${a.count}, lost ${lost}, duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
+      assert.equal(lost, 0, `${c.name} lost acknowledged messages`);
+      assert.equal(a.duplicates, 0);
+      assert.equal(a.outOfOrder, 0);
+    }
+  }
+  t.diagnostic(`shard :${masterPort} (replicas ${replicaPorts.map((p) => ':' + p).join(', ')}) down ${outageMs} ms: /readyz 200 "${said}"; ` +
+    `a join there: ${JSON.stringify(joinError)}; after both came back its room took sends in ${backMs} ms`);
+  const calmErrors = senders[1].client.events.filter((e) => e.type === 'error' && e.cid);
+  assert.equal(calmErrors.length, 0, 'a room on another shard was not disturbed');
+  for (const { c } of receivers) c.close();
+  for (const x of senders) x.client.close();
+});
+
+test('a node SIGKILLed and started again at once under its old name: its members leave every node in time', async (t) => {
+  const room = [...roomsOnEveryMaster(1, 'again').values()][2][0];
+  const a = await new Client(nodes[0], 'amy').connect();
+  await a.join(room);
+  const b = await new Client(nodes[1], 'bob').connect();
+  await b.join(room);
+  let restarted = new Node('c5', cluster.url, env);
+  await restarted.start();
+  const zombie = await new Client(restarted, 'zed').connect();
+  await zombie.join(room);
+  await waitFor(() => a.presence(room).members.includes('zed') && b.presence(room).members.includes('zed'), 'zed to join');
+  restarted.kill('SIGKILL');
+  const killed = Date.now();
+  restarted = new Node('c5', cluster.url, env); // the same name, at once; zed does not come back
+  try {
+    await restarted.start();
+    await waitFor(() => !a.presence(room).members.includes('zed') && !b.presence(room).members.includes('zed'),
+      'zed to leave on every node', 10000);
+    const leftMs = Date.now() - killed;
+    const fields = cluster.cli(cluster.masterOf(`chatnode:{${room}}:members`).port, 'HKEYS', `chatnode:{${room}}:members`);
+    t.diagnostic(`c5 SIGKILLed and started again under its name: zed left every node after ${leftMs} ms (ttl 2 s); ` +
+      `the room's members hash now: ${JSON.stringify(fields.trim().split('\n'))}`);
+    assert.ok(!fields.includes('zed'), 'the members hash holds no entry of the earlier life');
+    const other = await new Client(nodes[2], 'cy').connect();
+    await other.join(room);
+    assert.deepEqual(other.presence(room).members, ['amy', 'bob', 'cy'], 'a new joiner is told only who is there');
+    other.close();
+  } finally {
+    await restarted.stop();
+  }
+  for (const c of [a, b, zombie]) c.close();
+});
+
 test('no link to a master that stayed up was dropped as silent', () => {
   // A subscriber with no channel left answers PING with +PONG, not a
   // subscribed-mode array; taking that for silence dropped the link again
