@@ -3,6 +3,7 @@
 //   chatbench fanout --url ws://H:P/ws[,ws://H2:P2/ws] --clients N --rooms R
 //                    --senders S --rate MSGS_PER_SENDER_PER_S --size BYTES
 //                    --duration SECONDS [--pids PID,PID] [--json FILE] [--threads T]
+//                    [--redis-pids PID,PID]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
 //
@@ -10,9 +11,10 @@
 // send. Every receiver checks that ids rise strictly in its room (no
 // duplicate, no reordering) and counts what it missed; latency is from the
 // sender's clock stamp in the text to receipt. Server CPU and RSS come from
-// /proc for the given pids. Results print as one JSON object. Clients are
-// spread over T threads (default 2), each with its own I/O loop, so that the
-// load generator is not the slowest part of what it measures.
+// /proc for the given pids, and Redis CPU per process for --redis-pids.
+// Results print as one JSON object. Clients are spread over T threads
+// (default 2), each with its own I/O loop, so that the load generator is not
+// the slowest part of what it measures.
 
 #include <boost/asio.hpp>
 
@@ -49,6 +51,7 @@ struct options {
   std::vector<std::string> urls;
   std::vector<std::string> sources;
   std::vector<int> pids;
+  std::vector<int> redis_pids;
   int clients = 100, rooms = 1, senders = 1, size = 100, count = 100, threads = 2;
   double rate = 10, duration = 10, warmup = 2;
   std::string json_path;
@@ -74,6 +77,9 @@ options parse_options(int argc, char** argv) {
       o.urls = split(v, ',');
     else if (k == "--sources")
       o.sources = split(v, ',');
+    else if (k == "--redis-pids")
+      for (const auto& p : split(v, ','))
+        o.redis_pids.push_back(std::stoi(p));
     else if (k == "--pids")
       for (auto& p : split(v, ','))
         o.pids.push_back(std::stoi(p));
@@ -731,6 +737,9 @@ int run(const options& o) {
     auto settle = clock_type::now() + std::chrono::milliseconds(500);
     wait_until([&] { return clock_type::now() > settle; }, 2);
     double cpu_before = total_cpu(o.pids);
+    std::vector<double> redis_cpu_before;
+    for (int p : o.redis_pids)
+      redis_cpu_before.push_back(total_cpu({p}));
     auto start = now_ns();
     std::int64_t window_start = 0, window_end = 0;
     if (o.scenario == "burst") {
@@ -770,6 +779,10 @@ int run(const options& o) {
       120);
     auto end = now_ns();
     double cpu = total_cpu(o.pids) - cpu_before;
+    std::string redis_cpu = "[";
+    for (std::size_t i = 0; i < o.redis_pids.size(); ++i)
+      redis_cpu += (i ? "," : "") + std::to_string(total_cpu({o.redis_pids[i]}) - redis_cpu_before[i]);
+    redis_cpu += "]";
     std::int64_t lost = 0;
     for (auto& c : clients)
       lost += std::max<std::int64_t>(0, threads.acked(static_cast<std::size_t>(c->room())) - c->received());
@@ -790,7 +803,7 @@ int run(const options& o) {
          << ",\"errors\":" << threads.sum(&thread_state::errors) << ",\"closed\":" << closed()
          << ",\"server_cpu_seconds\":" << cpu << ",\"server_cpu_us_per_delivery\":"
          << (delivered > 0 ? cpu * 1e6 / static_cast<double>(delivered) : 0)
-         << ",\"server_rss_bytes\":" << total_rss(o.pids);
+         << ",\"server_rss_bytes\":" << total_rss(o.pids) << ",\"redis_cpu_seconds\":" << redis_cpu;
   }
   for (auto& c : clients)
     on_thread(c, [](client& cl) { cl.close(); });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { afterEach, test } from 'node:test';
-import { Client, Node, Redis, audit, waitFor } from './lib.mjs';
+import { Client, Node, Redis, audit, freePort, waitFor } from './lib.mjs';
 
 const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
 let cleanup = [];
@@ -295,4 +295,60 @@ test('retry ids are remembered while their message is in history and within the 
   const later = await sendAndWait('recent', 3);
   assert.notEqual(later.id, recent.id);
   c.close();
+});
+
+test('one Redis with a replica and wait_replicas = 1: nodes sending at once keep one order; with the replica gone a send is refused, and stored once when retried after it is back', async (t) => {
+  const redis = new Redis();
+  redis.extraArgs = ['--repl-diskless-sync-delay', '0']; // a replica syncs at once
+  await redis.start();
+  const replica = new Redis();
+  replica.port = await freePort();
+  replica.extraArgs = ['--replicaof', '127.0.0.1', String(redis.port)];
+  await replica.start();
+  const env = { ...fast, CHATNODE_REDIS_WAIT_REPLICAS: '1' };
+  const nodes = [await new Node('w1', redis.url, env).start(), await new Node('w2', redis.url, env).start()];
+  cleanup.push(async () => { for (const n of nodes) await n.stop(); await replica.destroy(); await redis.destroy(); });
+  const linked = () => /master_link_status:up/.test(execFileSync('redis-cli', ['-p', String(replica.port), 'INFO', 'replication'], { encoding: 'utf8' }));
+  await waitFor(linked, 'the replica in sync', 20000);
+  await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready');
+
+  const a = await new Client(nodes[0], 'ava').connect();
+  await a.join('durable');
+  const b = await new Client(nodes[1], 'bea').connect();
+  await b.join('durable');
+  const each = 100;
+  for (let i = 0; i < each; i++) {
+    a.send({ type: 'send', room: 'durable', text: `a${i}`, cid: `a${i}` });
+    b.send({ type: 'send', room: 'durable', text: `b${i}`, cid: `b${i}` });
+  }
+  await waitFor(() => a.ids('durable').length === 2 * each && b.ids('durable').length === 2 * each, 'both to have every message');
+  const history = execFileSync('redis-cli', ['-p', String(redis.port), 'XRANGE', 'chatnode:{durable}:log', '-', '+'], { encoding: 'utf8' })
+    .split('\n').filter((l) => /^\d+-\d+$/.test(l));
+  assert.deepEqual(a.ids('durable'), history, 'ava: the stream\'s order');
+  assert.deepEqual(b.ids('durable'), history, 'bea: the stream\'s order');
+  const waits = Number(execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats'], { encoding: 'utf8' })
+    .match(/cmdstat_wait:calls=(\d+)/)?.[1] ?? 0);
+  t.diagnostic(`${2 * each} messages from two nodes at once: one order on both, the stream's; ${waits} WAITs`);
+
+  // The replica stops: a send cannot reach it and is refused, not shown.
+  replica.child.kill('SIGKILL');
+  await new Promise((resolve) => replica.child.once('exit', resolve));
+  a.send({ type: 'send', room: 'durable', text: 'while alone', cid: 'alone' });
+  await waitFor(() => a.events.some((e) => e.type === 'error' && e.cid === 'alone'), 'the send to be refused', 10000);
+  const refused = a.events.find((e) => e.type === 'error' && e.cid === 'alone');
+  assert.equal(refused.code, 'unavailable');
+  assert.ok(!b.messages('durable').some((m) => m.cid === 'alone'), 'nobody was shown it');
+  // Back, and the retry is acknowledged: the entry stored once.
+  replica.child = null;
+  await replica.start();
+  await waitFor(linked, 'the replica in sync again', 20000);
+  await waitFor(() => {
+    if (!a.messages('durable').some((m) => m.cid === 'alone')) a.send({ type: 'send', room: 'durable', text: 'while alone', cid: 'alone' });
+    return b.messages('durable').some((m) => m.cid === 'alone');
+  }, 'the retried send to reach bea', 20000);
+  const stored = execFileSync('redis-cli', ['-p', String(redis.port), 'XRANGE', 'chatnode:{durable}:log', '-', '+'], { encoding: 'utf8' })
+    .split('\n').filter((l) => l === 'alone').length;
+  t.diagnostic(`with the replica down a send was refused (${refused.code}: ${refused.reason}); retried once it was back, stored ${stored} time(s)`);
+  assert.equal(stored, 1, 'stored once');
+  assert.equal(audit(b.ids('durable')).duplicates, 0);
 });

@@ -57,7 +57,7 @@ export class Redis {
     this.dir ??= mkdtempSync(path.join(os.tmpdir(), 'chatnode-redis-'));
     this.port ??= this.netns ? 6379 : await freePort();
     const args = ['--port', String(this.port), '--save', '', '--appendonly', 'yes', '--dir', this.dir,
-      ...(this.netns ? ['--bind', '0.0.0.0', '--protected-mode', 'no'] : ['--bind', '127.0.0.1'])];
+      ...(this.netns ? ['--bind', '0.0.0.0', '--protected-mode', 'no'] : ['--bind', '127.0.0.1']), ...(this.extraArgs ?? [])];
     this.child = this.netns
       ? spawn('ip', ['netns', 'exec', this.netns, 'redis-server', ...args], { stdio: 'ignore' })
       : spawn('redis-server', args, { stdio: 'ignore' });
