@@ -11,86 +11,32 @@
 //   CHATNODE_SOURCE_DIR=. node --test tests/compose/
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ResumingClient, SteadyWriter, sourceDir, tally, waitFor } from '../cluster/lib.mjs';
+import { ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
+import { launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
 
-const project = 'chatnodetest';
+const projectName = 'chatnodetest';
 const composeFile = path.join(sourceDir, 'deploy/compose.yaml');
 const page = 'http://127.0.0.1:8080';
 const nodeNames = ['node1', 'node2', 'node3'];
 const nodePorts = { node1: 8081, node2: 8082, node3: 8083 };
 
-function run(command, args, options = {}) {
-  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
-  return { status: r.error ? -1 : r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), stdout: (r.stdout ?? '').trim() };
-}
-function must(command, args, options) {
-  const r = run(command, args, options);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.out.slice(-4000)}`);
-  return r.stdout;
-}
-
-// -- the engine and the compose tool -------------------------------------------
-
-let dockerd = null; // the engine this test started, stopped in after()
-
-/** Null when an engine answers (starting Debian's dockerd if need be), else why not. */
-async function engine() {
-  if (run('docker', ['version', '--format', '{{.Client.Version}}']).status === -1) return 'no docker client installed';
-  if (run('docker', ['info']).status === 0) return null;
-  if (run('dockerd', ['--version']).status !== 0) return 'no Docker engine runs and dockerd is not installed';
-  if (process.getuid?.() !== 0) return 'no Docker engine runs, and starting dockerd needs root';
-  const logFile = path.join(os.tmpdir(), `chatnode-dockerd-${process.pid}.log`);
-  const log = openSync(logFile, 'w');
-  dockerd = spawn('dockerd', [], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  try {
-    await waitFor(() => dockerd.exitCode === null && run('docker', ['info']).status === 0 || dockerd.exitCode !== null,
-      'dockerd to answer', 60000);
-  } catch {}
-  if (dockerd.exitCode !== null || run('docker', ['info']).status !== 0)
-    return `dockerd did not start here (see ${logFile})`;
-  return null;
-}
-
-/** Debian's docker-compose 1.29 or the compose plugin, whichever is here
- *  (CHATNODE_COMPOSE names one: "docker-compose" or "docker compose"). */
-function composeTool() {
-  const candidates = process.env.CHATNODE_COMPOSE ? [process.env.CHATNODE_COMPOSE.split(' ')]
-    : [['docker-compose'], ['docker', 'compose']];
-  return candidates.find(([cmd, ...rest]) => run(cmd, [...rest, 'version']).status === 0) ?? null;
-}
-
-const whyNot = await engine() ?? (composeTool() ? null : 'neither docker-compose nor the compose plugin is installed');
-const tool = whyNot ? null : composeTool();
-const compose = (...args) => must(tool[0], [...tool.slice(1), '-f', composeFile, '-p', project, ...args],
-  { cwd: path.dirname(composeFile) });
-const container = (service) => compose('ps', '-q', service).split('\n')[0];
-const health = (id) => must('docker', ['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', id]);
+const whyNot = await whyNotHere();
+const { compose, container, health, down } = whyNot ? {} : project(composeFile, projectName);
 const metrics = async (service) => {
   const text = await (await fetch(`http://127.0.0.1:${nodePorts[service]}/metrics`)).text();
   return Object.fromEntries(text.split('\n').map((l) => l.match(/^([a-z_]+) (\S+)$/)).filter(Boolean).map((m) => [m[1], Number(m[2])]));
 };
 const allHealthy = () => ['redis', ...nodeNames].every((s) => health(container(s)) === 'healthy');
-const seconds = (ms) => (ms / 1000).toFixed(1);
 
 if (whyNot) test(`docker compose (skipped: ${whyNot})`, { skip: whyNot }, () => {});
 
 const clients = [];
 after(async () => {
   for (const c of clients) c.close();
-  if (tool) run(tool[0], [...tool.slice(1), '-f', composeFile, '-p', project, 'down', '-v', '--remove-orphans', '-t', '5'],
-    { cwd: path.dirname(composeFile) });
-  if (dockerd && dockerd.exitCode === null) {
-    const exited = new Promise((r) => dockerd.once('exit', r));
-    dockerd.kill('SIGTERM');
-    await exited;
-  }
+  if (down) down();
+  await stopEngine();
 });
 
 const skip = whyNot ?? false;
@@ -124,37 +70,15 @@ test('compose up: every container healthy, and two people chat in a browser thro
   await waitFor(async () => (await fetch(`${page}/readyz`).catch(() => null))?.status === 200, 'the balancer to serve', 30000);
   t.diagnostic(`up and healthy in ${seconds(Date.now() - started)} s`);
 
-  const require = createRequire(path.join(sourceDir, 'tests/browser/package.json'));
-  const { chromium } = require('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   try {
-    const person = async (name) => {
-      const context = await browser.newContext();
-      context.setDefaultTimeout(20000);
-      const p = await context.newPage();
-      await p.goto(`${page}/`);
-      await p.getByLabel('Name', { exact: true }).fill(name);
-      await p.getByLabel('Room', { exact: true }).fill('compose');
-      await p.getByRole('button', { name: 'Join' }).click();
-      await p.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
-      return p;
-    };
-    const ada = await person('ada');
-    const bob = await person('bob');
+    const ada = await person(browser, page, 'ada', 'compose');
+    const bob = await person(browser, page, 'bob', 'compose');
     const perNode = await Promise.all(nodeNames.map(async (n) => (await metrics(n)).chatnode_connections));
     t.diagnostic(`WebSocket connections per node: ${perNode.join(', ')}`);
     assert.equal(Math.max(...perNode), 1, 'the two people are on two nodes');
-    const text = (p) => p.locator('#messages .msg .text');
-    await ada.getByLabel('Message', { exact: true }).fill('hello from compose');
-    await ada.getByLabel('Message', { exact: true }).press('Enter');
-    await text(bob).filter({ hasText: 'hello from compose' }).waitFor();
-    await bob.getByLabel('Message', { exact: true }).fill('hello back');
-    await bob.getByLabel('Message', { exact: true }).press('Enter');
-    await text(ada).filter({ hasText: 'hello back' }).waitFor();
+    await says(ada, 'hello from compose', bob);
+    await says(bob, 'hello back', ada);
   } finally {
     await browser.close();
   }
@@ -168,20 +92,6 @@ function chatters(room) {
     return c.connect();
   };
   return { readers: [...Array(6).keys()].map((i) => make(`reader${i}`)), writer: new SteadyWriter(make('writer')) };
-}
-
-async function report(t, label, writer, readers) {
-  await writer.settle(60000);
-  const got = await tally(writer, readers, 30000);
-  const worst = got.reduce((w, r) => (r.lost + r.duplicated + r.outOfOrder > w.lost + w.duplicated + w.outOfOrder ? r : w));
-  t.diagnostic(`${label}: sent ${writer.texts.size} (${writer.client.unavailable ?? 0} answered unavailable, sent again), ` +
-    `acknowledged ${writer.client.cids.size}; ${readers.length} readers received ${got.map((r) => r.received).join('/')}; ` +
-    `worst reader lost ${worst.lost}, duplicated ${worst.duplicated}, out of order ${worst.outOfOrder}`);
-  for (const r of got) {
-    assert.equal(r.lost, 0, `${r.name} lost messages`);
-    assert.equal(r.duplicated, 0, `${r.name} got duplicates`);
-    assert.equal(r.outOfOrder, 0, `${r.name} got messages out of order`);
-  }
 }
 
 test('docker stop of a node under traffic: its clients resume on the others, nothing lost or doubled', { skip }, async (t) => {
@@ -227,7 +137,7 @@ test('Redis restarted under traffic: the nodes reconnect and nothing acknowledge
 
 test('compose down leaves no container, network or volume behind', { skip }, () => {
   compose('down', '-v', '--remove-orphans', '-t', '10');
-  const label = `label=com.docker.compose.project=${project}`;
+  const label = `label=com.docker.compose.project=${projectName}`;
   assert.equal(must('docker', ['ps', '-aq', '--filter', label]), '', 'containers left');
   assert.equal(must('docker', ['network', 'ls', '-q', '--filter', label]), '', 'networks left');
   assert.equal(must('docker', ['volume', 'ls', '-q', '--filter', label]), '', 'volumes left');
