@@ -80,7 +80,7 @@ void on_published(bridge_actor* self, const std::string& channel, std::string pa
     case 't': // t<session>\n<user>
       self->send(r.hub, typing_atom::value, *room, payload.substr(nl + 1), std::string{head});
       break;
-    case 'p': // p<version>\n<user>\n<frame>
+    case 'e': // e<version>\n<join|leave>\n<count>\n<user>
       on_presence(self, r, *room, head, std::string_view{payload}.substr(nl + 1));
       break;
   }

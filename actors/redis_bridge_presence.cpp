@@ -1,13 +1,16 @@
 // The Redis bridge's presence: which names this node has in each room, told
 // to Redis (presence.lua) and renewed by a heartbeat (refresh.lua) that also
 // removes the members of nodes gone; presence events from the channel go to
-// the hub, and a hub that may have missed some is told to ask again.
+// the hub (the frame made here, by the codec), and a hub that may have
+// missed some is told to ask again.
 
 #include "actors/redis_bridge_state.hpp"
 
-#include <caf/event_based_actor.hpp>
-#include <nlohmann/json.hpp>
+#include "actors/protocol.hpp"
 
+#include <caf/event_based_actor.hpp>
+
+#include <charconv>
 #include <set>
 
 namespace chatnode::bridge {
@@ -49,24 +52,24 @@ std::vector<std::string> distinct_names(const redis_reply& fields) {
 /// next full sync.
 void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
   auto& st = self->state;
-  run_script(self, scripts::presence(), presence_keys(st, room),
-             {st.settings.node, name, present ? "1" : "0", room, st.settings.incarnation, ttl_ms(st),
-              st.publish_command()},
-             [self, room, name, present](redis_reply r) {
-               auto& st = self->state;
-               if (r.is_error()) {
-                 st.unsynced_rooms.insert(room);
-                 return;
-               }
-               // An absence Redis has confirmed needs no more care.
-               auto nit = st.names.find(room);
-               if (present || nit == st.names.end())
-                 return;
-               if (auto it = nit->second.find(name); it != nit->second.end() && !it->second)
-                 nit->second.erase(it);
-               if (nit->second.empty())
-                 st.names.erase(nit);
-             });
+  run_script(
+    self, scripts::presence(), presence_keys(st, room),
+    {st.settings.node, name, present ? "1" : "0", st.settings.incarnation, ttl_ms(st), st.publish_command()},
+    [self, room, name, present](redis_reply r) {
+      auto& st = self->state;
+      if (r.is_error()) {
+        st.unsynced_rooms.insert(room);
+        return;
+      }
+      // An absence Redis has confirmed needs no more care.
+      auto nit = st.names.find(room);
+      if (present || nit == st.names.end())
+        return;
+      if (auto it = nit->second.find(name); it != nit->second.end() && !it->second)
+        nit->second.erase(it);
+      if (nit->second.empty())
+        st.names.erase(nit);
+    });
 }
 
 void sync_unsynced(bridge_actor* self) {
@@ -93,7 +96,7 @@ void send_resyncs(bridge_actor* self) {
 void refresh_room(bridge_actor* self, const std::string& room) {
   auto& st = self->state;
   run_script(self, scripts::refresh(), presence_keys(st, room),
-             {st.settings.node, st.settings.incarnation, ttl_ms(st), room, st.publish_command()},
+             {st.settings.node, st.settings.incarnation, ttl_ms(st), st.publish_command()},
              [self, room](redis_reply r) {
                if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
                  return;
@@ -124,17 +127,22 @@ void answer_who(bridge_actor* self, const std::string& room, caf::response_promi
 
 void on_presence(bridge_actor* self, room_link& r, const std::string& room, std::string_view version,
                  std::string_view rest) {
-  // <user>\n<frame>
+  // <join|leave>\n<count>\n<name>
   auto nl = rest.find('\n');
-  if (nl == std::string_view::npos)
+  auto nl2 = nl == std::string_view::npos ? nl : rest.find('\n', nl + 1);
+  if (nl2 == std::string_view::npos)
     return;
-  std::string frame{rest.substr(nl + 1)};
-  auto fields = nlohmann::json::parse(frame, nullptr, false);
-  auto kind = fields.is_object() ? fields.find("event") : fields.end();
-  if (kind == fields.end())
+  auto kind = rest.substr(0, nl);
+  std::size_t count = 0;
+  auto digits = rest.substr(nl + 1, nl2 - nl - 1);
+  if ((kind != "join" && kind != "leave") ||
+      std::from_chars(digits.data(), digits.data() + digits.size(), count).ec != std::errc{})
     return;
-  presence_event event{std::strtoull(std::string{version}.c_str(), nullptr, 10),
-                       std::string{rest.substr(0, nl)}, *kind == "join", make_frame(std::move(frame))};
+  std::string user{rest.substr(nl2 + 1)};
+  bool joined = kind == "join";
+  auto frame = make_frame(encode_presence(room, user, joined, count));
+  presence_event event{std::strtoull(std::string{version}.c_str(), nullptr, 10), std::move(user), joined,
+                       std::move(frame)};
   self->send(r.hub, presence_atom::value, room, std::move(event));
 }
 

@@ -152,6 +152,7 @@ void sync_unsynced(bridge_actor* self);
 void send_resyncs(bridge_actor* self);
 void refresh_room(bridge_actor* self, const std::string& room);
 void answer_who(bridge_actor* self, const std::string& room, caf::response_promise promise);
+/// A presence event from the channel: `rest` is "<join|leave>\n<count>\n<user>".
 void on_presence(bridge_actor* self, room_link& r, const std::string& room, std::string_view version,
                  std::string_view rest);
 /// The names in a room's members hash, whose fields are "<node>\n<name>".

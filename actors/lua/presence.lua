@@ -2,16 +2,16 @@
 -- when the name appears in or vanishes from the room as a whole, publishes
 -- a versioned presence event.
 -- KEYS: members hash, presence version, channel, nodes hash
--- ARGV: node, name, '1' present / '0' absent, room, incarnation, ttl ms, publish command
-local now, ttl = now_ms(), tonumber(ARGV[6])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[5] .. ' ' .. (now + ttl))
+-- ARGV: node, name, '1' present / '0' absent, incarnation, ttl ms, publish command
+local now, ttl = now_ms(), tonumber(ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[4] .. ' ' .. (now + ttl))
 redis.call('PEXPIRE', KEYS[4], ttl * 3)
 local field = ARGV[1] .. '\n' .. ARGV[2]
 local changed
 if ARGV[3] == '1' then
   -- A field left by an earlier life of this node is taken over: the name
   -- was listed all along, so nothing changes for the room.
-  changed = redis.call('HSET', KEYS[1], field, ARGV[5]) == 1
+  changed = redis.call('HSET', KEYS[1], field, ARGV[4]) == 1
 else
   changed = redis.call('HDEL', KEYS[1], field) == 1
 end
@@ -25,7 +25,5 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 if others then return 0 end
 local v = redis.call('INCR', KEYS[2])
-local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(ARGV[2]) ..
-  ',"event":"' .. (ARGV[3] == '1' and 'join' or 'leave') .. '","count":' .. count .. '}'
-redis.call(ARGV[7], KEYS[3], 'p' .. v .. '\n' .. ARGV[2] .. '\n' .. frame)
+redis.call(ARGV[6], KEYS[3], presence_event(v, ARGV[3] == '1', count, ARGV[2]))
 return v

@@ -7,8 +7,9 @@
 -- old name writes a new incarnation, so what its earlier life left is dead at
 -- once. Everything a script touches is the room's, on the room's slot.
 --
--- These helpers, put before each presence script: Redis's time in ms, and
--- which nodes of a room are live.
+-- These helpers, put before each presence script: Redis's time in ms,
+-- which nodes of a room are live, and the payload of a presence event,
+-- "e<version>\n<join|leave>\n<count>\n<name>" (the node makes the frame).
 local function now_ms() local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000) end
 local function live_nodes(nodes_key, now)
   local live, entries = {}, redis.call('HGETALL', nodes_key)
@@ -21,4 +22,7 @@ end
 local function is_live(live, field, inc)
   local node = string.match(field, '^(.-)\n')
   return node ~= nil and live[node] == inc
+end
+local function presence_event(version, joined, count, name)
+  return 'e' .. version .. '\n' .. (joined and 'join' or 'leave') .. '\n' .. count .. '\n' .. name
 end

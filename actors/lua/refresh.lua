@@ -3,7 +3,7 @@
 -- the names that left with them. The room's presence keys expire when no
 -- node renews them for a while.
 -- KEYS: members hash, presence version, channel, nodes hash
--- ARGV: node, incarnation, ttl ms, room, publish command
+-- ARGV: node, incarnation, ttl ms, publish command
 -- Returns {1 if this node was live here before, members removed}.
 local now, ttl = now_ms(), tonumber(ARGV[3])
 local live = live_nodes(KEYS[4], now)
@@ -32,9 +32,7 @@ for _, f in ipairs(dead) do
   if not present[n] and not announced[n] then
     announced[n] = true
     local v = redis.call('INCR', KEYS[2])
-    local frame = '{"type":"presence","room":' .. cjson.encode(ARGV[4]) .. ',"user":' .. cjson.encode(n) ..
-      ',"event":"leave","count":' .. count .. '}'
-    redis.call(ARGV[5], KEYS[3], 'p' .. v .. '\n' .. n .. '\n' .. frame)
+    redis.call(ARGV[4], KEYS[3], presence_event(v, false, count, n))
   end
 end
 return {was_live and 1 or 0, #dead}

@@ -183,6 +183,55 @@ test('a room\'s slot moved to another master under traffic: nothing lost, duplic
   for (const c of [...receivers, s]) c.close();
 });
 
+/** A receiver on each of `on` nodes in every room, and in every room a
+ *  sender on `senderNode` sending `rate` messages a second. */
+async function traffic(on, rooms, senderNode, tag, rate) {
+  const receivers = [];
+  for (const node of on)
+    for (const r of rooms) {
+      const c = await new Client(node, `${tag}-${node.name}`).connect();
+      await c.join(r);
+      receivers.push({ c, room: r });
+    }
+  const senders = [];
+  for (const r of rooms) {
+    const s = await new Client(senderNode, `${tag}s-${r}`).connect();
+    await s.join(r);
+    const sender = new Sender(s, r);
+    sender.start(rate);
+    senders.push(sender);
+  }
+  return { receivers, senders };
+}
+
+/** Settles every sender, waits for the receivers to have what was
+ *  acknowledged, and says per receiver what it got and what history (read
+ *  from the room's master now) lacks of it; returns the totals. */
+async function auditTraffic(t, { receivers, senders }, label) {
+  for (const x of senders) await x.settle();
+  const has = (c, r, cids) => { const got = new Set(c.messages(r).map((m) => m.cid)); return [...cids].every((x) => got.has(x)); };
+  const totals = { lost: 0, missing: 0, duplicated: 0, outOfOrder: 0 };
+  for (const x of senders) {
+    const acked = x.acked();
+    const rs = receivers.filter((r) => r.room === x.room);
+    await waitFor(() => rs.every(({ c }) => has(c, x.room, acked)), `receivers of ${x.room} to have every acknowledged message`, 20000)
+      .catch(() => {}); // the audit below says what is missing
+    const history = new Set(cluster.cli(cluster.masterOf(`chatnode:{${x.room}}:log`).port, 'XRANGE', `chatnode:{${x.room}}:log`, '-', '+')
+      .split('\n').filter((l) => /^\d+-\d+$/.test(l)));
+    for (const { c } of rs) {
+      const a = audit(c.ids(x.room));
+      const got = new Set(c.messages(x.room).map((m) => m.cid));
+      const lost = [...acked].filter((cid) => !got.has(cid)).length;
+      const missing = c.ids(x.room).filter((id) => !history.has(id)).length;
+      t.diagnostic(`${label(x.room)} ${c.name}: sent ${x.texts.size} (${x.refused()} refused, sent again), ` +
+        `acknowledged ${acked.size}, delivered ${a.count}, lost ${lost}, shown but missing from history ${missing}, ` +
+        `duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
+      totals.lost += lost; totals.missing += missing; totals.duplicated += a.duplicates; totals.outOfOrder += a.outOfOrder;
+    }
+  }
+  return totals;
+}
+
 /** Kills the master of one room's shard under traffic in it and in a room
  *  of another shard, with receivers on each of `on` nodes; audits every
  *  receiver against what was acknowledged and what history holds after. */
@@ -190,22 +239,8 @@ async function failover(t, on, avoid, prefix) {
   const byMaster = roomsOnEveryMaster(1, prefix);
   const [[victimPort, [room]], [, [calm]]] = [...byMaster.entries()].filter(([port]) => !avoid.includes(port));
   const key = `chatnode:{${room}}:log`;
-  const has = (c, r, cids) => { const got = new Set(c.messages(r).map((m) => m.cid)); return [...cids].every((x) => got.has(x)); };
-  const receivers = [];
-  for (const node of on)
-    for (const r of [room, calm]) {
-      const c = await new Client(node, `f-${node.name}`).connect();
-      await c.join(r);
-      receivers.push({ c, room: r });
-    }
-  const senders = [];
-  for (const r of [room, calm]) {
-    const s = await new Client(on[1], `fs-${r}`).connect();
-    await s.join(r);
-    const sender = new Sender(s, r);
-    sender.start(100);
-    senders.push(sender);
-  }
+  const load = await traffic(on, [room, calm], on[1], 'f', 100);
+  const { receivers, senders } = load;
   await waitFor(() => senders.every((x) => x.acked().size > 50), 'traffic before the kill');
   const ackedBefore = senders[0].acked().size;
   const calmRefusedBefore = senders[1].refused();
@@ -235,27 +270,7 @@ async function failover(t, on, avoid, prefix) {
     senders[0].client.events.indexOf(e) === i && e.ts >= killed);
   const recoveryMs = (firstBack?.ts ?? Date.now()) - killed;
   const ready = await Promise.all(on.map((n) => n.ready()));
-  for (const x of senders) await x.settle();
-  const totals = { lost: 0, missing: 0, duplicated: 0, outOfOrder: 0 };
-  for (const x of senders) {
-    const acked = x.acked();
-    const rs = receivers.filter((r) => r.room === x.room);
-    await waitFor(() => rs.every(({ c }) => has(c, x.room, acked)), `receivers of ${x.room} to have every acknowledged message`, 20000)
-      .catch(() => {}); // the audit below says what is missing
-    // What the room's history holds now, read from its (new) master.
-    const history = new Set(cluster.cli(cluster.masterOf(`chatnode:{${x.room}}:log`).port, 'XRANGE', `chatnode:{${x.room}}:log`, '-', '+')
-      .split('\n').filter((l) => /^\d+-\d+$/.test(l)));
-    for (const { c } of rs) {
-      const a = audit(c.ids(x.room));
-      const got = new Set(c.messages(x.room).map((m) => m.cid));
-      const lost = [...acked].filter((cid) => !got.has(cid)).length;
-      const missing = c.ids(x.room).filter((id) => !history.has(id)).length;
-      t.diagnostic(`${x.room === room ? 'failed-over' : 'other shard'} ${c.name}: sent ${x.texts.size} (${x.refused()} refused, sent again), ` +
-        `acknowledged ${acked.size}, delivered ${a.count}, lost ${lost}, shown but missing from history ${missing}, ` +
-        `duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
-      totals.lost += lost; totals.missing += missing; totals.duplicated += a.duplicates; totals.outOfOrder += a.outOfOrder;
-    }
-  }
+  const totals = await auditTraffic(t, load, (r) => (r === room ? 'failed-over' : 'other shard'));
   t.diagnostic(`master :${victimPort} SIGKILLed: a replica was promoted after ${promotedAfter} ms, its room accepted sends again after ${recoveryMs} ms; ` +
     `the other shard's room was refused ${senders[1].refused() - calmRefusedBefore} sends meanwhile; nodes ready throughout: ${ready.join(',')}`);
   const calmErrors = senders[1].client.events.filter((e) => e.type === 'error' && e.cid).slice(calmRefusedBefore);
@@ -340,21 +355,8 @@ test('a whole shard down, master and replica: its rooms answer unavailable, the 
   const [[masterPort, [room]], [, [calm]]] = shards.length >= 2 ? shards : [...byMaster.entries()];
   const replicaPorts = cluster.replicasOf(masterPort);
   assert.ok(replicaPorts.length > 0, 'the shard has a replica');
-  const receivers = [];
-  for (const node of nodes)
-    for (const r of [room, calm]) {
-      const c = await new Client(node, `d-${node.name}`).connect();
-      await c.join(r);
-      receivers.push({ c, room: r });
-    }
-  const senders = [];
-  for (const r of [room, calm]) {
-    const s = await new Client(nodes[0], `ds-${r}`).connect();
-    await s.join(r);
-    const sender = new Sender(s, r);
-    sender.start(50);
-    senders.push(sender);
-  }
+  const load = await traffic(nodes, [room, calm], nodes[0], 'd', 50);
+  const { receivers, senders } = load;
   await waitFor(() => senders.every((x) => x.acked().size > 25), 'traffic before the shard goes down');
   for (const port of [masterPort, ...replicaPorts]) { await cluster.kill(port); killedMasters.push(port); }
   const down = Date.now();
@@ -384,24 +386,10 @@ test('a whole shard down, master and replica: its rooms answer unavailable, the 
   const refusedAtRestart = senders[0].acked().size;
   await waitFor(() => senders[0].acked().size > refusedAtRestart + 10, 'the room to accept sends again', 30000);
   const backMs = Date.now() - restarted;
-  for (const x of senders) await x.settle();
-  const has = (c, r, cids) => { const got = new Set(c.messages(r).map((m) => m.cid)); return [...cids].every((x) => got.has(x)); };
-  for (const x of senders) {
-    const acked = x.acked();
-    const rs = receivers.filter((r) => r.room === x.room);
-    await waitFor(() => rs.every(({ c }) => has(c, x.room, acked)), `receivers of ${x.room} to have every acknowledged message`, 20000)
-      .catch(() => {}); // the audit below says what is missing
-    for (const { c } of rs) {
-      const a = audit(c.ids(x.room));
-      const got = new Set(c.messages(x.room).map((m) => m.cid));
-      const lost = [...acked].filter((cid) => !got.has(cid)).length;
-      t.diagnostic(`${x.room === room ? 'shard down' : 'other shard'} ${c.name}: sent ${x.texts.size} (${x.refused()} refused, sent again), ` +
-        `acknowledged ${acked.size}, delivered ${a.count}, lost ${lost}, duplicated ${a.duplicates}, out of order ${a.outOfOrder}`);
-      assert.equal(lost, 0, `${c.name} lost acknowledged messages`);
-      assert.equal(a.duplicates, 0);
-      assert.equal(a.outOfOrder, 0);
-    }
-  }
+  const totals = await auditTraffic(t, load, (r) => (r === room ? 'shard down' : 'other shard'));
+  assert.equal(totals.lost, 0, 'acknowledged messages lost');
+  assert.equal(totals.duplicated, 0);
+  assert.equal(totals.outOfOrder, 0);
   t.diagnostic(`shard :${masterPort} (replicas ${replicaPorts.map((p) => ':' + p).join(', ')}) down ${outageMs} ms: /readyz 200 "${said}"; ` +
     `a join there: ${JSON.stringify(joinError)}; after both came back its room took sends in ${backMs} ms`);
   const calmErrors = senders[1].client.events.filter((e) => e.type === 'error' && e.cid);
