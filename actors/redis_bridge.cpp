@@ -95,6 +95,9 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
   st.subscriber = std::move(subscriber);
   st.settings = std::move(settings);
   st.keys = redis_keys{st.settings.key_prefix};
+  // An error that comes as a message (an actor that did not take one of
+  // ours answers with it) must not stop the bus: CAF's default would.
+  self->set_error_handler([](caf::error&) {});
   publish_status(self);
   auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(st.settings.presence_ttl / 3);
   self->delayed_send(self, tick, tick_atom::value);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan+UBSan): the frame decoder,
+# Builds the libFuzzer targets with clang (ASan+UBSan) through CMake: the frame decoder,
 # the HTTP target and static paths, the config parser and join tokens; runs each for a
 # bounded time on its seed corpus under tests/fuzz/corpus.
 #   deploy/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
@@ -11,23 +11,15 @@ seconds=${1:-20}
 out="$root/build-fuzz"
 mkdir -p "$out"
 
-sanitizers="fuzzer,address,undefined"
-flags=(-std=c++20 -O1 -g "-fsanitize=$sanitizers" -fno-sanitize-recover=undefined
-       -I"$root" -DBOOST_BEAST_USE_STD_STRING_VIEW -DCHATNODE_VERSION='"fuzz"'
-       # toml++ as the node uses it: the shared library Debian built.
-       -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1)
-build() { # name sources... ; rebuilt only when a source is newer
-  local name=$1; shift
-  local newer=false
-  for s in "$@"; do [[ "$s" -nt "$out/$name" ]] && newer=true; done
-  if $newer || [[ ! -x "$out/$name" ]]; then
-    clang++ "${flags[@]}" "$@" -o "$out/$name" -ltomlplusplus -lcrypto
-  fi
-}
-build protocol_fuzz "$root/tests/fuzz/protocol_fuzz.cpp" "$root/actors/protocol.cpp"
-build http_target_fuzz "$root/tests/fuzz/http_target_fuzz.cpp" "$root/node/static_files.cpp"
-build config_fuzz "$root/tests/fuzz/config_fuzz.cpp" "$root/node/config.cpp"
-build token_fuzz "$root/tests/fuzz/token_fuzz.cpp" "$root/actors/token.cpp"
+# The targets are CMake's (tests/fuzz/CMakeLists.txt), built with clang.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { CXX=clang++ cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATNODE_FUZZ=ON &&
+       cmake --build "$out" -j "$(nproc)"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "fuzz: the targets did not build" >&2
+  exit 1
+fi
 
 for target in protocol http_target config token; do
   work="$out/corpus-$target"
