@@ -30,7 +30,7 @@ struct embedded_bus_state {
   /// though nothing is kept of a room once it is empty: a hub can still hear
   /// the last leaves after entering the room again, and takes them for old.
   std::uint64_t presence_events = 0;
-  std::unordered_map<std::string, std::unordered_set<caf::actor>> subscribers;
+  std::unordered_map<std::string, std::unordered_set<hub_actor>> subscribers;
 
   room_history& room(const std::string& name) {
     return rooms.try_emplace(name, settings.retention).first->second;
@@ -55,7 +55,8 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_settings settings) {
+bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_state> self,
+                                      bus_settings settings) {
   self->state.settings = settings;
   auto publish = [self](const std::string& room, auto&&... xs) {
     if (auto it = self->state.subscribers.find(room); it != self->state.subscribers.end())
@@ -63,10 +64,10 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
         self->send(hub, xs...);
   };
   return {
-    [self](subscribe_atom, const std::string& room, const caf::actor& hub) {
+    [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
       self->state.subscribers[room].insert(hub);
     },
-    [self](unsubscribe_atom, const std::string& room, const caf::actor& hub) {
+    [self](unsubscribe_atom, const std::string& room, const hub_actor& hub) {
       auto it = self->state.subscribers.find(room);
       if (it == self->state.subscribers.end())
         return;
@@ -140,7 +141,7 @@ caf::behavior embedded_bus(caf::stateful_actor<embedded_bus_state>* self, bus_se
 
 } // namespace
 
-caf::actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings) {
+bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings) {
   return sys.spawn(embedded_bus, settings);
 }
 

@@ -2,13 +2,13 @@
 // The in-process bus a node runs on when no Redis is configured.
 
 #include "actors/bus.hpp"
+#include "actors/interfaces.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 namespace chatnode {
 
 /// Spawns the embedded bus.
-caf::actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings);
+bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings);
 
 } // namespace chatnode

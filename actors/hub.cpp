@@ -1,6 +1,6 @@
 #include "actors/hub.hpp"
 
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/protocol.hpp"
 #include "actors/stats.hpp"
 
@@ -83,7 +83,11 @@ struct room_state {
 };
 
 struct hub_state {
-  caf::actor bus;
+  // Not an aggregate: CAF asks whether the state can be made from the actor
+  // pointer, and a typed handle as first member would say yes, wrongly.
+  hub_state() = default;
+
+  bus_actor bus;
   std::unordered_map<std::string, room_state> rooms;
   std::uint64_t next_generation = 1;
 
@@ -100,10 +104,10 @@ struct hub_state {
   static inline const char* name = "hub";
 };
 
-using hub_actor = caf::stateful_actor<hub_state>;
+using hub_self = hub_actor::stateful_pointer<hub_state>;
 
 /// Removes a session from a room; the bus hears when its name is gone here.
-void remove_member(hub_actor* self, const std::string& room_name, const std::string& session) {
+void remove_member(hub_self self, const std::string& room_name, const std::string& session) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
@@ -120,15 +124,15 @@ void remove_member(hub_actor* self, const std::string& room_name, const std::str
   }
   if (room.members.empty()) {
     self->state.rooms.erase(rit);
-    self->send(self->state.bus, unsubscribe_atom::value, room_name, caf::actor{self});
+    self->send(self->state.bus, unsubscribe_atom::value, room_name, caf::actor_cast<hub_actor>(self));
     self->state.update_gauge();
   }
 }
 
-void ask_who(hub_actor* self, const std::string& room_name);
+void ask_who(hub_self self, const std::string& room_name);
 
 /// Applies one presence event to the room's view, in version order.
-void apply_presence(hub_actor* self, const std::string& room_name, room_state& room,
+void apply_presence(hub_self self, const std::string& room_name, room_state& room,
                     const presence_event& event) {
   auto& view = room.presence;
   if (event.version <= view.version)
@@ -150,7 +154,7 @@ void apply_presence(hub_actor* self, const std::string& room_name, room_state& r
 
 /// The bus said who is in the room: tell the members what differs from the
 /// view, as the presence events they missed would have.
-void reconcile(hub_actor* self, const std::string& room_name, std::uint64_t generation,
+void reconcile(hub_self self, const std::string& room_name, std::uint64_t generation,
                const presence_snapshot& truth) {
   auto* room = self->state.room(room_name, generation);
   if (room == nullptr)
@@ -189,7 +193,7 @@ void reconcile(hub_actor* self, const std::string& room_name, std::uint64_t gene
 
 /// Asks the bus who is in the room; one query at a time, and a request that
 /// comes while one is out is asked again after its answer.
-void ask_who(hub_actor* self, const std::string& room_name) {
+void ask_who(hub_self self, const std::string& room_name) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
@@ -215,7 +219,7 @@ void ask_who(hub_actor* self, const std::string& room_name) {
 
 /// The bus answered a member's snapshot query: send `joined`, then the
 /// messages held back that are newer than the snapshot.
-void complete_join(hub_actor* self, const std::string& room_name, const std::string& session,
+void complete_join(hub_self self, const std::string& room_name, const std::string& session,
                    std::optional<message_id> since, const room_snapshot& snapshot) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
@@ -246,12 +250,12 @@ void complete_join(hub_actor* self, const std::string& room_name, const std::str
   m->held_messages = {};
 }
 
-void handle_join(hub_actor* self, join_request& req) {
+void handle_join(hub_self self, join_request& req) {
   auto [rit, created] = self->state.rooms.try_emplace(req.room);
   auto& room = rit->second;
   if (created) {
     room.generation = self->state.next_generation++;
-    self->send(self->state.bus, subscribe_atom::value, req.room, caf::actor{self});
+    self->send(self->state.bus, subscribe_atom::value, req.room, caf::actor_cast<hub_actor>(self));
     self->state.update_gauge();
   }
   if (auto* old = room.find(req.session)) {
@@ -289,7 +293,7 @@ void handle_join(hub_actor* self, join_request& req) {
           });
 }
 
-void deliver(hub_actor* self, const std::string& room, const stored_message& msg) {
+void deliver(hub_self self, const std::string& room, const stored_message& msg) {
   auto rit = self->state.rooms.find(room);
   if (rit == self->state.rooms.end())
     return;
@@ -301,7 +305,7 @@ void deliver(hub_actor* self, const std::string& room, const stored_message& msg
   }
 }
 
-void announce(hub_actor* self, const std::string& room_name, const presence_event& event) {
+void announce(hub_self self, const std::string& room_name, const presence_event& event) {
   auto rit = self->state.rooms.find(room_name);
   if (rit == self->state.rooms.end())
     return;
@@ -318,7 +322,7 @@ void announce(hub_actor* self, const std::string& room_name, const presence_even
   apply_presence(self, room_name, room, event);
 }
 
-void relay_typing(hub_actor* self, const std::string& room, const std::string& user,
+void relay_typing(hub_self self, const std::string& room, const std::string& user,
                   const std::string& session) {
   auto rit = self->state.rooms.find(room);
   if (rit == self->state.rooms.end())
@@ -329,7 +333,7 @@ void relay_typing(hub_actor* self, const std::string& room, const std::string& u
       m.sink->send(frame);
 }
 
-caf::behavior hub(hub_actor* self, caf::actor bus) {
+hub_actor::behavior_type hub(hub_self self, bus_actor bus) {
   self->state.bus = std::move(bus);
   return {
     [self](enter_atom, join_request& req) { handle_join(self, req); },
@@ -349,7 +353,7 @@ caf::behavior hub(hub_actor* self, caf::actor bus) {
 
 } // namespace
 
-caf::actor spawn_hub(caf::actor_system& sys, caf::actor bus) {
+hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus) {
   return sys.spawn(hub, std::move(bus));
 }
 

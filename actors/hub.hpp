@@ -3,12 +3,13 @@
 // the bus for a room's traffic while it has local members, and fans each
 // event out to them, encoded once.
 
-#include <caf/actor.hpp>
+#include "actors/interfaces.hpp"
+
 #include <caf/actor_system.hpp>
 
 namespace chatnode {
 
 /// Spawns the hub over a bus (embedded or Redis).
-caf::actor spawn_hub(caf::actor_system& sys, caf::actor bus);
+hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus);
 
 } // namespace chatnode

@@ -1,18 +1,6 @@
 #pragma once
-// The whole actor vocabulary: atoms and the payloads they carry.
-//
-//   edge    -> session : frame_atom(text) | binary_atom | closed_atom
-//   session -> hub     : enter_atom(join_request) | leave_atom(room, session) | typing_atom(...)
-//   session -> bus     : store_atom(room, user, text, cid) -> store_result
-//                        history_atom(history_query) -> message_page
-//                        typing_atom(room, user, session)
-//   hub     -> bus     : subscribe_atom(room, hub) | unsubscribe_atom(room, hub)
-//                        member_atom(room, name, present)
-//                        recent_atom(recent_query) -> room_snapshot
-//                        who_atom(room) -> presence_snapshot
-//   bus     -> hub     : deliver_atom(room, stored_message) | typing_atom(room, user, session)
-//                        presence_atom(room, presence_event)
-//                        resync_atom(room): presence events may have been lost
+// The actors' vocabulary: atoms and the payloads they carry. Who sends which
+// to whom, and what it answers, is the typed interfaces in interfaces.hpp.
 
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"

@@ -88,8 +88,9 @@ void on_published(bridge_actor* self, const std::string& channel, std::string pa
 
 // -- the actor ------------------------------------------------------------------
 
-caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> commands,
-                           std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings) {
+redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> commands,
+                                               std::shared_ptr<redis_port> subscriber,
+                                               redis_bridge_settings settings) {
   auto& st = self->state;
   st.commands = std::move(commands);
   st.subscriber = std::move(subscriber);
@@ -140,7 +141,7 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
       expire_waiting(self);
       self->delayed_send(self, tick, tick_atom::value);
     },
-    [self](subscribe_atom, const std::string& room, const caf::actor& hub) {
+    [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
       auto& st = self->state;
       auto [it, created] = st.rooms.try_emplace(room);
       it->second.hub = hub;
@@ -149,7 +150,7 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
         st.subscriber->subscribe({st.keys.channel(room)});
       }
     },
-    [self](unsubscribe_atom, const std::string& room, const caf::actor&) {
+    [self](unsubscribe_atom, const std::string& room, const hub_actor&) {
       auto& st = self->state;
       auto it = st.rooms.find(room);
       if (it == st.rooms.end())
@@ -213,8 +214,8 @@ caf::behavior redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> comma
 
 } // namespace
 
-caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                              std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings) {
+bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
+                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings) {
   if (settings.incarnation.empty()) {
     std::random_device random;
     std::uint64_t value =
@@ -227,20 +228,23 @@ caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port
   return sys.spawn(redis_bridge, std::move(commands), std::move(subscriber), std::move(settings));
 }
 
-redis_events forward_redis_events(std::shared_ptr<caf::actor> bridge, int link) {
+redis_events forward_redis_events(std::shared_ptr<bus_actor> bus, int link) {
+  // The connections' events are the bridge's own messages, beyond the bus
+  // interface, so they are sent without its type; its behaviour has them.
+  auto bridge = [bus] { return caf::actor_cast<caf::actor>(*bus); };
   redis_events events;
-  events.up = [bridge, link] { caf::anon_send(*bridge, link_atom::value, link, true, std::string{}); };
+  events.up = [bridge, link] { caf::anon_send(bridge(), link_atom::value, link, true, std::string{}); };
   events.down = [bridge, link](const std::string& reason) {
-    caf::anon_send(*bridge, link_atom::value, link, false, reason);
+    caf::anon_send(bridge(), link_atom::value, link, false, reason);
   };
   events.subscribed = [bridge](const std::string& channel) {
-    caf::anon_send(*bridge, channel_atom::value, channel);
+    caf::anon_send(bridge(), channel_atom::value, channel);
   };
   events.unsubscribed = [bridge](const std::string& channel) {
-    caf::anon_send(*bridge, unsubscribed_atom::value, channel);
+    caf::anon_send(bridge(), unsubscribed_atom::value, channel);
   };
   events.message = [bridge](const std::string& channel, std::string payload) {
-    caf::anon_send(*bridge, published_atom::value, channel, std::move(payload));
+    caf::anon_send(bridge(), published_atom::value, channel, std::move(payload));
   };
   return events;
 }

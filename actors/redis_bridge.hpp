@@ -6,9 +6,9 @@
 // from the room's stream what it missed.
 
 #include "actors/bus.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/redis_port.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 #include <chrono>
@@ -38,11 +38,11 @@ struct redis_bridge_settings {
 
 /// Spawns the bridge over two connections: one for commands, one that only
 /// subscribes. Their events must be forwarded with `forward_redis_events`.
-caf::actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                              std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings);
+bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
+                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings);
 
 /// Event handlers that pass a connection's events on to the bridge.
 /// `link` is 0 for the command connection, 1 for the subscriber.
-redis_events forward_redis_events(std::shared_ptr<caf::actor> bridge, int link);
+redis_events forward_redis_events(std::shared_ptr<bus_actor> bridge, int link);
 
 } // namespace chatnode

@@ -104,7 +104,7 @@ redis_callback on_actor(bridge_actor* self, std::function<void(redis_reply)> k) 
   auto& st = self->state;
   auto token = st.next_token++;
   st.calls.emplace(token, std::make_pair(clock::now(), std::move(k)));
-  return [me = caf::actor{self}, token](redis_reply reply) {
+  return [me = caf::actor_cast<redis_bridge_actor>(self), token](redis_reply reply) {
     caf::anon_send(me, reply_atom::value, token, std::move(reply));
   };
 }

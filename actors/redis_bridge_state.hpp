@@ -5,7 +5,7 @@
 // (redis_bridge_presence.cpp). Nothing outside the bridge includes this.
 
 #include "actors/chat_types.hpp"
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/redis_bridge.hpp"
 #include "actors/redis_keys.hpp"
 #include "actors/redis_port.hpp"
@@ -56,7 +56,7 @@ struct held_message {
 
 /// A room this node has local members in.
 struct room_link {
-  caf::actor hub;
+  hub_actor hub;
   bool subscribed = false;    ///< SUBSCRIBE confirmed on the current link
   bool needs_catch_up = true; ///< the stream may hold what the channel did not bring
   bool catching_up = false;
@@ -103,7 +103,14 @@ struct bridge_state {
   static inline const char* name = "redis_bridge";
 };
 
-using bridge_actor = caf::stateful_actor<bridge_state>;
+/// The bus interface, and what the bridge's connections and timer send it.
+using redis_bridge_actor =
+  bus_actor::extend<caf::reacts_to<link_atom, int, bool, std::string>,
+                    caf::reacts_to<reply_atom, std::uint64_t, redis_reply>,
+                    caf::reacts_to<channel_atom, std::string>, caf::reacts_to<unsubscribed_atom, std::string>,
+                    caf::reacts_to<published_atom, std::string, std::string>, caf::reacts_to<tick_atom>>;
+
+using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 // -- commands and scripts (redis_bridge_calls.cpp) ---------------------------------
 

@@ -1,6 +1,6 @@
 #include "actors/session.hpp"
 
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/stats.hpp"
 #include "actors/token.hpp"
@@ -16,10 +16,12 @@ namespace chatnode {
 namespace {
 
 struct session_state {
+  session_state() = default; // not an aggregate (see hub_state)
+
   sink_ptr sink;
   std::string id;
-  caf::actor hub;
-  caf::actor bus;
+  hub_actor hub;
+  bus_actor bus;
   session_settings settings;
   std::optional<rate_limiter> limiter;
   std::unordered_map<std::string, std::string> rooms; ///< room -> name used there
@@ -34,14 +36,14 @@ struct session_state {
   static inline const char* name = "session";
 };
 
-using session_actor = caf::stateful_actor<session_state>;
+using session_self = session_actor::stateful_pointer<session_state>;
 
 std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
-void handle_join(session_actor* self, request& req) {
+void handle_join(session_self self, request& req) {
   auto& st = self->state;
   if (!st.settings.auth_secret.empty()) {
     auto problem = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
@@ -62,7 +64,7 @@ void handle_join(session_actor* self, request& req) {
              join_request{req.room, req.name, st.id, st.sink, req.since, req.limit});
 }
 
-void handle_send(session_actor* self, request& req) {
+void handle_send(session_self self, request& req) {
   auto& st = self->state;
   auto it = st.rooms.find(req.room);
   if (it == st.rooms.end()) {
@@ -85,7 +87,7 @@ void handle_send(session_actor* self, request& req) {
       });
 }
 
-void handle_history(session_actor* self, request& req) {
+void handle_history(session_self self, request& req) {
   auto& st = self->state;
   if (!st.rooms.contains(req.room)) {
     st.reply_error(error_code::not_joined, "join the room before reading its history");
@@ -101,7 +103,7 @@ void handle_history(session_actor* self, request& req) {
           });
 }
 
-void handle_frame(session_actor* self, const std::string& frame) {
+void handle_frame(session_self self, const std::string& frame) {
   auto& st = self->state;
   stats().messages_in.fetch_add(1, std::memory_order_relaxed);
   auto decoded = decode_request(frame, st.settings.limits);
@@ -144,8 +146,8 @@ void handle_frame(session_actor* self, const std::string& frame) {
   }
 }
 
-caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::actor hub, caf::actor bus,
-                      session_settings settings) {
+session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
+                                     bus_actor bus, session_settings settings) {
   auto& st = self->state;
   st.sink = std::move(sink);
   st.id = std::move(id);
@@ -176,8 +178,8 @@ caf::behavior session(session_actor* self, sink_ptr sink, std::string id, caf::a
 
 } // namespace
 
-caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, caf::actor hub,
-                         caf::actor bus, const session_settings& settings) {
+session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
+                            bus_actor bus, const session_settings& settings) {
   return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus), settings);
 }
 

@@ -6,7 +6,8 @@
 #include "actors/client_sink.hpp"
 #include "actors/protocol.hpp"
 
-#include <caf/actor.hpp>
+#include "actors/interfaces.hpp"
+
 #include <caf/actor_system.hpp>
 
 #include <chrono>
@@ -26,7 +27,7 @@ struct session_settings {
 };
 
 /// Spawns a session for a new connection and sends it `welcome`.
-caf::actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, caf::actor hub,
-                         caf::actor bus, const session_settings& settings);
+session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
+                            bus_actor bus, const session_settings& settings);
 
 } // namespace chatnode

@@ -4,11 +4,10 @@
 // connection to the actors. Owned by the server, shared by reference.
 
 #include "actors/client_sink.hpp"
+#include "actors/interfaces.hpp"
 #include "node/connection_limits.hpp"
 #include "node/metrics.hpp"
 #include "node/session_registry.hpp"
-
-#include <caf/actor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -43,7 +42,7 @@ struct edge_context {
   /// The masters of a Redis Cluster and whether each answers; unset otherwise.
   std::function<std::vector<shard_state>()> redis_shards;
   /// Creates the session actor for a new connection (it sends `welcome`).
-  std::function<caf::actor(sink_ptr, std::string session_id)> spawn_session;
+  std::function<session_actor(sink_ptr, std::string session_id)> spawn_session;
 
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_session_id{1};

@@ -58,7 +58,7 @@ std::string host_name() {
 /// Closes sessions a slice at a time so that the last closes at `until`.
 /// The bus over Redis, one server or a cluster, with what stops its links.
 struct redis_bus {
-  caf::actor bus;
+  bus_actor bus;
   std::function<void()> stop;
   std::function<std::vector<shard_state>()> shards; ///< unset for one Redis
 };
@@ -81,7 +81,7 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   // A WAIT holds the command link: it must end well before the link is
   // taken for silent.
   settings.wait_timeout = timing.ping_timeout / 3;
-  auto bridge_handle = std::make_shared<caf::actor>();
+  auto bridge_handle = std::make_shared<bus_actor>();
   std::string url_error;
 
   if (settings.sharded) {
@@ -211,7 +211,7 @@ int run_server(const node_config& config) {
   auto& ioc = pool.at(0).context();
 
   // The bus: Redis when configured, else the embedded one.
-  caf::actor bus;
+  bus_actor bus;
   std::function<void()> stop_redis;
   if (config.redis_url.empty()) {
     bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});

@@ -48,7 +48,7 @@ websocket_session::~websocket_session() {
   }
 }
 
-caf::actor websocket_session::actor() const {
+session_actor websocket_session::actor() const {
   return actor_;
 }
 
@@ -164,7 +164,7 @@ void websocket_session::on_closed() {
   stats().connections.fetch_sub(1, std::memory_order_relaxed);
   if (actor_)
     caf::anon_send(actor_, closed_atom::value);
-  actor_ = caf::actor{};
+  actor_ = session_actor{};
   pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
   queue_head_ = 0;

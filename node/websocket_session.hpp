@@ -6,6 +6,7 @@
 // one I/O thread: all socket work runs there, without a strand.
 
 #include "actors/client_sink.hpp"
+#include "actors/interfaces.hpp"
 #include "node/edge_context.hpp"
 #include "node/io_pool.hpp"
 
@@ -43,7 +44,7 @@ public:
   void flush_deferred() override;
 
   /// The session actor, for shutdown.
-  caf::actor actor() const;
+  session_actor actor() const;
 
 private:
   void on_accept(boost::beast::error_code ec);
@@ -67,7 +68,7 @@ private:
   io_worker& worker_;
   connection_slot slot_; ///< this connection's place in the per-address count
   std::uint64_t id_ = 0;
-  caf::actor actor_; ///< set once on accept, on the I/O thread
+  session_actor actor_; ///< set once on accept, on the I/O thread
 
   // Shared with the actors' threads.
   std::atomic<std::size_t> pending_{0}; ///< sent and not yet written (inbox and queue)

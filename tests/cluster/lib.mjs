@@ -16,11 +16,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const sourceDir = process.env.CHATNODE_SOURCE_DIR ?? path.resolve(here, '../..');
 export const chatnodeBin = process.env.CHATNODE_BIN ?? path.join(sourceDir, 'build/chatnode');
 
-/** Polls `predicate` until it holds or `ms` pass; throws with `what` then. */
+/** Polls `predicate` until it holds or `ms` pass; throws with `what` then.
+ *  A predicate that never returns (a request nobody answers) ends the wait
+ *  at the deadline too. */
 export async function waitFor(predicate, what, ms = 10000) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = await predicate();
+    let timer;
+    const late = Symbol('late');
+    const bound = new Promise((resolve) => { timer = setTimeout(() => resolve(late), Math.max(0, deadline - Date.now()) + 1000); });
+    const value = await Promise.race([predicate(), bound]).finally(() => clearTimeout(timer));
+    if (value === late) throw new Error(`timed out after ${ms} ms waiting for ${what} (the check itself did not return)`);
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -135,7 +141,8 @@ export class RedisCluster {
   /** redis-cli against one node; its output, or '' when it fails. */
   cli(port, ...args) {
     try {
-      return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      // Bounded: a server that never answers must fail the check, not hang the suite.
+      return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
     } catch {
       return '';
     }
@@ -178,7 +185,7 @@ export class RedisCluster {
     const id = (port) => this.cli(port, 'CLUSTER', 'MYID').trim();
     const [fromId, toId] = [id(fromPort), id(toPort)];
     const must = (port, ...args) => {
-      const out = execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+      const out = execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 10000 }).trim();
       if (/^(ERR|NOKEY|IOERR)/.test(out) && !/NOKEY/.test(out)) throw new Error(`${args.join(' ')}: ${out}`);
       return out;
     };
@@ -256,11 +263,11 @@ export class Node {
     return this;
   }
   async ready() {
-    const r = await fetch(`http://${this.host}:${this.port}/readyz`).catch(() => null);
+    const r = await fetch(`http://${this.host}:${this.port}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
     return r?.status === 200;
   }
   async metrics() {
-    const text = await (await fetch(`http://${this.host}:${this.port}/metrics`)).text();
+    const text = await (await fetch(`http://${this.host}:${this.port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const values = {};
     for (const line of text.split('\n')) {
       const m = line.match(/^([a-z_]+(?:\{[^}]*\})?) (\S+)$/);

@@ -251,7 +251,7 @@ async function failover(t, on, avoid, prefix) {
   // meanwhile the nodes stay ready and say which shard they cannot reach.
   await waitFor(() => senders[0].refused() > 0, 'the shard\'s sends to be refused', 10000);
   const said = await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${on[2].port}/readyz`);
+    const r = await fetch(`http://127.0.0.1:${on[2].port}/readyz`, { signal: AbortSignal.timeout(5000) });
     const body = await r.text();
     const m = await on[2].metrics();
     return r.status === 200 && body.includes(`127.0.0.1:${victimPort}`) &&
@@ -367,7 +367,7 @@ test('a whole shard down, master and replica: its rooms answer unavailable, the 
   const errors = senders[0].client.events.filter((e) => e.type === 'error' && e.cid).map((e) => e.code);
   assert.ok(errors.every((code) => code === 'unavailable'), `refused as unavailable: ${[...new Set(errors)]}`);
   const said = await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${nodes[1].port}/readyz`);
+    const r = await fetch(`http://127.0.0.1:${nodes[1].port}/readyz`, { signal: AbortSignal.timeout(5000) });
     const body = await r.text();
     const m = await nodes[1].metrics();
     return r.status === 200 && body.includes(`127.0.0.1:${masterPort}`) &&

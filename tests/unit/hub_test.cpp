@@ -25,8 +25,8 @@ struct hub_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  caf::actor bus;
-  caf::actor hub;
+  bus_actor bus;
+  hub_actor hub;
 
   hub_fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));

@@ -29,10 +29,15 @@ struct bus_truth {
   int who_asked = 0;
 };
 
-caf::behavior scripted_bus(caf::event_based_actor*, std::shared_ptr<bus_truth> truth) {
+bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_truth> truth) {
   return {
-    [](subscribe_atom, const std::string&, const caf::actor&) {},
-    [](unsubscribe_atom, const std::string&, const caf::actor&) {},
+    [](store_atom, const std::string&, const std::string&, const std::string&, const std::string&) {
+      return store_result{};
+    },
+    [](history_atom, const history_query&) { return message_page{}; },
+    [](typing_atom, const std::string&, const std::string&, const std::string&) {},
+    [](subscribe_atom, const std::string&, const hub_actor&) {},
+    [](unsubscribe_atom, const std::string&, const hub_actor&) {},
     [](member_atom, const std::string&, const std::string&, bool) {},
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
@@ -52,8 +57,8 @@ struct presence_fixture {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::shared_ptr<bus_truth> truth = std::make_shared<bus_truth>();
-  caf::actor bus;
-  caf::actor hub;
+  bus_actor bus;
+  hub_actor hub;
   const std::string room = "lobby";
 
   presence_fixture() {

@@ -2,7 +2,7 @@
 // scheduler: the test sees every command the bridge sends and answers it,
 // so orders of events that a real Redis makes rare are played on purpose.
 
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/redis_bridge.hpp"
 #include "actors/redis_port.hpp"
 
@@ -80,8 +80,8 @@ struct bridge_fixture {
   caf::scheduler::test_coordinator* sched = nullptr;
   std::shared_ptr<fake_redis> commands = std::make_shared<fake_redis>();
   std::shared_ptr<fake_redis> subscriber = std::make_shared<fake_redis>();
-  std::shared_ptr<caf::actor> bridge = std::make_shared<caf::actor>();
-  caf::actor hub;
+  std::shared_ptr<bus_actor> bridge = std::make_shared<bus_actor>();
+  hub_actor hub;
   std::shared_ptr<std::vector<message_id>> delivered = std::make_shared<std::vector<message_id>>();
   const std::string room = "lobby";
   const std::string channel = "chatnode:{lobby}:live";
@@ -100,8 +100,10 @@ struct bridge_fixture {
     // (Function actors get their state as arguments: CAF 0.17 trips UBSan
     // on a function actor spawned without any.)
     hub = sys->spawn(
-      [](caf::event_based_actor*, std::shared_ptr<std::vector<message_id>> delivered) -> caf::behavior {
+      [](hub_actor::pointer, std::shared_ptr<std::vector<message_id>> delivered) -> hub_actor::behavior_type {
         return {
+          [](enter_atom, const join_request&) {},
+          [](leave_atom, const std::string&, const std::string&) {},
           [delivered](deliver_atom, const std::string&, const stored_message& m) {
             delivered->push_back(m.id);
           },
@@ -157,7 +159,7 @@ struct bridge_fixture {
   std::shared_ptr<store_answer> request_store(const std::string& cid) {
     auto answer = std::make_shared<store_answer>();
     sys->spawn(
-      [](caf::event_based_actor* self, caf::actor b, std::string cid, std::shared_ptr<store_answer> a) {
+      [](caf::event_based_actor* self, bus_actor b, std::string cid, std::shared_ptr<store_answer> a) {
         self
           ->request(b, caf::infinite, store_atom::value, std::string{"lobby"}, std::string{"al"},
                     std::string{"hi"}, std::move(cid))
@@ -223,7 +225,7 @@ BOOST_AUTO_TEST_CASE(a_held_message_whose_predecessor_is_still_missing_reads_on)
 }
 
 BOOST_AUTO_TEST_CASE(an_error_sent_to_the_bridge_does_not_stop_it) {
-  caf::anon_send(*bridge, caf::make_error(caf::sec::unexpected_message));
+  caf::anon_send(caf::actor_cast<caf::actor>(*bridge), caf::make_error(caf::sec::unexpected_message));
   sched->run();
   subscribe_room("5-0"); // still answers
   publish("d6-0 5-0\n" + frame("6-0"));

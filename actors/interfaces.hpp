@@ -1,0 +1,67 @@
+#pragma once
+// What each actor takes and answers, as CAF typed actors: the compiler
+// checks every send and request against these, and every implementation
+// (the embedded bus and the Redis bridge are both a bus_actor) against its
+// interface. The payloads are in messages.hpp.
+//
+//   edge    -> session : frame, binary, closed
+//   session -> hub     : enter, leave
+//   session -> bus     : store -> store_result, history -> message_page, typing
+//   hub     -> bus     : subscribe, unsubscribe, member, recent -> room_snapshot,
+//                        who -> presence_snapshot
+//   bus     -> hub     : deliver, presence, typing, resync
+
+#include "actors/messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <string>
+
+namespace chatnode {
+
+/// A node's hub: the local members of every room, and the fan-out to them.
+using hub_actor = caf::typed_actor<
+  /// A session enters a room.
+  caf::reacts_to<enter_atom, join_request>,
+  /// A session leaves a room: (room, session).
+  caf::reacts_to<leave_atom, std::string, std::string>,
+  /// A stored message, in increasing id order per room: (room, message).
+  caf::reacts_to<deliver_atom, std::string, stored_message>,
+  /// Someone entered or left a room on some node: (room, event).
+  caf::reacts_to<presence_atom, std::string, presence_event>,
+  /// Someone is typing: (room, user, session), not told to that session.
+  caf::reacts_to<typing_atom, std::string, std::string, std::string>,
+  /// Presence events of a room may have been lost: ask the bus again.
+  caf::reacts_to<resync_atom, std::string>>;
+
+/// The bus: stores messages, gives them ids, publishes them to every node's
+/// hub and keeps presence over all nodes (the contract is in bus.hpp).
+using bus_actor = caf::typed_actor<
+  /// Stores a message once per (user, cid): (room, user, text, cid).
+  caf::replies_to<store_atom, std::string, std::string, std::string, std::string>::with<store_result>,
+  /// A page of older messages.
+  caf::replies_to<history_atom, history_query>::with<message_page>,
+  /// What a member entering a room needs.
+  caf::replies_to<recent_atom, recent_query>::with<room_snapshot>,
+  /// Who is in a room over all nodes: (room).
+  caf::replies_to<who_atom, std::string>::with<presence_snapshot>,
+  /// Relays a typing notice: (room, user, session).
+  caf::reacts_to<typing_atom, std::string, std::string, std::string>,
+  /// A hub wants a room's events: (room, hub).
+  caf::reacts_to<subscribe_atom, std::string, hub_actor>,
+  caf::reacts_to<unsubscribe_atom, std::string, hub_actor>,
+  /// A name is present in a room on this node, or no longer: (room, name, present).
+  caf::reacts_to<member_atom, std::string, std::string, bool>>;
+
+/// One client's session: what the edge decoded from its connection.
+using session_actor = caf::typed_actor<
+  /// A text frame.
+  caf::reacts_to<frame_atom, std::string>,
+  /// A binary frame (refused).
+  caf::reacts_to<binary_atom>,
+  /// The connection is gone.
+  caf::reacts_to<closed_atom>>;
+
+} // namespace chatnode
