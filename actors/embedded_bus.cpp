@@ -2,7 +2,7 @@
 
 #include "actors/history.hpp"
 #include "actors/messages.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -23,6 +23,7 @@ struct room_presence {
 
 struct embedded_bus_state {
   bus_settings settings;
+  stats_ptr stats;
   std::unordered_map<std::string, room_history> rooms;
   std::unordered_map<std::string, room_presence> presence; ///< rooms with someone in them
   /// Presence events published in every room so far. A room's versions start
@@ -56,8 +57,9 @@ std::int64_t now_ms() {
 }
 
 bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_state> self,
-                                      bus_settings settings) {
+                                      bus_settings settings, stats_ptr stats) {
   self->state.settings = settings;
+  self->state.stats = std::move(stats);
   auto publish = [self](const std::string& room, auto&&... xs) {
     if (auto it = self->state.subscribers.find(room); it != self->state.subscribers.end())
       for (const auto& hub : it->second)
@@ -80,7 +82,7 @@ bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_s
       auto stored =
         self->state.room(room).append(room, std::move(user), std::move(text), std::move(cid), now_ms());
       if (!stored.duplicate) {
-        stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
+        self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
         auto live = stored.message;
         live.received_ns = steady_now_ns();
         publish(room, deliver_atom::value, room, live);
@@ -141,8 +143,8 @@ bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_s
 
 } // namespace
 
-bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings) {
-  return sys.spawn(embedded_bus, settings);
+bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings, stats_ptr stats) {
+  return sys.spawn(embedded_bus, settings, std::move(stats));
 }
 
 } // namespace chatnode

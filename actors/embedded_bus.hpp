@@ -2,6 +2,7 @@
 // The in-process bus a node runs on when no Redis is configured.
 
 #include "actors/bus.hpp"
+#include "actors/chat_stats.hpp"
 #include "actors/interfaces.hpp"
 
 #include <caf/actor_system.hpp>
@@ -9,6 +10,6 @@
 namespace chatnode {
 
 /// Spawns the embedded bus.
-bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings);
+bus_actor spawn_embedded_bus(caf::actor_system& sys, bus_settings settings, stats_ptr stats);
 
 } // namespace chatnode

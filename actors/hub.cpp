@@ -2,7 +2,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/protocol.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -88,6 +88,7 @@ struct hub_state {
   hub_state() = default;
 
   bus_actor bus;
+  stats_ptr stats;
   std::unordered_map<std::string, room_state> rooms;
   std::uint64_t next_generation = 1;
 
@@ -98,7 +99,7 @@ struct hub_state {
   }
 
   void update_gauge() const {
-    stats().rooms.store(static_cast<std::int64_t>(rooms.size()), std::memory_order_relaxed);
+    stats->rooms.store(static_cast<std::int64_t>(rooms.size()), std::memory_order_relaxed);
   }
 
   static inline const char* name = "hub";
@@ -184,7 +185,7 @@ void reconcile(hub_self self, const std::string& room_name, std::uint64_t genera
     if (!names.contains(name))
       room->tell(name, make_frame(encode_presence(room_name, name, false, count)));
   if (version < view.version || names != view.names)
-    stats().presence_resyncs.fetch_add(1, std::memory_order_relaxed);
+    self->state.stats->presence_resyncs.fetch_add(1, std::memory_order_relaxed);
   view.names = std::move(names);
   view.version = version;
   if (std::exchange(view.ask_again, false))
@@ -285,7 +286,7 @@ void handle_join(hub_self self, join_request& req) {
             if (rit == self->state.rooms.end())
               return;
             if (auto* m = rit->second.find(session)) {
-              stats().count_error(error_code::unavailable);
+              self->state.stats->count_error(error_code::unavailable);
               m->sink->send(make_frame(
                 encode_error(error_code::unavailable, "the room is unavailable; join again later")));
               remove_member(self, room_name, session);
@@ -333,8 +334,9 @@ void relay_typing(hub_self self, const std::string& room, const std::string& use
       m.sink->send(frame);
 }
 
-hub_actor::behavior_type hub(hub_self self, bus_actor bus) {
+hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
   self->state.bus = std::move(bus);
+  self->state.stats = std::move(stats);
   return {
     [self](enter_atom, join_request& req) { handle_join(self, req); },
     [self](leave_atom, const std::string& room, const std::string& session) {
@@ -353,8 +355,8 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus) {
 
 } // namespace
 
-hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus) {
-  return sys.spawn(hub, std::move(bus));
+hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats) {
+  return sys.spawn(hub, std::move(bus), std::move(stats));
 }
 
 } // namespace chatnode

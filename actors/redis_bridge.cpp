@@ -5,7 +5,7 @@
 #include "actors/redis_bridge.hpp"
 
 #include "actors/redis_bridge_state.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -36,7 +36,7 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
   auto& st = self->state;
   if (link == command_link) {
     if (st.command_up && !up)
-      stats().redis_reconnects.fetch_add(1, std::memory_order_relaxed);
+      self->state.stats->redis_reconnects.fetch_add(1, std::memory_order_relaxed);
     st.command_up = up;
     st.command_reason = up ? "" : reason;
     if (up) {
@@ -90,8 +90,9 @@ void on_published(bridge_actor* self, const std::string& channel, std::string pa
 
 redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_ptr<redis_port> commands,
                                                std::shared_ptr<redis_port> subscriber,
-                                               redis_bridge_settings settings) {
+                                               redis_bridge_settings settings, stats_ptr stats) {
   auto& st = self->state;
+  st.stats = std::move(stats);
   st.commands = std::move(commands);
   st.subscriber = std::move(subscriber);
   st.settings = std::move(settings);
@@ -110,7 +111,7 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
         return;
       auto [started, k] = std::move(it->second);
       self->state.calls.erase(it);
-      stats().redis_rtt.observe(std::chrono::duration<double>(clock::now() - started).count());
+      self->state.stats->redis_rtt.observe(std::chrono::duration<double>(clock::now() - started).count());
       k(std::move(reply));
     },
     [self](channel_atom, const std::string& channel) {
@@ -215,7 +216,8 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
 } // namespace
 
 bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings) {
+                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings,
+                             stats_ptr stats) {
   if (settings.incarnation.empty()) {
     std::random_device random;
     std::uint64_t value =
@@ -225,7 +227,8 @@ bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port>
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
     settings.incarnation = text;
   }
-  return sys.spawn(redis_bridge, std::move(commands), std::move(subscriber), std::move(settings));
+  return sys.spawn(redis_bridge, std::move(commands), std::move(subscriber), std::move(settings),
+                   std::move(stats));
 }
 
 redis_events forward_redis_events(std::shared_ptr<bus_actor> bus, int link) {

@@ -6,6 +6,7 @@
 // from the room's stream what it missed.
 
 #include "actors/bus.hpp"
+#include "actors/chat_stats.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/redis_port.hpp"
 
@@ -39,7 +40,8 @@ struct redis_bridge_settings {
 /// Spawns the bridge over two connections: one for commands, one that only
 /// subscribes. Their events must be forwarded with `forward_redis_events`.
 bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port> commands,
-                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings);
+                             std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings,
+                             stats_ptr stats);
 
 /// Event handlers that pass a connection's events on to the bridge.
 /// `link` is 0 for the command connection, 1 for the subscriber.

@@ -4,7 +4,7 @@
 #include "actors/protocol.hpp"
 #include "actors/redis_bridge_state.hpp"
 #include "actors/redis_scripts.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 
 #include <caf/send.hpp>
 #include <openssl/evp.h>
@@ -56,7 +56,7 @@ void eval(bridge_actor* self, const lua_script& s, bool by_sha, std::vector<std:
     retry(redis_reply::error("redis is not connected"));
     return;
   }
-  stats().redis_commands.fetch_add(2, std::memory_order_relaxed); // the script and its WAIT
+  st.stats->redis_commands.fetch_add(2, std::memory_order_relaxed); // the script and its WAIT
   st.commands->command_replicated(std::move(cmd), replicas, st.settings.wait_timeout,
                                   on_actor(self, std::move(retry)));
 }
@@ -115,7 +115,7 @@ void call(bridge_actor* self, std::vector<std::string> args, std::function<void(
     k(redis_reply::error("redis is not connected"));
     return;
   }
-  stats().redis_commands.fetch_add(1, std::memory_order_relaxed);
+  st.stats->redis_commands.fetch_add(1, std::memory_order_relaxed);
   st.commands->command(std::move(args), on_actor(self, std::move(k)));
 }
 
@@ -127,13 +127,13 @@ void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string
 void publish_status(bridge_actor* self) {
   auto& st = self->state;
   bool up = st.command_up && st.subscriber_up;
-  stats().redis_up.store(up);
+  st.stats->redis_up.store(up);
   if (!st.command_up)
-    stats().set_redis_reason("redis: " + st.command_reason);
+    st.stats->set_redis_reason("redis: " + st.command_reason);
   else if (!st.subscriber_up)
-    stats().set_redis_reason("redis subscriber: " + st.subscriber_reason);
+    st.stats->set_redis_reason("redis subscriber: " + st.subscriber_reason);
   else
-    stats().set_redis_reason({});
+    st.stats->set_redis_reason({});
 }
 
 stored_message to_stored(const std::string& room, const redis_reply& entry) {

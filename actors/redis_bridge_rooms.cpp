@@ -5,7 +5,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/redis_bridge_state.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 
 #include <caf/event_based_actor.hpp>
 
@@ -101,7 +101,7 @@ void catch_up(bridge_actor* self, const std::string& room) {
                  return catch_up_failed(self, room);
                auto& r = it->second;
                for (const auto& entry : reply.elements) {
-                 stats().redis_replayed.fetch_add(1, std::memory_order_relaxed);
+                 self->state.stats->redis_replayed.fetch_add(1, std::memory_order_relaxed);
                  deliver_new(self, room, r, to_stored(room, entry));
                }
                if (reply.elements.size() == catch_up_batch) {
@@ -273,7 +273,7 @@ void store(bridge_actor* self, const std::string& room, const std::string& user,
       auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
       store_result result;
       if (r.elements[0].str == "new") {
-        stats().messages_stored.fetch_add(1, std::memory_order_relaxed);
+        self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
         result = {{id, make_frame(r.elements[2].str)}, false};
       } else {
         redis_reply entry;

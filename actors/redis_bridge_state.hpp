@@ -4,6 +4,7 @@
 // streams and catch-up (redis_bridge_rooms.cpp) and presence
 // (redis_bridge_presence.cpp). Nothing outside the bridge includes this.
 
+#include "actors/chat_stats.hpp"
 #include "actors/chat_types.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/redis_bridge.hpp"
@@ -79,6 +80,7 @@ struct lua_script {
 
 struct bridge_state {
   redis_bridge_settings settings;
+  stats_ptr stats;
   redis_keys keys{"chatnode:"};
   std::shared_ptr<redis_port> commands;
   std::shared_ptr<redis_port> subscriber;

@@ -2,7 +2,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/rate_limiter.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 #include "actors/token.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -23,13 +23,14 @@ struct session_state {
   hub_actor hub;
   bus_actor bus;
   session_settings settings;
+  stats_ptr stats;
   std::optional<rate_limiter> limiter;
   std::unordered_map<std::string, std::string> rooms; ///< room -> name used there
 
   void reply(std::string encoded) { sink->send(make_frame(std::move(encoded))); }
 
   void reply_error(error_code code, std::string_view reason, std::string_view cid = {}) {
-    stats().count_error(code);
+    stats->count_error(code);
     reply(encode_error(code, reason, cid));
   }
 
@@ -48,13 +49,13 @@ void handle_join(session_self self, request& req) {
   if (!st.settings.auth_secret.empty()) {
     auto problem = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
     if (problem != token_problem::none) {
-      stats().count_limit(limit::auth);
+      self->state.stats->count_limit(limit::auth);
       st.reply_error(error_code::unauthorized, describe(problem));
       return;
     }
   }
   if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings.max_rooms) {
-    stats().count_limit(limit::rooms_per_session);
+    self->state.stats->count_limit(limit::rooms_per_session);
     st.reply_error(error_code::bad_request,
                    "too many rooms: at most " + std::to_string(st.settings.max_rooms));
     return;
@@ -105,12 +106,12 @@ void handle_history(session_self self, request& req) {
 
 void handle_frame(session_self self, const std::string& frame) {
   auto& st = self->state;
-  stats().messages_in.fetch_add(1, std::memory_order_relaxed);
+  self->state.stats->messages_in.fetch_add(1, std::memory_order_relaxed);
   auto decoded = decode_request(frame, st.settings.limits);
   // Every frame costs a token, a bad one too; decoding first lets the
   // rate_limited answer carry the cid.
   if (!st.limiter->try_take()) {
-    stats().count_limit(limit::rate);
+    self->state.stats->count_limit(limit::rate);
     auto* req = std::get_if<request>(&decoded);
     st.reply_error(error_code::rate_limited, "too many messages: slow down",
                    req ? std::string_view{req->cid} : std::string_view{std::get<decode_error>(decoded).cid});
@@ -118,7 +119,7 @@ void handle_frame(session_self self, const std::string& frame) {
   }
   if (auto* err = std::get_if<decode_error>(&decoded)) {
     if (err->too_deep)
-      stats().count_limit(limit::json_depth);
+      self->state.stats->count_limit(limit::json_depth);
     st.reply_error(err->code, err->reason, err->cid);
     return;
   }
@@ -147,8 +148,9 @@ void handle_frame(session_self self, const std::string& frame) {
 }
 
 session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
-                                     bus_actor bus, session_settings settings) {
+                                     bus_actor bus, session_settings settings, stats_ptr stats) {
   auto& st = self->state;
+  st.stats = std::move(stats);
   st.sink = std::move(sink);
   st.id = std::move(id);
   st.hub = std::move(hub);
@@ -179,8 +181,9 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
 } // namespace
 
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, const session_settings& settings) {
-  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus), settings);
+                            bus_actor bus, const session_settings& settings, stats_ptr stats) {
+  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus), settings,
+                   std::move(stats));
 }
 
 } // namespace chatnode

@@ -6,6 +6,7 @@
 #include "actors/client_sink.hpp"
 #include "actors/protocol.hpp"
 
+#include "actors/chat_stats.hpp"
 #include "actors/interfaces.hpp"
 
 #include <caf/actor_system.hpp>
@@ -28,6 +29,6 @@ struct session_settings {
 
 /// Spawns a session for a new connection and sends it `welcome`.
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, const session_settings& settings);
+                            bus_actor bus, const session_settings& settings, stats_ptr stats);
 
 } // namespace chatnode

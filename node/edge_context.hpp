@@ -6,6 +6,7 @@
 #include "actors/client_sink.hpp"
 #include "actors/interfaces.hpp"
 #include "node/connection_limits.hpp"
+#include "node/edge_stats.hpp"
 #include "node/metrics.hpp"
 #include "node/session_registry.hpp"
 
@@ -43,6 +44,9 @@ struct edge_context {
   std::function<std::vector<shard_state>()> redis_shards;
   /// Creates the session actor for a new connection (it sends `welcome`).
   std::function<session_actor(sink_ptr, std::string session_id)> spawn_session;
+
+  edge_stats stats;
+  stats_ptr chat; ///< what the chat counts, and whether its bus reaches Redis
 
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_session_id{1};

@@ -1,6 +1,6 @@
 #include "node/http_session.hpp"
 
-#include "actors/stats.hpp"
+#include "node/edge_stats.hpp"
 #include "node/log.hpp"
 #include "node/metrics.hpp"
 #include "node/origin_policy.hpp"
@@ -137,14 +137,14 @@ void http_session::do_read() {
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec == beast::error::timeout && buffer_.size() > 0)
-    stats().count_limit(limit::header_timeout); // a request begun and never finished
+    ctx_.stats.count_limit(limit::header_timeout); // a request begun and never finished
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset) {
     do_close();
     return;
   }
   if (ec == http::error::header_limit)
-    stats().count_limit(limit::header_size);
+    ctx_.stats.count_limit(limit::header_size);
   if (ec) {
     // A malformed or oversized request: answer 400 (431 for headers) and close.
     request dummy;
@@ -176,7 +176,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 
 bool http_session::try_upgrade(request& req) {
   auto refuse = [&](http::status status, std::string reason) {
-    stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+    ctx_.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
     log::info("upgrade_refused", {{"reason", reason}, {"origin", std::string{req[http::field::origin]}}});
     auto res = text_response(req, status, reason + "\n");
     stream_.expires_after(write_timeout);
@@ -188,13 +188,13 @@ bool http_session::try_upgrade(request& req) {
   auto origin = req[http::field::origin];
   if (origin.empty() ? !ctx_.allow_missing_origin
                      : !origin_allowed(origin, req[http::field::host], ctx_.allowed_origins)) {
-    stats().count_limit(limit::origin);
+    ctx_.stats.count_limit(limit::origin);
     return refuse(http::status::forbidden, "origin not allowed");
   }
   if (ctx_.stopping.load())
     return refuse(http::status::service_unavailable, "node is shutting down");
-  if (static_cast<std::size_t>(stats().connections.load()) >= ctx_.max_connections) {
-    stats().count_limit(limit::connections);
+  if (static_cast<std::size_t>(ctx_.stats.connections.load()) >= ctx_.max_connections) {
+    ctx_.stats.count_limit(limit::connections);
     return refuse(http::status::service_unavailable, "too many connections");
   }
   stream_.expires_never();
@@ -227,7 +227,7 @@ http::message_generator http_session::handle(const request& req) {
   if (path == "/metrics") {
     node_status status{ctx_.not_ready_reason().empty(), ctx_.redis_configured,
                        ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{}};
-    return text_response(req, http::status::ok, render_metrics(status),
+    return text_response(req, http::status::ok, render_metrics(*ctx_.chat, ctx_.stats, status),
                          "text/plain; version=0.0.4; charset=utf-8");
   }
   if (path == "/ws")

@@ -1,7 +1,7 @@
 #include "node/listener.hpp"
 
 #include "node/http_session.hpp"
-#include "actors/stats.hpp"
+#include "node/edge_stats.hpp"
 #include "node/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -82,7 +82,7 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket, io_wo
     // is read, so it costs one accept. Not logged, or a flood would flood
     // the log; /metrics counts it.
     if (!peer_ec)
-      stats().count_limit(limit::connections_per_address);
+      ctx_.stats.count_limit(limit::connections_per_address);
     socket.close(peer_ec);
   }
   do_accept();

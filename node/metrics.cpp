@@ -1,6 +1,6 @@
 #include "node/metrics.hpp"
 
-#include "actors/stats.hpp"
+#include "node/edge_stats.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -44,30 +44,31 @@ void histogram(std::ostringstream& out, const char* name, const char* help, cons
 
 } // namespace
 
-std::string render_metrics(const node_status& status) {
-  const auto& s = stats();
+std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const node_status& status) {
+  const auto& s = chat;
+  const auto& e = edge;
   auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
   std::ostringstream out;
   metric(out, "chatnode_up", "gauge", "1 while the process serves.", 1);
   metric(out, "chatnode_ready", "gauge", "1 while the node accepts clients.", status.ready ? 1 : 0);
-  metric(out, "chatnode_connections", "gauge", "Open WebSocket connections.", load(s.connections));
+  metric(out, "chatnode_connections", "gauge", "Open WebSocket connections.", load(e.connections));
   metric(out, "chatnode_connections_total", "counter", "WebSocket connections accepted.",
-         load(s.connections_total));
+         load(e.connections_total));
   metric(out, "chatnode_connections_refused_total", "counter",
-         "WebSocket upgrades refused (origin, connection limit).", load(s.connections_refused));
+         "WebSocket upgrades refused (origin, connection limit).", load(e.connections_refused));
   metric(out, "chatnode_rooms", "gauge", "Rooms with members on this node.", load(s.rooms));
   metric(out, "chatnode_messages_in_total", "counter", "Frames received from clients.", load(s.messages_in));
   metric(out, "chatnode_messages_stored_total", "counter", "Chat messages stored by this node's bus.",
          load(s.messages_stored));
   metric(out, "chatnode_messages_out_total", "counter",
-         "Events written to clients (an array frame counts each event).", load(s.messages_out));
+         "Events written to clients (an array frame counts each event).", load(e.messages_out));
   metric(out, "chatnode_frames_out_total", "counter",
          "WebSocket frames written to clients (events per frame = messages_out / frames_out).",
-         load(s.frames_out));
-  metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.", load(s.bytes_in));
-  metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.", load(s.bytes_out));
+         load(e.frames_out));
+  metric(out, "chatnode_bytes_in_total", "counter", "Payload bytes received from clients.", load(e.bytes_in));
+  metric(out, "chatnode_bytes_out_total", "counter", "Payload bytes written to clients.", load(e.bytes_out));
   metric(out, "chatnode_slow_consumer_closes_total", "counter",
-         "Clients closed with 1013 because their outbound queue overflowed.", load(s.slow_consumer_closes));
+         "Clients closed with 1013 because their outbound queue overflowed.", load(e.slow_consumer_closes));
 
   family(out, "chatnode_errors_total", "counter", "Error events sent to clients, by code.");
   for (std::size_t i = 0; i < error_code_count; ++i)
@@ -78,12 +79,12 @@ std::string render_metrics(const node_status& status) {
          "Times a client ran into a configured limit, by limit.");
   for (std::size_t i = 0; i < limit_count; ++i)
     out << "chatnode_limit_hits_total{limit=\"" << to_string(static_cast<limit>(i)) << "\"} "
-        << load(s.limit_hits[i]) << '\n';
+        << load(s.limit_hits[i]) + load(e.limit_hits[i]) << '\n';
 
   histogram(out, "chatnode_fanout_latency_seconds",
             "Time from a message's arrival from the bus (Redis or embedded) to its write to a client socket; "
             "one sample per write, its oldest message.",
-            s.fanout_latency);
+            e.fanout_latency);
 
   metric(
     out, "chatnode_presence_resyncs_total", "counter",

@@ -1,6 +1,8 @@
 #pragma once
 // Renders the node's counters in the Prometheus text exposition format.
 
+#include "node/edge_stats.hpp"
+
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ struct node_status {
 };
 
 /// The /metrics body.
-std::string render_metrics(const node_status& status);
+/// The Prometheus text for what the chat and the edge counted, and the node's status.
+std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const node_status& status);
 
 } // namespace chatnode

@@ -6,7 +6,7 @@
 #include "actors/protocol.hpp"
 #include "actors/redis_bridge.hpp"
 #include "actors/session.hpp"
-#include "actors/stats.hpp"
+#include "node/edge_stats.hpp"
 #include "node/edge_context.hpp"
 #include "node/io_pool.hpp"
 #include "node/listener.hpp"
@@ -64,7 +64,8 @@ struct redis_bus {
 };
 
 std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
-                                         const node_config& config, const std::string& node_name) {
+                                         const node_config& config, const std::string& node_name,
+                                         const stats_ptr& stats) {
   redis_connection::timing timing;
   timing.connect_timeout = to_ms(config.redis_timeout_seconds);
   timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -92,7 +93,7 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
     }
     auto cluster = std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, 0),
                                                    forward_redis_events(bridge_handle, 1), timing);
-    auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings);
+    auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings, stats);
     *bridge_handle = bus;
     cluster->start();
     std::string addresses;
@@ -118,7 +119,7 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
                                                      forward_redis_events(bridge_handle, 0), timing);
   auto subscriber = std::make_shared<redis_connection>(ioc, endpoint, "subscriber", true,
                                                        forward_redis_events(bridge_handle, 1), timing);
-  auto bus = spawn_redis_bridge(system, commands, subscriber, settings);
+  auto bus = spawn_redis_bridge(system, commands, subscriber, settings, stats);
   *bridge_handle = bus;
   commands->start();
   subscriber->start();
@@ -158,10 +159,10 @@ void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions, s
 /// Stops the I/O threads once every session is gone or the grace period is over.
 void stop_when_drained(io_pool& pool, edge_context& ctx, std::chrono::steady_clock::time_point deadline,
                        std::shared_ptr<net::steady_timer> timer) {
-  bool drained = stats().connections.load() <= 0 && ctx.sessions.snapshot().empty();
+  bool drained = ctx.stats.connections.load() <= 0 && ctx.sessions.snapshot().empty();
   if (drained || std::chrono::steady_clock::now() >= deadline) {
     if (!drained)
-      log::warn("shutdown_grace_expired", {{"connections", std::to_string(stats().connections.load())}});
+      log::warn("shutdown_grace_expired", {{"connections", std::to_string(ctx.stats.connections.load())}});
     pool.stop();
     return;
   }
@@ -205,6 +206,7 @@ int run_server(const node_config& config) {
   // Sessions unregister from the context when destroyed, which can happen as
   // late as the I/O context's destruction: the context outlives it.
   edge_context ctx;
+  ctx.chat = std::make_shared<chat_stats>();
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)}};
   // Redis links, timers and signals run on the first I/O thread.
@@ -214,16 +216,16 @@ int run_server(const node_config& config) {
   bus_actor bus;
   std::function<void()> stop_redis;
   if (config.redis_url.empty()) {
-    bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)});
+    bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)}, ctx.chat);
   } else {
-    auto redis = start_redis_bus(system, ioc, config, node_name);
+    auto redis = start_redis_bus(system, ioc, config, node_name, ctx.chat);
     if (!redis)
       return 2;
     bus = redis->bus;
     stop_redis = std::move(redis->stop);
     ctx.redis_shards = std::move(redis->shards);
   }
-  auto hub = spawn_hub(system, bus);
+  auto hub = spawn_hub(system, bus, ctx.chat);
 
   session_settings settings;
   settings.node = node_name;
@@ -250,12 +252,12 @@ int run_server(const node_config& config) {
   ctx.not_ready_reason = [&ctx]() -> std::string {
     if (ctx.stopping.load())
       return "shutting down";
-    if (ctx.redis_configured && !stats().redis_up.load())
-      return stats().redis_reason();
+    if (ctx.redis_configured && !ctx.chat->redis_up.load())
+      return ctx.chat->redis_reason();
     return {};
   };
-  ctx.spawn_session = [&system, hub, bus, settings](sink_ptr sink, std::string id) {
-    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings);
+  ctx.spawn_session = [&system, hub, bus, settings, chat = ctx.chat](sink_ptr sink, std::string id) {
+    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings, chat);
   };
 
   // Ends the actors, then the Redis links while the I/O context can still

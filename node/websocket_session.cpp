@@ -2,7 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/protocol.hpp"
-#include "actors/stats.hpp"
+#include "node/edge_stats.hpp"
 #include "node/log.hpp"
 #include "node/op_memory.hpp"
 
@@ -83,8 +83,8 @@ void websocket_session::on_accept(beast::error_code ec) {
   id_ = ctx_.next_session_id.fetch_add(1);
   ctx_.sessions.add(id_, weak_from_this());
   registered_ = true;
-  stats().connections.fetch_add(1, std::memory_order_relaxed);
-  stats().connections_total.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
   actor_ = ctx_.spawn_session(shared_from_this(), ctx_.node_name + "-" + std::to_string(id_));
   do_read();
 }
@@ -102,19 +102,19 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
     // Beast has already answered protocol violations with their close code
     // (1009 for a frame over the limit, 1007 for invalid UTF-8).
     if (ec == websocket::error::message_too_big)
-      stats().count_limit(limit::frame_size);
+      ctx_.stats.count_limit(limit::frame_size);
     else if (ec == websocket::error::bad_frame_payload)
-      stats().count_limit(limit::invalid_utf8);
+      ctx_.stats.count_limit(limit::invalid_utf8);
     else if (ec == beast::error::timeout ||
              (ec == net::error::operation_aborted && !closing_ && !ctx_.stopping.load()))
       // Beast's idle timer: nothing arrived, not even the pong to its ping
       // (a read waiting to write a pong behind a blocked write ends aborted).
-      stats().count_limit(limit::idle_timeout);
+      ctx_.stats.count_limit(limit::idle_timeout);
     log::debug("websocket_closed", {{"session", std::to_string(id_)}, {"reason", ec.message()}});
     on_closed();
     return;
   }
-  stats().bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+  ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
   auto unhandled = unhandled_.fetch_add(1) + 1;
   if (ws_.got_text())
     caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
@@ -161,7 +161,7 @@ void websocket_session::on_closed() {
     return;
   if (close_timer_)
     close_timer_->cancel();
-  stats().connections.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.stats.connections.fetch_sub(1, std::memory_order_relaxed);
   if (actor_)
     caf::anon_send(actor_, closed_atom::value);
   actor_ = session_actor{};
@@ -182,8 +182,8 @@ void websocket_session::send(frame_ptr frame, std::int64_t received_ns) {
   if (pending_.fetch_add(1, std::memory_order_relaxed) >= ctx_.outbound_queue) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     if (!overflowed_.exchange(true)) {
-      stats().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
-      stats().count_limit(limit::outbound_queue);
+      ctx_.stats.slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
+      ctx_.stats.count_limit(limit::outbound_queue);
       close(close_code::try_again_later, "outbound queue full: read faster, then reconnect with since");
     }
     return;
@@ -273,7 +273,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
   if (!ec)
     for (const auto& e : writing_)
       if (e.received_ns != 0) {
-        stats().fanout_latency.observe(static_cast<double>(steady_now_ns() - e.received_ns) / 1e9);
+        ctx_.stats.fanout_latency.observe(static_cast<double>(steady_now_ns() - e.received_ns) / 1e9);
         break;
       }
   writing_.clear();
@@ -283,9 +283,9 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
     queue_head_ = 0;
     return; // the read side sees the failure too and cleans up
   }
-  stats().bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-  stats().messages_out.fetch_add(events, std::memory_order_relaxed);
-  stats().frames_out.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+  ctx_.stats.messages_out.fetch_add(events, std::memory_order_relaxed);
+  ctx_.stats.frames_out.fetch_add(1, std::memory_order_relaxed);
   resume_if_paused();
   if (closing_) {
     do_close();

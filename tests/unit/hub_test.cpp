@@ -5,7 +5,7 @@
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
 #include "actors/session.hpp"
-#include "actors/stats.hpp"
+#include "actors/chat_stats.hpp"
 #include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -25,6 +25,7 @@ struct hub_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
+  stats_ptr stats = std::make_shared<chat_stats>();
   bus_actor bus;
   hub_actor hub;
 
@@ -32,8 +33,8 @@ struct hub_fixture {
     cfg.set("scheduler.policy", caf::atom("testing"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    bus = spawn_embedded_bus(*sys, bus_settings{100});
-    hub = spawn_hub(*sys, bus);
+    bus = spawn_embedded_bus(*sys, bus_settings{100}, stats);
+    hub = spawn_hub(*sys, bus, stats);
     sched->run();
   }
 
@@ -130,7 +131,7 @@ BOOST_AUTO_TEST_CASE(same_name_twice_is_one_member_and_leave_is_announced_once) 
 BOOST_AUTO_TEST_CASE(a_room_that_empties_and_fills_at_once_keeps_presence_versions_in_order) {
   for (const char* name : {"x", "y"})
     join("r", name, std::string{"s-"} + name);
-  auto resyncs = stats().presence_resyncs.load();
+  auto resyncs = stats->presence_resyncs.load();
   // Both leave and bob enters before anyone runs: the bus's leave events
   // reach the hub's new room for bob, ahead of bob's own join.
   caf::anon_send(hub, leave_atom::value, std::string{"r"}, std::string{"s-x"});
@@ -143,7 +144,7 @@ BOOST_AUTO_TEST_CASE(a_room_that_empties_and_fills_at_once_keeps_presence_versio
   auto presence = bob->of_type("presence");
   BOOST_REQUIRE(presence.size() == 1u);
   BOOST_TEST(presence[0]["user"] == "carol");
-  BOOST_TEST(stats().presence_resyncs.load() == resyncs); // no version went back
+  BOOST_TEST(stats->presence_resyncs.load() == resyncs); // no version went back
 }
 
 BOOST_AUTO_TEST_CASE(typing_reaches_the_others_only) {
@@ -162,7 +163,7 @@ BOOST_AUTO_TEST_CASE(session_answers_errors_and_acknowledges_by_echo) {
   auto sink = std::make_shared<recording_sink>();
   session_settings settings;
   settings.node = "n1";
-  auto session = spawn_session(*sys, sink, "n1-1", hub, bus, settings);
+  auto session = spawn_session(*sys, sink, "n1-1", hub, bus, settings, stats);
   sched->run();
   auto welcome = sink->take();
   BOOST_REQUIRE(welcome.size() == 1u);
@@ -200,7 +201,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_drops_with_an_error_each) {
   session_settings settings;
   settings.rate_per_second = 0.01; // effectively no refill during the test
   settings.rate_burst = 3;
-  auto session = spawn_session(*sys, sink, "n1-2", hub, bus, settings);
+  auto session = spawn_session(*sys, sink, "n1-2", hub, bus, settings, stats);
   caf::anon_send(session, frame_atom::value, std::string{R"({"type":"join","room":"r","name":"a"})"});
   sched->run(); // the join takes one token of the three
   for (int i = 0; i < 5; ++i)

@@ -66,7 +66,7 @@ struct presence_fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     bus = sys->spawn(scripted_bus, truth);
-    hub = spawn_hub(*sys, bus);
+    hub = spawn_hub(*sys, bus, std::make_shared<chat_stats>());
     sched->run();
   }
 

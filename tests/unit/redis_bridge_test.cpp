@@ -94,7 +94,7 @@ struct bridge_fixture {
     settings.node = "n1";
     settings.incarnation = "i1";
     settings.wait_replicas = wait_replicas;
-    *bridge = spawn_redis_bridge(*sys, commands, subscriber, settings);
+    *bridge = spawn_redis_bridge(*sys, commands, subscriber, settings, std::make_shared<chat_stats>());
     // A hub that records deliveries and takes everything else a hub takes
     // (a message it did not take would come back to the bridge as an error).
     // (Function actors get their state as arguments: CAF 0.17 trips UBSan

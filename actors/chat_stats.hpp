@@ -1,12 +1,16 @@
 #pragma once
-// Counters the actors and the edge update and /metrics renders. Relaxed
-// atomics: each figure is independent and read rarely.
+// What the chat counts (sessions, hub, bus) and whether its bus can reach
+// Redis, for /metrics and /readyz. One object per node, made by the
+// composition root and handed to each actor that counts; the edge counts in
+// node/edge_stats.hpp. Relaxed atomics: each figure is independent and read
+// rarely.
 
 #include "actors/protocol.hpp"
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -74,22 +78,13 @@ inline std::string_view to_string(limit which) {
   return names[static_cast<std::size_t>(which)];
 }
 
-struct node_stats {
-  std::atomic<std::int64_t> connections{0};
-  std::atomic<std::uint64_t> connections_total{0};
+struct chat_stats {
   std::atomic<std::int64_t> rooms{0};
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_stored{0};
-  std::atomic<std::uint64_t> messages_out{0};
-  std::atomic<std::uint64_t> frames_out{0};
-  std::atomic<std::uint64_t> bytes_in{0};
-  std::atomic<std::uint64_t> bytes_out{0};
-  std::atomic<std::uint64_t> slow_consumer_closes{0};
-  std::atomic<std::uint64_t> connections_refused{0};
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
-  std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{};
-  latency_histogram fanout_latency;
-  std::atomic<std::uint64_t> presence_resyncs{0}; ///< a room's view corrected from the bus
+  std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{}; ///< the limits sessions enforce
+  std::atomic<std::uint64_t> presence_resyncs{0};                   ///< a room's view corrected from the bus
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected
@@ -120,7 +115,6 @@ private:
   std::string redis_reason_ = "redis is not connected yet";
 };
 
-/// The process-wide counters.
-node_stats& stats();
+using stats_ptr = std::shared_ptr<chat_stats>;
 
 } // namespace chatnode
