@@ -56,11 +56,6 @@ constexpr flag_setting flag_settings[] = {
   {"--web-root", "node.web_root"}, {"--log-level", "log.level"},
 };
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "chatnode: %s\n", message.c_str());
-  return 2;
-}
-
 /// The configuration from a file and the environment, as the node would read it.
 chatnode::config_result read_config(const std::string& path) {
   auto result = chatnode::load_config(path);
@@ -77,7 +72,7 @@ int mint_token_command(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     std::string_view arg{argv[i]};
     if (i + 1 >= argc)
-      return fail(std::string{arg} + " needs a value (see --help)");
+      return chatnode::startup_error(std::string{arg} + " needs a value (see --help)");
     std::string_view value{argv[++i]};
     if (arg == "--name") {
       claims.name = std::string{value};
@@ -88,23 +83,24 @@ int mint_token_command(int argc, char** argv) {
     } else if (arg == "--ttl") {
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ttl);
       if (ec != std::errc{} || end != value.data() + value.size() || ttl <= 0)
-        return fail("--ttl needs a positive number of seconds");
+        return chatnode::startup_error("--ttl needs a positive number of seconds");
     } else {
-      return fail("unknown option " + std::string{arg} + " for token (see --help)");
+      return chatnode::startup_error("unknown option " + std::string{arg} + " for token (see --help)");
     }
   }
   if (claims.name.empty() || chatnode::utf8_length(claims.name) > chatnode::max_name_chars)
-    return fail("token needs --name with 1 to 32 characters");
+    return chatnode::startup_error("token needs --name with 1 to 32 characters");
   if (claims.rooms.find_first_not_of(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*, ") != std::string::npos)
-    return fail(
+    return chatnode::startup_error(
       "--rooms takes room names and patterns: A-Z a-z 0-9 _ . - and * for any characters, comma-separated");
   auto result = read_config(config_path);
   if (auto* error = std::get_if<chatnode::config_error>(&result))
-    return fail(error->message);
+    return chatnode::startup_error(error->message);
   const auto& secret = std::get<chatnode::node_config>(result).auth_secret;
   if (secret.empty())
-    return fail("no [auth] secret is configured (set it in the file or CHATNODE_AUTH_SECRET)");
+    return chatnode::startup_error(
+      "no [auth] secret is configured (set it in the file or CHATNODE_AUTH_SECRET)");
   auto now =
     std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -115,13 +111,12 @@ int mint_token_command(int argc, char** argv) {
 
 int health_command(int argc, char** argv) {
   if (argc > 3)
-    return fail("health takes at most one URL (see --help)");
+    return chatnode::startup_error("health takes at most one URL (see --help)");
   std::string url = argc == 3 ? argv[2] : "http://127.0.0.1:8080/healthz";
   std::string problem;
   if (chatnode::probe_health(url, std::chrono::seconds{3}, problem))
     return 0;
-  std::fprintf(stderr, "chatnode: %s: %s\n", url.c_str(), problem.c_str());
-  return 1;
+  return chatnode::startup_error(url + ": " + problem, 1);
 }
 
 } // namespace
@@ -166,7 +161,7 @@ int main(int argc, char** argv) {
     }
     if (name == "--config") {
       if (!take_value())
-        return fail("--config needs a path");
+        return chatnode::startup_error("--config needs a path");
       config_path = value;
       continue;
     }
@@ -175,9 +170,9 @@ int main(int argc, char** argv) {
       if (f.flag == name)
         known = &f;
     if (known == nullptr)
-      return fail("unknown option " + std::string{arg} + " (see --help)");
+      return chatnode::startup_error("unknown option " + std::string{arg} + " (see --help)");
     if (!take_value())
-      return fail(std::string{name} + " needs a value");
+      return chatnode::startup_error(std::string{name} + " needs a value");
     overrides.emplace_back(known, value);
   }
 
@@ -189,7 +184,7 @@ int main(int argc, char** argv) {
     result = chatnode::apply_setting(std::move(*config), flag->key, value, flag->flag);
   }
   if (auto* error = std::get_if<chatnode::config_error>(&result))
-    return fail(error->message);
+    return chatnode::startup_error(error->message);
   const auto& config = std::get<chatnode::node_config>(result);
 
   if (check_only) {

@@ -29,12 +29,14 @@
 #include <optional>
 #include <cstdio>
 #include <thread>
+#include <variant>
 #include <unistd.h>
 
 namespace chatnode {
 
 namespace net = boost::asio;
 namespace fs = std::filesystem;
+using tcp = net::ip::tcp;
 
 namespace {
 
@@ -56,16 +58,17 @@ std::string host_name() {
 }
 
 /// Closes sessions a slice at a time so that the last closes at `until`.
-/// The bus over Redis, one server or a cluster, with what stops its links.
-struct redis_bus {
+/// A running bus, and for Redis (one server or a cluster) how to stop its
+/// links and see its shards.
+struct running_bus {
   bus_actor bus;
   std::function<void()> stop;
   std::function<std::vector<shard_state>()> shards; ///< unset for one Redis
 };
 
-std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
-                                         const node_config& config, const std::string& node_name,
-                                         const stats_ptr& stats) {
+std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
+                                           const node_config& config, const std::string& node_name,
+                                           const stats_ptr& stats) {
   redis_connection::timing timing;
   timing.connect_timeout = to_ms(config.redis_timeout_seconds);
   timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -88,7 +91,7 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   if (settings.sharded) {
     std::vector<redis_endpoint> seeds;
     if (!parse_redis_seeds(config.redis_url, seeds, url_error)) {
-      std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+      startup_error("redis.url: " + url_error);
       return std::nullopt;
     }
     auto cluster = std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, 0),
@@ -103,16 +106,16 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
     // The edge context outlives the I/O threads, and the cluster's timers
     // must not: it holds the cluster weakly.
     std::weak_ptr<redis_cluster> weak = cluster;
-    return redis_bus{bus, [cluster] { cluster->stop(); },
-                     [weak] {
-                       auto c = weak.lock();
-                       return c ? c->shards() : std::vector<shard_state>{};
-                     }};
+    return running_bus{bus, [cluster] { cluster->stop(); },
+                       [weak] {
+                         auto c = weak.lock();
+                         return c ? c->shards() : std::vector<shard_state>{};
+                       }};
   }
 
   redis_endpoint endpoint;
   if (!parse_redis_url(config.redis_url, endpoint, url_error)) {
-    std::fprintf(stderr, "chatnode: redis.url: %s\n", url_error.c_str());
+    startup_error("redis.url: " + url_error);
     return std::nullopt;
   }
   auto commands = std::make_shared<redis_connection>(ioc, endpoint, "commands", false,
@@ -126,12 +129,12 @@ std::optional<redis_bus> start_redis_bus(caf::actor_system& system, net::io_cont
   log::info("redis_configured", {{"mode", "single"},
                                  {"address", endpoint.host + ":" + std::to_string(endpoint.port)},
                                  {"db", std::to_string(endpoint.db)}});
-  return redis_bus{bus,
-                   [commands, subscriber] {
-                     commands->stop();
-                     subscriber->stop();
-                   },
-                   nullptr};
+  return running_bus{bus,
+                     [commands, subscriber] {
+                       commands->stop();
+                       subscriber->stop();
+                     },
+                     nullptr};
 }
 
 void close_gradually(std::vector<std::shared_ptr<websocket_session>> sessions, std::uint16_t code,
@@ -172,71 +175,62 @@ void stop_when_drained(io_pool& pool, edge_context& ctx, std::chrono::steady_clo
   });
 }
 
-} // namespace
+/// What the node listens on and serves, checked before anything starts.
+struct endpoints {
+  listen_address listen;
+  net::ip::address address;
+  fs::path web_root;
+};
 
-int run_server(const node_config& config) {
-  log::set_level(log::parse_level(config.log_level));
-  log::set_json(config.log_format == "json");
-  std::signal(SIGPIPE, SIG_IGN);
-
+std::variant<endpoints, std::string> check_endpoints(const node_config& config) {
   auto listen = std::get<listen_address>(parse_listen(config.listen));
   boost::system::error_code ec;
   auto address = net::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, ec);
-  if (ec) {
-    std::fprintf(stderr, "chatnode: node.listen: \"%s\" is not an IP address\n", listen.host.c_str());
-    return 2;
-  }
+  if (ec)
+    return "node.listen: \"" + listen.host + "\" is not an IP address";
   std::error_code fs_ec;
   auto web_root = fs::canonical(config.web_root, fs_ec);
-  if (fs_ec || !fs::is_directory(web_root)) {
-    std::fprintf(stderr, "chatnode: node.web_root: \"%s\" is not a directory\n", config.web_root.c_str());
-    return 2;
-  }
-  auto node_name = config.name.empty() ? host_name() : config.name;
+  if (fs_ec || !fs::is_directory(web_root))
+    return "node.web_root: \"" + config.web_root + "\" is not a directory";
+  return endpoints{listen, address, web_root};
+}
 
-  // The actor system outlives the I/O context: sockets held by actors are
-  // released while both still exist.
+caf::actor_system_config actor_config(const node_config& config) {
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", thread_count(config.actor_threads));
   // Work sharing parks idle workers on a condition variable; the default
   // work stealing polls while idle, which costs more CPU than the actors
   // themselves at chat loads.
   caf_config.set("scheduler.policy", caf::atom("sharing"));
-  caf::actor_system system{caf_config};
-  // Sessions unregister from the context when destroyed, which can happen as
-  // late as the I/O context's destruction: the context outlives it.
-  edge_context ctx;
-  ctx.chat = std::make_shared<chat_stats>();
-  io_pool pool{thread_count(config.io_threads),
-               std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)}};
-  // Redis links, timers and signals run on the first I/O thread.
-  auto& ioc = pool.at(0).context();
+  return caf_config;
+}
 
-  // The bus: Redis when configured, else the embedded one.
-  bus_actor bus;
-  std::function<void()> stop_redis;
-  if (config.redis_url.empty()) {
-    bus = spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)}, ctx.chat);
-  } else {
-    auto redis = start_redis_bus(system, ioc, config, node_name, ctx.chat);
-    if (!redis)
-      return 2;
-    bus = redis->bus;
-    stop_redis = std::move(redis->stop);
-    ctx.redis_shards = std::move(redis->shards);
-  }
-  auto hub = spawn_hub(system, bus, ctx.chat);
-
+session_settings session_settings_of(const node_config& config, const std::string& node_name) {
   session_settings settings;
   settings.node = node_name;
   settings.limits.max_text_chars = static_cast<std::size_t>(config.max_text_chars);
   settings.limits.default_page_size = static_cast<std::size_t>(config.page_size);
+  settings.limits.max_json_depth = static_cast<std::size_t>(config.max_json_depth);
   settings.rate_per_second = config.rate_per_second;
   settings.rate_burst = static_cast<double>(config.rate_burst);
   settings.max_rooms = static_cast<std::size_t>(config.max_rooms_per_session);
-  settings.limits.max_json_depth = static_cast<std::size_t>(config.max_json_depth);
   settings.auth_secret = config.auth_secret;
+  return settings;
+}
 
+/// The bus: Redis when configured, else the embedded one.
+std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context& ioc,
+                                     const node_config& config, const std::string& node_name,
+                                     const stats_ptr& stats) {
+  if (!config.redis_url.empty())
+    return start_redis_bus(system, ioc, config, node_name, stats);
+  return running_bus{
+    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)}, stats), {}, {}};
+}
+
+/// The edge's limits and readiness, from the configuration.
+void configure_edge(edge_context& ctx, const node_config& config, const std::string& node_name,
+                    const fs::path& web_root) {
   ctx.node_name = node_name;
   ctx.web_root = web_root;
   ctx.allowed_origins = config.allowed_origins;
@@ -256,47 +250,26 @@ int run_server(const node_config& config) {
       return ctx.chat->redis_reason();
     return {};
   };
-  ctx.spawn_session = [&system, hub, bus, settings, chat = ctx.chat](sink_ptr sink, std::string id) {
-    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings, chat);
-  };
+}
 
-  // Ends the actors, then the Redis links while the I/O context can still
-  // run their cleanup.
-  auto stop_all = [&] {
-    ctx.stopping.store(true);
-    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
-    hub = nullptr;
-    bus = nullptr;
-    ctx.spawn_session = nullptr;
-    system.await_all_actors_done();
-    if (stop_redis)
-      std::exchange(stop_redis, nullptr)();
-    pool.poll();
-  };
-
-  auto acceptor = std::make_shared<listener>(pool, ctx);
-  std::string listen_error;
-  if (!acceptor->open({address, listen.port}, listen_error)) {
-    std::fprintf(stderr, "chatnode: node.listen: cannot listen on %s: %s\n", config.listen.c_str(),
-                 listen_error.c_str());
-    stop_all();
-    return 1;
-  }
-  acceptor->run();
-  auto bound = acceptor->local_endpoint();
-  auto shown_host =
+/// The address the node says it listens on: a wildcard shown as localhost.
+std::string shown_url(const listen_address& listen, const tcp::endpoint& bound) {
+  auto host =
     listen.host == "0.0.0.0" || listen.host == "::" ? std::string{"localhost"} : bound.address().to_string();
-  if (bound.address().is_v6() && shown_host != "localhost")
-    shown_host = "[" + shown_host + "]";
-  auto url = "http://" + shown_host + ":" + std::to_string(bound.port()) + "/";
-  log::info("listening", {{"node", node_name}, {"url", url}});
-  // Signals are caught before the node says it listens: a SIGTERM right
-  // after that line must drain, not kill.
-  net::signal_set signals{ioc, SIGINT, SIGTERM};
-  signals.async_wait([&](boost::system::error_code error, int signal) {
+  if (bound.address().is_v6() && host != "localhost")
+    host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(bound.port()) + "/";
+}
+
+/// On SIGTERM the node drains (1012, spread over drain_seconds); on SIGINT
+/// it closes every client at once (1001); either way it stops once the
+/// sessions are gone or grace_seconds have passed.
+void drain_on_signal(net::signal_set& signals, const node_config& config, edge_context& ctx, io_pool& pool,
+                     std::shared_ptr<listener> acceptor) {
+  signals.async_wait([&config, &ctx, &pool, acceptor](boost::system::error_code error, int signal) {
     if (error)
       return;
+    auto& ioc = pool.at(0).context();
     auto sessions = ctx.sessions.snapshot();
     log::info("shutting_down",
               {{"signal", std::to_string(signal)}, {"connections", std::to_string(sessions.size())}});
@@ -320,7 +293,81 @@ int run_server(const node_config& config) {
     stop_when_drained(pool, ctx, now + seconds(config.grace_seconds),
                       std::make_shared<net::steady_timer>(ioc));
   });
+}
 
+} // namespace
+
+int startup_error(const std::string& message, int exit_code) {
+  std::fprintf(stderr, "chatnode: %s\n", message.c_str());
+  return exit_code;
+}
+
+int run_server(const node_config& config) {
+  log::set_level(log::parse_level(config.log_level));
+  log::set_json(config.log_format == "json");
+  std::signal(SIGPIPE, SIG_IGN);
+  auto checked = check_endpoints(config);
+  if (auto* problem = std::get_if<std::string>(&checked))
+    return startup_error(*problem);
+  const auto& where = std::get<endpoints>(checked);
+  auto node_name = config.name.empty() ? host_name() : config.name;
+
+  // The actor system outlives the I/O context: sockets held by actors are
+  // released while both still exist. Sessions unregister from the context
+  // when destroyed, which can happen as late as the I/O context's
+  // destruction: the context outlives it too.
+  auto caf_config = actor_config(config);
+  caf::actor_system system{caf_config};
+  edge_context ctx;
+  ctx.chat = std::make_shared<chat_stats>();
+  io_pool pool{thread_count(config.io_threads),
+               std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)}};
+  // Redis links, timers and signals run on the first I/O thread.
+  auto& ioc = pool.at(0).context();
+
+  // The bus (Redis when configured, else the embedded one), the hub, and
+  // how a connection gets its session.
+  auto started = start_bus(system, ioc, config, node_name, ctx.chat);
+  if (!started)
+    return 2;
+  auto bus = started->bus;
+  auto stop_redis = std::move(started->stop);
+  ctx.redis_shards = std::move(started->shards);
+  auto hub = spawn_hub(system, bus, ctx.chat);
+  configure_edge(ctx, config, node_name, where.web_root);
+  ctx.spawn_session = [&system, hub, bus, settings = session_settings_of(config, node_name), chat = ctx.chat](
+                        sink_ptr sink, std::string id) {
+    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings, chat);
+  };
+
+  // Ends the actors, then the Redis links while the I/O context can still
+  // run their cleanup.
+  auto stop_all = [&] {
+    ctx.stopping.store(true);
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    hub = nullptr;
+    bus = nullptr;
+    ctx.spawn_session = nullptr;
+    system.await_all_actors_done();
+    if (stop_redis)
+      std::exchange(stop_redis, nullptr)();
+    pool.poll();
+  };
+
+  auto acceptor = std::make_shared<listener>(pool, ctx);
+  std::string listen_error;
+  if (!acceptor->open({where.address, where.listen.port}, listen_error)) {
+    stop_all();
+    return startup_error("node.listen: cannot listen on " + config.listen + ": " + listen_error, 1);
+  }
+  acceptor->run();
+  auto url = shown_url(where.listen, acceptor->local_endpoint());
+  log::info("listening", {{"node", node_name}, {"url", url}});
+  // Signals are caught before the node says it listens: a SIGTERM right
+  // after that line must drain, not kill.
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  drain_on_signal(signals, config, ctx, pool, acceptor);
   std::printf("chatnode listening on %s\n", url.c_str());
   std::fflush(stdout);
 
