@@ -56,15 +56,74 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_state> self,
-                                      bus_settings settings, stats_ptr stats) {
+using bus_self = bus_actor::stateful_pointer<embedded_bus_state>;
+
+/// Sends an event to every hub subscribed to a room.
+template <class... Ts>
+void publish(bus_self self, const std::string& room, const Ts&... xs) {
+  if (auto it = self->state.subscribers.find(room); it != self->state.subscribers.end())
+    for (const auto& hub : it->second)
+      self->send(hub, xs...);
+}
+
+store_result store(bus_self self, std::string& room, std::string& user, std::string& text, std::string& cid) {
+  auto stored =
+    self->state.room(room).append(room, std::move(user), std::move(text), std::move(cid), now_ms());
+  if (!stored.duplicate) {
+    self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
+    auto live = stored.message;
+    live.received_ns = steady_now_ns();
+    publish(self, room, deliver_atom::value, room, live);
+  }
+  return {std::move(stored.message), stored.duplicate};
+}
+
+room_snapshot snapshot(bus_self self, const recent_query& query) {
+  room_snapshot snapshot;
+  if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
+    snapshot.history =
+      query.since ? it->second.after(*query.since) : it->second.page(std::nullopt, query.limit);
+  auto presence = presence_of(self->state, query.room);
+  snapshot.members = std::move(presence.members);
+  snapshot.presence_version = presence.version;
+  return snapshot;
+}
+
+/// Counts a name's sessions in a room; publishes presence when the name
+/// appears or disappears.
+void note_member(bus_self self, const std::string& room, const std::string& name, bool present) {
+  auto& st = self->state;
+  auto pit = st.presence.find(room);
+  if (pit == st.presence.end()) {
+    if (!present)
+      return;
+    pit = st.presence.emplace(room, room_presence{{}, st.presence_events}).first;
+  }
+  auto& p = pit->second;
+  bool changed;
+  if (present) {
+    changed = p.names[name]++ == 0;
+  } else {
+    auto it = p.names.find(name);
+    if (it == p.names.end())
+      return;
+    changed = --it->second == 0;
+    if (changed)
+      p.names.erase(it);
+  }
+  if (!changed)
+    return;
+  ++st.presence_events;
+  presence_event event{++p.version, name, present,
+                       make_frame(encode_presence(room, name, present, p.names.size()))};
+  if (p.names.empty())
+    st.presence.erase(pit);
+  publish(self, room, presence_atom::value, room, event);
+}
+
+bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stats_ptr stats) {
   self->state.settings = settings;
   self->state.stats = std::move(stats);
-  auto publish = [self](const std::string& room, auto&&... xs) {
-    if (auto it = self->state.subscribers.find(room); it != self->state.subscribers.end())
-      for (const auto& hub : it->second)
-        self->send(hub, xs...);
-  };
   return {
     [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
       self->state.subscribers[room].insert(hub);
@@ -77,56 +136,12 @@ bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_s
       if (it->second.empty())
         self->state.subscribers.erase(it);
     },
-    [self, publish](store_atom, std::string& room, std::string& user, std::string& text,
-                    std::string& cid) -> store_result {
-      auto stored =
-        self->state.room(room).append(room, std::move(user), std::move(text), std::move(cid), now_ms());
-      if (!stored.duplicate) {
-        self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
-        auto live = stored.message;
-        live.received_ns = steady_now_ns();
-        publish(room, deliver_atom::value, room, live);
-      }
-      return {std::move(stored.message), stored.duplicate};
+    [self](store_atom, std::string& room, std::string& user, std::string& text, std::string& cid) {
+      return store(self, room, user, text, cid);
     },
-    [self](recent_atom, const recent_query& query) -> room_snapshot {
-      room_snapshot snapshot;
-      if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
-        snapshot.history =
-          query.since ? it->second.after(*query.since) : it->second.page(std::nullopt, query.limit);
-      auto presence = presence_of(self->state, query.room);
-      snapshot.members = std::move(presence.members);
-      snapshot.presence_version = presence.version;
-      return snapshot;
-    },
-    [self, publish](member_atom, const std::string& room, const std::string& name, bool present) {
-      auto& st = self->state;
-      auto pit = st.presence.find(room);
-      if (pit == st.presence.end()) {
-        if (!present)
-          return;
-        pit = st.presence.emplace(room, room_presence{{}, st.presence_events}).first;
-      }
-      auto& p = pit->second;
-      bool changed;
-      if (present) {
-        changed = p.names[name]++ == 0;
-      } else {
-        auto it = p.names.find(name);
-        if (it == p.names.end())
-          return;
-        changed = --it->second == 0;
-        if (changed)
-          p.names.erase(it);
-      }
-      if (!changed)
-        return;
-      ++st.presence_events;
-      presence_event event{++p.version, name, present,
-                           make_frame(encode_presence(room, name, present, p.names.size()))};
-      if (p.names.empty())
-        st.presence.erase(pit);
-      publish(room, presence_atom::value, room, event);
+    [self](recent_atom, const recent_query& query) { return snapshot(self, query); },
+    [self](member_atom, const std::string& room, const std::string& name, bool present) {
+      note_member(self, room, name, present);
     },
     [self](who_atom, const std::string& room) { return presence_of(self->state, room); },
     [self](history_atom, const history_query& query) -> message_page {
@@ -135,8 +150,8 @@ bus_actor::behavior_type embedded_bus(bus_actor::stateful_pointer<embedded_bus_s
         return {};
       return it->second.page(query.before, query.limit);
     },
-    [publish](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
-      publish(room, typing_atom::value, room, user, session);
+    [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
+      publish(self, room, typing_atom::value, room, user, session);
     },
   };
 }

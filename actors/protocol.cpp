@@ -115,6 +115,89 @@ bool read_string(const json& obj, const char* key, std::optional<std::string>& o
 
 } // namespace
 
+namespace {
+
+std::optional<request_type> type_named(std::string_view name) {
+  if (name == "join")
+    return request_type::join;
+  if (name == "leave")
+    return request_type::leave;
+  if (name == "send")
+    return request_type::send;
+  if (name == "history")
+    return request_type::history;
+  if (name == "typing")
+    return request_type::typing;
+  return std::nullopt;
+}
+
+/// An optional message id field; an error when present and not an id.
+std::optional<decode_error> read_id(const json& doc, const char* key, std::optional<message_id>& out) {
+  std::optional<std::string> text;
+  if (!read_string(doc, key, text))
+    return fail(error_code::bad_request, std::string{key} + " must be a message id string");
+  if (text) {
+    out = message_id::parse(*text);
+    if (!out)
+      return fail(error_code::bad_request, std::string{key} + " is not a message id");
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_join(const json& doc, const protocol_limits& limits, request& req) {
+  std::optional<std::string> name;
+  if (!read_string(doc, "name", name) || !name)
+    return fail(error_code::bad_request, "name is missing or not a string");
+  auto trimmed = trim(*name);
+  if (trimmed.empty() || utf8_length(trimmed) > max_name_chars)
+    return fail(error_code::bad_request, "name must be 1 to 32 characters, not blank");
+  for (unsigned char c : trimmed)
+    if (c < 0x20 || c == 0x7F)
+      return fail(error_code::bad_request, "name must not contain control characters");
+  req.name = std::string{trimmed};
+  if (auto err = read_id(doc, "since", req.since))
+    return err;
+  std::optional<std::string> token;
+  if (!read_string(doc, "token", token))
+    return fail(error_code::bad_request, "token must be a string");
+  if (token && token->size() > max_token_chars)
+    return fail(error_code::bad_request, "token is longer than 4096 characters");
+  req.token = std::move(token).value_or("");
+  req.limit = limits.default_page_size;
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_send(const json& doc, const protocol_limits& limits, request& req) {
+  std::optional<std::string> text;
+  if (!read_string(doc, "text", text) || !text)
+    return fail(error_code::bad_request, "text is missing or not a string", req.cid);
+  auto length = utf8_length(*text);
+  if (length == 0)
+    return fail(error_code::bad_request, "text is empty", req.cid);
+  if (length > limits.max_text_chars)
+    return fail(error_code::too_large,
+                "text is longer than " + std::to_string(limits.max_text_chars) + " characters", req.cid);
+  req.text = std::move(*text);
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_history(const json& doc, const protocol_limits& limits, request& req) {
+  if (auto err = read_id(doc, "before", req.before))
+    return err;
+  req.limit = limits.default_page_size;
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer())
+      return fail(error_code::bad_request, "limit must be an integer");
+    auto limit = it->get<std::int64_t>();
+    if (limit < 1 || limit > static_cast<std::int64_t>(max_page_size))
+      return fail(error_code::bad_request, "limit must be 1 to 100");
+    req.limit = static_cast<std::size_t>(limit);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
   // Checked before parsing: the parser would build (and free recursively)
   // whatever depth it is given.
@@ -139,21 +222,12 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   std::optional<std::string> type;
   if (!read_string(doc, "type", type) || !type)
     return fail(error_code::bad_request, "type is missing or not a string", cid_text);
-
-  request req;
-  if (*type == "join")
-    req.type = request_type::join;
-  else if (*type == "leave")
-    req.type = request_type::leave;
-  else if (*type == "send")
-    req.type = request_type::send;
-  else if (*type == "history")
-    req.type = request_type::history;
-  else if (*type == "typing")
-    req.type = request_type::typing;
-  else
+  auto kind = type_named(*type);
+  if (!kind)
     return fail(error_code::bad_request, "unknown type", cid_text);
 
+  request req;
+  req.type = *kind;
   std::optional<std::string> room;
   if (!read_string(doc, "room", room) || !room)
     return fail(error_code::bad_request, "room is missing or not a string", cid_text);
@@ -161,71 +235,19 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
     return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid_text);
   req.room = std::move(*room);
 
+  std::optional<decode_error> err;
   switch (req.type) {
-    case request_type::join: {
-      std::optional<std::string> name, since;
-      if (!read_string(doc, "name", name) || !name)
-        return fail(error_code::bad_request, "name is missing or not a string");
-      auto trimmed = trim(*name);
-      if (trimmed.empty() || utf8_length(trimmed) > max_name_chars)
-        return fail(error_code::bad_request, "name must be 1 to 32 characters, not blank");
-      for (unsigned char c : trimmed)
-        if (c < 0x20 || c == 0x7F)
-          return fail(error_code::bad_request, "name must not contain control characters");
-      req.name = std::string{trimmed};
-      if (!read_string(doc, "since", since))
-        return fail(error_code::bad_request, "since must be a message id string");
-      if (since) {
-        req.since = message_id::parse(*since);
-        if (!req.since)
-          return fail(error_code::bad_request, "since is not a message id");
-      }
-      std::optional<std::string> token;
-      if (!read_string(doc, "token", token))
-        return fail(error_code::bad_request, "token must be a string");
-      if (token && token->size() > max_token_chars)
-        return fail(error_code::bad_request, "token is longer than 4096 characters");
-      req.token = std::move(token).value_or("");
-      req.limit = limits.default_page_size;
-      break;
-    }
-    case request_type::send: {
-      std::optional<std::string> text;
-      if (!read_string(doc, "text", text) || !text)
-        return fail(error_code::bad_request, "text is missing or not a string", cid_text);
-      auto length = utf8_length(*text);
-      if (length == 0)
-        return fail(error_code::bad_request, "text is empty", cid_text);
-      if (length > limits.max_text_chars)
-        return fail(error_code::too_large,
-                    "text is longer than " + std::to_string(limits.max_text_chars) + " characters", cid_text);
-      req.text = std::move(*text);
+    case request_type::join: err = read_join(doc, limits, req); break;
+    case request_type::send:
       req.cid = std::move(cid_text);
+      err = read_send(doc, limits, req);
       break;
-    }
-    case request_type::history: {
-      std::optional<std::string> before;
-      if (!read_string(doc, "before", before))
-        return fail(error_code::bad_request, "before must be a message id string");
-      if (before) {
-        req.before = message_id::parse(*before);
-        if (!req.before)
-          return fail(error_code::bad_request, "before is not a message id");
-      }
-      req.limit = limits.default_page_size;
-      if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
-        if (!it->is_number_integer())
-          return fail(error_code::bad_request, "limit must be an integer");
-        auto limit = it->get<std::int64_t>();
-        if (limit < 1 || limit > static_cast<std::int64_t>(max_page_size))
-          return fail(error_code::bad_request, "limit must be 1 to 100");
-        req.limit = static_cast<std::size_t>(limit);
-      }
-      break;
-    }
+    case request_type::history: err = read_history(doc, limits, req); break;
     case request_type::leave:
     case request_type::typing: break;
   }
+  if (err)
+    return *err;
   return req;
 }
 
