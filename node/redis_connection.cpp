@@ -190,7 +190,7 @@ redis_connection::redis_connection(net::io_context& ioc, redis_endpoint endpoint
                        std::to_string(reinterpret_cast<std::uintptr_t>(this))),
     events_(std::move(events)),
     timing_(t),
-    backoff_(t.backoff_min),
+    backoff_(t.backoff_min, t.backoff_max),
     reconnect_timer_(strand_),
     ping_timer_(strand_),
     connect_timer_(strand_) {}
@@ -316,7 +316,7 @@ void redis_connection::on_connected() {
     if (self->generation_ != generation || self->ac_ == nullptr || reply.is_error())
       return;
     self->ready_ = true;
-    self->backoff_ = self->timing_.backoff_min;
+    self->backoff_.reset();
     self->connect_timer_.cancel();
     log::info("redis_connected",
               {{"link", self->name_},
@@ -359,12 +359,7 @@ void redis_connection::fail(const std::string& reason) {
 void redis_connection::schedule_reconnect() {
   if (stopped_)
     return;
-  static thread_local std::minstd_rand rng{std::random_device{}()};
-  auto high = backoff_.count();
-  std::uniform_int_distribution<long> jitter{high / 2, std::max<long>(high, 1)};
-  auto delay = std::chrono::milliseconds{jitter(rng)};
-  backoff_ = std::min(backoff_ * 2, timing_.backoff_max);
-  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.expires_after(backoff_.next());
   reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && self->ac_ == nullptr)
       self->do_connect();

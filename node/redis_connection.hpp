@@ -4,6 +4,7 @@
 // connection comes back by itself (backoff with jitter) after any failure.
 
 #include "actors/redis_port.hpp"
+#include "node/reconnect_backoff.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -91,7 +92,7 @@ private:
   /// Any reply or message proves the link alive: a busy Redis may answer a
   /// PING late, behind a long queue, and is not dead for that.
   std::chrono::steady_clock::time_point last_heard_;
-  std::chrono::milliseconds backoff_;
+  reconnect_backoff backoff_;
   std::uint64_t generation_ = 0;   ///< counts contexts, so late callbacks of an old one are ignored
   std::set<std::string> channels_; ///< wanted subscriptions, restored after a reconnect
   /// WAIT: whether one is out, and who waits for the next one (with the

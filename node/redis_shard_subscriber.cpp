@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <map>
-#include <random>
 
 namespace chatnode {
 
@@ -59,7 +58,7 @@ redis_shard_subscriber::redis_shard_subscriber(net::io_context& ioc, redis_endpo
     name_(std::move(name)),
     events_(std::move(events)),
     timing_(t),
-    backoff_(t.backoff_min),
+    backoff_(t.backoff_min, t.backoff_max),
     reconnect_timer_(strand_),
     ping_timer_(strand_) {}
 
@@ -121,7 +120,7 @@ void redis_shard_subscriber::on_connected() {
   boost::system::error_code ignored;
   socket_.set_option(net::ip::tcp::no_delay(true), ignored);
   up_ = true;
-  backoff_ = timing_.backoff_min;
+  backoff_.reset();
   last_heard_ = std::chrono::steady_clock::now();
   read_more();
   if (!endpoint_.password.empty()) {
@@ -159,11 +158,7 @@ void redis_shard_subscriber::fail(const std::string& reason) {
     events_.down(reason);
   if (stopped_)
     return;
-  static thread_local std::minstd_rand rng{std::random_device{}()};
-  auto high = backoff_.count();
-  std::uniform_int_distribution<long> jitter{high / 2, std::max<long>(high, 1)};
-  backoff_ = std::min(backoff_ * 2, timing_.backoff_max);
-  reconnect_timer_.expires_after(std::chrono::milliseconds{jitter(rng)});
+  reconnect_timer_.expires_after(backoff_.next());
   reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && !self->up_)
       self->connect();

@@ -6,6 +6,7 @@
 // subscribing again to what it was asked for, and checks its link with PING.
 
 #include "actors/redis_port.hpp"
+#include "node/reconnect_backoff.hpp"
 #include "node/redis_connection.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -76,7 +77,7 @@ private:
   std::chrono::steady_clock::time_point connect_started_;
   std::uint64_t generation_ = 0; ///< counts sockets, so late handlers of an old one do nothing
   std::chrono::steady_clock::time_point last_heard_;
-  std::chrono::milliseconds backoff_;
+  reconnect_backoff backoff_;
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer ping_timer_;
 };
