@@ -3,6 +3,7 @@
 // events. The only code that knows the JSON shape of the protocol.
 
 #include "actors/chat_types.hpp"
+#include "actors/result.hpp"
 
 #include <cstddef>
 #include <string>
@@ -75,7 +76,7 @@ struct decode_error {
   bool too_deep = false; ///< refused for its nesting depth
 };
 
-using decode_result = std::variant<request, decode_error>;
+using decode_result = result<request, decode_error>;
 
 /// Decodes and validates one client text frame.
 decode_result decode_request(std::string_view frame, const protocol_limits& limits);

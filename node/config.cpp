@@ -319,7 +319,7 @@ std::string dotted(std::string_view section, std::string_view key) {
 
 // -- public ---------------------------------------------------------------------
 
-std::variant<listen_address, std::string> parse_listen(std::string_view text) {
+result<listen_address> parse_listen(std::string_view text) {
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0)
     return std::string{"expected host:port, e.g. 0.0.0.0:8080"};

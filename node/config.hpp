@@ -3,6 +3,8 @@
 // variables and command-line flags, in rising order of precedence. Parsing is
 // pure (text in, config or one-line error out) so it is tested without files.
 
+#include "actors/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -63,7 +65,7 @@ struct config_error {
   std::string message;
 };
 
-using config_result = std::variant<node_config, config_error>;
+using config_result = result<node_config, config_error>;
 
 /// Parses TOML text over the defaults; `source` names it in errors.
 config_result parse_config(std::string_view text, std::string_view source);
@@ -86,6 +88,6 @@ struct listen_address {
   std::string host;
   std::uint16_t port = 0;
 };
-std::variant<listen_address, std::string> parse_listen(std::string_view text);
+result<listen_address> parse_listen(std::string_view text);
 
 } // namespace chatnode

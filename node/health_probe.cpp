@@ -46,11 +46,10 @@ std::optional<http_url> parse_http_url(std::string_view url) {
 
 } // namespace
 
-bool probe_health(const std::string& url, std::chrono::milliseconds timeout, std::string& problem) {
+outcome<> probe_health(const std::string& url, std::chrono::milliseconds timeout) {
   auto parsed = parse_http_url(url);
   if (!parsed) {
-    problem = "not an http://host:port/path URL: " + url;
-    return false;
+    return "not an http://host:port/path URL: " + url;
   }
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
@@ -79,18 +78,15 @@ bool probe_health(const std::string& url, std::chrono::milliseconds timeout, std
     });
   ioc.run_for(timeout + std::chrono::milliseconds{100});
   if (!ioc.stopped()) {
-    problem = "no answer in time";
-    return false;
+    return std::string{"no answer in time"};
   }
   if (failure) {
-    problem = failure.message();
-    return false;
+    return failure.message();
   }
   if (res.result() != http::status::ok) {
-    problem = "answered " + std::to_string(res.result_int());
-    return false;
+    return "answered " + std::to_string(res.result_int());
   }
-  return true;
+  return std::monostate{};
 }
 
 } // namespace chatnode

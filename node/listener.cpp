@@ -17,7 +17,7 @@ listener::listener(io_pool& pool, edge_context& ctx)
     acceptor_(pool.at(0).context()),
     retry_timer_(acceptor_.get_executor()) {}
 
-bool listener::open(const tcp::endpoint& endpoint, std::string& error) {
+outcome<> listener::open(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec)
@@ -27,8 +27,8 @@ bool listener::open(const tcp::endpoint& endpoint, std::string& error) {
   if (!ec)
     acceptor_.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
-    error = ec.message();
-  return !ec;
+    return ec.message();
+  return std::monostate{};
 }
 
 tcp::endpoint listener::local_endpoint() const {

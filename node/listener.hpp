@@ -2,6 +2,7 @@
 // Accepts TCP connections and hands each to an HTTP session on the next
 // I/O thread in turn.
 
+#include "actors/result.hpp"
 #include "node/edge_context.hpp"
 #include "node/io_pool.hpp"
 
@@ -17,8 +18,8 @@ public:
   /// Accepts on the pool's first thread.
   listener(io_pool& pool, edge_context& ctx);
 
-  /// Binds and listens; false (with `error` set) when the address is unusable.
-  bool open(const boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
+  /// Binds and listens, or says why the address is unusable.
+  outcome<> open(const boost::asio::ip::tcp::endpoint& endpoint);
   /// The bound endpoint (the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 

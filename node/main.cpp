@@ -113,10 +113,10 @@ int health_command(int argc, char** argv) {
   if (argc > 3)
     return chatnode::startup_error("health takes at most one URL (see --help)");
   std::string url = argc == 3 ? argv[2] : "http://127.0.0.1:8080/healthz";
-  std::string problem;
-  if (chatnode::probe_health(url, std::chrono::seconds{3}, problem))
+  auto probed = chatnode::probe_health(url, std::chrono::seconds{3});
+  if (chatnode::ok(probed))
     return 0;
-  return chatnode::startup_error(url + ": " + problem, 1);
+  return chatnode::startup_error(url + ": " + chatnode::error_of(probed), 1);
 }
 
 } // namespace

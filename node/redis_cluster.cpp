@@ -20,12 +20,11 @@ constexpr auto refresh_retry = 250ms;
 
 } // namespace
 
-bool parse_redis_seeds(const std::string& url, std::vector<redis_endpoint>& out, std::string& error) {
+result<std::vector<redis_endpoint>> parse_redis_seeds(const std::string& url) {
   // The credentials and scheme of the whole URL apply to every host.
   constexpr std::string_view scheme = "redis://";
   if (!std::string_view{url}.starts_with(scheme)) {
-    error = "expected redis://[[user]:password@]host:port[,host:port...]";
-    return false;
+    return std::string{"expected redis://[[user]:password@]host:port[,host:port...]"};
   }
   std::string rest = url.substr(scheme.size());
   std::string credentials;
@@ -38,20 +37,19 @@ bool parse_redis_seeds(const std::string& url, std::vector<redis_endpoint>& out,
   for (;;) {
     auto comma = rest.find(',', start);
     auto host = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    redis_endpoint ep;
-    if (!parse_redis_url(std::string{scheme} + credentials + host, ep, error))
-      return false;
+    auto parsed = parse_redis_url(std::string{scheme} + credentials + host);
+    if (!ok(parsed))
+      return error_of(parsed);
+    auto& ep = std::get<redis_endpoint>(parsed);
     if (ep.db != 0) {
-      error = "a cluster has only database 0";
-      return false;
+      return std::string{"a cluster has only database 0"};
     }
     seeds.push_back(std::move(ep));
     if (comma == std::string::npos)
       break;
     start = comma + 1;
   }
-  out = std::move(seeds);
-  return true;
+  return seeds;
 }
 
 // -- the two ports the bridge sees --------------------------------------------

@@ -30,8 +30,8 @@ namespace chatnode {
 class redis_shard_subscriber;
 
 /// Parses redis://[[user]:password@]host:port[,host:port...]: the seeds of a
-/// cluster, sharing one set of credentials; false (with `error`) when malformed.
-bool parse_redis_seeds(const std::string& url, std::vector<redis_endpoint>& out, std::string& error);
+/// cluster, sharing one set of credentials; or says why it is malformed.
+result<std::vector<redis_endpoint>> parse_redis_seeds(const std::string& url);
 
 class redis_cluster : public std::enable_shared_from_this<redis_cluster> {
 public:

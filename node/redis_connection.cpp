@@ -18,12 +18,11 @@ using namespace std::chrono_literals;
 
 // -- URL ----------------------------------------------------------------------
 
-bool parse_redis_url(const std::string& url, redis_endpoint& out, std::string& error) {
+result<redis_endpoint> parse_redis_url(const std::string& url) {
   constexpr std::string_view scheme = "redis://";
   std::string_view rest{url};
   if (!rest.starts_with(scheme)) {
-    error = "expected redis://[[user]:password@]host[:port][/db]";
-    return false;
+    return std::string{"expected redis://[[user]:password@]host[:port][/db]"};
   }
   rest.remove_prefix(scheme.size());
   redis_endpoint ep;
@@ -44,8 +43,7 @@ bool parse_redis_url(const std::string& url, redis_endpoint& out, std::string& e
     if (!db.empty()) {
       auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), ep.db);
       if (ec != std::errc{} || end != db.data() + db.size() || ep.db < 0) {
-        error = "the database after / must be a number";
-        return false;
+        return std::string{"the database after / must be a number"};
       }
     }
   }
@@ -55,19 +53,16 @@ bool parse_redis_url(const std::string& url, redis_endpoint& out, std::string& e
     auto port = rest.substr(colon + 1);
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), ep.port);
     if (ec != std::errc{} || end != port.data() + port.size() || ep.port < 1 || ep.port > 65535) {
-      error = "the port must be a number from 1 to 65535";
-      return false;
+      return std::string{"the port must be a number from 1 to 65535"};
     }
   }
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   if (host.empty()) {
-    error = "the host is missing";
-    return false;
+    return std::string{"the host is missing"};
   }
   ep.host = std::string{host};
-  out = std::move(ep);
-  return true;
+  return ep;
 }
 
 // -- hiredis event hooks on Asio ----------------------------------------------

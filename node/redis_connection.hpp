@@ -4,6 +4,7 @@
 // connection comes back by itself (backoff with jitter) after any failure.
 
 #include "actors/redis_port.hpp"
+#include "actors/result.hpp"
 #include "node/reconnect_backoff.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -27,8 +28,8 @@ struct redis_endpoint {
   int db = 0;
 };
 
-/// Parses a redis:// URL; false (with `error`) when malformed.
-bool parse_redis_url(const std::string& url, redis_endpoint& out, std::string& error);
+/// Parses a redis:// URL, or says why it is malformed.
+result<redis_endpoint> parse_redis_url(const std::string& url);
 
 class redis_connection : public redis_port, public std::enable_shared_from_this<redis_connection> {
 public:

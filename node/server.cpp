@@ -86,14 +86,14 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
   // taken for silent.
   settings.wait_timeout = timing.ping_timeout / 3;
   auto bridge_handle = std::make_shared<bus_actor>();
-  std::string url_error;
 
   if (settings.sharded) {
-    std::vector<redis_endpoint> seeds;
-    if (!parse_redis_seeds(config.redis_url, seeds, url_error)) {
-      startup_error("redis.url: " + url_error);
+    auto parsed = parse_redis_seeds(config.redis_url);
+    if (!ok(parsed)) {
+      startup_error("redis.url: " + error_of(parsed));
       return std::nullopt;
     }
+    const auto& seeds = std::get<std::vector<redis_endpoint>>(parsed);
     auto cluster = std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, 0),
                                                    forward_redis_events(bridge_handle, 1), timing);
     auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings, stats);
@@ -113,11 +113,12 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
                        }};
   }
 
-  redis_endpoint endpoint;
-  if (!parse_redis_url(config.redis_url, endpoint, url_error)) {
-    startup_error("redis.url: " + url_error);
+  auto parsed = parse_redis_url(config.redis_url);
+  if (!ok(parsed)) {
+    startup_error("redis.url: " + error_of(parsed));
     return std::nullopt;
   }
+  const auto& endpoint = std::get<redis_endpoint>(parsed);
   auto commands = std::make_shared<redis_connection>(ioc, endpoint, "commands", false,
                                                      forward_redis_events(bridge_handle, 0), timing);
   auto subscriber = std::make_shared<redis_connection>(ioc, endpoint, "subscriber", true,
@@ -182,7 +183,7 @@ struct endpoints {
   fs::path web_root;
 };
 
-std::variant<endpoints, std::string> check_endpoints(const node_config& config) {
+result<endpoints> check_endpoints(const node_config& config) {
   auto listen = std::get<listen_address>(parse_listen(config.listen));
   boost::system::error_code ec;
   auto address = net::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, ec);
@@ -356,10 +357,9 @@ int run_server(const node_config& config) {
   };
 
   auto acceptor = std::make_shared<listener>(pool, ctx);
-  std::string listen_error;
-  if (!acceptor->open({where.address, where.listen.port}, listen_error)) {
+  if (auto opened = acceptor->open({where.address, where.listen.port}); !ok(opened)) {
     stop_all();
-    return startup_error("node.listen: cannot listen on " + config.listen + ": " + listen_error, 1);
+    return startup_error("node.listen: cannot listen on " + config.listen + ": " + error_of(opened), 1);
   }
   acceptor->run();
   auto url = shown_url(where.listen, acceptor->local_endpoint());
