@@ -13,7 +13,7 @@
 #include "test_util.hpp"
 #include "ws_client.hpp"
 
-namespace chatnode::test {
+namespace chatnode::testing {
 
 using namespace std::chrono_literals;
 
@@ -24,11 +24,11 @@ inline bool current_test_failed() {
 
 // One node per test case (or per suite when used as a suite fixture). When the test
 // failed, the node's stderr goes to the test log.
-struct NodeFixture {
-  NodeProcess node;
-  explicit NodeFixture(NodeOptions opts = {})
+struct node_fixture {
+  node_process node;
+  explicit node_fixture(node_options opts = {})
     : node(std::move(opts)) {}
-  ~NodeFixture() {
+  ~node_fixture() {
     // Every node must stop cleanly, and a sanitizer build must not have reported anything.
     if (node.running()) {
       auto status = node.stop(after(15s));
@@ -45,15 +45,15 @@ struct NodeFixture {
       BOOST_TEST_MESSAGE("chatnode stderr (" << node.stderr_path() << "), tail:\n" << node.stderr_tail());
     }
   }
-  NodeFixture(const NodeFixture&) = delete;
-  NodeFixture& operator=(const NodeFixture&) = delete;
+  node_fixture(const node_fixture&) = delete;
+  node_fixture& operator=(const node_fixture&) = delete;
 };
 
-inline HttpResponse get(const NodeProcess& node, const std::string& target) {
+inline http_response get(const node_process& node, const std::string& target) {
   return http_get(node.host(), node.port(), target);
 }
 
-inline std::string metrics_text(const NodeProcess& node) {
+inline std::string metrics_text(const node_process& node) {
   auto r = get(node, "/metrics");
   BOOST_REQUIRE_MESSAGE(r.status == 200, "/metrics status " << r.status << " " << r.error);
   return r.body;
@@ -64,8 +64,8 @@ inline double metric_or_zero(const std::string& text, const std::string& series)
 }
 
 // Connects, requires the upgrade to succeed and the first event to be `welcome`.
-inline WsClient open_client(const NodeProcess& node, ConnectOptions opts = {}) {
-  WsClient c;
+inline ws_client open_client(const node_process& node, connect_options opts = {}) {
+  ws_client c;
   int status = c.connect(node.host(), node.port(), opts);
   BOOST_REQUIRE_MESSAGE(status == 101, "upgrade status " << status << ": " << c.last_error());
   auto welcome = c.next_event(after(5s));
@@ -75,7 +75,7 @@ inline WsClient open_client(const NodeProcess& node, ConnectOptions opts = {}) {
 }
 
 // Sends join and returns the `joined` reply (other events stay queued).
-inline json join(WsClient& c, const std::string& room, const std::string& name,
+inline json join(ws_client& c, const std::string& room, const std::string& name,
                  std::optional<std::string> since = {}) {
   json req{{"type", "join"}, {"room", room}, {"name", name}};
   if (since)
@@ -87,7 +87,7 @@ inline json join(WsClient& c, const std::string& room, const std::string& name,
 }
 
 // Sends a message with a cid and waits for its echo.
-inline json send_and_ack(WsClient& c, const std::string& room, const std::string& text,
+inline json send_and_ack(ws_client& c, const std::string& room, const std::string& text,
                          const std::string& cid) {
   BOOST_REQUIRE(c.send_json({{"type", "send"}, {"room", room}, {"text", text}, {"cid", cid}}));
   auto ack = c.wait_for(is_message_with_cid(cid), after(5s));
@@ -97,14 +97,14 @@ inline json send_and_ack(WsClient& c, const std::string& room, const std::string
 
 // Polls `cond` every 10 ms until it holds or the deadline passes.
 template <class Cond>
-bool eventually(Cond cond, Deadline deadline) {
+bool eventually(Cond cond, time_point deadline) {
   for (;;) {
     if (cond())
       return true;
-    if (Clock::now() >= deadline)
+    if (steady::now() >= deadline)
       return false;
     std::this_thread::sleep_for(10ms);
   }
 }
 
-} // namespace chatnode::test
+} // namespace chatnode::testing

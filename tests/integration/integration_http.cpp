@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-using namespace chatnode::test;
+using namespace chatnode::testing;
 
 namespace {
 
@@ -73,13 +73,13 @@ bool has_version_number(const std::string& s) {
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(health_and_metrics)
 
-BOOST_FIXTURE_TEST_CASE(healthz_is_ok, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(healthz_is_ok, node_fixture) {
   auto r = get(node, "/healthz");
   BOOST_TEST(r.status == 200, "status " << r.status << " " << r.error);
   BOOST_TEST(trim(r.body) == "ok");
 }
 
-BOOST_FIXTURE_TEST_CASE(health_command_checks_a_running_node, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(health_command_checks_a_running_node, node_fixture) {
   const std::string base = "http://127.0.0.1:" + std::to_string(node.port());
   auto ok = run_chatnode({"health", base + "/healthz"});
   BOOST_TEST(ok.status == 0, "stderr: " << ok.err);
@@ -93,13 +93,13 @@ BOOST_FIXTURE_TEST_CASE(health_command_checks_a_running_node, NodeFixture) {
   BOOST_TEST(!line_with(bad.err, {"not an http"}).empty(), bad.err);
 }
 
-BOOST_FIXTURE_TEST_CASE(readyz_is_ready_without_redis, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(readyz_is_ready_without_redis, node_fixture) {
   auto r = get(node, "/readyz");
   BOOST_TEST(r.status == 200, "status " << r.status << " body " << r.body);
   BOOST_TEST(trim(r.body) == "ready");
 }
 
-BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, node_fixture) {
   auto r = get(node, "/metrics");
   BOOST_REQUIRE(r.status == 200);
   BOOST_TEST(starts_with(lower(r.header("Content-Type")), "text/plain"),
@@ -147,14 +147,14 @@ BOOST_FIXTURE_TEST_CASE(metrics_declares_every_documented_family, NodeFixture) {
   }
 }
 
-BOOST_FIXTURE_TEST_CASE(metrics_move_with_traffic, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(metrics_move_with_traffic, node_fixture) {
   const std::string before = metrics_text(node);
   auto m0 = [&](const std::string& s) { return metric_or_zero(before, s); };
   BOOST_TEST(m0("chatnode_connections") == 0);
 
   const std::string room = unique_name("metrics");
   {
-    WsClient c = open_client(node);
+    ws_client c = open_client(node);
     join(c, room, "meter");
     for (int i = 0; i < 3; ++i)
       send_and_ack(c, room, std::string("hello ").append(std::to_string(i)),
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(static_files)
 
-BOOST_FIXTURE_TEST_CASE(root_serves_index_html, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(root_serves_index_html, node_fixture) {
   auto r = get(node, "/");
   BOOST_REQUIRE_MESSAGE(r.status == 200, "status " << r.status << " " << r.error);
   BOOST_TEST(starts_with(lower(r.header("Content-Type")), "text/html"),
@@ -223,7 +223,7 @@ BOOST_FIXTURE_TEST_CASE(root_serves_index_html, NodeFixture) {
   BOOST_TEST(direct.body == r.body);
 }
 
-BOOST_FIXTURE_TEST_CASE(content_types, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(content_types, node_fixture) {
   auto js = get(node, "/app.js");
   BOOST_TEST(js.status == 200, "/app.js status " << js.status);
   std::string js_type = lower(js.header("Content-Type"));
@@ -238,14 +238,14 @@ BOOST_FIXTURE_TEST_CASE(content_types, NodeFixture) {
   BOOST_TEST(css.body == slurp(source_dir() + "/web/style.css"));
 }
 
-BOOST_FIXTURE_TEST_CASE(missing_file_is_404, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(missing_file_is_404, node_fixture) {
   for (const char* target : {"/no-such-file.html", "/nested/dir/missing.js", "/app.js.bak"}) {
     auto r = get(node, target);
     BOOST_TEST(r.status == 404, target << " status " << r.status);
   }
 }
 
-BOOST_FIXTURE_TEST_CASE(traversal_never_escapes_the_web_root, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(traversal_never_escapes_the_web_root, node_fixture) {
   // web root is <source>/web, so "../config/node.toml" is a real file one level up.
   const char* targets[] = {
     "/../config/node.toml",
@@ -291,14 +291,14 @@ namespace {
 // spread over [shutdown] drain_seconds; SIGINT closes them at once with 1001. Either way
 // the node stops accepting and exits 0 within 5 s.
 void signal_closes_sessions(int sig, int expected_code) {
-  NodeFixture f;
+  node_fixture f;
   const std::string room = unique_name("shutdown");
-  std::vector<WsClient> clients;
+  std::vector<ws_client> clients;
   for (int i = 0; i < 3; ++i) {
     clients.push_back(open_client(f.node));
     join(clients.back(), room, "user" + std::to_string(i));
   }
-  const auto signalled = Clock::now();
+  const auto signalled = steady::now();
   BOOST_REQUIRE(f.node.send_signal(sig));
   for (auto& c : clients) {
     auto code = c.expect_close(signalled + 5s, /*keep_events=*/false);
@@ -311,7 +311,7 @@ void signal_closes_sessions(int sig, int expected_code) {
   if (status)
     BOOST_TEST(*status == 0);
   // A new connection is refused once the node has stopped accepting.
-  WsClient late;
+  ws_client late;
   BOOST_TEST(late.connect(f.node.host(), f.node.port()) != 101);
 }
 
@@ -330,7 +330,7 @@ BOOST_AUTO_TEST_CASE(sigint_closes_sessions_with_1001_and_exits_0) {
 BOOST_AUTO_TEST_CASE(sigterm_right_after_start_exits_0) {
   for (int i = 0; i < 5; ++i) {
     BOOST_TEST_CONTEXT("round " << i) {
-      NodeFixture f;
+      node_fixture f;
       BOOST_REQUIRE(f.node.send_signal(SIGTERM));
       auto status = f.node.wait_exit(after(5s));
       BOOST_REQUIRE(status.has_value());
@@ -419,15 +419,15 @@ BOOST_AUTO_TEST_CASE(unknown_or_bad_config_key_is_refused) {
   char tmpl[] = "/tmp/chatnode-it-config-XXXXXX";
   BOOST_REQUIRE(::mkdtemp(tmpl) != nullptr);
   const std::string dir = tmpl;
-  struct Cleanup {
+  struct cleanup {
     std::string dir;
-    ~Cleanup() {
+    ~cleanup() {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
 
-  struct Case {
+  struct config_case {
     std::string file, key, content, line; // line: ":<line number>" of the bad key
   };
   auto line_of = [](const std::string& text, std::size_t pos) {
@@ -440,8 +440,9 @@ BOOST_AUTO_TEST_CASE(unknown_or_bad_config_key_is_refused) {
   auto burst = with_bad_value.find("rate_burst = 40");
   BOOST_REQUIRE(burst != std::string::npos);
   with_bad_value.replace(burst, 15, "rate_burst = \"lots\"");
-  const Case cases[] = {{"unknown.toml", "bogus_knob", with_unknown, line_of(with_unknown, limits + 9)},
-                        {"badvalue.toml", "rate_burst", with_bad_value, line_of(with_bad_value, burst)}};
+  const config_case cases[] = {
+    {"unknown.toml", "bogus_knob", with_unknown, line_of(with_unknown, limits + 9)},
+    {"badvalue.toml", "rate_burst", with_bad_value, line_of(with_bad_value, burst)}};
 
   for (const auto& c : cases) {
     const std::string path = dir + "/" + c.file;

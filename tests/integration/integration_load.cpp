@@ -10,12 +10,12 @@
 #include <set>
 #include <thread>
 
-using namespace chatnode::test;
+using namespace chatnode::testing;
 
 namespace {
 
 // What one client thread saw; checked by the main thread (Boost.Test is not thread-safe).
-struct Seen {
+struct client_view {
   std::vector<std::string> ids;  // ids of the messages of its room, in arrival order
   std::vector<std::string> cids; // their cids, same order
   std::size_t foreign = 0;       // messages of another room
@@ -30,30 +30,30 @@ struct Seen {
 BOOST_AUTO_TEST_SUITE(delivery)
 
 BOOST_AUTO_TEST_CASE(every_member_gets_every_message_once_in_id_order) {
-  NodeOptions o;
+  node_options o;
   o.env = {{"CHATNODE_LIMITS_RATE_PER_SECOND", "100000"},
            {"CHATNODE_LIMITS_RATE_BURST", "100000"},
            {"CHATNODE_LOG_LEVEL", "warn"}};
-  NodeFixture f(o);
+  node_fixture f(o);
 
   constexpr int kClientsPerRoom = 10, kSendersPerRoom = 5, kPerSender = 200;
   constexpr std::size_t kPerRoom = kSendersPerRoom * kPerSender;
   const std::string rooms[2] = {unique_name("load-a"), unique_name("load-b")};
   constexpr int kClients = 2 * kClientsPerRoom;
 
-  std::vector<Seen> seen(kClients);
+  std::vector<client_view> seen(kClients);
   std::latch joined(kClients);
   std::vector<std::thread> threads;
-  const Deadline deadline = after(90s);
+  const time_point deadline = after(90s);
 
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      Seen& s = seen[static_cast<std::size_t>(i)];
+      client_view& s = seen[static_cast<std::size_t>(i)];
       const std::string& room = rooms[i % 2];
       const int index_in_room = i / 2;
       const bool sender = index_in_room < kSendersPerRoom;
       const std::string name = "u" + std::to_string(i);
-      WsClient c;
+      ws_client c;
       bool ok = c.connect(f.node.host(), f.node.port()) == 101;
       if (ok) {
         ok = c.send_json({{"type", "join"}, {"room", room}, {"name", name}}) &&
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(every_member_gets_every_message_once_in_id_order) {
           expected_cids.insert("u" + std::to_string(i) + "-" + std::to_string(k));
     const std::vector<std::string>* reference = nullptr;
     for (int i = r; i < kClients; i += 2) {
-      const Seen& s = seen[static_cast<std::size_t>(i)];
+      const client_view& s = seen[static_cast<std::size_t>(i)];
       BOOST_TEST_CONTEXT("client u" << i << " in " << rooms[r]) {
         BOOST_TEST(s.failure.empty(), s.failure << " after " << s.ids.size() << " messages");
         BOOST_TEST(s.errors == 0u, s.first_error);
@@ -149,11 +149,11 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(limits)
 
-BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection, node_fixture) {
   const std::string room = unique_name("rate");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   join(b, room, "bob");
 
   const std::string before = metrics_text(node);
@@ -238,18 +238,18 @@ BOOST_FIXTURE_TEST_CASE(rate_limit_drops_with_an_error_and_keeps_the_connection,
 }
 
 BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
-  NodeOptions o;
+  node_options o;
   o.env = {{"CHATNODE_LIMITS_RATE_PER_SECOND", "100000"},
            {"CHATNODE_LIMITS_RATE_BURST", "100000"},
            {"CHATNODE_LIMITS_OUTBOUND_QUEUE", "64"},
            {"CHATNODE_HISTORY_RETENTION", "100000"},
            {"CHATNODE_LOG_LEVEL", "warn"}};
-  NodeFixture f(o);
+  node_fixture f(o);
   const std::string room = unique_name("slow");
 
   // The slow reader: a tiny receive buffer, joins, then reads nothing for a while.
-  WsClient slow;
-  ConnectOptions tiny;
+  ws_client slow;
+  connect_options tiny;
   tiny.receive_buffer = 4096;
   BOOST_REQUIRE_EQUAL(slow.connect(f.node.host(), f.node.port(), tiny), 101);
   BOOST_REQUIRE(slow.send_json({{"type", "join"}, {"room", room}, {"name", "slowpoke"}}));
@@ -259,10 +259,10 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
   std::atomic<bool> stop_observer{false};
   std::atomic<std::size_t> observer_count{0};
   std::atomic<bool> observer_failed{false};
-  Seen observer_seen; // read by the main thread once observer_failed or after join()
+  client_view observer_seen; // read by the main thread once observer_failed or after join()
   std::latch observer_joined(1);
   std::thread observer([&] {
-    WsClient c;
+    ws_client c;
     bool ok = c.connect(f.node.host(), f.node.port()) == 101 &&
               c.send_json({{"type", "join"}, {"room", room}, {"name", "watcher"}}) &&
               c.wait_for(is_type_in_room("joined", room), after(5s)).has_value();
@@ -291,10 +291,10 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
       }
     }
   });
-  struct StopAndJoin {
+  struct stop_and_join {
     std::atomic<bool>& stop;
     std::thread& thread;
-    ~StopAndJoin() {
+    ~stop_and_join() {
       stop = true;
       if (thread.joinable())
         thread.join();
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
   } observer_guard{stop_observer, observer};
   observer_joined.wait();
 
-  WsClient sender = open_client(f.node);
+  ws_client sender = open_client(f.node);
   join(sender, room, "sender");
   const std::string big(4000, 'z');
   int sent = 0;
@@ -359,7 +359,7 @@ BOOST_AUTO_TEST_CASE(slow_reader_is_closed_1013_and_others_keep_receiving) {
   BOOST_TEST(sender.is_open());
 
   // On reconnect, `since` recovers exactly what the slow reader missed.
-  WsClient again = open_client(f.node);
+  ws_client again = open_client(f.node);
   std::optional<std::string> since;
   if (!slow_ids.empty())
     since = slow_ids.back();

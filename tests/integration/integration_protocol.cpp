@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <set>
 
-using namespace chatnode::test;
+using namespace chatnode::testing;
 
 namespace {
 
@@ -19,7 +19,7 @@ std::int64_t now_ms() {
 // Sends a `history` request for a room the client has joined and returns every event that
 // arrived before its reply (a barrier: whatever the node sent this client before it
 // answered is in the result).
-std::vector<json> events_before_barrier(WsClient& c, const std::string& room) {
+std::vector<json> events_before_barrier(ws_client& c, const std::string& room) {
   BOOST_REQUIRE(c.send_json({{"type", "history"}, {"room", room}, {"limit", 1}}));
   std::vector<json> seen;
   for (;;) {
@@ -31,7 +31,7 @@ std::vector<json> events_before_barrier(WsClient& c, const std::string& room) {
   }
 }
 
-std::size_t count_if(const std::vector<json>& events, const EventPredicate& pred) {
+std::size_t count_if(const std::vector<json>& events, const event_predicate& pred) {
   return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), pred));
 }
 
@@ -65,7 +65,7 @@ void check_message_shape(const json& m, const std::string& room, const std::stri
 }
 
 // Expects an `error` with this code as the reply to `request` (the next error event).
-json expect_error(WsClient& c, const json& request, const std::string& code) {
+json expect_error(ws_client& c, const json& request, const std::string& code) {
   BOOST_REQUIRE_MESSAGE(c.send_json(request), c.last_error());
   auto e = c.wait_for(is_type("error"), after(5s));
   BOOST_REQUIRE_MESSAGE(e.has_value(), "no error reply to " << request.dump());
@@ -77,7 +77,7 @@ json expect_error(WsClient& c, const json& request, const std::string& code) {
   return *e;
 }
 
-json expect_error_text(WsClient& c, const std::string& frame, const std::string& code) {
+json expect_error_text(ws_client& c, const std::string& frame, const std::string& code) {
   BOOST_REQUIRE_MESSAGE(c.send_text(frame), c.last_error());
   auto e = c.wait_for(is_type("error"), after(5s));
   BOOST_REQUIRE_MESSAGE(e.has_value(), "no error reply to " << frame);
@@ -85,15 +85,15 @@ json expect_error_text(WsClient& c, const std::string& frame, const std::string&
   return *e;
 }
 
-NodeOptions fast_rate() {
-  NodeOptions o;
+node_options fast_rate() {
+  node_options o;
   o.env = {{"CHATNODE_LIMITS_RATE_PER_SECOND", "100000"}, {"CHATNODE_LIMITS_RATE_BURST", "100000"}};
   return o;
 }
 
-struct FastNode : NodeFixture {
-  FastNode()
-    : NodeFixture(fast_rate()) {}
+struct fast_node : node_fixture {
+  fast_node()
+    : node_fixture(fast_rate()) {}
 };
 
 } // namespace
@@ -101,8 +101,8 @@ struct FastNode : NodeFixture {
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(events)
 
-BOOST_FIXTURE_TEST_CASE(welcome_comes_first, NodeFixture) {
-  WsClient a, b;
+BOOST_FIXTURE_TEST_CASE(welcome_comes_first, node_fixture) {
+  ws_client a, b;
   BOOST_REQUIRE_EQUAL(a.connect(node.host(), node.port()), 101);
   BOOST_REQUIRE_EQUAL(b.connect(node.host(), node.port()), 101);
   auto wa = a.next_event(after(5s));
@@ -116,9 +116,9 @@ BOOST_FIXTURE_TEST_CASE(welcome_comes_first, NodeFixture) {
   BOOST_TEST(str(*wa, "node") == str(*wb, "node"));
 }
 
-BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, node_fixture) {
   const std::string room = unique_name("join");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   json joined = join(a, room, "alice");
   BOOST_TEST(names_of(joined["members"]) == std::vector<std::string>{"alice"}, joined.dump());
   BOOST_TEST(joined["history"].is_array());
@@ -126,7 +126,7 @@ BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, NodeFixtur
   BOOST_TEST(joined.value("more", json()) == json(false), joined.dump());
 
   send_and_ack(a, room, "first", "c-1");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   json joined_b = join(b, room, "bob");
   BOOST_TEST((names_of(joined_b["members"]) == std::vector<std::string>{"alice", "bob"}), joined_b.dump());
   BOOST_REQUIRE_EQUAL(joined_b["history"].size(), 1u);
@@ -134,11 +134,11 @@ BOOST_FIXTURE_TEST_CASE(join_replies_joined_with_members_and_history, NodeFixtur
   BOOST_TEST(joined_b.value("more", json()) == json(false));
 }
 
-BOOST_FIXTURE_TEST_CASE(presence_join_and_leave_go_to_the_others, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(presence_join_and_leave_go_to_the_others, node_fixture) {
   const std::string room = unique_name("presence");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   join(b, room, "bob");
 
   auto p = a.wait_for(is_type_in_room("presence", room), after(5s));
@@ -152,7 +152,7 @@ BOOST_FIXTURE_TEST_CASE(presence_join_and_leave_go_to_the_others, NodeFixture) {
   BOOST_TEST(count_if(b_seen, is_type("presence")) == 0u);
 
   // A second tab with the same name is not a new member.
-  WsClient a2 = open_client(node);
+  ws_client a2 = open_client(node);
   json joined2 = join(a2, room, "alice");
   BOOST_TEST((names_of(joined2["members"]) == std::vector<std::string>{"alice", "bob"}), joined2.dump());
   b_seen = events_before_barrier(b, room);
@@ -178,12 +178,12 @@ BOOST_FIXTURE_TEST_CASE(presence_join_and_leave_go_to_the_others, NodeFixture) {
   BOOST_TEST(count_if(a.take_all(), is_type("message")) == 0u);
 }
 
-BOOST_FIXTURE_TEST_CASE(disconnect_is_a_presence_leave, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(disconnect_is_a_presence_leave, node_fixture) {
   const std::string room = unique_name("disconnect");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   {
-    WsClient b = open_client(node);
+    ws_client b = open_client(node);
     join(b, room, "bob");
     BOOST_REQUIRE(a.wait_for(is_type_in_room("presence", room), after(5s)));
     b.abort();
@@ -195,11 +195,11 @@ BOOST_FIXTURE_TEST_CASE(disconnect_is_a_presence_leave, NodeFixture) {
   BOOST_TEST(left->value("count", json()) == json(1));
 }
 
-BOOST_FIXTURE_TEST_CASE(send_is_echoed_and_delivered, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(send_is_echoed_and_delivered, node_fixture) {
   const std::string room = unique_name("send");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   join(b, room, "bob");
 
   const std::string text = "<b>h\u00e9llo</b> & \"quotes\" \\ \U0001F600 <script>x</script>";
@@ -224,9 +224,9 @@ BOOST_FIXTURE_TEST_CASE(send_is_echoed_and_delivered, NodeFixture) {
   BOOST_TEST(id_less(str(ack, "id"), str(*plain, "id")), str(ack, "id") << " vs " << str(*plain, "id"));
 }
 
-BOOST_FIXTURE_TEST_CASE(text_limits_count_characters, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(text_limits_count_characters, node_fixture) {
   const std::string room = unique_name("chars");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   // 4000 characters of two UTF-8 bytes each: at the limit, accepted unaltered.
   std::string at_limit;
@@ -241,11 +241,11 @@ BOOST_FIXTURE_TEST_CASE(text_limits_count_characters, NodeFixture) {
   send_and_ack(a, room, std::string(4000, 'y'), "max-ascii");
 }
 
-BOOST_FIXTURE_TEST_CASE(typing_goes_to_the_others_only, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(typing_goes_to_the_others_only, node_fixture) {
   const std::string room = unique_name("typing");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   join(b, room, "bob");
   BOOST_REQUIRE(a.send_json({{"type", "typing"}, {"room", room}}));
   auto t = b.wait_for(is_type_in_room("typing", room), after(5s));
@@ -260,9 +260,9 @@ BOOST_FIXTURE_TEST_CASE(typing_goes_to_the_others_only, NodeFixture) {
   BOOST_TEST((*h)["messages"].empty(), h->dump());
 }
 
-BOOST_FIXTURE_TEST_CASE(history_pages_back_and_join_since_catches_up, FastNode) {
+BOOST_FIXTURE_TEST_CASE(history_pages_back_and_join_since_catches_up, fast_node) {
   const std::string room = unique_name("paging");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   const int total = 120;
   for (int i = 0; i < total; ++i)
@@ -326,29 +326,29 @@ BOOST_FIXTURE_TEST_CASE(history_pages_back_and_join_since_catches_up, FastNode) 
   }
 
   // A newcomer gets the newest page; with `since`, exactly everything after it.
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   json jb = join(b, room, "bob");
   BOOST_TEST(ids_of(jb["history"]) == slice(70, 120));
   BOOST_TEST(jb.value("more", json()) == json(true));
 
-  WsClient c = open_client(node);
+  ws_client c = open_client(node);
   json jc = join(c, room, "carol", ids[99]);
   BOOST_TEST(ids_of(jc["history"]) == slice(100, 120));
 
-  WsClient d = open_client(node);
+  ws_client d = open_client(node);
   json jd = join(d, room, "dave", ids[9]);
   BOOST_TEST(ids_of(jd["history"]) == slice(10, 120), "since must return every message after it");
 
-  WsClient e = open_client(node);
+  ws_client e = open_client(node);
   json je = join(e, room, "erin", ids.back());
   BOOST_TEST(je["history"].empty(), je.dump().substr(0, 300));
 }
 
-BOOST_FIXTURE_TEST_CASE(repeated_cid_is_stored_once, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(repeated_cid_is_stored_once, node_fixture) {
   const std::string room = unique_name("cid");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   join(b, room, "bob");
 
   json first = send_and_ack(a, room, "only once", "dup");
@@ -385,8 +385,8 @@ BOOST_FIXTURE_TEST_CASE(repeated_cid_is_stored_once, NodeFixture) {
   BOOST_TEST((*h)["messages"].size() == 3u);
 }
 
-BOOST_FIXTURE_TEST_CASE(names_are_trimmed_and_bounded, NodeFixture) {
-  WsClient a = open_client(node);
+BOOST_FIXTURE_TEST_CASE(names_are_trimmed_and_bounded, node_fixture) {
+  ws_client a = open_client(node);
   const std::string room64(64, 'r');
   json j = join(a, room64, "  carol  ");
   BOOST_TEST((names_of(j["members"]) == std::vector<std::string>{"carol"}), j.dump());
@@ -402,9 +402,9 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(errors)
 
-BOOST_FIXTURE_TEST_CASE(bad_json_keeps_the_connection, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(bad_json_keeps_the_connection, node_fixture) {
   const std::string room = unique_name("badjson");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   for (const char* frame : {"not json", "{", "[1,2]", "[{\"type\":\"typing\",\"room\":\"x\"}]",
                             "\"a string\"", "42", "null", "true", ""}) {
@@ -425,9 +425,9 @@ BOOST_FIXTURE_TEST_CASE(bad_json_keeps_the_connection, NodeFixture) {
   BOOST_TEST((*h)["messages"].size() == 1u, h->dump());
 }
 
-BOOST_FIXTURE_TEST_CASE(bad_request_for_every_invalid_field, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(bad_request_for_every_invalid_field, node_fixture) {
   const std::string room = unique_name("badreq");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   const json requests[] = {
     {{"type", "no_such_type"}, {"cid", "u1"}},
@@ -466,16 +466,16 @@ BOOST_FIXTURE_TEST_CASE(bad_request_for_every_invalid_field, NodeFixture) {
   auto h = a.wait_for(is_type_in_room("history", room), after(5s));
   BOOST_REQUIRE(h.has_value());
   BOOST_TEST((*h)["messages"].empty(), h->dump());
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   json j = join(b, room, "bob");
   BOOST_TEST((names_of(j["members"]) == std::vector<std::string>{"alice", "bob"}), j.dump());
   // A cid of exactly 64 characters is fine.
   send_and_ack(a, room, "cid64", std::string(64, 'c'));
 }
 
-BOOST_FIXTURE_TEST_CASE(not_joined_and_too_large, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(not_joined_and_too_large, node_fixture) {
   const std::string room = unique_name("nj");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   expect_error(a, {{"type", "send"}, {"room", room}, {"text", "hi"}, {"cid", "n1"}}, "not_joined");
   join(a, room, "alice");
   expect_error(a, {{"type", "send"}, {"room", room + "-other"}, {"text", "hi"}, {"cid", "n2"}}, "not_joined");
@@ -494,9 +494,9 @@ BOOST_FIXTURE_TEST_CASE(not_joined_and_too_large, NodeFixture) {
   send_and_ack(a, room, "ok", "n5");
 }
 
-BOOST_FIXTURE_TEST_CASE(errors_are_counted_in_metrics, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(errors_are_counted_in_metrics, node_fixture) {
   const std::string room = unique_name("errmetrics");
-  WsClient a = open_client(node);
+  ws_client a = open_client(node);
   join(a, room, "alice");
   expect_error_text(a, "nope", "bad_json");
   expect_error(a, {{"type", "bogus"}}, "bad_request");
@@ -520,39 +520,39 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(frame_limits)
 
-BOOST_FIXTURE_TEST_CASE(frame_over_max_closes_1009, NodeFixture) {
-  WsClient a = open_client(node);
+BOOST_FIXTURE_TEST_CASE(frame_over_max_closes_1009, node_fixture) {
+  ws_client a = open_client(node);
   join(a, unique_name("big"), "alice");
   // Written past Beast (as a hand-made frame), so that the write failing half-way once the
   // node hangs up does not poison the client's stream before the close frame is read.
-  a.send_raw(WsClient::make_frame(1, std::string(70000, 'x')));
+  a.send_raw(ws_client::make_frame(1, std::string(70000, 'x')));
   auto code = a.expect_close(after(5s), false);
   BOOST_REQUIRE_MESSAGE(code.has_value(), "not closed after a 70000-byte frame");
   BOOST_TEST(*code == 1009, "close code " << *code << ", " << a.last_error());
   // The node itself is fine.
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   BOOST_TEST(b.is_open());
 }
 
 BOOST_AUTO_TEST_CASE(frame_limit_is_configurable) {
-  NodeOptions o;
+  node_options o;
   o.env = {{"CHATNODE_LIMITS_MAX_FRAME_BYTES", "4096"}};
-  NodeFixture f(o);
+  node_fixture f(o);
   const std::string room = unique_name("small");
-  WsClient a = open_client(f.node);
+  ws_client a = open_client(f.node);
   join(a, room, "alice");
   send_and_ack(a, room, std::string(3000, 'a'), "fits");
-  a.send_raw(
-    WsClient::make_frame(1, json{{"type", "send"}, {"room", room}, {"text", std::string(5000, 'b')}}.dump()));
+  a.send_raw(ws_client::make_frame(
+    1, json{{"type", "send"}, {"room", room}, {"text", std::string(5000, 'b')}}.dump()));
   auto code = a.expect_close(after(5s), false);
   BOOST_REQUIRE(code.has_value());
   BOOST_TEST(*code == 1009, "close code " << *code << ", " << a.last_error());
 }
 
-BOOST_FIXTURE_TEST_CASE(invalid_utf8_closes_1007, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(invalid_utf8_closes_1007, node_fixture) {
   const std::string room = unique_name("utf8");
   {
-    WsClient a = open_client(node);
+    ws_client a = open_client(node);
     join(a, room, "alice");
     BOOST_REQUIRE(a.send_text("\xff\xfe{}"));
     auto code = a.expect_close(after(5s), false);
@@ -560,7 +560,7 @@ BOOST_FIXTURE_TEST_CASE(invalid_utf8_closes_1007, NodeFixture) {
     BOOST_TEST(*code == 1007, "close code " << *code << ", " << a.last_error());
   }
   {
-    WsClient a = open_client(node);
+    ws_client a = open_client(node);
     join(a, room, "alice");
     BOOST_REQUIRE(
       a.send_text("{\"type\":\"send\",\"room\":\"" + room + "\",\"text\":\"bad \xc3\x28 byte\"}"));
@@ -570,13 +570,13 @@ BOOST_FIXTURE_TEST_CASE(invalid_utf8_closes_1007, NodeFixture) {
   }
   {
     // Overlong encoding of '/' (C0 AF) is invalid UTF-8 too; sent as a hand-made frame.
-    WsClient a = open_client(node);
-    BOOST_REQUIRE(a.send_raw(WsClient::make_frame(1, "{\"x\":\"\xc0\xaf\"}")));
+    ws_client a = open_client(node);
+    BOOST_REQUIRE(a.send_raw(ws_client::make_frame(1, "{\"x\":\"\xc0\xaf\"}")));
     auto code = a.expect_close(after(5s), false);
     BOOST_REQUIRE(code.has_value());
     BOOST_TEST(*code == 1007, "close code " << *code << ", " << a.last_error());
   }
-  WsClient b = open_client(node);
+  ws_client b = open_client(node);
   json j = join(b, room, "bob");
   BOOST_TEST(j["history"].empty(), "an invalid frame was stored: " << j.dump());
 }
@@ -586,11 +586,11 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(origin)
 
-BOOST_FIXTURE_TEST_CASE(default_policy, NodeFixture) {
+BOOST_FIXTURE_TEST_CASE(default_policy, node_fixture) {
   const std::string self = "http://127.0.0.1:" + std::to_string(node.port());
   auto status = [&](const std::string& origin) { // "": no Origin header
-    WsClient c;
-    ConnectOptions o;
+    ws_client c;
+    connect_options o;
     o.origin = origin;
     int s = c.connect(node.host(), node.port(), o);
     if (s == 101) {
@@ -608,24 +608,24 @@ BOOST_FIXTURE_TEST_CASE(default_policy, NodeFixture) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_origin_can_be_refused) {
-  NodeOptions o;
+  node_options o;
   o.env = {{"CHATNODE_HTTP_ALLOW_MISSING_ORIGIN", "false"}};
-  NodeFixture f(o);
-  WsClient c;
+  node_fixture f(o);
+  ws_client c;
   BOOST_TEST(c.connect(f.node.host(), f.node.port()) == 403);
-  ConnectOptions same;
+  connect_options same;
   same.origin = "http://127.0.0.1:" + std::to_string(f.node.port());
-  WsClient d;
+  ws_client d;
   BOOST_TEST(d.connect(f.node.host(), f.node.port(), same) == 101);
 }
 
 BOOST_AUTO_TEST_CASE(allowed_origins_list) {
-  NodeOptions o;
+  node_options o;
   o.env = {{"CHATNODE_HTTP_ALLOWED_ORIGINS", "http://a.example,http://b.example"}};
-  NodeFixture f(o);
+  node_fixture f(o);
   auto status = [&](const std::string& origin) {
-    WsClient c;
-    ConnectOptions co;
+    ws_client c;
+    connect_options co;
     co.origin = origin;
     return c.connect(f.node.host(), f.node.port(), co);
   };
@@ -635,7 +635,7 @@ BOOST_AUTO_TEST_CASE(allowed_origins_list) {
   BOOST_TEST(status("http://evil.example") == 403);
   BOOST_TEST(status("http://127.0.0.1:" + std::to_string(f.node.port())) == 101,
              "same host stays allowed with a list");
-  WsClient none;
+  ws_client none;
   BOOST_TEST(none.connect(f.node.host(), f.node.port()) == 101);
 }
 

@@ -26,10 +26,10 @@ extern char** environ;
 #error "CHATNODE_SOURCE_DIR must name the source tree"
 #endif
 
-namespace chatnode::test {
+namespace chatnode::testing {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using steady = std::chrono::steady_clock;
 
 // CHATNODE_TEST_BIN and CHATNODE_TEST_SOURCE_DIR in the test's environment override the
 // compiled-in paths (e.g. to run the suite against an installed binary).
@@ -48,7 +48,7 @@ std::string errno_text(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
 
-std::vector<std::string> child_environment(const EnvVars& extra) {
+std::vector<std::string> child_environment(const env_vars& extra) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
@@ -73,7 +73,7 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
 // fork + exec rather than posix_spawn so the child can ask for SIGKILL when the test
 // process dies (PR_SET_PDEATHSIG): a crashed or timed-out test leaves no node behind.
 // Between fork and exec the child only makes async-signal-safe calls.
-pid_t spawn(std::vector<std::string> argv, const EnvVars& extra_env, int out_fd, int err_fd) {
+pid_t spawn(std::vector<std::string> argv, const env_vars& extra_env, int out_fd, int err_fd) {
   std::vector<std::string> env = child_environment(extra_env);
   auto c_argv = c_strings(argv);
   auto c_env = c_strings(env);
@@ -131,7 +131,7 @@ int decode_status(int status) {
 }
 
 // Reaps `pid` if it has exited by `deadline`; returns its decoded status.
-std::optional<int> reap(pid_t pid, Clock::time_point deadline) {
+std::optional<int> reap(pid_t pid, steady::time_point deadline) {
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -139,7 +139,7 @@ std::optional<int> reap(pid_t pid, Clock::time_point deadline) {
       return decode_status(status);
     if (r < 0 && errno != EINTR)
       return -1; // not our child any more (already reaped elsewhere)
-    if (Clock::now() >= deadline)
+    if (steady::now() >= deadline)
       return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -155,10 +155,10 @@ std::string read_file(const std::string& path) {
 } // namespace
 
 // ---------------------------------------------------------------------------------------
-// NodeProcess
+// node_process
 // ---------------------------------------------------------------------------------------
 
-struct NodeProcess::Impl {
+struct node_process::impl {
   pid_t pid = -1;
   std::optional<int> exit_status;
   std::string host;
@@ -190,10 +190,10 @@ struct NodeProcess::Impl {
   void stop() {
     if (pid > 0 && !exit_status) {
       ::kill(pid, SIGTERM);
-      exit_status = reap(pid, Clock::now() + std::chrono::seconds(10));
+      exit_status = reap(pid, steady::now() + std::chrono::seconds(10));
       if (!exit_status) {
         ::kill(pid, SIGKILL);
-        exit_status = reap(pid, Clock::now() + std::chrono::seconds(10));
+        exit_status = reap(pid, steady::now() + std::chrono::seconds(10));
       }
     }
     if (out_reader.joinable())
@@ -204,7 +204,7 @@ struct NodeProcess::Impl {
     }
   }
 
-  ~Impl() {
+  ~impl() {
     stop();
     if (!dir.empty() && !keep) {
       std::error_code ec;
@@ -213,8 +213,8 @@ struct NodeProcess::Impl {
   }
 };
 
-NodeProcess::NodeProcess(NodeOptions opts)
-  : impl_(std::make_unique<Impl>()) {
+node_process::node_process(node_options opts)
+  : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   char tmpl[] = "/tmp/chatnode-it-XXXXXX";
   if (!::mkdtemp(tmpl))
@@ -254,7 +254,7 @@ NodeProcess::NodeProcess(NodeOptions opts)
 
   // Wait for `chatnode listening on http://HOST:PORT/`.
   const std::string marker = "chatnode listening on http://";
-  const auto deadline = Clock::now() + opts.start_timeout;
+  const auto deadline = steady::now() + opts.start_timeout;
   std::string failure;
   for (;;) {
     auto pos = d.out.find(marker);
@@ -278,7 +278,7 @@ NodeProcess::NodeProcess(NodeOptions opts)
         break;
       }
     }
-    auto now = Clock::now();
+    auto now = steady::now();
     if (now >= deadline) {
       failure = "no listening line within the start timeout";
       break;
@@ -311,28 +311,28 @@ NodeProcess::NodeProcess(NodeOptions opts)
   d.start_reader();
 }
 
-NodeProcess::~NodeProcess() = default;
+node_process::~node_process() = default;
 
-const std::string& NodeProcess::host() const {
+const std::string& node_process::host() const {
   return impl_->host;
 }
-std::uint16_t NodeProcess::port() const {
+std::uint16_t node_process::port() const {
   return impl_->port;
 }
-std::string NodeProcess::url() const {
+std::string node_process::url() const {
   return "http://" + impl_->host + ":" + std::to_string(impl_->port);
 }
-pid_t NodeProcess::pid() const {
+pid_t node_process::pid() const {
   return impl_->pid;
 }
 
-bool NodeProcess::send_signal(int sig) {
+bool node_process::send_signal(int sig) {
   if (impl_->pid <= 0 || impl_->exit_status)
     return false;
   return ::kill(impl_->pid, sig) == 0;
 }
 
-std::optional<int> NodeProcess::stop(Clock::time_point deadline) {
+std::optional<int> node_process::stop(steady::time_point deadline) {
   auto& d = *impl_;
   if (d.pid <= 0)
     return std::nullopt;
@@ -341,7 +341,7 @@ std::optional<int> NodeProcess::stop(Clock::time_point deadline) {
     d.exit_status = reap(d.pid, deadline);
     if (!d.exit_status) {
       ::kill(d.pid, SIGKILL);
-      reap(d.pid, Clock::now() + std::chrono::seconds(10));
+      reap(d.pid, steady::now() + std::chrono::seconds(10));
       d.exit_status = -1;
       return std::nullopt;
     }
@@ -349,37 +349,37 @@ std::optional<int> NodeProcess::stop(Clock::time_point deadline) {
   return d.exit_status;
 }
 
-std::optional<int> NodeProcess::wait_exit(Clock::time_point deadline) {
+std::optional<int> node_process::wait_exit(steady::time_point deadline) {
   auto& d = *impl_;
   if (!d.exit_status && d.pid > 0)
     d.exit_status = reap(d.pid, deadline);
   return d.exit_status;
 }
 
-bool NodeProcess::running() {
-  return !wait_exit(Clock::now()).has_value();
+bool node_process::running() {
+  return !wait_exit(steady::now()).has_value();
 }
 
-std::string NodeProcess::stdout_text() const {
+std::string node_process::stdout_text() const {
   std::lock_guard lock(impl_->out_mutex);
   return impl_->out;
 }
 
-std::string NodeProcess::stderr_text() const {
+std::string node_process::stderr_text() const {
   return read_file(impl_->stderr_file);
 }
 
-std::string NodeProcess::stderr_tail(std::size_t max_bytes) const {
+std::string node_process::stderr_tail(std::size_t max_bytes) const {
   std::string s = stderr_text();
   if (s.size() > max_bytes)
     s = "..." + s.substr(s.size() - max_bytes);
   return s;
 }
 
-const std::string& NodeProcess::stderr_path() const {
+const std::string& node_process::stderr_path() const {
   return impl_->stderr_file;
 }
-void NodeProcess::keep_logs() {
+void node_process::keep_logs() {
   impl_->keep = true;
 }
 
@@ -387,9 +387,9 @@ void NodeProcess::keep_logs() {
 // run_chatnode
 // ---------------------------------------------------------------------------------------
 
-RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
-                       std::chrono::milliseconds timeout) {
-  RunResult result;
+run_result run_chatnode(const std::vector<std::string>& args, const env_vars& env,
+                        std::chrono::milliseconds timeout) {
+  run_result result;
   std::vector<std::string> argv{chatnode_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
 
@@ -412,12 +412,12 @@ RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
 
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = steady::now() + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
   while (open_count > 0) {
-    auto now = Clock::now();
+    auto now = steady::now();
     if (now >= deadline) {
       result.timed_out = true;
       break;
@@ -449,11 +449,11 @@ RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
     if (p.fd >= 0)
       ::close(p.fd);
 
-  auto status = reap(pid, result.timed_out ? Clock::now() : deadline + std::chrono::seconds(1));
+  auto status = reap(pid, result.timed_out ? steady::now() : deadline + std::chrono::seconds(1));
   if (!status) {
     result.timed_out = true;
     ::kill(pid, SIGKILL);
-    reap(pid, Clock::now() + std::chrono::seconds(10));
+    reap(pid, steady::now() + std::chrono::seconds(10));
     result.status = -1;
   } else {
     result.status = *status;
@@ -461,4 +461,4 @@ RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env,
   return result;
 }
 
-} // namespace chatnode::test
+} // namespace chatnode::testing

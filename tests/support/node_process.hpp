@@ -14,40 +14,40 @@
 #include <utility>
 #include <vector>
 
-namespace chatnode::test {
+namespace chatnode::testing {
 
-using EnvVars = std::vector<std::pair<std::string, std::string>>;
+using env_vars = std::vector<std::pair<std::string, std::string>>;
 
 // Path of the chatnode binary under test, and of the source tree (config/node.toml, web/).
 // The environment variables CHATNODE_TEST_BIN and CHATNODE_TEST_SOURCE_DIR override them.
 std::string chatnode_binary();
 std::string source_dir();
 
-struct NodeOptions {
+struct node_options {
   // Added after the default arguments
   // `--config <source>/config/node.toml --listen 127.0.0.1:0 --web-root <source>/web`;
   // flags given later win in chatnode, so these may override the defaults.
   std::vector<std::string> args;
   // Environment variables for the child (CHATNODE_* overrides). The child inherits the
   // test's environment minus every CHATNODE_* variable, plus these.
-  EnvVars env;
+  env_vars env;
   // Replaces the default arguments entirely when set.
   std::optional<std::vector<std::string>> replace_default_args;
   std::chrono::milliseconds start_timeout{10000};
 };
 
-// Exit status as returned by NodeProcess::wait_exit() and run_chatnode(): the exit code
+// Exit status as returned by node_process::wait_exit() and run_chatnode(): the exit code
 // when the process exited, 128 + signal number when a signal killed it.
-class NodeProcess {
+class node_process {
 public:
   // Starts chatnode and waits (up to start_timeout) for the line
   // `chatnode listening on http://HOST:PORT/` on its stdout. Throws std::runtime_error,
   // with the tail of the node's stderr, when the node exits or stays silent.
-  explicit NodeProcess(NodeOptions opts = {});
+  explicit node_process(node_options opts = {});
   // SIGTERM, then SIGKILL when the node has not exited after 10 s; always reaps it.
-  ~NodeProcess();
-  NodeProcess(const NodeProcess&) = delete;
-  NodeProcess& operator=(const NodeProcess&) = delete;
+  ~node_process();
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
 
   const std::string& host() const; // as printed in the listening line
   std::uint16_t port() const;
@@ -72,11 +72,11 @@ public:
   void keep_logs();
 
 private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
-struct RunResult {
+struct run_result {
   int status = -1; // as wait_exit(); -1 if it had to be killed after the timeout
   bool timed_out = false;
   std::string out; // stdout
@@ -84,8 +84,8 @@ struct RunResult {
 };
 
 // Runs chatnode with exactly `args` (no defaults) to completion, e.g. --version or
-// --check-config. The child gets the environment described in NodeOptions::env.
-RunResult run_chatnode(const std::vector<std::string>& args, const EnvVars& env = {},
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+// --check-config. The child gets the environment described in node_options::env.
+run_result run_chatnode(const std::vector<std::string>& args, const env_vars& env = {},
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
-} // namespace chatnode::test
+} // namespace chatnode::testing

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace chatnode::test {
+namespace chatnode::testing {
 
 // A message id "<ms>-<seq>" as a pair of integers; nullopt if malformed.
 inline std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_id(std::string_view id) {
@@ -105,4 +105,4 @@ inline std::string str(const nlohmann::json& e, const char* key) {
   return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-} // namespace chatnode::test
+} // namespace chatnode::testing

@@ -13,7 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-namespace chatnode::test {
+namespace chatnode::testing {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -34,9 +34,9 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // Runs `ioc` until `done()` holds or the deadline passes; true when done.
 template <class Done>
-bool run_until(net::io_context& ioc, Done done, Deadline deadline) {
+bool run_until(net::io_context& ioc, Done done, time_point deadline) {
   while (!done()) {
-    if (Clock::now() >= deadline)
+    if (steady::now() >= deadline)
       return false;
     if (ioc.stopped())
       ioc.restart();
@@ -44,7 +44,7 @@ bool run_until(net::io_context& ioc, Done done, Deadline deadline) {
     if (n == 0 && ioc.stopped() && !done()) {
       // Ran out of work (nothing pending) or hit the deadline: either way, done() can no
       // longer become true before the deadline unless work is pending.
-      if (Clock::now() < deadline)
+      if (steady::now() < deadline)
         return false;
     }
   }
@@ -64,8 +64,8 @@ tcp::endpoint resolve(net::io_context& ioc, const std::string& host, std::uint16
 }
 
 template <class Fields>
-Headers copy_headers(const Fields& fields) {
-  Headers out;
+header_list copy_headers(const Fields& fields) {
+  header_list out;
   for (const auto& f : fields)
     out.emplace_back(std::string(f.name_string()), std::string(f.value()));
   return out;
@@ -77,21 +77,21 @@ Headers copy_headers(const Fields& fields) {
 // HTTP
 // ---------------------------------------------------------------------------------------
 
-std::string HttpResponse::header(std::string_view name) const {
+std::string http_response::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (iequals(k, name))
       return v;
   return {};
 }
 
-bool HttpResponse::has_header(std::string_view name) const {
+bool http_response::has_header(std::string_view name) const {
   return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
 }
 
-HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_view request,
-                      Clock::duration timeout) {
-  HttpResponse out;
-  const Deadline deadline = after(timeout);
+http_response http_raw(const std::string& host, std::uint16_t port, std::string_view request,
+                       steady::duration timeout) {
+  http_response out;
+  const time_point deadline = after(timeout);
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
@@ -138,8 +138,8 @@ HttpResponse http_raw(const std::string& host, std::uint16_t port, std::string_v
   return out;
 }
 
-HttpResponse http_get(const std::string& host, std::uint16_t port, const std::string& target,
-                      const Headers& headers, Clock::duration timeout) {
+http_response http_get(const std::string& host, std::uint16_t port, const std::string& target,
+                       const header_list& headers, steady::duration timeout) {
   std::string req = "GET " + target + " HTTP/1.1\r\n";
   bool has_host = false, has_connection = false;
   for (const auto& [k, v] : headers) {
@@ -159,7 +159,7 @@ HttpResponse http_get(const std::string& host, std::uint16_t port, const std::st
 // WebSocket
 // ---------------------------------------------------------------------------------------
 
-struct WsClient::Impl {
+struct ws_client::impl {
   net::io_context ioc;
   std::optional<websocket::stream<beast::tcp_stream>> ws;
   beast::flat_buffer rbuf;
@@ -169,10 +169,10 @@ struct WsClient::Impl {
   std::optional<int> close_code;
   std::string close_reason;
   std::string last_error;
-  HttpResponse handshake;
+  http_response handshake;
   std::uint64_t frames = 0;
 
-  ~Impl() { drop(); }
+  ~impl() { drop(); }
 
   void drop() {
     if (ws) {
@@ -228,7 +228,7 @@ struct WsClient::Impl {
     start_read();
   }
 
-  bool write(bool text, std::string_view data, Deadline deadline) {
+  bool write(bool text, std::string_view data, time_point deadline) {
     if (!open) {
       last_error = "write on a closed connection";
       return false;
@@ -257,20 +257,20 @@ struct WsClient::Impl {
   }
 
   // Drives I/O until something is queued, the connection is closed, or the deadline.
-  void fill(Deadline deadline) {
+  void fill(time_point deadline) {
     start_read();
     run_until(
       ioc, [&] { return !queue.empty() || !open; }, deadline);
   }
 };
 
-WsClient::WsClient()
-  : impl_(std::make_unique<Impl>()) {}
-WsClient::~WsClient() = default;
-WsClient::WsClient(WsClient&&) noexcept = default;
-WsClient& WsClient::operator=(WsClient&&) noexcept = default;
+ws_client::ws_client()
+  : impl_(std::make_unique<impl>()) {}
+ws_client::~ws_client() = default;
+ws_client::ws_client(ws_client&&) noexcept = default;
+ws_client& ws_client::operator=(ws_client&&) noexcept = default;
 
-int WsClient::connect(const std::string& host, std::uint16_t port, const ConnectOptions& opts) {
+int ws_client::connect(const std::string& host, std::uint16_t port, const connect_options& opts) {
   auto& d = *impl_;
   d.drop();
   d.ws.reset();
@@ -284,7 +284,7 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
   d.reading = false;
   d.ioc.restart();
 
-  const Deadline deadline = after(opts.timeout);
+  const time_point deadline = after(opts.timeout);
   d.ws.emplace(d.ioc);
   auto& ws = *d.ws;
   auto& sock = beast::get_lowest_layer(ws).socket();
@@ -356,29 +356,29 @@ int WsClient::connect(const std::string& host, std::uint16_t port, const Connect
   return 101;
 }
 
-bool WsClient::is_open() const {
+bool ws_client::is_open() const {
   return impl_->open;
 }
-const std::string& WsClient::last_error() const {
+const std::string& ws_client::last_error() const {
   return impl_->last_error;
 }
-const HttpResponse& WsClient::handshake_response() const {
+const http_response& ws_client::handshake_response() const {
   return impl_->handshake;
 }
 
-bool WsClient::send_text(std::string_view text, std::optional<Deadline> deadline) {
+bool ws_client::send_text(std::string_view text, std::optional<time_point> deadline) {
   return impl_->write(true, text, deadline.value_or(after(kDefaultIo)));
 }
 
-bool WsClient::send_json(const json& event, std::optional<Deadline> deadline) {
+bool ws_client::send_json(const json& event, std::optional<time_point> deadline) {
   return send_text(event.dump(), deadline);
 }
 
-bool WsClient::send_binary(std::string_view data, std::optional<Deadline> deadline) {
+bool ws_client::send_binary(std::string_view data, std::optional<time_point> deadline) {
   return impl_->write(false, data, deadline.value_or(after(kDefaultIo)));
 }
 
-bool WsClient::send_raw(std::string_view bytes, std::optional<Deadline> deadline) {
+bool ws_client::send_raw(std::string_view bytes, std::optional<time_point> deadline) {
   auto& d = *impl_;
   if (!d.open) {
     d.last_error = "write on a closed connection";
@@ -406,7 +406,7 @@ bool WsClient::send_raw(std::string_view bytes, std::optional<Deadline> deadline
   return true;
 }
 
-std::string WsClient::make_frame(std::uint8_t opcode, std::string_view payload, bool fin) {
+std::string ws_client::make_frame(std::uint8_t opcode, std::string_view payload, bool fin) {
   std::string f;
   f.push_back(static_cast<char>((fin ? 0x80 : 0x00) | (opcode & 0x0f)));
   const std::uint64_t n = payload.size();
@@ -429,7 +429,7 @@ std::string WsClient::make_frame(std::uint8_t opcode, std::string_view payload, 
   return f;
 }
 
-std::optional<json> WsClient::next_event(Deadline deadline) {
+std::optional<json> ws_client::next_event(time_point deadline) {
   auto& d = *impl_;
   if (d.queue.empty())
     d.fill(deadline);
@@ -440,7 +440,7 @@ std::optional<json> WsClient::next_event(Deadline deadline) {
   return e;
 }
 
-std::optional<json> WsClient::wait_for(const EventPredicate& pred, Deadline deadline) {
+std::optional<json> ws_client::wait_for(const event_predicate& pred, time_point deadline) {
   auto& d = *impl_;
   std::size_t checked = 0; // queue entries already known not to match
   for (;;) {
@@ -451,7 +451,7 @@ std::optional<json> WsClient::wait_for(const EventPredicate& pred, Deadline dead
         return e;
       }
     }
-    if (!d.open || Clock::now() >= deadline)
+    if (!d.open || steady::now() >= deadline)
       return std::nullopt;
     d.start_read();
     const std::size_t before = d.queue.size();
@@ -460,7 +460,7 @@ std::optional<json> WsClient::wait_for(const EventPredicate& pred, Deadline dead
   }
 }
 
-std::optional<json> WsClient::skip_until(const EventPredicate& pred, Deadline deadline) {
+std::optional<json> ws_client::skip_until(const event_predicate& pred, time_point deadline) {
   for (;;) {
     auto e = next_event(deadline);
     if (!e)
@@ -470,7 +470,7 @@ std::optional<json> WsClient::skip_until(const EventPredicate& pred, Deadline de
   }
 }
 
-void WsClient::poll() {
+void ws_client::poll() {
   auto& d = *impl_;
   d.start_read();
   if (d.ioc.stopped())
@@ -478,24 +478,24 @@ void WsClient::poll() {
   d.ioc.poll();
 }
 
-std::vector<json> WsClient::take_all() {
+std::vector<json> ws_client::take_all() {
   auto& d = *impl_;
   std::vector<json> out(std::make_move_iterator(d.queue.begin()), std::make_move_iterator(d.queue.end()));
   d.queue.clear();
   return out;
 }
 
-std::size_t WsClient::queued() const {
+std::size_t ws_client::queued() const {
   return impl_->queue.size();
 }
-std::uint64_t WsClient::frames_received() const {
+std::uint64_t ws_client::frames_received() const {
   return impl_->frames;
 }
 
-std::optional<int> WsClient::expect_close(Deadline deadline, bool keep_events) {
+std::optional<int> ws_client::expect_close(time_point deadline, bool keep_events) {
   auto& d = *impl_;
   const std::size_t kept = d.queue.size();
-  while (d.open && Clock::now() < deadline) {
+  while (d.open && steady::now() < deadline) {
     d.start_read();
     const std::size_t before = d.queue.size();
     run_until(
@@ -508,15 +508,15 @@ std::optional<int> WsClient::expect_close(Deadline deadline, bool keep_events) {
   return d.close_code;
 }
 
-std::optional<int> WsClient::close_code() const {
+std::optional<int> ws_client::close_code() const {
   return impl_->open ? std::nullopt : impl_->close_code;
 }
 
-std::string WsClient::close_reason() const {
+std::string ws_client::close_reason() const {
   return impl_->close_reason;
 }
 
-bool WsClient::close(int code, std::optional<Deadline> deadline) {
+bool ws_client::close(int code, std::optional<time_point> deadline) {
   auto& d = *impl_;
   if (!d.open)
     return false;
@@ -526,7 +526,7 @@ bool WsClient::close(int code, std::optional<Deadline> deadline) {
     cec = ec;
     done = true;
   });
-  const Deadline dl = deadline.value_or(after(kDefaultIo));
+  const time_point dl = deadline.value_or(after(kDefaultIo));
   // A pending read sees the close too; wait for both.
   bool ok = run_until(
     d.ioc, [&] { return done && !d.reading; }, dl);
@@ -543,7 +543,7 @@ bool WsClient::close(int code, std::optional<Deadline> deadline) {
   return true;
 }
 
-void WsClient::abort() {
+void ws_client::abort() {
   impl_->drop();
 }
 
@@ -560,26 +560,26 @@ std::string str_field(const json& e, const char* key) {
 }
 } // namespace
 
-EventPredicate is_type(std::string type) {
+event_predicate is_type(std::string type) {
   return [type = std::move(type)](const json& e) { return str_field(e, "type") == type; };
 }
 
-EventPredicate is_type_in_room(std::string type, std::string room) {
+event_predicate is_type_in_room(std::string type, std::string room) {
   return [type = std::move(type), room = std::move(room)](const json& e) {
     return str_field(e, "type") == type && str_field(e, "room") == room;
   };
 }
 
-EventPredicate is_error(std::string code) {
+event_predicate is_error(std::string code) {
   return [code = std::move(code)](const json& e) {
     return str_field(e, "type") == "error" && str_field(e, "code") == code;
   };
 }
 
-EventPredicate is_message_with_cid(std::string cid) {
+event_predicate is_message_with_cid(std::string cid) {
   return [cid = std::move(cid)](const json& e) {
     return str_field(e, "type") == "message" && str_field(e, "cid") == cid;
   };
 }
 
-} // namespace chatnode::test
+} // namespace chatnode::testing
