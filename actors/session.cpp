@@ -47,10 +47,10 @@ std::int64_t unix_seconds() {
 void handle_join(session_self self, request& req) {
   auto& st = self->state;
   if (!st.settings.auth_secret.empty()) {
-    auto problem = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
-    if (problem != token_problem::none) {
+    auto verdict = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
+    if (!ok(verdict)) {
       self->state.stats->count_limit(limit::auth);
-      st.reply_error(error_code::unauthorized, describe(problem));
+      st.reply_error(error_code::unauthorized, describe(error_of(verdict)));
       return;
     }
   }

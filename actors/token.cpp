@@ -103,7 +103,6 @@ std::string mint_token(std::string_view secret, const token_claims& claims) {
 
 std::string_view describe(token_problem problem) {
   switch (problem) {
-    case token_problem::none: return "token accepted";
     case token_problem::missing: return "this node requires a token to join";
     case token_problem::malformed: return "token is malformed";
     case token_problem::forged: return "token signature is not valid";
@@ -114,8 +113,8 @@ std::string_view describe(token_problem problem) {
   return "token refused";
 }
 
-token_problem verify_token(std::string_view token, std::string_view secret, std::string_view name,
-                           std::string_view room, std::int64_t now_seconds) {
+outcome<token_problem> verify_token(std::string_view token, std::string_view secret, std::string_view name,
+                                    std::string_view room, std::int64_t now_seconds) {
   if (token.empty())
     return token_problem::missing;
   auto first = token.find('.');
@@ -154,7 +153,7 @@ token_problem verify_token(std::string_view token, std::string_view secret, std:
     return token_problem::wrong_name;
   if (!room_allowed(rooms->get_ref<const std::string&>(), room))
     return token_problem::wrong_room;
-  return token_problem::none;
+  return std::monostate{};
 }
 
 bool room_allowed(std::string_view patterns, std::string_view room) {

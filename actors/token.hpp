@@ -4,6 +4,8 @@
 // pattern) and its expiry ("exp", seconds since the epoch). Any JWT library
 // can mint one with the node's [auth] secret; `chatnode token` does too.
 
+#include "actors/result.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,15 +21,16 @@ struct token_claims {
 /// A signed token for `claims`.
 std::string mint_token(std::string_view secret, const token_claims& claims);
 
-/// Why a token does not admit a join; `none` when it does.
-enum class token_problem { none, missing, malformed, forged, expired, wrong_name, wrong_room };
+/// Why a token does not admit a join.
+enum class token_problem { missing, malformed, forged, expired, wrong_name, wrong_room };
 
 /// A short reason for the client, e.g. "token expired".
 std::string_view describe(token_problem problem);
 
-/// Checks a join's token: signature first, then expiry, name and room.
-token_problem verify_token(std::string_view token, std::string_view secret, std::string_view name,
-                           std::string_view room, std::int64_t now_seconds);
+/// Checks a join's token: signature first, then expiry, name and room;
+/// success, or what is wrong with it.
+outcome<token_problem> verify_token(std::string_view token, std::string_view secret, std::string_view name,
+                                    std::string_view room, std::int64_t now_seconds);
 
 /// True when `room` matches one of the comma-separated glob patterns, where
 /// `*` stands for any run of characters.
