@@ -183,6 +183,18 @@ test('a room\'s slot moved to another master under traffic: nothing lost, duplic
   for (const c of [...receivers, s]) c.close();
 });
 
+/** Waits until a node stays ready (200) while /readyz and /metrics name the
+ *  master on `port` as unreachable; returns the /readyz body. */
+function shardNamedDown(node, port) {
+  return waitFor(async () => {
+    const r = await fetch(`http://127.0.0.1:${node.port}/readyz`, { signal: AbortSignal.timeout(5000) });
+    const body = await r.text();
+    const m = await node.metrics();
+    return r.status === 200 && body.includes(`127.0.0.1:${port}`) &&
+      m[`chatnode_redis_shard_up{master="127.0.0.1:${port}"}`] === 0 ? body.trim() : null;
+  }, `readiness and metrics to name the shard of :${port} as unreachable`, 10000);
+}
+
 /** A receiver on each of `on` nodes in every room, and in every room a
  *  sender on `senderNode` sending `rate` messages a second. */
 async function traffic(on, rooms, senderNode, tag, rate) {
@@ -250,13 +262,7 @@ async function failover(t, on, avoid, prefix) {
   // The room's sends are refused until the replica is promoted and found;
   // meanwhile the nodes stay ready and say which shard they cannot reach.
   await waitFor(() => senders[0].refused() > 0, 'the shard\'s sends to be refused', 10000);
-  const said = await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${on[2].port}/readyz`, { signal: AbortSignal.timeout(5000) });
-    const body = await r.text();
-    const m = await on[2].metrics();
-    return r.status === 200 && body.includes(`127.0.0.1:${victimPort}`) &&
-      m[`chatnode_redis_shard_up{master="127.0.0.1:${victimPort}"}`] === 0 ? body.trim() : null;
-  }, 'readiness and metrics to name the unreachable shard', 10000);
+  const said = await shardNamedDown(on[2], victimPort);
   t.diagnostic(`while the shard had no master: /readyz 200 "${said}"`);
   await waitFor(() => { const m = cluster.masterOf(key); return m && m.port !== victimPort; }, 'a replica promoted', 20000);
   const promotedAfter = Date.now() - killed;
@@ -366,13 +372,7 @@ test('a whole shard down, master and replica: its rooms answer unavailable, the 
   await waitFor(() => senders[1].acked().size > calmAcked + 100, 'the other shard\'s room to chat on', 10000);
   const errors = senders[0].client.events.filter((e) => e.type === 'error' && e.cid).map((e) => e.code);
   assert.ok(errors.every((code) => code === 'unavailable'), `refused as unavailable: ${[...new Set(errors)]}`);
-  const said = await waitFor(async () => {
-    const r = await fetch(`http://127.0.0.1:${nodes[1].port}/readyz`, { signal: AbortSignal.timeout(5000) });
-    const body = await r.text();
-    const m = await nodes[1].metrics();
-    return r.status === 200 && body.includes(`127.0.0.1:${masterPort}`) &&
-      m[`chatnode_redis_shard_up{master="127.0.0.1:${masterPort}"}`] === 0 ? body.trim() : null;
-  }, 'readiness and metrics to name the shard that is down', 10000);
+  const said = await shardNamedDown(nodes[1], masterPort);
   // A join in a room of the shard that is down fails clearly, not silently.
   const late = await new Client(nodes[2], 'late').connect();
   late.send({ type: 'join', room, name: 'late' });

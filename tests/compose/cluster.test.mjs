@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
-import { launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
+import { assertNothingLeft, launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
 
 const projectName = 'chatnodeclustertest';
 const composeFile = path.join(sourceDir, 'deploy/compose.cluster.yaml');
@@ -121,8 +121,5 @@ test('the master of a busy room killed under traffic: its replica takes over, it
 
 test('compose down leaves no container, network or volume of the cluster behind', { skip }, () => {
   compose('down', '-v', '--remove-orphans', '-t', '10');
-  const label = `label=com.docker.compose.project=${projectName}`;
-  assert.equal(must('docker', ['ps', '-aq', '--filter', label]), '', 'containers left');
-  assert.equal(must('docker', ['network', 'ls', '-q', '--filter', label]), '', 'networks left');
-  assert.equal(must('docker', ['volume', 'ls', '-q', '--filter', label]), '', 'volumes left');
+  assertNothingLeft(projectName);
 });

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
-import { launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
+import { assertNothingLeft, launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
 
 const projectName = 'chatnodetest';
 const composeFile = path.join(sourceDir, 'deploy/compose.yaml');
@@ -137,8 +137,5 @@ test('Redis restarted under traffic: the nodes reconnect and nothing acknowledge
 
 test('compose down leaves no container, network or volume behind', { skip }, () => {
   compose('down', '-v', '--remove-orphans', '-t', '10');
-  const label = `label=com.docker.compose.project=${projectName}`;
-  assert.equal(must('docker', ['ps', '-aq', '--filter', label]), '', 'containers left');
-  assert.equal(must('docker', ['network', 'ls', '-q', '--filter', label]), '', 'networks left');
-  assert.equal(must('docker', ['volume', 'ls', '-q', '--filter', label]), '', 'volumes left');
+  assertNothingLeft(projectName);
 });

@@ -123,5 +123,13 @@ export async function report(t, label, writer, readers) {
   }
 }
 
+/** Fails when a compose project left a container, network or volume. */
+export function assertNothingLeft(projectName) {
+  const label = `label=com.docker.compose.project=${projectName}`;
+  assert.equal(must('docker', ['ps', '-aq', '--filter', label]), '', 'containers left');
+  assert.equal(must('docker', ['network', 'ls', '-q', '--filter', label]), '', 'networks left');
+  assert.equal(must('docker', ['volume', 'ls', '-q', '--filter', label]), '', 'volumes left');
+}
+
 export const seconds = (ms) => (ms / 1000).toFixed(1);
 export { waitFor };
