@@ -124,6 +124,7 @@ void note_member(bus_self self, const std::string& room, const std::string& name
 bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stats_ptr stats) {
   self->state.settings = settings;
   self->state.stats = std::move(stats);
+  self->set_error_handler([](caf::error&) {}); // an error message must not stop the bus
   return {
     [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
       self->state.subscribers[room].insert(hub);

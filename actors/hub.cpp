@@ -337,6 +337,9 @@ void relay_typing(hub_self self, const std::string& room, const std::string& use
 hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
   self->state.bus = std::move(bus);
   self->state.stats = std::move(stats);
+  // An error that comes as a message must not stop the node's hub: CAF's
+  // default would (see the bridge).
+  self->set_error_handler([](caf::error&) {});
   return {
     [self](enter_atom, join_request& req) { handle_join(self, req); },
     [self](leave_atom, const std::string& room, const std::string& session) {

@@ -63,6 +63,16 @@ struct hub_fixture {
 
 BOOST_FIXTURE_TEST_SUITE(hub, hub_fixture)
 
+BOOST_AUTO_TEST_CASE(an_error_sent_to_the_hub_or_the_bus_stops_neither) {
+  caf::anon_send(caf::actor_cast<caf::actor>(hub), caf::make_error(caf::sec::unexpected_message));
+  caf::anon_send(caf::actor_cast<caf::actor>(bus), caf::make_error(caf::sec::unexpected_message));
+  sched->run();
+  auto alice = join("lobby", "alice", "s1");
+  BOOST_TEST(alice->of_type("joined").size() == 1u);
+  post("lobby", "bob", "still here");
+  BOOST_TEST(alice->of_type("message").size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(members_get_joined_then_messages_encoded_once) {
   auto alice = join("lobby", "alice", "s1");
   auto joined = alice->of_type("joined");
