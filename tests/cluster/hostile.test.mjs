@@ -186,6 +186,22 @@ test('unknown types and missing fields: error bad_request', async () => {
   c.ws.terminate();
 });
 
+test('requests of protocol 1.1 (not spoken here, as PROTOCOL.md says): bad_request "unknown type", the connection stays', async () => {
+  const c = await rawClient();
+  const frames = [
+    { type: 'edit', room: 'a', target: '1-0', text: 'x' }, { type: 'delete', room: 'a', target: '1-0' },
+    { type: 'react', room: 'a', target: '1-0', emoji: '👍', on: true }, { type: 'read', room: 'a', id: '1-0' },
+    { type: 'rooms' }, { type: 'dm', user: 'bob' }, { type: 'moderate', room: 'a', action: 'kick', user: 'bob' },
+    { type: 'search', room: 'a', query: 'hello' },
+  ];
+  for (const frame of frames) c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'bad_request').length === frames.length, 'an answer to each');
+  assert.ok(errors(c, 'bad_request').every((e) => e.reason === 'unknown type'));
+  c.ws.send(JSON.stringify({ type: 'join', room: 'after11', name: 'still' }));
+  await waitFor(() => c.events.some((e) => e.type === 'joined' && e.room === 'after11'), 'a join after them');
+  c.ws.terminate();
+});
+
 test('10,000 joins at once: the rate limit answers each, rooms stay bounded', async () => {
   const c = await rawClient();
   const before = (await node.metrics()).chatnode_rooms;
