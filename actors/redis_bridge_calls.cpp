@@ -68,36 +68,15 @@ lua_script::lua_script(const char* text)
     sha(sha1_hex(source)) {}
 
 namespace scripts {
-// The presence scripts and the readers of a room's stream begin with their
-// helpers (see redis_scripts.cpp.in).
-const lua_script& store() {
-  static const lua_script s{redis_scripts::store};
-  return s;
-}
-const lua_script& replicated() {
-  static const lua_script s{redis_scripts::replicated};
-  return s;
-}
-const lua_script& snapshot() {
-  static const lua_script s{redis_scripts::snapshot};
-  return s;
-}
-const lua_script& catch_up() {
-  static const lua_script s{redis_scripts::catch_up};
-  return s;
-}
-const lua_script& history() {
-  static const lua_script s{redis_scripts::history};
-  return s;
-}
-const lua_script& presence() {
-  static const lua_script s{redis_scripts::presence};
-  return s;
-}
-const lua_script& refresh() {
-  static const lua_script s{redis_scripts::refresh};
-  return s;
-}
+// Made at start-up (the texts are constants); the presence scripts and the
+// readers of a room's stream begin with their helpers (redis_scripts.cpp.in).
+const lua_script store{redis_scripts::store};
+const lua_script replicated{redis_scripts::replicated};
+const lua_script snapshot{redis_scripts::snapshot};
+const lua_script catch_up{redis_scripts::catch_up};
+const lua_script history{redis_scripts::history};
+const lua_script presence{redis_scripts::presence};
+const lua_script refresh{redis_scripts::refresh};
 } // namespace scripts
 
 redis_callback on_actor(bridge_actor* self, std::function<void(redis_reply)> k) {

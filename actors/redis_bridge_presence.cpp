@@ -53,7 +53,7 @@ std::vector<std::string> distinct_names(const redis_reply& fields) {
 void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
   auto& st = self->state;
   run_script(
-    self, scripts::presence(), presence_keys(st, room),
+    self, scripts::presence, presence_keys(st, room),
     {st.settings.node, name, present ? "1" : "0", st.settings.incarnation, ttl_ms(st), st.publish_command()},
     [self, room, name, present](redis_reply r) {
       auto& st = self->state;
@@ -95,7 +95,7 @@ void send_resyncs(bridge_actor* self) {
 /// Redis its names again, and the hub compares what its members were told.
 void refresh_room(bridge_actor* self, const std::string& room) {
   auto& st = self->state;
-  run_script(self, scripts::refresh(), presence_keys(st, room),
+  run_script(self, scripts::refresh, presence_keys(st, room),
              {st.settings.node, st.settings.incarnation, ttl_ms(st), st.publish_command()},
              [self, room](redis_reply r) {
                if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
@@ -112,7 +112,7 @@ void refresh_room(bridge_actor* self, const std::string& room) {
 void answer_who(bridge_actor* self, const std::string& room, caf::response_promise promise) {
   auto& st = self->state;
   // The snapshot script without history: only its members and version.
-  run_script(self, scripts::snapshot(),
+  run_script(self, scripts::snapshot,
              {st.keys.log(room), st.keys.members(room), st.keys.presence_version(room), st.keys.nodes(room),
               st.keys.watermark(room)},
              {std::string{}, "0", st.replicated_flag()}, [promise](redis_reply r) mutable {

@@ -78,7 +78,7 @@ void catch_up(bridge_actor* self, const std::string& room) {
   if (!r.last) {
     // First subscription: from now on the channel brings everything after
     // the newest readable entry (a join's snapshot brings the rest).
-    run_script(self, scripts::catch_up(), {st.keys.log(room), st.keys.watermark(room)},
+    run_script(self, scripts::catch_up, {st.keys.log(room), st.keys.watermark(room)},
                {std::string{}, std::string{}, "1", st.replicated_flag()}, [self, room](redis_reply reply) {
                  auto it = self->state.rooms.find(room);
                  if (it == self->state.rooms.end())
@@ -90,7 +90,7 @@ void catch_up(bridge_actor* self, const std::string& room) {
                });
     return;
   }
-  run_script(self, scripts::catch_up(), {st.keys.log(room), st.keys.watermark(room)},
+  run_script(self, scripts::catch_up, {st.keys.log(room), st.keys.watermark(room)},
              {r.last->to_string(), r.catch_up_to ? r.catch_up_to->to_string() : std::string{},
               std::to_string(catch_up_batch), st.replicated_flag()},
              [self, room](redis_reply reply) {
@@ -194,7 +194,7 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
   auto& st = self->state;
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
                                 std::to_string(w.query.limit), st.replicated_flag()};
-  run_script(self, scripts::snapshot(),
+  run_script(self, scripts::snapshot,
              {st.keys.log(room), st.keys.members(room), st.keys.presence_version(room), st.keys.nodes(room),
               st.keys.watermark(room)},
              std::move(args), [room, w](redis_reply r) mutable {
@@ -216,7 +216,7 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
 
 void answer_history(bridge_actor* self, const history_query& query, caf::response_promise promise) {
   auto& st = self->state;
-  run_script(self, scripts::history(), {st.keys.log(query.room), st.keys.watermark(query.room)},
+  run_script(self, scripts::history, {st.keys.log(query.room), st.keys.watermark(query.room)},
              {query.before ? query.before->to_string() : std::string{}, std::to_string(query.limit + 1),
               st.replicated_flag()},
              [promise, query](redis_reply r) mutable {
@@ -243,7 +243,7 @@ void publish_replicated(bridge_actor* self, const std::string& room, store_resul
   // Read before the callback below takes `result` over.
   std::vector<std::string> args{result.message.id.to_string(), previous, *result.message.frame,
                                 st.publish_command()};
-  run_script(self, scripts::replicated(), {st.keys.watermark(room), st.keys.channel(room)}, std::move(args),
+  run_script(self, scripts::replicated, {st.keys.watermark(room), st.keys.channel(room)}, std::move(args),
              [promise, result = std::move(result)](redis_reply r) mutable {
                if (r.is_error()) {
                  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -260,7 +260,7 @@ void store(bridge_actor* self, const std::string& room, const std::string& user,
   auto& st = self->state;
   auto t = encode_message_template(room, user, text, cid);
   run_script(
-    self, scripts::store(),
+    self, scripts::store,
     {st.keys.log(room), st.keys.cids(room), st.keys.channel(room), st.keys.watermark(room)},
     {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
      std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()),

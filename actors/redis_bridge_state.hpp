@@ -37,8 +37,7 @@ using published_atom = caf::atom_constant<caf::atom("published")>;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
-constexpr int command_link = 0;
-constexpr int subscriber_link = 1;
+constexpr int command_link = 0; ///< forward_redis_events(bridge, 0); the subscriber is 1
 
 using clock = std::chrono::steady_clock;
 
@@ -116,15 +115,9 @@ using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 // -- commands and scripts (redis_bridge_calls.cpp) ---------------------------------
 
-/// The scripts of actors/lua/, each made once on first use.
+/// The scripts of actors/lua/.
 namespace scripts {
-const lua_script& store();
-const lua_script& replicated();
-const lua_script& snapshot();
-const lua_script& catch_up();
-const lua_script& history();
-const lua_script& presence();
-const lua_script& refresh();
+extern const lua_script store, replicated, snapshot, catch_up, history, presence, refresh;
 } // namespace scripts
 
 /// A callback for a port that hands the reply to `k` on the actor.
