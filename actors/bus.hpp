@@ -4,9 +4,16 @@
 // messages.hpp): the embedded bus for a single node, and the Redis bridge.
 //
 // Contract every bus keeps:
-// - store_atom stores atomically and publishes to the room's subscribers in
-//   id order; a repeated (user, cid) is answered with the stored message and
-//   not published again.
+// - store_atom stores a message, or a change of one (edit, delete,
+//   reaction), atomically with an id from the room's one sequence, and
+//   publishes it to the room's subscribers in id order; a repeated
+//   (user, cid) is answered with what it stored and not published again. A
+//   change is checked against its target (retained, not deleted, the author's
+//   for edits and deletes) and applied to the target's current state, which
+//   snapshots and history pages show; a reaction already so is answered
+//   `unchanged` and not stored.
+// - read_atom moves a user's read position forward, and when it moved tells
+//   the hubs (read_atom) so that the user's sessions on every node hear it.
 // - deliver_atom reaches a subscribed hub in increasing id order per room.
 // - member_atom says whether a name is present in a room on the sending
 //   node; the bus counts names over all nodes and publishes presence_atom
@@ -26,7 +33,7 @@
 namespace chatnode {
 
 struct bus_settings {
-  std::size_t retention = 1000; ///< messages kept per room
+  std::size_t retention = 1000; ///< messages kept per room (with the changes after the oldest)
 };
 
 } // namespace chatnode

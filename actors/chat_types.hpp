@@ -35,6 +35,43 @@ struct chat_message {
   std::string cid;     ///< the sender's own id for it; may be empty
 };
 
+/// What a change event does to the message it targets.
+enum class change_kind : char { edit = 'e', remove = 'd', reaction = 'r' };
+
+/// An edit, delete or reaction: an entry in the room's order like a message,
+/// referring to the message it changes.
+struct message_change {
+  change_kind kind = change_kind::edit;
+  std::string room;
+  message_id id;
+  message_id target;
+  std::string user;
+  std::string text;      ///< edit: the new text
+  std::int64_t ts = 0;   ///< edit, delete: ms since the epoch (the id's ms)
+  std::string emoji;     ///< reaction
+  bool on = true;        ///< reaction: added, or taken back
+  std::size_t count = 0; ///< reaction: that emoji's count on the target after it
+  std::string cid;
+  /// A reaction already so: an answer to its sender alone, not an entry in
+  /// the room's order (its id is the target's newest change); clients apply
+  /// nothing.
+  bool unchanged = false;
+};
+
+/// What the changes so far made of a message (its text lives with it).
+struct message_state {
+  std::optional<std::int64_t> edited; ///< ts of the latest edit
+  bool deleted = false;
+  /// emoji -> users, both in the order they first came.
+  std::vector<std::pair<std::string, std::vector<std::string>>> reactions;
+
+  bool has_reaction(std::string_view emoji, std::string_view user) const;
+  std::size_t count(std::string_view emoji) const;
+  /// Adds or takes back one user's reaction; false when that changes nothing.
+  bool react(const std::string& emoji, const std::string& user, bool on);
+  bool operator==(const message_state&) const = default;
+};
+
 /// An encoded event, shared by every recipient on this node.
 using frame_ptr = std::shared_ptr<const std::string>;
 

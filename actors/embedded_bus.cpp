@@ -66,27 +66,47 @@ void publish(bus_self self, const std::string& room, const Ts&... xs) {
       self->send(hub, xs...);
 }
 
-store_result store(bus_self self, std::string& room, std::string& user, std::string& text, std::string& cid) {
-  auto stored =
-    self->state.room(room).append(room, std::move(user), std::move(text), std::move(cid), now_ms());
-  if (!stored.duplicate) {
+store_result store(bus_self self, const store_request& req) {
+  auto stored = self->state.room(req.room).append(req, now_ms());
+  if (!stored.duplicate && !stored.refused) {
     self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
     auto live = stored.message;
     live.received_ns = steady_now_ns();
-    publish(self, room, deliver_atom::value, room, live);
+    publish(self, req.room, deliver_atom::value, req.room, live);
   }
-  return {std::move(stored.message), stored.duplicate};
+  return stored;
 }
 
 room_snapshot snapshot(bus_self self, const recent_query& query) {
   room_snapshot snapshot;
-  if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end())
-    snapshot.history =
-      query.since ? it->second.after(*query.since) : it->second.page(std::nullopt, query.limit);
+  if (auto it = self->state.rooms.find(query.room); it != self->state.rooms.end()) {
+    if (query.since) {
+      auto since = it->second.after(*query.since);
+      snapshot.history = std::move(since.messages);
+      snapshot.changes = std::move(since.changes);
+    } else {
+      snapshot.history = it->second.page(std::nullopt, query.limit);
+    }
+    auto read = it->second.read_of(query.user);
+    snapshot.read = read.id;
+    snapshot.unread = read.unread;
+  }
   auto presence = presence_of(self->state, query.room);
   snapshot.members = std::move(presence.members);
   snapshot.presence_version = presence.version;
   return snapshot;
+}
+
+/// Moves a user's read position; when it moved, their sessions hear it.
+read_result mark_read(bus_self self, const read_request& req) {
+  auto it = self->state.rooms.find(req.room);
+  auto update = it == self->state.rooms.end() ? std::nullopt : it->second.mark_read(req.user, req.id);
+  if (!update)
+    return {nullptr, false, refusal{error_code::not_found, "nothing to read in this room"}};
+  auto frame = make_frame(encode_read(req.room, *update->position.id, update->position.unread));
+  if (update->moved)
+    publish(self, req.room, read_atom::value, req.room, read_notice{req.user, frame});
+  return {frame, update->moved, std::nullopt};
 }
 
 /// Counts a name's sessions in a room; publishes presence when the name
@@ -137,9 +157,8 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       if (it->second.empty())
         self->state.subscribers.erase(it);
     },
-    [self](store_atom, std::string& room, std::string& user, std::string& text, std::string& cid) {
-      return store(self, room, user, text, cid);
-    },
+    [self](store_atom, const store_request& req) { return store(self, req); },
+    [self](read_atom, const read_request& req) { return mark_read(self, req); },
     [self](recent_atom, const recent_query& query) { return snapshot(self, query); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       note_member(self, room, name, present);

@@ -243,9 +243,15 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
   auto members = view.names;
   members.insert(m->name);
   m->pending = false;
-  m->sink->send(make_frame(encode_joined(room_name, {members.begin(), members.end()}, snapshot.history)));
+  m->sink->send(make_frame(encode_joined(room_name, {members.begin(), members.end()}, snapshot.history,
+                                         snapshot.read, snapshot.unread)));
+  // A resuming member applies the changes after `since` to what it has.
+  for (const auto& change : snapshot.changes)
+    m->sink->send(change.frame);
   const auto& history = snapshot.history.messages;
   m->last_message = history.empty() ? since : std::optional{history.back().id};
+  if (!snapshot.changes.empty())
+    m->last_message = std::max(m->last_message.value_or(message_id{}), snapshot.changes.back().id);
   for (auto& msg : m->held_messages)
     m->deliver(msg);
   m->held_messages = {};
@@ -278,7 +284,7 @@ void handle_join(hub_self self, join_request& req) {
   auto since = req.since;
   self
     ->request(self->state.bus, caf::infinite, recent_atom::value,
-              recent_query{req.room, req.since, req.page_size})
+              recent_query{req.room, req.since, req.page_size, req.name})
     .then([self, room_name, session, since](
             const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
           [self, room_name, session](const caf::error&) {
@@ -323,6 +329,16 @@ void announce(hub_self self, const std::string& room_name, const presence_event&
   apply_presence(self, room_name, room, event);
 }
 
+/// A user's read position moved: each of their joined sessions here hears it.
+void tell_reader(hub_self self, const std::string& room, const read_notice& notice) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end())
+    return;
+  for (auto& m : rit->second.members)
+    if (!m.pending && m.name == notice.user)
+      m.sink->send(notice.frame);
+}
+
 void relay_typing(hub_self self, const std::string& room, const std::string& user,
                   const std::string& session) {
   auto rit = self->state.rooms.find(room);
@@ -353,6 +369,9 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
       relay_typing(self, room, user, session);
     },
     [self](resync_atom, const std::string& room) { ask_who(self, room); },
+    [self](read_atom, const std::string& room, const read_notice& notice) {
+      tell_reader(self, room, notice);
+    },
   };
 }
 

@@ -6,10 +6,11 @@
 //
 //   edge    -> session : frame, binary, closed
 //   session -> hub     : enter, leave
-//   session -> bus     : store -> store_result, history -> message_page, typing
+//   session -> bus     : store -> store_result, history -> message_page, typing,
+//                        read -> read_result
 //   hub     -> bus     : subscribe, unsubscribe, member, recent -> room_snapshot,
 //                        who -> presence_snapshot
-//   bus     -> hub     : deliver, presence, typing, resync
+//   bus     -> hub     : deliver, presence, typing, resync, read
 
 #include "actors/messages.hpp"
 
@@ -34,13 +35,17 @@ using hub_actor = caf::typed_actor<
   /// Someone is typing: (room, user, session), not told to that session.
   caf::reacts_to<typing_atom, std::string, std::string, std::string>,
   /// Presence events of a room may have been lost: ask the bus again.
-  caf::reacts_to<resync_atom, std::string>>;
+  caf::reacts_to<resync_atom, std::string>,
+  /// A user's read position moved: (room, notice) for that user's sessions.
+  caf::reacts_to<read_atom, std::string, read_notice>>;
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).
 using bus_actor = caf::typed_actor<
-  /// Stores a message once per (user, cid): (room, user, text, cid).
-  caf::replies_to<store_atom, std::string, std::string, std::string, std::string>::with<store_result>,
+  /// Stores a message or a change once per (user, cid).
+  caf::replies_to<store_atom, store_request>::with<store_result>,
+  /// Moves a user's read position forward.
+  caf::replies_to<read_atom, read_request>::with<read_result>,
   /// A page of older messages.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// What a member entering a room needs.

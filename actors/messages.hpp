@@ -4,6 +4,7 @@
 
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"
+#include "actors/protocol.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -31,6 +32,7 @@ using member_atom = caf::atom_constant<caf::atom("member")>;
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
 using who_atom = caf::atom_constant<caf::atom("who")>;
 using resync_atom = caf::atom_constant<caf::atom("resync")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -43,18 +45,22 @@ struct join_request {
 };
 
 /// What the hub asks the bus for when a member enters: the last `limit`
-/// messages, or every retained one after `since`.
+/// messages, or every retained one after `since`; and `user`'s read state.
 struct recent_query {
   std::string room;
   std::optional<message_id> since;
   std::size_t limit = 50;
+  std::string user;
 };
 
 /// What a member entering a room gets: recent history and who is there.
 struct room_snapshot {
-  message_page history;
-  std::vector<std::string> members;   ///< distinct names, on every node
-  std::uint64_t presence_version = 0; ///< presence events up to this one are reflected
+  message_page history;                ///< messages as they now are (edited, deleted, reactions)
+  std::vector<stored_message> changes; ///< with `since`: the change events after it, in id order
+  std::vector<std::string> members;    ///< distinct names, on every node
+  std::uint64_t presence_version = 0;  ///< presence events up to this one are reflected
+  std::optional<message_id> read;      ///< the user's read position, if any
+  std::size_t unread = 0;              ///< messages after it
 };
 
 /// Someone entered or left a room (on any node). Versions count up by one
@@ -80,10 +86,64 @@ struct history_query {
   std::size_t limit = 50;
 };
 
+/// What a session asks the bus to store: a message, or a change (edit,
+/// delete, reaction) of one.
+struct store_request {
+  std::string room;
+  std::string user;
+  std::optional<change_kind> change; ///< none: a new message
+  std::string text;                  ///< message, edit
+  std::string cid;
+  message_id target; ///< change
+  std::string emoji; ///< reaction
+  bool on = true;    ///< reaction
+};
+
+/// A request to store a new message.
+inline store_request message_request(std::string room, std::string user, std::string text,
+                                     std::string cid = {}) {
+  store_request req;
+  req.room = std::move(room);
+  req.user = std::move(user);
+  req.text = std::move(text);
+  req.cid = std::move(cid);
+  return req;
+}
+
+/// Why a bus would not store a change.
+struct refusal {
+  error_code code = error_code::not_found;
+  std::string reason;
+};
+
 /// The bus's answer to store_atom.
 struct store_result {
   stored_message message;
-  bool duplicate = false; ///< the cid was stored before; nothing was published
+  /// Nothing was published (the cid was stored before, or a reaction was
+  /// already so): `message` answers the sender alone.
+  bool duplicate = false;
+  std::optional<refusal> refused; ///< a change that was not stored
+};
+
+/// A session says how far its user has read in a room.
+struct read_request {
+  std::string room;
+  std::string user;
+  message_id id;
+};
+
+/// The bus's answer to read_atom: the `read` event. When the position moved
+/// it was also published to the user's sessions on every node.
+struct read_result {
+  frame_ptr frame;
+  bool published = false;
+  std::optional<refusal> refused; ///< nothing to read in the room
+};
+
+/// A user's read position moved: their sessions in the room are told.
+struct read_notice {
+  std::string user;
+  frame_ptr frame;
 };
 
 } // namespace chatnode
@@ -97,3 +157,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace chatnode {
@@ -37,6 +38,8 @@ std::string_view to_string(error_code code) {
     case error_code::rate_limited: return "rate_limited";
     case error_code::unavailable: return "unavailable";
     case error_code::unauthorized: return "unauthorized";
+    case error_code::forbidden: return "forbidden";
+    case error_code::not_found: return "not_found";
   }
   return "unknown";
 }
@@ -53,6 +56,50 @@ bool valid_room(std::string_view room) {
       return false;
   }
   return true;
+}
+
+namespace {
+
+/// The code points of valid UTF-8 (the WebSocket layer checked it).
+std::vector<char32_t> code_points(std::string_view text) {
+  std::vector<char32_t> out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    char32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra && i + k < text.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += 1 + extra;
+  }
+  return out;
+}
+
+/// Code points that show nothing by themselves: joiners, variation
+/// selectors, the keycap mark and skin tones.
+bool joins_or_modifies(char32_t cp) {
+  return cp == 0x200D || cp == 0xFE0E || cp == 0xFE0F || cp == 0x20E3 || (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
+         (cp >= 0xE0020 && cp <= 0xE007F);
+}
+
+} // namespace
+
+bool valid_emoji(std::string_view emoji) {
+  if (emoji.empty() || emoji.size() > max_emoji_bytes)
+    return false;
+  auto cps = code_points(emoji);
+  bool keycap = std::find(cps.begin(), cps.end(), char32_t{0x20E3}) != cps.end();
+  bool visible = false;
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    auto cp = cps[i];
+    bool keycap_base = keycap && i == 0 && ((cp >= '0' && cp <= '9') || cp == '#' || cp == '*');
+    // ASCII, C1 controls, spaces, bidi controls and invisible formatting.
+    if ((cp <= 0xA0 && !keycap_base) || (cp >= 0x2000 && cp <= 0x200C) || (cp >= 0x200E && cp <= 0x206F) ||
+        cp == 0x3000 || cp == 0xFEFF)
+      return false;
+    visible = visible || !joins_or_modifies(cp);
+  }
+  return visible;
 }
 
 std::size_t utf8_length(std::string_view text) {
@@ -128,6 +175,14 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::history;
   if (name == "typing")
     return request_type::typing;
+  if (name == "edit")
+    return request_type::edit;
+  if (name == "delete")
+    return request_type::remove;
+  if (name == "react")
+    return request_type::react;
+  if (name == "read")
+    return request_type::read;
   return std::nullopt;
 }
 
@@ -178,6 +233,34 @@ std::optional<decode_error> read_send(const json& doc, const protocol_limits& li
     return fail(error_code::too_large,
                 "text is longer than " + std::to_string(limits.max_text_chars) + " characters", req.cid);
   req.text = std::move(*text);
+  return std::nullopt;
+}
+
+/// A required message id field.
+std::optional<decode_error> read_required_id(const json& doc, const char* key, message_id& out,
+                                             const std::string& cid) {
+  std::optional<message_id> id;
+  if (auto err = read_id(doc, key, id)) {
+    err->cid = cid;
+    return err;
+  }
+  if (!id)
+    return fail(error_code::bad_request, std::string{key} + " is missing", cid);
+  out = *id;
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_react(const json& doc, request& req) {
+  std::optional<std::string> emoji;
+  if (!read_string(doc, "emoji", emoji) || !emoji)
+    return fail(error_code::bad_request, "emoji is missing or not a string", req.cid);
+  if (!valid_emoji(*emoji))
+    return fail(error_code::bad_request, "emoji must be one emoji, at most 16 bytes", req.cid);
+  req.emoji = std::move(*emoji);
+  auto on = doc.find("on");
+  if (on == doc.end() || !on->is_boolean())
+    return fail(error_code::bad_request, "on is missing or not a boolean", req.cid);
+  req.on = on->get<bool>();
   return std::nullopt;
 }
 
@@ -243,6 +326,23 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       err = read_send(doc, limits, req);
       break;
     case request_type::history: err = read_history(doc, limits, req); break;
+    case request_type::edit:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      if (!err)
+        err = read_send(doc, limits, req);
+      break;
+    case request_type::remove:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      break;
+    case request_type::react:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      if (!err)
+        err = read_react(doc, req);
+      break;
+    case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
     case request_type::leave:
     case request_type::typing: break;
   }
@@ -342,7 +442,7 @@ std::string encode_welcome(std::string_view node, std::string_view session, bool
 }
 
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
-                          const message_page& history) {
+                          const message_page& history, std::optional<message_id> read, std::size_t unread) {
   std::size_t size = 256;
   for (const auto& msg : history.messages)
     size += msg.frame->size() + 1;
@@ -358,6 +458,16 @@ std::string encode_joined(std::string_view room, const std::vector<std::string>&
   append_message_array(out, history.messages);
   out += ",\"more\":";
   out += history.more ? "true" : "false";
+  out += ",\"read\":";
+  if (read) {
+    out += '"';
+    out += read->to_string();
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ",\"unread\":";
+  out += std::to_string(unread);
   out += '}';
   return out;
 }
@@ -367,6 +477,104 @@ std::string encode_message(const chat_message& msg) {
   out.reserve(96 + msg.room.size() + msg.user.size() + msg.text.size() + msg.cid.size());
   out += "{\"type\":\"message\",";
   append_message_fields(out, msg);
+  out += '}';
+  return out;
+}
+
+std::string encode_current_message(const chat_message& msg, const message_state& state) {
+  std::string out;
+  out.reserve(112 + msg.room.size() + msg.user.size() + msg.text.size() + msg.cid.size());
+  out += "{\"type\":\"message\",\"room\":";
+  append_escaped(out, msg.room);
+  out += ",\"id\":\"";
+  out += msg.id.to_string();
+  out += '"';
+  append_field(out, "user", msg.user);
+  append_field(out, "text", state.deleted ? std::string_view{} : std::string_view{msg.text});
+  out += ",\"ts\":";
+  out += std::to_string(msg.ts);
+  if (!msg.cid.empty())
+    append_field(out, "cid", msg.cid);
+  if (state.deleted)
+    out += ",\"deleted\":true";
+  else if (state.edited)
+    out += ",\"edited\":" + std::to_string(*state.edited);
+  out += ",\"reactions\":{";
+  bool first = true;
+  for (const auto& [emoji, users] : state.reactions) {
+    if (state.deleted || users.empty())
+      break;
+    if (!first)
+      out += ',';
+    first = false;
+    append_escaped(out, emoji);
+    out += ":[";
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_escaped(out, users[i]);
+    }
+    out += ']';
+  }
+  out += "}}";
+  return out;
+}
+
+namespace {
+
+std::string_view change_type(change_kind kind) {
+  switch (kind) {
+    case change_kind::edit: return "edit";
+    case change_kind::remove: return "delete";
+    case change_kind::reaction: return "reaction";
+  }
+  return "edit";
+}
+
+} // namespace
+
+message_template encode_change_template(const message_change& change) {
+  message_template t;
+  t.head = "{\"type\":\"";
+  t.head += change_type(change.kind);
+  t.head += "\",\"room\":";
+  append_escaped(t.head, change.room);
+  t.head += ",\"id\":\"";
+  t.middle = "\",\"target\":\"" + change.target.to_string() + '"';
+  append_field(t.middle, "user", change.user);
+  switch (change.kind) {
+    case change_kind::edit:
+      append_field(t.middle, "text", change.text);
+      t.middle += ",\"ts\":";
+      break;
+    case change_kind::remove: t.middle += ",\"ts\":"; break;
+    case change_kind::reaction:
+      append_field(t.middle, "emoji", change.emoji);
+      t.middle += change.on ? ",\"on\":true" : ",\"on\":false";
+      t.middle += ",\"count\":";
+      break;
+  }
+  if (change.unchanged)
+    t.tail += ",\"unchanged\":true";
+  if (!change.cid.empty())
+    append_field(t.tail, "cid", change.cid);
+  t.tail += '}';
+  return t;
+}
+
+std::string encode_change(const message_change& change) {
+  auto t = encode_change_template(change);
+  auto number =
+    change.kind == change_kind::reaction ? std::to_string(change.count) : std::to_string(change.ts);
+  return t.head + change.id.to_string() + t.middle + number + t.tail;
+}
+
+std::string encode_read(std::string_view room, message_id id, std::size_t unread) {
+  auto out = start_event("read");
+  append_field(out, "room", room);
+  append_field(out, "id", id.to_string());
+  out += ",\"unread\":";
+  out += std::to_string(unread);
   out += '}';
   return out;
 }

@@ -22,9 +22,11 @@ enum class error_code {
   rate_limited,
   unavailable,
   unauthorized, ///< a join without a valid token where [auth] requires one
+  forbidden,    ///< (1.1) not this user's to change
+  not_found,    ///< (1.1) no such message in the room's retained history, or deleted
 };
-inline constexpr std::size_t error_code_count = 7;
-static_assert(static_cast<std::size_t>(error_code::unauthorized) + 1 == error_code_count,
+inline constexpr std::size_t error_code_count = 9;
+static_assert(static_cast<std::size_t>(error_code::not_found) + 1 == error_code_count,
               "error_code_count and the enum differ");
 
 std::string_view to_string(error_code code);
@@ -45,6 +47,7 @@ inline constexpr std::size_t max_name_chars = 32;
 inline constexpr std::size_t max_cid_chars = 64;
 inline constexpr std::size_t max_page_size = 100;
 inline constexpr std::size_t max_token_chars = 4096;
+inline constexpr std::size_t max_emoji_bytes = 16;
 
 /// Limits that decoding enforces.
 struct protocol_limits {
@@ -53,7 +56,7 @@ struct protocol_limits {
   std::size_t max_json_depth = 16; ///< arrays and objects nested deeper are refused unparsed
 };
 
-enum class request_type { join, leave, send, history, typing };
+enum class request_type { join, leave, send, history, typing, edit, remove, react, read };
 
 /// A decoded, validated client request.
 struct request {
@@ -61,11 +64,15 @@ struct request {
   std::string room;
   std::string name;                 ///< join: trimmed display name
   std::string token;                ///< join: optional, see actors/token.hpp
-  std::string text;                 ///< send
-  std::string cid;                  ///< send: optional
+  std::string text;                 ///< send, edit
+  std::string cid;                  ///< send, edit, delete, react: optional
   std::optional<message_id> since;  ///< join: optional
   std::optional<message_id> before; ///< history: optional
   std::size_t limit = 0;            ///< history: page size, defaulted
+  message_id target;                ///< edit, delete, react: the message changed
+  std::string emoji;                ///< react
+  bool on = true;                   ///< react: added (false: taken back)
+  message_id read;                  ///< read: the newest message read
 };
 
 /// Why a frame was refused.
@@ -83,6 +90,9 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
 
 /// True for 1 to 64 characters of [A-Za-z0-9_.-].
 bool valid_room(std::string_view room);
+/// One emoji: 1 to 16 bytes of UTF-8 with no ASCII but a keycap's digit,
+/// `#` or `*` (so no letters, spaces or controls), and no blank code points.
+bool valid_emoji(std::string_view emoji);
 /// Number of code points in valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);
 /// True when arrays and objects in `json` nest deeper than `max_depth`
@@ -93,9 +103,18 @@ bool nesting_exceeds(std::string_view json, std::size_t max_depth);
 
 /// `token_required`: joins must carry a token (adds "auth":"token").
 std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false);
+/// `read` is the user's read position in the room (null when none), with
+/// the count of messages after it.
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
-                          const message_page& history);
+                          const message_page& history, std::optional<message_id> read = std::nullopt,
+                          std::size_t unread = 0);
 std::string encode_message(const chat_message& msg);
+/// A message as it now is, for snapshots: with `edited`, `deleted` and
+/// `reactions` (always present, maybe empty); a deleted one has empty text.
+std::string encode_current_message(const chat_message& msg, const message_state& state);
+/// An `edit`, `delete` or `reaction` event.
+std::string encode_change(const message_change& change);
+std::string encode_read(std::string_view room, message_id id, std::size_t unread);
 
 /// A `message` event around a gap for the id and the ts, for a store (Redis)
 /// that assigns both: head + id + middle + ts + tail.
@@ -106,6 +125,9 @@ struct message_template {
 };
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
                                          std::string_view cid);
+/// A change event around a gap for its id and a number: the ts of an edit
+/// or delete, or the count after a reaction (its id and that are the store's).
+message_template encode_change_template(const message_change& change);
 std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
 std::string encode_typing(std::string_view room, std::string_view user);
 std::string encode_history(std::string_view room, const message_page& page);

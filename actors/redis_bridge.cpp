@@ -63,7 +63,8 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
   publish_status(self);
 }
 
-/// A payload on a room's channel: a message, a typing notice or a presence event.
+/// A payload on a room's channel: a message or change, a typing notice, a
+/// presence event or a read position.
 void on_published(bridge_actor* self, const std::string& channel, std::string payload) {
   auto& st = self->state;
   const auto* room = room_of_channel(st, channel);
@@ -82,6 +83,9 @@ void on_published(bridge_actor* self, const std::string& channel, std::string pa
       break;
     case 'e': // e<version>\n<join|leave>\n<count>\n<user>
       on_presence(self, r, *room, head, std::string_view{payload}.substr(nl + 1));
+      break;
+    case 'r': // r<id> <unread>\n<user>
+      on_read(self, r, *room, head, payload.substr(nl + 1));
       break;
   }
 }
@@ -190,11 +194,15 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       answer_history(self, query, promise);
       return caf::delegated<message_page>{};
     },
-    [self](store_atom, const std::string& room, const std::string& user, const std::string& text,
-           const std::string& cid) -> caf::result<store_result> {
+    [self](store_atom, const store_request& req) -> caf::result<store_result> {
       auto promise = self->make_response_promise();
-      store(self, room, user, text, cid, promise);
+      store(self, req, promise);
       return caf::delegated<store_result>{};
+    },
+    [self](read_atom, const read_request& req) -> caf::result<read_result> {
+      auto promise = self->make_response_promise();
+      mark_read(self, req, promise);
+      return caf::delegated<read_result>{};
     },
     [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
       auto& st = self->state;

@@ -75,6 +75,7 @@ const lua_script replicated{redis_scripts::replicated};
 const lua_script snapshot{redis_scripts::snapshot};
 const lua_script catch_up{redis_scripts::catch_up};
 const lua_script history{redis_scripts::history};
+const lua_script read{redis_scripts::read};
 const lua_script presence{redis_scripts::presence};
 const lua_script refresh{redis_scripts::refresh};
 } // namespace scripts
@@ -113,27 +114,6 @@ void publish_status(bridge_actor* self) {
     st.stats->set_redis_reason("redis subscriber: " + st.subscriber_reason);
   else
     st.stats->set_redis_reason({});
-}
-
-stored_message to_stored(const std::string& room, const redis_reply& entry) {
-  chat_message msg;
-  msg.room = room;
-  if (entry.elements.size() >= 2) {
-    if (auto id = message_id::parse(entry.elements[0].str))
-      msg.id = *id;
-    msg.ts = static_cast<std::int64_t>(msg.id.ms);
-    const auto& fields = entry.elements[1].elements;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-      const auto& f = fields[i].str;
-      if (f == "u")
-        msg.user = fields[i + 1].str;
-      else if (f == "t")
-        msg.text = fields[i + 1].str;
-      else if (f == "c")
-        msg.cid = fields[i + 1].str;
-    }
-  }
-  return {msg.id, make_frame(encode_message(msg))};
 }
 
 } // namespace chatnode::bridge

@@ -112,10 +112,8 @@ void refresh_room(bridge_actor* self, const std::string& room) {
 void answer_who(bridge_actor* self, const std::string& room, caf::response_promise promise) {
   auto& st = self->state;
   // The snapshot script without history: only its members and version.
-  run_script(self, scripts::snapshot,
-             {st.keys.log(room), st.keys.members(room), st.keys.presence_version(room), st.keys.nodes(room),
-              st.keys.watermark(room)},
-             {std::string{}, "0", st.replicated_flag()}, [promise](redis_reply r) mutable {
+  run_script(self, scripts::snapshot, snapshot_keys(st, room),
+             {std::string{}, "0", st.replicated_flag(), std::string{}}, [promise](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;

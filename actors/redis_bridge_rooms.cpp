@@ -5,6 +5,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/redis_bridge_state.hpp"
+#include "actors/redis_entries.hpp"
 #include "actors/chat_stats.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -102,7 +103,7 @@ void catch_up(bridge_actor* self, const std::string& room) {
                auto& r = it->second;
                for (const auto& entry : reply.elements) {
                  self->state.stats->redis_replayed.fetch_add(1, std::memory_order_relaxed);
-                 deliver_new(self, room, r, to_stored(room, entry));
+                 deliver_new(self, room, r, entry_event(room, entry));
                }
                if (reply.elements.size() == catch_up_batch) {
                  r.catching_up = false;
@@ -190,47 +191,99 @@ void on_message(bridge_actor* self, const std::string& room, room_link& r, char 
   catch_up(self, room);
 }
 
+std::vector<std::string> snapshot_keys(const bridge_state& st, const std::string& room) {
+  return {st.keys.log(room),   st.keys.members(room),   st.keys.presence_version(room),
+          st.keys.nodes(room), st.keys.watermark(room), st.keys.states(room),
+          st.keys.reads(room)};
+}
+
 void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query w) {
   auto& st = self->state;
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
-                                std::to_string(w.query.limit), st.replicated_flag()};
-  run_script(self, scripts::snapshot,
-             {st.keys.log(room), st.keys.members(room), st.keys.presence_version(room), st.keys.nodes(room),
-              st.keys.watermark(room)},
-             std::move(args), [room, w](redis_reply r) mutable {
-               if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
+                                std::to_string(w.query.limit), st.replicated_flag(), w.query.user};
+  run_script(self, scripts::snapshot, snapshot_keys(st, room), std::move(args),
+             [room, w](redis_reply r) mutable {
+               if (r.type != redis_reply::kind::array || r.elements.size() < 7) {
                  w.promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;
                }
                room_snapshot snap;
-               for (const auto& entry : r.elements[0].elements)
-                 snap.history.messages.push_back(to_stored(room, entry));
-               if (!w.query.since) // newest first from XREVRANGE
+               const auto& entries = r.elements[0].elements;
+               const auto& states = r.elements[4].elements;
+               for (std::size_t i = 0; i < entries.size(); ++i) {
+                 if (is_change(entries[i]))
+                   snap.changes.push_back(entry_event(room, entries[i]));
+                 else
+                   snap.history.messages.push_back(
+                     entry_now(room, entries[i], i < states.size() ? states[i].str : std::string{}));
+               }
+               if (!w.query.since) // newest first
                  std::reverse(snap.history.messages.begin(), snap.history.messages.end());
                snap.history.more = r.elements[3].integer != 0;
                snap.members = distinct_names(r.elements[1]);
                snap.presence_version = std::strtoull(r.elements[2].str.c_str(), nullptr, 10);
+               snap.read = message_id::parse(r.elements[5].str);
+               snap.unread = static_cast<std::size_t>(std::max<long long>(r.elements[6].integer, 0));
                w.promise.deliver(std::move(snap));
              });
 }
 
 void answer_history(bridge_actor* self, const history_query& query, caf::response_promise promise) {
   auto& st = self->state;
-  run_script(self, scripts::history, {st.keys.log(query.room), st.keys.watermark(query.room)},
+  run_script(self, scripts::history,
+             {st.keys.log(query.room), st.keys.watermark(query.room), st.keys.states(query.room)},
              {query.before ? query.before->to_string() : std::string{}, std::to_string(query.limit + 1),
               st.replicated_flag()},
              [promise, query](redis_reply r) mutable {
-               if (r.type != redis_reply::kind::array) {
+               if (r.type != redis_reply::kind::array || r.elements.size() < 2) {
                  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;
                }
+               const auto& entries = r.elements[0].elements;
+               const auto& states = r.elements[1].elements;
                message_page page;
-               page.more = r.elements.size() > query.limit;
-               for (std::size_t i = 0; i < std::min(query.limit, r.elements.size()); ++i)
-                 page.messages.push_back(to_stored(query.room, r.elements[i]));
+               page.more = entries.size() > query.limit;
+               for (std::size_t i = 0; i < std::min(query.limit, entries.size()); ++i)
+                 page.messages.push_back(
+                   entry_now(query.room, entries[i], i < states.size() ? states[i].str : std::string{}));
                std::reverse(page.messages.begin(), page.messages.end());
                promise.deliver(std::move(page));
              });
+}
+
+void on_read(bridge_actor* self, room_link& r, const std::string& room, std::string_view head,
+             std::string user) {
+  auto space = head.find(' ');
+  auto id = message_id::parse(head.substr(0, space));
+  if (!id || space == std::string_view::npos)
+    return;
+  auto unread = std::strtoull(std::string{head.substr(space + 1)}.c_str(), nullptr, 10);
+  self->send(
+    r.hub, read_atom::value, room,
+    read_notice{std::move(user), make_frame(encode_read(room, *id, static_cast<std::size_t>(unread)))});
+}
+
+void mark_read(bridge_actor* self, const read_request& req, caf::response_promise promise) {
+  auto& st = self->state;
+  run_script(
+    self, scripts::read,
+    {st.keys.log(req.room), st.keys.reads(req.room), st.keys.channel(req.room), st.keys.watermark(req.room)},
+    {req.user, req.id.to_string(), st.publish_command(), st.replicated_flag()},
+    [promise, room = req.room](redis_reply r) mutable {
+      if (r.type != redis_reply::kind::array || r.elements.empty()) {
+        promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+        return;
+      }
+      if (r.elements[0].str == "none" || r.elements.size() < 3) {
+        promise.deliver(
+          read_result{nullptr, false, refusal{error_code::not_found, "nothing to read in this room"}});
+        return;
+      }
+      auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
+      auto unread = static_cast<std::size_t>(std::max<long long>(r.elements[2].integer, 0));
+      promise.deliver(
+        read_result{make_frame(encode_read(room, id, unread)), r.elements[0].str == "new", std::nullopt});
+    });
 }
 
 namespace {
@@ -255,31 +308,84 @@ void publish_replicated(bridge_actor* self, const std::string& room, store_resul
 
 } // namespace
 
-void store(bridge_actor* self, const std::string& room, const std::string& user, const std::string& text,
-           const std::string& cid, caf::response_promise promise) {
+namespace {
+
+/// The arguments store.lua takes after the cid TTL and publish command, and
+/// the frame around the id it assigns.
+message_template store_template(const store_request& req) {
+  if (!req.change)
+    return encode_message_template(req.room, req.user, req.text, req.cid);
+  message_change change;
+  change.kind = *req.change;
+  change.room = req.room;
+  change.target = req.target;
+  change.user = req.user;
+  change.text = req.text;
+  change.emoji = req.emoji;
+  change.on = req.on;
+  change.cid = req.cid;
+  return encode_change_template(change);
+}
+
+/// A reaction already so: how it stands, for its sender.
+store_result reaction_as_is(const store_request& req, const redis_reply& r) {
+  message_change change;
+  change.kind = change_kind::reaction;
+  change.room = req.room;
+  change.id = message_id::parse(r.elements[1].str).value_or(message_id{});
+  change.target = req.target;
+  change.user = req.user;
+  change.emoji = req.emoji;
+  change.on = req.on;
+  change.count = static_cast<std::size_t>(std::max<long long>(r.elements[2].integer, 0));
+  change.cid = req.cid;
+  change.unchanged = true;
+  return {{change.id, make_frame(encode_change(change))}, true, std::nullopt};
+}
+
+} // namespace
+
+void store(bridge_actor* self, const store_request& req, caf::response_promise promise) {
   auto& st = self->state;
-  auto t = encode_message_template(room, user, text, cid);
+  auto t = store_template(req);
+  std::string kind{req.change ? static_cast<char>(*req.change) : 'm'};
   run_script(
     self, scripts::store,
-    {st.keys.log(room), st.keys.cids(room), st.keys.channel(room), st.keys.watermark(room)},
-    {user, text, cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
+    {st.keys.log(req.room), st.keys.cids(req.room), st.keys.channel(req.room), st.keys.watermark(req.room),
+     st.keys.states(req.room), st.keys.numbered(req.room)},
+    {kind, req.user, req.text, req.cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
      std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()),
-     st.replicated() ? std::string{} : st.publish_command()},
-    [self, promise, room](redis_reply r) mutable {
-      if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
+     st.replicated() ? std::string{} : st.publish_command(), req.target.to_string(), req.emoji,
+     req.on ? "1" : "0"},
+    [self, promise, req](redis_reply r) mutable {
+      if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
         promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+        return;
+      }
+      const auto& outcome = r.elements[0].str;
+      if (outcome == "refused") {
+        auto code = r.elements[1].str == "forbidden" ? error_code::forbidden : error_code::not_found;
+        promise.deliver(store_result{{}, false, refusal{code, r.elements[2].str}});
+        return;
+      }
+      if (outcome == "same") {
+        promise.deliver(reaction_as_is(req, r));
+        return;
+      }
+      if (r.elements.size() < 4) {
+        promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: a short reply to store"));
         return;
       }
       auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
       store_result result;
-      if (r.elements[0].str == "new") {
+      if (outcome == "new") {
         self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
-        result = {{id, make_frame(r.elements[2].str)}, false};
+        result = {{id, make_frame(r.elements[2].str)}, false, std::nullopt};
       } else {
         redis_reply entry;
         entry.type = redis_reply::kind::array;
         entry.elements = {r.elements[1], r.elements[2]};
-        result = {to_stored(room, entry), true};
+        result = {entry_event(req.room, entry), true, std::nullopt};
       }
       if (!self->state.replicated()) {
         promise.deliver(std::move(result));
@@ -287,7 +393,7 @@ void store(bridge_actor* self, const std::string& room, const std::string& user,
       }
       // Stored, and now on the replicas (a repeated cid's entry too: its
       // first store may not have got that far).
-      publish_replicated(self, room, std::move(result), r.elements[3].str, std::move(promise));
+      publish_replicated(self, req.room, std::move(result), r.elements[3].str, std::move(promise));
     },
     st.settings.wait_replicas);
 }

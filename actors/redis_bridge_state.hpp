@@ -117,7 +117,7 @@ using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 /// The scripts of actors/lua/.
 namespace scripts {
-extern const lua_script store, replicated, snapshot, catch_up, history, presence, refresh;
+extern const lua_script store, replicated, snapshot, catch_up, history, read, presence, refresh;
 } // namespace scripts
 
 /// A callback for a port that hands the reply to `k` on the actor.
@@ -131,8 +131,6 @@ void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string
                 std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas = 0);
 /// Sets the process's Redis readiness from the links' state.
 void publish_status(bridge_actor* self);
-/// A stream entry {id, {field, value...}} as a message and its frame.
-stored_message to_stored(const std::string& room, const redis_reply& entry);
 
 // -- rooms: streams, catch-up, stores (redis_bridge_rooms.cpp) ---------------------
 
@@ -141,10 +139,15 @@ void lose_subscription(room_link& r);
 void catch_up(bridge_actor* self, const std::string& room);
 void on_message(bridge_actor* self, const std::string& room, room_link& r, char kind, std::string_view head,
                 std::string frame);
+/// The keys snapshot.lua reads.
+std::vector<std::string> snapshot_keys(const bridge_state& st, const std::string& room);
 void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query w);
+/// A read position from the channel: `head` is "<id> <unread>".
+void on_read(bridge_actor* self, room_link& r, const std::string& room, std::string_view head,
+             std::string user);
 void answer_history(bridge_actor* self, const history_query& query, caf::response_promise promise);
-void store(bridge_actor* self, const std::string& room, const std::string& user, const std::string& text,
-           const std::string& cid, caf::response_promise promise);
+void store(bridge_actor* self, const store_request& req, caf::response_promise promise);
+void mark_read(bridge_actor* self, const read_request& req, caf::response_promise promise);
 void expire_waiting(bridge_actor* self);
 
 // -- presence (redis_bridge_presence.cpp) -------------------------------------------

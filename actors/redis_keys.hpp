@@ -18,6 +18,9 @@ public:
     return of(room, "durable");
   }                                                                                  ///< newest replicated id
   std::string members(const std::string& room) const { return of(room, "members"); } ///< presence
+  std::string states(const std::string& room) const { return of(room, "states"); }   ///< changed messages
+  std::string reads(const std::string& room) const { return of(room, "read"); }      ///< read positions
+  std::string numbered(const std::string& room) const { return of(room, "msgs"); }   ///< messages stored
   std::string presence_version(const std::string& room) const { return of(room, "pver"); }
   std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
   std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub

@@ -8,11 +8,12 @@
 
 namespace chatnode::redis_scripts {
 
-extern const char* const store;      ///< store.lua: a message, once per (user, cid)
+extern const char* const store;      ///< store.lua: a message or a change, once per (user, cid)
 extern const char* const replicated; ///< replicated.lua: a stored message reached its replicas
 extern const char* const snapshot;   ///< snapshot.lua: history, members and version for a join
 extern const char* const catch_up;   ///< catch_up.lua: the stream after a gap
 extern const char* const history;    ///< history.lua: a page of history
+extern const char* const read;       ///< read.lua: a user's read position moves up
 extern const char* const presence;   ///< presence.lua: a name present or absent on a node
 extern const char* const refresh;    ///< refresh.lua: a node's presence heartbeat in a room
 

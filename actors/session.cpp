@@ -65,26 +65,68 @@ void handle_join(session_self self, request& req) {
              join_request{req.room, req.name, st.id, st.sink, req.since, req.limit});
 }
 
-void handle_send(session_self self, request& req) {
+/// Sends a message or a change to the bus. A stored one is acknowledged by
+/// its echo through the hub; one that was not published (a repeated cid, a
+/// reaction already so) is answered here, as is a refusal.
+void handle_store(session_self self, request& req) {
   auto& st = self->state;
   auto it = st.rooms.find(req.room);
   if (it == st.rooms.end()) {
-    st.reply_error(error_code::not_joined, "join the room before sending to it", req.cid);
+    st.reply_error(error_code::not_joined,
+                   req.type == request_type::send ? "join the room before sending to it"
+                                                  : "join the room before changing its messages",
+                   req.cid);
     return;
   }
-  auto cid = req.cid;
-  self
-    ->request(st.bus, st.settings.bus_timeout, store_atom::value, req.room, it->second, std::move(req.text),
-              std::move(req.cid))
+  store_request store;
+  store.room = req.room;
+  store.user = it->second;
+  store.text = std::move(req.text);
+  store.cid = req.cid;
+  store.target = req.target;
+  store.emoji = std::move(req.emoji);
+  store.on = req.on;
+  switch (req.type) {
+    case request_type::edit: store.change = change_kind::edit; break;
+    case request_type::remove: store.change = change_kind::remove; break;
+    case request_type::react: store.change = change_kind::reaction; break;
+    default: break;
+  }
+  auto what = store.change ? "the change" : "the message";
+  auto cid = std::move(req.cid);
+  self->request(st.bus, st.settings.bus_timeout, store_atom::value, std::move(store))
     .then(
-      [self](const store_result& result) {
-        // A first store is acknowledged by its echo from the hub; a repeated
-        // cid was not published again, so it is answered here.
-        if (result.duplicate)
+      [self, cid](const store_result& result) {
+        if (result.refused)
+          self->state.reply_error(result.refused->code, result.refused->reason, cid);
+        else if (result.duplicate)
           self->state.sink->send(result.message.frame);
       },
-      [self, cid](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "the message could not be stored", cid);
+      [self, cid, what](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, std::string{what} + " could not be stored", cid);
+      });
+}
+
+void handle_read(session_self self, request& req) {
+  auto& st = self->state;
+  auto it = st.rooms.find(req.room);
+  if (it == st.rooms.end()) {
+    st.reply_error(error_code::not_joined, "not in this room");
+    return;
+  }
+  self
+    ->request(st.bus, st.settings.bus_timeout, read_atom::value, read_request{req.room, it->second, req.read})
+    .then(
+      [self](const read_result& result) {
+        // A position that moved reaches this session through the hub with
+        // the user's others.
+        if (result.refused)
+          self->state.reply_error(result.refused->code, result.refused->reason);
+        else if (!result.published)
+          self->state.sink->send(result.frame);
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the read position could not be stored");
       });
 }
 
@@ -133,7 +175,11 @@ void handle_frame(session_self self, const std::string& frame) {
       }
       self->send(st.hub, leave_atom::value, req.room, st.id);
       break;
-    case request_type::send: handle_send(self, req); break;
+    case request_type::send:
+    case request_type::edit:
+    case request_type::remove:
+    case request_type::react: handle_store(self, req); break;
+    case request_type::read: handle_read(self, req); break;
     case request_type::history: handle_history(self, req); break;
     case request_type::typing: {
       auto it = st.rooms.find(req.room);

@@ -1,7 +1,10 @@
--- A page of a room's history, newest first: entries before ARGV[1] (or the
--- newest), no later than what readers may see.
--- KEYS: stream, watermark
+-- A page of a room's history, newest first: messages (changes skipped)
+-- before ARGV[1] (or the newest), no later than what readers may see, with
+-- each one's current state.
+-- KEYS: stream, watermark, states
 -- ARGV: before id ('' for none), count, '1' replicated
+-- Returns {entries, states}.
 local upper = readable_upper(KEYS[2], ARGV[3])
 if ARGV[1] ~= '' and (upper == '+' or not id_after(ARGV[1], upper)) then upper = '(' .. ARGV[1] end
-return redis.call('XREVRANGE', KEYS[1], upper, '-', 'COUNT', tonumber(ARGV[2]))
+local entries = messages_down(KEYS[1], upper, tonumber(ARGV[2]))
+return {entries, states_of(KEYS[3], entries)}

@@ -1,15 +1,27 @@
--- Stores a message and publishes it, once per (user, cid). Retry ids live
--- in the room's `cids` sorted set, scored by their message's ms, and leave
--- it once older than the cid TTL or than the stream's oldest entry: memory
--- for them is bounded by the TTL and by the retention.
--- With no publish command ([redis] wait_replicas set) the message is not
--- published here: the bridge publishes it with replicated.lua once it has
--- reached the replicas, naming the entry before it, which this returns.
--- KEYS: stream, retry ids, channel, watermark
--- ARGV: user, text, cid, retention, head, middle, tail, cid ttl ms, publish command ('' for none)
--- Returns {"new", id, frame, previous} or {"dup", id, {field, value, ...}, previous};
--- previous is '' when published here.
-local user, cid, publish = ARGV[1], ARGV[3], ARGV[9]
+-- Stores a message, or a change of one (edit, delete, reaction), and
+-- publishes it, once per (user, cid). Retry ids live in the room's `cids`
+-- sorted set, scored by their entry's ms, and leave it once older than the
+-- cid TTL or than the stream's oldest entry: memory for them is bounded by
+-- the TTL and by the retention.
+-- A change is checked against its target and applied to the target's
+-- current state, kept in the room's `states` hash (JSON: v the newest change,
+-- e ts of the latest edit and t its text, d deleted, r reactions as
+-- [[emoji, [users]], ...]) until the target leaves the stream.
+-- The stream keeps the last `retention` messages and the changes after the
+-- oldest of them, at most 8 * retention entries in all; it is trimmed once
+-- a tenth of the retention (at most 100) is over, so that not every store
+-- pays for it.
+-- With no publish command ([redis] wait_replicas set) nothing is published
+-- here: the bridge publishes with replicated.lua once the entry reached the
+-- replicas, naming the entry before it, which this returns.
+-- KEYS: stream, retry ids, channel, watermark, states, messages stored
+-- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
+--       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0')
+-- Returns {'new', id, frame, previous}, {'dup', id, {field, value, ...}, previous},
+-- {'refused', code, reason} or, for a reaction already so, {'same', id, count}
+-- (id: the newest change of the target); previous is '' when published here.
+local kind, user, text, cid, publish = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[10]
+local retention = tonumber(ARGV[5])
 local function entry_before(id)
   local e = redis.call('XREVRANGE', KEYS[1], id, '-', 'COUNT', 1)
   return e[1] and e[1][1] or '0-0'
@@ -19,17 +31,40 @@ if cid ~= '' then
   local ms = redis.call('ZSCORE', KEYS[2], member)
   if ms then
     for _, e in ipairs(redis.call('XRANGE', KEYS[1], ms, ms)) do
-      local f = {}
-      for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+      local f = entry_fields(e)
       if f.u == user and f.c == cid then
         -- A write of this script's own, so that the WAIT after it covers
         -- the entry, whichever connection stored it.
-        if publish == '' then redis.call('PEXPIRE', KEYS[2], ARGV[8]) end
+        if publish == '' then redis.call('PEXPIRE', KEYS[2], ARGV[9]) end
         return {'dup', e[1], e[2], publish == '' and entry_before('(' .. e[1]) or ''}
       end
     end
   end
 end
+
+local target, state, users, at = ARGV[11], nil, nil, nil
+if kind ~= 'm' then
+  local t = redis.call('XRANGE', KEYS[1], target, target)[1]
+  local f = t and entry_fields(t)
+  if not f or f.k then return {'refused', 'not_found', "no such message in the room's history"} end
+  local raw = redis.call('HGET', KEYS[5], target)
+  state = raw and cjson.decode(raw) or {}
+  if state.d then return {'refused', 'not_found', 'the message was deleted'} end
+  if kind ~= 'r' and f.u ~= user then
+    return {'refused', 'forbidden', 'only its author may ' .. (kind == 'e' and 'edit' or 'delete') .. ' a message'}
+  end
+  if kind == 'r' then
+    state.r = state.r or {}
+    for _, pair in ipairs(state.r) do
+      if pair[1] == ARGV[12] then users = pair[2] end
+    end
+    if users then
+      for i, u in ipairs(users) do if u == user then at = i end end
+    end
+    if (ARGV[13] == '1') == (at ~= nil) then return {'same', state.v or target, users and #users or 0} end
+  end
+end
+
 local previous = ''
 if publish == '' then
   previous = entry_before('+')
@@ -37,10 +72,73 @@ if publish == '' then
   -- stored without waiting, and is readable as it was.
   if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], previous) end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'u', user, 't', ARGV[2], 'c', cid)
+
+local numbered
+if kind == 'm' then
+  numbered = redis.call('INCR', KEYS[6])
+else
+  numbered = tonumber(redis.call('GET', KEYS[6]) or '0')
+end
+local entry = {'u', user, 't', text, 'c', cid, 'n', numbered}
+if kind ~= 'm' then
+  entry = {'k', kind, 'g', target, 'u', user, 'c', cid, 'n', numbered}
+end
+local count = 0
+if kind == 'e' then
+  table.insert(entry, 't'); table.insert(entry, text)
+elseif kind == 'r' then
+  if ARGV[13] == '1' then
+    if not users then users = {}; table.insert(state.r, {ARGV[12], users}) end
+    table.insert(users, user)
+  else
+    table.remove(users, at)
+    if #users == 0 then
+      for i, pair in ipairs(state.r) do if pair[1] == ARGV[12] then table.remove(state.r, i) break end end
+    end
+  end
+  count = #users
+  for _, v in ipairs({'j', ARGV[12], 'o', ARGV[13], 'x', count}) do table.insert(entry, v) end
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(entry))
 local ms = tonumber(string.match(id, '^(%d+)'))
+if kind ~= 'm' then
+  if kind == 'e' then
+    state.e, state.t = tostring(ms), text
+  elseif kind == 'd' then
+    state = {d = 1}
+  end
+  state.v = id
+  redis.call('HSET', KEYS[5], target, cjson.encode(state))
+end
+
+-- Trimming: messages numbered up to `numbered - retention` go, and changes
+-- before the oldest message kept (they change nothing kept).
+local cap = retention * 8
+local len = redis.call('XLEN', KEYS[1])
+local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+local slack = math.min(100, math.max(1, math.floor(retention / 10)))
+local hf = entry_fields(head)
+if hf.k or tonumber(hf.n or '0') <= numbered - retention - slack or len > cap then
+  local gone, cut, from = {}, nil, '-'
+  while not cut do
+    local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 64)
+    if #batch == 0 then break end
+    for _, e in ipairs(batch) do
+      local f = entry_fields(e)
+      if not f.k and tonumber(f.n or '0') > numbered - retention and len <= cap then cut = e[1] break end
+      if not f.k then table.insert(gone, e[1]) end
+      len = len - 1
+    end
+    from = '(' .. batch[#batch][1]
+  end
+  if cut then redis.call('XTRIM', KEYS[1], 'MINID', cut) else redis.call('XTRIM', KEYS[1], 'MAXLEN', 0) end
+  for i = 1, #gone, 500 do
+    redis.call('HDEL', KEYS[5], unpack(gone, i, math.min(i + 499, #gone)))
+  end
+end
+
 if cid ~= '' then
-  local ttl = tonumber(ARGV[8])
+  local ttl = tonumber(ARGV[9])
   local cutoff = ms - ttl
   local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
   if #oldest > 0 then cutoff = math.max(cutoff, tonumber(string.match(oldest[1][1], '^(%d+)'))) end
@@ -48,6 +146,6 @@ if cid ~= '' then
   redis.call('ZADD', KEYS[2], ms, member)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-local frame = ARGV[5] .. id .. ARGV[6] .. ms .. ARGV[7]
+local frame = ARGV[6] .. id .. ARGV[7] .. (kind == 'r' and count or ms) .. ARGV[8]
 if publish ~= '' then redis.call(publish, KEYS[3], 'm' .. id .. '\n' .. frame) end
 return {'new', id, frame, previous}

@@ -186,17 +186,37 @@ test('unknown types and missing fields: error bad_request', async () => {
   c.ws.terminate();
 });
 
-test('requests of protocol 1.1 (not spoken here, as PROTOCOL.md says): bad_request "unknown type", the connection stays', async () => {
+test('requests of protocol 1.1 this node does not speak yet (PROTOCOL.md): bad_request "unknown type", the connection stays', async () => {
   const c = await rawClient();
   const frames = [
-    { type: 'edit', room: 'a', target: '1-0', text: 'x' }, { type: 'delete', room: 'a', target: '1-0' },
-    { type: 'react', room: 'a', target: '1-0', emoji: '👍', on: true }, { type: 'read', room: 'a', id: '1-0' },
     { type: 'rooms' }, { type: 'dm', user: 'bob' }, { type: 'moderate', room: 'a', action: 'kick', user: 'bob' },
     { type: 'search', room: 'a', query: 'hello' },
   ];
   for (const frame of frames) c.ws.send(JSON.stringify(frame));
   await waitFor(() => errors(c, 'bad_request').length === frames.length, 'an answer to each');
   assert.ok(errors(c, 'bad_request').every((e) => e.reason === 'unknown type'));
+  c.ws.send(JSON.stringify({ type: 'join', room: 'after11', name: 'still' }));
+  await waitFor(() => c.events.some((e) => e.type === 'joined' && e.room === 'after11'), 'a join after them');
+  c.ws.terminate();
+});
+
+test('living-message requests with wrong fields, or outside a room: a clear error each, the connection stays', async () => {
+  const c = await rawClient();
+  const frames = [
+    { type: 'edit', room: 'a', text: 'x', cid: '1' }, { type: 'edit', room: 'a', target: 5, text: 'x', cid: '2' },
+    { type: 'edit', room: 'a', target: '1-0', cid: '3' }, { type: 'delete', room: 'a', cid: '4' },
+    { type: 'react', room: 'a', target: '1-0', emoji: '👍', on: 'yes', cid: '5' },
+    { type: 'react', room: 'a', target: '1-0', emoji: { x: 1 }, on: true, cid: '6' },
+    { type: 'react', room: 'a', target: '1-0', emoji: '<b>', on: true, cid: '7' },
+    { type: 'read', room: 'a' }, { type: 'read', room: 'a', id: [1] },
+  ];
+  for (const frame of frames) c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'bad_request').length === frames.length, 'bad_request for each');
+  assert.deepEqual(errors(c, 'bad_request').filter((e) => e.cid).map((e) => e.cid), ['1', '2', '3', '4', '5', '6', '7']);
+  for (const frame of [{ type: 'edit', room: 'a', target: '1-0', text: 'x' }, { type: 'delete', room: 'a', target: '1-0' },
+    { type: 'react', room: 'a', target: '1-0', emoji: '👍', on: true }, { type: 'read', room: 'a', id: '1-0' }])
+    c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'not_joined').length === 4, 'not_joined for each');
   c.ws.send(JSON.stringify({ type: 'join', room: 'after11', name: 'still' }));
   await waitFor(() => c.events.some((e) => e.type === 'joined' && e.room === 'after11'), 'a join after them');
   c.ws.terminate();

@@ -63,15 +63,15 @@ BOOST_AUTO_TEST_CASE(after_returns_exactly_the_newer_messages) {
   std::vector<message_id> ids;
   for (int i = 0; i < 10; ++i)
     ids.push_back(h.append("r", "u", std::to_string(i), "", 5000).message.id);
-  auto page = h.after(ids[6]);
+  auto page = h.after(ids[6]).messages;
   BOOST_REQUIRE(page.messages.size() == 3u);
   BOOST_TEST(text_of(page.messages[0]) == "7");
   BOOST_TEST(text_of(page.messages[2]) == "9");
   BOOST_TEST(page.more);
-  BOOST_TEST(h.after(ids[9]).messages.empty());
-  BOOST_TEST(h.after(message_id{0, 0}).messages.size() == 10u);
+  BOOST_TEST(h.after(ids[9]).messages.messages.empty());
+  BOOST_TEST(h.after(message_id{0, 0}).messages.messages.size() == 10u);
   // An id between two stored ones (e.g. from another room's clock) still works.
-  BOOST_TEST(h.after(message_id{4999, 99}).messages.size() == 10u);
+  BOOST_TEST(h.after(message_id{4999, 99}).messages.messages.size() == 10u);
 }
 
 BOOST_AUTO_TEST_CASE(stored_messages_are_encoded_once_with_id_and_ts) {

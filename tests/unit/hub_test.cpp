@@ -54,7 +54,7 @@ struct hub_fixture {
   }
 
   void post(const std::string& room, const std::string& user, const std::string& text) {
-    caf::anon_send(bus, store_atom::value, room, user, text, std::string{});
+    caf::anon_send(bus, store_atom::value, message_request(room, user, text));
     sched->run();
   }
 };

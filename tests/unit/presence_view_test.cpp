@@ -31,9 +31,8 @@ struct bus_truth {
 
 bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_truth> truth) {
   return {
-    [](store_atom, const std::string&, const std::string&, const std::string&, const std::string&) {
-      return store_result{};
-    },
+    [](store_atom, const store_request&) { return store_result{}; },
+    [](read_atom, const read_request&) { return read_result{}; },
     [](history_atom, const history_query&) { return message_page{}; },
     [](typing_atom, const std::string&, const std::string&, const std::string&) {},
     [](subscribe_atom, const std::string&, const hub_actor&) {},

@@ -108,6 +108,7 @@ struct bridge_fixture {
             delivered->push_back(m.id);
           },
           [](resync_atom, const std::string&) {},
+          [](read_atom, const std::string&, const read_notice&) {},
           [](presence_atom, const std::string&, const presence_event&) {},
           [](typing_atom, const std::string&, const std::string&, const std::string&) {},
         };
@@ -161,8 +162,7 @@ struct bridge_fixture {
     sys->spawn(
       [](caf::event_based_actor* self, bus_actor b, std::string cid, std::shared_ptr<store_answer> a) {
         self
-          ->request(b, caf::infinite, store_atom::value, std::string{"lobby"}, std::string{"al"},
-                    std::string{"hi"}, std::move(cid))
+          ->request(b, caf::infinite, store_atom::value, message_request("lobby", "al", "hi", std::move(cid)))
           .then([a](const store_result& r) { a->result = r; }, [a](const caf::error&) { a->refused = true; });
       },
       *bridge, cid, answer);
@@ -235,8 +235,8 @@ BOOST_AUTO_TEST_CASE(an_error_sent_to_the_bridge_does_not_stop_it) {
 BOOST_AUTO_TEST_CASE(a_store_is_published_and_acknowledged_only_after_its_replicas_have_it) {
   auto asked = request_store("c1");
   auto store = commands->take();
-  BOOST_TEST(store.replicas == 1);                  // sent with WAIT
-  BOOST_TEST(script_args(store.args).back() == ""); // the script does not publish
+  BOOST_TEST(store.replicas == 1);              // sent with WAIT
+  BOOST_TEST(script_args(store.args)[9] == ""); // no publish command: the script does not publish
   store.done(array({text("new"), text("12-0"), text(frame("12-0")), text("11-0")}));
   sched->run();
   BOOST_TEST(!asked->result.has_value()); // not yet: nobody has seen it
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(a_store_publishes_in_its_script_and_answers_at_once) {
   auto asked = request_store("c1");
   auto store = commands->take();
   BOOST_TEST(store.replicas == 0);
-  BOOST_TEST(script_args(store.args).back() == "PUBLISH");
+  BOOST_TEST(script_args(store.args)[9] == "PUBLISH"); // ARGV[10], the publish command
   store.done(array({text("new"), text("12-0"), text(frame("12-0")), text("")}));
   sched->run();
   BOOST_REQUIRE(asked->result.has_value());

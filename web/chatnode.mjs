@@ -1,0 +1,424 @@
+// chatnode client library: the wire protocol of PROTOCOL.md as a standalone
+// ES module, for the browser page in this directory and for any other web
+// application (or Node, given a WebSocket class). It connects, joins any
+// number of rooms, reconnects with backoff and jitter, resumes each room
+// with `since`, retries writes with the same `cid` until they are stored,
+// keeps each room's messages ordered and de-duplicated by id, applies edits,
+// deletes, reactions and read positions, and reports typed events.
+//
+//   import { ChatClient } from '/chatnode.mjs';
+//   const chat = new ChatClient({ url: 'wss://chat.example/ws', name: 'al' });
+//   const lobby = chat.room('lobby');
+//   lobby.on('message', ({ message }) => console.log(message.user, message.text));
+//   chat.connect();
+//   await lobby.send('hello');
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const UNAVAILABLE_TRIES = 6;
+
+/** Compares two ids "<ms>-<seq>" numerically: negative, zero or positive. */
+export function compareIds(a, b) {
+  const [am, as] = a.split('-'), [bm, bs] = b.split('-');
+  if (am.length !== bm.length) return am.length - bm.length;
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as.length !== bs.length) return as.length - bs.length;
+  return as < bs ? -1 : as > bs ? 1 : 0;
+}
+
+/** The names `@name` mentions in a text (names as the node allows them, up
+ *  to the next space or punctuation that ends a sentence). */
+export function mentionsIn(text) {
+  const names = [];
+  for (const m of text.matchAll(/(^|[\s(])@([^\s@,.;:!?()]{1,32})/gu)) names.push(m[2]);
+  return names;
+}
+
+/** A text split into plain runs and `@name` mentions, for rendering as text. */
+export function splitMentions(text) {
+  const parts = [];
+  let last = 0;
+  for (const m of text.matchAll(/(^|[\s(])@([^\s@,.;:!?()]{1,32})/gu)) {
+    const start = m.index + m[1].length;
+    if (start > last) parts.push({ text: text.slice(last, start) });
+    parts.push({ text: `@${m[2]}`, mention: m[2] });
+    last = start + 1 + m[2].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+function randomId() {
+  const c = globalThis.crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** A small event emitter: on(type, fn) returns a function that removes it. */
+class Emitter {
+  #handlers = new Map();
+  on(type, fn) {
+    if (!this.#handlers.has(type)) this.#handlers.set(type, new Set());
+    this.#handlers.get(type).add(fn);
+    return () => this.#handlers.get(type)?.delete(fn);
+  }
+  emit(type, detail) {
+    for (const fn of [...(this.#handlers.get(type) ?? [])]) {
+      try { fn({ type, ...detail }); } catch (err) { queueMicrotask(() => { throw err; }); }
+    }
+  }
+}
+
+/** An error the node answered a request with. */
+export class ChatError extends Error {
+  constructor(event) {
+    super(event.reason ?? event.code);
+    this.code = event.code;
+    this.event = event;
+  }
+}
+
+/**
+ * One room: its messages (as they now are), members, typing, read position.
+ * Events: joined, message (a new message), change (a message edited,
+ * deleted or reacted to), messages (older ones loaded), presence, typing,
+ * read, error, left.
+ */
+export class Room extends Emitter {
+  constructor(client, name) {
+    super();
+    this.client = client;
+    this.name = name;
+    this.wanted = false;   // the application asked to be in it
+    this.joined = false;   // the node said so, on the current connection
+    this.messages = [];    // ascending by id: { id, user, text, ts, edited, deleted, reactions, cid }
+    this.byId = new Map();
+    this.more = false;     // older messages exist on the node
+    this.members = new Set();
+    this.read = null;      // the user's read position, synced over their sessions
+    this.unread = 0;
+    this.newest = null;    // the newest id received (messages and changes): where a resume starts
+    this.loadingOlder = null;
+  }
+
+  /** Enters the room (now, or once connected); resumes after reconnects. */
+  join() {
+    this.wanted = true;
+    if (this.client.connected) this.client._join(this);
+    return this;
+  }
+
+  /** Leaves the room; pending writes to it are dropped. */
+  leave() {
+    this.wanted = false;
+    this.joined = false;
+    this.client._send({ type: 'leave', room: this.name });
+    this.client._dropPending(this.name, new ChatError({ code: 'left', reason: 'left the room' }));
+    this.emit('left', {});
+  }
+
+  /** Posts a message; resolves with the stored message once the node has it. */
+  send(text) { return this.client._write(this, { type: 'send', room: this.name, text }); }
+  edit(id, text) { return this.client._write(this, { type: 'edit', room: this.name, target: id, text }); }
+  delete(id) { return this.client._write(this, { type: 'delete', room: this.name, target: id }); }
+  react(id, emoji, on = true) {
+    return this.client._write(this, { type: 'react', room: this.name, target: id, emoji, on });
+  }
+  /** Tells the node (and the user's other sessions) how far the user has read. */
+  markRead(id = this.lastMessageId()) {
+    if (!id || (this.read && compareIds(id, this.read) <= 0)) return;
+    this.client._send({ type: 'read', room: this.name, id });
+  }
+  typing() { if (this.joined) this.client._send({ type: 'typing', room: this.name }); }
+
+  /** Loads a page of older messages; resolves with how many were new. */
+  loadOlder(limit = 50) {
+    if (!this.more || !this.joined) return Promise.resolve(0);
+    if (this.loadingOlder) return this.loadingOlder.promise;
+    const before = this.messages[0]?.id;
+    let resolve;
+    const promise = new Promise((r) => { resolve = r; });
+    this.loadingOlder = { promise, resolve };
+    this.client._send({ type: 'history', room: this.name, limit, ...(before ? { before } : {}) });
+    return promise;
+  }
+
+  lastMessageId() { return this.messages.at(-1)?.id ?? null; }
+  get(id) { return this.byId.get(id); }
+  /** Messages after the read position, by others. */
+  unreadMessages() {
+    if (!this.read) return [];
+    return this.messages.filter((m) => compareIds(m.id, this.read) > 0 && m.user !== this.client.name);
+  }
+
+  // -- applying what the node sends ------------------------------------------------
+
+  _seen(id) {
+    if (id && (!this.newest || compareIds(id, this.newest) > 0)) this.newest = id;
+  }
+
+  /** A message as a snapshot shows it (or a live one): kept once, in id order. */
+  _put(m, live) {
+    const have = this.byId.get(m.id);
+    if (have) {
+      if (!live) Object.assign(have, Room.#fromWire(m, have.lastChange)); // a newer snapshot of it
+      return null;
+    }
+    const message = Room.#fromWire(m, m.id);
+    let lo = 0, hi = this.messages.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareIds(this.messages[mid].id, m.id) < 0) lo = mid + 1; else hi = mid;
+    }
+    this.messages.splice(lo, 0, message);
+    this.byId.set(m.id, message);
+    return message;
+  }
+
+  static #fromWire(m, lastChange) {
+    return {
+      id: m.id, user: m.user, text: m.deleted ? '' : m.text, ts: m.ts, cid: m.cid,
+      edited: m.edited ?? null, deleted: m.deleted === true,
+      reactions: new Map(Object.entries(m.reactions ?? {}).map(([emoji, users]) => [emoji, [...users]])),
+      lastChange,
+    };
+  }
+
+  /** An edit, delete or reaction: applied once, in order, never to a deleted message. */
+  _change(e) {
+    this._seen(e.id);
+    const m = this.byId.get(e.target);
+    if (!m || e.unchanged || m.deleted || compareIds(e.id, m.lastChange) <= 0) return;
+    m.lastChange = e.id;
+    if (e.type === 'edit') { m.text = e.text; m.edited = e.ts; }
+    else if (e.type === 'delete') { m.deleted = true; m.text = ''; m.edited = null; m.reactions = new Map(); }
+    else {
+      const users = (m.reactions.get(e.emoji) ?? []).filter((u) => u !== e.user);
+      if (e.on) users.push(e.user);
+      if (users.length) m.reactions.set(e.emoji, users); else m.reactions.delete(e.emoji);
+    }
+    this.emit('change', { message: m, change: e });
+  }
+}
+
+/**
+ * A connection to a chatnode, with its rooms.
+ * Options: url (ws:// or wss:// of /ws), name, token (when the node wants
+ * join tokens), WebSocket (a class; the global one by default).
+ * Events: status ({ status: 'connecting' | 'online' | 'offline', retryIn }),
+ * welcome, error (errors no request of this client's waits for).
+ */
+export class ChatClient extends Emitter {
+  constructor({ url, name, token = '', WebSocket: Socket = globalThis.WebSocket } = {}) {
+    super();
+    if (!Socket) throw new Error('no WebSocket class: pass one as the WebSocket option');
+    this.url = url;
+    this.name = name;
+    this.token = token;
+    this.Socket = Socket;
+    this.rooms = new Map();
+    this.pending = new Map();  // cid -> { room, request, resolve, reject, tries, timer }
+    this.ws = null;
+    this.connected = false;    // welcome received on the current socket
+    this.wantOpen = false;
+    this.attempt = 0;
+    this.timer = null;
+    this.node = null;
+  }
+
+  /** The room of that name (made on first use; join() enters it). */
+  room(name) {
+    if (!this.rooms.has(name)) this.rooms.set(name, new Room(this, name));
+    return this.rooms.get(name);
+  }
+
+  connect() {
+    this.wantOpen = true;
+    if (!this.ws) this.#open();
+    return this;
+  }
+
+  /** Closes for good: no reconnect; pending writes fail. */
+  close() {
+    this.wantOpen = false;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    this.connected = false;
+    ws?.close(1000);
+    for (const cid of [...this.pending.keys()]) this.#fail(cid, new ChatError({ code: 'closed', reason: 'the client was closed' }));
+  }
+
+  /** Reconnects at once (say, when the page is shown again) instead of waiting out the backoff. */
+  reconnectNow() {
+    if (this.wantOpen && !this.ws) { clearTimeout(this.timer); this.#open(); }
+  }
+
+  #open() {
+    this.emit('status', { status: 'connecting', attempt: this.attempt });
+    let ws;
+    try { ws = new this.Socket(this.url); } catch { this.#scheduleReconnect(1006); return; }
+    this.ws = ws;
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      let data;
+      try { data = JSON.parse(typeof e.data === 'string' ? e.data : e.data.toString()); } catch { return; }
+      for (const ev of Array.isArray(data) ? data : [data]) if (ev && typeof ev === 'object') this.#handle(ev);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.connected = false;
+      for (const room of this.rooms.values()) {
+        room.joined = false;
+        if (room.loadingOlder) { room.loadingOlder.resolve(0); room.loadingOlder = null; }
+      }
+      if (this.wantOpen) this.#scheduleReconnect(e.code);
+    };
+    ws.onerror = () => {};
+  }
+
+  #scheduleReconnect(code) {
+    // 1012 and 1001: the node is draining and others are up; come back soon,
+    // with jitter so that not everyone comes at once. Else full jitter.
+    const soon = (code === 1012 || code === 1001) && this.attempt === 0;
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const delay = soon ? 50 + Math.random() * 450 : Math.random() * cap;
+    this.attempt += 1;
+    this.emit('status', { status: 'offline', retryIn: delay, code });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.#open(), delay);
+  }
+
+  _send(obj) {
+    if (this.ws && this.connected && this.ws.readyState === 1) { this.ws.send(JSON.stringify(obj)); return true; }
+    return false;
+  }
+
+  _join(room) {
+    const since = room.newest;
+    this._send({ type: 'join', room: room.name, name: this.name, ...(since ? { since } : {}),
+      ...(this.token ? { token: this.token } : {}) });
+  }
+
+  /** A write (send, edit, delete, react): sent now or once joined, again with
+   *  the same cid after a reconnect; settled by its echo or its error. */
+  _write(room, request) {
+    const cid = randomId();
+    return new Promise((resolve, reject) => {
+      this.pending.set(cid, { room: room.name, request: { ...request, cid }, resolve, reject, tries: 0, timer: null });
+      if (room.joined) this._send({ ...request, cid });
+    });
+  }
+
+  _dropPending(roomName, error) {
+    for (const [cid, p] of [...this.pending]) if (p.room === roomName) this.#fail(cid, error);
+  }
+
+  #settle(e) {
+    if (!e.cid || e.user !== this.name) return;
+    const p = this.pending.get(e.cid);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(e.cid);
+    p.resolve(e);
+  }
+
+  #fail(cid, error) {
+    const p = this.pending.get(cid);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(cid);
+    p.reject(error);
+  }
+
+  #handle(ev) {
+    const room = typeof ev.room === 'string' ? this.rooms.get(ev.room) : undefined;
+    switch (ev.type) {
+      case 'welcome':
+        this.connected = true;
+        this.node = ev.node;
+        this.emit('welcome', { node: ev.node, session: ev.session, auth: ev.auth });
+        for (const r of this.rooms.values()) if (r.wanted) this._join(r);
+        break;
+      case 'joined': {
+        if (!room || !room.wanted) break;
+        room.joined = true;
+        this.attempt = 0;
+        this.emit('status', { status: 'online' });
+        const first = room.messages.length === 0;
+        if (first) room.more = Boolean(ev.more);
+        room.members = new Set(ev.members ?? []);
+        for (const m of ev.history ?? []) { room._put(m, false); room._seen(m.id); }
+        if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
+        room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });
+        // Writes not yet acknowledged go again, with the same cid: the node stores each once.
+        for (const p of this.pending.values()) if (p.room === room.name) this._send(p.request);
+        break;
+      }
+      case 'message': {
+        if (!room) break;
+        room._seen(ev.id);
+        const added = room._put(ev, true);
+        this.#settle(ev);
+        if (added) {
+          if (room.read && ev.user !== this.name) room.unread += 1;
+          room.emit('message', { message: added, mine: ev.user === this.name });
+        }
+        break;
+      }
+      case 'edit': case 'delete': case 'reaction':
+        if (!room) break;
+        room._change(ev);
+        this.#settle(ev);
+        break;
+      case 'history': {
+        if (!room) break;
+        let added = 0;
+        for (const m of ev.messages ?? []) if (room._put(m, false)) added += 1;
+        room.more = Boolean(ev.more);
+        room.loadingOlder?.resolve(added);
+        room.loadingOlder = null;
+        room.emit('messages', { added });
+        break;
+      }
+      case 'presence':
+        if (!room) break;
+        if (ev.event === 'join') room.members.add(ev.user); else room.members.delete(ev.user);
+        room.emit('presence', { user: ev.user, event: ev.event, members: [...room.members] });
+        break;
+      case 'typing':
+        if (room && ev.user !== this.name) room.emit('typing', { user: ev.user });
+        break;
+      case 'read':
+        if (!room) break;
+        if (!room.read || compareIds(ev.id, room.read) >= 0) { room.read = ev.id; room.unread = ev.unread; }
+        room.emit('read', { read: room.read, unread: room.unread });
+        break;
+      case 'error':
+        this.#error(ev);
+        break;
+      default:
+        break; // event types of later versions
+    }
+  }
+
+  #error(ev) {
+    const p = ev.cid ? this.pending.get(ev.cid) : undefined;
+    if (p && ev.code === 'unavailable' && p.tries < UNAVAILABLE_TRIES) {
+      // Stored nowhere: the same cid again, backing off.
+      p.tries += 1;
+      clearTimeout(p.timer);
+      p.timer = setTimeout(() => this._send(p.request), Math.random() * Math.min(BACKOFF_MAX_MS, 500 * 2 ** p.tries));
+      return;
+    }
+    if (p) { this.#fail(ev.cid, new ChatError(ev)); return; }
+    if (ev.code === 'not_joined') {
+      // The node forgot a room this client is in (say, it answered a join
+      // with unavailable): join again.
+      for (const r of this.rooms.values()) if (r.wanted && !r.joined) this._join(r);
+    }
+    const room = typeof ev.room === 'string' ? this.rooms.get(ev.room) : undefined;
+    (room ?? this).emit('error', { code: ev.code, reason: ev.reason, error: new ChatError(ev) });
+  }
+}
