@@ -2,7 +2,7 @@
 # Installs what chatnode needs on Debian 12 and is not there yet.
 #   deploy/install-deps.sh          build and run
 #   deploy/install-deps.sh --test   also the test suite's needs (redis-server,
-#                                   Boost.Test, chromium, playwright-core, Docker's
+#                                   Boost.Test, chromium and an emoji font, playwright-core, Docker's
 #                                   engine and docker-compose, debootstrap)
 # Idempotent and quiet: prints only what it installs.
 set -euo pipefail
@@ -17,7 +17,7 @@ packages=(
   libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
 )
 if $with_tests; then
-  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium nodejs npm iproute2 ca-certificates
+  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
              docker.io docker-compose debootstrap clang-format)
 fi
 

@@ -1,584 +1,650 @@
-// chatnode browser client: plain JavaScript over the protocol in PROTOCOL.md.
-// Messages are kept by id and shown in id order, so reconnects, resumes and
-// retries never show one twice or out of place. User text is only ever set
-// as textContent, never parsed as HTML.
-'use strict';
+// chatnode browser page: rendering and user actions only. Everything the
+// protocol needs (connection, rooms, resume, retries, ordering, edits,
+// reactions, read positions) is the client library's (chatnode.mjs). User
+// text is only ever set as textContent, never parsed as HTML.
 
-(() => {
-  const $ = (id) => document.getElementById(id);
-  const el = {
-    joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), room: $('room'),
-    tokenField: $('token-field'), token: $('token'),
-    joinError: $('join-error'), chatView: $('chat-view'), roomTitle: $('room-title'),
-    status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
-    memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
-    memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
-    typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
-  };
+import { ChatClient, compareIds, mentionsIn, newCid, splitMentions } from './chatnode.mjs';
 
-  const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-  const TYPING_EVERY_MS = 2000;     // send `typing` at most this often
-  const TYPING_SHOWN_MS = 4000;     // hide someone's indicator after this long
-  const BACKOFF_MIN_MS = 500;
-  const BACKOFF_MAX_MS = 15000;
-  const PAGE = 50;
+const $ = (id) => document.getElementById(id);
+const el = {
+  joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), room: $('room'),
+  tokenField: $('token-field'), token: $('token'), joinError: $('join-error'),
+  chatView: $('chat-view'), roomList: $('room-list'), addRoomForm: $('add-room-form'), addRoom: $('add-room'),
+  askNotify: $('ask-notify'), notifyYes: $('notify-yes'), notifyNo: $('notify-no'),
+  roomTitle: $('room-title'), status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
+  memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
+  memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
+  typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
+};
 
-  // -- ids: "<ms>-<seq>", compared numerically --------------------------------
-  function parseId(id) {
-    const dash = id.indexOf('-');
-    return [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
+const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+const TYPING_EVERY_MS = 2000;   // send `typing` at most this often
+const TYPING_SHOWN_MS = 4000;   // hide someone's indicator after this long
+
+const store = {
+  get(key, fallback = '') { try { return localStorage.getItem(key) ?? fallback; } catch { return fallback; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* storage may be disabled */ } },
+};
+
+const page = {
+  client: null,
+  name: '',
+  token: '',
+  current: null,          // the Room shown
+  order: [],              // room names, in the switcher's order
+  pending: new Map(),     // cid -> { room, text, li }
+  typers: new Map(),      // user -> timeout, for the current room
+  lastTypingSent: 0,
+  everJoined: false,      // some room was joined since the form was sent
+  hiddenCount: 0,         // messages arrived while the tab was hidden (title count)
+  divider: new Map(),     // room -> id of the first unread message when it was opened
+  editing: null,          // id of the message being edited
+};
+
+// -- rendering helpers ---------------------------------------------------------
+
+function timeOf(ts) {
+  const d = new Date(ts);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${time}`;
+}
+
+function hueOf(name) {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+  return h % 360;
+}
+
+function make(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(label, className, onClick, title) {
+  const b = make('button', className, label);
+  b.type = 'button';
+  if (title) { b.title = title; b.setAttribute('aria-label', title); }
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** A message's text with @mentions marked, as text nodes and <mark>s only. */
+function textWithMentions(text) {
+  const body = make('div', 'text');
+  for (const part of splitMentions(text)) {
+    if (!part.mention) { body.append(document.createTextNode(part.text)); continue; }
+    const mark = make('mark', part.mention === page.name ? 'mention me' : 'mention', part.text);
+    body.append(mark);
   }
-  function compareIds(a, b) {
-    const [a1, a2] = parseId(a);
-    const [b1, b2] = parseId(b);
-    if (a1 !== b1) return a1 < b1 ? -1 : 1;
-    return a2 < b2 ? -1 : a2 > b2 ? 1 : 0;
+  return body;
+}
+
+function setStatus(text, kind = '') {
+  if (el.status.textContent !== text) el.status.textContent = text;
+  el.status.className = 'status' + (kind ? ' ' + kind : '');
+}
+
+let noticeTimer = null;
+function notice(text) {
+  el.notice.textContent = text;
+  el.notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { el.notice.hidden = true; }, 5000);
+}
+
+function updateTitle() {
+  const base = page.current ? `# ${page.current.name} · chatnode` : 'chatnode';
+  document.title = page.hiddenCount > 0 ? `(${page.hiddenCount}) ${base}` : base;
+}
+
+function nearBottom() {
+  return el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 80;
+}
+
+// -- the message list ----------------------------------------------------------
+
+/** Fills an <li> from a message as it now is. */
+function fillMessage(li, m) {
+  const mine = m.user === page.name;
+  li.className = 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '')
+    + (!m.deleted && mentionsIn(m.text).includes(page.name) && !mine ? ' mentions-me' : '');
+  li.dataset.id = m.id;
+  li.tabIndex = -1;
+  const meta = make('div', 'meta');
+  const who = make('span', 'user', m.user);
+  who.style.setProperty('--hue', String(hueOf(m.user)));
+  const when = make('time', '', timeOf(m.ts));
+  when.dateTime = new Date(m.ts).toISOString();
+  when.title = new Date(m.ts).toLocaleString();
+  meta.append(who, when);
+  if (m.edited && !m.deleted) {
+    const mark = make('span', 'edited', '(edited)');
+    mark.title = `edited ${new Date(m.edited).toLocaleString()}`;
+    meta.append(mark);
   }
-
-  // -- state -----------------------------------------------------------------
-  const state = {
-    name: '', room: '', ws: null, joined: false, wantOpen: false,
-    attempt: 0, reconnectTimer: null, countdownTimer: null,
-    ids: [],                 // message ids shown, ascending
-    byId: new Map(),         // id -> <li>
-    pending: new Map(),      // cid -> { text, li, tries, timer } (sent, not yet acknowledged)
-    more: false, loadingOlder: false,
-    members: new Set(),
-    typers: new Map(),       // user -> timeout
-    lastTypingSent: 0,
-    unread: 0,
-    token: '',               // join token, where the node requires one ([auth] secret)
-  };
-
-  // -- rendering ---------------------------------------------------------------
-  function timeOf(ts) {
-    const d = new Date(ts);
-    const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    if (d.toDateString() === new Date().toDateString()) return time;
-    return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${time}`;
+  if (m.deleted) {
+    li.replaceChildren(meta, make('div', 'text tombstone', 'This message was deleted'));
+    return;
   }
-
-  function hueOf(name) {
-    let h = 0;
-    for (const ch of name) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-    return h % 360;
+  const parts = [meta];
+  if (page.editing === m.id) parts.push(editor(m));
+  else parts.push(textWithMentions(m.text));
+  const reactions = make('div', 'reactions');
+  for (const [emoji, users] of m.reactions) {
+    const chip = button(`${emoji} ${users.length}`, 'chip', () => page.current.react(m.id, emoji, !users.includes(page.name)).catch(failed),
+      `${emoji} ${users.join(', ')}`);
+    chip.setAttribute('aria-pressed', String(users.includes(page.name)));
+    chip.title = users.join(', ');
+    reactions.append(chip);
   }
+  parts.push(reactions);
+  parts.push(actions(m, mine));
+  li.replaceChildren(...parts);
+}
 
-  function setTime(li, ts) {
-    const when = li.querySelector('time');
-    when.dateTime = new Date(ts).toISOString();
-    when.title = new Date(ts).toLocaleString();
-    when.textContent = timeOf(ts);
+/** The buttons under a message: reactions to add, and edit/delete for one's own. */
+function actions(m, mine) {
+  const bar = make('div', 'actions');
+  const picker = make('div', 'picker');
+  picker.setAttribute('role', 'group');
+  picker.setAttribute('aria-label', 'React');
+  for (const emoji of REACTIONS) {
+    const on = !(m.reactions.get(emoji) ?? []).includes(page.name);
+    picker.append(button(emoji, 'ghost pick', () => page.current.react(m.id, emoji, on).catch(failed),
+      `${on ? 'React with' : 'Take back'} ${emoji}`));
   }
-
-  function messageItem(user, text, ts, mine) {
-    const li = document.createElement('li');
-    li.className = 'msg' + (mine ? ' mine' : '');
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const who = document.createElement('span');
-    who.className = 'user';
-    who.textContent = user;
-    who.style.setProperty('--hue', String(hueOf(user)));
-    const when = document.createElement('time');
-    meta.append(who, when);
-    const body = document.createElement('div');
-    body.className = 'text';
-    body.textContent = text;
-    li.append(meta, body);
-    if (ts) setTime(li, ts);
-    return li;
+  bar.append(picker);
+  if (mine) {
+    bar.append(button('Edit', 'ghost small', () => startEdit(m.id)));
+    bar.append(button('Delete', 'ghost small danger', () => deleteMessage(m.id)));
   }
+  return bar;
+}
 
-  function nearBottom() {
-    return el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 80;
-  }
-
-  function firstPendingLi() {
-    for (const p of state.pending.values()) return p.li;
-    return null;
-  }
-
-  /** Resolves a pending send acknowledged by message `m`; returns its <li> or null. */
-  function takePending(m) {
-    if (!m.cid || m.user !== state.name) return null;
-    const p = state.pending.get(m.cid);
-    if (!p) return null;
-    clearTimeout(p.timer);
-    state.pending.delete(m.cid);
-    return p.li;
-  }
-
-  /** Inserts a stored message at its place by id; ignores one already shown. */
-  function addMessage(m) {
-    if (m.room !== state.room || typeof m.id !== 'string') return false;
-    let li = takePending(m);
-    if (state.byId.has(m.id)) {
-      // Already shown (say, from a resume) and now acknowledged again: drop the pending copy.
-      li?.remove();
-      return false;
-    }
-    if (li) {
-      li.classList.remove('pending', 'failed');
-      li.querySelector('.retry')?.remove();
-      setTime(li, m.ts);
-      li.remove();
-    } else {
-      li = messageItem(m.user, m.text, m.ts, m.user === state.name);
-    }
-    li.dataset.id = m.id;
-    // Binary search for the first shown id greater than this one.
-    let lo = 0, hi = state.ids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareIds(state.ids[mid], m.id) < 0) lo = mid + 1; else hi = mid;
-    }
-    const next = lo < state.ids.length ? state.byId.get(state.ids[lo]) : firstPendingLi();
-    el.messages.insertBefore(li, next ?? null);
-    state.ids.splice(lo, 0, m.id);
-    state.byId.set(m.id, li);
-    return true;
-  }
-
-  function addMessages(list, { older = false } = {}) {
-    if (!Array.isArray(list) || list.length === 0) return 0;
-    const stick = nearBottom();
-    const oldHeight = el.log.scrollHeight, oldTop = el.log.scrollTop;
-    let added = 0;
-    for (const m of list) if (addMessage(m)) added += 1;
-    // Older ones go above: keep what the reader looks at where it is.
-    if (older) el.log.scrollTop = oldTop + (el.log.scrollHeight - oldHeight);
-    else if (stick) el.log.scrollTop = el.log.scrollHeight;
-    return added;
-  }
-
-  function renderMembers() {
-    const names = [...state.members].sort((a, b) => a.localeCompare(b));
-    el.memberList.replaceChildren(...names.map((n) => {
-      const li = document.createElement('li');
-      li.textContent = n;
-      if (n === state.name) {
-        const you = document.createElement('span');
-        you.className = 'you';
-        you.textContent = ' (you)';
-        li.append(you);
-      }
-      return li;
-    }));
-    // The list spans every node: the node keeps what it sends exact, and a
-    // member hears no presence event about itself, so a count carried in
-    // those events could lag behind the list.
-    const n = String(names.length);
-    el.memberCount.textContent = n;
-    el.memberCountShort.textContent = n;
-  }
-
-  function renderTyping() {
-    const names = [...state.typers.keys()];
-    el.typing.textContent = names.length === 0 ? ''
-      : names.length === 1 ? `${names[0]} is typing…`
-      : names.length === 2 ? `${names[0]} and ${names[1]} are typing…`
-      : 'Several people are typing…';
-  }
-
-  function stopTyping(user) {
-    if (!state.typers.has(user)) return;
-    clearTimeout(state.typers.get(user));
-    state.typers.delete(user);
-    renderTyping();
-  }
-
-  function setStatus(text, kind = '') {
-    // Only touch the live region when the words change, so screen readers are not flooded.
-    if (el.status.textContent !== text) el.status.textContent = text;
-    el.status.className = 'status' + (kind ? ' ' + kind : '');
-  }
-
-  let noticeTimer = null;
-  function notify(text) {
-    el.notice.textContent = text;
-    el.notice.hidden = false;
-    clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(() => { el.notice.hidden = true; }, 5000);
-  }
-
-  function updateHistoryNote() {
-    el.historyNote.hidden = false;
-    el.historyNote.textContent = state.loadingOlder ? 'Loading older messages…'
-      : state.more ? 'Scroll up for older messages' : 'This is the start of the room';
-  }
-
-  function updateTitle() {
-    const base = state.room ? `# ${state.room} · chatnode` : 'chatnode';
-    document.title = state.unread > 0 ? `(${state.unread}) ${base}` : base;
-  }
-
-  // -- connection --------------------------------------------------------------
-  function socketUrl() {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/ws`;
-  }
-
-  function send(obj) {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-      state.ws.send(JSON.stringify(obj));
-      return true;
-    }
-    return false;
-  }
-
-  function stopTimers() {
-    clearTimeout(state.reconnectTimer);
-    clearInterval(state.countdownTimer);
-    state.reconnectTimer = state.countdownTimer = null;
-  }
-
-  function dropSocket() {
-    const ws = state.ws;
-    state.ws = null;            // its close handler sees it is no longer current
-    state.joined = false;
-    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000);
-  }
-
-  function connect() {
-    stopTimers();
-    dropSocket();
-    setStatus(state.attempt === 0 ? 'connecting…' : 'reconnecting…', 'connecting');
-    let ws;
-    try { ws = new WebSocket(socketUrl()); } catch { scheduleReconnect(1006); return; }
-    state.ws = ws;
-    ws.onmessage = (e) => {
-      if (state.ws !== ws) return;
-      let data;
-      try { data = JSON.parse(e.data); } catch { return; }
-      // A node frame is one event or an array of events (batched under load).
-      for (const ev of Array.isArray(data) ? data : [data]) {
-        if (ev && typeof ev === 'object') handle(ev);
-      }
-    };
-    ws.onclose = (e) => {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      state.joined = false;
-      state.loadingOlder = false;
-      for (const user of [...state.typers.keys()]) stopTyping(user);
-      if (state.wantOpen) scheduleReconnect(e.code);
-    };
-  }
-
-  function scheduleReconnect(code) {
-    stopTimers();
-    // 1012 (service restart) and 1001 (going away): the node is draining and others
-    // are up, so come back at once, with a little jitter so not everyone at once.
-    const soon = (code === 1012 || code === 1001) && state.attempt === 0;
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.attempt);
-    const delay = soon ? 50 + Math.random() * 450 : Math.random() * cap;   // full jitter
-    state.attempt += 1;
-    const due = Date.now() + delay;
-    const tick = () => {
-      if (!navigator.onLine) { setStatus('offline', 'offline'); return; }
-      const left = Math.ceil((due - Date.now()) / 1000);
-      setStatus(left > 0 ? `reconnecting in ${left} s` : 'reconnecting…', 'offline');
-    };
-    tick();
-    state.countdownTimer = setInterval(tick, 250);
-    state.reconnectTimer = setTimeout(connect, delay);
-  }
-
-  function joinRoom() {
-    const since = state.ids.length ? state.ids[state.ids.length - 1] : undefined;
-    send({ type: 'join', room: state.room, name: state.name, ...(since ? { since } : {}),
-      ...(state.token ? { token: state.token } : {}) });
-  }
-
-  /** Shows the token field (a node that requires tokens refused the join). */
-  function askForToken() {
-    el.tokenField.hidden = false;
-    el.token.value = state.token;
-  }
-
-  function sendPending(cid) {
-    const p = state.pending.get(cid);
-    if (!p || !state.joined) return;
-    clearTimeout(p.timer);
-    send({ type: 'send', room: state.room, text: p.text, cid });
-  }
-
-  /** Asks for older messages when there are some and the reader is at the top. */
-  function maybeLoadOlder() {
-    if (!state.more || state.loadingOlder || !state.joined || !state.ids.length) return;
-    const atTop = el.log.scrollTop <= 40;
-    const noScrollbar = el.log.scrollHeight <= el.log.clientHeight + 4;
-    if (!atTop && !noScrollbar) return;
-    state.loadingOlder = true;
-    updateHistoryNote();
-    send({ type: 'history', room: state.room, before: state.ids[0], limit: PAGE });
-  }
-
-  function handle(ev) {
-    switch (ev.type) {
-      case 'welcome':
-        joinRoom();
-        break;
-      case 'joined': {
-        if (ev.room !== state.room) break;
-        state.joined = true;
-        state.attempt = 0;
-        stopTimers();
-        setStatus('connected', 'online');
-        state.members = new Set(Array.isArray(ev.members) ? ev.members : []);
-        renderMembers();
-        const first = state.ids.length === 0;
-        if (first) state.more = Boolean(ev.more);
-        addMessages(ev.history);
-        if (first) { el.log.scrollTop = el.log.scrollHeight; updateHistoryNote(); }
-        // Sends not yet acknowledged go again with the same cid: the node stores each cid once.
-        for (const cid of [...state.pending.keys()]) sendPending(cid);
-        maybeLoadOlder();
-        break;
-      }
-      case 'message':
-        if (ev.room !== state.room) break;
-        stopTyping(ev.user);
-        if (addMessages([ev]) && document.hidden) { state.unread += 1; updateTitle(); }
-        break;
-      case 'history':
-        if (ev.room !== state.room) break;
-        state.loadingOlder = false;
-        state.more = Boolean(ev.more);
-        addMessages(ev.messages, { older: true });
-        updateHistoryNote();
-        maybeLoadOlder();
-        break;
-      case 'presence':
-        if (ev.room !== state.room) break;
-        if (ev.event === 'join') state.members.add(ev.user);
-        else if (ev.event === 'leave') { state.members.delete(ev.user); stopTyping(ev.user); }
-        renderMembers();
-        break;
-      case 'typing': {
-        if (ev.room !== state.room || ev.user === state.name) break;
-        clearTimeout(state.typers.get(ev.user));
-        state.typers.set(ev.user, setTimeout(() => stopTyping(ev.user), TYPING_SHOWN_MS));
-        renderTyping();
-        break;
-      }
-      case 'error':
-        handleError(ev);
-        break;
-      default:
-        break;      // newer event types are ignored
-    }
-  }
-
-  const REASONS = {
-    rate_limited: 'You are sending too fast; that message was not sent.',
-    too_large: 'That message is too long.',
-    not_joined: 'You were not in the room; rejoining…',
-    unavailable: 'The server could not store a message; retrying…',
-  };
-
-  function handleError(ev) {
-    const p = ev.cid ? state.pending.get(ev.cid) : undefined;
-    if (!state.joined && ev.code === 'unauthorized') {
-      // The node requires a token: back to the form, which now asks for one.
-      leaveRoom();
-      askForToken();
-      showJoinError(`The server refused to join: ${ev.reason ?? 'a token is required'}`);
-      el.token.focus();
-      return;
-    }
-    if (!state.joined && !p && ev.code === 'bad_request') {
-      // The join itself was refused (a name the node does not accept): back to the form.
-      leaveRoom();
-      showJoinError(`The server refused to join: ${ev.reason ?? 'bad request'}`);
-      return;
-    }
-    if (p && ev.code === 'unavailable') {
-      // Stored nowhere: retry the same cid, backing off.
-      p.tries += 1;
-      const delay = Math.random() * Math.min(BACKOFF_MAX_MS, 1000 * 2 ** p.tries);
-      clearTimeout(p.timer);
-      p.timer = setTimeout(() => sendPending(ev.cid), delay);
-      notify(REASONS.unavailable);
-      return;
-    }
-    if (p) markFailed(ev.cid, p, ev.code !== 'too_large');
-    notify(REASONS[ev.code] ?? `Error: ${ev.reason ?? ev.code}`);
-    if (ev.code === 'not_joined') joinRoom();
-  }
-
-  function markFailed(cid, p, retryable) {
-    clearTimeout(p.timer);
-    state.pending.delete(cid);
-    p.li.classList.remove('pending');
-    p.li.classList.add('failed');
-    p.li.querySelector('time').textContent = 'not sent';
-    if (!retryable || p.li.querySelector('.retry')) return;
-    const retry = document.createElement('button');
-    retry.type = 'button';
-    retry.className = 'retry';
-    retry.textContent = 'Retry';
-    retry.addEventListener('click', () => {
-      retry.remove();
-      p.li.classList.remove('failed');
-      p.li.classList.add('pending');
-      p.li.querySelector('time').textContent = 'sending…';
-      p.tries = 0;
-      state.pending.set(cid, p);
-      sendPending(cid);
-    });
-    p.li.querySelector('.meta').append(retry);
-  }
-
-  // -- user actions --------------------------------------------------------------
-  function randomId() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  }
-
-  function sendMessage() {
-    const text = el.message.value.replace(/\s+$/, '');
-    if (!text.trim()) return;
-    const cid = randomId();
-    const li = messageItem(state.name, text, 0, true);
-    li.classList.add('pending');
-    li.querySelector('time').textContent = 'sending…';
-    el.messages.append(li);
-    state.pending.set(cid, { text, li, tries: 0, timer: null });
-    el.log.scrollTop = el.log.scrollHeight;
-    el.message.value = '';
-    state.lastTypingSent = 0;
-    autosize();
-    sendPending(cid);      // when not joined yet, it goes once the room is joined
-  }
-
-  function autosize() {
-    el.message.style.height = 'auto';
-    el.message.style.height = Math.min(el.message.scrollHeight, 160) + 'px';
-  }
-
-  function showJoinError(problem) {
-    el.joinError.hidden = !problem;
-    el.joinError.textContent = problem;
-  }
-
-  function enterRoom(name, room) {
-    state.wantOpen = false;
-    stopTimers();
-    dropSocket();
-    for (const p of state.pending.values()) clearTimeout(p.timer);
-    for (const user of [...state.typers.keys()]) stopTyping(user);
-    Object.assign(state, { name, room, wantOpen: true, attempt: 0, ids: [], more: false,
-      loadingOlder: false, unread: 0 });
-    state.byId.clear(); state.pending.clear(); state.members.clear();
-    el.messages.replaceChildren();
-    el.historyNote.hidden = true;
-    renderMembers();
-    el.roomTitle.textContent = `# ${room}`;
-    updateTitle();
-    if (location.hash !== `#${room}`) history.replaceState(null, '', `#${room}`);
-    el.joinView.hidden = true;
-    el.chatView.hidden = false;
+function editor(m) {
+  const form = make('form', 'editor');
+  const box = make('textarea');
+  box.value = m.text;
+  box.maxLength = 4000;
+  box.setAttribute('aria-label', 'Edit message');
+  form.append(box, make('span', 'hint', 'Enter saves · Escape cancels'));
+  const save = () => {
+    const text = box.value.replace(/\s+$/, '');
+    const room = page.current;
+    page.editing = null;
+    rerender(m.id);
     el.message.focus();
-    connect();
-  }
+    if (text.trim() && text !== m.text) room.edit(m.id, text).catch(failed);
+  };
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
+    if (e.key === 'Escape') { e.preventDefault(); page.editing = null; rerender(m.id); el.message.focus(); }
+  });
+  form.addEventListener('submit', (e) => { e.preventDefault(); save(); });
+  queueMicrotask(() => { box.focus(); box.setSelectionRange(box.value.length, box.value.length); });
+  return form;
+}
 
-  function leaveRoom() {
-    state.wantOpen = false;
-    stopTimers();
-    send({ type: 'leave', room: state.room });
-    dropSocket();
-    state.room = '';
-    updateTitle();
-    el.chatView.hidden = true;
-    el.joinView.hidden = false;
-    history.replaceState(null, '', location.pathname + location.search);
-    el.room.focus();
-  }
+function startEdit(id) {
+  page.editing = id;
+  rerender(id);
+}
 
-  el.joinForm.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const name = el.name.value.trim();
-    const room = el.room.value.trim();
-    const problem = !name ? 'Enter a name.'
-      : [...name].length > 32 ? 'Names have at most 32 characters.'
+function deleteMessage(id) {
+  if (!window.confirm('Delete this message for everyone?')) return;
+  page.current.delete(id).catch(failed);
+}
+
+function failed(err) {
+  const reasons = { forbidden: 'That is not yours to change.', not_found: 'That message is gone.',
+    rate_limited: 'You are going too fast; that was not sent.', too_large: 'That message is too long.' };
+  notice(reasons[err.code] ?? `Error: ${err.message}`);
+}
+
+function itemOf(id) { return el.messages.querySelector(`li[data-id="${CSS.escape(id)}"]`); }
+
+function rerender(id) {
+  const li = itemOf(id);
+  const m = page.current?.get(id);
+  if (li && m) fillMessage(li, m);
+}
+
+/** The whole list of the current room, with the unread divider and pending sends. */
+function renderRoom() {
+  const room = page.current;
+  const firstUnread = page.divider.get(room.name);
+  const items = [];
+  for (const m of room.messages) {
+    if (firstUnread && m.id === firstUnread) items.push(make('li', 'divider', 'New messages'));
+    const li = make('li');
+    fillMessage(li, m);
+    items.push(li);
+  }
+  for (const p of page.pending.values()) if (p.room === room.name) items.push(p.li);
+  el.messages.replaceChildren(...items);
+  updateHistoryNote();
+}
+
+/** Places a new message of the current room at its place by id. */
+function placeMessage(m) {
+  if (itemOf(m.id)) return;
+  const li = make('li');
+  fillMessage(li, m);
+  let next = null;
+  for (const other of el.messages.querySelectorAll('li.msg[data-id]')) {
+    if (compareIds(other.dataset.id, m.id) > 0) { next = other; break; }
+  }
+  next ??= el.messages.querySelector('li.pending');
+  el.messages.insertBefore(li, next);
+}
+
+function updateHistoryNote() {
+  const room = page.current;
+  el.historyNote.hidden = !room?.joined && !room?.messages.length;
+  el.historyNote.textContent = room?.loadingOlder ? 'Loading older messages…'
+    : room?.more ? 'Scroll up for older messages' : 'This is the start of the room';
+}
+
+function renderMembers() {
+  const names = [...(page.current?.members ?? [])].sort((a, b) => a.localeCompare(b));
+  el.memberList.replaceChildren(...names.map((n) => {
+    const li = make('li', '', n);
+    if (n === page.name) li.append(make('span', 'you', ' (you)'));
+    return li;
+  }));
+  el.memberCount.textContent = String(names.length);
+  el.memberCountShort.textContent = String(names.length);
+}
+
+function renderTyping() {
+  const names = [...page.typers.keys()];
+  el.typing.textContent = names.length === 0 ? ''
+    : names.length === 1 ? `${names[0]} is typing…`
+      : names.length === 2 ? `${names[0]} and ${names[1]} are typing…` : 'Several people are typing…';
+}
+
+function stopTyping(user) {
+  if (!page.typers.has(user)) return;
+  clearTimeout(page.typers.get(user));
+  page.typers.delete(user);
+  renderTyping();
+}
+
+/** The switcher: every room with its unread count; the current one marked. */
+function renderRoomList() {
+  el.roomList.replaceChildren(...page.order.map((name) => {
+    const room = page.client.room(name);
+    const li = make('li');
+    const b = button(`# ${name}`, 'room-link', () => show(name));
+    if (room === page.current) b.setAttribute('aria-current', 'true');
+    if (room.unread > 0 && room !== page.current) {
+      const badge = make('span', 'badge unread', String(room.unread));
+      badge.setAttribute('aria-label', `${room.unread} unread`);
+      b.append(' ', badge);
+    }
+    li.append(b);
+    return li;
+  }));
+}
+
+// -- reading -------------------------------------------------------------------
+
+/** The reader sees the newest messages: tell the node (and their other tabs). */
+function markSeen() {
+  const room = page.current;
+  if (!room?.joined || document.hidden || !nearBottom()) return;
+  const last = room.lastMessageId();
+  if (last && (!room.read || compareIds(last, room.read) > 0)) room.markRead(last);
+}
+
+async function maybeLoadOlder() {
+  const room = page.current;
+  if (!room?.more || room.loadingOlder || !room.joined) return;
+  const atTop = el.log.scrollTop <= 40;
+  const noScrollbar = el.log.scrollHeight <= el.log.clientHeight + 4;
+  if (!atTop && !noScrollbar) return;
+  const oldHeight = el.log.scrollHeight, oldTop = el.log.scrollTop;
+  const loading = room.loadOlder(50);
+  updateHistoryNote();
+  await loading;
+  if (room !== page.current) return;
+  renderRoom();
+  el.log.scrollTop = oldTop + (el.log.scrollHeight - oldHeight); // the reader stays where they were
+  maybeLoadOlder();
+}
+
+// -- notifications ---------------------------------------------------------------
+
+function notifyMention(room, m) {
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  const n = new Notification(`${m.user} in # ${room.name}`, { body: m.text.slice(0, 200), tag: `${room.name}:${m.id}` });
+  n.onclick = () => { window.focus(); show(room.name); n.close(); };
+}
+
+function offerNotifications() {
+  if (!('Notification' in window) || Notification.permission !== 'default' || store.get('chatnode.asked')) return;
+  el.askNotify.hidden = false;
+}
+
+el.notifyYes.addEventListener('click', async () => {
+  store.set('chatnode.asked', '1');
+  el.askNotify.hidden = true;
+  try { await Notification.requestPermission(); } catch { /* refused */ }
+});
+el.notifyNo.addEventListener('click', () => { store.set('chatnode.asked', '1'); el.askNotify.hidden = true; });
+
+// -- rooms -----------------------------------------------------------------------
+
+function saveRooms() {
+  store.set('chatnode.rooms', JSON.stringify(page.order));
+  if (page.current) store.set('chatnode.room', page.current.name);
+}
+
+/** Adds a room to the tab (joining it) and shows it. */
+function openRoom(name) {
+  if (!page.order.includes(name)) {
+    page.order.push(name);
+    const room = page.client.room(name);
+    watch(room);
+    room.join();
+  }
+  show(name);
+}
+
+function show(name) {
+  const room = page.client.room(name);
+  page.current = room;
+  page.editing = null;
+  for (const user of [...page.typers.keys()]) stopTyping(user);
+  // The divider goes before the first message after the read position, by others.
+  page.divider.delete(name);
+  const unread = room.unreadMessages();
+  if (unread.length) page.divider.set(name, unread[0].id);
+  el.roomTitle.textContent = `# ${name}`;
+  if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+  renderRoom();
+  renderMembers();
+  renderRoomList();
+  updateTitle();
+  saveRooms();
+  const divider = el.messages.querySelector('.divider');
+  if (divider) divider.scrollIntoView({ block: 'center' }); else el.log.scrollTop = el.log.scrollHeight;
+  markSeen();
+  maybeLoadOlder();
+  el.message.focus();
+}
+
+function closeRoom(name) {
+  const room = page.client.room(name);
+  room.leave();
+  page.order = page.order.filter((n) => n !== name);
+  for (const [cid, p] of [...page.pending]) if (p.room === name) page.pending.delete(cid);
+  saveRooms();
+  if (page.order.length) { show(page.order.at(-1)); return; }
+  page.current = null;
+  page.client.close();
+  page.client = null;
+  updateTitle();
+  el.chatView.hidden = true;
+  el.joinView.hidden = false;
+  history.replaceState(null, '', location.pathname + location.search);
+  el.room.focus();
+}
+
+/** Wires a room's events to the page. */
+function watch(room) {
+  const here = () => room === page.current;
+  room.on('joined', () => {
+    page.everJoined = true;
+    if (here()) {
+      const first = !page.divider.has(room.name) && room.unreadMessages().length;
+      if (first) page.divider.set(room.name, room.unreadMessages()[0].id);
+      const stick = nearBottom();
+      renderRoom();
+      renderMembers();
+      if (stick) el.log.scrollTop = el.log.scrollHeight;
+      markSeen();
+      maybeLoadOlder();
+    }
+    renderRoomList();
+    setStatus('connected', 'online');
+    offerNotifications();
+  });
+  room.on('message', ({ message, mine }) => {
+    if (mine) for (const [cid, p] of page.pending) if (message.cid === cid) { p.li.remove(); page.pending.delete(cid); }
+    const mentioned = !mine && mentionsIn(message.text).includes(page.name);
+    if (document.hidden && !mine) { page.hiddenCount += 1; updateTitle(); }
+    if (mentioned && (document.hidden || !here())) notifyMention(room, message);
+    if (here()) {
+      stopTyping(message.user);
+      const stick = nearBottom() || mine;
+      placeMessage(message);
+      if (stick) el.log.scrollTop = el.log.scrollHeight;
+      markSeen();
+    }
+    renderRoomList();
+  });
+  room.on('change', ({ message }) => { if (here()) rerender(message.id); });
+  // The divider stays where it was while the room is shown; the counts clear.
+  room.on('read', renderRoomList);
+  room.on('presence', ({ user, event }) => {
+    if (!here()) return;
+    if (event === 'leave') stopTyping(user);
+    renderMembers();
+  });
+  room.on('typing', ({ user }) => {
+    if (!here()) return;
+    clearTimeout(page.typers.get(user));
+    page.typers.set(user, setTimeout(() => stopTyping(user), TYPING_SHOWN_MS));
+    renderTyping();
+  });
+}
+
+// -- sending -------------------------------------------------------------------------
+
+function pendingItem(text) {
+  const li = make('li', 'msg mine pending');
+  const meta = make('div', 'meta');
+  meta.append(make('span', 'user', page.name), make('time', '', 'sending…'));
+  li.append(meta, textWithMentions(text));
+  return li;
+}
+
+function sendMessage() {
+  const text = el.message.value.replace(/\s+$/, '');
+  if (!text.trim() || !page.current) return;
+  const room = page.current;
+  const cid = newCid();
+  const li = pendingItem(text);
+  page.pending.set(cid, { room: room.name, text, li });
+  el.messages.append(li);
+  el.log.scrollTop = el.log.scrollHeight;
+  el.message.value = '';
+  page.lastTypingSent = 0;
+  autosize();
+  const attempt = () => room.send(text, cid).catch((err) => {
+    if (!page.pending.has(cid)) return;
+    li.classList.remove('pending');
+    li.classList.add('failed');
+    li.querySelector('time').textContent = 'not sent';
+    failed(err);
+    if (err.code === 'too_large' || li.querySelector('.retry')) return;
+    li.querySelector('.meta').append(button('Retry', 'retry', (e) => {
+      e.target.remove();
+      li.classList.replace('failed', 'pending');
+      li.querySelector('time').textContent = 'sending…';
+      attempt();
+    }));
+  });
+  attempt();
+}
+
+function autosize() {
+  el.message.style.height = 'auto';
+  el.message.style.height = Math.min(el.message.scrollHeight, 160) + 'px';
+}
+
+// -- the session ---------------------------------------------------------------------
+
+function showJoinError(problem) {
+  el.joinError.hidden = !problem;
+  el.joinError.textContent = problem;
+}
+
+function askForToken() {
+  el.tokenField.hidden = false;
+  el.token.value = page.token;
+}
+
+function start(name, rooms, current) {
+  page.client?.close();
+  page.name = name;
+  page.order = [];
+  page.pending.clear();
+  page.divider.clear();
+  page.everJoined = false;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
+  page.client = client;
+  client.on('status', ({ status, retryIn }) => {
+    if (status === 'connecting') setStatus(client.attempt === 0 ? 'connecting…' : 'reconnecting…', 'connecting');
+    else if (status === 'offline') {
+      if (!navigator.onLine) setStatus('offline', 'offline');
+      else setStatus(retryIn > 1000 ? `reconnecting in ${Math.ceil(retryIn / 1000)} s` : 'reconnecting…', 'offline');
+      for (const user of [...page.typers.keys()]) stopTyping(user);
+    }
+  });
+  client.on('error', ({ code, reason }) => {
+    if (!page.everJoined && (code === 'unauthorized' || code === 'bad_request')) {
+      // The node refused the join itself: back to the form.
+      if (code === 'unauthorized') askForToken();
+      closeAll();
+      showJoinError(`The server refused to join: ${reason ?? code}`);
+      (code === 'unauthorized' ? el.token : el.name).focus();
+      return;
+    }
+    notice(code === 'rate_limited' ? 'You are going too fast.' : `Error: ${reason ?? code}`);
+  });
+  el.joinView.hidden = true;
+  el.chatView.hidden = false;
+  for (const r of rooms) if (!page.order.includes(r)) {
+    page.order.push(r);
+    const room = client.room(r);
+    watch(room);
+    room.join();
+  }
+  show(current);
+  client.connect();
+}
+
+function closeAll() {
+  page.client?.close();
+  page.client = null;
+  page.current = null;
+  el.chatView.hidden = true;
+  el.joinView.hidden = false;
+  updateTitle();
+}
+
+el.joinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = el.name.value.trim();
+  const room = el.room.value.trim();
+  const problem = !name ? 'Enter a name.'
+    : [...name].length > 32 ? 'Names have at most 32 characters.'
       : !ROOM_RE.test(room) ? 'Rooms use letters, digits, _ . and - (at most 64).' : '';
-    showJoinError(problem);
-    if (problem) return;
-    if (!el.tokenField.hidden) state.token = el.token.value.trim();
-    try {
-      localStorage.setItem('chatnode.name', name);
-      localStorage.setItem('chatnode.room', room);
-      sessionStorage.setItem('chatnode.token', state.token);
-    } catch { /* storage may be disabled */ }
-    enterRoom(name, room);
-  });
+  showJoinError(problem);
+  if (problem) return;
+  if (!el.tokenField.hidden) page.token = el.token.value.trim();
+  // Rooms of an earlier visit under the same name come back too.
+  const earlier = store.get('chatnode.name') === name ? savedRooms() : [];
+  store.set('chatnode.name', name);
+  try { sessionStorage.setItem('chatnode.token', page.token); } catch { /* disabled */ }
+  start(name, [...new Set([...earlier, room])], room);
+});
 
-  el.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
-  el.message.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
-  });
-  el.message.addEventListener('input', () => {
-    autosize();
-    const now = Date.now();
-    if (state.joined && el.message.value.trim() && now - state.lastTypingSent >= TYPING_EVERY_MS) {
-      state.lastTypingSent = now;
-      send({ type: 'typing', room: state.room });
-    }
-  });
-  el.log.addEventListener('scroll', maybeLoadOlder, { passive: true });
-  el.leave.addEventListener('click', leaveRoom);
-  el.membersToggle.addEventListener('click', () => {
-    const open = el.members.classList.toggle('open');
-    el.membersToggle.setAttribute('aria-expanded', String(open));
-  });
-  document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && el.members.classList.contains('open')) {
-      el.members.classList.remove('open');
-      el.membersToggle.setAttribute('aria-expanded', 'false');
-    }
-  });
-  window.addEventListener('online', () => { if (state.wantOpen && !state.ws) connect(); });
-  window.addEventListener('offline', () => { if (state.wantOpen && !state.ws) setStatus('offline', 'offline'); });
-  document.addEventListener('visibilitychange', () => {
-    if (document.hidden) return;
-    state.unread = 0;
-    updateTitle();
-    if (state.wantOpen && !state.ws) connect();   // back to the tab: do not wait out the backoff
-  });
-  window.addEventListener('hashchange', () => {
-    const room = decodeURIComponent(location.hash.slice(1));
-    if (ROOM_RE.test(room) && room !== state.room && state.name) {
-      el.room.value = room;
-      enterRoom(state.name, room);
-    }
-  });
+el.addRoomForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = el.addRoom.value.trim();
+  if (!ROOM_RE.test(name)) { notice('Rooms use letters, digits, _ . and - (at most 64).'); return; }
+  el.addRoom.value = '';
+  openRoom(name);
+});
 
-  // A token handed over in the address (?token=...) is kept for this tab
-  // and taken out of the address bar, so it is not bookmarked or shared.
-  const params = new URLSearchParams(location.search);
-  try { state.token = sessionStorage.getItem('chatnode.token') ?? ''; } catch { /* disabled */ }
-  if (params.has('token')) {
-    state.token = params.get('token') ?? '';
-    params.delete('token');
-    const rest = params.toString();
-    history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
-    try { sessionStorage.setItem('chatnode.token', state.token); } catch { /* disabled */ }
+el.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
+el.message.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+  if (e.key === 'ArrowUp' && !el.message.value && page.current) {
+    // Up in an empty box: edit one's last message.
+    const last = [...page.current.messages].reverse().find((m) => m.user === page.name && !m.deleted);
+    if (last) { e.preventDefault(); startEdit(last.id); }
   }
-  if (state.token) askForToken();
+});
+el.message.addEventListener('input', () => {
+  autosize();
+  const now = Date.now();
+  if (page.current?.joined && el.message.value.trim() && now - page.lastTypingSent >= TYPING_EVERY_MS) {
+    page.lastTypingSent = now;
+    page.current.typing();
+  }
+});
+el.log.addEventListener('scroll', () => { maybeLoadOlder(); markSeen(); }, { passive: true });
+el.leave.addEventListener('click', () => { if (page.current) closeRoom(page.current.name); });
+el.membersToggle.addEventListener('click', () => {
+  const open = el.members.classList.toggle('open');
+  el.membersToggle.setAttribute('aria-expanded', String(open));
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && el.members.classList.contains('open')) {
+    el.members.classList.remove('open');
+    el.membersToggle.setAttribute('aria-expanded', 'false');
+  }
+});
+window.addEventListener('online', () => page.client?.reconnectNow());
+window.addEventListener('offline', () => { if (page.client && !page.client.connected) setStatus('offline', 'offline'); });
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  page.hiddenCount = 0;
+  updateTitle();
+  markSeen();
+  page.client?.reconnectNow();   // back to the tab: do not wait out the backoff
+});
+window.addEventListener('focus', markSeen);
+window.addEventListener('hashchange', () => {
+  let name = '';
+  try { name = decodeURIComponent(location.hash.slice(1)); } catch { return; }
+  if (ROOM_RE.test(name) && page.client && name !== page.current?.name) openRoom(name);
+});
 
-  // Remembered name; room from the address (#room) or from last time.
-  let savedName = '', savedRoom = '';
+function savedRooms() {
   try {
-    savedName = localStorage.getItem('chatnode.name') ?? '';
-    savedRoom = localStorage.getItem('chatnode.room') ?? '';
-  } catch { /* storage may be disabled */ }
-  let hashRoom = '';
-  try { hashRoom = decodeURIComponent(location.hash.slice(1)); } catch { /* malformed */ }
-  el.name.value = savedName;
-  el.room.value = ROOM_RE.test(hashRoom) ? hashRoom : savedRoom;
-  if (ROOM_RE.test(hashRoom) && savedName) enterRoom(savedName, hashRoom);
-  else (savedName ? el.room : el.name).focus();
-})();
+    const list = JSON.parse(store.get('chatnode.rooms', '[]'));
+    return Array.isArray(list) ? list.filter((r) => typeof r === 'string' && ROOM_RE.test(r)).slice(0, 20) : [];
+  } catch { return []; }
+}
+
+// A token handed over in the address (?token=...) is kept for this tab and
+// taken out of the address bar, so it is not bookmarked or shared.
+const params = new URLSearchParams(location.search);
+try { page.token = sessionStorage.getItem('chatnode.token') ?? ''; } catch { /* disabled */ }
+if (params.has('token')) {
+  page.token = params.get('token') ?? '';
+  params.delete('token');
+  const rest = params.toString();
+  history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
+  try { sessionStorage.setItem('chatnode.token', page.token); } catch { /* disabled */ }
+}
+if (page.token) askForToken();
+
+// Remembered name and rooms; the room in the address (#room) is shown.
+const savedName = store.get('chatnode.name');
+let hashRoom = '';
+try { hashRoom = decodeURIComponent(location.hash.slice(1)); } catch { /* malformed */ }
+el.name.value = savedName;
+el.room.value = ROOM_RE.test(hashRoom) ? hashRoom : store.get('chatnode.room');
+if (ROOM_RE.test(hashRoom) && savedName) start(savedName, [...new Set([...savedRooms(), hashRoom])], hashRoom);
+else (savedName ? el.room : el.name).focus();

@@ -48,7 +48,8 @@ export function splitMentions(text) {
   return parts;
 }
 
-function randomId() {
+/** A fresh id for a write (a `cid`). */
+export function newCid() {
   const c = globalThis.crypto;
   if (c?.randomUUID) return c.randomUUID();
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -117,8 +118,9 @@ export class Room extends Emitter {
     this.emit('left', {});
   }
 
-  /** Posts a message; resolves with the stored message once the node has it. */
-  send(text) { return this.client._write(this, { type: 'send', room: this.name, text }); }
+  /** Posts a message; resolves with the stored message once the node has it.
+   *  `cid`: the application's own id for it (one is made when absent). */
+  send(text, cid) { return this.client._write(this, { type: 'send', room: this.name, text }, cid); }
   edit(id, text) { return this.client._write(this, { type: 'edit', room: this.name, target: id, text }); }
   delete(id) { return this.client._write(this, { type: 'delete', room: this.name, target: id }); }
   react(id, emoji, on = true) {
@@ -303,8 +305,7 @@ export class ChatClient extends Emitter {
 
   /** A write (send, edit, delete, react): sent now or once joined, again with
    *  the same cid after a reconnect; settled by its echo or its error. */
-  _write(room, request) {
-    const cid = randomId();
+  _write(room, request, cid = newCid()) {
     return new Promise((resolve, reject) => {
       this.pending.set(cid, { room: room.name, request: { ...request, cid }, resolve, reject, tries: 0, timer: null });
       if (room.joined) this._send({ ...request, cid });
