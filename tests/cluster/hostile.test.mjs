@@ -255,6 +255,37 @@ test('a flood over the rate: error rate_limited for each dropped message, connec
   c.ws.terminate();
 });
 
+test('a flood of reactions and edits over the rate: rate_limited with its cid for each dropped one; the room ends consistent', async () => {
+  const c = await rawClient();
+  c.ws.send(JSON.stringify({ type: 'join', room: 'reactflood', name: 'reactor' }));
+  await waitFor(() => c.events.some((e) => e.type === 'joined'), 'joined');
+  c.ws.send(JSON.stringify({ type: 'send', room: 'reactflood', text: 'target', cid: 't' }));
+  const target = await waitFor(() => c.events.find((e) => e.type === 'message' && e.cid === 't'), 'the target');
+  const emoji = ['👍', '🎉', '❤️', '😂'];
+  const started = Date.now();
+  for (let i = 0; i < 1000; i++) {
+    const frame = i % 2 === 0
+      ? { type: 'react', room: 'reactflood', target: target.id, emoji: emoji[i % 4], on: i % 3 !== 0, cid: `r${i}` }
+      : { type: 'edit', room: 'reactflood', target: target.id, text: `edit ${i}`, cid: `r${i}` };
+    c.ws.send(JSON.stringify(frame));
+  }
+  const answered = () => new Set(c.events.filter((e) => e.cid?.startsWith('r')).map((e) => e.cid)).size;
+  await waitFor(() => answered() === 1000, 'an answer to every change', 30000);
+  const took = Date.now() - started;
+  const limited = errors(c, 'rate_limited');
+  assert.ok(limited.length >= 1000 - allowance(took), `rate_limited ${limited.length} in ${took} ms`);
+  assert.equal(c.closeCode, null);
+  // What was stored is what a joiner sees: the last stored edit's text.
+  const edits = c.events.filter((e) => e.type === 'edit');
+  const fresh = await rawClient();
+  fresh.ws.send(JSON.stringify({ type: 'join', room: 'reactflood', name: 'checker' }));
+  const joined = await waitFor(() => fresh.events.find((e) => e.type === 'joined'), 'checker joined');
+  const now = joined.history.find((m) => m.id === target.id);
+  if (edits.length) assert.equal(now.text, edits.at(-1).text);
+  c.ws.terminate();
+  fresh.ws.terminate();
+});
+
 test('a reader that never reads: closed with 1013 once its queue is full', async () => {
   // A raw socket: upgrade, join a busy room, then never read again.
   const sock = await rawSocket();
