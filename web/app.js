@@ -578,6 +578,12 @@ el.addRoomForm.addEventListener('submit', (e) => {
 el.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
 el.message.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+  if (e.key === 'ArrowUp' && e.altKey) {
+    // Alt+Up: into the message list, at the newest message.
+    e.preventDefault();
+    [...el.messages.querySelectorAll('li.msg[data-id]')].at(-1)?.focus();
+    return;
+  }
   if (e.key === 'ArrowUp' && !el.message.value && page.current) {
     // Up in an empty box: edit one's last message.
     const last = [...page.current.messages].reverse().find((m) => m.user === page.name && !m.deleted);
@@ -593,6 +599,24 @@ el.message.addEventListener('input', () => {
   }
 });
 el.log.addEventListener('scroll', () => { maybeLoadOlder(); markSeen(); }, { passive: true });
+// By keyboard: Up and Down move between messages in the list (Tab then
+// reaches the focused one's buttons), Home and End to the first and last,
+// Escape back to the message box.
+el.log.addEventListener('keydown', (e) => {
+  if (e.target.closest('.editor')) return;
+  const items = [...el.messages.querySelectorAll('li.msg[data-id]')];
+  if (!items.length) return;
+  const at = items.indexOf(e.target.closest('li.msg'));
+  let next = null;
+  if (e.key === 'ArrowUp') next = items[at < 0 ? items.length - 1 : Math.max(0, at - 1)];
+  else if (e.key === 'ArrowDown') next = at < 0 ? null : items[Math.min(items.length - 1, at + 1)];
+  else if (e.key === 'Home') next = items[0];
+  else if (e.key === 'End') next = items.at(-1);
+  else if (e.key === 'Escape') { e.preventDefault(); el.message.focus(); return; }
+  if (!next) return;
+  e.preventDefault();
+  next.focus();
+});
 el.leave.addEventListener('click', () => { if (page.current) closeRoom(page.current.name); });
 el.membersToggle.addEventListener('click', () => {
   const open = el.members.classList.toggle('open');

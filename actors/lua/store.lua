@@ -8,8 +8,8 @@
 -- e ts of the latest edit and t its text, d deleted, r reactions as
 -- [[emoji, [users]], ...]) until the target leaves the stream.
 -- The stream keeps the last `retention` messages and the changes after the
--- oldest of them, at most 8 * retention entries in all; it is trimmed once
--- a tenth of the retention (at most 100) is over, so that not every store
+-- oldest of them, at most 8 * retention entries in all; it is trimmed every
+-- tenth of the retention (at most 100) messages, so that not every store
 -- pays for it.
 -- With no publish command ([redis] wait_replicas set) nothing is published
 -- here: the bridge publishes with replicated.lua once the entry reached the
@@ -112,16 +112,15 @@ if kind ~= 'm' then
 end
 
 -- Trimming: messages numbered up to `numbered - retention` go, and changes
--- before the oldest message kept (they change nothing kept).
+-- before the oldest message kept (they change nothing kept). Looked at once
+-- every `slack` messages, or when the stream is over its cap.
 local cap = retention * 8
-local len = redis.call('XLEN', KEYS[1])
-local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
 local slack = math.min(100, math.max(1, math.floor(retention / 10)))
-local hf = entry_fields(head)
-if hf.k or tonumber(hf.n or '0') <= numbered - retention - slack or len > cap then
-  local gone, cut, from = {}, nil, '-'
+local len = redis.call('XLEN', KEYS[1])
+if len > cap or (kind == 'm' and numbered % slack == 0) then
+  local gone, cut, from, count = {}, nil, '-', 1
   while not cut do
-    local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 64)
+    local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', count)
     if #batch == 0 then break end
     for _, e in ipairs(batch) do
       local f = entry_fields(e)
@@ -129,7 +128,7 @@ if hf.k or tonumber(hf.n or '0') <= numbered - retention - slack or len > cap th
       if not f.k then table.insert(gone, e[1]) end
       len = len - 1
     end
-    from = '(' .. batch[#batch][1]
+    from, count = '(' .. batch[#batch][1], 64
   end
   if cut then redis.call('XTRIM', KEYS[1], 'MINID', cut) else redis.call('XTRIM', KEYS[1], 'MAXLEN', 0) end
   for i = 1, #gone, 500 do

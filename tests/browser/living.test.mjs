@@ -112,6 +112,16 @@ test('three people on two nodes: mentions, reactions, edits, deletes, rooms, unr
     await item(p, 'hello @bob').locator('.chip').filter({ hasText: '🎉 1' }).waitFor();
   }
   assert.equal(await target().locator('.chip').first().getAttribute('title'), 'bob, cy');
+  // By keyboard alone: from the box into the list, to the message, to its buttons.
+  await ada.page.getByLabel('Message', { exact: true }).focus();
+  await ada.page.keyboard.press('Alt+ArrowUp');
+  await ada.page.keyboard.press('Tab'); // the first chip (👍 2), then the 🎉 chip, then the picker
+  await ada.page.keyboard.press('Tab');
+  await ada.page.keyboard.press('Tab');
+  assert.equal(await ada.page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'React with 👍');
+  await ada.page.keyboard.press('Enter');
+  await item(bob.page, 'hello @bob').locator('.chip').filter({ hasText: '👍 3' }).waitFor();
+  await ada.page.keyboard.press('Escape');
   // Taking one back, by the chip.
   await item(cy.page, 'hello @bob').locator('.chip').filter({ hasText: '🎉 1' }).click();
   await target().locator('.chip').filter({ hasText: '🎉' }).waitFor({ state: 'detached' });
