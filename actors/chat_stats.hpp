@@ -85,6 +85,7 @@ struct chat_stats {
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
   std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{}; ///< the limits sessions enforce
   std::atomic<std::uint64_t> presence_resyncs{0};                   ///< a room's view corrected from the bus
+  std::array<std::atomic<std::uint64_t>, 5> moderations{};          ///< by moderation_action
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected
@@ -104,6 +105,10 @@ struct chat_stats {
 
   void count_limit(limit which) {
     limit_hits[static_cast<std::size_t>(which)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void count_moderation(moderation_action action) {
+    moderations[static_cast<std::size_t>(action)].fetch_add(1, std::memory_order_relaxed);
   }
 
   void count_error(error_code code) {

@@ -35,8 +35,22 @@ struct chat_message {
   std::string cid;     ///< the sender's own id for it; may be empty
 };
 
-/// What a change event does to the message it targets.
-enum class change_kind : char { edit = 'e', remove = 'd', reaction = 'r' };
+/// What a change event does to the message it targets; a moderation event
+/// is kept in the same order but targets a user, not a message.
+enum class change_kind : char { edit = 'e', remove = 'd', reaction = 'r', moderation = 'o' };
+
+/// What a moderator does to a user in a room.
+enum class moderation_action { mute, unmute, kick, ban, unban };
+
+/// A moderation event: an entry in the room's order.
+struct moderation_event {
+  std::string room;
+  message_id id;
+  moderation_action action = moderation_action::kick;
+  std::string user;
+  std::string by;
+  std::optional<std::int64_t> until; ///< ms since the epoch; none: until lifted (mute, ban)
+};
 
 /// An edit, delete or reaction: an entry in the room's order like a message,
 /// referring to the message it changes.

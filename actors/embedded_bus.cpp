@@ -1,6 +1,7 @@
 #include "actors/embedded_bus.hpp"
 
 #include "actors/history.hpp"
+#include "actors/moderation.hpp"
 #include "actors/messages.hpp"
 #include "actors/chat_stats.hpp"
 
@@ -32,6 +33,9 @@ struct embedded_bus_state {
   /// the last leaves after entering the room again, and takes them for old.
   std::uint64_t presence_events = 0;
   std::unordered_map<std::string, std::unordered_set<hub_actor>> subscribers;
+  std::unordered_map<std::string, room_rules> rules; ///< rooms with bans or mutes
+  /// Direct conversations: room -> its two users.
+  std::unordered_map<std::string, std::pair<std::string, std::string>> conversations;
 
   room_history& room(const std::string& name) {
     return rooms.try_emplace(name, settings.retention).first->second;
@@ -66,7 +70,14 @@ void publish(bus_self self, const std::string& room, const Ts&... xs) {
       self->send(hub, xs...);
 }
 
+bool muted(const embedded_bus_state& st, const std::string& room, const std::string& user) {
+  auto it = st.rules.find(room);
+  return it != st.rules.end() && it->second.muted(user, now_ms());
+}
+
 store_result store(bus_self self, const store_request& req) {
+  if (muted(self->state, req.room, req.user))
+    return {{}, false, refusal{error_code::forbidden, "you are muted in this room"}};
   auto stored = self->state.room(req.room).append(req, now_ms());
   if (!stored.duplicate && !stored.refused) {
     self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
@@ -107,6 +118,55 @@ read_result mark_read(bus_self self, const read_request& req) {
   if (update->moved)
     publish(self, req.room, read_atom::value, req.room, read_notice{req.user, frame});
   return {frame, update->moved, std::nullopt};
+}
+
+admission admit(bus_self self, const admit_request& req) {
+  auto& st = self->state;
+  admission answer;
+  if (is_dm_room(req.room)) {
+    // The same answer whether the conversation exists or not: nothing is
+    // learnt about someone else's.
+    auto it = st.conversations.find(req.room);
+    if (it == st.conversations.end() || (it->second.first != req.user && it->second.second != req.user)) {
+      answer.refused = refusal{error_code::forbidden, "this direct conversation is not yours"};
+      return answer;
+    }
+    answer.peer = it->second.first == req.user ? it->second.second : it->second.first;
+  }
+  if (auto it = st.rules.find(req.room); it != st.rules.end() && it->second.banned(req.user, now_ms()))
+    answer.refused = refusal{error_code::forbidden, "you are banned from this room"};
+  return answer;
+}
+
+store_result moderate(bus_self self, const moderation_request& req) {
+  auto& st = self->state;
+  auto now = now_ms();
+  moderation_event event{req.room, {}, req.action, req.user, req.by, std::nullopt};
+  if (req.seconds && req.action != moderation_action::kick)
+    event.until = now + *req.seconds * 1000;
+  if (req.action == moderation_action::unmute || req.action == moderation_action::unban ||
+      req.action == moderation_action::kick)
+    event.until.reset();
+  auto& rules = st.rules[req.room];
+  rules.apply(req.action, req.user, event.until);
+  if (rules.empty())
+    st.rules.erase(req.room);
+  auto stored = st.room(req.room).append_moderation(event, now);
+  st.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
+  auto live = stored;
+  live.received_ns = steady_now_ns();
+  publish(self, req.room, deliver_atom::value, req.room, live);
+  if (req.action == moderation_action::kick || req.action == moderation_action::ban)
+    publish(self, req.room, kick_atom::value, req.room,
+            kick_notice{req.user, make_frame(encode_kicked(req.room, req.by))});
+  return {stored, false, std::nullopt};
+}
+
+std::string open_dm(bus_self self, const dm_request& req) {
+  auto room = dm_room_name(req.user, req.peer);
+  auto [a, b] = std::minmax(req.user, req.peer);
+  self->state.conversations.try_emplace(room, a, b);
+  return room;
 }
 
 /// Counts a name's sessions in a room; publishes presence when the name
@@ -159,6 +219,9 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     },
     [self](store_atom, const store_request& req) { return store(self, req); },
     [self](read_atom, const read_request& req) { return mark_read(self, req); },
+    [self](admit_atom, const admit_request& req) { return admit(self, req); },
+    [self](moderate_atom, const moderation_request& req) { return moderate(self, req); },
+    [self](dm_atom, const dm_request& req) { return open_dm(self, req); },
     [self](recent_atom, const recent_query& query) { return snapshot(self, query); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       note_member(self, room, name, present);

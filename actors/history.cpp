@@ -81,12 +81,13 @@ room_history::append_result room_history::store_change(const store_request& req,
     return append_result{{}, false, refusal{code, std::move(reason)}};
   };
   auto target = find(req.target);
+  auto kind = *req.change;
   if (target == entries_.end() || target->change)
     return refuse(error_code::not_found, "no such message in the room's history");
   if (target->state.deleted)
     return refuse(error_code::not_found, "the message was deleted");
-  auto kind = *req.change;
-  if (kind != change_kind::reaction && target->message.user != req.user)
+  bool moderated = kind == change_kind::remove && req.moderator;
+  if (kind != change_kind::reaction && target->message.user != req.user && !moderated)
     return refuse(error_code::forbidden, kind == change_kind::edit ? "only its author may edit a message"
                                                                    : "only its author may delete a message");
   message_change change{kind, req.room, {}, req.target, req.user, req.text, 0, req.emoji, req.on, 0, req.cid};
@@ -113,6 +114,7 @@ room_history::append_result room_history::store_change(const store_request& req,
       target->state.react(req.emoji, req.user, req.on);
       change.count = target->state.count(req.emoji);
       break;
+    case change_kind::moderation: break; // not a change of a message: append_moderation
   }
   target->last_change = change.id;
   target->current.reset();
@@ -129,6 +131,18 @@ room_history::append_result room_history::store_change(const store_request& req,
   entries_.push_back(std::move(e));
   trim();
   return {std::move(stored), false, std::nullopt};
+}
+
+stored_message room_history::append_moderation(moderation_event event, std::int64_t now_ms) {
+  entry e;
+  e.id = event.id = next_id(now_ms);
+  e.change = change_kind::moderation;
+  e.number = numbered_;
+  e.frame = make_frame(encode_moderation(event));
+  stored_message stored{e.id, e.frame};
+  entries_.push_back(std::move(e));
+  trim();
+  return stored;
 }
 
 void room_history::trim() {

@@ -40,6 +40,9 @@ public:
   append_result append(std::string room, std::string user, std::string text, std::string cid,
                        std::int64_t now_ms);
 
+  /// Stores a moderation event (it changes no message) and returns it.
+  stored_message append_moderation(moderation_event event, std::int64_t now_ms);
+
   /// Every retained message with an id greater than `after`, oldest first
   /// and as it now is, with the changes after `after`.
   struct since_page {

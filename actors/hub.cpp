@@ -29,6 +29,9 @@ struct member {
   std::string session;
   std::string name;
   sink_ptr sink;
+  caf::actor owner;
+  std::string peer; ///< a direct conversation's other user
+  std::string role;
   bool pending = true;
   std::vector<stored_message> held_messages;
   /// The newest message this member has: anything not newer is a duplicate
@@ -244,7 +247,7 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
   members.insert(m->name);
   m->pending = false;
   m->sink->send(make_frame(encode_joined(room_name, {members.begin(), members.end()}, snapshot.history,
-                                         snapshot.read, snapshot.unread)));
+                                         {snapshot.read, snapshot.unread, m->peer, m->role})));
   // A resuming member applies the changes after `since` to what it has.
   for (const auto& change : snapshot.changes)
     m->sink->send(change.frame);
@@ -272,9 +275,10 @@ void handle_join(hub_self self, join_request& req) {
       return;
     }
     // A re-join under the same name: a fresh `joined`, no presence change.
-    *old = member{req.session, req.name, req.sink, true, {}, std::nullopt};
+    *old = member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt};
   } else {
-    room.members.push_back(member{req.session, req.name, req.sink, true, {}, std::nullopt});
+    room.members.push_back(
+      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt});
     if (room.names[req.name]++ == 0)
       self->send(self->state.bus, member_atom::value, req.room, req.name, true);
   }
@@ -339,6 +343,25 @@ void tell_reader(hub_self self, const std::string& room, const read_notice& noti
       m.sink->send(notice.frame);
 }
 
+/// A user is put out of a room: each of their sessions here leaves it and
+/// hears why.
+void kick(hub_self self, const std::string& room_name, const kick_notice& notice) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  std::vector<std::string> sessions;
+  for (auto& m : rit->second.members) {
+    if (m.name != notice.user)
+      continue;
+    m.sink->send(notice.frame);
+    if (m.owner)
+      self->send(caf::actor_cast<session_actor>(m.owner), kicked_atom::value, room_name);
+    sessions.push_back(m.session);
+  }
+  for (const auto& session : sessions)
+    remove_member(self, room_name, session);
+}
+
 void relay_typing(hub_self self, const std::string& room, const std::string& user,
                   const std::string& session) {
   auto rit = self->state.rooms.find(room);
@@ -372,6 +395,7 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
     [self](read_atom, const std::string& room, const read_notice& notice) {
       tell_reader(self, room, notice);
     },
+    [self](kick_atom, const std::string& room, const kick_notice& notice) { kick(self, room, notice); },
   };
 }
 

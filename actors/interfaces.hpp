@@ -10,7 +10,9 @@
 //                        read -> read_result
 //   hub     -> bus     : subscribe, unsubscribe, member, recent -> room_snapshot,
 //                        who -> presence_snapshot
-//   bus     -> hub     : deliver, presence, typing, resync, read
+//   bus     -> hub     : deliver, presence, typing, resync, read, kick
+//   hub     -> session : kicked
+//   session -> bus     : admit -> admission, moderate -> store_result, dm -> room
 
 #include "actors/messages.hpp"
 
@@ -37,7 +39,9 @@ using hub_actor = caf::typed_actor<
   /// Presence events of a room may have been lost: ask the bus again.
   caf::reacts_to<resync_atom, std::string>,
   /// A user's read position moved: (room, notice) for that user's sessions.
-  caf::reacts_to<read_atom, std::string, read_notice>>;
+  caf::reacts_to<read_atom, std::string, read_notice>,
+  /// A user is put out of a room on every node: (room, notice).
+  caf::reacts_to<kick_atom, std::string, kick_notice>>;
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).
@@ -46,6 +50,12 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<store_atom, store_request>::with<store_result>,
   /// Moves a user's read position forward.
   caf::replies_to<read_atom, read_request>::with<read_result>,
+  /// Whether a user may enter a room.
+  caf::replies_to<admit_atom, admit_request>::with<admission>,
+  /// A moderation action, stored as an event in the room's order.
+  caf::replies_to<moderate_atom, moderation_request>::with<store_result>,
+  /// The room of two users' direct conversation (made on first use).
+  caf::replies_to<dm_atom, dm_request>::with<std::string>,
   /// A page of older messages.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// What a member entering a room needs.
@@ -67,6 +77,8 @@ using session_actor = caf::typed_actor<
   /// A binary frame (refused).
   caf::reacts_to<binary_atom>,
   /// The connection is gone.
-  caf::reacts_to<closed_atom>>;
+  caf::reacts_to<closed_atom>,
+  /// A moderator put this session out of a room.
+  caf::reacts_to<kicked_atom, std::string>>;
 
 } // namespace chatnode

@@ -7,6 +7,7 @@
 #include "actors/protocol.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
 #include <cstdint>
@@ -33,6 +34,11 @@ using presence_atom = caf::atom_constant<caf::atom("presence")>;
 using who_atom = caf::atom_constant<caf::atom("who")>;
 using resync_atom = caf::atom_constant<caf::atom("resync")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
+using admit_atom = caf::atom_constant<caf::atom("admit")>;
+using moderate_atom = caf::atom_constant<caf::atom("moderate")>;
+using kick_atom = caf::atom_constant<caf::atom("kick")>;
+using kicked_atom = caf::atom_constant<caf::atom("kicked")>;
+using dm_atom = caf::atom_constant<caf::atom("dm")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -42,6 +48,9 @@ struct join_request {
   sink_ptr sink;
   std::optional<message_id> since;
   std::size_t page_size = 50;
+  std::string peer; ///< a direct conversation's other user
+  std::string role; ///< "moderator", "admin", or empty
+  caf::actor owner; ///< the session, told when it is kicked out (a session_actor)
 };
 
 /// What the hub asks the bus for when a member enters: the last `limit`
@@ -94,9 +103,49 @@ struct store_request {
   std::optional<change_kind> change; ///< none: a new message
   std::string text;                  ///< message, edit
   std::string cid;
-  message_id target; ///< change
-  std::string emoji; ///< reaction
-  bool on = true;    ///< reaction
+  message_id target;      ///< change
+  std::string emoji;      ///< reaction
+  bool on = true;         ///< reaction
+  bool moderator = false; ///< may delete anyone's message
+};
+
+/// Why a bus refused a request (a change, an admission, a read).
+struct refusal {
+  error_code code = error_code::not_found;
+  std::string reason;
+};
+
+/// Whether a user may enter a room: not banned, and a party to it when it
+/// is a direct conversation.
+struct admit_request {
+  std::string room;
+  std::string user;
+};
+
+struct admission {
+  std::optional<refusal> refused;
+  std::string peer; ///< a direct conversation's other user
+};
+
+/// A moderator acts on a user in a room.
+struct moderation_request {
+  std::string room;
+  std::string by;
+  moderation_action action = moderation_action::kick;
+  std::string user;
+  std::optional<std::int64_t> seconds; ///< mute, ban: how long; none: until lifted
+};
+
+/// A user is put out of a room: their sessions there leave it.
+struct kick_notice {
+  std::string user;
+  frame_ptr frame; ///< the `kicked` event they get
+};
+
+/// Opens (or finds) the direct conversation of two users.
+struct dm_request {
+  std::string user;
+  std::string peer;
 };
 
 /// A request to store a new message.
@@ -109,12 +158,6 @@ inline store_request message_request(std::string room, std::string user, std::st
   req.cid = std::move(cid);
   return req;
 }
-
-/// Why a bus would not store a change.
-struct refusal {
-  error_code code = error_code::not_found;
-  std::string reason;
-};
 
 /// The bus's answer to store_atom.
 struct store_result {
@@ -161,3 +204,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::admit_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::admission)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::moderation_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::kick_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::dm_request)

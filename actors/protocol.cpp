@@ -183,6 +183,10 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::react;
   if (name == "read")
     return request_type::read;
+  if (name == "moderate")
+    return request_type::moderate;
+  if (name == "dm")
+    return request_type::dm;
   return std::nullopt;
 }
 
@@ -199,17 +203,45 @@ std::optional<decode_error> read_id(const json& doc, const char* key, std::optio
   return std::nullopt;
 }
 
-std::optional<decode_error> read_join(const json& doc, const protocol_limits& limits, request& req) {
+/// A user's name (or identity) field: 1 to 32 characters, trimmed, not
+/// blank, no control characters.
+std::optional<decode_error> read_name(const json& doc, const char* key, std::string& out) {
   std::optional<std::string> name;
-  if (!read_string(doc, "name", name) || !name)
-    return fail(error_code::bad_request, "name is missing or not a string");
+  if (!read_string(doc, key, name) || !name)
+    return fail(error_code::bad_request, std::string{key} + " is missing or not a string");
   auto trimmed = trim(*name);
   if (trimmed.empty() || utf8_length(trimmed) > max_name_chars)
-    return fail(error_code::bad_request, "name must be 1 to 32 characters, not blank");
+    return fail(error_code::bad_request, std::string{key} + " must be 1 to 32 characters, not blank");
   for (unsigned char c : trimmed)
     if (c < 0x20 || c == 0x7F)
-      return fail(error_code::bad_request, "name must not contain control characters");
-  req.name = std::string{trimmed};
+      return fail(error_code::bad_request, std::string{key} + " must not contain control characters");
+  out = std::string{trimmed};
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_moderate(const json& doc, request& req) {
+  std::optional<std::string> action;
+  if (!read_string(doc, "action", action) || !action)
+    return fail(error_code::bad_request, "action is missing or not a string");
+  auto named = moderation_action_named(*action);
+  if (!named)
+    return fail(error_code::bad_request, "action must be mute, unmute, kick, ban or unban");
+  req.action = *named;
+  if (auto err = read_name(doc, "user", req.user))
+    return err;
+  if (auto it = doc.find("seconds"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1)
+      return fail(error_code::bad_request, "seconds must be a positive integer");
+    auto seconds = it->get<std::int64_t>();
+    if (seconds <= max_moderation_seconds)
+      req.seconds = seconds;
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_join(const json& doc, const protocol_limits& limits, request& req) {
+  if (auto err = read_name(doc, "name", req.name))
+    return err;
   if (auto err = read_id(doc, "since", req.since))
     return err;
   std::optional<std::string> token;
@@ -311,6 +343,11 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
 
   request req;
   req.type = *kind;
+  if (req.type == request_type::dm) { // the only request without a room: the node names it
+    if (auto err = read_name(doc, "user", req.user))
+      return *err;
+    return req;
+  }
   std::optional<std::string> room;
   if (!read_string(doc, "room", room) || !room)
     return fail(error_code::bad_request, "room is missing or not a string", cid_text);
@@ -343,6 +380,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
         err = read_react(doc, req);
       break;
     case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
+    case request_type::moderate: err = read_moderate(doc, req); break;
+    case request_type::dm: break;
     case request_type::leave:
     case request_type::typing: break;
   }
@@ -442,7 +481,9 @@ std::string encode_welcome(std::string_view node, std::string_view session, bool
 }
 
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
-                          const message_page& history, std::optional<message_id> read, std::size_t unread) {
+                          const message_page& history, const joined_extras& extras) {
+  auto read = extras.read;
+  auto unread = extras.unread;
   std::size_t size = 256;
   for (const auto& msg : history.messages)
     size += msg.frame->size() + 1;
@@ -468,6 +509,12 @@ std::string encode_joined(std::string_view room, const std::vector<std::string>&
   }
   out += ",\"unread\":";
   out += std::to_string(unread);
+  if (!extras.peer.empty()) {
+    out += ",\"dm\":true";
+    append_field(out, "peer", extras.peer);
+  }
+  if (!extras.role.empty())
+    append_field(out, "role", extras.role);
   out += '}';
   return out;
 }
@@ -527,6 +574,7 @@ std::string_view change_type(change_kind kind) {
     case change_kind::edit: return "edit";
     case change_kind::remove: return "delete";
     case change_kind::reaction: return "reaction";
+    case change_kind::moderation: return "moderation";
   }
   return "edit";
 }
@@ -547,7 +595,8 @@ message_template encode_change_template(const message_change& change) {
       append_field(t.middle, "text", change.text);
       t.middle += ",\"ts\":";
       break;
-    case change_kind::remove: t.middle += ",\"ts\":"; break;
+    case change_kind::remove:
+    case change_kind::moderation: t.middle += ",\"ts\":"; break;
     case change_kind::reaction:
       append_field(t.middle, "emoji", change.emoji);
       t.middle += change.on ? ",\"on\":true" : ",\"on\":false";
@@ -567,6 +616,46 @@ std::string encode_change(const message_change& change) {
   auto number =
     change.kind == change_kind::reaction ? std::to_string(change.count) : std::to_string(change.ts);
   return t.head + change.id.to_string() + t.middle + number + t.tail;
+}
+
+std::string_view to_string(moderation_action action) {
+  switch (action) {
+    case moderation_action::mute: return "mute";
+    case moderation_action::unmute: return "unmute";
+    case moderation_action::kick: return "kick";
+    case moderation_action::ban: return "ban";
+    case moderation_action::unban: return "unban";
+  }
+  return "kick";
+}
+
+std::optional<moderation_action> moderation_action_named(std::string_view name) {
+  for (auto action : {moderation_action::mute, moderation_action::unmute, moderation_action::kick,
+                      moderation_action::ban, moderation_action::unban})
+    if (to_string(action) == name)
+      return action;
+  return std::nullopt;
+}
+
+std::string encode_moderation(const moderation_event& event) {
+  auto out = start_event("moderation");
+  append_field(out, "room", event.room);
+  append_field(out, "id", event.id.to_string());
+  append_field(out, "action", to_string(event.action));
+  append_field(out, "user", event.user);
+  append_field(out, "by", event.by);
+  out += ",\"until\":";
+  out += event.until ? std::to_string(*event.until) : "null";
+  out += '}';
+  return out;
+}
+
+std::string encode_kicked(std::string_view room, std::string_view by) {
+  auto out = start_event("kicked");
+  append_field(out, "room", room);
+  append_field(out, "by", by);
+  out += '}';
+  return out;
 }
 
 std::string encode_read(std::string_view room, message_id id, std::size_t unread) {

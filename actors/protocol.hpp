@@ -48,6 +48,8 @@ inline constexpr std::size_t max_cid_chars = 64;
 inline constexpr std::size_t max_page_size = 100;
 inline constexpr std::size_t max_token_chars = 4096;
 inline constexpr std::size_t max_emoji_bytes = 16;
+inline constexpr std::int64_t max_moderation_seconds =
+  10LL * 365 * 24 * 3600; ///< ten years: longer is "until lifted"
 
 /// Limits that decoding enforces.
 struct protocol_limits {
@@ -56,23 +58,26 @@ struct protocol_limits {
   std::size_t max_json_depth = 16; ///< arrays and objects nested deeper are refused unparsed
 };
 
-enum class request_type { join, leave, send, history, typing, edit, remove, react, read };
+enum class request_type { join, leave, send, history, typing, edit, remove, react, read, moderate, dm };
 
 /// A decoded, validated client request.
 struct request {
   request_type type = request_type::join;
   std::string room;
-  std::string name;                 ///< join: trimmed display name
-  std::string token;                ///< join: optional, see actors/token.hpp
-  std::string text;                 ///< send, edit
-  std::string cid;                  ///< send, edit, delete, react: optional
-  std::optional<message_id> since;  ///< join: optional
-  std::optional<message_id> before; ///< history: optional
-  std::size_t limit = 0;            ///< history: page size, defaulted
-  message_id target;                ///< edit, delete, react: the message changed
-  std::string emoji;                ///< react
-  bool on = true;                   ///< react: added (false: taken back)
-  message_id read;                  ///< read: the newest message read
+  std::string name;                                   ///< join: trimmed display name
+  std::string token;                                  ///< join: optional, see actors/token.hpp
+  std::string text;                                   ///< send, edit
+  std::string cid;                                    ///< send, edit, delete, react: optional
+  std::optional<message_id> since;                    ///< join: optional
+  std::optional<message_id> before;                   ///< history: optional
+  std::size_t limit = 0;                              ///< history: page size, defaulted
+  message_id target;                                  ///< edit, delete, react: the message changed
+  std::string emoji;                                  ///< react
+  bool on = true;                                     ///< react: added (false: taken back)
+  message_id read;                                    ///< read: the newest message read
+  moderation_action action = moderation_action::kick; ///< moderate
+  std::string user;                                   ///< moderate: whom; dm: the other user
+  std::optional<std::int64_t> seconds;                ///< moderate: how long (mute, ban); none: until lifted
 };
 
 /// Why a frame was refused.
@@ -103,11 +108,15 @@ bool nesting_exceeds(std::string_view json, std::size_t max_depth);
 
 /// `token_required`: joins must carry a token (adds "auth":"token").
 std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false);
-/// `read` is the user's read position in the room (null when none), with
-/// the count of messages after it.
+/// What `joined` carries beside members and history.
+struct joined_extras {
+  std::optional<message_id> read; ///< the user's read position (null when none)
+  std::size_t unread = 0;         ///< messages after it
+  std::string_view peer;          ///< a direct conversation's other user (adds "dm":true)
+  std::string_view role;          ///< the user's role, when not a member
+};
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
-                          const message_page& history, std::optional<message_id> read = std::nullopt,
-                          std::size_t unread = 0);
+                          const message_page& history, const joined_extras& extras = {});
 std::string encode_message(const chat_message& msg);
 /// A message as it now is, for snapshots: with `edited`, `deleted` and
 /// `reactions` (always present, maybe empty); a deleted one has empty text.
@@ -115,6 +124,11 @@ std::string encode_current_message(const chat_message& msg, const message_state&
 /// An `edit`, `delete` or `reaction` event.
 std::string encode_change(const message_change& change);
 std::string encode_read(std::string_view room, message_id id, std::size_t unread);
+std::string encode_moderation(const moderation_event& event);
+std::string encode_kicked(std::string_view room, std::string_view by);
+std::string_view to_string(moderation_action action);
+/// A moderation action's name; nullopt for none.
+std::optional<moderation_action> moderation_action_named(std::string_view name);
 
 /// A `message` event around a gap for the id and the ts, for a store (Redis)
 /// that assigns both: head + id + middle + ts + tail.

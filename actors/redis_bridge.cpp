@@ -84,6 +84,9 @@ void on_published(bridge_actor* self, const std::string& channel, std::string pa
     case 'e': // e<version>\n<join|leave>\n<count>\n<user>
       on_presence(self, r, *room, head, std::string_view{payload}.substr(nl + 1));
       break;
+    case 'k': // k<user>\n<by>
+      on_kick(self, r, *room, std::string{head}, payload.substr(nl + 1));
+      break;
     case 'r': // r<id> <unread>\n<user>
       on_read(self, r, *room, head, payload.substr(nl + 1));
       break;
@@ -198,6 +201,21 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       auto promise = self->make_response_promise();
       store(self, req, promise);
       return caf::delegated<store_result>{};
+    },
+    [self](admit_atom, const admit_request& req) -> caf::result<admission> {
+      auto promise = self->make_response_promise();
+      admit(self, req, promise);
+      return caf::delegated<admission>{};
+    },
+    [self](moderate_atom, const moderation_request& req) -> caf::result<store_result> {
+      auto promise = self->make_response_promise();
+      moderate(self, req, promise);
+      return caf::delegated<store_result>{};
+    },
+    [self](dm_atom, const dm_request& req) -> caf::result<std::string> {
+      auto promise = self->make_response_promise();
+      open_dm(self, req, promise);
+      return caf::delegated<std::string>{};
     },
     [self](read_atom, const read_request& req) -> caf::result<read_result> {
       auto promise = self->make_response_promise();

@@ -76,6 +76,8 @@ const lua_script snapshot{redis_scripts::snapshot};
 const lua_script catch_up{redis_scripts::catch_up};
 const lua_script history{redis_scripts::history};
 const lua_script read{redis_scripts::read};
+const lua_script admit{redis_scripts::admit};
+const lua_script moderate{redis_scripts::moderate};
 const lua_script presence{redis_scripts::presence};
 const lua_script refresh{redis_scripts::refresh};
 } // namespace scripts

@@ -286,8 +286,6 @@ void mark_read(bridge_actor* self, const read_request& req, caf::response_promis
     });
 }
 
-namespace {
-
 /// Publishes a stored message that reached its replicas, then answers its
 /// sender: the message is shown to nobody before it is safe.
 void publish_replicated(bridge_actor* self, const std::string& room, store_result result,
@@ -305,8 +303,6 @@ void publish_replicated(bridge_actor* self, const std::string& room, store_resul
                promise.deliver(std::move(result));
              });
 }
-
-} // namespace
 
 namespace {
 
@@ -352,11 +348,11 @@ void store(bridge_actor* self, const store_request& req, caf::response_promise p
   run_script(
     self, scripts::store,
     {st.keys.log(req.room), st.keys.cids(req.room), st.keys.channel(req.room), st.keys.watermark(req.room),
-     st.keys.states(req.room), st.keys.numbered(req.room)},
+     st.keys.states(req.room), st.keys.numbered(req.room), st.keys.mutes(req.room)},
     {kind, req.user, req.text, req.cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
      std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()),
      st.replicated() ? std::string{} : st.publish_command(), req.target.to_string(), req.emoji,
-     req.on ? "1" : "0"},
+     req.on ? "1" : "0", req.moderator ? "1" : "0"},
     [self, promise, req](redis_reply r) mutable {
       if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
         promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));

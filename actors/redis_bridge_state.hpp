@@ -117,7 +117,8 @@ using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 /// The scripts of actors/lua/.
 namespace scripts {
-extern const lua_script store, replicated, snapshot, catch_up, history, read, presence, refresh;
+extern const lua_script store, replicated, snapshot, catch_up, history, read, admit, moderate, presence,
+  refresh;
 } // namespace scripts
 
 /// A callback for a port that hands the reply to `k` on the actor.
@@ -148,6 +149,17 @@ void on_read(bridge_actor* self, room_link& r, const std::string& room, std::str
 void answer_history(bridge_actor* self, const history_query& query, caf::response_promise promise);
 void store(bridge_actor* self, const store_request& req, caf::response_promise promise);
 void mark_read(bridge_actor* self, const read_request& req, caf::response_promise promise);
+
+// -- people: admission, moderation, direct conversations (redis_bridge_people.cpp) --
+
+void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise);
+void moderate(bridge_actor* self, const moderation_request& req, caf::response_promise promise);
+void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise promise);
+/// A kick from the channel: `head` is the user, `by` the moderator.
+void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::string user, std::string by);
+/// Publishes a stored entry once it reached the replicas, then answers.
+void publish_replicated(bridge_actor* self, const std::string& room, store_result result,
+                        const std::string& previous, caf::response_promise promise);
 void expire_waiting(bridge_actor* self);
 
 // -- presence (redis_bridge_presence.cpp) -------------------------------------------

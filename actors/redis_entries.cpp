@@ -14,7 +14,7 @@ namespace {
 struct entry_fields {
   message_id id;
   std::string_view kind; ///< empty for a message
-  std::string_view target, user, text, cid, emoji, on, count;
+  std::string_view target, user, text, cid, emoji, on, count, action, by;
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -37,6 +37,8 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'j': out.emoji = value; break;
       case 'o': out.on = value; break;
       case 'x': out.count = value; break;
+      case 'a': out.action = value; break;
+      case 'b': out.by = value; break;
     }
   }
   return out;
@@ -61,6 +63,19 @@ stored_message entry_event(const std::string& room, const redis_reply& entry) {
   auto f = read_fields(entry);
   if (f.kind.empty())
     return {f.id, make_frame(encode_message(as_message(room, f)))};
+  if (f.kind == "o") {
+    moderation_event event{room,
+                           f.id,
+                           moderation_action_named(f.action).value_or(moderation_action::kick),
+                           std::string{f.user},
+                           std::string{f.by},
+                           std::nullopt};
+    std::int64_t until = 0;
+    if (std::from_chars(f.count.data(), f.count.data() + f.count.size(), until).ec == std::errc{} &&
+        !f.count.empty())
+      event.until = until;
+    return {f.id, make_frame(encode_moderation(event))};
+  }
   message_change change;
   change.kind = f.kind == "d"   ? change_kind::remove
                 : f.kind == "r" ? change_kind::reaction

@@ -21,6 +21,11 @@ public:
   std::string states(const std::string& room) const { return of(room, "states"); }   ///< changed messages
   std::string reads(const std::string& room) const { return of(room, "read"); }      ///< read positions
   std::string numbered(const std::string& room) const { return of(room, "msgs"); }   ///< messages stored
+  std::string bans(const std::string& room) const { return of(room, "bans"); }       ///< user -> until
+  std::string mutes(const std::string& room) const { return of(room, "mutes"); }     ///< user -> until
+  std::string parties(const std::string& room) const {
+    return of(room, "parties");
+  } ///< a direct conversation's users
   std::string presence_version(const std::string& room) const { return of(room, "pver"); }
   std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
   std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub

@@ -3,6 +3,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/chat_stats.hpp"
+#include "actors/moderation.hpp"
 #include "actors/token.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -25,7 +26,24 @@ struct session_state {
   session_settings settings;
   stats_ptr stats;
   std::optional<rate_limiter> limiter;
-  std::unordered_map<std::string, std::string> rooms; ///< room -> name used there
+
+  /// A room this session is in, or is being admitted to.
+  struct membership {
+    std::string name; ///< the name used there
+    user_role role = user_role::member;
+    bool admitted = false;  ///< the bus let it in (not banned; a party to a direct conversation)
+    std::uint64_t join = 0; ///< which join request made it
+  };
+  std::unordered_map<std::string, membership> rooms;
+  std::uint64_t joins = 0;
+  /// With join tokens: who this connection is (its first valid token's sub).
+  std::string identity;
+
+  /// The room's membership, if admitted.
+  membership* in(const std::string& room) {
+    auto it = rooms.find(room);
+    return it == rooms.end() || !it->second.admitted ? nullptr : &it->second;
+  }
 
   void reply(std::string encoded) { sink->send(make_frame(std::move(encoded))); }
 
@@ -44,15 +62,48 @@ std::int64_t unix_seconds() {
     .count();
 }
 
+/// Enters a room the bus admitted this session to.
+void enter(session_self self, const std::string& room, std::uint64_t join, const admission& answer,
+           std::optional<message_id> since, std::size_t page_size) {
+  auto& st = self->state;
+  auto it = st.rooms.find(room);
+  if (it == st.rooms.end() || it->second.join != join)
+    return; // left, or joined again, meanwhile
+  if (answer.refused) {
+    st.rooms.erase(it);
+    st.reply_error(answer.refused->code, answer.refused->reason);
+    return;
+  }
+  it->second.admitted = true;
+  self->send(st.hub, enter_atom::value,
+             join_request{room, it->second.name, st.id, st.sink, since, page_size, answer.peer,
+                          std::string{to_string(it->second.role)}, caf::actor_cast<caf::actor>(self)});
+}
+
 void handle_join(session_self self, request& req) {
   auto& st = self->state;
+  auto role = user_role::member;
+  bool dm = is_dm_room(req.room);
   if (!st.settings.auth_secret.empty()) {
-    auto verdict = verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds());
+    // A direct conversation is its two users', not the rooms claim's.
+    auto verdict = verify_token(req.token, st.settings.auth_secret, req.name,
+                                dm ? std::string_view{} : req.room, unix_seconds());
     if (!ok(verdict)) {
       self->state.stats->count_limit(limit::auth);
       st.reply_error(error_code::unauthorized, describe(error_of(verdict)));
       return;
     }
+    const auto& claims = std::get<token_claims>(verdict);
+    if (!st.identity.empty() && claims.name != st.identity) {
+      self->state.stats->count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, "token was issued for another user than this connection's");
+      return;
+    }
+    st.identity = claims.name;
+    role = claims.role;
+  } else if (dm) {
+    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    return;
   }
   if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings.max_rooms) {
     self->state.stats->count_limit(limit::rooms_per_session);
@@ -60,9 +111,84 @@ void handle_join(session_self self, request& req) {
                    "too many rooms: at most " + std::to_string(st.settings.max_rooms));
     return;
   }
-  st.rooms[req.room] = req.name;
-  self->send(st.hub, enter_atom::value,
-             join_request{req.room, req.name, st.id, st.sink, req.since, req.limit});
+  auto join = ++st.joins;
+  st.rooms[req.room] = {req.name, role, false, join};
+  auto room = req.room;
+  auto since = req.since;
+  auto page_size = req.limit;
+  self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{req.room, req.name})
+    .then([self, room, join, since,
+           page_size](const admission& answer) { enter(self, room, join, answer, since, page_size); },
+          [self, room, join](const caf::error&) {
+            enter(
+              self, room, join,
+              admission{refusal{error_code::unavailable, "the room is unavailable; join again later"}, {}},
+              std::nullopt, 0);
+          });
+}
+
+/// A moderator acts on a user in a room they are in.
+void handle_moderate(session_self self, request& req) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined, "join the room before moderating it");
+    return;
+  }
+  if (member->role == user_role::member) {
+    st.reply_error(error_code::forbidden, "only moderators and admins may moderate");
+    return;
+  }
+  moderation_request action{req.room, member->name, req.action, req.user, req.seconds};
+  st.stats->count_moderation(req.action);
+  if (st.settings.on_moderation)
+    st.settings.on_moderation(action);
+  // The moderation event reaches this session through the hub with the room.
+  self->request(st.bus, st.settings.bus_timeout, moderate_atom::value, std::move(action))
+    .then([](const store_result&) {},
+          [self](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the moderation could not be stored");
+          });
+}
+
+/// Opens the direct conversation with another user and joins it.
+void handle_dm(session_self self, request& req) {
+  auto& st = self->state;
+  if (st.settings.auth_secret.empty()) {
+    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    return;
+  }
+  if (st.identity.empty()) {
+    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
+    return;
+  }
+  if (req.user == st.identity) {
+    st.reply_error(error_code::bad_request, "a direct conversation needs another user");
+    return;
+  }
+  auto peer = req.user;
+  self->request(st.bus, st.settings.bus_timeout, dm_atom::value, dm_request{st.identity, req.user})
+    .then(
+      [self](const std::string& room) {
+        auto& st = self->state;
+        if (!st.rooms.contains(room) && st.rooms.size() >= st.settings.max_rooms) {
+          st.stats->count_limit(limit::rooms_per_session);
+          st.reply_error(error_code::bad_request,
+                         "too many rooms: at most " + std::to_string(st.settings.max_rooms));
+          return;
+        }
+        auto join = ++st.joins;
+        st.rooms[room] = {st.identity, user_role::member, false, join};
+        self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{room, st.identity})
+          .then([self, room, join, size = st.settings.limits.default_page_size](
+                  const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },
+                [self](const caf::error&) {
+                  self->state.reply_error(error_code::unavailable, "the conversation is unavailable");
+                });
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the conversation could not be opened");
+      });
 }
 
 /// Sends a message or a change to the bus. A stored one is acknowledged by
@@ -70,8 +196,8 @@ void handle_join(session_self self, request& req) {
 /// reaction already so) is answered here, as is a refusal.
 void handle_store(session_self self, request& req) {
   auto& st = self->state;
-  auto it = st.rooms.find(req.room);
-  if (it == st.rooms.end()) {
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
     st.reply_error(error_code::not_joined,
                    req.type == request_type::send ? "join the room before sending to it"
                                                   : "join the room before changing its messages",
@@ -80,7 +206,8 @@ void handle_store(session_self self, request& req) {
   }
   store_request store;
   store.room = req.room;
-  store.user = it->second;
+  store.user = member->name;
+  store.moderator = member->role != user_role::member;
   store.text = std::move(req.text);
   store.cid = req.cid;
   store.target = req.target;
@@ -109,13 +236,14 @@ void handle_store(session_self self, request& req) {
 
 void handle_read(session_self self, request& req) {
   auto& st = self->state;
-  auto it = st.rooms.find(req.room);
-  if (it == st.rooms.end()) {
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
     st.reply_error(error_code::not_joined, "not in this room");
     return;
   }
   self
-    ->request(st.bus, st.settings.bus_timeout, read_atom::value, read_request{req.room, it->second, req.read})
+    ->request(st.bus, st.settings.bus_timeout, read_atom::value,
+              read_request{req.room, member->name, req.read})
     .then(
       [self](const read_result& result) {
         // A position that moved reaches this session through the hub with
@@ -132,7 +260,7 @@ void handle_read(session_self self, request& req) {
 
 void handle_history(session_self self, request& req) {
   auto& st = self->state;
-  if (!st.rooms.contains(req.room)) {
+  if (st.in(req.room) == nullptr) {
     st.reply_error(error_code::not_joined, "join the room before reading its history");
     return;
   }
@@ -180,14 +308,16 @@ void handle_frame(session_self self, const std::string& frame) {
     case request_type::remove:
     case request_type::react: handle_store(self, req); break;
     case request_type::read: handle_read(self, req); break;
+    case request_type::moderate: handle_moderate(self, req); break;
+    case request_type::dm: handle_dm(self, req); break;
     case request_type::history: handle_history(self, req); break;
     case request_type::typing: {
-      auto it = st.rooms.find(req.room);
-      if (it == st.rooms.end()) {
+      auto* member = st.in(req.room);
+      if (member == nullptr) {
         st.reply_error(error_code::not_joined, "not in this room");
         return;
       }
-      self->send(st.bus, typing_atom::value, req.room, it->second, st.id);
+      self->send(st.bus, typing_atom::value, req.room, member->name, st.id);
       break;
     }
   }
@@ -213,10 +343,12 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
       self->state.reply_error(error_code::bad_json, "binary frames are not accepted");
       self->state.sink->frame_handled();
     },
+    [self](kicked_atom, const std::string& room) { self->state.rooms.erase(room); },
     [self](closed_atom) {
       auto& st = self->state;
-      for (const auto& [room, name] : st.rooms)
-        self->send(st.hub, leave_atom::value, room, st.id);
+      for (const auto& [room, member] : st.rooms)
+        if (member.admitted)
+          self->send(st.hub, leave_atom::value, room, st.id);
       st.rooms.clear();
       st.sink.reset();
       self->quit();

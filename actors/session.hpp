@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace chatnode {
@@ -25,6 +26,8 @@ struct session_settings {
   std::string auth_secret; ///< non-empty: every join needs a token signed with it
   std::chrono::milliseconds bus_timeout{
     5000}; ///< a store or history query slower than this fails as `unavailable`
+  /// Told of every moderation action a session makes (the node logs it).
+  std::function<void(const moderation_request&)> on_moderation;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`.

@@ -92,8 +92,27 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 } // namespace
 
+std::string_view to_string(user_role role) {
+  switch (role) {
+    case user_role::moderator: return "moderator";
+    case user_role::admin: return "admin";
+    case user_role::member: break;
+  }
+  return "";
+}
+
+user_role role_named(std::string_view name) {
+  if (name == "moderator")
+    return user_role::moderator;
+  if (name == "admin")
+    return user_role::admin;
+  return user_role::member;
+}
+
 std::string mint_token(std::string_view secret, const token_claims& claims) {
   nlohmann::json payload{{"sub", claims.name}, {"rooms", claims.rooms}, {"exp", claims.expires}};
+  if (claims.role != user_role::member)
+    payload["role"] = std::string{to_string(claims.role)};
   // Text that is not UTF-8 is replaced, never thrown on: such a name could
   // not join anyway, as frames are checked to be UTF-8.
   auto signed_part =
@@ -113,8 +132,9 @@ std::string_view describe(token_problem problem) {
   return "token refused";
 }
 
-outcome<token_problem> verify_token(std::string_view token, std::string_view secret, std::string_view name,
-                                    std::string_view room, std::int64_t now_seconds) {
+result<token_claims, token_problem> verify_token(std::string_view token, std::string_view secret,
+                                                 std::string_view name, std::string_view room,
+                                                 std::int64_t now_seconds) {
   if (token.empty())
     return token_problem::missing;
   auto first = token.find('.');
@@ -151,9 +171,13 @@ outcome<token_problem> verify_token(std::string_view token, std::string_view sec
     return token_problem::expired;
   if (sub->get_ref<const std::string&>() != name)
     return token_problem::wrong_name;
-  if (!room_allowed(rooms->get_ref<const std::string&>(), room))
+  if (!room.empty() && !room_allowed(rooms->get_ref<const std::string&>(), room))
     return token_problem::wrong_room;
-  return std::monostate{};
+  token_claims out{sub->get<std::string>(), rooms->get<std::string>(), exp->get<std::int64_t>(),
+                   user_role::member};
+  if (auto role = claims.find("role"); role != claims.end() && role->is_string())
+    out.role = role_named(role->get_ref<const std::string&>());
+  return out;
 }
 
 bool room_allowed(std::string_view patterns, std::string_view room) {

@@ -17,7 +17,7 @@
 namespace {
 
 constexpr const char* usage = R"(usage: chatnode [options]
-       chatnode token --name NAME [--rooms PATTERN] [--ttl SECONDS] [--config PATH]
+       chatnode token --name NAME [--rooms PATTERN] [--ttl SECONDS] [--role moderator|admin] [--config PATH]
        chatnode health [URL]
 
 Runs a chat node: the browser client, the WebSocket endpoint /ws, /healthz,
@@ -40,7 +40,7 @@ variables, then these flags.
 chatnode token prints a join token signed with the configured [auth] secret
 (or CHATNODE_AUTH_SECRET): for display name NAME, rooms matching PATTERN
 (comma-separated, * for any characters; default *), valid for SECONDS
-(default 86400).
+(default 86400); with --role, for a moderator or an admin.
 
 chatnode health GETs URL (default http://127.0.0.1:8080/healthz) and exits 0
 when it answers 200 within 3 seconds, else 1: a container health check.
@@ -80,6 +80,10 @@ int mint_token_command(int argc, char** argv) {
       claims.rooms = std::string{value};
     } else if (arg == "--config") {
       config_path = std::string{value};
+    } else if (arg == "--role") {
+      claims.role = chatnode::role_named(value);
+      if (claims.role == chatnode::user_role::member)
+        return chatnode::startup_error("--role is moderator or admin");
     } else if (arg == "--ttl") {
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ttl);
       if (ec != std::errc{} || end != value.data() + value.size() || ttl <= 0)

@@ -91,6 +91,12 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     "Times a room's member list on this node was corrected from the bus after presence events were missed.",
     load(s.presence_resyncs));
 
+  family(out, "chatnode_moderations_total", "counter",
+         "Moderation actions taken by moderators on this node, by action.");
+  for (std::size_t i = 0; i < s.moderations.size(); ++i)
+    out << "chatnode_moderations_total{action=\"" << to_string(static_cast<moderation_action>(i)) << "\"} "
+        << load(s.moderations[i]) << '\n';
+
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);
   if (status.redis_configured) {

@@ -216,6 +216,14 @@ session_settings session_settings_of(const node_config& config, const std::strin
   settings.rate_burst = static_cast<double>(config.rate_burst);
   settings.max_rooms = static_cast<std::size_t>(config.max_rooms_per_session);
   settings.auth_secret = config.auth_secret;
+  settings.on_moderation = [](const moderation_request& m) {
+    log::info("moderation",
+              {{"room", m.room},
+               {"action", std::string{to_string(m.action)}},
+               {"user", m.user},
+               {"by", m.by},
+               {"seconds", m.seconds ? std::to_string(*m.seconds) : std::string{"until lifted"}}});
+  };
   return settings;
 }
 

@@ -14,9 +14,11 @@
 -- With no publish command ([redis] wait_replicas set) nothing is published
 -- here: the bridge publishes with replicated.lua once the entry reached the
 -- replicas, naming the entry before it, which this returns.
--- KEYS: stream, retry ids, channel, watermark, states, messages stored
+-- A muted user stores nothing; a moderator may delete anyone's message.
+-- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
---       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0')
+--       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0'),
+--       '1' for a moderator
 -- Returns {'new', id, frame, previous}, {'dup', id, {field, value, ...}, previous},
 -- {'refused', code, reason} or, for a reaction already so, {'same', id, count}
 -- (id: the newest change of the target); previous is '' when published here.
@@ -42,6 +44,14 @@ if cid ~= '' then
   end
 end
 
+local mute = redis.call('HGET', KEYS[7], user)
+if mute then
+  local t = redis.call('TIME')
+  if mute == '0' or tonumber(mute) > t[1] * 1000 + math.floor(t[2] / 1000) then
+    return {'refused', 'forbidden', 'you are muted in this room'}
+  end
+end
+
 local target, state, users, at = ARGV[11], nil, nil, nil
 if kind ~= 'm' then
   local t = redis.call('XRANGE', KEYS[1], target, target)[1]
@@ -50,7 +60,7 @@ if kind ~= 'm' then
   local raw = redis.call('HGET', KEYS[5], target)
   state = raw and cjson.decode(raw) or {}
   if state.d then return {'refused', 'not_found', 'the message was deleted'} end
-  if kind ~= 'r' and f.u ~= user then
+  if kind ~= 'r' and f.u ~= user and not (kind == 'd' and ARGV[14] == '1') then
     return {'refused', 'forbidden', 'only its author may ' .. (kind == 'e' and 'edit' or 'delete') .. ' a message'}
   end
   if kind == 'r' then

@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(change_templates_match_the_encoder) {
   BOOST_TEST(e["type"] == "delete");
   BOOST_TEST(e["ts"] == 77);
   BOOST_TEST(!e.contains("text"));
-  auto joined = json::parse(encode_joined("r", {}, {}, message_id{3, 0}, 4));
+  auto joined = json::parse(encode_joined("r", {}, {}, {message_id{3, 0}, 4, {}, {}}));
   BOOST_TEST(joined["read"] == "3-0");
   BOOST_TEST(joined["unread"] == 4);
   BOOST_TEST(json::parse(encode_joined("r", {}, {}))["read"].is_null());

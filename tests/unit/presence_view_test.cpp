@@ -33,6 +33,9 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
   return {
     [](store_atom, const store_request&) { return store_result{}; },
     [](read_atom, const read_request&) { return read_result{}; },
+    [](admit_atom, const admit_request&) { return admission{}; },
+    [](moderate_atom, const moderation_request&) { return store_result{}; },
+    [](dm_atom, const dm_request&) { return std::string{}; },
     [](history_atom, const history_query&) { return message_page{}; },
     [](typing_atom, const std::string&, const std::string&, const std::string&) {},
     [](subscribe_atom, const std::string&, const hub_actor&) {},
@@ -83,7 +86,8 @@ struct presence_fixture {
   /// Joins without running the scheduler: what is sent next lands behind it.
   std::shared_ptr<recording_sink> enter(const std::string& name, const std::string& session) {
     auto sink = std::make_shared<recording_sink>();
-    caf::anon_send(hub, enter_atom::value, join_request{room, name, session, sink, std::nullopt, 50});
+    caf::anon_send(hub, enter_atom::value,
+                   join_request{room, name, session, sink, std::nullopt, 50, {}, {}, {}});
     return sink;
   }
 

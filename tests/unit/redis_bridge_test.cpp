@@ -109,6 +109,7 @@ struct bridge_fixture {
           },
           [](resync_atom, const std::string&) {},
           [](read_atom, const std::string&, const read_notice&) {},
+          [](kick_atom, const std::string&, const kick_notice&) {},
           [](presence_atom, const std::string&, const presence_event&) {},
           [](typing_atom, const std::string&, const std::string&, const std::string&) {},
         };

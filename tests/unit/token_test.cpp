@@ -17,7 +17,7 @@ std::ostream& operator<<(std::ostream& out, token_problem problem) {
 namespace {
 
 /// What is wrong with a token, or nothing.
-std::optional<token_problem> problem(const outcome<token_problem>& verdict) {
+std::optional<token_problem> problem(const result<token_claims, token_problem>& verdict) {
   if (ok(verdict))
     return std::nullopt;
   return error_of(verdict);

@@ -1,0 +1,25 @@
+-- Whether a user may enter a room: not banned, and one of the two users of a
+-- direct conversation. Someone else's conversation is refused the same way
+-- whether it exists or not. An ended ban is dropped here.
+-- KEYS: bans, parties
+-- ARGV: user, '1' for a direct conversation
+-- Returns {'ok', peer} or {'refused', code, reason}.
+local user, peer = ARGV[1], ''
+if ARGV[2] == '1' then
+  local parties = redis.call('GET', KEYS[2])
+  local a, b
+  if parties then a, b = string.match(parties, '^(.-)\n(.*)$') end
+  if not a or (a ~= user and b ~= user) then
+    return {'refused', 'forbidden', 'this direct conversation is not yours'}
+  end
+  peer = a == user and b or a
+end
+local ban = redis.call('HGET', KEYS[1], user)
+if ban then
+  local t = redis.call('TIME')
+  if ban == '0' or tonumber(ban) > t[1] * 1000 + math.floor(t[2] / 1000) then
+    return {'refused', 'forbidden', 'you are banned from this room'}
+  end
+  redis.call('HDEL', KEYS[1], user)
+end
+return {'ok', peer}

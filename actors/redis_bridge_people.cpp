@@ -1,0 +1,87 @@
+// The Redis bridge's people: who may enter a room (bans, direct
+// conversations), moderation actions stored in the room's order, and kicks
+// that reach every node.
+
+#include "actors/moderation.hpp"
+#include "actors/protocol.hpp"
+#include "actors/redis_bridge_state.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+namespace chatnode::bridge {
+
+namespace {
+
+void fail(caf::response_promise& promise, const redis_reply& r) {
+  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
+}
+
+/// A moderation event around the gaps for its id and its until, as moderate.lua fills them.
+message_template moderation_template(const moderation_request& req) {
+  moderation_event event{req.room, message_id{1, 1}, req.action, req.user, req.by, std::int64_t{2}};
+  auto frame = encode_moderation(event);
+  auto id_at = frame.find("\"1-1\"") + 1;
+  auto until_at = frame.rfind(":2}") + 1;
+  return {frame.substr(0, id_at), frame.substr(id_at + 3, until_at - id_at - 3), frame.substr(until_at + 1)};
+}
+
+} // namespace
+
+void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise) {
+  auto& st = self->state;
+  run_script(self, scripts::admit, {st.keys.bans(req.room), st.keys.parties(req.room)},
+             {req.user, is_dm_room(req.room) ? "1" : "0"}, [promise](redis_reply r) mutable {
+               if (r.type != redis_reply::kind::array || r.elements.size() < 2)
+                 return fail(promise, r);
+               admission answer;
+               if (r.elements[0].str == "refused" && r.elements.size() >= 3)
+                 answer.refused = refusal{error_code::forbidden, r.elements[2].str};
+               else
+                 answer.peer = r.elements[1].str;
+               promise.deliver(std::move(answer));
+             });
+}
+
+void moderate(bridge_actor* self, const moderation_request& req, caf::response_promise promise) {
+  auto& st = self->state;
+  auto t = moderation_template(req);
+  run_script(
+    self, scripts::moderate,
+    {st.keys.log(req.room), st.keys.bans(req.room), st.keys.mutes(req.room), st.keys.channel(req.room),
+     st.keys.watermark(req.room), st.keys.numbered(req.room)},
+    {std::string{to_string(req.action)}, req.user, req.by,
+     req.seconds ? std::to_string(*req.seconds) : std::string{}, t.head, t.middle, t.tail,
+     st.replicated() ? std::string{} : st.publish_command(), st.publish_command()},
+    [self, promise, room = req.room](redis_reply r) mutable {
+      if (r.type != redis_reply::kind::array || r.elements.size() < 4)
+        return fail(promise, r);
+      self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
+      auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
+      store_result result{{id, make_frame(r.elements[2].str)}, false, std::nullopt};
+      if (!self->state.replicated()) {
+        promise.deliver(std::move(result));
+        return;
+      }
+      publish_replicated(self, room, std::move(result), r.elements[3].str, std::move(promise));
+    },
+    st.settings.wait_replicas);
+}
+
+void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise promise) {
+  auto room = dm_room_name(req.user, req.peer);
+  auto [a, b] = std::minmax(req.user, req.peer);
+  // The name is the pair's hash: whoever sets it first sets the same pair.
+  call(self, {"SET", self->state.keys.parties(room), a + "\n" + b, "NX"},
+       [promise, room](redis_reply r) mutable {
+         if (r.is_error())
+           return fail(promise, r);
+         promise.deliver(room);
+       });
+}
+
+void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::string user, std::string by) {
+  self->send(r.hub, kick_atom::value, room,
+             kick_notice{std::move(user), make_frame(encode_kicked(room, by))});
+}
+
+} // namespace chatnode::bridge
