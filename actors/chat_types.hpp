@@ -86,6 +86,15 @@ struct message_state {
   bool operator==(const message_state&) const = default;
 };
 
+/// A room in the directory: online members (distinct names over all nodes)
+/// and the ms of its last message.
+struct directory_entry {
+  std::string room;
+  std::size_t members = 0;
+  std::optional<std::int64_t> last_ts;
+  bool operator==(const directory_entry&) const = default;
+};
+
 /// An encoded event, shared by every recipient on this node.
 using frame_ptr = std::shared_ptr<const std::string>;
 

@@ -162,6 +162,24 @@ store_result moderate(bus_self self, const moderation_request& req) {
   return {stored, false, std::nullopt};
 }
 
+/// Every room with members or history, with its members and last message.
+directory_listing list_rooms(bus_self self) {
+  auto& st = self->state;
+  std::map<std::string, directory_entry> rooms;
+  for (const auto& [name, history] : st.rooms)
+    if (auto last = history.last_message_ts())
+      rooms[name] = directory_entry{name, 0, last};
+  for (const auto& [name, presence] : st.presence) {
+    auto& entry = rooms[name];
+    entry.room = name;
+    entry.members = presence.names.size();
+  }
+  directory_listing listing;
+  for (auto& [name, entry] : rooms)
+    listing.push_back(std::move(entry));
+  return listing;
+}
+
 std::string open_dm(bus_self self, const dm_request& req) {
   auto room = dm_room_name(req.user, req.peer);
   auto [a, b] = std::minmax(req.user, req.peer);
@@ -222,6 +240,7 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](admit_atom, const admit_request& req) { return admit(self, req); },
     [self](moderate_atom, const moderation_request& req) { return moderate(self, req); },
     [self](dm_atom, const dm_request& req) { return open_dm(self, req); },
+    [self](rooms_atom) { return list_rooms(self); },
     [self](recent_atom, const recent_query& query) { return snapshot(self, query); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       note_member(self, room, name, present);

@@ -195,6 +195,13 @@ message_page room_history::page(std::optional<message_id> before, std::size_t li
   return result;
 }
 
+std::optional<std::int64_t> room_history::last_message_ts() const {
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
+    if (!it->change)
+      return static_cast<std::int64_t>(it->id.ms);
+  return std::nullopt;
+}
+
 std::size_t room_history::unread_after(message_id id) const {
   auto first_after = std::upper_bound(entries_.begin(), entries_.end(), id,
                                       [](message_id x, const entry& e) { return x < e.id; });

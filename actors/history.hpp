@@ -71,6 +71,8 @@ public:
   std::optional<read_update> mark_read(const std::string& user, message_id id);
 
   std::size_t size() const { return messages_; }
+  /// The ts of the newest retained message, if any.
+  std::optional<std::int64_t> last_message_ts() const;
   std::size_t entries() const { return entries_.size(); }
 
 private:

@@ -12,7 +12,9 @@
 //                        who -> presence_snapshot
 //   bus     -> hub     : deliver, presence, typing, resync, read, kick
 //   hub     -> session : kicked
-//   session -> bus     : admit -> admission, moderate -> store_result, dm -> room
+//   session -> bus     : admit -> admission, moderate -> store_result, dm -> room,
+//                        rooms -> directory_listing
+//   session -> directory: watch, unwatch;  directory -> bus: rooms
 
 #include "actors/messages.hpp"
 
@@ -56,6 +58,8 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<moderate_atom, moderation_request>::with<store_result>,
   /// The room of two users' direct conversation (made on first use).
   caf::replies_to<dm_atom, dm_request>::with<std::string>,
+  /// Every listed room with its members and last activity.
+  caf::replies_to<rooms_atom>::with<directory_listing>,
   /// A page of older messages.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// What a member entering a room needs.
@@ -69,6 +73,12 @@ using bus_actor = caf::typed_actor<
   caf::reacts_to<unsubscribe_atom, std::string, hub_actor>,
   /// A name is present in a room on this node, or no longer: (room, name, present).
   caf::reacts_to<member_atom, std::string, std::string, bool>>;
+
+/// A node's directory watcher: keeps the sessions that watch the room
+/// directory current (directory.hpp).
+using directory_actor =
+  caf::typed_actor<caf::reacts_to<watch_atom, directory_watcher>, caf::reacts_to<unwatch_atom, std::string>,
+                   caf::reacts_to<tick_atom>>;
 
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<

@@ -39,6 +39,10 @@ using moderate_atom = caf::atom_constant<caf::atom("moderate")>;
 using kick_atom = caf::atom_constant<caf::atom("kick")>;
 using kicked_atom = caf::atom_constant<caf::atom("kicked")>;
 using dm_atom = caf::atom_constant<caf::atom("dm")>;
+using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -142,6 +146,15 @@ struct kick_notice {
   frame_ptr frame; ///< the `kicked` event they get
 };
 
+/// A session that watches the room directory.
+struct directory_watcher {
+  std::string session;
+  sink_ptr sink;
+};
+
+/// Every listed room (in no order).
+using directory_listing = std::vector<directory_entry>;
+
 /// Opens (or finds) the direct conversation of two users.
 struct dm_request {
   std::string user;
@@ -209,3 +222,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::admission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::moderation_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::kick_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::dm_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_watcher)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_listing)

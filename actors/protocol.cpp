@@ -187,6 +187,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::moderate;
   if (name == "dm")
     return request_type::dm;
+  if (name == "rooms")
+    return request_type::rooms;
   return std::nullopt;
 }
 
@@ -235,6 +237,30 @@ std::optional<decode_error> read_moderate(const json& doc, request& req) {
     auto seconds = it->get<std::int64_t>();
     if (seconds <= max_moderation_seconds)
       req.seconds = seconds;
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_rooms(const json& doc, const protocol_limits& limits, request& req) {
+  std::optional<std::string> cursor;
+  if (!read_string(doc, "cursor", cursor))
+    return fail(error_code::bad_request, "cursor must be a string");
+  if (cursor) {
+    // A cursor is what a `rooms` event gave as `next`: a position.
+    auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), req.offset);
+    if (ec != std::errc{} || end != cursor->data() + cursor->size() || cursor->size() > 9)
+      return fail(error_code::bad_request, "cursor is not one this node gave");
+  }
+  req.limit = std::min(limits.default_page_size, max_page_size);
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 100)
+      return fail(error_code::bad_request, "limit must be 1 to 100");
+    req.limit = static_cast<std::size_t>(it->get<std::int64_t>());
+  }
+  if (auto it = doc.find("watch"); it != doc.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      return fail(error_code::bad_request, "watch must be a boolean");
+    req.watch = it->get<bool>();
   }
   return std::nullopt;
 }
@@ -343,8 +369,13 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
 
   request req;
   req.type = *kind;
-  if (req.type == request_type::dm) { // the only request without a room: the node names it
+  if (req.type == request_type::dm) { // no room: the node names it
     if (auto err = read_name(doc, "user", req.user))
+      return *err;
+    return req;
+  }
+  if (req.type == request_type::rooms) { // no room: the directory
+    if (auto err = read_rooms(doc, limits, req))
       return *err;
     return req;
   }
@@ -381,7 +412,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       break;
     case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
     case request_type::moderate: err = read_moderate(doc, req); break;
-    case request_type::dm: break;
+    case request_type::dm:
+    case request_type::rooms: break; // read above
     case request_type::leave:
     case request_type::typing: break;
   }
@@ -646,6 +678,43 @@ std::string encode_moderation(const moderation_event& event) {
   append_field(out, "by", event.by);
   out += ",\"until\":";
   out += event.until ? std::to_string(*event.until) : "null";
+  out += '}';
+  return out;
+}
+
+namespace {
+
+void append_directory_fields(std::string& out, const directory_entry& entry) {
+  out += "\"room\":";
+  append_escaped(out, entry.room);
+  out += ",\"members\":";
+  out += std::to_string(entry.members);
+  out += ",\"last_ts\":";
+  out += entry.last_ts ? std::to_string(*entry.last_ts) : "null";
+}
+
+} // namespace
+
+std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next) {
+  auto out = start_event("rooms", 64 + rooms.size() * 64);
+  out += ",\"rooms\":[";
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += '{';
+    append_directory_fields(out, rooms[i]);
+    out += '}';
+  }
+  out += "],\"next\":";
+  out += next ? '"' + std::to_string(*next) + '"' : std::string{"null"};
+  out += '}';
+  return out;
+}
+
+std::string encode_room_update(const directory_entry& entry) {
+  auto out = start_event("room_update");
+  out += ',';
+  append_directory_fields(out, entry);
   out += '}';
   return out;
 }

@@ -58,7 +58,20 @@ struct protocol_limits {
   std::size_t max_json_depth = 16; ///< arrays and objects nested deeper are refused unparsed
 };
 
-enum class request_type { join, leave, send, history, typing, edit, remove, react, read, moderate, dm };
+enum class request_type {
+  join,
+  leave,
+  send,
+  history,
+  typing,
+  edit,
+  remove,
+  react,
+  read,
+  moderate,
+  dm,
+  rooms
+};
 
 /// A decoded, validated client request.
 struct request {
@@ -78,6 +91,8 @@ struct request {
   moderation_action action = moderation_action::kick; ///< moderate
   std::string user;                                   ///< moderate: whom; dm: the other user
   std::optional<std::int64_t> seconds;                ///< moderate: how long (mute, ban); none: until lifted
+  std::size_t offset = 0;                             ///< rooms: where the page starts (the cursor)
+  bool watch = false;                                 ///< rooms: room_update events from now on
 };
 
 /// Why a frame was refused.
@@ -125,6 +140,9 @@ std::string encode_current_message(const chat_message& msg, const message_state&
 std::string encode_change(const message_change& change);
 std::string encode_read(std::string_view room, message_id id, std::size_t unread);
 std::string encode_moderation(const moderation_event& event);
+/// A page of the room directory; `next` is the cursor of the page after, if any.
+std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next);
+std::string encode_room_update(const directory_entry& entry);
 std::string encode_kicked(std::string_view room, std::string_view by);
 std::string_view to_string(moderation_action action);
 /// A moderation action's name; nullopt for none.

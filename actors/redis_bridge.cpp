@@ -212,6 +212,20 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       moderate(self, req, promise);
       return caf::delegated<store_result>{};
     },
+    [self](rooms_atom) -> caf::result<directory_listing> {
+      auto promise = self->make_response_promise();
+      list_rooms(self, promise);
+      return caf::delegated<directory_listing>{};
+    },
+    [self](flush_atom) { flush_directory(self); },
+    [self](timer_atom, std::uint64_t token) {
+      auto it = self->state.timers.find(token);
+      if (it == self->state.timers.end())
+        return;
+      auto f = std::move(it->second);
+      self->state.timers.erase(it);
+      f();
+    },
     [self](dm_atom, const dm_request& req) -> caf::result<std::string> {
       auto promise = self->make_response_promise();
       open_dm(self, req, promise);

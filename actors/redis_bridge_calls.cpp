@@ -78,6 +78,7 @@ const lua_script history{redis_scripts::history};
 const lua_script read{redis_scripts::read};
 const lua_script admit{redis_scripts::admit};
 const lua_script moderate{redis_scripts::moderate};
+const lua_script directory{redis_scripts::directory};
 const lua_script presence{redis_scripts::presence};
 const lua_script refresh{redis_scripts::refresh};
 } // namespace scripts
@@ -104,6 +105,13 @@ void call(bridge_actor* self, std::vector<std::string> args, std::function<void(
 void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string> keys,
                 std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas) {
   eval(self, s, true, std::move(keys), std::move(args), std::move(k), replicas);
+}
+
+void after(bridge_actor* self, std::chrono::milliseconds delay, std::function<void()> f) {
+  auto& st = self->state;
+  auto token = st.next_token++;
+  st.timers.emplace(token, std::move(f));
+  self->delayed_send(self, delay, timer_atom::value, token);
 }
 
 void publish_status(bridge_actor* self) {

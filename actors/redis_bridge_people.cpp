@@ -27,12 +27,27 @@ message_template moderation_template(const moderation_request& req) {
 
 } // namespace
 
-void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise) {
+namespace {
+
+constexpr auto admit_retry = std::chrono::milliseconds{200};
+
+/// Asks Redis whether a user may enter; an error (the room's shard failing
+/// over, the link reconnecting) is asked again until the join's deadline, as
+/// a join's snapshot waits for Redis.
+void ask_admission(bridge_actor* self, admit_request req, caf::response_promise promise,
+                   clock::time_point deadline) {
   auto& st = self->state;
   run_script(self, scripts::admit, {st.keys.bans(req.room), st.keys.parties(req.room)},
-             {req.user, is_dm_room(req.room) ? "1" : "0"}, [promise](redis_reply r) mutable {
-               if (r.type != redis_reply::kind::array || r.elements.size() < 2)
-                 return fail(promise, r);
+             {req.user, is_dm_room(req.room) ? "1" : "0"},
+             [self, req, promise, deadline](redis_reply r) mutable {
+               if (r.type != redis_reply::kind::array || r.elements.size() < 2) {
+                 if (clock::now() + admit_retry >= deadline)
+                   return fail(promise, r);
+                 after(self, admit_retry, [self, req = std::move(req), promise, deadline]() mutable {
+                   ask_admission(self, std::move(req), std::move(promise), deadline);
+                 });
+                 return;
+               }
                admission answer;
                if (r.elements[0].str == "refused" && r.elements.size() >= 3)
                  answer.refused = refusal{error_code::forbidden, r.elements[2].str};
@@ -40,6 +55,12 @@ void admit(bridge_actor* self, const admit_request& req, caf::response_promise p
                  answer.peer = r.elements[1].str;
                promise.deliver(std::move(answer));
              });
+}
+
+} // namespace
+
+void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise) {
+  ask_admission(self, req, std::move(promise), clock::now() + self->state.settings.query_timeout);
 }
 
 void moderate(bridge_actor* self, const moderation_request& req, caf::response_promise promise) {

@@ -141,6 +141,7 @@ void on_presence(bridge_actor* self, room_link& r, const std::string& room, std:
   auto frame = make_frame(encode_presence(room, user, joined, count));
   presence_event event{std::strtoull(std::string{version}.c_str(), nullptr, 10), std::move(user), joined,
                        std::move(frame)};
+  note_members(self, room, event.version, count);
   self->send(r.hub, presence_atom::value, room, std::move(event));
 }
 

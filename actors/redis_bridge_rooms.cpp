@@ -376,6 +376,8 @@ void store(bridge_actor* self, const store_request& req, caf::response_promise p
       store_result result;
       if (outcome == "new") {
         self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
+        if (!req.change)
+          note_activity(self, req.room, static_cast<std::int64_t>(id.ms));
         result = {{id, make_frame(r.elements[2].str)}, false, std::nullopt};
       } else {
         redis_reply entry;

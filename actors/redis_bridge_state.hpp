@@ -36,6 +36,8 @@ using unsubscribed_atom = caf::atom_constant<caf::atom("unsub")>;
 using published_atom = caf::atom_constant<caf::atom("published")>;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 constexpr int command_link = 0; ///< forward_redis_events(bridge, 0); the subscriber is 1
 
@@ -94,6 +96,11 @@ struct bridge_state {
   std::set<std::string> unsynced_rooms; ///< presence not yet confirmed by Redis
   std::uint64_t next_token = 1;
   std::unordered_map<std::uint64_t, std::pair<clock::time_point, std::function<void(redis_reply)>>> calls;
+  /// Listed rooms this node stored messages in since the directory last
+  /// heard: room -> newest ms. Written to Redis once a second.
+  std::map<std::string, std::int64_t> directory_dirty;
+  /// Work to do later on the actor, by timer token (after()).
+  std::unordered_map<std::uint64_t, std::function<void()>> timers;
 
   /// Whether a message is published only once it reached its replicas.
   bool replicated() const { return settings.wait_replicas > 0; }
@@ -109,7 +116,8 @@ using redis_bridge_actor =
   bus_actor::extend<caf::reacts_to<link_atom, int, bool, std::string>,
                     caf::reacts_to<reply_atom, std::uint64_t, redis_reply>,
                     caf::reacts_to<channel_atom, std::string>, caf::reacts_to<unsubscribed_atom, std::string>,
-                    caf::reacts_to<published_atom, std::string, std::string>, caf::reacts_to<tick_atom>>;
+                    caf::reacts_to<published_atom, std::string, std::string>, caf::reacts_to<tick_atom>,
+                    caf::reacts_to<flush_atom>, caf::reacts_to<timer_atom, std::uint64_t>>;
 
 using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
@@ -117,8 +125,8 @@ using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 /// The scripts of actors/lua/.
 namespace scripts {
-extern const lua_script store, replicated, snapshot, catch_up, history, read, admit, moderate, presence,
-  refresh;
+extern const lua_script store, replicated, snapshot, catch_up, history, read, admit, moderate, directory,
+  presence, refresh;
 } // namespace scripts
 
 /// A callback for a port that hands the reply to `k` on the actor.
@@ -130,6 +138,8 @@ void call(bridge_actor* self, std::vector<std::string> args, std::function<void(
 /// With `replicas`, answered once the script's writes reached them.
 void run_script(bridge_actor* self, const lua_script& s, std::vector<std::string> keys,
                 std::vector<std::string> args, std::function<void(redis_reply)> k, int replicas = 0);
+/// Runs `f` on the actor after `delay`.
+void after(bridge_actor* self, std::chrono::milliseconds delay, std::function<void()> f);
 /// Sets the process's Redis readiness from the links' state.
 void publish_status(bridge_actor* self);
 
@@ -155,6 +165,16 @@ void mark_read(bridge_actor* self, const read_request& req, caf::response_promis
 void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise);
 void moderate(bridge_actor* self, const moderation_request& req, caf::response_promise promise);
 void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise promise);
+
+// -- the room directory (redis_bridge_directory.cpp) ---------------------------------
+
+/// A presence event this node saw: the room's members as of that version.
+void note_members(bridge_actor* self, const std::string& room, std::uint64_t version, std::size_t members);
+/// A message this node stored: the room's last activity, written within a second.
+void note_activity(bridge_actor* self, const std::string& room, std::int64_t ms);
+/// Writes the activity noted since the last flush.
+void flush_directory(bridge_actor* self);
+void list_rooms(bridge_actor* self, caf::response_promise promise);
 /// A kick from the channel: `head` is the user, `by` the moderator.
 void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::string user, std::string by);
 /// Publishes a stored entry once it reached the replicas, then answers.

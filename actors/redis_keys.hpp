@@ -29,6 +29,8 @@ public:
   std::string presence_version(const std::string& room) const { return of(room, "pver"); }
   std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
   std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub
+  /// The room directory (one key, on one shard).
+  std::string directory() const { return prefix_ + "{directory}"; }
 
 private:
   std::string of(const std::string& room, const char* suffix) const {

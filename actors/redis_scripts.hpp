@@ -16,6 +16,7 @@ extern const char* const history;    ///< history.lua: a page of history
 extern const char* const read;       ///< read.lua: a user's read position moves up
 extern const char* const admit;      ///< admit.lua: may a user enter a room
 extern const char* const moderate;   ///< moderate.lua: a moderation action, stored in the room's order
+extern const char* const directory;  ///< directory.lua: a room's members or last message in the directory
 extern const char* const presence;   ///< presence.lua: a name present or absent on a node
 extern const char* const refresh;    ///< refresh.lua: a node's presence heartbeat in a room
 

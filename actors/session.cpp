@@ -3,6 +3,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/chat_stats.hpp"
+#include "actors/directory.hpp"
 #include "actors/moderation.hpp"
 #include "actors/token.hpp"
 
@@ -23,6 +24,8 @@ struct session_state {
   std::string id;
   hub_actor hub;
   bus_actor bus;
+  directory_actor directory;
+  bool watching = false; ///< the room directory
   session_settings settings;
   stats_ptr stats;
   std::optional<rate_limiter> limiter;
@@ -149,6 +152,26 @@ void handle_moderate(session_self self, request& req) {
           [self](const caf::error&) {
             self->state.reply_error(error_code::unavailable, "the moderation could not be stored");
           });
+}
+
+/// A page of the room directory; with `watch`, room_update events after it.
+void handle_rooms(session_self self, request& req) {
+  auto& st = self->state;
+  auto offset = req.offset;
+  auto limit = req.limit;
+  auto watch = req.watch;
+  self->request(st.bus, st.settings.bus_timeout, rooms_atom::value)
+    .then(
+      [self, offset, limit, watch](const directory_listing& listing) {
+        auto& st = self->state;
+        auto page = page_of(listing, offset, limit);
+        st.reply(encode_rooms(page.rooms, page.next));
+        if (watch && !std::exchange(st.watching, true))
+          self->send(st.directory, watch_atom::value, directory_watcher{st.id, st.sink});
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the directory is unavailable");
+      });
 }
 
 /// Opens the direct conversation with another user and joins it.
@@ -310,6 +333,7 @@ void handle_frame(session_self self, const std::string& frame) {
     case request_type::read: handle_read(self, req); break;
     case request_type::moderate: handle_moderate(self, req); break;
     case request_type::dm: handle_dm(self, req); break;
+    case request_type::rooms: handle_rooms(self, req); break;
     case request_type::history: handle_history(self, req); break;
     case request_type::typing: {
       auto* member = st.in(req.room);
@@ -324,13 +348,15 @@ void handle_frame(session_self self, const std::string& frame) {
 }
 
 session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
-                                     bus_actor bus, session_settings settings, stats_ptr stats) {
+                                     bus_actor bus, directory_actor directory, session_settings settings,
+                                     stats_ptr stats) {
   auto& st = self->state;
   st.stats = std::move(stats);
   st.sink = std::move(sink);
   st.id = std::move(id);
   st.hub = std::move(hub);
   st.bus = std::move(bus);
+  st.directory = std::move(directory);
   st.settings = std::move(settings);
   st.limiter.emplace(st.settings.rate_per_second, st.settings.rate_burst);
   st.reply(encode_welcome(st.settings.node, st.id, !st.settings.auth_secret.empty()));
@@ -350,6 +376,8 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
         if (member.admitted)
           self->send(st.hub, leave_atom::value, room, st.id);
       st.rooms.clear();
+      if (st.watching)
+        self->send(st.directory, unwatch_atom::value, st.id);
       st.sink.reset();
       self->quit();
     },
@@ -359,9 +387,10 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
 } // namespace
 
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, const session_settings& settings, stats_ptr stats) {
-  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus), settings,
-                   std::move(stats));
+                            bus_actor bus, directory_actor directory, const session_settings& settings,
+                            stats_ptr stats) {
+  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus),
+                   std::move(directory), settings, std::move(stats));
 }
 
 } // namespace chatnode

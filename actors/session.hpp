@@ -32,6 +32,7 @@ struct session_settings {
 
 /// Spawns a session for a new connection and sends it `welcome`.
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, const session_settings& settings, stats_ptr stats);
+                            bus_actor bus, directory_actor directory, const session_settings& settings,
+                            stats_ptr stats);
 
 } // namespace chatnode

@@ -1,6 +1,7 @@
 #include "node/server.hpp"
 
 #include "actors/embedded_bus.hpp"
+#include "actors/directory.hpp"
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
 #include "actors/protocol.hpp"
@@ -343,10 +344,11 @@ int run_server(const node_config& config) {
   auto stop_redis = std::move(started->stop);
   ctx.redis_shards = std::move(started->shards);
   auto hub = spawn_hub(system, bus, ctx.chat);
+  auto directory = spawn_directory(system, bus, ctx.chat);
   configure_edge(ctx, config, node_name, where.web_root);
-  ctx.spawn_session = [&system, hub, bus, settings = session_settings_of(config, node_name), chat = ctx.chat](
-                        sink_ptr sink, std::string id) {
-    return spawn_session(system, std::move(sink), std::move(id), hub, bus, settings, chat);
+  ctx.spawn_session = [&system, hub, bus, directory, settings = session_settings_of(config, node_name),
+                       chat = ctx.chat](sink_ptr sink, std::string id) {
+    return spawn_session(system, std::move(sink), std::move(id), hub, bus, directory, settings, chat);
   };
 
   // Ends the actors, then the Redis links while the I/O context can still
@@ -354,8 +356,10 @@ int run_server(const node_config& config) {
   auto stop_all = [&] {
     ctx.stopping.store(true);
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     hub = nullptr;
+    directory = nullptr;
     bus = nullptr;
     ctx.spawn_session = nullptr;
     system.await_all_actors_done();

@@ -190,6 +190,66 @@ for (const bus of buses) {
       for (const c of [al, bo, bo2, cy]) c.close();
     });
 
+    test('the directory: counts equal the truth after churn on every node, pages, watchers kept current, unlisted rooms never shown', async (t) => {
+      const tag = `dir${rooms++}`;
+      const listed = [`${tag}-a`, `${tag}-b`, `${tag}-c`];
+      const people = [];
+      // Churn: 12 people join and leave rooms on every node; some stay.
+      const inRoom = new Map(listed.map((room) => [room, new Set()]));
+      for (let i = 0; i < 12; i++) people.push(await new Person(on(i), `p${i}`).connect());
+      for (let round = 0; round < 3; round++) {
+        for (const [i, p] of people.entries()) {
+          const room = listed[(i + round) % 3];
+          await p.join(room);
+          inRoom.get(room).add(p.name);
+          if ((i + round) % 2 === 0) {
+            p.send({ type: 'leave', room });
+            inRoom.get(room).delete(p.name);
+          }
+        }
+      }
+      await people[0].join(`_${tag}-hidden`);
+      const al = await new Person(on(0), 'al').connect();
+      await al.join('lobby');
+      const bo = await new Person(on(1), 'bo').connect();
+      await bo.join('lobby');
+      await al.ask({ type: 'dm', user: 'bo' }, (x) => x.type === 'joined' && x.dm);
+      const expected = Object.fromEntries(listed.map((room) => [room, inRoom.get(room).size]));
+      const observer = await new Person(on(2), 'observer').connect();
+      const listing = async () => {
+        const all = [];
+        let cursor = null;
+        do {
+          const page = await observer.ask({ type: 'rooms', limit: 2, ...(cursor ? { cursor } : {}) }, (x) => x.type === 'rooms');
+          all.push(...page.rooms); cursor = page.next;
+        } while (cursor);
+        return all;
+      };
+      await waitFor(async () => {
+        const all = await listing();
+        return listed.every((room) => all.find((r) => r.room === room)?.members === expected[room]);
+      }, 'the directory to agree with the rooms', 15000);
+      const all = await listing();
+      t.diagnostic(`directory: ${listed.map((r) => `${r} ${all.find((x) => x.room === r).members}`).join(', ')}`);
+      assert.ok(!all.some((r) => r.room.startsWith('_')), 'unlisted rooms and direct conversations are not listed');
+      assert.equal(new Set(all.map((r) => r.room)).size, all.length, 'no room twice across pages');
+      for (let i = 1; i < all.length; i++) assert.ok(all[i - 1].members >= all[i].members, 'most members first');
+
+      // A watcher hears a change within a couple of seconds, without asking.
+      const watcher = await new Person(on(0), 'watcher').connect();
+      await watcher.ask({ type: 'rooms', watch: true }, (x) => x.type === 'rooms');
+      const newcomer = await new Person(on(1), 'newcomer').connect();
+      await newcomer.join(listed[0]);
+      const update = await waitFor(() => watcher.events.find((x) => x.type === 'room_update' && x.room === listed[0]
+        && x.members === expected[listed[0]] + 1), 'a room_update for the join', 10000);
+      assert.ok(update);
+      await newcomer.ask({ type: 'send', room: listed[0], text: 'news', cid: 'n' }, (x) => x.cid === 'n');
+      await waitFor(() => watcher.events.some((x) => x.type === 'room_update' && x.room === listed[0] && x.last_ts),
+        'a room_update for the message', 10000);
+      assert.ok(!watcher.events.some((x) => x.type === 'room_update' && x.room.startsWith('_')));
+      for (const c of [...people, al, bo, observer, watcher, newcomer]) c.close();
+    });
+
     if (bus.nodes > 1) {
       test('a ban survives the restart of every node', async () => {
         const room = fresh();

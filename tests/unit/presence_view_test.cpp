@@ -36,6 +36,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](admit_atom, const admit_request&) { return admission{}; },
     [](moderate_atom, const moderation_request&) { return store_result{}; },
     [](dm_atom, const dm_request&) { return std::string{}; },
+    [](rooms_atom) { return directory_listing{}; },
     [](history_atom, const history_query&) { return message_page{}; },
     [](typing_atom, const std::string&, const std::string&, const std::string&) {},
     [](subscribe_atom, const std::string&, const hub_actor&) {},

@@ -1,0 +1,133 @@
+#include "actors/directory.hpp"
+
+#include "actors/protocol.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+namespace chatnode {
+
+void sort_directory(std::vector<directory_entry>& rooms) {
+  std::sort(rooms.begin(), rooms.end(), [](const directory_entry& a, const directory_entry& b) {
+    if (a.members != b.members)
+      return a.members > b.members;
+    if (a.last_ts != b.last_ts)
+      return a.last_ts.value_or(0) > b.last_ts.value_or(0);
+    return a.room < b.room;
+  });
+}
+
+directory_page page_of(std::vector<directory_entry> all, std::size_t offset, std::size_t limit) {
+  std::erase_if(all, [](const directory_entry& e) { return !listed(e.room); });
+  sort_directory(all);
+  directory_page page;
+  if (offset >= all.size())
+    return page;
+  auto end = std::min(all.size(), offset + limit);
+  page.rooms.assign(all.begin() + static_cast<std::ptrdiff_t>(offset),
+                    all.begin() + static_cast<std::ptrdiff_t>(end));
+  if (end < all.size())
+    page.next = end;
+  return page;
+}
+
+namespace {
+
+constexpr auto tick_every = std::chrono::seconds{1};
+
+struct directory_state {
+  directory_state() = default; // not an aggregate (see hub_state)
+
+  bus_actor bus;
+  stats_ptr stats;
+  std::map<std::string, sink_ptr> watchers;     ///< session -> sink
+  std::map<std::string, directory_entry> known; ///< what the watchers were last told, by room
+  bool ticking = false;
+  bool asking = false;
+  bool primed = false; ///< `known` holds a look taken since watching began
+
+  static inline const char* name = "directory";
+};
+
+using directory_self = directory_actor::stateful_pointer<directory_state>;
+
+/// Tells every watcher about each listed room that changed since the last look.
+void tell_changes(directory_self self, const directory_listing& listing) {
+  auto& st = self->state;
+  std::map<std::string, directory_entry> now;
+  for (const auto& entry : listing)
+    if (listed(entry.room))
+      now.emplace(entry.room, entry);
+  if (!std::exchange(st.primed, true)) {
+    st.known = std::move(now); // watchers just got the rooms event: changes from here on
+    return;
+  }
+  std::vector<frame_ptr> updates;
+  for (const auto& [room, entry] : now)
+    if (auto it = st.known.find(room); it == st.known.end() || !(it->second == entry))
+      updates.push_back(make_frame(encode_room_update(entry)));
+  for (const auto& [room, entry] : st.known)
+    if (!now.contains(room))
+      updates.push_back(make_frame(encode_room_update(directory_entry{room, 0, entry.last_ts})));
+  st.known = std::move(now);
+  for (const auto& [session, sink] : st.watchers)
+    for (const auto& frame : updates)
+      sink->send(frame);
+}
+
+void look(directory_self self) {
+  auto& st = self->state;
+  if (st.asking)
+    return;
+  st.asking = true;
+  self->request(st.bus, std::chrono::seconds{5}, rooms_atom::value)
+    .then(
+      [self](const directory_listing& listing) {
+        self->state.asking = false;
+        tell_changes(self, listing);
+      },
+      [self](const caf::error&) { self->state.asking = false; });
+}
+
+directory_actor::behavior_type directory(directory_self self, bus_actor bus, stats_ptr stats) {
+  self->state.bus = std::move(bus);
+  self->state.stats = std::move(stats);
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [self](watch_atom, directory_watcher& w) {
+      auto& st = self->state;
+      if (st.watchers.empty()) {
+        // Watching starts from what the rooms event just showed: changes
+        // from the next look on.
+        st.known.clear();
+        st.primed = false;
+        look(self);
+      }
+      st.watchers.insert_or_assign(std::move(w.session), std::move(w.sink));
+      if (!std::exchange(st.ticking, true))
+        self->delayed_send(self, tick_every, tick_atom::value);
+    },
+    [self](unwatch_atom, const std::string& session) { self->state.watchers.erase(session); },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (st.watchers.empty()) {
+        st.ticking = false;
+        return;
+      }
+      look(self);
+      self->delayed_send(self, tick_every, tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus, stats_ptr stats) {
+  return sys.spawn(directory, std::move(bus), std::move(stats));
+}
+
+} // namespace chatnode
