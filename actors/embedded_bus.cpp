@@ -36,6 +36,8 @@ struct embedded_bus_state {
   std::unordered_map<std::string, room_rules> rules; ///< rooms with bans or mutes
   /// Direct conversations: room -> its two users.
   std::unordered_map<std::string, std::pair<std::string, std::string>> conversations;
+  /// user -> their conversations (room, peer), in the order opened.
+  std::unordered_map<std::string, conversation_list> user_conversations;
 
   room_history& room(const std::string& name) {
     return rooms.try_emplace(name, settings.retention).first->second;
@@ -181,9 +183,20 @@ directory_listing list_rooms(bus_self self) {
 }
 
 std::string open_dm(bus_self self, const dm_request& req) {
+  auto& st = self->state;
   auto room = dm_room_name(req.user, req.peer);
   auto [a, b] = std::minmax(req.user, req.peer);
-  self->state.conversations.try_emplace(room, a, b);
+  if (st.conversations.try_emplace(room, a, b).second) {
+    st.user_conversations[req.user].emplace_back(room, req.peer);
+    st.user_conversations[req.peer].emplace_back(room, req.user);
+    // The other user hears of it on their sessions, whatever room they are in.
+    auto notice = user_notice{req.peer, make_frame(encode_conversation(room, req.user))};
+    std::unordered_set<hub_actor> hubs;
+    for (const auto& [r, subscribed] : st.subscribers)
+      hubs.insert(subscribed.begin(), subscribed.end());
+    for (const auto& hub : hubs)
+      self->send(hub, notice_atom::value, notice);
+  }
   return room;
 }
 
@@ -241,6 +254,10 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](moderate_atom, const moderation_request& req) { return moderate(self, req); },
     [self](dm_atom, const dm_request& req) { return open_dm(self, req); },
     [self](rooms_atom) { return list_rooms(self); },
+    [self](dms_atom, const std::string& user) {
+      auto it = self->state.user_conversations.find(user);
+      return it == self->state.user_conversations.end() ? conversation_list{} : it->second;
+    },
     [self](recent_atom, const recent_query& query) { return snapshot(self, query); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       note_member(self, room, name, present);

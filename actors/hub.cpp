@@ -362,6 +362,15 @@ void kick(hub_self self, const std::string& room_name, const kick_notice& notice
     remove_member(self, room_name, session);
 }
 
+/// Tells each of a user's sessions here, whatever rooms they are in, once.
+void tell_user(hub_self self, const user_notice& notice) {
+  std::set<std::string> told;
+  for (auto& [name, room] : self->state.rooms)
+    for (auto& m : room.members)
+      if (m.name == notice.user && !m.pending && told.insert(m.session).second)
+        m.sink->send(notice.frame);
+}
+
 void relay_typing(hub_self self, const std::string& room, const std::string& user,
                   const std::string& session) {
   auto rit = self->state.rooms.find(room);
@@ -396,6 +405,7 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
       tell_reader(self, room, notice);
     },
     [self](kick_atom, const std::string& room, const kick_notice& notice) { kick(self, room, notice); },
+    [self](notice_atom, const user_notice& notice) { tell_user(self, notice); },
   };
 }
 

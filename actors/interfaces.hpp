@@ -43,7 +43,9 @@ using hub_actor = caf::typed_actor<
   /// A user's read position moved: (room, notice) for that user's sessions.
   caf::reacts_to<read_atom, std::string, read_notice>,
   /// A user is put out of a room on every node: (room, notice).
-  caf::reacts_to<kick_atom, std::string, kick_notice>>;
+  caf::reacts_to<kick_atom, std::string, kick_notice>,
+  /// For a user's sessions here, whatever rooms they are in.
+  caf::reacts_to<notice_atom, user_notice>>;
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).
@@ -60,6 +62,8 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<dm_atom, dm_request>::with<std::string>,
   /// Every listed room with its members and last activity.
   caf::replies_to<rooms_atom>::with<directory_listing>,
+  /// A user's direct conversations: (user).
+  caf::replies_to<dms_atom, std::string>::with<conversation_list>,
   /// A page of older messages.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// What a member entering a room needs.

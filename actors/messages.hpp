@@ -43,6 +43,8 @@ using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using notice_atom = caf::atom_constant<caf::atom("notice")>;
+using dms_atom = caf::atom_constant<caf::atom("dms")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -152,6 +154,16 @@ struct directory_watcher {
   sink_ptr sink;
 };
 
+/// Something for one user's sessions on every node (a conversation opened
+/// with them).
+struct user_notice {
+  std::string user;
+  frame_ptr frame;
+};
+
+/// A user's direct conversations: (room, the other user).
+using conversation_list = std::vector<std::pair<std::string, std::string>>;
+
 /// Every listed room (in no order).
 using directory_listing = std::vector<directory_entry>;
 
@@ -224,3 +236,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::kick_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::dm_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_watcher)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_listing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::user_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::conversation_list)

@@ -189,6 +189,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::dm;
   if (name == "rooms")
     return request_type::rooms;
+  if (name == "dms")
+    return request_type::dms;
   return std::nullopt;
 }
 
@@ -374,6 +376,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       return *err;
     return req;
   }
+  if (req.type == request_type::dms) // no room: the user's conversations
+    return req;
   if (req.type == request_type::rooms) { // no room: the directory
     if (auto err = read_rooms(doc, limits, req))
       return *err;
@@ -413,6 +417,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
     case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
     case request_type::moderate: err = read_moderate(doc, req); break;
     case request_type::dm:
+    case request_type::dms:
     case request_type::rooms: break; // read above
     case request_type::leave:
     case request_type::typing: break;
@@ -716,6 +721,30 @@ std::string encode_room_update(const directory_entry& entry) {
   out += ',';
   append_directory_fields(out, entry);
   out += '}';
+  return out;
+}
+
+std::string encode_conversation(std::string_view room, std::string_view peer) {
+  auto out = start_event("conversation");
+  append_field(out, "room", room);
+  append_field(out, "peer", peer);
+  out += '}';
+  return out;
+}
+
+std::string encode_conversations(const std::vector<std::pair<std::string, std::string>>& list) {
+  auto out = start_event("dms");
+  out += ",\"conversations\":[";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += '{';
+    out += "\"room\":";
+    append_escaped(out, list[i].first);
+    append_field(out, "peer", list[i].second);
+    out += '}';
+  }
+  out += "]}";
   return out;
 }
 

@@ -70,7 +70,8 @@ enum class request_type {
   read,
   moderate,
   dm,
-  rooms
+  rooms,
+  dms
 };
 
 /// A decoded, validated client request.
@@ -143,6 +144,10 @@ std::string encode_moderation(const moderation_event& event);
 /// A page of the room directory; `next` is the cursor of the page after, if any.
 std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next);
 std::string encode_room_update(const directory_entry& entry);
+/// A direct conversation someone opened with the user.
+std::string encode_conversation(std::string_view room, std::string_view peer);
+/// The user's direct conversations.
+std::string encode_conversations(const std::vector<std::pair<std::string, std::string>>& list);
 std::string encode_kicked(std::string_view room, std::string_view by);
 std::string_view to_string(moderation_action action);
 /// A moderation action's name; nullopt for none.

@@ -67,6 +67,8 @@ void on_link(bridge_actor* self, int link, bool up, const std::string& reason) {
 /// presence event or a read position.
 void on_published(bridge_actor* self, const std::string& channel, std::string payload) {
   auto& st = self->state;
+  if (channel == st.keys.people_channel())
+    return on_people(self, std::move(payload));
   const auto* room = room_of_channel(st, channel);
   auto nl = payload.find('\n');
   if (room == nullptr || payload.size() < 2 || nl == std::string::npos)
@@ -108,6 +110,8 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
   // ours answers with it) must not stop the bus: CAF's default would.
   self->set_error_handler([](caf::error&) {});
   publish_status(self);
+  // Every node hears notices for users (a conversation opened with them).
+  st.subscriber->subscribe({st.keys.people_channel()});
   auto tick = std::chrono::duration_cast<std::chrono::milliseconds>(st.settings.presence_ttl / 3);
   self->delayed_send(self, tick, tick_atom::value);
   return {
@@ -153,6 +157,7 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       auto& st = self->state;
       auto [it, created] = st.rooms.try_emplace(room);
       it->second.hub = hub;
+      st.notice_hub = hub;
       if (created) {
         st.channel_rooms[st.keys.channel(room)] = room;
         st.subscriber->subscribe({st.keys.channel(room)});
@@ -218,6 +223,11 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       return caf::delegated<directory_listing>{};
     },
     [self](flush_atom) { flush_directory(self); },
+    [self](dms_atom, const std::string& user) -> caf::result<conversation_list> {
+      auto promise = self->make_response_promise();
+      list_conversations(self, user, promise);
+      return caf::delegated<conversation_list>{};
+    },
     [self](timer_atom, std::uint64_t token) {
       auto it = self->state.timers.find(token);
       if (it == self->state.timers.end())

@@ -93,11 +93,43 @@ void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise pr
   auto [a, b] = std::minmax(req.user, req.peer);
   // The name is the pair's hash: whoever sets it first sets the same pair.
   call(self, {"SET", self->state.keys.parties(room), a + "\n" + b, "NX"},
-       [promise, room](redis_reply r) mutable {
+       [self, promise, room, req](redis_reply r) mutable {
          if (r.is_error())
            return fail(promise, r);
+         if (r.type == redis_reply::kind::status) {
+           // New: each user's list has it, and the other user hears of it
+           // on every node.
+           auto& st = self->state;
+           call(self, {"HSET", st.keys.conversations(req.user), room, req.peer}, [](redis_reply) {});
+           call(self, {"HSET", st.keys.conversations(req.peer), room, req.user}, [](redis_reply) {});
+           call(self,
+                {st.publish_command(), st.keys.people_channel(),
+                 "n" + req.peer + "\n" + encode_conversation(room, req.user)},
+                [](redis_reply) {});
+         }
          promise.deliver(room);
        });
+}
+
+void list_conversations(bridge_actor* self, const std::string& user, caf::response_promise promise) {
+  call(self, {"HGETALL", self->state.keys.conversations(user)}, [promise](redis_reply r) mutable {
+    if (r.type != redis_reply::kind::array)
+      return fail(promise, r);
+    conversation_list list;
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
+      list.emplace_back(r.elements[i].str, r.elements[i + 1].str);
+    std::sort(list.begin(), list.end());
+    promise.deliver(std::move(list));
+  });
+}
+
+void on_people(bridge_actor* self, std::string payload) {
+  // n<user>\n<frame>
+  auto nl = payload.find('\n');
+  if (payload.size() < 2 || payload[0] != 'n' || nl == std::string::npos || !self->state.notice_hub)
+    return;
+  self->send(self->state.notice_hub, notice_atom::value,
+             user_notice{payload.substr(1, nl - 1), make_frame(payload.substr(nl + 1))});
 }
 
 void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::string user, std::string by) {

@@ -99,6 +99,8 @@ struct bridge_state {
   /// Listed rooms this node stored messages in since the directory last
   /// heard: room -> newest ms. Written to Redis once a second.
   std::map<std::string, std::int64_t> directory_dirty;
+  /// This node's hub, for notices to users whatever rooms they are in.
+  hub_actor notice_hub;
   /// Work to do later on the actor, by timer token (after()).
   std::unordered_map<std::uint64_t, std::function<void()>> timers;
 
@@ -165,6 +167,9 @@ void mark_read(bridge_actor* self, const read_request& req, caf::response_promis
 void admit(bridge_actor* self, const admit_request& req, caf::response_promise promise);
 void moderate(bridge_actor* self, const moderation_request& req, caf::response_promise promise);
 void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise promise);
+void list_conversations(bridge_actor* self, const std::string& user, caf::response_promise promise);
+/// A payload on the people channel: "n<user>\n<frame>" for a user's sessions.
+void on_people(bridge_actor* self, std::string payload);
 
 // -- the room directory (redis_bridge_directory.cpp) ---------------------------------
 

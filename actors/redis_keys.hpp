@@ -31,6 +31,10 @@ public:
   std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub
   /// The room directory (one key, on one shard).
   std::string directory() const { return prefix_ + "{directory}"; }
+  /// Notices for users wherever they are connected (every node listens).
+  std::string people_channel() const { return prefix_ + "{people}:live"; }
+  /// A user's direct conversations: room -> the other user.
+  std::string conversations(const std::string& user) const { return prefix_ + "{dms:" + user + "}"; }
 
 private:
   std::string of(const std::string& room, const char* suffix) const {

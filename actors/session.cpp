@@ -174,6 +174,24 @@ void handle_rooms(session_self self, request& req) {
       });
 }
 
+/// The user's direct conversations.
+void handle_dms(session_self self) {
+  auto& st = self->state;
+  if (st.settings.auth_secret.empty()) {
+    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    return;
+  }
+  if (st.identity.empty()) {
+    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
+    return;
+  }
+  self->request(st.bus, st.settings.bus_timeout, dms_atom::value, st.identity)
+    .then([self](const conversation_list& list) { self->state.reply(encode_conversations(list)); },
+          [self](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the conversations are unavailable");
+          });
+}
+
 /// Opens the direct conversation with another user and joins it.
 void handle_dm(session_self self, request& req) {
   auto& st = self->state;
@@ -334,6 +352,7 @@ void handle_frame(session_self self, const std::string& frame) {
     case request_type::moderate: handle_moderate(self, req); break;
     case request_type::dm: handle_dm(self, req); break;
     case request_type::rooms: handle_rooms(self, req); break;
+    case request_type::dms: handle_dms(self); break;
     case request_type::history: handle_history(self, req); break;
     case request_type::typing: {
       auto* member = st.in(req.room);

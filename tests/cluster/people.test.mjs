@@ -164,6 +164,13 @@ for (const bus of buses) {
       assert.equal(opened.peer, 'bo');
       assert.match(opened.room, /^_dm\.[0-9a-f]{40}$/);
       const room = opened.room;
+      // bo, in another room on another node, hears of it; both can list it.
+      const told = await waitFor(() => bo.events.find((x) => x.type === 'conversation'), 'bo told of the conversation');
+      assert.deepEqual([told.room, told.peer], [room, 'al']);
+      assert.ok(!cy.events.some((x) => x.type === 'conversation'), 'nobody else is told');
+      const list = await bo.ask({ type: 'dms' }, (x) => x.type === 'dms');
+      assert.deepEqual(list.conversations, [{ room, peer: 'al' }]);
+      assert.deepEqual((await cy.ask({ type: 'dms' }, (x) => x.type === 'dms')).conversations, []);
       const other = await bo.ask({ type: 'dm', user: 'al' }, (x) => x.type === 'joined' && x.dm);
       assert.equal(other.room, room, 'the same conversation from either side');
       assert.equal(other.peer, 'al');

@@ -110,6 +110,7 @@ struct bridge_fixture {
           [](resync_atom, const std::string&) {},
           [](read_atom, const std::string&, const read_notice&) {},
           [](kick_atom, const std::string&, const kick_notice&) {},
+          [](notice_atom, const user_notice&) {},
           [](presence_atom, const std::string&, const presence_event&) {},
           [](typing_atom, const std::string&, const std::string&, const std::string&) {},
         };
@@ -144,7 +145,8 @@ struct bridge_fixture {
   void subscribe_room(const std::string& newest) {
     caf::anon_send(*bridge, subscribe_atom::value, room, hub);
     sched->run();
-    BOOST_REQUIRE(subscriber->subscribed == std::vector<std::string>{channel});
+    // The people channel from the start, then the room's.
+    BOOST_REQUIRE((subscriber->subscribed == std::vector<std::string>{"chatnode:{people}:live", channel}));
     forward_redis_events(bridge, 1).subscribed(channel);
     sched->run();
     auto first = answer(array({text(newest)}));
