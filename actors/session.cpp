@@ -34,8 +34,9 @@ struct session_state {
   struct membership {
     std::string name; ///< the name used there
     user_role role = user_role::member;
-    bool admitted = false;  ///< the bus let it in (not banned; a party to a direct conversation)
-    std::uint64_t join = 0; ///< which join request made it
+    bool admitted = false;        ///< the bus let it in (not banned; a party to a direct conversation)
+    std::uint64_t join = 0;       ///< which join request made it
+    std::vector<request> waiting; ///< requests for the room that came before the admission
   };
   std::unordered_map<std::string, membership> rooms;
   std::uint64_t joins = 0;
@@ -65,6 +66,11 @@ std::int64_t unix_seconds() {
     .count();
 }
 
+/// Requests that may wait for a join's admission, per room.
+constexpr std::size_t max_waiting_per_join = 64;
+
+void dispatch(session_self self, request& req);
+
 /// Enters a room the bus admitted this session to.
 void enter(session_self self, const std::string& room, std::uint64_t join, const admission& answer,
            std::optional<message_id> since, std::size_t page_size) {
@@ -72,15 +78,21 @@ void enter(session_self self, const std::string& room, std::uint64_t join, const
   auto it = st.rooms.find(room);
   if (it == st.rooms.end() || it->second.join != join)
     return; // left, or joined again, meanwhile
+  auto waiting = std::move(it->second.waiting);
   if (answer.refused) {
     st.rooms.erase(it);
     st.reply_error(answer.refused->code, answer.refused->reason);
+    for (auto& req : waiting)
+      if (req.type != request_type::typing)
+        st.reply_error(error_code::not_joined, "the join was refused", req.cid);
     return;
   }
   it->second.admitted = true;
   self->send(st.hub, enter_atom::value,
              join_request{room, it->second.name, st.id, st.sink, since, page_size, answer.peer,
                           std::string{to_string(it->second.role)}, caf::actor_cast<caf::actor>(self)});
+  for (auto& req : waiting)
+    dispatch(self, req);
 }
 
 void handle_join(session_self self, request& req) {
@@ -115,7 +127,7 @@ void handle_join(session_self self, request& req) {
     return;
   }
   auto join = ++st.joins;
-  st.rooms[req.room] = {req.name, role, false, join};
+  st.rooms[req.room] = {req.name, role, false, join, {}};
   auto room = req.room;
   auto since = req.since;
   auto page_size = req.limit;
@@ -219,7 +231,7 @@ void handle_dm(session_self self, request& req) {
           return;
         }
         auto join = ++st.joins;
-        st.rooms[room] = {st.identity, user_role::member, false, join};
+        st.rooms[room] = {st.identity, user_role::member, false, join, {}};
         self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{room, st.identity})
           .then([self, room, join, size = st.settings.limits.default_page_size](
                   const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },
@@ -334,7 +346,24 @@ void handle_frame(session_self self, const std::string& frame) {
     st.reply_error(err->code, err->reason, err->cid);
     return;
   }
-  auto& req = std::get<request>(decoded);
+  dispatch(self, std::get<request>(decoded));
+}
+
+void dispatch(session_self self, request& req) {
+  auto& st = self->state;
+  // A request for a room whose join the bus has not answered yet waits for
+  // that answer, so that a client may send right after its join.
+  if (auto it = st.rooms.find(req.room); it != st.rooms.end() && !it->second.admitted &&
+                                         req.type != request_type::join && req.type != request_type::leave &&
+                                         req.type != request_type::dm && req.type != request_type::rooms &&
+                                         req.type != request_type::dms) {
+    if (it->second.waiting.size() >= max_waiting_per_join) {
+      st.reply_error(error_code::rate_limited, "too many requests before the join was answered", req.cid);
+      return;
+    }
+    it->second.waiting.push_back(std::move(req));
+    return;
+  }
   switch (req.type) {
     case request_type::join: handle_join(self, req); break;
     case request_type::leave:

@@ -11,6 +11,7 @@ const el = {
   tokenField: $('token-field'), token: $('token'), joinError: $('join-error'),
   chatView: $('chat-view'), roomList: $('room-list'), addRoomForm: $('add-room-form'), addRoom: $('add-room'),
   askNotify: $('ask-notify'), notifyYes: $('notify-yes'), notifyNo: $('notify-no'),
+  browse: $('browse'), directory: $('directory'), directoryList: $('directory-list'), directoryMore: $('directory-more'),
   roomTitle: $('room-title'), status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
   memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
   memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
@@ -37,6 +38,7 @@ const page = {
   typers: new Map(),      // user -> timeout, for the current room
   lastTypingSent: 0,
   everJoined: false,      // some room was joined since the form was sent
+  listedConversations: false, // the user's direct conversations were asked for
   hiddenCount: 0,         // messages arrived while the tab was hidden (title count)
   divider: new Map(),     // room -> id of the first unread message when it was opened
   editing: null,          // id of the message being edited
@@ -158,10 +160,8 @@ function actions(m, mine) {
       `${on ? 'React with' : 'Take back'} ${emoji}`));
   }
   bar.append(picker);
-  if (mine) {
-    bar.append(button('Edit', 'ghost small', () => startEdit(m.id)));
-    bar.append(button('Delete', 'ghost small danger', () => deleteMessage(m.id)));
-  }
+  if (mine) bar.append(button('Edit', 'ghost small', () => startEdit(m.id)));
+  if (mine || page.current?.role) bar.append(button('Delete', 'ghost small danger', () => deleteMessage(m.id)));
   return bar;
 }
 
@@ -250,10 +250,22 @@ function updateHistoryNote() {
 }
 
 function renderMembers() {
-  const names = [...(page.current?.members ?? [])].sort((a, b) => a.localeCompare(b));
+  const room = page.current;
+  const names = [...(room?.members ?? [])].sort((a, b) => a.localeCompare(b));
+  const moderator = Boolean(room?.role) && !room?.peer;
   el.memberList.replaceChildren(...names.map((n) => {
-    const li = make('li', '', n);
-    if (n === page.name) li.append(make('span', 'you', ' (you)'));
+    const li = make('li');
+    li.append(make('span', 'who', n));
+    if (n === page.name) { li.append(make('span', 'you', ' (you)')); return li; }
+    // With join tokens people have identities: a direct conversation is offered.
+    if (page.token && !room?.peer) li.append(button('Message', 'ghost', () => openDm(n), `Message ${n}`));
+    if (moderator) {
+      li.append(button('Mute', 'ghost', () => room.moderate('mute', n), `Mute ${n}`));
+      li.append(button('Kick', 'ghost', () => room.moderate('kick', n), `Kick ${n}`));
+      li.append(button('Ban', 'ghost danger', () => {
+        if (window.confirm(`Ban ${n} from # ${room.name}?`)) room.moderate('ban', n);
+      }, `Ban ${n}`));
+    }
     return li;
   }));
   el.memberCount.textContent = String(names.length);
@@ -279,7 +291,7 @@ function renderRoomList() {
   el.roomList.replaceChildren(...page.order.map((name) => {
     const room = page.client.room(name);
     const li = make('li');
-    const b = button(`# ${name}`, 'room-link', () => show(name));
+    const b = button(room.peer ? `@ ${room.peer}` : `# ${name}`, room.peer ? 'room-link dm' : 'room-link', () => show(name));
     if (room === page.current) b.setAttribute('aria-current', 'true');
     if (room.unread > 0 && room !== page.current) {
       const badge = make('span', 'badge unread', String(room.unread));
@@ -364,7 +376,7 @@ function show(name) {
   page.divider.delete(name);
   const unread = room.unreadMessages();
   if (unread.length) page.divider.set(name, unread[0].id);
-  el.roomTitle.textContent = `# ${name}`;
+  el.roomTitle.textContent = room.peer ? `@ ${room.peer}` : `# ${name}`;
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   renderRoom();
   renderMembers();
@@ -400,6 +412,11 @@ function watch(room) {
   const here = () => room === page.current;
   room.on('joined', () => {
     page.everJoined = true;
+    if (page.token && !page.listedConversations) {
+      // A join proved who the user is: their direct conversations come back.
+      page.listedConversations = true;
+      page.client.conversations().then((list) => list.forEach((c) => addConversation(c.room)), () => {});
+    }
     if (here()) {
       const first = !page.divider.has(room.name) && room.unreadMessages().length;
       if (first) page.divider.set(room.name, room.unreadMessages()[0].id);
@@ -436,12 +453,93 @@ function watch(room) {
     if (event === 'leave') stopTyping(user);
     renderMembers();
   });
+  room.on('moderation', ({ event }) => {
+    const words = { mute: 'muted', unmute: 'unmuted', kick: 'removed', ban: 'banned', unban: 'unbanned' };
+    const until = event.until ? ` until ${new Date(event.until).toLocaleString()}` : '';
+    const line = `${event.by} ${words[event.action] ?? event.action} ${event.user}${until}`;
+    if (here()) {
+      const li = make('li', 'msg system', line);
+      li.setAttribute('role', 'note');
+      el.messages.append(li);
+      if (nearBottom()) el.log.scrollTop = el.log.scrollHeight;
+    }
+    if (event.user === page.name && event.action === 'mute') notice(`You were muted in # ${room.name}${until}.`);
+  });
+  room.on('kicked', ({ by }) => {
+    notice(`You were removed from # ${room.name} by ${by}.`);
+    page.order = page.order.filter((n) => n !== room.name);
+    saveRooms();
+    if (here()) {
+      if (page.order.length) show(page.order.at(-1));
+      else { page.current = null; el.messages.replaceChildren(); renderMembers(); }
+    }
+    renderRoomList();
+  });
   room.on('typing', ({ user }) => {
     if (!here()) return;
     clearTimeout(page.typers.get(user));
     page.typers.set(user, setTimeout(() => stopTyping(user), TYPING_SHOWN_MS));
     renderTyping();
   });
+}
+
+// -- the room directory and direct conversations ----------------------------------------
+
+const directory = { open: false, rooms: new Map(), next: null, offWatch: null };
+
+function directoryItem(entry) {
+  const li = make('li');
+  li.dataset.room = entry.room;
+  const when = entry.last_ts ? ` · ${timeOf(entry.last_ts)}` : '';
+  li.append(make('span', 'name', `# ${entry.room}`),
+    make('span', 'count', `${entry.members} online${when}`),
+    button(page.order.includes(entry.room) ? 'Open' : 'Join', 'small', () => { toggleDirectory(false); openRoom(entry.room); },
+      `Join ${entry.room}`));
+  return li;
+}
+
+function renderDirectory() {
+  const entries = [...directory.rooms.values()].sort((a, b) => b.members - a.members
+    || (b.last_ts ?? 0) - (a.last_ts ?? 0) || a.room.localeCompare(b.room));
+  el.directoryList.replaceChildren(...entries.map(directoryItem));
+  if (!entries.length) el.directoryList.append(make('li', 'muted', 'No rooms yet: name one with + room.'));
+  el.directoryMore.hidden = !directory.next;
+}
+
+async function loadDirectory(more = false) {
+  if (!page.client) return;
+  try {
+    const page1 = await page.client.directory({ cursor: more ? directory.next : undefined, limit: 50, watch: true });
+    if (!more) directory.rooms.clear();
+    for (const entry of page1.rooms) directory.rooms.set(entry.room, entry);
+    directory.next = page1.next;
+    renderDirectory();
+  } catch (err) { notice(`The room list is unavailable: ${err.message}`); }
+}
+
+function toggleDirectory(open = !directory.open) {
+  directory.open = open;
+  el.directory.hidden = !open;
+  el.browse.setAttribute('aria-expanded', String(open));
+  if (open) loadDirectory();
+}
+
+async function openDm(user) {
+  try {
+    const room = await page.client.dm(user);
+    addConversation(room.name);
+    show(room.name);
+  } catch (err) { notice(`Could not message ${user}: ${err.message}`); }
+}
+
+/** A direct conversation in the switcher, joined (its Room knows the peer once joined). */
+function addConversation(name) {
+  if (page.order.includes(name)) return;
+  page.order.push(name);
+  const room = page.client.room(name);
+  watch(room);
+  if (!room.wanted) room.join();
+  renderRoomList();
 }
 
 // -- sending -------------------------------------------------------------------------
@@ -507,6 +605,7 @@ function start(name, rooms, current) {
   page.pending.clear();
   page.divider.clear();
   page.everJoined = false;
+  page.listedConversations = false;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
   page.client = client;
@@ -528,6 +627,21 @@ function start(name, rooms, current) {
       return;
     }
     notice(code === 'rate_limited' ? 'You are going too fast.' : `Error: ${reason ?? code}`);
+  });
+  client.on('room_update', (entry) => {
+    if (!directory.open) return;
+    if (entry.members === 0 && !entry.last_ts) directory.rooms.delete(entry.room);
+    else directory.rooms.set(entry.room, { room: entry.room, members: entry.members, last_ts: entry.last_ts });
+    renderDirectory();
+  });
+  client.on('conversation', ({ room, peer }) => {
+    addConversation(room);
+    if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+      const n = new Notification(`${peer} wrote to you`, { body: 'A new direct conversation', tag: room });
+      n.onclick = () => { window.focus(); show(room); n.close(); };
+    } else {
+      notice(`${peer} started a conversation with you.`);
+    }
   });
   el.joinView.hidden = true;
   el.chatView.hidden = false;
@@ -566,6 +680,9 @@ el.joinForm.addEventListener('submit', (e) => {
   try { sessionStorage.setItem('chatnode.token', page.token); } catch { /* disabled */ }
   start(name, [...new Set([...earlier, room])], room);
 });
+
+el.browse.addEventListener('click', () => toggleDirectory());
+el.directoryMore.addEventListener('click', () => loadDirectory(true));
 
 el.addRoomForm.addEventListener('submit', (e) => {
   e.preventDefault();

@@ -100,6 +100,8 @@ export class Room extends Emitter {
     this.unread = 0;
     this.newest = null;    // the newest id received (messages and changes): where a resume starts
     this.loadingOlder = null;
+    this.role = '';        // 'moderator' or 'admin' when the user's token says so
+    this.peer = null;      // the other user of a direct conversation
   }
 
   /** Enters the room (now, or once connected); resumes after reconnects. */
@@ -132,6 +134,10 @@ export class Room extends Emitter {
     this.client._send({ type: 'read', room: this.name, id });
   }
   typing() { if (this.joined) this.client._send({ type: 'typing', room: this.name }); }
+  /** For moderators: mute, unmute, kick, ban or unban a user (seconds: how long). */
+  moderate(action, user, seconds) {
+    this.client._send({ type: 'moderate', room: this.name, action, user, ...(seconds ? { seconds } : {}) });
+  }
 
   /** Loads a page of older messages; resolves with how many were new. */
   loadOlder(limit = 50) {
@@ -226,6 +232,44 @@ export class ChatClient extends Emitter {
     this.attempt = 0;
     this.timer = null;
     this.node = null;
+    this.answers = new Map();  // event type -> resolvers waiting for the answer to a request (rooms, dms)
+  }
+
+  /** A page of the room directory: { rooms, next }; with watch, room_update events follow. */
+  directory({ cursor, limit, watch } = {}) {
+    return this.#ask({ type: 'rooms', ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}), ...(watch ? { watch } : {}) }, 'rooms');
+  }
+
+  /** The user's direct conversations: [{ room, peer }] (join tokens only). */
+  async conversations() { return (await this.#ask({ type: 'dms' }, 'dms')).conversations; }
+
+  /** Opens the direct conversation with another user; resolves with its Room, joined. */
+  dm(user) {
+    return new Promise((resolve, reject) => {
+      const waiting = this.answers.get('dm') ?? [];
+      waiting.push({ user, resolve, reject });
+      this.answers.set('dm', waiting);
+      if (!this._send({ type: 'dm', user })) reject(new ChatError({ code: 'closed', reason: 'not connected' }));
+    });
+  }
+
+  #ask(request, answerType) {
+    return new Promise((resolve, reject) => {
+      const waiting = this.answers.get(answerType) ?? [];
+      waiting.push({ resolve, reject });
+      this.answers.set(answerType, waiting);
+      if (!this._send(request)) {
+        waiting.pop();
+        reject(new ChatError({ code: 'closed', reason: 'not connected' }));
+      }
+    });
+  }
+
+  #answer(type, value) {
+    const waiting = this.answers.get(type);
+    const next = waiting?.shift();
+    if (next) next.resolve(value);
+    return Boolean(next);
   }
 
   /** The room of that name (made on first use; join() enters it). */
@@ -343,20 +387,39 @@ export class ChatClient extends Emitter {
         for (const r of this.rooms.values()) if (r.wanted) this._join(r);
         break;
       case 'joined': {
-        if (!room || !room.wanted) break;
-        room.joined = true;
-        this.attempt = 0;
-        this.emit('status', { status: 'online' });
-        const first = room.messages.length === 0;
-        if (first) room.more = Boolean(ev.more);
-        room.members = new Set(ev.members ?? []);
-        for (const m of ev.history ?? []) { room._put(m, false); room._seen(m.id); }
-        if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
-        room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });
-        // Writes not yet acknowledged go again, with the same cid: the node stores each once.
-        for (const p of this.pending.values()) if (p.room === room.name) this._send(p.request);
+        let target = room;
+        if (!target && ev.dm) { // a direct conversation this client opened
+          target = this.room(ev.room);
+          target.wanted = true;
+        }
+        if (!target || !target.wanted) break;
+        this.#joined(target, ev);
         break;
       }
+      case 'rooms':
+        this.#answer('rooms', { rooms: ev.rooms ?? [], next: ev.next ?? null });
+        break;
+      case 'room_update':
+        this.emit('room_update', { room: ev.room, members: ev.members, last_ts: ev.last_ts });
+        break;
+      case 'dms':
+        this.#answer('dms', ev);
+        break;
+      case 'conversation':
+        this.emit('conversation', { room: ev.room, peer: ev.peer });
+        break;
+      case 'moderation':
+        if (!room) break;
+        room._seen(ev.id);
+        room.emit('moderation', { event: ev });
+        break;
+      case 'kicked':
+        if (!room) break;
+        room.wanted = false;
+        room.joined = false;
+        this._dropPending(room.name, new ChatError({ code: 'kicked', reason: `put out by ${ev.by}` }));
+        room.emit('kicked', { by: ev.by });
+        break;
       case 'message': {
         if (!room) break;
         room._seen(ev.id);
@@ -404,8 +467,35 @@ export class ChatClient extends Emitter {
     }
   }
 
+  #joined(room, ev) {
+    room.joined = true;
+    room.role = ev.role ?? '';
+    room.peer = ev.dm ? ev.peer : null;
+    this.attempt = 0;
+    this.emit('status', { status: 'online' });
+    const first = room.messages.length === 0;
+    if (first) room.more = Boolean(ev.more);
+    room.members = new Set(ev.members ?? []);
+    for (const m of ev.history ?? []) { room._put(m, false); room._seen(m.id); }
+    if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
+    room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });
+    // Writes not yet acknowledged go again, with the same cid: the node stores each once.
+    for (const p of this.pending.values()) if (p.room === room.name) this._send(p.request);
+    if (ev.dm) {
+      const waiting = this.answers.get('dm') ?? [];
+      const i = waiting.findIndex((w) => w.user === ev.peer);
+      if (i >= 0) waiting.splice(i, 1)[0].resolve(room);
+    }
+  }
+
   #error(ev) {
     const p = ev.cid ? this.pending.get(ev.cid) : undefined;
+    // A dm refused (no tokens, not signed in yet) answers the oldest dm waiting.
+    if (!ev.cid && ['forbidden', 'bad_request'].includes(ev.code) && this.answers.get('dm')?.length
+        && /direct|token first|another user/.test(ev.reason ?? '')) {
+      this.answers.get('dm').shift().reject(new ChatError(ev));
+      return;
+    }
     if (p && ev.code === 'unavailable' && p.tries < UNAVAILABLE_TRIES) {
       // Stored nowhere: the same cid again, backing off.
       p.tries += 1;

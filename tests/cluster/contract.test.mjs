@@ -152,6 +152,20 @@ for (const bus of buses) {
       for (const x of [watcher, marker]) x.close();
     });
 
+    test('requests sent right after a join, before its joined, are served in order once it is answered', async () => {
+      const room = fresh();
+      const c = await new Client(on(0), 'eager').connect();
+      c.send({ type: 'join', room, name: 'eager' });
+      for (let k = 0; k < 20; k++) c.send({ type: 'send', room, text: `early ${k}`, cid: `e${k}` });
+      c.send({ type: 'history', room });
+      // Stored after the join: in joined's history or as messages after it.
+      await waitFor(() => c.messages(room).length === 20, 'all twenty stored');
+      assert.deepEqual(c.messages(room).map((m) => m.text), Array.from({ length: 20 }, (_, k) => `early ${k}`));
+      assert.ok(!c.events.some((e) => e.type === 'error'), 'nothing refused');
+      await waitFor(() => c.events.some((e) => e.type === 'history'), 'the history answered');
+      c.close();
+    });
+
     test('typing reaches the others in the room and not the typist', async () => {
       const room = fresh();
       const a = await new Client(on(0), 'ada').connect();
