@@ -48,31 +48,39 @@ struct directory_state {
   std::map<std::string, directory_entry> known; ///< what the watchers were last told, by room
   bool ticking = false;
   bool asking = false;
-  bool primed = false; ///< `known` holds a look taken since watching began
 
   static inline const char* name = "directory";
 };
 
 using directory_self = directory_actor::stateful_pointer<directory_state>;
 
+using directory_view = std::map<std::string, directory_entry>;
+
+directory_view view_of(const directory_listing& listing) {
+  directory_view view;
+  for (const auto& entry : listing)
+    if (listed(entry.room))
+      view.emplace(entry.room, entry);
+  return view;
+}
+
+/// room_update events that bring a watcher from one view to the next.
+std::vector<frame_ptr> changes_between(const directory_view& before, const directory_view& now) {
+  std::vector<frame_ptr> updates;
+  for (const auto& [room, entry] : now)
+    if (auto it = before.find(room); it == before.end() || !(it->second == entry))
+      updates.push_back(make_frame(encode_room_update(entry)));
+  for (const auto& [room, entry] : before)
+    if (!now.contains(room))
+      updates.push_back(make_frame(encode_room_update(directory_entry{room, 0, entry.last_ts})));
+  return updates;
+}
+
 /// Tells every watcher about each listed room that changed since the last look.
 void tell_changes(directory_self self, const directory_listing& listing) {
   auto& st = self->state;
-  std::map<std::string, directory_entry> now;
-  for (const auto& entry : listing)
-    if (listed(entry.room))
-      now.emplace(entry.room, entry);
-  if (!std::exchange(st.primed, true)) {
-    st.known = std::move(now); // watchers just got the rooms event: changes from here on
-    return;
-  }
-  std::vector<frame_ptr> updates;
-  for (const auto& [room, entry] : now)
-    if (auto it = st.known.find(room); it == st.known.end() || !(it->second == entry))
-      updates.push_back(make_frame(encode_room_update(entry)));
-  for (const auto& [room, entry] : st.known)
-    if (!now.contains(room))
-      updates.push_back(make_frame(encode_room_update(directory_entry{room, 0, entry.last_ts})));
+  auto now = view_of(listing);
+  auto updates = changes_between(st.known, now);
   st.known = std::move(now);
   for (const auto& [session, sink] : st.watchers)
     for (const auto& frame : updates)
@@ -100,12 +108,13 @@ directory_actor::behavior_type directory(directory_self self, bus_actor bus, sta
   return {
     [self](watch_atom, directory_watcher& w) {
       auto& st = self->state;
+      auto seen = view_of(w.seen);
       if (st.watchers.empty()) {
-        // Watching starts from what the rooms event just showed: changes
-        // from the next look on.
-        st.known.clear();
-        st.primed = false;
-        look(self);
+        st.known = std::move(seen); // what this watcher saw: changes from here on
+      } else {
+        // Brought up to what the others were last told.
+        for (const auto& frame : changes_between(seen, st.known))
+          w.sink->send(frame);
       }
       st.watchers.insert_or_assign(std::move(w.session), std::move(w.sink));
       if (!std::exchange(st.ticking, true))

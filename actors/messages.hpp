@@ -148,10 +148,15 @@ struct kick_notice {
   frame_ptr frame; ///< the `kicked` event they get
 };
 
-/// A session that watches the room directory.
+/// Every listed room (in no order).
+using directory_listing = std::vector<directory_entry>;
+
+/// A session that watches the room directory, and the listing its `rooms`
+/// answer came from: changes after that one are what it is sent.
 struct directory_watcher {
   std::string session;
   sink_ptr sink;
+  directory_listing seen;
 };
 
 /// Something for one user's sessions on every node (a conversation opened
@@ -163,9 +168,6 @@ struct user_notice {
 
 /// A user's direct conversations: (room, the other user).
 using conversation_list = std::vector<std::pair<std::string, std::string>>;
-
-/// Every listed room (in no order).
-using directory_listing = std::vector<directory_entry>;
 
 /// Opens (or finds) the direct conversation of two users.
 struct dm_request {

@@ -61,6 +61,11 @@ void send_presence(bridge_actor* self, const std::string& room, const std::strin
         st.unsynced_rooms.insert(room);
         return;
       }
+      // The room's directory entry, from the node that changed it (its own
+      // event may come before its subscription does).
+      if (r.type == redis_reply::kind::array && r.elements.size() >= 2)
+        note_members(self, room, static_cast<std::uint64_t>(r.elements[0].integer),
+                     static_cast<std::size_t>(r.elements[1].integer));
       // An absence Redis has confirmed needs no more care.
       auto nit = st.names.find(room);
       if (present || nit == st.names.end())
@@ -98,6 +103,9 @@ void refresh_room(bridge_actor* self, const std::string& room) {
   run_script(self, scripts::refresh, presence_keys(st, room),
              {st.settings.node, st.settings.incarnation, ttl_ms(st), st.publish_command()},
              [self, room](redis_reply r) {
+               if (r.type == redis_reply::kind::array && r.elements.size() >= 4 && r.elements[2].integer > 0)
+                 note_members(self, room, static_cast<std::uint64_t>(r.elements[2].integer),
+                              static_cast<std::size_t>(r.elements[3].integer));
                if (r.type != redis_reply::kind::array || r.elements.empty() || r.elements[0].integer != 0)
                  return;
                auto& st = self->state;

@@ -179,7 +179,7 @@ void handle_rooms(session_self self, request& req) {
         auto page = page_of(listing, offset, limit);
         st.reply(encode_rooms(page.rooms, page.next));
         if (watch && !std::exchange(st.watching, true))
-          self->send(st.directory, watch_atom::value, directory_watcher{st.id, st.sink});
+          self->send(st.directory, watch_atom::value, directory_watcher{st.id, st.sink, listing});
       },
       [self](const caf::error&) {
         self->state.reply_error(error_code::unavailable, "the directory is unavailable");

@@ -426,7 +426,8 @@ export class ChatClient extends Emitter {
         const added = room._put(ev, true);
         this.#settle(ev);
         if (added) {
-          if (room.read && ev.user !== this.name) room.unread += 1;
+          // Live messages by others count as unread, also where nothing was marked read yet.
+          if (ev.user !== this.name) room.unread += 1;
           room.emit('message', { message: added, mine: ev.user === this.name });
         }
         break;

@@ -1,6 +1,6 @@
 -- Marks a name present or absent on one node and renews the node's entry;
 -- when the name appears in or vanishes from the room as a whole, publishes
--- a versioned presence event.
+-- a versioned presence event. Returns {version, members} when it did, else 0.
 -- KEYS: members hash, presence version, channel, nodes hash
 -- ARGV: node, name, '1' present / '0' absent, incarnation, ttl ms, publish command
 local now, ttl = now_ms(), tonumber(ARGV[5])
@@ -26,4 +26,4 @@ end
 if others then return 0 end
 local v = redis.call('INCR', KEYS[2])
 redis.call(ARGV[6], KEYS[3], presence_event(v, ARGV[3] == '1', count, ARGV[2]))
-return v
+return {v, count}

@@ -4,7 +4,8 @@
 -- node renews them for a while.
 -- KEYS: members hash, presence version, channel, nodes hash
 -- ARGV: node, incarnation, ttl ms, publish command
--- Returns {1 if this node was live here before, members removed}.
+-- Returns {1 if this node was live here before, members removed, and when a
+-- presence event was published: its version and the members left}.
 local now, ttl = now_ms(), tonumber(ARGV[3])
 local live = live_nodes(KEYS[4], now)
 local was_live = live[ARGV[1]] == ARGV[2]
@@ -26,13 +27,13 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local n = string.match(f, '\n(.*)$')
   if not present[n] then present[n] = true; count = count + 1 end
 end
-local announced = {}
+local announced, last = {}, 0
 for _, f in ipairs(dead) do
   local n = string.match(f, '\n(.*)$')
   if not present[n] and not announced[n] then
     announced[n] = true
-    local v = redis.call('INCR', KEYS[2])
-    redis.call(ARGV[4], KEYS[3], presence_event(v, false, count, n))
+    last = redis.call('INCR', KEYS[2])
+    redis.call(ARGV[4], KEYS[3], presence_event(last, false, count, n))
   end
 end
-return {was_live and 1 or 0, #dead}
+return {was_live and 1 or 0, #dead, last, count}

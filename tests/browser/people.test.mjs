@@ -1,0 +1,141 @@
+// People and rooms in a real Chromium: a moderator and two users on two
+// nodes over Redis, signed in with join tokens, use the room directory, a
+// direct conversation (announced by a notification), and a kick and a ban,
+// each seen from both sides.
+//
+//   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/people.test.mjs
+
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { Node, Redis } from '../cluster/lib.mjs';
+
+const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
+mkdirSync(screenshots, { recursive: true });
+const WAIT = 15000;
+const SECRET = 'browser-people-secret-0123456789';
+
+let redis, browser;
+const nodes = [];
+
+function token(sub, role) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, rooms: '*', exp: Math.floor(Date.now() / 1000) + 3600, ...(role ? { role } : {}) })}`;
+  return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+}
+
+before(async () => {
+  redis = await new Redis().start();
+  for (const name of ['b1', 'b2']) nodes.push(await new Node(name, redis.url, { CHATNODE_AUTH_SECRET: SECRET }).start());
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  for (const n of nodes) await n.stop();
+  await redis?.destroy();
+});
+
+/** Records notifications and lets the test hide the page (as living.test.mjs does). */
+function pageHooks() {
+  window.__notes = [];
+  class Recorded {
+    static get permission() { return 'granted'; }
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, options) { window.__notes.push({ title, body: options?.body }); }
+    close() {}
+  }
+  window.Notification = Recorded;
+  window.__hide = (hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+}
+
+async function person(node, name, room, role) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  context.setDefaultTimeout(WAIT);
+  await context.addInitScript(pageHooks);
+  const page = await context.newPage();
+  page.on('dialog', (d) => d.accept()); // the ban confirmation
+  await page.goto(`http://127.0.0.1:${node.port}/?token=${encodeURIComponent(token(name, role))}`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Room', { exact: true }).fill(room);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  return { page, context };
+}
+
+const item = (page, text) => page.locator('#messages .msg').filter({ hasText: text });
+async function say(page, text) {
+  const box = page.getByLabel('Message', { exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+  await page.locator('#messages .msg.mine:not(.pending)').filter({ hasText: text }).last().waitFor();
+}
+const switcher = (page, label) => page.locator('#room-list').getByRole('button', { name: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`) });
+
+test('a moderator and two users on two nodes: the directory, a direct conversation with its notification, a kick and a ban', async () => {
+  const room = `town-${process.pid}`;
+  const mo = await person(nodes[0], 'mo', room, 'moderator');
+  const al = await person(nodes[1], 'al', room);
+  const bo = await person(nodes[0], 'bo', room);
+
+  // The directory: the room with its three people; al joins another from it.
+  await say(mo.page, 'welcome all');
+  await mo.page.getByLabel('Join another room').fill(`${room}-side`);
+  await mo.page.getByLabel('Join another room').press('Enter');
+  await mo.page.locator('#room-title').filter({ hasText: `# ${room}-side` }).waitFor();
+  await switcher(mo.page, `# ${room}`).click();
+  await al.page.getByRole('button', { name: 'Browse rooms' }).click();
+  await al.page.locator('#directory-list li').filter({ hasText: `# ${room}` }).filter({ hasText: '3 online' }).first().waitFor();
+  await al.page.locator(`#directory-list li[data-room="${room}-side"]`).waitFor();
+  await al.page.screenshot({ path: path.join(screenshots, 'people-directory.png') });
+  await al.page.locator(`#directory-list li[data-room="${room}-side"]`).getByRole('button', { name: `Join ${room}-side` }).click();
+  await al.page.locator('#room-title').filter({ hasText: `# ${room}-side` }).waitFor();
+  await switcher(al.page, `# ${room}`).click();
+
+  // Only the moderator is offered moderation.
+  assert.equal(await al.page.getByRole('button', { name: 'Kick bo' }).count(), 0);
+  await mo.page.getByRole('button', { name: 'Kick bo' }).waitFor();
+
+  // A direct conversation: bo messages al, whose page is hidden.
+  await al.page.evaluate(() => window.__hide(true));
+  await bo.page.getByRole('button', { name: 'Message al' }).click();
+  await bo.page.locator('#room-title').filter({ hasText: '@ al' }).waitFor();
+  await al.page.waitForFunction(() => window.__notes.some((n) => n.title === 'bo wrote to you'));
+  await say(bo.page, 'just between us');
+  await al.page.evaluate(() => window.__hide(false));
+  await switcher(al.page, '@ bo').locator('.unread').waitFor();
+  await switcher(al.page, '@ bo').click();
+  await item(al.page, 'just between us').waitFor();
+  await al.page.screenshot({ path: path.join(screenshots, 'people-dm.png') });
+  assert.equal(await mo.page.locator('#room-list').getByText('@ bo').count(), 0, 'the moderator does not see it');
+  await switcher(al.page, `# ${room}`).click();
+
+  // A kick: bo is out on its node and told why; the room sees it.
+  await mo.page.getByRole('button', { name: 'Kick bo' }).click();
+  await bo.page.getByRole('alert').filter({ hasText: `You were removed from # ${room} by mo` }).waitFor();
+  await switcher(bo.page, `# ${room}`).waitFor({ state: 'detached' });
+  await mo.page.locator('#messages .msg.system').filter({ hasText: 'mo removed bo' }).waitFor();
+  await al.page.locator('#messages .msg.system').filter({ hasText: 'mo removed bo' }).waitFor();
+
+  // A ban: al, on the other node, is put out and cannot come back.
+  await mo.page.getByRole('button', { name: 'Ban al' }).click();
+  await al.page.getByRole('alert').filter({ hasText: `You were removed from # ${room} by mo` }).waitFor();
+  await mo.page.locator('#messages .msg.system').filter({ hasText: 'mo banned al' }).waitFor();
+  await al.page.getByLabel('Join another room').fill(room);
+  await al.page.getByLabel('Join another room').press('Enter');
+  await al.page.getByRole('alert').filter({ hasText: 'you are banned from this room' }).waitFor();
+  await mo.page.screenshot({ path: path.join(screenshots, 'people-moderator.png') });
+
+  for (const p of [mo, al, bo]) await p.context.close();
+});
