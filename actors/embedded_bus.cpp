@@ -186,6 +186,9 @@ std::string open_dm(bus_self self, const dm_request& req) {
   auto& st = self->state;
   auto room = dm_room_name(req.user, req.peer);
   auto [a, b] = std::minmax(req.user, req.peer);
+  if (!st.conversations.contains(room) &&
+      st.user_conversations[req.user].size() >= max_conversations_per_user)
+    return std::string{}; // over the bound: refused
   if (st.conversations.try_emplace(room, a, b).second) {
     st.user_conversations[req.user].emplace_back(room, req.peer);
     st.user_conversations[req.peer].emplace_back(room, req.user);

@@ -34,6 +34,9 @@ private:
 /// SHA-256 over the pair in order, the same whoever opens it.
 std::string dm_room_name(std::string_view user, std::string_view peer);
 
+/// Direct conversations a user may be in before opening another is refused.
+inline constexpr std::size_t max_conversations_per_user = 1000;
+
 /// Whether a room name is a direct conversation's.
 inline bool is_dm_room(std::string_view room) {
   return room.starts_with("_dm.");

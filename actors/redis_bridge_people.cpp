@@ -10,6 +10,9 @@
 
 namespace chatnode::bridge {
 
+void create_dm(bridge_actor* self, const dm_request& req, const std::string& room,
+               caf::response_promise promise);
+
 namespace {
 
 void fail(caf::response_promise& promise, const redis_reply& r) {
@@ -90,6 +93,29 @@ void moderate(bridge_actor* self, const moderation_request& req, caf::response_p
 
 void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise promise) {
   auto room = dm_room_name(req.user, req.peer);
+  // A user's conversations are bounded: a new one past the bound is refused
+  // (an empty answer); one they have goes on.
+  call(self, {"HEXISTS", self->state.keys.conversations(req.user), room},
+       [self, req, room, promise](redis_reply known) mutable {
+         if (known.is_error())
+           return fail(promise, known);
+         if (known.integer == 1)
+           return create_dm(self, req, room, std::move(promise));
+         call(self, {"HLEN", self->state.keys.conversations(req.user)},
+              [self, req, room, promise](redis_reply count) mutable {
+                if (count.is_error())
+                  return fail(promise, count);
+                if (static_cast<std::size_t>(count.integer) >= max_conversations_per_user) {
+                  promise.deliver(std::string{});
+                  return;
+                }
+                create_dm(self, req, room, std::move(promise));
+              });
+       });
+}
+
+void create_dm(bridge_actor* self, const dm_request& req, const std::string& room,
+               caf::response_promise promise) {
   auto [a, b] = std::minmax(req.user, req.peer);
   // The name is the pair's hash: whoever sets it first sets the same pair.
   call(self, {"SET", self->state.keys.parties(room), a + "\n" + b, "NX"},

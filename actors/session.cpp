@@ -224,6 +224,11 @@ void handle_dm(session_self self, request& req) {
     .then(
       [self](const std::string& room) {
         auto& st = self->state;
+        if (room.empty()) {
+          st.reply_error(error_code::forbidden, "too many direct conversations: at most " +
+                                                  std::to_string(max_conversations_per_user));
+          return;
+        }
         if (!st.rooms.contains(room) && st.rooms.size() >= st.settings.max_rooms) {
           st.stats->count_limit(limit::rooms_per_session);
           st.reply_error(error_code::bad_request,
