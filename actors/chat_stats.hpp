@@ -57,9 +57,10 @@ enum class limit {
   rooms_per_session,       ///< [limits] max_rooms_per_session: error bad_request
   origin,                  ///< [http] allowed_origins: upgrade refused 403
   auth,                    ///< [auth] secret: join refused unauthorized
+  api_key,                 ///< [api] key: a server API request without it, 401
 };
-inline constexpr std::size_t limit_count = 13;
-static_assert(static_cast<std::size_t>(limit::auth) + 1 == limit_count, "limit_count and the enum differ");
+inline constexpr std::size_t limit_count = 14;
+static_assert(static_cast<std::size_t>(limit::api_key) + 1 == limit_count, "limit_count and the enum differ");
 
 inline std::string_view to_string(limit which) {
   static constexpr std::string_view names[limit_count] = {"connections",
@@ -74,7 +75,8 @@ inline std::string_view to_string(limit which) {
                                                           "outbound_queue",
                                                           "rooms_per_session",
                                                           "origin",
-                                                          "auth"};
+                                                          "auth",
+                                                          "api_key"};
   return names[static_cast<std::size_t>(which)];
 }
 

@@ -182,6 +182,15 @@ directory_listing list_rooms(bus_self self) {
   return listing;
 }
 
+/// A notice for a user's sessions: to every hub (one here).
+void tell_everywhere(bus_self self, const user_notice& notice) {
+  std::unordered_set<hub_actor> hubs;
+  for (const auto& [r, subscribed] : self->state.subscribers)
+    hubs.insert(subscribed.begin(), subscribed.end());
+  for (const auto& hub : hubs)
+    self->send(hub, notice_atom::value, notice);
+}
+
 std::string open_dm(bus_self self, const dm_request& req) {
   auto& st = self->state;
   auto room = dm_room_name(req.user, req.peer);
@@ -193,12 +202,7 @@ std::string open_dm(bus_self self, const dm_request& req) {
     st.user_conversations[req.user].emplace_back(room, req.peer);
     st.user_conversations[req.peer].emplace_back(room, req.user);
     // The other user hears of it on their sessions, whatever room they are in.
-    auto notice = user_notice{req.peer, make_frame(encode_conversation(room, req.user))};
-    std::unordered_set<hub_actor> hubs;
-    for (const auto& [r, subscribed] : st.subscribers)
-      hubs.insert(subscribed.begin(), subscribed.end());
-    for (const auto& hub : hubs)
-      self->send(hub, notice_atom::value, notice);
+    tell_everywhere(self, user_notice{req.peer, make_frame(encode_conversation(room, req.user)), false});
   }
   return room;
 }
@@ -257,6 +261,9 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](moderate_atom, const moderation_request& req) { return moderate(self, req); },
     [self](dm_atom, const dm_request& req) { return open_dm(self, req); },
     [self](rooms_atom) { return list_rooms(self); },
+    [self](disconnect_atom, const std::string& user) {
+      tell_everywhere(self, user_notice{user, nullptr, true});
+    },
     [self](dms_atom, const std::string& user) {
       auto it = self->state.user_conversations.find(user);
       return it == self->state.user_conversations.end() ? conversation_list{} : it->second;

@@ -367,8 +367,12 @@ void tell_user(hub_self self, const user_notice& notice) {
   std::set<std::string> told;
   for (auto& [name, room] : self->state.rooms)
     for (auto& m : room.members)
-      if (m.name == notice.user && !m.pending && told.insert(m.session).second)
-        m.sink->send(notice.frame);
+      if (m.name == notice.user && told.insert(m.session).second) {
+        if (notice.disconnect)
+          m.sink->close(close_code::policy_violation, "disconnected by an operator");
+        else if (!m.pending)
+          m.sink->send(notice.frame);
+      }
 }
 
 void relay_typing(hub_self self, const std::string& room, const std::string& user,

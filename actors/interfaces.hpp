@@ -64,6 +64,8 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<rooms_atom>::with<directory_listing>,
   /// A user's direct conversations: (user).
   caf::replies_to<dms_atom, std::string>::with<conversation_list>,
+  /// Closes a user's connections on every node: (user).
+  caf::reacts_to<disconnect_atom, std::string>,
   /// A page of older messages.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// What a member entering a room needs.
@@ -83,6 +85,9 @@ using bus_actor = caf::typed_actor<
 using directory_actor =
   caf::typed_actor<caf::reacts_to<watch_atom, directory_watcher>, caf::reacts_to<unwatch_atom, std::string>,
                    caf::reacts_to<tick_atom>>;
+
+/// The server API (api.hpp).
+using api_actor = caf::typed_actor<caf::replies_to<api_atom, api_request>::with<api_response>>;
 
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<

@@ -45,6 +45,8 @@ using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using notice_atom = caf::atom_constant<caf::atom("notice")>;
 using dms_atom = caf::atom_constant<caf::atom("dms")>;
+using api_atom = caf::atom_constant<caf::atom("api")>;
+using disconnect_atom = caf::atom_constant<caf::atom("disconn")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -163,7 +165,21 @@ struct directory_watcher {
 /// with them).
 struct user_notice {
   std::string user;
-  frame_ptr frame;
+  frame_ptr frame;         ///< sent to each session; none for a disconnect
+  bool disconnect = false; ///< close the user's connections instead
+};
+
+/// An HTTP request to the server API, as the edge read it.
+struct api_request {
+  std::string method; ///< "GET" or "POST"
+  std::string path;   ///< without the query
+  std::string body;
+};
+
+/// Its answer: an HTTP status and a JSON body.
+struct api_response {
+  int status = 200;
+  std::string body;
 };
 
 /// A user's direct conversations: (room, the other user).
@@ -239,4 +255,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::dm_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_watcher)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::directory_listing)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::user_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::api_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::api_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::conversation_list)

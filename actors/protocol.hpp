@@ -35,6 +35,7 @@ std::string_view to_string(error_code code);
 /// for invalid UTF-8 and for a frame over the limit).
 namespace close_code {
 inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t invalid_payload = 1007;
 inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t service_restart = 1012;

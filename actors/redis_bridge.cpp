@@ -223,6 +223,7 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
       return caf::delegated<directory_listing>{};
     },
     [self](flush_atom) { flush_directory(self); },
+    [self](disconnect_atom, const std::string& user) { disconnect_everywhere(self, user); },
     [self](dms_atom, const std::string& user) -> caf::result<conversation_list> {
       auto promise = self->make_response_promise();
       list_conversations(self, user, promise);

@@ -150,12 +150,21 @@ void list_conversations(bridge_actor* self, const std::string& user, caf::respon
 }
 
 void on_people(bridge_actor* self, std::string payload) {
-  // n<user>\n<frame>
+  // n<user>\n<frame> for a user's sessions, x<user>\n to close them
   auto nl = payload.find('\n');
-  if (payload.size() < 2 || payload[0] != 'n' || nl == std::string::npos || !self->state.notice_hub)
+  if (payload.size() < 2 || nl == std::string::npos || !self->state.notice_hub)
     return;
-  self->send(self->state.notice_hub, notice_atom::value,
-             user_notice{payload.substr(1, nl - 1), make_frame(payload.substr(nl + 1))});
+  auto user = payload.substr(1, nl - 1);
+  if (payload[0] == 'n')
+    self->send(self->state.notice_hub, notice_atom::value,
+               user_notice{std::move(user), make_frame(payload.substr(nl + 1)), false});
+  else if (payload[0] == 'x')
+    self->send(self->state.notice_hub, notice_atom::value, user_notice{std::move(user), nullptr, true});
+}
+
+void disconnect_everywhere(bridge_actor* self, const std::string& user) {
+  auto& st = self->state;
+  call(self, {st.publish_command(), st.keys.people_channel(), "x" + user + "\n"}, [](redis_reply) {});
 }
 
 void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::string user, std::string by) {

@@ -170,6 +170,8 @@ void open_dm(bridge_actor* self, const dm_request& req, caf::response_promise pr
 void list_conversations(bridge_actor* self, const std::string& user, caf::response_promise promise);
 /// A payload on the people channel: "n<user>\n<frame>" for a user's sessions.
 void on_people(bridge_actor* self, std::string payload);
+/// Closes a user's connections on every node (the people channel).
+void disconnect_everywhere(bridge_actor* self, const std::string& user);
 
 // -- the room directory (redis_bridge_directory.cpp) ---------------------------------
 

@@ -250,6 +250,15 @@ std::string check_secret(std::string_view v) {
   return {};
 }
 
+std::string check_api_key(std::string_view v) {
+  if (!v.empty() && v.size() < 16)
+    return "expected \"\" (the API off) or a key of at least 16 characters";
+  for (char c : v)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F)
+      return "expected printable ASCII without spaces";
+  return {};
+}
+
 const std::vector<setting>& all_settings() {
   static const std::vector<setting> table{
     text("node", "name", &node_config::name, check_node_name),
@@ -284,6 +293,7 @@ const std::vector<setting>& all_settings() {
     integer("redis", "cid_ttl_seconds", &node_config::redis_cid_ttl_seconds, 1, 365 * 86400),
     integer("redis", "wait_replicas", &node_config::redis_wait_replicas, 0, 16),
     text("auth", "secret", &node_config::auth_secret, check_secret),
+    text("api", "key", &node_config::api_key, check_api_key),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

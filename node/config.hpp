@@ -55,6 +55,7 @@ struct node_config {
   std::int64_t redis_wait_replicas = 0;
   // [auth]
   std::string auth_secret;
+  std::string api_key; ///< [api] key: the server API's bearer key; empty: the API is off
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

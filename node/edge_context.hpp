@@ -44,6 +44,10 @@ struct edge_context {
   std::function<std::vector<shard_state>()> redis_shards;
   /// Creates the session actor for a new connection (it sends `welcome`).
   std::function<session_actor(sink_ptr, std::string session_id)> spawn_session;
+  /// The server API's key; empty: /api/ is not served.
+  std::string api_key;
+  /// Asks the API actor; `done` runs on an actor thread with the answer.
+  std::function<void(api_request, std::function<void(api_response)> done)> call_api;
 
   edge_stats stats;
   stats_ptr chat; ///< what the chat counts, and whether its bus reaches Redis

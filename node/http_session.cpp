@@ -14,6 +14,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -163,15 +165,59 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (path_of(req.target()) == "/ws" && beast::websocket::is_upgrade(req)) {
     if (try_upgrade(req))
       return;
+  } else if (path_of(req.target()).starts_with("/api/") && !ctx_.api_key.empty()) {
+    handle_api(std::move(req));
   } else {
     auto keep_alive = req.keep_alive() && !ctx_.stopping.load();
-    auto res = handle(req);
-    stream_.expires_after(write_timeout);
-    beast::async_write(stream_, std::move(res),
-                       [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t n) {
-                         self->on_write(keep_alive, e, n);
-                       });
+    respond(handle(req), keep_alive);
   }
+}
+
+void http_session::respond(http::message_generator res, bool keep_alive) {
+  stream_.expires_after(write_timeout);
+  beast::async_write(stream_, std::move(res),
+                     [self = shared_from_this(), keep_alive](beast::error_code e, std::size_t n) {
+                       self->on_write(keep_alive, e, n);
+                     });
+}
+
+void http_session::handle_api(request req) {
+  auto keep_alive = req.keep_alive() && !ctx_.stopping.load();
+  auto json_response = [&req](http::status status, std::string body) {
+    return text_response(req, status, std::move(body), "application/json");
+  };
+  // The key, compared in constant time; nothing else is looked at without it.
+  auto given = req[http::field::authorization];
+  std::string expected = "Bearer " + ctx_.api_key;
+  if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+    auto res = json_response(http::status::unauthorized, "{\"error\":\"a valid API key is required\"}\n");
+    ctx_.stats.count_limit(limit::api_key);
+    respond(std::move(res), keep_alive);
+    return;
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::post) {
+    respond(json_response(http::status::method_not_allowed, "{\"error\":\"GET or POST\"}\n"), keep_alive);
+    return;
+  }
+  if (!ctx_.call_api) { // shutting down
+    respond(json_response(http::status::service_unavailable, "{\"error\":\"the node is stopping\"}\n"),
+            false);
+    return;
+  }
+  api_request call{std::string{req.method_string()}, std::string{path_of(req.target())}, req.body()};
+  auto version = req.version();
+  // The answer comes on an actor thread: it is written from the socket's own.
+  ctx_.call_api(std::move(call), [self = shared_from_this(), version, keep_alive](api_response answer) {
+    net::post(self->stream_.get_executor(),
+              [self, version, keep_alive, answer = std::move(answer)]() mutable {
+                request shape;
+                shape.version(version);
+                shape.keep_alive(keep_alive);
+                self->respond(text_response(shape, static_cast<http::status>(answer.status),
+                                            std::move(answer.body), "application/json"),
+                              keep_alive);
+              });
+  });
 }
 
 bool http_session::try_upgrade(request& req) {

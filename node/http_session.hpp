@@ -1,6 +1,7 @@
 #pragma once
 // One HTTP connection: serves static files, /healthz, /readyz and /metrics,
-// and hands /ws upgrades to a WebSocket session after the Origin check.
+// hands /ws upgrades to a WebSocket session after the Origin check, and
+// /api/ requests with the right key to the server API.
 
 #include "node/edge_context.hpp"
 #include "node/io_pool.hpp"
@@ -37,6 +38,10 @@ private:
   boost::beast::http::message_generator handle(const request& req);
   /// Checks and performs a WebSocket upgrade; false when refused (answered).
   bool try_upgrade(request& req);
+  /// Checks the key of a server API request and has the API actor answer it.
+  void handle_api(request req);
+  /// Writes a response and goes on with the connection (or closes it).
+  void respond(boost::beast::http::message_generator res, bool keep_alive);
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;

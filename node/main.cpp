@@ -195,6 +195,8 @@ int main(int argc, char** argv) {
     auto shown = config;
     if (!shown.auth_secret.empty())
       shown.auth_secret = "(hidden)"; // never printed: logs and terminals keep it
+    if (!shown.api_key.empty())
+      shown.api_key = "(hidden)";
     std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s", config_path.c_str(),
                 chatnode::to_toml(shown).c_str());
     return 0;

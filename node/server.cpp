@@ -1,6 +1,7 @@
 #include "node/server.hpp"
 
 #include "actors/embedded_bus.hpp"
+#include "actors/api.hpp"
 #include "actors/directory.hpp"
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
@@ -345,6 +346,21 @@ int run_server(const node_config& config) {
   ctx.redis_shards = std::move(started->shards);
   auto hub = spawn_hub(system, bus, ctx.chat);
   auto directory = spawn_directory(system, bus, ctx.chat);
+  auto settings_for_api = session_settings_of(config, node_name);
+  auto api = spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation);
+  ctx.api_key = config.api_key;
+  ctx.call_api = [&system, api](api_request req, std::function<void(api_response)> done) {
+    system.spawn(
+      [](caf::event_based_actor* self, api_actor api, api_request req,
+         std::function<void(api_response)> done) {
+        self->request(api, std::chrono::seconds{10}, api_atom::value, std::move(req))
+          .then([done](api_response& answer) { done(std::move(answer)); },
+                [done](const caf::error&) {
+                  done({503, "{\"error\":\"the node did not answer in time\"}\n"});
+                });
+      },
+      api, std::move(req), std::move(done));
+  };
   configure_edge(ctx, config, node_name, where.web_root);
   ctx.spawn_session = [&system, hub, bus, directory, settings = session_settings_of(config, node_name),
                        chat = ctx.chat](sink_ptr sink, std::string id) {
@@ -357,9 +373,12 @@ int run_server(const node_config& config) {
     ctx.stopping.store(true);
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     hub = nullptr;
     directory = nullptr;
+    api = nullptr;
+    ctx.call_api = nullptr;
     bus = nullptr;
     ctx.spawn_session = nullptr;
     system.await_all_actors_done();

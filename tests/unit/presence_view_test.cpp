@@ -38,6 +38,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](dm_atom, const dm_request&) { return std::string{}; },
     [](rooms_atom) { return directory_listing{}; },
     [](dms_atom, const std::string&) { return conversation_list{}; },
+    [](disconnect_atom, const std::string&) {},
     [](history_atom, const history_query&) { return message_page{}; },
     [](typing_atom, const std::string&, const std::string&, const std::string&) {},
     [](subscribe_atom, const std::string&, const hub_actor&) {},
