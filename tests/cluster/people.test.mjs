@@ -1,8 +1,9 @@
 // People and rooms (PROTOCOL.md, 1.1): roles from join tokens, moderation
-// (mute, kick, ban, and a moderator's delete) and direct conversations, on
-// the embedded bus (one node), one Redis (three nodes) and a Redis Cluster
-// (three nodes). Real chatnode processes that require join tokens, real
-// WebSocket clients, each user on another node where there are several.
+// (mute, kick, ban, and a moderator's delete), direct conversations and the
+// room directory, on the embedded bus (one node), one Redis (three nodes)
+// and a Redis Cluster with wait_replicas = 1 (three nodes). Real chatnode
+// processes that require join tokens, real WebSocket clients, each user on
+// another node where there are several.
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -46,10 +47,11 @@ const buses = [
     },
   },
   {
-    name: 'a Redis Cluster', nodes: 3,
+    name: 'a Redis Cluster with wait_replicas = 1', nodes: 3,
     start: async () => {
       const cluster = await new RedisCluster({ masters: 3, replicas: 1 }).start();
-      return { url: cluster.url, env: { ...fast, CHATNODE_REDIS_MODE: 'cluster' }, stop: () => cluster.destroy() };
+      return { url: cluster.url, env: { ...fast, CHATNODE_REDIS_MODE: 'cluster', CHATNODE_REDIS_WAIT_REPLICAS: '1' },
+        stop: () => cluster.destroy() };
     },
   },
 ];
