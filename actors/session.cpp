@@ -186,17 +186,26 @@ void handle_rooms(session_self self, request& req) {
       });
 }
 
-/// The user's direct conversations.
-void handle_dms(session_self self) {
+/// Direct conversations need to know who the user is: a join secret, and a
+/// token this connection has shown. False (answered) when not.
+bool knows_identity(session_self self) {
   auto& st = self->state;
   if (st.settings.auth_secret.empty()) {
     st.reply_error(error_code::forbidden, "direct messages need join tokens");
-    return;
+    return false;
   }
   if (st.identity.empty()) {
     st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
-    return;
+    return false;
   }
+  return true;
+}
+
+/// The user's direct conversations.
+void handle_dms(session_self self) {
+  auto& st = self->state;
+  if (!knows_identity(self))
+    return;
   self->request(st.bus, st.settings.bus_timeout, dms_atom::value, st.identity)
     .then([self](const conversation_list& list) { self->state.reply(encode_conversations(list)); },
           [self](const caf::error&) {
@@ -207,14 +216,8 @@ void handle_dms(session_self self) {
 /// Opens the direct conversation with another user and joins it.
 void handle_dm(session_self self, request& req) {
   auto& st = self->state;
-  if (st.settings.auth_secret.empty()) {
-    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+  if (!knows_identity(self))
     return;
-  }
-  if (st.identity.empty()) {
-    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
-    return;
-  }
   if (req.user == st.identity) {
     st.reply_error(error_code::bad_request, "a direct conversation needs another user");
     return;

@@ -11,8 +11,8 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { Node, Redis } from '../cluster/lib.mjs';
+import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
 mkdirSync(screenshots, { recursive: true });
@@ -24,11 +24,7 @@ const nodes = [];
 before(async () => {
   redis = await new Redis().start();
   for (const name of ['p1', 'p2']) nodes.push(await new Node(name, redis.url).start());
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -36,23 +32,6 @@ after(async () => {
   await redis?.destroy();
 });
 
-/** Records notifications the page makes, and lets a test hide the page. */
-function pageHooks() {
-  window.__notes = [];
-  const Real = window.Notification;
-  class Recorded {
-    static get permission() { return window.__permission ?? Real.permission; }
-    static requestPermission() { window.__asked = (window.__asked ?? 0) + 1; return Promise.resolve(Recorded.permission); }
-    constructor(title, options) { window.__notes.push({ title, body: options?.body }); }
-    close() {}
-  }
-  window.Notification = Recorded;
-  window.__hide = (hidden) => {
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
-    document.dispatchEvent(new Event('visibilitychange'));
-  };
-}
 
 /** A person in their own browser context, on a node, joined to `room`. */
 async function person(node, name, room, { permission } = {}) {

@@ -11,8 +11,8 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { Node, Redis } from '../cluster/lib.mjs';
+import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
 mkdirSync(screenshots, { recursive: true });
@@ -31,11 +31,7 @@ function token(sub, role) {
 before(async () => {
   redis = await new Redis().start();
   for (const name of ['b1', 'b2']) nodes.push(await new Node(name, redis.url, { CHATNODE_AUTH_SECRET: SECRET }).start());
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -43,27 +39,12 @@ after(async () => {
   await redis?.destroy();
 });
 
-/** Records notifications and lets the test hide the page (as living.test.mjs does). */
-function pageHooks() {
-  window.__notes = [];
-  class Recorded {
-    static get permission() { return 'granted'; }
-    static requestPermission() { return Promise.resolve('granted'); }
-    constructor(title, options) { window.__notes.push({ title, body: options?.body }); }
-    close() {}
-  }
-  window.Notification = Recorded;
-  window.__hide = (hidden) => {
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
-    document.dispatchEvent(new Event('visibilitychange'));
-  };
-}
 
 async function person(node, name, room, role) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   context.setDefaultTimeout(WAIT);
   await context.addInitScript(pageHooks);
+  await context.addInitScript(() => { window.__permission = 'granted'; });
   const page = await context.newPage();
   page.on('dialog', (d) => d.accept()); // the ban confirmation
   await page.goto(`http://127.0.0.1:${node.port}/?token=${encodeURIComponent(token(name, role))}`);
