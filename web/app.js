@@ -11,6 +11,7 @@ const el = {
   tokenField: $('token-field'), token: $('token'), joinError: $('join-error'),
   chatView: $('chat-view'), roomList: $('room-list'), addRoomForm: $('add-room-form'), addRoom: $('add-room'),
   askNotify: $('ask-notify'), notifyYes: $('notify-yes'), notifyNo: $('notify-no'),
+  liftForm: $('lift-form'), liftUser: $('lift-user'),
   browse: $('browse'), directory: $('directory'), directoryList: $('directory-list'), directoryMore: $('directory-more'),
   roomTitle: $('room-title'), status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
   memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
@@ -268,6 +269,8 @@ function renderMembers() {
     }
     return li;
   }));
+  // Muted and banned people may not be listed: a moderator names them.
+  el.liftForm.hidden = !moderator;
   el.memberCount.textContent = String(names.length);
   el.memberCountShort.textContent = String(names.length);
 }
@@ -682,6 +685,14 @@ el.joinForm.addEventListener('submit', (e) => {
 });
 
 el.browse.addEventListener('click', () => toggleDirectory());
+el.liftForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const user = el.liftUser.value.trim();
+  const action = e.submitter?.value;
+  if (!user || !page.current || !['unmute', 'unban'].includes(action)) return;
+  page.current.moderate(action, user);
+  el.liftUser.value = '';
+});
 el.directoryMore.addEventListener('click', () => loadDirectory(true));
 
 el.addRoomForm.addEventListener('submit', (e) => {

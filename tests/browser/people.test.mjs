@@ -117,6 +117,16 @@ test('a moderator and two users on two nodes: the directory, a direct conversati
   await al.page.getByLabel('Join another room').press('Enter');
   await al.page.getByRole('alert').filter({ hasText: 'you are banned from this room' }).waitFor();
   await mo.page.screenshot({ path: path.join(screenshots, 'people-moderator.png') });
+  // The moderator lifts the ban by name; al comes back.
+  assert.equal(await al.page.getByLabel('Lift a mute or ban').isVisible(), false, 'not offered to members');
+  await mo.page.getByLabel('Lift a mute or ban').fill('al');
+  await mo.page.getByRole('button', { name: 'Unban' }).click();
+  await mo.page.locator('#messages .msg.system').filter({ hasText: 'mo unbanned al' }).waitFor();
+  await al.page.getByLabel('Join another room').fill(room);
+  await al.page.getByLabel('Join another room').press('Enter');
+  await al.page.locator('#room-title').filter({ hasText: `# ${room}` }).waitFor();
+  await al.page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  await item(al.page, 'welcome all').waitFor();
 
   for (const p of [mo, al, bo]) await p.context.close();
 });
