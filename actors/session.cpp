@@ -101,8 +101,9 @@ void handle_join(session_self self, request& req) {
   bool dm = is_dm_room(req.room);
   if (!st.settings.auth_secret.empty()) {
     // A direct conversation is its two users', not the rooms claim's.
-    auto verdict = verify_token(req.token, st.settings.auth_secret, req.name,
-                                dm ? std::string_view{} : req.room, unix_seconds());
+    auto verdict =
+      (dm ? verify_identity(req.token, st.settings.auth_secret, req.name, unix_seconds())
+          : verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds()));
     if (!ok(verdict)) {
       self->state.stats->count_limit(limit::auth);
       st.reply_error(error_code::unauthorized, describe(error_of(verdict)));

@@ -132,9 +132,12 @@ std::string_view describe(token_problem problem) {
   return "token refused";
 }
 
-result<token_claims, token_problem> verify_token(std::string_view token, std::string_view secret,
-                                                 std::string_view name, std::string_view room,
-                                                 std::int64_t now_seconds) {
+namespace {
+
+/// `room`: none for a direct conversation (not checked).
+result<token_claims, token_problem> check_token(std::string_view token, std::string_view secret,
+                                                std::string_view name, std::optional<std::string_view> room,
+                                                std::int64_t now_seconds) {
   if (token.empty())
     return token_problem::missing;
   auto first = token.find('.');
@@ -171,13 +174,26 @@ result<token_claims, token_problem> verify_token(std::string_view token, std::st
     return token_problem::expired;
   if (sub->get_ref<const std::string&>() != name)
     return token_problem::wrong_name;
-  if (!room.empty() && !room_allowed(rooms->get_ref<const std::string&>(), room))
+  if (room && !room_allowed(rooms->get_ref<const std::string&>(), *room))
     return token_problem::wrong_room;
   token_claims out{sub->get<std::string>(), rooms->get<std::string>(), exp->get<std::int64_t>(),
                    user_role::member};
   if (auto role = claims.find("role"); role != claims.end() && role->is_string())
     out.role = role_named(role->get_ref<const std::string&>());
   return out;
+}
+
+} // namespace
+
+result<token_claims, token_problem> verify_token(std::string_view token, std::string_view secret,
+                                                 std::string_view name, std::string_view room,
+                                                 std::int64_t now_seconds) {
+  return check_token(token, secret, name, room, now_seconds);
+}
+
+result<token_claims, token_problem> verify_identity(std::string_view token, std::string_view secret,
+                                                    std::string_view name, std::int64_t now_seconds) {
+  return check_token(token, secret, name, std::nullopt, now_seconds);
 }
 
 bool room_allowed(std::string_view patterns, std::string_view room) {

@@ -37,12 +37,16 @@ enum class token_problem { missing, malformed, forged, expired, wrong_name, wron
 /// A short reason for the client, e.g. "token expired".
 std::string_view describe(token_problem problem);
 
-/// Checks a join's token: signature first, then expiry, name and room (not
-/// checked when `room` is empty: a direct conversation is not the rooms
-/// claim's to allow); its claims, or what is wrong with it.
+/// Checks a join's token: signature first, then expiry, name and room; its
+/// claims, or what is wrong with it.
 result<token_claims, token_problem> verify_token(std::string_view token, std::string_view secret,
                                                  std::string_view name, std::string_view room,
                                                  std::int64_t now_seconds);
+
+/// The same without the room: for a direct conversation, which is its two
+/// users' and not the rooms claim's to allow.
+result<token_claims, token_problem> verify_identity(std::string_view token, std::string_view secret,
+                                                    std::string_view name, std::int64_t now_seconds);
 
 /// True when `room` matches one of the comma-separated glob patterns, where
 /// `*` stands for any run of characters.
