@@ -43,7 +43,6 @@ struct directory_state {
   directory_state() = default; // not an aggregate (see hub_state)
 
   bus_actor bus;
-  stats_ptr stats;
   std::map<std::string, sink_ptr> watchers;     ///< session -> sink
   std::map<std::string, directory_entry> known; ///< what the watchers were last told, by room
   bool ticking = false;
@@ -101,9 +100,8 @@ void look(directory_self self) {
       [self](const caf::error&) { self->state.asking = false; });
 }
 
-directory_actor::behavior_type directory(directory_self self, bus_actor bus, stats_ptr stats) {
+directory_actor::behavior_type directory(directory_self self, bus_actor bus) {
   self->state.bus = std::move(bus);
-  self->state.stats = std::move(stats);
   self->set_error_handler([](caf::error&) {});
   return {
     [self](watch_atom, directory_watcher& w) {
@@ -135,8 +133,8 @@ directory_actor::behavior_type directory(directory_self self, bus_actor bus, sta
 
 } // namespace
 
-directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus, stats_ptr stats) {
-  return sys.spawn(directory, std::move(bus), std::move(stats));
+directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus) {
+  return sys.spawn(directory, std::move(bus));
 }
 
 } // namespace chatnode

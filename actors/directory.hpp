@@ -2,7 +2,6 @@
 // The room directory: which rooms are listed, in which order, a page at a
 // time; and the actor that keeps clients who watch it current.
 
-#include "actors/chat_stats.hpp"
 #include "actors/chat_types.hpp"
 #include "actors/client_sink.hpp"
 #include "actors/interfaces.hpp"
@@ -34,6 +33,6 @@ directory_page page_of(std::vector<directory_entry> all, std::size_t offset, std
 /// Spawns the directory watcher: once a second, while anyone watches, it
 /// asks the bus for the directory and sends each watcher a room_update for
 /// each listed room that changed since (so at most one per room per second).
-directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus, stats_ptr stats);
+directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus);
 
 } // namespace chatnode

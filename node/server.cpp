@@ -345,7 +345,7 @@ int run_server(const node_config& config) {
   auto stop_redis = std::move(started->stop);
   ctx.redis_shards = std::move(started->shards);
   auto hub = spawn_hub(system, bus, ctx.chat);
-  auto directory = spawn_directory(system, bus, ctx.chat);
+  auto directory = spawn_directory(system, bus);
   auto settings_for_api = session_settings_of(config, node_name);
   auto api = spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation);
   ctx.api_key = config.api_key;

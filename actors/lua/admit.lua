@@ -14,12 +14,5 @@ if ARGV[2] == '1' then
   end
   peer = a == user and b or a
 end
-local ban = redis.call('HGET', KEYS[1], user)
-if ban then
-  local t = redis.call('TIME')
-  if ban == '0' or tonumber(ban) > t[1] * 1000 + math.floor(t[2] / 1000) then
-    return {'refused', 'forbidden', 'you are banned from this room'}
-  end
-  redis.call('HDEL', KEYS[1], user)
-end
+if in_force(KEYS[1], user) then return {'refused', 'forbidden', 'you are banned from this room'} end
 return {'ok', peer}

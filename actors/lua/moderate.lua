@@ -8,8 +8,7 @@
 --       publish command ('' when published once replicated), kick publish command
 -- Returns {'new', id, frame, previous} as store.lua does.
 local action, user, by, publish = ARGV[1], ARGV[2], ARGV[3], ARGV[8]
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local now = rules_now_ms()
 local till = ''
 if ARGV[4] ~= '' and (action == 'mute' or action == 'ban') then till = tostring(now + tonumber(ARGV[4]) * 1000) end
 if action == 'mute' then redis.call('HSET', KEYS[3], user, till == '' and '0' or till) end

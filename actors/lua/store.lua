@@ -44,13 +44,7 @@ if cid ~= '' then
   end
 end
 
-local mute = redis.call('HGET', KEYS[7], user)
-if mute then
-  local t = redis.call('TIME')
-  if mute == '0' or tonumber(mute) > t[1] * 1000 + math.floor(t[2] / 1000) then
-    return {'refused', 'forbidden', 'you are muted in this room'}
-  end
-end
+if in_force(KEYS[7], user) then return {'refused', 'forbidden', 'you are muted in this room'} end
 
 local target, state, users, at = ARGV[11], nil, nil, nil
 if kind ~= 'm' then
