@@ -18,7 +18,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto* req = std::get_if<request>(&result);
   if (req == nullptr)
     return 0;
-  if (!valid_room(req->room) || utf8_length(req->cid) > max_cid_chars)
+  // dm, dms and rooms name no room (the node names a conversation); every other
+  // request names a valid one.
+  bool roomless =
+    req->type == request_type::dm || req->type == request_type::dms || req->type == request_type::rooms;
+  if (roomless ? !req->room.empty() : !valid_room(req->room))
+    std::abort();
+  if (utf8_length(req->cid) > max_cid_chars)
+    std::abort();
+  if (req->type == request_type::dm && (req->user.empty() || utf8_length(req->user) > max_name_chars))
     std::abort();
   if (req->type == request_type::join && (req->name.empty() || utf8_length(req->name) > max_name_chars))
     std::abort();
