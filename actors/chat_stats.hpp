@@ -96,6 +96,16 @@ struct chat_stats {
   std::atomic<std::uint64_t> redis_commands{0};
   latency_histogram redis_rtt;
 
+  // The archive, when one is configured.
+  std::atomic<bool> archive_up{false};                  ///< connected, schema ready
+  std::atomic<std::uint64_t> archive_entries{0};        ///< entries this node wrote
+  std::atomic<std::uint64_t> archive_batches{0};        ///< batches written
+  std::atomic<std::uint64_t> archive_failures{0};       ///< batches that failed (retried)
+  std::atomic<std::uint64_t> archive_missed{0};         ///< messages trimmed before they were archived
+  std::atomic<std::int64_t> archive_rooms_pending{0};   ///< rooms with entries not archived yet
+  std::atomic<std::int64_t> archive_backlog_seconds{0}; ///< how long the oldest of them has waited
+  latency_histogram archive_write_seconds;
+
   void set_redis_reason(std::string reason) {
     std::lock_guard guard{reason_mutex_};
     redis_reason_ = std::move(reason);

@@ -38,9 +38,15 @@ struct embedded_bus_state {
   std::unordered_map<std::string, std::pair<std::string, std::string>> conversations;
   /// user -> their conversations (room, peer), in the order opened.
   std::unordered_map<std::string, conversation_list> user_conversations;
+  /// The archive, told of every entry stored; none without one.
+  archive_actor archive;
+  std::size_t hold = 0; ///< entries per room held for the archive at most
 
   room_history& room(const std::string& name) {
-    return rooms.try_emplace(name, settings.retention).first->second;
+    auto [it, added] = rooms.try_emplace(name, settings.retention);
+    if (added)
+      it->second.set_archived(archive != nullptr, hold);
+    return it->second;
   }
 
   static inline const char* name = "embedded_bus";
@@ -77,6 +83,12 @@ bool muted(const embedded_bus_state& st, const std::string& room, const std::str
   return it != st.rules.end() && it->second.muted(user, now_ms());
 }
 
+/// Tells the archive (if any) that a room has a new entry.
+void tell_archive(bus_self self, const std::string& room, message_id id) {
+  if (self->state.archive)
+    self->send(self->state.archive, archive_atom::value, archive_notice{room, id, true});
+}
+
 store_result store(bus_self self, const store_request& req) {
   if (muted(self->state, req.room, req.user))
     return {{}, false, refusal{error_code::forbidden, "you are muted in this room"}};
@@ -86,6 +98,7 @@ store_result store(bus_self self, const store_request& req) {
     auto live = stored.message;
     live.received_ns = steady_now_ns();
     publish(self, req.room, deliver_atom::value, req.room, live);
+    tell_archive(self, req.room, stored.message.id);
   }
   return stored;
 }
@@ -158,6 +171,7 @@ store_result moderate(bus_self self, const moderation_request& req) {
   auto live = stored;
   live.received_ns = steady_now_ns();
   publish(self, req.room, deliver_atom::value, req.room, live);
+  tell_archive(self, req.room, stored.id);
   if (req.action == moderation_action::kick || req.action == moderation_action::ban)
     publish(self, req.room, kick_atom::value, req.room,
             kick_notice{req.user, make_frame(encode_kicked(req.room, req.by))});
@@ -281,6 +295,22 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     },
     [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
       publish(self, room, typing_atom::value, room, user, session);
+    },
+    [self](entries_atom, const entries_query& query) -> entry_batch {
+      auto it = self->state.rooms.find(query.room);
+      if (it == self->state.rooms.end())
+        return {};
+      return it->second.entries_after(query.after, query.limit);
+    },
+    [self](archived_atom, const archived_mark& m) {
+      if (auto it = self->state.rooms.find(m.room); it != self->state.rooms.end())
+        it->second.mark_archived(m.mark);
+    },
+    [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
+      self->state.archive = archive;
+      self->state.hold = hold;
+      for (auto& [name, history] : self->state.rooms)
+        history.set_archived(archive != nullptr, hold);
     },
   };
 }

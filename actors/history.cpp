@@ -155,10 +155,16 @@ void room_history::trim() {
       --messages_;
     entries_.pop_front();
   };
-  while (messages_ > retention_ || entries_.size() > cap) {
+  // With an archive, an entry not archived yet stays (up to the cap): the
+  // backlog waits here while the archive is slow or away.
+  auto archived = [this](const entry& e) { return !archived_ || e.id <= archived_mark_; };
+  if (archived_)
+    cap = std::max(cap, hold_);
+  while ((messages_ > retention_ && archived(entries_.front())) || entries_.size() > cap) {
     drop_front();
     // Changes before the oldest message kept change nothing that is kept.
-    while (!entries_.empty() && entries_.front().change)
+    while (!entries_.empty() && entries_.front().change &&
+           (archived(entries_.front()) || entries_.size() > cap))
       drop_front();
   }
 }
@@ -191,8 +197,32 @@ message_page room_history::page(std::optional<message_id> before, std::size_t li
   }
   std::reverse(result.messages.begin(), result.messages.end());
   // Older messages exist when one is left before the page's first.
-  result.more = std::any_of(entries_.begin(), it, [](const entry& e) { return !e.change; });
+  result.more =
+    std::any_of(entries_.begin(), it, [](const entry& e) { return !e.change; }) || archived_older();
   return result;
+}
+
+void room_history::mark_archived(message_id mark) {
+  if (mark <= archived_mark_)
+    return;
+  archived_mark_ = mark;
+  trim();
+}
+
+bool room_history::archived_older() const {
+  if (!archived_)
+    return false;
+  auto oldest = std::find_if(entries_.begin(), entries_.end(), [](const entry& e) { return !e.change; });
+  return oldest != entries_.end() && oldest->number > 1;
+}
+
+entry_batch room_history::entries_after(message_id after, std::size_t limit) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), after,
+                             [](message_id id, const entry& e) { return id < e.id; });
+  entry_batch out;
+  for (; it != entries_.end() && out.size() < limit; ++it)
+    out.push_back({it->id, it->number, it->frame});
+  return out;
 }
 
 std::optional<std::int64_t> room_history::last_message_ts() const {

@@ -19,6 +19,7 @@ namespace chatnode {
 /// How much a room keeps: the last `retention` messages, and the changes
 /// after the oldest of them, at most `retention * change_allowance` entries
 /// in all (a room flooded with changes loses its oldest messages sooner).
+/// With an archive, entries not archived yet stay too, within that cap.
 inline constexpr std::size_t change_allowance = 8;
 /// Users whose read position a room keeps on the embedded bus.
 inline constexpr std::size_t max_readers_per_room = 10000;
@@ -70,6 +71,23 @@ public:
   };
   std::optional<read_update> mark_read(const std::string& user, message_id id);
 
+  /// Up to `limit` entries (messages and changes) after `after`, as they
+  /// were published, for the archive.
+  entry_batch entries_after(message_id after, std::size_t limit) const;
+
+  /// Messages that left this log still exist in an archive: pages and
+  /// snapshots say `more` while older messages were ever stored, and up to
+  /// `hold` entries not archived yet stay.
+  void set_archived(bool archived, std::size_t hold) {
+    archived_ = archived;
+    hold_ = hold;
+  }
+
+  /// The archive holds every entry up to `mark`. Until then an entry stays
+  /// past the retention (up to the cap on entries), so that nothing leaves
+  /// before it is archived.
+  void mark_archived(message_id mark);
+
   std::size_t size() const { return messages_; }
   /// The ts of the newest retained message, if any.
   std::optional<std::int64_t> last_message_ts() const;
@@ -97,6 +115,8 @@ private:
   const frame_ptr& current_frame(const entry& e) const;
   std::size_t unread_after(message_id id) const;
   void trim();
+  /// Whether messages older than those retained were stored (and archived).
+  bool archived_older() const;
 
   std::size_t retention_;
   std::deque<entry> entries_;
@@ -105,6 +125,9 @@ private:
   std::unordered_map<std::string, message_id> cids_; ///< user+cid -> id, for retained entries
   std::unordered_map<std::string, message_id> reads_;
   message_id last_id_;
+  bool archived_ = false;
+  std::size_t hold_ = 0;
+  message_id archived_mark_;
 };
 
 } // namespace chatnode

@@ -15,6 +15,8 @@
 //   session -> bus     : admit -> admission, moderate -> store_result, dm -> room,
 //                        rooms -> directory_listing
 //   session -> directory: watch, unwatch;  directory -> bus: rooms
+//   bus     -> archive : archive (work to do);  archive -> bus: entries -> entry_batch
+//   session -> archive : history -> message_page, search -> message_page
 
 #include "actors/messages.hpp"
 
@@ -47,6 +49,16 @@ using hub_actor = caf::typed_actor<
   /// For a user's sessions here, whatever rooms they are in.
   caf::reacts_to<notice_atom, user_notice>>;
 
+/// The archive (archive.hpp): writes every room's entries to PostgreSQL
+/// once, and answers pages older than the bus retains and searches.
+using archive_actor = caf::typed_actor<
+  /// A room has entries to archive.
+  caf::reacts_to<archive_atom, archive_notice>,
+  /// A page of archived messages older than `before`, oldest first.
+  caf::replies_to<history_atom, history_query>::with<message_page>,
+  /// Archived messages matching words, newest first.
+  caf::replies_to<search_atom, search_query>::with<message_page>>;
+
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).
 using bus_actor = caf::typed_actor<
@@ -78,7 +90,15 @@ using bus_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, std::string, hub_actor>,
   caf::reacts_to<unsubscribe_atom, std::string, hub_actor>,
   /// A name is present in a room on this node, or no longer: (room, name, present).
-  caf::reacts_to<member_atom, std::string, std::string, bool>>;
+  caf::reacts_to<member_atom, std::string, std::string, bool>,
+  /// A room's entries as published, for the archive.
+  caf::replies_to<entries_atom, entries_query>::with<entry_batch>,
+  /// The archive to tell of entries stored, and how many entries per room
+  /// to hold for it at most; pages then say `more` where older messages
+  /// were stored, though no longer retained.
+  caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>,
+  /// The archive holds a room's entries this far: they may leave the bus.
+  caf::reacts_to<archived_atom, archived_mark>>;
 
 /// A node's directory watcher: keeps the sessions that watch the room
 /// directory current (directory.hpp).

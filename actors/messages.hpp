@@ -47,6 +47,11 @@ using notice_atom = caf::atom_constant<caf::atom("notice")>;
 using dms_atom = caf::atom_constant<caf::atom("dms")>;
 using api_atom = caf::atom_constant<caf::atom("api")>;
 using disconnect_atom = caf::atom_constant<caf::atom("disconn")>;
+using archive_atom = caf::atom_constant<caf::atom("archive")>;
+using archiver_atom = caf::atom_constant<caf::atom("archiver")>;
+using entries_atom = caf::atom_constant<caf::atom("entries")>;
+using search_atom = caf::atom_constant<caf::atom("search")>;
+using archived_atom = caf::atom_constant<caf::atom("archived")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -191,6 +196,46 @@ struct dm_request {
   std::string peer;
 };
 
+/// The bus stored an entry in a room (`stored_here`: on this node's
+/// request), or this node saw one stored elsewhere: the archive has work.
+struct archive_notice {
+  std::string room;
+  message_id newest;
+  bool stored_here = false;
+};
+
+/// The archive asks the bus for a room's entries after `after` ({0, 0}: from
+/// the oldest retained), in id order, at most `limit`.
+struct entries_query {
+  std::string room;
+  message_id after;
+  std::size_t limit = 500;
+};
+
+/// One entry of a room's order as it was published, with its message
+/// number (messages stored up to and including it; 0 when unknown).
+struct archived_entry {
+  message_id id;
+  std::uint64_t number = 0;
+  frame_ptr frame;
+};
+
+using entry_batch = std::vector<archived_entry>;
+
+/// The archive holds a room's entries up to `mark`: the bus may let them go.
+struct archived_mark {
+  std::string room;
+  message_id mark;
+};
+
+/// A search of a room's archived messages for words.
+struct search_query {
+  std::string room;
+  std::string words;
+  std::optional<message_id> before;
+  std::size_t limit = 20;
+};
+
 /// A request to store a new message.
 inline store_request message_request(std::string room, std::string user, std::string text,
                                      std::string cid = {}) {
@@ -258,3 +303,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::user_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::api_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::api_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::conversation_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::archive_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entries_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entry_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::search_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::archived_mark)

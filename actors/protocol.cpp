@@ -191,6 +191,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::rooms;
   if (name == "dms")
     return request_type::dms;
+  if (name == "search")
+    return request_type::search;
   return std::nullopt;
 }
 
@@ -339,6 +341,31 @@ std::optional<decode_error> read_history(const json& doc, const protocol_limits&
   return std::nullopt;
 }
 
+std::optional<decode_error> read_search(const json& doc, request& req) {
+  std::optional<std::string> query;
+  if (!read_string(doc, "query", query) || !query)
+    return fail(error_code::bad_request, "query is missing or not a string");
+  auto first = query->find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return fail(error_code::bad_request, "query must hold a word");
+  auto last = query->find_last_not_of(" \t\r\n");
+  req.text = query->substr(first, last - first + 1);
+  if (utf8_length(req.text) > max_search_chars)
+    return fail(error_code::bad_request, "query must be at most 200 characters");
+  if (auto err = read_id(doc, "before", req.before))
+    return err;
+  req.limit = default_search_page;
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer())
+      return fail(error_code::bad_request, "limit must be an integer");
+    auto limit = it->get<std::int64_t>();
+    if (limit < 1 || limit > static_cast<std::int64_t>(max_search_page))
+      return fail(error_code::bad_request, "limit must be 1 to 50");
+    req.limit = static_cast<std::size_t>(limit);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
@@ -398,6 +425,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       err = read_send(doc, limits, req);
       break;
     case request_type::history: err = read_history(doc, limits, req); break;
+    case request_type::search: err = read_search(doc, req); break;
     case request_type::edit:
       req.cid = std::move(cid_text);
       err = read_required_id(doc, "target", req.target, req.cid);
@@ -808,6 +836,21 @@ std::string encode_history(std::string_view room, const message_page& page) {
     size += msg.frame->size() + 1;
   auto out = start_event("history", size);
   append_field(out, "room", room);
+  out += ",\"messages\":";
+  append_message_array(out, page.messages);
+  out += ",\"more\":";
+  out += page.more ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string encode_search(std::string_view room, std::string_view query, const message_page& page) {
+  std::size_t size = 128 + query.size();
+  for (const auto& msg : page.messages)
+    size += msg.frame->size() + 1;
+  auto out = start_event("search", size);
+  append_field(out, "room", room);
+  append_field(out, "query", query);
   out += ",\"messages\":";
   append_message_array(out, page.messages);
   out += ",\"more\":";

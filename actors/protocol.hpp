@@ -47,6 +47,9 @@ inline constexpr std::size_t max_room_chars = 64;
 inline constexpr std::size_t max_name_chars = 32;
 inline constexpr std::size_t max_cid_chars = 64;
 inline constexpr std::size_t max_page_size = 100;
+inline constexpr std::size_t max_search_chars = 200;
+inline constexpr std::size_t default_search_page = 20;
+inline constexpr std::size_t max_search_page = 50;
 inline constexpr std::size_t max_token_chars = 4096;
 inline constexpr std::size_t max_emoji_bytes = 16;
 inline constexpr std::int64_t max_moderation_seconds =
@@ -72,7 +75,8 @@ enum class request_type {
   moderate,
   dm,
   rooms,
-  dms
+  dms,
+  search
 };
 
 /// A decoded, validated client request.
@@ -81,11 +85,11 @@ struct request {
   std::string room;
   std::string name;                                   ///< join: trimmed display name
   std::string token;                                  ///< join: optional, see actors/token.hpp
-  std::string text;                                   ///< send, edit
+  std::string text;                                   ///< send, edit; search: the words (trimmed)
   std::string cid;                                    ///< send, edit, delete, react: optional
   std::optional<message_id> since;                    ///< join: optional
-  std::optional<message_id> before;                   ///< history: optional
-  std::size_t limit = 0;                              ///< history: page size, defaulted
+  std::optional<message_id> before;                   ///< history, search: optional
+  std::size_t limit = 0;                              ///< history, search: page size, defaulted
   message_id target;                                  ///< edit, delete, react: the message changed
   std::string emoji;                                  ///< react
   bool on = true;                                     ///< react: added (false: taken back)
@@ -169,6 +173,8 @@ message_template encode_change_template(const message_change& change);
 std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
 std::string encode_typing(std::string_view room, std::string_view user);
 std::string encode_history(std::string_view room, const message_page& page);
+/// A search's answer: `page` newest first.
+std::string encode_search(std::string_view room, std::string_view query, const message_page& page);
 std::string encode_error(error_code code, std::string_view reason, std::string_view cid = {});
 
 } // namespace chatnode

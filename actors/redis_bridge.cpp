@@ -253,6 +253,16 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
         call(self, {st.publish_command(), st.keys.channel(room), "t" + session + "\n" + user},
              [](redis_reply) {});
     },
+    [self](entries_atom, const entries_query& query) -> caf::result<entry_batch> {
+      auto promise = self->make_response_promise();
+      answer_entries(self, query, promise);
+      return caf::delegated<entry_batch>{};
+    },
+    [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
+      self->state.archive = archive;
+      self->state.archive_hold = hold;
+    },
+    [self](archived_atom, const archived_mark& m) { note_archived(self, m); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       auto& st = self->state;
       st.names[room][name] = present;

@@ -74,6 +74,7 @@ const lua_script store{redis_scripts::store};
 const lua_script replicated{redis_scripts::replicated};
 const lua_script snapshot{redis_scripts::snapshot};
 const lua_script catch_up{redis_scripts::catch_up};
+const lua_script archived{redis_scripts::archived};
 const lua_script history{redis_scripts::history};
 const lua_script read{redis_scripts::read};
 const lua_script admit{redis_scripts::admit};

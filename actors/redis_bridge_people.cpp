@@ -81,6 +81,7 @@ void moderate(bridge_actor* self, const moderation_request& req, caf::response_p
         return fail(promise, r);
       self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
       auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
+      tell_archive(self, room, id, true);
       store_result result{{id, make_frame(r.elements[2].str)}, false, std::nullopt};
       if (!self->state.replicated()) {
         promise.deliver(std::move(result));

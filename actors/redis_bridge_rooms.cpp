@@ -24,6 +24,7 @@ void deliver_new(bridge_actor* self, const std::string& room, room_link& r, stor
   if (r.last && msg.id <= *r.last)
     return;
   r.last = msg.id;
+  tell_archive(self, room, msg.id, false);
   self->send(r.hub, deliver_atom::value, room, std::move(msg));
 }
 
@@ -202,7 +203,7 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
                                 std::to_string(w.query.limit), st.replicated_flag(), w.query.user};
   run_script(self, scripts::snapshot, snapshot_keys(st, room), std::move(args),
-             [room, w](redis_reply r) mutable {
+             [self, room, w](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 7) {
                  w.promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;
@@ -219,7 +220,8 @@ void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query 
                }
                if (!w.query.since) // newest first
                  std::reverse(snap.history.messages.begin(), snap.history.messages.end());
-               snap.history.more = r.elements[3].integer != 0;
+               snap.history.more =
+                 r.elements[3].integer != 0 || (!w.query.since && older_archived(self->state, entries));
                snap.members = distinct_names(r.elements[1]);
                snap.presence_version = std::strtoull(r.elements[2].str.c_str(), nullptr, 10);
                snap.read = message_id::parse(r.elements[5].str);
@@ -234,7 +236,7 @@ void answer_history(bridge_actor* self, const history_query& query, caf::respons
              {st.keys.log(query.room), st.keys.watermark(query.room), st.keys.states(query.room)},
              {query.before ? query.before->to_string() : std::string{}, std::to_string(query.limit + 1),
               st.replicated_flag()},
-             [promise, query](redis_reply r) mutable {
+             [self, promise, query](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 2) {
                  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;
@@ -242,7 +244,7 @@ void answer_history(bridge_actor* self, const history_query& query, caf::respons
                const auto& entries = r.elements[0].elements;
                const auto& states = r.elements[1].elements;
                message_page page;
-               page.more = entries.size() > query.limit;
+               page.more = entries.size() > query.limit || older_archived(self->state, entries);
                for (std::size_t i = 0; i < std::min(query.limit, entries.size()); ++i)
                  page.messages.push_back(
                    entry_now(query.room, entries[i], i < states.size() ? states[i].str : std::string{}));
@@ -348,11 +350,12 @@ void store(bridge_actor* self, const store_request& req, caf::response_promise p
   run_script(
     self, scripts::store,
     {st.keys.log(req.room), st.keys.cids(req.room), st.keys.channel(req.room), st.keys.watermark(req.room),
-     st.keys.states(req.room), st.keys.numbered(req.room), st.keys.mutes(req.room)},
+     st.keys.states(req.room), st.keys.numbered(req.room), st.keys.mutes(req.room),
+     st.keys.archived(req.room)},
     {kind, req.user, req.text, req.cid, std::to_string(st.settings.retention), t.head, t.middle, t.tail,
      std::to_string(std::chrono::milliseconds{st.settings.cid_ttl}.count()),
      st.replicated() ? std::string{} : st.publish_command(), req.target.to_string(), req.emoji,
-     req.on ? "1" : "0", req.moderator ? "1" : "0"},
+     req.on ? "1" : "0", req.moderator ? "1" : "0", st.archive ? "1" : "0", std::to_string(st.archive_hold)},
     [self, promise, req](redis_reply r) mutable {
       if (r.type != redis_reply::kind::array || r.elements.size() < 3) {
         promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
@@ -378,6 +381,7 @@ void store(bridge_actor* self, const store_request& req, caf::response_promise p
         self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
         if (!req.change)
           note_activity(self, req.room, static_cast<std::int64_t>(id.ms));
+        tell_archive(self, req.room, id, true);
         result = {{id, make_frame(r.elements[2].str)}, false, std::nullopt};
       } else {
         redis_reply entry;

@@ -101,6 +101,9 @@ struct bridge_state {
   std::map<std::string, std::int64_t> directory_dirty;
   /// This node's hub, for notices to users whatever rooms they are in.
   hub_actor notice_hub;
+  /// The archive, told of entries stored or seen; none without one.
+  archive_actor archive;
+  std::uint64_t archive_hold = 0; ///< entries per room held for the archive at most
   /// Work to do later on the actor, by timer token (after()).
   std::unordered_map<std::uint64_t, std::function<void()>> timers;
 
@@ -127,8 +130,8 @@ using bridge_actor = redis_bridge_actor::stateful_base<bridge_state>;
 
 /// The scripts of actors/lua/.
 namespace scripts {
-extern const lua_script store, replicated, snapshot, catch_up, history, read, admit, moderate, directory,
-  presence, refresh;
+extern const lua_script store, replicated, snapshot, catch_up, archived, history, read, admit, moderate,
+  directory, presence, refresh;
 } // namespace scripts
 
 /// A callback for a port that hands the reply to `k` on the actor.
@@ -188,6 +191,19 @@ void on_kick(bridge_actor* self, room_link& r, const std::string& room, std::str
 void publish_replicated(bridge_actor* self, const std::string& room, store_result result,
                         const std::string& previous, caf::response_promise promise);
 void expire_waiting(bridge_actor* self);
+
+// -- the archive's side (redis_bridge_archive.cpp) ----------------------------------
+
+/// Tells the archive (if any) that a room has an entry up to `id`.
+void tell_archive(bridge_actor* self, const std::string& room, message_id id, bool stored_here);
+/// A room's entries after a mark, as published, up to what readers may see.
+void answer_entries(bridge_actor* self, const entries_query& query, caf::response_promise promise);
+/// With an archive, a page that reached the oldest retained message still
+/// has `more` when messages were stored before it: `entries` (a script's
+/// answer, in any order) decide.
+bool older_archived(const bridge_state& st, const std::vector<redis_reply>& entries);
+/// The archive holds a room's entries up to a mark: store.lua may trim them.
+void note_archived(bridge_actor* self, const archived_mark& m);
 
 // -- presence (redis_bridge_presence.cpp) -------------------------------------------
 

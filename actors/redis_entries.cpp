@@ -14,7 +14,7 @@ namespace {
 struct entry_fields {
   message_id id;
   std::string_view kind; ///< empty for a message
-  std::string_view target, user, text, cid, emoji, on, count, action, by;
+  std::string_view target, user, text, cid, emoji, on, count, action, by, number;
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -39,6 +39,7 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'x': out.count = value; break;
       case 'a': out.action = value; break;
       case 'b': out.by = value; break;
+      case 'n': out.number = value; break;
     }
   }
   return out;
@@ -54,6 +55,13 @@ chat_message as_message(const std::string& room, const entry_fields& f) {
 }
 
 } // namespace
+
+std::uint64_t entry_number(const redis_reply& entry) {
+  auto f = read_fields(entry);
+  std::uint64_t n = 0;
+  std::from_chars(f.number.data(), f.number.data() + f.number.size(), n);
+  return n;
+}
 
 bool is_change(const redis_reply& entry) {
   return !read_fields(entry).kind.empty();

@@ -6,6 +6,7 @@
 #include "actors/chat_types.hpp"
 #include "actors/redis_port.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,10 @@ namespace chatnode::bridge {
 
 /// Whether a stream entry {id, {field, value...}} is a change (edit, delete, reaction).
 bool is_change(const redis_reply& entry);
+
+/// An entry's message number (messages stored up to and including it; 0
+/// for entries written before numbering).
+std::uint64_t entry_number(const redis_reply& entry);
 
 /// An entry as it was published: its `message`, `edit`, `delete` or `reaction` event.
 stored_message entry_event(const std::string& room, const redis_reply& entry);

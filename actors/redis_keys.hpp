@@ -27,8 +27,9 @@ public:
     return of(room, "parties");
   } ///< a direct conversation's users
   std::string presence_version(const std::string& room) const { return of(room, "pver"); }
-  std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
-  std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub
+  std::string archived(const std::string& room) const { return of(room, "archived"); } ///< the archive's mark
+  std::string nodes(const std::string& room) const { return of(room, "nodes"); }       ///< node liveness
+  std::string channel(const std::string& room) const { return of(room, "live"); }      ///< pub/sub
   /// The room directory (one key, on one shard).
   std::string directory() const { return prefix_ + "{directory}"; }
   /// Notices for users wherever they are connected (every node listens).

@@ -12,6 +12,7 @@ extern const char* const store;      ///< store.lua: a message or a change, once
 extern const char* const replicated; ///< replicated.lua: a stored message reached its replicas
 extern const char* const snapshot;   ///< snapshot.lua: history, members and version for a join
 extern const char* const catch_up;   ///< catch_up.lua: the stream after a gap
+extern const char* const archived;   ///< archived.lua: the archive's mark moves forward
 extern const char* const history;    ///< history.lua: a page of history
 extern const char* const read;       ///< read.lua: a user's read position moves up
 extern const char* const admit;      ///< admit.lua: may a user enter a room

@@ -320,6 +320,9 @@ void handle_read(session_self self, request& req) {
       });
 }
 
+/// A history page: from the bus, and where the bus's retention ends before
+/// the page is full, continued from the archive (older than the bus's
+/// oldest, so nothing twice at the seam).
 void handle_history(session_self self, request& req) {
   auto& st = self->state;
   if (st.in(req.room) == nullptr) {
@@ -327,13 +330,70 @@ void handle_history(session_self self, request& req) {
     return;
   }
   auto room = req.room;
+  auto before = req.before;
+  auto limit = req.limit;
   self
     ->request(st.bus, st.settings.bus_timeout, history_atom::value,
               history_query{req.room, req.before, req.limit})
-    .then([self, room](const message_page& page) { self->state.reply(encode_history(room, page)); },
-          [self](const caf::error&) {
-            self->state.reply_error(error_code::unavailable, "history is unavailable");
-          });
+    .then(
+      [self, room, before, limit](message_page& page) {
+        auto& st = self->state;
+        if (!st.settings.archive || page.messages.size() >= limit) {
+          st.reply(encode_history(room, page));
+          return;
+        }
+        auto from = page.messages.empty() ? before : std::optional<message_id>{page.messages.front().id};
+        self
+          ->request(st.settings.archive, st.settings.bus_timeout, history_atom::value,
+                    history_query{room, from, limit - page.messages.size()})
+          .then(
+            [self, room, page](message_page& older) {
+              older.messages.insert(older.messages.end(), page.messages.begin(), page.messages.end());
+              self->state.reply(encode_history(room, older));
+            },
+            // The archive is away: what the bus has, and `more` as it says.
+            [self, room, page](const caf::error&) { self->state.reply(encode_history(room, page)); });
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "history is unavailable");
+      });
+}
+
+/// A search of the room's archived messages. Like history it needs the room
+/// joined, where access is checked; a direct conversation the user is not a
+/// party to (or cannot be, without identities) is `forbidden`.
+void handle_search(session_self self, request& req) {
+  auto& st = self->state;
+  if (!st.settings.archive) {
+    st.reply_error(error_code::unavailable, "search needs an archive");
+    return;
+  }
+  if (st.in(req.room) == nullptr) {
+    // Not joined: `forbidden` where a join would be refused (banned, or not
+    // a party to a direct conversation), else `not_joined`.
+    self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{req.room, st.identity})
+      .then(
+        [self](const admission& answer) {
+          if (answer.refused)
+            self->state.reply_error(error_code::forbidden, answer.refused->reason);
+          else
+            self->state.reply_error(error_code::not_joined, "join the room before searching it");
+        },
+        [self](const caf::error&) {
+          self->state.reply_error(error_code::not_joined, "join the room before searching it");
+        });
+    return;
+  }
+  auto room = req.room;
+  auto words = req.text;
+  self
+    ->request(st.settings.archive, st.settings.bus_timeout, search_atom::value,
+              search_query{req.room, req.text, req.before, req.limit})
+    .then(
+      [self, room, words](const message_page& page) { self->state.reply(encode_search(room, words, page)); },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "search is unavailable (the archive is away)");
+      });
 }
 
 void handle_frame(session_self self, const std::string& frame) {
@@ -392,6 +452,7 @@ void dispatch(session_self self, request& req) {
     case request_type::rooms: handle_rooms(self, req); break;
     case request_type::dms: handle_dms(self); break;
     case request_type::history: handle_history(self, req); break;
+    case request_type::search: handle_search(self, req); break;
     case request_type::typing: {
       auto* member = st.in(req.room);
       if (member == nullptr) {

@@ -28,6 +28,8 @@ struct session_settings {
     5000}; ///< a store or history query slower than this fails as `unavailable`
   /// Told of every moderation action a session makes (the node logs it).
   std::function<void(const moderation_request&)> on_moderation;
+  /// The archive, if one is configured: history past the bus's retention, and search.
+  archive_actor archive;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chatnode needs on Debian 12 and is not there yet.
 #   deploy/install-deps.sh          build and run
-#   deploy/install-deps.sh --test   also the test suite's needs (redis-server,
+#   deploy/install-deps.sh --test   also the test suite's needs (redis-server, postgresql-15,
 #                                   Boost.Test, chromium and an emoji font, playwright-core, Docker's
 #                                   engine and docker-compose, debootstrap)
 # Idempotent and quiet: prints only what it installs.
@@ -14,10 +14,10 @@ with_tests=false
 
 packages=(
   g++ cmake ninja-build pkg-config ccache
-  libcaf-dev libboost1.81-dev libhiredis-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
+  libcaf-dev libboost1.81-dev libhiredis-dev libpq-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
 )
 if $with_tests; then
-  packages+=(libboost-test1.81-dev redis-server nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
+  packages+=(libboost-test1.81-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
              docker.io docker-compose debootstrap clang-format)
 fi
 
@@ -35,6 +35,12 @@ read -r -a missing <<< "${missing[*]}"
 
 if ((${#missing[@]} > 0)); then
   echo "installing: ${missing[*]}"
+  # The tests run their own PostgreSQL servers; the package's own cluster
+  # and service are not wanted.
+  if [[ " ${missing[*]} " == *" postgresql-15 "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
   log=$(mktemp)
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
            --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then

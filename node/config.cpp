@@ -259,6 +259,12 @@ std::string check_api_key(std::string_view v) {
   return {};
 }
 
+std::string check_archive_url(std::string_view v) {
+  if (!v.empty() && !v.starts_with("postgresql://") && !v.starts_with("postgres://"))
+    return "expected \"\" (no archive) or a postgresql:// URL";
+  return {};
+}
+
 const std::vector<setting>& all_settings() {
   static const std::vector<setting> table{
     text("node", "name", &node_config::name, check_node_name),
@@ -294,6 +300,9 @@ const std::vector<setting>& all_settings() {
     integer("redis", "wait_replicas", &node_config::redis_wait_replicas, 0, 16),
     text("auth", "secret", &node_config::auth_secret, check_secret),
     text("api", "key", &node_config::api_key, check_api_key),
+    text("archive", "url", &node_config::archive_url, check_archive_url),
+    integer("archive", "retention_days", &node_config::archive_retention_days, 0, 1000000),
+    integer("archive", "hold", &node_config::archive_hold, 1000, 10000000),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

@@ -56,6 +56,10 @@ struct node_config {
   // [auth]
   std::string auth_secret;
   std::string api_key; ///< [api] key: the server API's bearer key; empty: the API is off
+  // [archive]
+  std::string archive_url;                 ///< postgresql://...; empty: no archive
+  std::int64_t archive_retention_days = 0; ///< archived messages older than this are deleted; 0: kept forever
+  std::int64_t archive_hold = 100000;      ///< entries per room the bus holds for the archive at most
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -37,6 +37,7 @@ struct edge_context {
   std::chrono::milliseconds idle_timeout{60000}; ///< a WebSocket silent this long (no pong either) is closed
   address_limits per_address;
   bool redis_configured = false;
+  bool archive_configured = false;
 
   /// Empty while ready; else why not (the /readyz body).
   std::function<std::string()> not_ready_reason;

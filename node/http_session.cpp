@@ -265,14 +265,18 @@ http::message_generator http_session::handle(const request& req) {
       for (const auto& shard : ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{})
         if (!shard.up)
           down += (down.empty() ? "" : ", ") + shard.master;
-      return text_response(req, http::status::ok,
-                           down.empty() ? "ready\n" : "ready; redis shards unreachable: " + down + "\n");
+      // The archive is not needed to chat: it is named, not a reason to leave the balancer.
+      std::string body = down.empty() ? "ready" : "ready; redis shards unreachable: " + down;
+      if (ctx_.archive_configured && !ctx_.chat->archive_up.load())
+        body += "; archive unreachable (history past retention and search unavailable)";
+      return text_response(req, http::status::ok, body + "\n");
     }
     return text_response(req, http::status::service_unavailable, reason + "\n");
   }
   if (path == "/metrics") {
     node_status status{ctx_.not_ready_reason().empty(), ctx_.redis_configured,
-                       ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{}};
+                       ctx_.redis_shards ? ctx_.redis_shards() : std::vector<shard_state>{},
+                       ctx_.archive_configured};
     return text_response(req, http::status::ok, render_metrics(*ctx_.chat, ctx_.stats, status),
                          "text/plain; version=0.0.4; charset=utf-8");
   }

@@ -28,6 +28,7 @@ options:
   --listen ADDR:PORT address to listen on (port 0: any free port)
   --node NAME        node name shown to clients and in logs
   --redis URL        redis://[:password@]host:port[/db] to join other nodes
+  --archive URL      postgresql://user:password@host:port/db to archive every message and search it
   --web-root DIR     directory of the browser client
   --log-level LEVEL  trace, debug, info, warn or error
   --check-config     validate the configuration, print it and exit
@@ -52,8 +53,8 @@ struct flag_setting {
 };
 
 constexpr flag_setting flag_settings[] = {
-  {"--listen", "node.listen"},     {"--node", "node.name"},      {"--redis", "redis.url"},
-  {"--web-root", "node.web_root"}, {"--log-level", "log.level"},
+  {"--listen", "node.listen"},  {"--node", "node.name"},         {"--redis", "redis.url"},
+  {"--archive", "archive.url"}, {"--web-root", "node.web_root"}, {"--log-level", "log.level"},
 };
 
 /// The configuration from a file and the environment, as the node would read it.

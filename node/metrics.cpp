@@ -110,6 +110,27 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
            load(s.redis_commands));
     histogram(out, "chatnode_redis_rtt_seconds", "Redis command round-trip time.", s.redis_rtt);
   }
+  metric(out, "chatnode_archive_configured", "gauge", "1 when an archive URL is configured.",
+         status.archive_configured ? 1 : 0);
+  if (status.archive_configured) {
+    metric(out, "chatnode_archive_up", "gauge",
+           "1 while the archive database is connected and its schema ready.", s.archive_up.load() ? 1 : 0);
+    metric(out, "chatnode_archive_entries_total", "counter", "Entries this node wrote to the archive.",
+           load(s.archive_entries));
+    metric(out, "chatnode_archive_batches_total", "counter", "Batches this node wrote to the archive.",
+           load(s.archive_batches));
+    metric(out, "chatnode_archive_failures_total", "counter",
+           "Archive batches that failed and wait to be tried again.", load(s.archive_failures));
+    metric(out, "chatnode_archive_missed_total", "counter",
+           "Messages that left the bus's retention before they were archived.", load(s.archive_missed));
+    metric(out, "chatnode_archive_rooms_pending", "gauge",
+           "Rooms with entries this node has not seen archived.", s.archive_rooms_pending.load());
+    metric(out, "chatnode_archive_backlog_seconds", "gauge",
+           "How long the oldest entry this node waits to see archived has waited.",
+           s.archive_backlog_seconds.load());
+    histogram(out, "chatnode_archive_write_seconds", "Time to write one batch to the archive.",
+              s.archive_write_seconds);
+  }
   if (!status.shards.empty()) {
     out << "# HELP chatnode_redis_shard_up 1 while this node reaches the Redis Cluster master of a shard.\n"
         << "# TYPE chatnode_redis_shard_up gauge\n";

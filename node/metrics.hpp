@@ -18,6 +18,7 @@ struct node_status {
   bool ready = false;
   bool redis_configured = false;
   std::vector<shard_state> shards; ///< empty unless on a Redis Cluster
+  bool archive_configured = false;
 };
 
 /// The /metrics body.

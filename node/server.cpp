@@ -2,6 +2,7 @@
 
 #include "actors/embedded_bus.hpp"
 #include "actors/api.hpp"
+#include "actors/archive.hpp"
 #include "actors/directory.hpp"
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
@@ -13,6 +14,7 @@
 #include "node/io_pool.hpp"
 #include "node/listener.hpp"
 #include "node/log.hpp"
+#include "node/pg_connection.hpp"
 #include "node/redis_cluster.hpp"
 #include "node/redis_connection.hpp"
 #include "node/websocket_session.hpp"
@@ -229,6 +231,52 @@ session_settings session_settings_of(const node_config& config, const std::strin
   return settings;
 }
 
+/// The archive when configured: its two connections and the actor.
+struct running_archive {
+  archive_actor archive;
+  std::function<void()> stop;
+};
+
+/// The archive URL as logged: without its password.
+std::string redacted(const std::string& url) {
+  auto scheme = url.find("://");
+  auto at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos)
+    return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at)
+    return url;
+  return url.substr(0, colon) + ":***" + url.substr(at);
+}
+
+running_archive start_archive(caf::actor_system& system, net::io_context& ioc, const node_config& config,
+                              const bus_actor& bus, const stats_ptr& stats) {
+  if (config.archive_url.empty())
+    return {};
+  auto handle = std::make_shared<archive_actor>();
+  pg_connection::timing timing;
+  auto writer =
+    std::make_shared<pg_connection>(ioc, config.archive_url, "writer", forward_pg_events(handle, 0), timing);
+  auto reader =
+    std::make_shared<pg_connection>(ioc, config.archive_url, "reader", forward_pg_events(handle, 1), timing);
+  archive_settings settings;
+  settings.retention_days = config.archive_retention_days;
+  settings.bus_retention = static_cast<std::size_t>(config.retention);
+  settings.hold = static_cast<std::size_t>(config.archive_hold);
+  settings.warn = [](const std::string& event, const std::string& detail) {
+    log::warn(event, {{"detail", detail}});
+  };
+  auto archive = spawn_archive(system, bus, writer, reader, std::move(settings), stats);
+  *handle = archive;
+  writer->start();
+  reader->start();
+  log::info("archive_configured", {{"url", redacted(config.archive_url)}});
+  return {archive, [writer, reader] {
+            writer->stop();
+            reader->stop();
+          }};
+}
+
 /// The bus: Redis when configured, else the embedded one.
 std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context& ioc,
                                      const node_config& config, const std::string& node_name,
@@ -346,6 +394,9 @@ int run_server(const node_config& config) {
   ctx.redis_shards = std::move(started->shards);
   auto hub = spawn_hub(system, bus, ctx.chat);
   auto directory = spawn_directory(system, bus);
+  auto archived = start_archive(system, ioc, config, bus, ctx.chat);
+  auto archive = archived.archive;
+  ctx.archive_configured = !config.archive_url.empty();
   auto settings_for_api = session_settings_of(config, node_name);
   auto api = spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation);
   ctx.api_key = config.api_key;
@@ -362,7 +413,9 @@ int run_server(const node_config& config) {
       api, std::move(req), std::move(done));
   };
   configure_edge(ctx, config, node_name, where.web_root);
-  ctx.spawn_session = [&system, hub, bus, directory, settings = session_settings_of(config, node_name),
+  auto settings_for_sessions = session_settings_of(config, node_name);
+  settings_for_sessions.archive = archive;
+  ctx.spawn_session = [&system, hub, bus, directory, settings = std::move(settings_for_sessions),
                        chat = ctx.chat](sink_ptr sink, std::string id) {
     return spawn_session(system, std::move(sink), std::move(id), hub, bus, directory, settings, chat);
   };
@@ -374,7 +427,10 @@ int run_server(const node_config& config) {
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
+    if (archive)
+      caf::anon_send_exit(archive, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    archive = nullptr;
     hub = nullptr;
     directory = nullptr;
     api = nullptr;
@@ -382,6 +438,8 @@ int run_server(const node_config& config) {
     bus = nullptr;
     ctx.spawn_session = nullptr;
     system.await_all_actors_done();
+    if (archived.stop)
+      std::exchange(archived.stop, nullptr)();
     if (stop_redis)
       std::exchange(stop_redis, nullptr)();
     pool.poll();

@@ -14,11 +14,15 @@
 -- With no publish command ([redis] wait_replicas set) nothing is published
 -- here: the bridge publishes with replicated.lua once the entry reached the
 -- replicas, naming the entry before it, which this returns.
+-- With an archive, no entry newer than the room's archived mark leaves the
+-- stream while the stream holds at most `hold` entries: the backlog waits
+-- here while the archive is slow or away.
 -- A muted user stores nothing; a moderator may delete anyone's message.
--- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes
+-- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
+--       archived mark
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
 --       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0'),
---       '1' for a moderator
+--       '1' for a moderator, '1' with an archive, hold
 -- Returns {'new', id, frame, previous}, {'dup', id, {field, value, ...}, previous},
 -- {'refused', code, reason} or, for a reaction already so, {'same', id, count}
 -- (id: the newest change of the target); previous is '' when published here.
@@ -119,16 +123,19 @@ end
 -- before the oldest message kept (they change nothing kept). Looked at once
 -- every `slack` messages, or when the stream is over its cap.
 local cap = retention * 8
+local hold = ARGV[15] == '1' and math.max(cap, tonumber(ARGV[16])) or cap
 local slack = math.min(100, math.max(1, math.floor(retention / 10)))
 local len = redis.call('XLEN', KEYS[1])
-if len > cap or (kind == 'm' and numbered % slack == 0) then
+if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slack == 0) then
+  local archived = ARGV[15] == '1' and (redis.call('GET', KEYS[8]) or '0-0') or nil
   local gone, cut, from, count = {}, nil, '-', 1
   while not cut do
     local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', count)
     if #batch == 0 then break end
     for _, e in ipairs(batch) do
       local f = entry_fields(e)
-      if not f.k and tonumber(f.n or '0') > numbered - retention and len <= cap then cut = e[1] break end
+      local waits = archived and len <= hold and id_after(e[1], archived)
+      if waits or (len <= cap and not f.k and tonumber(f.n or '0') > numbered - retention) then cut = e[1] break end
       if not f.k then table.insert(gone, e[1]) end
       len = len - 1
     end

@@ -3,7 +3,7 @@
 // Optionally inside network namespaces joined by veth pairs (Netlab).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,6 +84,66 @@ export class Redis {
   resume() { this.child.kill('SIGCONT'); }
   async destroy() {
     if (this.child) { this.child.kill('SIGCONT'); await this.stop(); }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A PostgreSQL 15 server child (Debian's postgresql-15): `initdb` into a
+ *  scratch folder and `postgres` on a free loopback port. Both refuse to run
+ *  as root, so under root they run as the `postgres` user Debian's package
+ *  made. Trust authentication for user `chatnode` on loopback only. */
+export class Postgres {
+  static bin = '/usr/lib/postgresql/15/bin';
+  asUser(program, args) {
+    const root = process.getuid?.() === 0;
+    return root ? ['runuser', ['-u', 'postgres', '--', program, ...args]] : [program, args];
+  }
+  async start() {
+    if (!this.dir) {
+      this.dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-pg-'));
+      if (process.getuid?.() === 0) execFileSync('chown', ['postgres', this.dir]);
+      const [program, args] = this.asUser(path.join(Postgres.bin, 'initdb'),
+        ['-D', path.join(this.dir, 'data'), '-U', 'chatnode', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+      execFileSync(program, args, { stdio: 'ignore' });
+    }
+    this.port ??= await freePort();
+    const [program, args] = this.asUser(path.join(Postgres.bin, 'postgres'),
+      ['-D', path.join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir,
+        '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
+    this.stderr = '';
+    this.child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child.stderr.on('data', (d) => { this.stderr += d; });
+    await waitFor(() => {
+      if (this.child.exitCode !== null) throw new Error(`postgres exited: ${this.stderr}`);
+      try { this.query('SELECT 1'); return true; } catch { return false; }
+    }, 'postgres to accept connections', 20000);
+    return this;
+  }
+  get url() { return `postgresql://chatnode@127.0.0.1:${this.port}/postgres`; }
+  /** Runs SQL with psql; rows as arrays of strings. */
+  query(sql) {
+    const out = execFileSync('psql', ['-X', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
+      '-p', String(this.port), '-U', 'chatnode', '-d', 'postgres', '-c', sql],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+    return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  }
+  /** Stops the server (fast shutdown: sessions are ended, as when a
+   *  database goes away); its data stays for start(). The signal goes to
+   *  postgres itself: runuser would pass on a SIGTERM (smart shutdown, which
+   *  waits for every client to leave). */
+  async stop() {
+    if (!this.child) return;
+    try {
+      const pid = Number(readFileSync(path.join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(pid, 'SIGINT');
+    } catch {
+      this.child.kill('SIGINT');
+    }
+    await waitExit(this.child, 10000);
+    this.child = null;
+  }
+  async destroy() {
+    await this.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -44,6 +44,9 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](subscribe_atom, const std::string&, const hub_actor&) {},
     [](unsubscribe_atom, const std::string&, const hub_actor&) {},
     [](member_atom, const std::string&, const std::string&, bool) {},
+    [](entries_atom, const entries_query&) { return entry_batch{}; },
+    [](archiver_atom, const archive_actor&, std::uint64_t) {},
+    [](archived_atom, const archived_mark&) {},
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;

@@ -1,0 +1,228 @@
+-- The archive's schema, run by every node at start in one transaction under
+-- an advisory lock, so nodes starting together migrate once. Tables change
+-- only by numbered migrations (each applied once, recorded in
+-- chatnode_schema); functions are replaced at every start, so they always
+-- match the node that runs them. The last statement answers the schema's
+-- version: a node older than its database refuses to archive.
+--
+-- Ids are Redis stream ids "<ms>-<seq>", kept as two bigints (ms, seq) so
+-- that row comparisons order them.
+BEGIN;
+SELECT pg_advisory_xact_lock(4242001717);
+CREATE TABLE IF NOT EXISTS chatnode_schema (
+  version integer PRIMARY KEY,
+  applied timestamptz NOT NULL DEFAULT now()
+);
+
+DO $migrate$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 1) THEN
+    -- Per room: the newest entry archived (the high-water mark), the newest
+    -- message number seen, and the messages that left the bus before they
+    -- could be archived.
+    CREATE TABLE archive_rooms (
+      room text PRIMARY KEY,
+      mark_ms bigint NOT NULL DEFAULT 0,
+      mark_seq bigint NOT NULL DEFAULT 0,
+      messages bigint NOT NULL DEFAULT 0,
+      missed bigint NOT NULL DEFAULT 0,
+      retention_days integer,
+      updated timestamptz NOT NULL DEFAULT now()
+    );
+    -- Every message as it now is; `words` is what search matches.
+    CREATE TABLE archive_messages (
+      room text NOT NULL,
+      ms bigint NOT NULL,
+      seq bigint NOT NULL,
+      number bigint NOT NULL,
+      author text NOT NULL,
+      body text NOT NULL,
+      ts bigint NOT NULL,
+      cid text,
+      edited bigint,
+      deleted boolean NOT NULL DEFAULT false,
+      reactions jsonb NOT NULL DEFAULT '[]',
+      words tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+      PRIMARY KEY (room, ms, seq)
+    );
+    CREATE INDEX archive_messages_words ON archive_messages USING gin (words);
+    CREATE INDEX archive_messages_author ON archive_messages (author);
+    CREATE INDEX archive_messages_ts ON archive_messages (ts);
+    -- Every entry of a room's order as it was published (messages, edits,
+    -- deletes, reactions, moderation).
+    CREATE TABLE archive_events (
+      room text NOT NULL,
+      ms bigint NOT NULL,
+      seq bigint NOT NULL,
+      kind text NOT NULL,
+      author text,
+      event jsonb NOT NULL,
+      PRIMARY KEY (room, ms, seq)
+    );
+    CREATE INDEX archive_events_author ON archive_events (author);
+    CREATE INDEX archive_events_ms ON archive_events (ms);
+    INSERT INTO chatnode_schema (version) VALUES (1);
+  END IF;
+END
+$migrate$;
+
+-- A reaction added or taken back, on a reactions list [[emoji, [users]], ...]
+-- kept in the order they came (an emoji nobody reacts with any more leaves).
+CREATE OR REPLACE FUNCTION chatnode_react(list jsonb, emoji text, who text, adding boolean)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+  out jsonb := '[]';
+  pair jsonb;
+  users jsonb;
+  found boolean := false;
+BEGIN
+  FOR pair IN SELECT value FROM jsonb_array_elements(list) LOOP
+    IF pair->>0 = emoji THEN
+      found := true;
+      users := pair->1;
+      IF adding AND NOT users @> jsonb_build_array(who) THEN
+        users := users || jsonb_build_array(who);
+      ELSIF NOT adding THEN
+        users := COALESCE((SELECT jsonb_agg(u) FROM jsonb_array_elements(users) u WHERE u <> to_jsonb(who)), '[]');
+      END IF;
+      IF jsonb_array_length(users) > 0 THEN
+        out := out || jsonb_build_array(jsonb_build_array(emoji, users));
+      END IF;
+    ELSE
+      out := out || jsonb_build_array(pair);
+    END IF;
+  END LOOP;
+  IF adding AND NOT found THEN
+    out := out || jsonb_build_array(jsonb_build_array(emoji, jsonb_build_array(who)));
+  END IF;
+  RETURN out;
+END
+$fn$;
+
+-- Archives a batch of one room's entries, in id order: [[ms, seq, number,
+-- event], ...] with each entry's event as published. Entries at or below
+-- the room's mark are skipped under the room's row lock, so batches that
+-- overlap (two nodes, or a retry after a lost answer) write each entry
+-- once. A message number more than one past the last one seen means
+-- messages left the bus unarchived: they are counted in `missed`.
+-- Returns the room's mark, its newest message number, the messages this
+-- batch found missed, and the entries it wrote.
+CREATE OR REPLACE FUNCTION chatnode_archive(p_room text, p_entries jsonb)
+RETURNS TABLE (mark text, messages bigint, missed bigint, written integer) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  r archive_rooms%ROWTYPE;
+  missed_now bigint := 0;
+  wrote integer := 0;
+  e jsonb;
+  ev jsonb;
+  e_ms bigint;
+  e_seq bigint;
+  n bigint;
+  k text;
+  t_ms bigint;
+  t_seq bigint;
+BEGIN
+  INSERT INTO archive_rooms (room) VALUES (p_room) ON CONFLICT DO NOTHING;
+  SELECT * INTO r FROM archive_rooms WHERE room = p_room FOR UPDATE;
+  FOR e IN SELECT value FROM jsonb_array_elements(p_entries) LOOP
+    e_ms := (e->>0)::bigint;
+    e_seq := (e->>1)::bigint;
+    n := (e->>2)::bigint;
+    ev := e->3;
+    CONTINUE WHEN (e_ms, e_seq) <= (r.mark_ms, r.mark_seq);
+    k := ev->>'type';
+    IF k = 'message' THEN
+      IF n > r.messages + 1 THEN
+        missed_now := missed_now + (n - r.messages - 1);
+      END IF;
+      INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid)
+      VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''))
+      ON CONFLICT DO NOTHING;
+    ELSIF k IN ('edit', 'delete', 'reaction') THEN
+      t_ms := split_part(ev->>'target', '-', 1)::bigint;
+      t_seq := split_part(ev->>'target', '-', 2)::bigint;
+      IF k = 'edit' THEN
+        UPDATE archive_messages SET body = ev->>'text', edited = (ev->>'ts')::bigint
+        WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted;
+      ELSIF k = 'delete' THEN
+        UPDATE archive_messages SET body = '', edited = NULL, deleted = true, reactions = '[]'
+        WHERE room = p_room AND ms = t_ms AND seq = t_seq;
+      ELSE
+        UPDATE archive_messages
+        SET reactions = chatnode_react(reactions, ev->>'emoji', ev->>'user', (ev->>'on')::boolean)
+        WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted;
+      END IF;
+    END IF;
+    r.messages := GREATEST(r.messages, n);
+    INSERT INTO archive_events (room, ms, seq, kind, author, event)
+    VALUES (p_room, e_ms, e_seq, k, ev->>'user', ev)
+    ON CONFLICT DO NOTHING;
+    r.mark_ms := e_ms;
+    r.mark_seq := e_seq;
+    wrote := wrote + 1;
+  END LOOP;
+  UPDATE archive_rooms
+  SET mark_ms = r.mark_ms, mark_seq = r.mark_seq, messages = r.messages, missed = r.missed + missed_now,
+      updated = now()
+  WHERE room = p_room;
+  RETURN QUERY SELECT r.mark_ms || '-' || r.mark_seq, r.messages, missed_now, wrote;
+END
+$fn$;
+
+-- A page of a room's archived messages older than (b_ms, b_seq), newest
+-- first, each as it now is.
+CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
+RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
+               deleted boolean, reactions jsonb)
+LANGUAGE sql STABLE AS $fn$
+  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions
+  FROM archive_messages m
+  WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
+  ORDER BY m.ms DESC, m.seq DESC
+  LIMIT p_limit
+$fn$;
+
+-- A room's archived messages (not deleted) holding all of the words, older
+-- than (b_ms, b_seq), newest first.
+CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
+RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
+               deleted boolean, reactions jsonb)
+LANGUAGE sql STABLE AS $fn$
+  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions
+  FROM archive_messages m
+  WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
+    AND (m.ms, m.seq) < (b_ms, b_seq)
+  ORDER BY m.ms DESC, m.seq DESC
+  LIMIT p_limit
+$fn$;
+
+-- Archived messages and events older than the retention: a room's own
+-- retention_days, else `default_days` (0: kept forever). Returns the
+-- messages deleted.
+CREATE OR REPLACE FUNCTION chatnode_expire(default_days integer, now_ms bigint)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  gone bigint := 0;
+  n bigint;
+BEGIN
+  IF default_days > 0 THEN
+    DELETE FROM archive_messages m
+    WHERE m.ts < now_ms - default_days * 86400000::bigint
+      AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = m.room AND r.retention_days IS NOT NULL);
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    DELETE FROM archive_events e
+    WHERE e.ms < now_ms - default_days * 86400000::bigint
+      AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = e.room AND r.retention_days IS NOT NULL);
+  END IF;
+  DELETE FROM archive_messages m USING archive_rooms r
+  WHERE m.room = r.room AND r.retention_days > 0 AND m.ts < now_ms - r.retention_days * 86400000::bigint;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  DELETE FROM archive_events e USING archive_rooms r
+  WHERE e.room = r.room AND r.retention_days > 0 AND e.ms < now_ms - r.retention_days * 86400000::bigint;
+  RETURN gone + n;
+END
+$fn$;
+
+SELECT max(version) FROM chatnode_schema;
+COMMIT;

@@ -1,0 +1,285 @@
+// History that lasts (PROTOCOL.md, 1.1): every entry archived once in a real
+// PostgreSQL (Debian's postgresql-15, initdb'd into a scratch folder and run
+// as a child), history pages continuing from the bus's retention into the
+// archive with no gap or duplicate at the seam, search, and an archive that
+// is stopped, or a node killed, while people chat. Real chatnode processes,
+// real redis-server, real WebSocket clients. Each case prints what it
+// stored, archived, paged back, duplicated and missed.
+
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Client, Node, Postgres, Redis, compareIds, waitFor } from './lib.mjs';
+
+const SECRET = 'archive-suite-secret-0123456789';
+const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
+
+function token(sub) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, rooms: '*', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+}
+
+/** A client that can ask and wait for the answer. */
+class Reader extends Client {
+  constructor(node, name, { signed = false } = {}) { super(node, name); this.signed = signed; }
+  async join(room) {
+    const from = this.events.length;
+    this.send({ type: 'join', room, name: this.name, ...(this.signed ? { token: token(this.name) } : {}) });
+    return waitFor(() => this.events.slice(from).find((e) => (e.type === 'joined' && e.room === room) || e.type === 'error'),
+      `${this.name} joined ${room}`);
+  }
+  async ask(request, match, what) {
+    const from = this.events.length;
+    this.send(request);
+    return waitFor(() => this.events.slice(from).find(match), what ?? `${this.name}: answer to ${request.type}`, 20000);
+  }
+  /** Pages back from the newest message to the room's first. */
+  async pageAll(room, limit = 100) {
+    const all = [];
+    let beforeId;
+    for (let pages = 0; pages < 10000; pages++) {
+      const page = await this.ask({ type: 'history', room, limit, ...(beforeId ? { before: beforeId } : {}) },
+        (e) => (e.type === 'history' && e.room === room) || e.type === 'error');
+      assert.equal(page.type, 'history', JSON.stringify(page));
+      all.unshift(...page.messages);
+      if (!page.more) return all;
+      assert.ok(page.messages.length > 0, 'a page that says more holds messages');
+      beforeId = page.messages[0].id;
+    }
+    throw new Error('too many pages');
+  }
+  async search(room, query, extra = {}) {
+    return this.ask({ type: 'search', room, query, ...extra },
+      (e) => (e.type === 'search' && e.room === room) || e.type === 'error');
+  }
+}
+
+let sends = 0;
+
+/** Sends `count` messages as fast as the rate allows, waiting for every echo. */
+async function sendMany(client, room, count, text = (i) => `message ${i}`) {
+  const cids = [];
+  const batch = ++sends;
+  for (let i = 0; i < count; i++) {
+    const cid = `${client.name}-${batch}-${i}`;
+    cids.push(cid);
+    client.send({ type: 'send', room, text: text(i), cid });
+  }
+  const want = new Set(cids);
+  await waitFor(() => {
+    for (const e of client.events) if (e.type === 'message' && e.room === room && want.has(e.cid)) want.delete(e.cid);
+    return want.size === 0;
+  }, `${client.name}: ${count} echoes`, 30000);
+}
+
+/** What the archive holds of a room. */
+function archived(pg, room) {
+  const [[messages, numbers, events, missed]] = pg.query(
+    `SELECT (SELECT count(*) FROM archive_messages WHERE room = '${room}'),
+            (SELECT count(DISTINCT number) FROM archive_messages WHERE room = '${room}'),
+            (SELECT count(*) FROM archive_events WHERE room = '${room}'),
+            COALESCE((SELECT missed FROM archive_rooms WHERE room = '${room}'), 0)`);
+  return { messages: Number(messages), numbers: Number(numbers), events: Number(events), missed: Number(missed) };
+}
+
+/** Checks a paged-back history against the ids sent: all of them, in order, none twice. */
+function checkPaged(paged, sentIds, label) {
+  const ids = paged.map((m) => m.id);
+  const unique = new Set(ids);
+  const sorted = [...ids].sort(compareIds);
+  const missing = sentIds.filter((id) => !unique.has(id));
+  console.log(`# ${label}: stored ${sentIds.length}, paged back ${ids.length}, duplicated ${ids.length - unique.size}, missing ${missing.length}`);
+  assert.deepEqual(ids, sorted, 'pages are in id order across the seam');
+  assert.equal(unique.size, ids.length, 'no message twice');
+  assert.deepEqual(missing, [], 'no message missing');
+  assert.equal(ids.length, sentIds.length);
+}
+
+function idsOf(client, room) {
+  return client.events.filter((e) => e.type === 'message' && e.room === room && e.user === client.name).map((e) => e.id);
+}
+
+async function sumMetric(nodes, name) {
+  let sum = 0;
+  for (const n of nodes) sum += (await n.metrics())[name] ?? 0;
+  return sum;
+}
+
+describe('the archive on the embedded bus', () => {
+  let pg, node, plain;
+  before(async () => {
+    pg = await new Postgres().start();
+    node = await new Node('solo', '', { CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50' }).start();
+    plain = await new Node('plain', '', {}).start();
+  });
+  after(async () => { await node?.stop(); await plain?.stop(); await pg?.destroy(); });
+
+  test('300 messages with retention 50 page back to the first, edits and deletes as they now are, and search finds words', async () => {
+    const al = await new Reader(node, 'al').connect();
+    await al.join('lounge');
+    // The first messages change while the bus still has them.
+    await sendMany(al, 'lounge', 30, (i) => (i % 10 === 3 ? `apple pie ${i}` : `plain text ${i}`));
+    const early = idsOf(al, 'lounge');
+    const edited = await al.ask({ type: 'edit', room: 'lounge', target: early[5], text: 'now with apple', cid: 'e1' }, (e) => e.cid === 'e1');
+    assert.equal(edited.type, 'edit');
+    const gone = await al.ask({ type: 'delete', room: 'lounge', target: early[13], cid: 'd1' }, (e) => e.cid === 'd1');
+    assert.equal(gone.type, 'delete');
+    const liked = await al.ask({ type: 'react', room: 'lounge', target: early[0], emoji: '👍', on: true, cid: 'r1' }, (e) => e.cid === 'r1');
+    assert.equal(liked.type, 'reaction');
+    // A burst far past the retention, faster than the archive's tick.
+    await sendMany(al, 'lounge', 270, (i) => (i % 10 === 3 ? `apple tart ${i}` : `more text ${i}`));
+    const sent = idsOf(al, 'lounge');
+    await waitFor(() => archived(pg, 'lounge').messages === 300, 'the archive to hold 300 messages', 20000);
+
+    const paged = await al.pageAll('lounge', 40);
+    checkPaged(paged, sent, 'embedded bus, retention 50');
+    const byId = new Map(paged.map((m) => [m.id, m]));
+    assert.equal(byId.get(early[5]).text, 'now with apple');
+    assert.equal(byId.get(early[5]).edited, edited.ts);
+    assert.equal(byId.get(early[13]).deleted, true);
+    assert.equal(byId.get(early[13]).text, '');
+    assert.deepEqual(byId.get(early[0]).reactions, { '👍': ['al'] });
+    const a = archived(pg, 'lounge');
+    console.log(`# embedded bus: archived ${a.messages} messages, ${a.events} events (300 messages + 3 changes), missed ${a.missed}`);
+    assert.deepEqual(a, { messages: 300, numbers: 300, events: 303, missed: 0 });
+
+    // Search: every message with the word, newest first, the edit in and the deleted one out.
+    const expected = paged.filter((m) => !m.deleted && /\bapple\b/.test(m.text)).map((m) => m.id).reverse();
+    const found = [];
+    let beforeId;
+    for (;;) {
+      const r = await al.search('lounge', 'apple', { limit: 7, ...(beforeId ? { before: beforeId } : {}) });
+      assert.equal(r.type, 'search', JSON.stringify(r));
+      assert.equal(r.query, 'apple');
+      found.push(...r.messages.map((m) => m.id));
+      if (!r.more) break;
+      beforeId = r.messages.at(-1).id;
+    }
+    assert.deepEqual(found, expected);
+    assert.ok(found.includes(early[5]) && !found.includes(early[13]));
+    const both = await al.search('lounge', 'apple   TART');
+    assert.ok(both.messages.length > 0 && both.messages.every((m) => /apple tart/.test(m.text)), 'every word, any case');
+    const none = await al.search('lounge', 'nothingmatches');
+    assert.deepEqual([none.messages, none.more], [[], false]);
+
+    // Bad input and access.
+    let e = await al.search('lounge', '   ');
+    assert.deepEqual([e.type, e.code], ['error', 'bad_request']);
+    e = await al.search('lounge', 'x'.repeat(201));
+    assert.deepEqual([e.type, e.code], ['error', 'bad_request']);
+    e = await al.search('elsewhere', 'apple');
+    assert.deepEqual([e.type, e.code], ['error', 'not_joined']);
+    const bo = await new Reader(plain, 'bo').connect();
+    await bo.join('lounge');
+    e = await bo.search('lounge', 'apple');
+    assert.deepEqual([e.code, e.reason], ['unavailable', 'search needs an archive']);
+    al.close(); bo.close();
+  });
+});
+
+describe('the archive over one Redis and three nodes', () => {
+  let pg, redis, nodes;
+  const env = () => ({ ...fast, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50', CHATNODE_AUTH_SECRET: SECRET });
+  before(async () => {
+    pg = await new Postgres().start();
+    redis = await new Redis().start();
+    nodes = [];
+    for (const name of ['n1', 'n2', 'n3']) nodes.push(await new Node(name, redis.url, env()).start());
+  });
+  after(async () => {
+    for (const n of nodes ?? []) await n.stop().catch(() => {});
+    await redis?.destroy();
+    await pg?.destroy();
+  });
+
+  test('1,000 messages from three nodes page back to the first, each archived once', async () => {
+    const writers = [];
+    for (const [i, n] of nodes.entries()) {
+      const w = await new Reader(n, `w${i}`, { signed: true }).connect();
+      await w.join('town');
+      writers.push(w);
+    }
+    await Promise.all(writers.map((w, i) => sendMany(w, 'town', i === 0 ? 334 : 333)));
+    const sent = writers.flatMap((w) => idsOf(w, 'town')).sort(compareIds);
+    assert.equal(sent.length, 1000);
+    await waitFor(() => archived(pg, 'town').messages === 1000, 'the archive to hold 1,000 messages', 30000);
+    const reader = await new Reader(nodes[2], 'reader', { signed: true }).connect();
+    await reader.join('town');
+    checkPaged(await reader.pageAll('town'), sent, 'one Redis, three nodes, retention 50');
+    const a = archived(pg, 'town');
+    const written = await sumMetric(nodes, 'chatnode_archive_entries_total');
+    console.log(`# one Redis: archived ${a.messages} messages (${a.numbers} distinct numbers), entries written by the nodes ${written}, missed ${a.missed}`);
+    assert.deepEqual(a, { messages: 1000, numbers: 1000, events: 1000, missed: 0 });
+    for (const c of [...writers, reader]) c.close();
+  });
+
+  test('the archive stopped under traffic: chat goes on, the backlog waits in Redis, and arrives once', async () => {
+    const al = await new Reader(nodes[0], 'al', { signed: true }).connect();
+    const bo = await new Reader(nodes[1], 'bo', { signed: true }).connect();
+    await al.join('outage'); await bo.join('outage');
+    await sendMany(al, 'outage', 20);
+    await waitFor(() => archived(pg, 'outage').messages === 20, 'the first 20 archived');
+    await pg.stop();
+    const down = Date.now();
+    // More than the retention (50) while the archive is away: it must wait, not be trimmed.
+    await sendMany(al, 'outage', 200, (i) => `during the outage ${i}`);
+    await waitFor(() => bo.events.filter((e) => e.type === 'message' && e.room === 'outage').length >= 220,
+      'bo gets every message while the archive is down');
+    await waitFor(async () => (await nodes[0].metrics()).chatnode_archive_up === 0, 'the node to see the archive down');
+    await waitFor(async () => (await nodes[0].metrics()).chatnode_archive_rooms_pending >= 1, 'the backlog counted');
+    const ready = await (await fetch(`http://127.0.0.1:${nodes[0].port}/readyz`)).text();
+    assert.match(ready, /^ready; archive unreachable/);
+    const history = await al.ask({ type: 'history', room: 'outage', limit: 100 }, (e) => e.type === 'history');
+    assert.equal(history.messages.length, 100, 'the bus still answers pages while the archive is down');
+    await pg.start();
+    const back = Date.now();
+    await waitFor(() => { try { return archived(pg, 'outage').messages === 220; } catch { return false; } },
+      'the backlog archived once the archive is back', 30000);
+    const caughtUp = Date.now() - back;
+    const a = archived(pg, 'outage');
+    console.log(`# archive down for ${back - down} ms under traffic: stored 220, archived ${a.messages} (${a.numbers} distinct), missed ${a.missed}, caught up ${caughtUp} ms after it came back`);
+    assert.deepEqual(a, { messages: 220, numbers: 220, events: 220, missed: 0 });
+    checkPaged(await al.pageAll('outage'), idsOf(al, 'outage'), 'after the outage');
+    al.close(); bo.close();
+  });
+
+  test('a node SIGKILLed while it archives: another node takes its rooms over, nothing lost or written twice', async () => {
+    const victim = nodes[0];
+    const al = await new Reader(victim, 'al', { signed: true }).connect();
+    const bo = await new Reader(nodes[1], 'bo', { signed: true }).connect();
+    await al.join('crash'); await bo.join('crash');
+    await sendMany(al, 'crash', 300, (i) => `before the crash ${i}`);
+    const sent = idsOf(al, 'crash');
+    victim.kill('SIGKILL');
+    const killedAt = archived(pg, 'crash').messages;
+    await waitFor(() => archived(pg, 'crash').messages === 300, 'the rest archived by another node', 30000);
+    const a = archived(pg, 'crash');
+    console.log(`# node killed with ${killedAt} of 300 archived: archived ${a.messages} (${a.numbers} distinct), events ${a.events}, missed ${a.missed}`);
+    assert.deepEqual(a, { messages: 300, numbers: 300, events: 300, missed: 0 });
+    checkPaged(await bo.pageAll('crash'), sent, 'after the kill');
+    al.close(); bo.close();
+    nodes[0] = await new Node('n1', redis.url, env()).start();
+  });
+
+  test('search in a direct conversation only for its two users', async () => {
+    const al = await new Reader(nodes[1], 'al', { signed: true }).connect();
+    const bo = await new Reader(nodes[2], 'bo', { signed: true }).connect();
+    const cy = await new Reader(nodes[0], 'cy', { signed: true }).connect();
+    // Each connection proves who it is with a token first.
+    await al.join('lobby'); await cy.join('lobby'); await bo.join('lobby');
+    const opened = await al.ask({ type: 'dm', user: 'bo' }, (e) => e.type === 'joined' && e.dm);
+    const room = opened.room;
+    const said = await al.ask({ type: 'send', room, text: 'the secret plans', cid: 's1' }, (e) => e.cid === 's1');
+    await waitFor(() => archived(pg, room).messages === 1, 'the conversation archived');
+    const mine = await al.search(room, 'secret');
+    assert.deepEqual(mine.messages.map((m) => m.id), [said.id]);
+    await bo.join(room);
+    const theirs = await bo.search(room, 'plans');
+    assert.deepEqual(theirs.messages.map((m) => m.id), [said.id]);
+    const refused = await cy.search(room, 'secret');
+    assert.deepEqual([refused.type, refused.code], ['error', 'forbidden']);
+    assert.doesNotMatch(JSON.stringify(refused), /secret plans/);
+    al.close(); bo.close(); cy.close();
+  });
+});
