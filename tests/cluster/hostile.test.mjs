@@ -186,12 +186,19 @@ test('unknown types and missing fields: error bad_request', async () => {
   c.ws.terminate();
 });
 
-test('requests of protocol 1.1 this node does not speak yet (PROTOCOL.md): bad_request "unknown type", the connection stays', async () => {
+test('unknown request types, and search without an archive or with bad fields: a clear error each, the connection stays', async () => {
   const c = await rawClient();
-  const frames = [{ type: 'search', room: 'a', query: 'hello' }];
-  for (const frame of frames) c.ws.send(JSON.stringify(frame));
-  await waitFor(() => errors(c, 'bad_request').length === frames.length, 'an answer to each');
+  for (const frame of [{ type: 'subscribe', room: 'a' }, { type: 'Search', room: 'a', query: 'x' }]) c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'bad_request').length === 2, 'an answer to each unknown type');
   assert.ok(errors(c, 'bad_request').every((e) => e.reason === 'unknown type'));
+  for (const frame of [{ type: 'search', room: 'a' }, { type: 'search', room: 'a', query: ' ' },
+    { type: 'search', room: 'a', query: 'x'.repeat(201) }, { type: 'search', room: 'a', query: 'x', limit: 51 },
+    { type: 'search', room: 'a', query: ['x'] }]) c.ws.send(JSON.stringify(frame));
+  await waitFor(() => errors(c, 'bad_request').length === 7, 'bad_request for each bad search');
+  // This node has no archive.
+  c.ws.send(JSON.stringify({ type: 'search', room: 'a', query: 'hello' }));
+  await waitFor(() => errors(c, 'unavailable').length === 1, 'unavailable for a search');
+  assert.equal(errors(c, 'unavailable')[0].reason, 'search needs an archive');
   c.ws.send(JSON.stringify({ type: 'join', room: 'after11', name: 'still' }));
   await waitFor(() => c.events.some((e) => e.type === 'joined' && e.room === 'after11'), 'a join after them');
   c.ws.terminate();
