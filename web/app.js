@@ -17,6 +17,8 @@ const el = {
   memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
   memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
   typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
+  searchForm: $('search-form'), search: $('search'), searchResults: $('search-results'), searchTitle: $('search-title'),
+  searchList: $('search-list'), searchMore: $('search-more'), searchClose: $('search-close'),
 };
 
 const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -488,6 +490,52 @@ function watch(room) {
 
 // -- the room directory and direct conversations ----------------------------------------
 
+// -- search (the room's archived messages) ----------------------------------------
+
+const search = { room: '', query: '', results: [], more: false };
+
+function searchItem(m) {
+  const li = make('li', 'result');
+  const meta = make('div', 'meta');
+  const who = make('span', 'user', m.user);
+  who.style.setProperty('--hue', String(hueOf(m.user)));
+  const when = make('time', '', new Date(m.ts).toLocaleString());
+  when.dateTime = new Date(m.ts).toISOString();
+  meta.append(who, when);
+  if (m.edited) meta.append(make('span', 'edited', '(edited)'));
+  li.append(meta, textWithMentions(m.text));
+  return li;
+}
+
+function renderSearch() {
+  el.searchResults.hidden = false;
+  const n = search.results.length;
+  el.searchTitle.textContent = `${n}${search.more ? '+' : ''} ${n === 1 ? 'message' : 'messages'} with “${search.query}” in # ${search.room}`;
+  el.searchList.replaceChildren(...search.results.map(searchItem));
+  if (!n) el.searchList.append(make('li', 'muted', 'No messages hold all of these words.'));
+  el.searchMore.hidden = !search.more;
+}
+
+async function runSearch(more = false) {
+  if (!page.client || !page.current) return;
+  if (!more) Object.assign(search, { room: page.current.name, query: el.search.value.trim(), results: [], more: false });
+  if (!search.query) return;
+  try {
+    const before = more ? search.results.at(-1)?.id : undefined;
+    const answer = await page.client.search(search.room, search.query, { before, limit: 20 });
+    search.results.push(...answer.messages);
+    search.more = answer.more;
+    renderSearch();
+  } catch (err) {
+    notice(err.code === 'unavailable' ? `Search is unavailable: ${err.message}` : `Search failed: ${err.message}`);
+  }
+}
+
+function closeSearch() {
+  el.searchResults.hidden = true;
+  el.searchList.replaceChildren();
+}
+
 const directory = { open: false, rooms: new Map(), next: null, offWatch: null };
 
 function directoryItem(entry) {
@@ -704,6 +752,10 @@ el.addRoomForm.addEventListener('submit', (e) => {
 });
 
 el.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
+el.searchForm.addEventListener('submit', (e) => { e.preventDefault(); runSearch(); });
+el.searchMore.addEventListener('click', () => runSearch(true));
+el.searchClose.addEventListener('click', closeSearch);
+el.search.addEventListener('keydown', (e) => { if (e.key === 'Escape') { el.search.value = ''; closeSearch(); } });
 el.message.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
   if (e.key === 'ArrowUp' && e.altKey) {

@@ -240,6 +240,14 @@ export class ChatClient extends Emitter {
     return this.#ask({ type: 'rooms', ...(cursor ? { cursor } : {}), ...(limit ? { limit } : {}), ...(watch ? { watch } : {}) }, 'rooms');
   }
 
+  /** Archived messages of a joined room that hold every word of `query`,
+   *  newest first: { messages, more }; `before` (an id) pages further back.
+   *  Rejects with a ChatError: `unavailable` (no archive, or it is away),
+   *  `not_joined`, `forbidden`, `bad_request`. */
+  search(room, query, { before, limit } = {}) {
+    return this.#ask({ type: 'search', room, query, ...(before ? { before } : {}), ...(limit ? { limit } : {}) }, 'search');
+  }
+
   /** The user's direct conversations: [{ room, peer }] (join tokens only). */
   async conversations() { return (await this.#ask({ type: 'dms' }, 'dms')).conversations; }
 
@@ -460,6 +468,9 @@ export class ChatClient extends Emitter {
         if (!room.read || compareIds(ev.id, room.read) >= 0) { room.read = ev.id; room.unread = ev.unread; }
         room.emit('read', { read: room.read, unread: room.unread });
         break;
+      case 'search':
+        this.#answer('search', { room: ev.room, query: ev.query, messages: ev.messages ?? [], more: Boolean(ev.more) });
+        break;
       case 'error':
         this.#error(ev);
         break;
@@ -495,6 +506,11 @@ export class ChatClient extends Emitter {
     if (!ev.cid && ['forbidden', 'bad_request'].includes(ev.code) && this.answers.get('dm')?.length
         && /direct|token first|another user/.test(ev.reason ?? '')) {
       this.answers.get('dm').shift().reject(new ChatError(ev));
+      return;
+    }
+    // A search refused answers the oldest search waiting (searches carry no cid).
+    if (!ev.cid && this.answers.get('search')?.length && /search|query|limit|before|party|banned|forbidden/.test(ev.reason ?? '')) {
+      this.answers.get('search').shift().reject(new ChatError(ev));
       return;
     }
     if (p && ev.code === 'unavailable' && p.tries < UNAVAILABLE_TRIES) {

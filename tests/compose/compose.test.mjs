@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
+import { Client, ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
 import { assertNothingLeft, launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
 
 const projectName = 'chatnodetest';
@@ -28,7 +28,7 @@ const metrics = async (service) => {
   const text = await (await fetch(`http://127.0.0.1:${nodePorts[service]}/metrics`)).text();
   return Object.fromEntries(text.split('\n').map((l) => l.match(/^([a-z_]+) (\S+)$/)).filter(Boolean).map((m) => [m[1], Number(m[2])]));
 };
-const allHealthy = () => ['redis', ...nodeNames].every((s) => health(container(s)) === 'healthy');
+const allHealthy = () => ['redis', 'postgres', ...nodeNames].every((s) => health(container(s)) === 'healthy');
 
 if (whyNot) test(`docker compose (skipped: ${whyNot})`, { skip: whyNot }, () => {});
 
@@ -66,7 +66,7 @@ test('the image builds from deploy/Dockerfile, holds only what the node needs, a
 test('compose up: every container healthy, and two people chat in a browser through the balancer on two nodes', { skip }, async (t) => {
   const started = Date.now();
   compose('up', '-d');
-  await waitFor(allHealthy, 'redis and the three nodes healthy', 90000);
+  await waitFor(allHealthy, 'redis, postgres and the three nodes healthy', 90000);
   await waitFor(async () => (await fetch(`${page}/readyz`).catch(() => null))?.status === 200, 'the balancer to serve', 30000);
   t.diagnostic(`up and healthy in ${seconds(Date.now() - started)} s`);
 
@@ -82,6 +82,18 @@ test('compose up: every container healthy, and two people chat in a browser thro
   } finally {
     await browser.close();
   }
+  // Every node archives to the compose file's PostgreSQL, and search finds what was said.
+  for (const n of nodeNames) await waitFor(async () => (await metrics(n)).chatnode_archive_up === 1, `${n} archiving`, 30000);
+  const searcher = await new Client({ host: '127.0.0.1', port: 8080 }, 'searcher').connect();
+  clients.push(searcher);
+  await searcher.join('compose');
+  const found = await waitFor(async () => {
+    const from = searcher.events.length;
+    searcher.send({ type: 'search', room: 'compose', query: 'hello compose' });
+    const answer = await waitFor(() => searcher.events.slice(from).find((e) => e.type === 'search' || e.type === 'error'), 'a search answer');
+    return answer.type === 'search' && answer.messages.length === 1 && answer.messages[0];
+  }, 'the archive to find the message', 20000);
+  assert.equal(found.text, 'hello from compose');
 });
 
 /** Six readers and a writer through the balancer, as the page connects. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes the images deploy/compose.yaml starts from, where no image registry
 # can be reached: debian:bookworm and debian:bookworm-slim from a Debian 12
-# root made with debootstrap, and stand-ins for redis:7.0-bookworm and
-# nginx:1.25-bookworm built on them from Debian's packages (images/). An
+# root made with debootstrap, and stand-ins for redis:7.0-bookworm,
+# nginx:1.25-bookworm and postgres:15-bookworm built on them from Debian's
+# packages (images/). An
 # image that already exists is kept, so a second run costs nothing.
 #   tests/compose/images.sh [MIRROR]
 set -euo pipefail
@@ -49,7 +50,7 @@ path-exclude /usr/share/locale/*
 EXCLUDES
   tar -C "$root" -c . | docker import - debian:bookworm-slim >/dev/null
 fi
-for image in redis:7.0-bookworm nginx:1.25-bookworm; do
+for image in redis:7.0-bookworm nginx:1.25-bookworm postgres:15-bookworm; do
   if ! have "$image"; then
     echo "making $image from Debian's packages"
     if ! docker build -t "$image" "$here/images/${image%%:*}" >"$log" 2>&1; then
