@@ -203,9 +203,25 @@ test('deploy/k8s/cluster renders the base on a Redis Cluster: valid objects, no 
   }
 });
 
+test('deploy/k8s/archive renders the base with PostgreSQL: valid objects, a volume, the nodes told the URL from the Secret', async () => {
+  const { objects } = renderKustomization(path.join(deploy, 'k8s', 'archive'));
+  for (const o of objects) await validate(o);
+  const byKind = (kind, name) => objects.find((o) => o.kind === kind && (!name || o.metadata.name === name));
+  const pg = byKind('StatefulSet', 'postgres');
+  assert.equal(pg.metadata.namespace, 'chatnode');
+  assert.equal(pg.spec.volumeClaimTemplates.length, 1);
+  const pgEnv = Object.fromEntries(pg.spec.template.spec.containers[0].env.map((e) => [e.name, e.value ?? e.valueFrom]));
+  assert.deepEqual(pgEnv.POSTGRES_PASSWORD, { secretKeyRef: { name: 'chatnode-archive', key: 'password' } });
+  assert.equal(byKind('Service', 'postgres').spec.ports[0].port, 5432);
+  const env = Object.fromEntries(byKind('Deployment', 'chatnode').spec.template.spec.containers[0].env.map((e) => [e.name, e.value ?? e.valueFrom]));
+  assert.deepEqual(env.CHATNODE_ARCHIVE_URL, { secretKeyRef: { name: 'chatnode-archive', key: 'url' } });
+  assert.ok(env.CHATNODE_NODE_NAME, 'the base environment is kept');
+  assert.ok(byKind('StatefulSet', 'redis'), 'the single Redis stays');
+});
+
 test('shell scripts pass shellcheck', () => {
   const scripts = readdirSync(deploy).filter((f) => f.endsWith('.sh')).map((f) => path.join(deploy, f));
   scripts.push(path.join(root, '.ci/run'), path.join(root, 'tests/compose/images.sh'),
-    path.join(root, 'tests/compose/images/redis/entrypoint.sh'));
+    path.join(root, 'tests/compose/images/redis/entrypoint.sh'), path.join(root, 'tests/compose/images/postgres/entrypoint.sh'));
   execFileSync('shellcheck', scripts, { stdio: 'inherit' });
 });
