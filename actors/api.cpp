@@ -22,6 +22,7 @@ struct api_state {
   api_state() = default; // not an aggregate (see hub_state)
 
   bus_actor bus;
+  archive_actor archive;
   protocol_limits limits;
   stats_ptr stats;
   std::function<void(const moderation_request&)> on_moderation;
@@ -152,6 +153,21 @@ void moderate(api_self self, const std::string& room, const std::string& body, p
       });
 }
 
+void erase(api_self self, const std::string& user, promise_t promise) {
+  if (!self->state.archive)
+    return give(promise,
+                problem(409, "erasing needs an archive ([archive] url): it finds the rooms a user wrote in"));
+  self->request(self->state.archive, std::chrono::seconds{60}, erase_atom::value, user)
+    .then(
+      [promise, user](const erase_result& r) mutable {
+        give(promise, answer(200, json{{"user", user},
+                                       {"rooms", r.rooms},
+                                       {"retained_deleted", r.retained},
+                                       {"archived_removed", r.archived}}));
+      },
+      [promise](const caf::error&) mutable { give(promise, problem(503, "the archive did not answer")); });
+}
+
 caf::result<api_response> route(api_self self, const api_request& req) {
   auto parts = segments(req.path);
   auto promise = self->make_response_promise<api_response>();
@@ -169,6 +185,11 @@ caf::result<api_response> route(api_self self, const api_request& req) {
       moderate(self, parts[1], req.body, promise);
     else
       give(promise, problem(404, "no such API endpoint"));
+  } else if (req.method == "POST" && parts.size() == 3 && parts[0] == "users" && parts[2] == "erase") {
+    if (parts[1].empty() || utf8_length(parts[1]) > max_name_chars)
+      give(promise, problem(400, "user must be 1 to 32 characters"));
+    else
+      erase(self, parts[1], promise);
   } else if (req.method == "POST" && parts.size() == 3 && parts[0] == "users" && parts[2] == "disconnect") {
     if (parts[1].empty() || utf8_length(parts[1]) > max_name_chars)
       give(promise, problem(400, "user must be 1 to 32 characters"));
@@ -183,8 +204,10 @@ caf::result<api_response> route(api_self self, const api_request& req) {
 }
 
 api_actor::behavior_type api(api_self self, bus_actor bus, protocol_limits limits, stats_ptr stats,
-                             std::function<void(const moderation_request&)> on_moderation) {
+                             std::function<void(const moderation_request&)> on_moderation,
+                             archive_actor archive) {
   self->state.bus = std::move(bus);
+  self->state.archive = std::move(archive);
   self->state.limits = limits;
   self->state.stats = std::move(stats);
   self->state.on_moderation = std::move(on_moderation);
@@ -197,8 +220,9 @@ api_actor::behavior_type api(api_self self, bus_actor bus, protocol_limits limit
 } // namespace
 
 api_actor spawn_api(caf::actor_system& sys, bus_actor bus, protocol_limits limits, stats_ptr stats,
-                    std::function<void(const moderation_request&)> on_moderation) {
-  return sys.spawn(api, std::move(bus), limits, std::move(stats), std::move(on_moderation));
+                    std::function<void(const moderation_request&)> on_moderation, archive_actor archive) {
+  return sys.spawn(api, std::move(bus), limits, std::move(stats), std::move(on_moderation),
+                   std::move(archive));
 }
 
 } // namespace chatnode

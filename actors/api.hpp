@@ -8,6 +8,7 @@
 //   POST /api/rooms/{room}/messages       {"user", "text"}: a message from a named system user
 //   POST /api/rooms/{room}/moderation     {"action", "user", "seconds"?}: as a moderator would
 //   POST /api/users/{user}/disconnect     closes the user's connections in rooms, on every node
+//   POST /api/users/{user}/erase          deletes the user's messages everywhere (needs the archive)
 
 #include "actors/chat_stats.hpp"
 #include "actors/interfaces.hpp"
@@ -23,8 +24,9 @@ namespace chatnode {
 /// The name moderation by the API is done under.
 inline constexpr const char* api_moderator = "api";
 
-/// Spawns the API actor; `on_moderation` is told of each moderation it does.
+/// Spawns the API actor; `on_moderation` is told of each moderation it does;
+/// `archive` may be none.
 api_actor spawn_api(caf::actor_system& sys, bus_actor bus, protocol_limits limits, stats_ptr stats,
-                    std::function<void(const moderation_request&)> on_moderation);
+                    std::function<void(const moderation_request&)> on_moderation, archive_actor archive = {});
 
 } // namespace chatnode

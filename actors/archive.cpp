@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <limits>
 #include <optional>
 #include <unordered_map>
@@ -100,7 +101,7 @@ void warn(archive_self self, const std::string& event, const std::string& detail
 
 void set_up(archive_self self) {
   auto& st = self->state;
-  st.stats->archive_up.store(st.writer_up && st.schema_ready, std::memory_order_relaxed);
+  st.stats->archive_up.store(st.writer_up && st.reader_up && st.schema_ready, std::memory_order_relaxed);
 }
 
 void run_schema(archive_self self) {
@@ -385,6 +386,114 @@ void answer_rows(archive_self self, std::string sql, pg_params params, std::stri
       });
 }
 
+// -- erasing a user ------------------------------------------------------------------
+
+/// Deletes the user's messages the bus still retains in `rooms` (as a
+/// moderator would, so every client sees them go), then their rows in the
+/// archive.
+void erase_retained(archive_self self, std::string user, std::vector<std::string> rooms,
+                    caf::typed_response_promise<erase_result> promise, erase_result done) {
+  auto& st = self->state;
+  if (rooms.empty()) {
+    run(self, st.writer, "SELECT chatnode_erase_user($1)", {user}, [promise, done](pg_result r) mutable {
+      if (!r.ok() || r.rows.empty()) {
+        promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
+        return;
+      }
+      done.archived = static_cast<std::uint64_t>(number_of(r.rows[0][0]));
+      promise.deliver(done);
+    });
+    return;
+  }
+  auto room = std::move(rooms.back());
+  rooms.pop_back();
+  self
+    ->request(st.bus, st.settings.bus_timeout, entries_atom::value, entries_query{room, {}, st.settings.hold})
+    .then(
+      [self, user, rooms, promise, done, room](const entry_batch& batch) mutable {
+        // Their messages are deleted as a moderator would; their reactions
+        // that still stand are taken back in their name.
+        std::vector<store_request> changes;
+        std::map<std::pair<std::string, std::string>, bool> reactions; // (target, emoji) -> on
+        for (const auto& e : batch) {
+          auto event = nlohmann::json::parse(*e.frame, nullptr, false);
+          if (!event.is_object() || event.value("user", "") != user)
+            continue;
+          auto type = event.value("type", "");
+          if (type == "message") {
+            store_request req;
+            req.room = room;
+            req.user = "api";
+            req.change = change_kind::remove;
+            req.target = e.id;
+            req.moderator = true;
+            changes.push_back(std::move(req));
+          } else if (type == "reaction") {
+            reactions[{event.value("target", ""), event.value("emoji", "")}] = event.value("on", false);
+          }
+        }
+        for (const auto& [key, on] : reactions) {
+          auto target = message_id::parse(key.first);
+          if (!on || !target)
+            continue;
+          store_request req;
+          req.room = room;
+          req.user = user;
+          req.change = change_kind::reaction;
+          req.target = *target;
+          req.emoji = key.second;
+          req.on = false;
+          changes.push_back(std::move(req));
+        }
+        if (changes.empty()) {
+          erase_retained(self, user, std::move(rooms), promise, done);
+          return;
+        }
+        // One count shared by every answer: the next room once all came.
+        struct progress {
+          std::size_t left;
+          erase_result done;
+        };
+        auto shared = std::make_shared<progress>(progress{changes.size(), done});
+        for (auto& req : changes) {
+          bool counts = req.change == change_kind::remove;
+          auto next = [self, user, rooms, promise, shared, counts](bool deleted) mutable {
+            if (deleted && counts)
+              ++shared->done.retained;
+            if (--shared->left == 0)
+              erase_retained(self, user, std::move(rooms), promise, shared->done);
+          };
+          self->request(self->state.bus, self->state.settings.bus_timeout, store_atom::value, std::move(req))
+            .then([next](const store_result& r) mutable { next(!r.refused && !r.duplicate); },
+                  [next](caf::error&) mutable { next(false); });
+        }
+      },
+      [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+}
+
+void erase_user(archive_self self, const std::string& user,
+                caf::typed_response_promise<erase_result> promise) {
+  auto& st = self->state;
+  if (!st.writer_up || !st.schema_ready) {
+    promise.deliver(caf::make_error(caf::sec::runtime_error, "the archive is not connected"));
+    return;
+  }
+  // Every room they wrote in is archived (within a tick of each message).
+  run(self, st.writer, "SELECT DISTINCT room FROM archive_events WHERE author = $1", {user},
+      [self, user, promise](pg_result r) mutable {
+        if (!r.ok()) {
+          promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
+          return;
+        }
+        std::vector<std::string> rooms;
+        for (const auto& row : r.rows)
+          rooms.push_back(text_of(row[0]));
+        erase_result done;
+        done.rooms = rooms.size();
+        erase_retained(self, user, std::move(rooms), promise, done);
+      });
+}
+
 pg_params bounded(const std::string& room, std::optional<message_id> before) {
   return {room, before ? std::to_string(before->ms) : std::string{max_ms},
           before ? std::to_string(before->seq) : std::string{"0"}};
@@ -421,6 +530,11 @@ archive_impl::behavior_type archive(archive_self self, bus_actor bus, std::share
       answer_rows(self, "SELECT * FROM chatnode_search($1, $2, $3::bigint, $4::bigint, $5::integer)",
                   std::move(params), q.room, q.limit, false, promise);
       return caf::delegated<message_page>{};
+    },
+    [self](erase_atom, const std::string& user) -> caf::result<erase_result> {
+      auto promise = self->make_response_promise<erase_result>();
+      erase_user(self, user, promise);
+      return promise;
     },
     [self](link_atom, int link, bool up, const std::string&) {
       auto& st = self->state;

@@ -97,7 +97,7 @@ struct chat_stats {
   latency_histogram redis_rtt;
 
   // The archive, when one is configured.
-  std::atomic<bool> archive_up{false};                  ///< connected, schema ready
+  std::atomic<bool> archive_up{false};                  ///< both links connected, schema ready
   std::atomic<std::uint64_t> archive_entries{0};        ///< entries this node wrote
   std::atomic<std::uint64_t> archive_batches{0};        ///< batches written
   std::atomic<std::uint64_t> archive_failures{0};       ///< batches that failed (retried)

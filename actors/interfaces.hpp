@@ -57,7 +57,10 @@ using archive_actor = caf::typed_actor<
   /// A page of archived messages older than `before`, oldest first.
   caf::replies_to<history_atom, history_query>::with<message_page>,
   /// Archived messages matching words, newest first.
-  caf::replies_to<search_atom, search_query>::with<message_page>>;
+  caf::replies_to<search_atom, search_query>::with<message_page>,
+  /// Deletes a user's messages everywhere: what the bus retains (deleted as
+  /// a moderator would) and the archive's rows: (user).
+  caf::replies_to<erase_atom, std::string>::with<erase_result>>;
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).

@@ -52,6 +52,7 @@ using archiver_atom = caf::atom_constant<caf::atom("archiver")>;
 using entries_atom = caf::atom_constant<caf::atom("entries")>;
 using search_atom = caf::atom_constant<caf::atom("search")>;
 using archived_atom = caf::atom_constant<caf::atom("archived")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -236,6 +237,13 @@ struct search_query {
   std::size_t limit = 20;
 };
 
+/// What erasing a user's messages did.
+struct erase_result {
+  std::size_t rooms = 0;      ///< rooms they had written in
+  std::size_t retained = 0;   ///< messages deleted from what the bus retains
+  std::uint64_t archived = 0; ///< rows removed from the archive
+};
+
 /// A request to store a new message.
 inline store_request message_request(std::string room, std::string user, std::string text,
                                      std::string cid = {}) {
@@ -308,3 +316,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entries_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entry_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::search_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::archived_mark)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::erase_result)

@@ -351,8 +351,15 @@ void handle_history(session_self self, request& req) {
               older.messages.insert(older.messages.end(), page.messages.begin(), page.messages.end());
               self->state.reply(encode_history(room, older));
             },
-            // The archive is away: what the bus has, and `more` as it says.
-            [self, room, page](const caf::error&) { self->state.reply(encode_history(room, page)); });
+            // The archive is away: what the bus has, and `more` as it says;
+            // past the bus's end, an error the client may retry, not an end.
+            [self, room, page](const caf::error&) {
+              if (page.messages.empty())
+                self->state.reply_error(error_code::unavailable,
+                                        "older messages are in the archive, which is away: try again");
+              else
+                self->state.reply(encode_history(room, page));
+            });
       },
       [self](const caf::error&) {
         self->state.reply_error(error_code::unavailable, "history is unavailable");

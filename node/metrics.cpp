@@ -114,7 +114,7 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
          status.archive_configured ? 1 : 0);
   if (status.archive_configured) {
     metric(out, "chatnode_archive_up", "gauge",
-           "1 while the archive database is connected and its schema ready.", s.archive_up.load() ? 1 : 0);
+           "1 while both archive links are connected and its schema ready.", s.archive_up.load() ? 1 : 0);
     metric(out, "chatnode_archive_entries_total", "counter", "Entries this node wrote to the archive.",
            load(s.archive_entries));
     metric(out, "chatnode_archive_batches_total", "counter", "Batches this node wrote to the archive.",

@@ -398,7 +398,8 @@ int run_server(const node_config& config) {
   auto archive = archived.archive;
   ctx.archive_configured = !config.archive_url.empty();
   auto settings_for_api = session_settings_of(config, node_name);
-  auto api = spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation);
+  auto api =
+    spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation, archive);
   ctx.api_key = config.api_key;
   ctx.call_api = [&system, api](api_request req, std::function<void(api_response)> done) {
     system.spawn(

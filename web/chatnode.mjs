@@ -513,6 +513,12 @@ export class ChatClient extends Emitter {
       this.answers.get('search').shift().reject(new ChatError(ev));
       return;
     }
+    // A history page the node could not read (the archive, or the bus, is
+    // away): the rooms waiting for older messages stop waiting, still with
+    // `more`, and may ask again.
+    if (!ev.cid && ev.code === 'unavailable' && /older messages|history/.test(ev.reason ?? '')) {
+      for (const r of this.rooms.values()) if (r.loadingOlder) { r.loadingOlder.resolve(0); r.loadingOlder = null; }
+    }
     if (p && ev.code === 'unavailable' && p.tries < UNAVAILABLE_TRIES) {
       // Stored nowhere: the same cid again, backing off.
       p.tries += 1;

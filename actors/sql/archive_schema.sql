@@ -224,5 +224,29 @@ BEGIN
 END
 $fn$;
 
+-- Erases a user's messages and events from the archive, and takes their
+-- reactions off every message (for the privacy laws operators are bound
+-- by). Returns the rows removed.
+CREATE OR REPLACE FUNCTION chatnode_erase_user(who text)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  gone bigint := 0;
+  n bigint;
+BEGIN
+  DELETE FROM archive_messages WHERE author = who;
+  GET DIAGNOSTICS gone = ROW_COUNT;
+  DELETE FROM archive_events WHERE author = who;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  UPDATE archive_messages
+  SET reactions = COALESCE((
+    SELECT jsonb_agg(jsonb_build_array(pair->0, users))
+    FROM (SELECT pair, (SELECT COALESCE(jsonb_agg(u), '[]') FROM jsonb_array_elements(pair->1) u WHERE u <> to_jsonb(who)) AS users
+          FROM jsonb_array_elements(reactions) pair) kept
+    WHERE jsonb_array_length(users) > 0), '[]')
+  WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(reactions) pair WHERE pair->1 @> to_jsonb(who));
+  RETURN gone + n;
+END
+$fn$;
+
 SELECT max(version) FROM chatnode_schema;
 COMMIT;

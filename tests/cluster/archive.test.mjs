@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Node, Postgres, Redis, compareIds, waitFor } from './lib.mjs';
 
 const SECRET = 'archive-suite-secret-0123456789';
+const API_KEY = 'archive-suite-api-key-0123456789';
 const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
 
 function token(sub) {
@@ -180,7 +181,8 @@ describe('the archive on the embedded bus', () => {
 
 describe('the archive over one Redis and three nodes', () => {
   let pg, redis, nodes;
-  const env = () => ({ ...fast, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50', CHATNODE_AUTH_SECRET: SECRET });
+  const env = () => ({ ...fast, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50', CHATNODE_AUTH_SECRET: SECRET,
+    CHATNODE_API_KEY: API_KEY });
   before(async () => {
     pg = await new Postgres().start();
     redis = await new Redis().start();
@@ -222,8 +224,11 @@ describe('the archive over one Redis and three nodes', () => {
     await waitFor(() => archived(pg, 'outage').messages === 20, 'the first 20 archived');
     await pg.stop();
     const down = Date.now();
-    // More than the retention (50) while the archive is away: it must wait, not be trimmed.
-    await sendMany(al, 'outage', 200, (i) => `during the outage ${i}`);
+    // More than the retention (50) while the archive is away for 3 s: it must wait, not be trimmed.
+    for (let round = 0; round < 10; round++) {
+      await sendMany(al, 'outage', 20, (i) => `during the outage ${round}.${i}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     await waitFor(() => bo.events.filter((e) => e.type === 'message' && e.room === 'outage').length >= 220,
       'bo gets every message while the archive is down');
     await waitFor(async () => (await nodes[0].metrics()).chatnode_archive_up === 0, 'the node to see the archive down');
@@ -240,6 +245,7 @@ describe('the archive over one Redis and three nodes', () => {
     const a = archived(pg, 'outage');
     console.log(`# archive down for ${back - down} ms under traffic: stored 220, archived ${a.messages} (${a.numbers} distinct), missed ${a.missed}, caught up ${caughtUp} ms after it came back`);
     assert.deepEqual(a, { messages: 220, numbers: 220, events: 220, missed: 0 });
+    await waitFor(async () => (await nodes[0].metrics()).chatnode_archive_up === 1, 'the node to see the archive back', 20000);
     checkPaged(await al.pageAll('outage'), idsOf(al, 'outage'), 'after the outage');
     al.close(); bo.close();
   });
@@ -281,5 +287,35 @@ describe('the archive over one Redis and three nodes', () => {
     assert.deepEqual([refused.type, refused.code], ['error', 'forbidden']);
     assert.doesNotMatch(JSON.stringify(refused), /secret plans/);
     al.close(); bo.close(); cy.close();
+  });
+
+  test('erasing a user through the server API: their messages deleted on every node and gone from the archive', async () => {
+    const eve = await new Reader(nodes[0], 'eve', { signed: true }).connect();
+    const al = await new Reader(nodes[1], 'al', { signed: true }).connect();
+    await eve.join('erase1'); await eve.join('erase2'); await al.join('erase1');
+    await sendMany(eve, 'erase1', 80, (i) => `eve's private words ${i}`);
+    await sendMany(eve, 'erase2', 5, (i) => `eve elsewhere ${i}`);
+    const kept = await al.ask({ type: 'send', room: 'erase1', text: 'al stays', cid: 'a1' }, (e) => e.cid === 'a1');
+    await eve.ask({ type: 'react', room: 'erase1', target: kept.id, emoji: '👍', on: true, cid: 'r1' }, (e) => e.cid === 'r1');
+    await waitFor(() => archived(pg, 'erase1').events === 82 && archived(pg, 'erase2').messages === 5, 'everything archived');
+    const url = `http://127.0.0.1:${nodes[2].port}/api/users/eve/erase`;
+    assert.equal((await fetch(url, { method: 'POST' })).status, 401, 'not without the key');
+    const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    console.log(`# erase: ${JSON.stringify(body)}`);
+    assert.equal(body.rooms, 2);
+    assert.ok(body.retained_deleted >= 50 + 5, 'the retained ones deleted as a moderator would');
+    // al, on another node, saw them deleted live.
+    await waitFor(() => al.events.filter((e) => e.type === 'delete' && e.room === 'erase1').length >= 50, 'al sees the deletes');
+    await waitFor(() => Number(pg.query("SELECT count(*) FROM archive_messages WHERE author = 'eve' AND NOT deleted")[0][0]) === 0,
+      'no text of eve left in the archive');
+    const paged = await al.pageAll('erase1');
+    assert.ok(paged.every((m) => m.user !== 'eve' || (m.deleted && m.text === '')), 'no page shows eve\'s words');
+    const alsMessage = paged.find((m) => m.id === kept.id);
+    assert.deepEqual(alsMessage.reactions, {}, 'eve\'s reaction is gone from the archive too');
+    const found = await al.search('erase1', 'private');
+    assert.deepEqual(found.messages, []);
+    eve.close(); al.close();
   });
 });
