@@ -153,6 +153,22 @@ void moderate(api_self self, const std::string& room, const std::string& body, p
       });
 }
 
+void set_retention(api_self self, const std::string& room, const std::string& body, promise_t promise) {
+  if (!self->state.archive)
+    return give(promise, problem(409, "retention in days needs an archive ([archive] url)"));
+  auto doc = json::parse(body.empty() ? "{}" : body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("days") || !doc["days"].is_number_integer() ||
+      doc["days"].get<std::int64_t>() < 0 || doc["days"].get<std::int64_t>() > 1000000)
+    return give(promise, problem(400, "days must be an integer from 0 (the node's default) to 1000000"));
+  auto days = doc["days"].get<std::int64_t>();
+  self->request(self->state.archive, bus_timeout, retention_atom::value, room, days)
+    .then(
+      [promise, room, days](bool) mutable {
+        give(promise, answer(200, json{{"room", room}, {"days", days}}));
+      },
+      [promise](const caf::error&) mutable { give(promise, problem(503, "the archive did not answer")); });
+}
+
 void erase(api_self self, const std::string& user, promise_t promise) {
   if (!self->state.archive)
     return give(promise,
@@ -183,6 +199,8 @@ caf::result<api_response> route(api_self self, const api_request& req) {
       post_message(self, parts[1], req.body, promise);
     else if (req.method == "POST" && parts[2] == "moderation")
       moderate(self, parts[1], req.body, promise);
+    else if (req.method == "POST" && parts[2] == "retention")
+      set_retention(self, parts[1], req.body, promise);
     else
       give(promise, problem(404, "no such API endpoint"));
   } else if (req.method == "POST" && parts.size() == 3 && parts[0] == "users" && parts[2] == "erase") {

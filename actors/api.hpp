@@ -8,6 +8,7 @@
 //   POST /api/rooms/{room}/messages       {"user", "text"}: a message from a named system user
 //   POST /api/rooms/{room}/moderation     {"action", "user", "seconds"?}: as a moderator would
 //   POST /api/users/{user}/disconnect     closes the user's connections in rooms, on every node
+//   POST /api/rooms/{room}/retention      {"days"}: the room's archive retention (0: the default)
 //   POST /api/users/{user}/erase          deletes the user's messages everywhere (needs the archive)
 
 #include "actors/chat_stats.hpp"

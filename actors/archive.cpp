@@ -531,6 +531,24 @@ archive_impl::behavior_type archive(archive_self self, bus_actor bus, std::share
                   std::move(params), q.room, q.limit, false, promise);
       return caf::delegated<message_page>{};
     },
+    [self](retention_atom, const std::string& room, std::int64_t days) -> caf::result<bool> {
+      auto promise = self->make_response_promise<bool>();
+      auto& st = self->state;
+      if (!st.writer_up || !st.schema_ready) {
+        promise.deliver(caf::make_error(caf::sec::runtime_error, "the archive is not connected"));
+        return promise;
+      }
+      run(self, st.writer,
+          "INSERT INTO archive_rooms (room, retention_days) VALUES ($1, NULLIF($2::integer, 0)) "
+          "ON CONFLICT (room) DO UPDATE SET retention_days = EXCLUDED.retention_days",
+          {room, std::to_string(days)}, [promise](pg_result r) mutable {
+            if (r.ok())
+              promise.deliver(true);
+            else
+              promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
+          });
+      return promise;
+    },
     [self](erase_atom, const std::string& user) -> caf::result<erase_result> {
       auto promise = self->make_response_promise<erase_result>();
       erase_user(self, user, promise);

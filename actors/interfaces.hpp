@@ -60,7 +60,9 @@ using archive_actor = caf::typed_actor<
   caf::replies_to<search_atom, search_query>::with<message_page>,
   /// Deletes a user's messages everywhere: what the bus retains (deleted as
   /// a moderator would) and the archive's rows: (user).
-  caf::replies_to<erase_atom, std::string>::with<erase_result>>;
+  caf::replies_to<erase_atom, std::string>::with<erase_result>,
+  /// A room's own archive retention in days (0: the node's default): (room, days).
+  caf::replies_to<retention_atom, std::string, std::int64_t>::with<bool>>;
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes (the contract is in bus.hpp).

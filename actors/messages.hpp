@@ -53,6 +53,7 @@ using entries_atom = caf::atom_constant<caf::atom("entries")>;
 using search_atom = caf::atom_constant<caf::atom("search")>;
 using archived_atom = caf::atom_constant<caf::atom("archived")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
+using retention_atom = caf::atom_constant<caf::atom("retention")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {

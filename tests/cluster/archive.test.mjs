@@ -318,4 +318,27 @@ describe('the archive over one Redis and three nodes', () => {
     assert.deepEqual(found.messages, []);
     eve.close(); al.close();
   });
+
+  test('retention in days: a room\'s own through the server API, the expiry keeping the rest', async () => {
+    const url = (room) => `http://127.0.0.1:${nodes[1].port}/api/rooms/${room}/retention`;
+    const post = (room, body) => fetch(url(room), { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: JSON.stringify(body) });
+    assert.equal((await post('shortlived', { days: -1 })).status, 400);
+    assert.equal((await post('shortlived', { days: 'x' })).status, 400);
+    const r = await post('shortlived', { days: 1 });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { room: 'shortlived', days: 1 });
+    const now = Date.now();
+    const day = 86400000;
+    pg.query(`INSERT INTO archive_messages (room, ms, seq, number, author, body, ts) VALUES
+      ('shortlived', ${now - 3 * day}, 0, 1, 'al', 'old', ${now - 3 * day}),
+      ('shortlived', ${now - 1000}, 0, 2, 'al', 'new', ${now - 1000}),
+      ('forever', ${now - 300 * day}, 0, 1, 'al', 'ancient', ${now - 300 * day})`);
+    pg.query(`SELECT chatnode_expire(0, ${now})`);
+    const left = pg.query("SELECT room, body FROM archive_messages WHERE room IN ('shortlived', 'forever') ORDER BY room, ms");
+    assert.deepEqual(left, [['forever', 'ancient'], ['shortlived', 'new']]);
+    pg.query(`SELECT chatnode_expire(100, ${now})`);
+    assert.deepEqual(pg.query("SELECT body FROM archive_messages WHERE room = 'forever'"), [], 'the default applies to the rest');
+    assert.equal((await post('shortlived', { days: 0 })).status, 200);
+    assert.deepEqual(pg.query("SELECT retention_days IS NULL FROM archive_rooms WHERE room = 'shortlived'"), [['t']]);
+  });
 });
