@@ -326,19 +326,24 @@ std::optional<decode_error> read_react(const json& doc, request& req) {
   return std::nullopt;
 }
 
-std::optional<decode_error> read_history(const json& doc, const protocol_limits& limits, request& req) {
+/// A page's optional `before` and `limit` (1 to `most`, `fallback` when absent).
+std::optional<decode_error> read_page(const json& doc, std::size_t fallback, std::size_t most, request& req) {
   if (auto err = read_id(doc, "before", req.before))
     return err;
-  req.limit = limits.default_page_size;
+  req.limit = fallback;
   if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
     if (!it->is_number_integer())
       return fail(error_code::bad_request, "limit must be an integer");
     auto limit = it->get<std::int64_t>();
-    if (limit < 1 || limit > static_cast<std::int64_t>(max_page_size))
-      return fail(error_code::bad_request, "limit must be 1 to 100");
+    if (limit < 1 || limit > static_cast<std::int64_t>(most))
+      return fail(error_code::bad_request, "limit must be 1 to " + std::to_string(most));
     req.limit = static_cast<std::size_t>(limit);
   }
   return std::nullopt;
+}
+
+std::optional<decode_error> read_history(const json& doc, const protocol_limits& limits, request& req) {
+  return read_page(doc, limits.default_page_size, max_page_size, req);
 }
 
 std::optional<decode_error> read_search(const json& doc, request& req) {
@@ -352,18 +357,7 @@ std::optional<decode_error> read_search(const json& doc, request& req) {
   req.text = query->substr(first, last - first + 1);
   if (utf8_length(req.text) > max_search_chars)
     return fail(error_code::bad_request, "query must be at most 200 characters");
-  if (auto err = read_id(doc, "before", req.before))
-    return err;
-  req.limit = default_search_page;
-  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
-    if (!it->is_number_integer())
-      return fail(error_code::bad_request, "limit must be an integer");
-    auto limit = it->get<std::int64_t>();
-    if (limit < 1 || limit > static_cast<std::int64_t>(max_search_page))
-      return fail(error_code::bad_request, "limit must be 1 to 50");
-    req.limit = static_cast<std::size_t>(limit);
-  }
-  return std::nullopt;
+  return read_page(doc, default_search_page, max_search_page, req);
 }
 
 } // namespace
