@@ -419,6 +419,17 @@ config_result apply_setting(node_config config, std::string_view dotted_key, std
   return config;
 }
 
+std::string without_password(const std::string& url) {
+  auto scheme = url.find("://");
+  auto at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
+    return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at)
+    return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 std::string to_toml(const node_config& config) {
   std::string out;
   std::string_view section;

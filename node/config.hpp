@@ -85,6 +85,9 @@ config_result apply_environment(node_config config, const std::function<const ch
 config_result apply_setting(node_config config, std::string_view dotted_key, std::string_view value,
                             std::string_view origin);
 
+/// A URL as it may be shown (logs, --check-config): its password replaced by ***.
+std::string without_password(const std::string& url);
+
 /// The effective configuration as TOML, every key shown.
 std::string to_toml(const node_config& config);
 

@@ -198,6 +198,8 @@ int main(int argc, char** argv) {
       shown.auth_secret = "(hidden)"; // never printed: logs and terminals keep it
     if (!shown.api_key.empty())
       shown.api_key = "(hidden)";
+    shown.redis_url = chatnode::without_password(shown.redis_url);
+    shown.archive_url = chatnode::without_password(shown.archive_url);
     std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s", config_path.c_str(),
                 chatnode::to_toml(shown).c_str());
     return 0;

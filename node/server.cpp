@@ -237,18 +237,6 @@ struct running_archive {
   std::function<void()> stop;
 };
 
-/// The archive URL as logged: without its password.
-std::string redacted(const std::string& url) {
-  auto scheme = url.find("://");
-  auto at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos)
-    return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at)
-    return url;
-  return url.substr(0, colon) + ":***" + url.substr(at);
-}
-
 running_archive start_archive(caf::actor_system& system, net::io_context& ioc, const node_config& config,
                               const bus_actor& bus, const stats_ptr& stats) {
   if (config.archive_url.empty())
@@ -270,7 +258,7 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
   *handle = archive;
   writer->start();
   reader->start();
-  log::info("archive_configured", {{"url", redacted(config.archive_url)}});
+  log::info("archive_configured", {{"url", without_password(config.archive_url)}});
   return {archive, [writer, reader] {
             writer->stop();
             reader->stop();

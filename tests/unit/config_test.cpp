@@ -175,3 +175,18 @@ BOOST_AUTO_TEST_CASE(listen_addresses) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(the_archive_url_is_postgresql_and_passwords_are_never_shown) {
+  auto ok = parse_config(
+    "[archive]\nurl = \"postgresql://chatnode:pw@db:5432/chatnode\"\nretention_days = 30\n", "t");
+  BOOST_REQUIRE(std::holds_alternative<node_config>(ok));
+  BOOST_TEST(std::get<node_config>(ok).archive_url == "postgresql://chatnode:pw@db:5432/chatnode");
+  BOOST_TEST(std::get<node_config>(ok).archive_retention_days == 30);
+  BOOST_TEST(std::holds_alternative<config_error>(parse_config("[archive]\nurl = \"mysql://db\"\n", "t")));
+  BOOST_TEST(std::holds_alternative<config_error>(parse_config("[archive]\nhold = 10\n", "t")));
+  BOOST_TEST(without_password("postgresql://chatnode:pw@db:5432/chatnode") ==
+             "postgresql://chatnode:***@db:5432/chatnode");
+  BOOST_TEST(without_password("redis://:secret@redis:6379/0") == "redis://:***@redis:6379/0");
+  BOOST_TEST(without_password("postgresql://chatnode@db/chatnode") == "postgresql://chatnode@db/chatnode");
+  BOOST_TEST(without_password("redis://redis:6379") == "redis://redis:6379");
+}
