@@ -272,8 +272,8 @@ void pg_connection::fail(const std::string& reason) {
   queue_.clear();
   for (auto& s : waiting)
     s.done(pg_result::failure("archive link lost: " + reason));
-  if (was_up || !stopped_)
-    log::warn("archive_link_down", {{"link", name_}, {"reason", reason}});
+  if (!stopped_)
+    log::warn(was_up ? "archive_link_down" : "archive_connect_failed", {{"link", name_}, {"reason", reason}});
   if (events_.down)
     events_.down(reason);
   if (stopped_)
