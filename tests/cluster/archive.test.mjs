@@ -255,13 +255,23 @@ describe('the archive over one Redis and three nodes', () => {
     const al = await new Reader(victim, 'al', { signed: true }).connect();
     const bo = await new Reader(nodes[1], 'bo', { signed: true }).connect();
     await al.join('crash'); await bo.join('crash');
-    await sendMany(al, 'crash', 300, (i) => `before the crash ${i}`);
+    // The database stalls, so that the victim's batch is under way (sent,
+    // not answered) when it is killed; then the database goes on.
+    pg.pause();
+    let killedAt;
+    try {
+      await sendMany(al, 'crash', 300, (i) => `before the crash ${i}`);
+      await waitFor(async () => (await victim.metrics()).chatnode_archive_rooms_pending >= 1, 'the victim to have the room pending');
+      await new Promise((r) => setTimeout(r, 300)); // a tick or more: its batch is on the wire
+      victim.kill('SIGKILL');
+    } finally {
+      pg.resume();
+    }
     const sent = idsOf(al, 'crash');
-    victim.kill('SIGKILL');
-    const killedAt = archived(pg, 'crash').messages;
+    killedAt = archived(pg, 'crash').messages;
     await waitFor(() => archived(pg, 'crash').messages === 300, 'the rest archived by another node', 30000);
     const a = archived(pg, 'crash');
-    console.log(`# node killed with ${killedAt} of 300 archived: archived ${a.messages} (${a.numbers} distinct), events ${a.events}, missed ${a.missed}`);
+    console.log(`# node killed with its batch in flight to a stalled database (${killedAt} of 300 archived just after): archived ${a.messages} (${a.numbers} distinct), events ${a.events}, missed ${a.missed}`);
     assert.deepEqual(a, { messages: 300, numbers: 300, events: 300, missed: 0 });
     checkPaged(await bo.pageAll('crash'), sent, 'after the kill');
     al.close(); bo.close();

@@ -127,6 +127,15 @@ export class Postgres {
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
     return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
   }
+  /** The server's processes: postgres itself and every backend. */
+  processes() {
+    const main = Number(readFileSync(path.join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = execFileSync('pgrep', ['-P', String(main)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return [main, ...children];
+  }
+  /** Freezes the server (every backend): statements sent to it wait, as on a stalled database. */
+  pause() { for (const pid of this.processes()) process.kill(pid, 'SIGSTOP'); }
+  resume() { for (const pid of this.processes()) process.kill(pid, 'SIGCONT'); }
   /** Stops the server (fast shutdown: sessions are ended, as when a
    *  database goes away); its data stays for start(). The signal goes to
    *  postgres itself: runuser would pass on a SIGTERM (smart shutdown, which
