@@ -3,6 +3,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/protocol.hpp"
 #include "actors/chat_stats.hpp"
+#include "actors/typing_gate.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -69,6 +70,7 @@ struct room_state {
   std::vector<member> members;
   std::map<std::string, std::size_t> names; ///< local sessions per name
   presence_view presence;
+  typing_gate typing; ///< which typing notices go out
 
   member* find(const std::string& session) {
     auto it =
@@ -378,7 +380,7 @@ void tell_user(hub_self self, const user_notice& notice) {
 void relay_typing(hub_self self, const std::string& room, const std::string& user,
                   const std::string& session) {
   auto rit = self->state.rooms.find(room);
-  if (rit == self->state.rooms.end())
+  if (rit == self->state.rooms.end() || !rit->second.typing.allow(user))
     return;
   auto frame = make_frame(encode_typing(room, user));
   for (auto& m : rit->second.members)

@@ -204,6 +204,40 @@ test('unknown request types, and search without an archive or with bad fields: a
   c.ws.terminate();
 });
 
+test('forty people typing in one room: a member gets a few typing notices a second, not forty', async () => {
+  const room = 'typists';
+  const clients = [];
+  try {
+    const watcher = await rawClient();
+    clients.push(watcher);
+    watcher.ws.send(JSON.stringify({ type: 'join', room, name: 'watcher' }));
+    await waitFor(() => watcher.events.some((e) => e.type === 'joined'), 'the watcher joined');
+    const typists = [];
+    for (let i = 0; i < 40; i++) { // this node allows 50 connections per address
+      const c = await rawClient();
+      clients.push(c);
+      c.ws.send(JSON.stringify({ type: 'join', room, name: `typist${i}` }));
+      typists.push(c);
+    }
+    await waitFor(() => typists.every((c) => c.events.some((e) => e.type === 'joined')), 'the typists joined');
+    const from = watcher.events.length;
+    const started = Date.now();
+    // Each types three times in a second, as fast as a keyboard repeats.
+    for (let round = 0; round < 3; round++) {
+      for (const c of typists) c.ws.send(JSON.stringify({ type: 'typing', room }));
+      await new Promise((r) => setTimeout(r, 330));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const seconds = (Date.now() - started) / 1000;
+    const seen = watcher.events.slice(from).filter((e) => e.type === 'typing').length;
+    // 120 notices sent; the room relays at most 5 a second (and 5 at once).
+    assert.ok(seen >= 1, 'typing still reaches the members');
+    assert.ok(seen <= 5 + 5 * seconds, `${seen} typing notices in ${seconds.toFixed(1)} s`);
+  } finally {
+    for (const c of clients) c.ws.terminate();
+  }
+});
+
 test('living-message requests with wrong fields, or outside a room: a clear error each, the connection stays', async () => {
   const c = await rawClient();
   const frames = [

@@ -1,4 +1,5 @@
 #include "actors/rate_limiter.hpp"
+#include "actors/typing_gate.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -24,6 +25,25 @@ BOOST_AUTO_TEST_CASE(token_bucket_allows_the_burst_then_the_rate) {
   for (int i = 0; i < 100; ++i)
     taken += limiter.try_take(t0 + 1h);
   BOOST_TEST(taken == 40);
+}
+
+BOOST_AUTO_TEST_CASE(a_room_relays_one_typing_notice_per_user_per_interval_and_a_few_a_second_in_all) {
+  using namespace std::chrono_literals;
+  auto t0 = typing_gate::clock::time_point{} + 1h;
+  typing_gate gate{5, 1500ms, t0};
+  BOOST_TEST(gate.allow("ada", t0));
+  BOOST_TEST(!gate.allow("ada", t0 + 1s)); // the same person again says nothing new
+  BOOST_TEST(gate.allow("ada", t0 + 1600ms));
+  // A thousand typists at once: five go out, then five a second.
+  typing_gate big{5, 1500ms, t0};
+  int relayed = 0;
+  for (int i = 0; i < 1000; ++i)
+    relayed += big.allow("user" + std::to_string(i), t0);
+  BOOST_TEST(relayed == 5);
+  relayed = 0;
+  for (int i = 1000; i < 2000; ++i)
+    relayed += big.allow("user" + std::to_string(i), t0 + 1s);
+  BOOST_TEST(relayed == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
