@@ -290,7 +290,7 @@ void handle_join(hub_self self, join_request& req) {
   auto since = req.since;
   self
     ->request(self->state.bus, caf::infinite, recent_atom::value,
-              recent_query{req.room, req.since, req.page_size, req.name})
+              recent_query{req.room, req.since, req.page_size, req.name, !room.presence.known})
     .then([self, room_name, session, since](
             const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
           [self, room_name, session](const caf::error&) {

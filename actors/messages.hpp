@@ -75,6 +75,9 @@ struct recent_query {
   std::optional<message_id> since;
   std::size_t limit = 50;
   std::string user;
+  /// Who is in the room too: a hub that already follows the room's presence
+  /// needs no list (in a big room, reading it for every join costs the most).
+  bool members = true;
 };
 
 /// What a member entering a room gets: recent history and who is there.

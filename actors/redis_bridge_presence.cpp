@@ -19,7 +19,8 @@ namespace {
 
 /// The keys every presence script takes, in its order.
 std::vector<std::string> presence_keys(const bridge_state& st, const std::string& room) {
-  return {st.keys.members(room), st.keys.presence_version(room), st.keys.channel(room), st.keys.nodes(room)};
+  return {st.keys.members(room), st.keys.presence_version(room), st.keys.channel(room), st.keys.nodes(room),
+          st.keys.names(room)};
 }
 
 std::string ttl_ms(const bridge_state& st) {
@@ -121,7 +122,8 @@ void answer_who(bridge_actor* self, const std::string& room, caf::response_promi
   auto& st = self->state;
   // The snapshot script without history: only its members and version.
   run_script(self, scripts::snapshot, snapshot_keys(st, room),
-             {std::string{}, "0", st.replicated_flag(), std::string{}}, [promise](redis_reply r) mutable {
+             {std::string{}, "0", st.replicated_flag(), std::string{}, "1"},
+             [promise](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 4) {
                  promise.deliver(caf::make_error(caf::sec::runtime_error, "redis: " + r.str));
                  return;

@@ -201,7 +201,8 @@ std::vector<std::string> snapshot_keys(const bridge_state& st, const std::string
 void answer_snapshot(bridge_actor* self, const std::string& room, waiting_query w) {
   auto& st = self->state;
   std::vector<std::string> args{w.query.since ? w.query.since->to_string() : std::string{},
-                                std::to_string(w.query.limit), st.replicated_flag(), w.query.user};
+                                std::to_string(w.query.limit), st.replicated_flag(), w.query.user,
+                                w.query.members ? "1" : "0"};
   run_script(self, scripts::snapshot, snapshot_keys(st, room), std::move(args),
              [self, room, w](redis_reply r) mutable {
                if (r.type != redis_reply::kind::array || r.elements.size() < 7) {

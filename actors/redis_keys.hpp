@@ -18,11 +18,12 @@ public:
     return of(room, "durable");
   }                                                                                  ///< newest replicated id
   std::string members(const std::string& room) const { return of(room, "members"); } ///< presence
-  std::string states(const std::string& room) const { return of(room, "states"); }   ///< changed messages
-  std::string reads(const std::string& room) const { return of(room, "read"); }      ///< read positions
-  std::string numbered(const std::string& room) const { return of(room, "msgs"); }   ///< messages stored
-  std::string bans(const std::string& room) const { return of(room, "bans"); }       ///< user -> until
-  std::string mutes(const std::string& room) const { return of(room, "mutes"); }     ///< user -> until
+  std::string names(const std::string& room) const { return of(room, "names"); } ///< presence: name -> fields
+  std::string states(const std::string& room) const { return of(room, "states"); } ///< changed messages
+  std::string reads(const std::string& room) const { return of(room, "read"); }    ///< read positions
+  std::string numbered(const std::string& room) const { return of(room, "msgs"); } ///< messages stored
+  std::string bans(const std::string& room) const { return of(room, "bans"); }     ///< user -> until
+  std::string mutes(const std::string& room) const { return of(room, "mutes"); }   ///< user -> until
   std::string parties(const std::string& room) const {
     return of(room, "parties");
   } ///< a direct conversation's users

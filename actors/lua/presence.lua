@@ -1,12 +1,13 @@
 -- Marks a name present or absent on one node and renews the node's entry;
 -- when the name appears in or vanishes from the room as a whole, publishes
 -- a versioned presence event. Returns {version, members} when it did, else 0.
--- KEYS: members hash, presence version, channel, nodes hash
+-- KEYS: members hash, presence version, channel, nodes hash, names hash
 -- ARGV: node, name, '1' present / '0' absent, incarnation, ttl ms, publish command
 local now, ttl = now_ms(), tonumber(ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4] .. ' ' .. (now + ttl))
 redis.call('PEXPIRE', KEYS[4], ttl * 3)
 local field = ARGV[1] .. '\n' .. ARGV[2]
+names_of(KEYS[1], KEYS[5])
 local changed
 if ARGV[3] == '1' then
   -- A field left by an earlier life of this node is taken over: the name
@@ -17,13 +18,12 @@ else
 end
 if not changed then return 0 end
 redis.call('PEXPIRE', KEYS[1], ttl * 3)
-local names, count, others = {}, 0, false
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local n = string.match(f, '\n(.*)$')
-  if not names[n] then names[n] = true; count = count + 1 end
-  if n == ARGV[2] and f ~= field then others = true end
-end
-if others then return 0 end
+local appeared_or_gone
+if ARGV[3] == '1' then appeared_or_gone = name_field_added(KEYS[5], ARGV[2])
+else appeared_or_gone = name_field_removed(KEYS[5], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[5], ttl * 3)
+if not appeared_or_gone then return 0 end
+local count = redis.call('HLEN', KEYS[5])
 local v = redis.call('INCR', KEYS[2])
 redis.call(ARGV[6], KEYS[3], presence_event(v, ARGV[3] == '1', count, ARGV[2]))
 return {v, count}

@@ -23,6 +23,24 @@ local function is_live(live, field, inc)
   local node = string.match(field, '^(.-)\n')
   return node ~= nil and live[node] == inc
 end
+-- The room's `names` hash counts, for each name, the fields of `members`
+-- that hold it (on any node, live or not yet removed): a name is in the
+-- room while its count is above 0, and the room's count of names is the
+-- hash's length, so neither needs a walk over every member. Made from
+-- `members` when missing (a room written before it existed).
+local function names_of(members_key, names_key)
+  if redis.call('EXISTS', names_key) == 0 and redis.call('EXISTS', members_key) == 1 then
+    for _, f in ipairs(redis.call('HKEYS', members_key)) do
+      redis.call('HINCRBY', names_key, string.match(f, '\n(.*)$'), 1)
+    end
+  end
+end
+local function name_field_added(names_key, name) return redis.call('HINCRBY', names_key, name, 1) == 1 end
+local function name_field_removed(names_key, name)
+  local left = redis.call('HINCRBY', names_key, name, -1)
+  if left <= 0 then redis.call('HDEL', names_key, name) return true end
+  return false
+end
 local function presence_event(version, joined, count, name)
   return 'e' .. version .. '\n' .. (joined and 'join' or 'leave') .. '\n' .. count .. '\n' .. name
 end
