@@ -6,6 +6,9 @@
 // its channel carries the tag too, and scripts publish with the command the
 // bridge names (PUBLISH on one Redis, SPUBLISH on a cluster's shard).
 
+#include <string>
+#include <vector>
+
 namespace chatnode::redis_scripts {
 
 extern const char* const store;      ///< store.lua: a message or a change, once per (user, cid)
@@ -20,5 +23,8 @@ extern const char* const moderate;   ///< moderate.lua: a moderation action, sto
 extern const char* const directory;  ///< directory.lua: a room's members or last message in the directory
 extern const char* const presence;   ///< presence.lua: a name present or absent on a node
 extern const char* const refresh;    ///< refresh.lua: a node's presence heartbeat in a room
+
+/// Every script's source, as run (helpers included): what a connection loads when it connects.
+std::vector<std::string> all();
 
 } // namespace chatnode::redis_scripts

@@ -169,6 +169,7 @@ redis_cluster::link& redis_cluster::link_to(const node_address& address) {
   };
   l.commands = std::make_shared<redis_connection>(ioc_, l.endpoint, "commands " + key, false,
                                                   std::move(events), timing_);
+  l.commands->preload(preload_);
   l.commands->start();
   return links_.emplace(key, std::move(l)).first->second;
 }

@@ -43,6 +43,9 @@ public:
 
   void start();
   void stop();
+  /// Scripts every master's command link loads at each connect (see
+  /// redis_connection::preload). Call before start().
+  void preload(std::vector<std::string> scripts) { preload_ = std::move(scripts); }
   std::shared_ptr<redis_port> commands();
   std::shared_ptr<redis_port> subscriber();
   /// Each master of the slot map and whether its command link is up; safe
@@ -89,6 +92,7 @@ private:
   redis_events command_events_;
   redis_events subscriber_events_;
   redis_connection::timing timing_;
+  std::vector<std::string> preload_;
   std::map<std::string, link> links_; ///< by "host:port"
   slot_map slots_;
   bool have_slots_ = false;

@@ -306,6 +306,9 @@ void redis_connection::on_connected() {
   }
   if (endpoint_.db != 0)
     issue({"SELECT", std::to_string(endpoint_.db)}, check("SELECT"));
+  if (!subscriber_)
+    for (const auto& script : preload_)
+      issue({"SCRIPT", "LOAD", script}, check("SCRIPT LOAD"));
   // Replies come in order: once PING answers, AUTH and SELECT have succeeded.
   issue({"PING"}, [self = shared_from_this(), generation](redis_reply reply) {
     if (self->generation_ != generation || self->ac_ == nullptr || reply.is_error())

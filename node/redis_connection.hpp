@@ -52,6 +52,12 @@ public:
   void start();
   /// Closes for good; callbacks of pending commands get an error.
   void stop();
+  /// Scripts loaded (SCRIPT LOAD) at every connect before any other
+  /// command, so an EVALSHA never finds the script missing after a restart
+  /// or a failover: a missing script's retry by source could be overtaken
+  /// by a later EVALSHA and store a sender's messages out of order. Call
+  /// before start().
+  void preload(std::vector<std::string> scripts) { preload_ = std::move(scripts); }
 
   void command(std::vector<std::string> args, redis_callback done) override;
   void command_replicated(std::vector<std::string> args, int replicas, std::chrono::milliseconds timeout,
@@ -94,8 +100,9 @@ private:
   /// PING late, behind a long queue, and is not dead for that.
   std::chrono::steady_clock::time_point last_heard_;
   reconnect_backoff backoff_;
-  std::uint64_t generation_ = 0;   ///< counts contexts, so late callbacks of an old one are ignored
-  std::set<std::string> channels_; ///< wanted subscriptions, restored after a reconnect
+  std::uint64_t generation_ = 0;     ///< counts contexts, so late callbacks of an old one are ignored
+  std::set<std::string> channels_;   ///< wanted subscriptions, restored after a reconnect
+  std::vector<std::string> preload_; ///< script sources loaded at every connect
   /// WAIT: whether one is out, and who waits for the next one (with the
   /// most replicas and the longest timeout any of them asked for).
   bool wait_out_ = false;

@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/protocol.hpp"
 #include "actors/redis_bridge.hpp"
+#include "actors/redis_scripts.hpp"
 #include "actors/session.hpp"
 #include "node/edge_stats.hpp"
 #include "node/edge_context.hpp"
@@ -102,6 +103,7 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
                                                    forward_redis_events(bridge_handle, 1), timing);
     auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings, stats);
     *bridge_handle = bus;
+    cluster->preload(redis_scripts::all());
     cluster->start();
     std::string addresses;
     for (const auto& seed : seeds)
@@ -129,6 +131,7 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
                                                        forward_redis_events(bridge_handle, 1), timing);
   auto bus = spawn_redis_bridge(system, commands, subscriber, settings, stats);
   *bridge_handle = bus;
+  commands->preload(redis_scripts::all());
   commands->start();
   subscriber->start();
   log::info("redis_configured", {{"mode", "single"},

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Client, Node, Redis, audit, waitFor } from './lib.mjs';
+import { Client, Node, Redis, audit, compareIds, waitFor } from './lib.mjs';
 
 let redis;
 const nodes = [];
@@ -17,6 +17,28 @@ before(async () => {
 after(async () => {
   for (const n of nodes) await n.stop();
   await redis.destroy();
+});
+
+test('a burst sent the moment a node first stores on a fresh Redis is stored in the order sent', async () => {
+  // A Redis that has never seen the scripts: had a node sent EVALSHA, found
+  // them missing and sent the first ones again by source, later ones could
+  // have gone in before them.
+  const fresh = await new Redis().start();
+  const node = await new Node('fresh', fresh.url).start();
+  try {
+    const c = await new Client(node, 'burst').connect();
+    await c.join('burst');
+    for (let i = 0; i < 200; i++) c.send({ type: 'send', room: 'burst', text: `${i}`, cid: `b${i}` });
+    await waitFor(() => c.events.filter((e) => e.type === 'message').length === 200, 'all 200 echoed');
+    const stored = c.events.filter((e) => e.type === 'message').map((e) => e.id);
+    const inSendOrder = [...Array(200).keys()].map((i) => c.events.find((e) => e.cid === `b${i}`).id);
+    assert.deepEqual(inSendOrder, [...inSendOrder].sort(compareIds), 'ids rise in the order the messages were sent');
+    assert.equal(new Set(stored).size, 200);
+    c.close();
+  } finally {
+    await node.stop();
+    await fresh.destroy();
+  }
 });
 
 test('every member on every node receives every message once, in one order', async (t) => {
