@@ -3,7 +3,8 @@
 // node drains and its clients come back). Prints, from connect to `joined`,
 // p50 and p99; the presence events and bytes each client received per join
 // in the room; the members listed in the last `joined`; and Redis commands
-// per join (INFO commandstats before and after).
+// per join (INFO commandstats before and after; the calls a script makes
+// count too, so the commonest are listed).
 //
 //   CHATNODE_BIN=build/chatnode node tests/bench/join_storm.mjs [CLIENTS] [NODES]
 //
@@ -21,12 +22,14 @@ const room = 'storm';
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
 const redis = await new Redis().start();
-const commands = () => {
+/** Calls per command so far (INFO commandstats). */
+const commandCalls = () => {
   const stats = execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats'], { encoding: 'utf8' });
-  let calls = 0;
-  for (const m of stats.matchAll(/calls=(\d+)/g)) calls += Number(m[1]);
+  const calls = {};
+  for (const m of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
   return calls;
 };
+const commands = () => Object.values(commandCalls()).reduce((a, b) => a + b, 0);
 const env = { CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '0', CHATNODE_LIMITS_MAX_CONNECTIONS: '100000',
   CHATNODE_LIMITS_OUTBOUND_QUEUE: '100000' };
 const nodes = [];
@@ -37,6 +40,7 @@ const joinedMs = [];
 let presenceEvents = 0, presenceBytes = 0, lastMembers = 0;
 try {
   const before = commands();
+  const beforeEach = commandCalls();
   const started = Date.now();
   await Promise.all([...Array(clients).keys()].map((i) => new Promise((resolve, reject) => {
     const node = nodes[i % nodeCount];
@@ -63,7 +67,10 @@ try {
   console.log(`  connect to joined: p50 ${percentile(joinedMs, 0.5)} ms, p99 ${percentile(joinedMs, 0.99)} ms, max ${joinedMs.at(-1)} ms`);
   console.log(`  presence events received: ${presenceEvents} (${(presenceEvents / clients).toFixed(1)} per join), ` +
     `${(presenceBytes / clients / 1024).toFixed(1)} KiB per join; the last joined listed ${lastMembers} members`);
-  console.log(`  Redis commands: ${used} (${(used / clients).toFixed(1)} per join)`);
+  const after = commandCalls();
+  const top = Object.entries(after).map(([name, n]) => [name, n - (beforeEach[name] ?? 0)]).filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, n]) => `${name} ${(n / clients).toFixed(1)}`).join(', ');
+  console.log(`  Redis commands: ${used} (${(used / clients).toFixed(1)} per join: ${top})`);
 } finally {
   for (const ws of sockets) ws.terminate();
   for (const n of nodes) await n.stop().catch(() => {});
