@@ -24,22 +24,48 @@ void write(bridge_actor* self, const std::string& room, std::string version, std
 
 } // namespace
 
+namespace {
+
+/// The first change noted since the last flush schedules the next one.
+void schedule_flush(bridge_actor* self) {
+  auto& st = self->state;
+  if (st.directory_dirty.empty() && st.directory_members.empty())
+    self->delayed_send(self, flush_every, flush_atom::value);
+}
+
+} // namespace
+
 void note_members(bridge_actor* self, const std::string& room, std::uint64_t version, std::size_t members) {
-  if (listed(room))
-    write(self, room, std::to_string(version), std::to_string(members), {});
+  if (!listed(room))
+    return;
+  schedule_flush(self);
+  auto& noted = self->state.directory_members[room];
+  if (members == 0) {
+    // An empty room starts its versions over: the write that empties it
+    // must reach the directory before any later one.
+    noted.emptied = std::max(noted.emptied.value_or(0), version);
+    noted.last.reset();
+  } else if (!noted.last || version > noted.last->first) {
+    noted.last = std::pair{version, members};
+  }
 }
 
 void note_activity(bridge_actor* self, const std::string& room, std::int64_t ms) {
   if (!listed(room))
     return;
-  auto& dirty = self->state.directory_dirty;
-  if (dirty.empty())
-    self->delayed_send(self, flush_every, flush_atom::value);
-  auto& newest = dirty[room];
+  schedule_flush(self);
+  auto& newest = self->state.directory_dirty[room];
   newest = std::max(newest, ms);
 }
 
 void flush_directory(bridge_actor* self) {
+  auto members = std::exchange(self->state.directory_members, {});
+  for (const auto& [room, noted] : members) {
+    if (noted.emptied)
+      write(self, room, std::to_string(*noted.emptied), "0", {});
+    if (noted.last)
+      write(self, room, std::to_string(noted.last->first), std::to_string(noted.last->second), {});
+  }
   auto dirty = std::exchange(self->state.directory_dirty, {});
   for (const auto& [room, ms] : dirty)
     write(self, room, {}, {}, std::to_string(ms));

@@ -99,6 +99,14 @@ struct bridge_state {
   /// Listed rooms this node stored messages in since the directory last
   /// heard: room -> newest ms. Written to Redis once a second.
   std::map<std::string, std::int64_t> directory_dirty;
+  /// Members of listed rooms noted since the directory last heard, written
+  /// with the activity once a second: a join storm is not a directory write
+  /// per join on every node.
+  struct noted_members {
+    std::optional<std::uint64_t> emptied; ///< the newest version that left the room empty
+    std::optional<std::pair<std::uint64_t, std::size_t>> last; ///< (version, members) after it
+  };
+  std::map<std::string, noted_members> directory_members;
   /// This node's hub, for notices to users whatever rooms they are in.
   hub_actor notice_hub;
   /// The archive, told of entries stored or seen; none without one.
