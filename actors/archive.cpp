@@ -167,11 +167,10 @@ void batch_done(archive_self self, const std::string& room, bool failed, bool fu
 void write_batch(archive_self self, const std::string& room, entry_batch batch) {
   auto& st = self->state;
   bool full = batch.size() >= st.settings.batch;
-  auto count = batch.size();
   auto started = clock::now();
   run(
     self, st.writer, "SELECT mark, messages, missed, written FROM chatnode_archive($1, $2::jsonb)",
-    {room, batch_json(batch)}, [self, room, full, count, started](pg_result r) {
+    {room, batch_json(batch)}, [self, room, full, started](pg_result r) {
       auto& st = self->state;
       if (!r.ok() || r.rows.empty() || r.rows[0].size() < 4) {
         warn(self, "archive_write_failed", room + ": " + (r.ok() ? "no answer" : r.error));
@@ -197,7 +196,6 @@ void write_batch(archive_self self, const std::string& room, entry_batch batch) 
       if (auto it = st.rooms.find(room); it != st.rooms.end())
         if (mark && (!it->second.mark || *mark > *it->second.mark))
           it->second.mark = mark;
-      (void)count;
       batch_done(self, room, false, full);
     });
 }
