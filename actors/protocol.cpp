@@ -824,12 +824,18 @@ std::string encode_typing(std::string_view room, std::string_view user) {
   return out;
 }
 
-std::string encode_history(std::string_view room, const message_page& page) {
-  std::size_t size = 128;
+namespace {
+
+/// A page of messages answering a request: `history`, or `search` (with its query).
+std::string encode_page(const char* type, std::string_view room, const std::string_view* query,
+                        const message_page& page) {
+  std::size_t size = 128 + (query ? query->size() : 0);
   for (const auto& msg : page.messages)
     size += msg.frame->size() + 1;
-  auto out = start_event("history", size);
+  auto out = start_event(type, size);
   append_field(out, "room", room);
+  if (query)
+    append_field(out, "query", *query);
   out += ",\"messages\":";
   append_message_array(out, page.messages);
   out += ",\"more\":";
@@ -838,19 +844,14 @@ std::string encode_history(std::string_view room, const message_page& page) {
   return out;
 }
 
+} // namespace
+
+std::string encode_history(std::string_view room, const message_page& page) {
+  return encode_page("history", room, nullptr, page);
+}
+
 std::string encode_search(std::string_view room, std::string_view query, const message_page& page) {
-  std::size_t size = 128 + query.size();
-  for (const auto& msg : page.messages)
-    size += msg.frame->size() + 1;
-  auto out = start_event("search", size);
-  append_field(out, "room", room);
-  append_field(out, "query", query);
-  out += ",\"messages\":";
-  append_message_array(out, page.messages);
-  out += ",\"more\":";
-  out += page.more ? "true" : "false";
-  out += '}';
-  return out;
+  return encode_page("search", room, &query, page);
 }
 
 std::string encode_error(error_code code, std::string_view reason, std::string_view cid) {
