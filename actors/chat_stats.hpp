@@ -87,7 +87,8 @@ struct chat_stats {
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};
   std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{}; ///< the limits sessions enforce
   std::atomic<std::uint64_t> presence_resyncs{0};                   ///< a room's view corrected from the bus
-  std::array<std::atomic<std::uint64_t>, 5> moderations{};          ///< by moderation_action
+  std::atomic<std::uint64_t> presence_batches{0};          ///< a big room's presence changes sent together
+  std::array<std::atomic<std::uint64_t>, 5> moderations{}; ///< by moderation_action
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected

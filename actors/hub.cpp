@@ -3,6 +3,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/protocol.hpp"
 #include "actors/chat_stats.hpp"
+#include "actors/told_presence.hpp"
 #include "actors/typing_gate.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -20,12 +21,13 @@ namespace {
 
 constexpr std::size_t max_early_presence = 1000;
 constexpr std::size_t max_logged_presence = 10000;
+constexpr std::size_t max_held_pages = 4; ///< `members` requests a member may make before its `joined`
 
 /// A session in a room. Until the bus answers its snapshot query it is
 /// pending: live messages for it are held back, so none comes before its
 /// `joined` and none is lost; afterwards what the snapshot held is dropped.
-/// Presence needs no holding back: `joined` lists who the room's view says
-/// is there when it is sent.
+/// Presence needs no holding back: `joined` lists who the members were told
+/// is there when it is sent, and later changes follow.
 struct member {
   std::string session;
   std::string name;
@@ -38,6 +40,10 @@ struct member {
   /// The newest message this member has: anything not newer is a duplicate
   /// (a bus may deliver a message that the member's history already held).
   std::optional<message_id> last_message;
+  /// The member names it holds: in a big room, a batch tells it only of
+  /// changes among those (and the count).
+  listed_names listed;
+  std::vector<members_query> held_pages; ///< asked for before `joined`
 
   void deliver(const stored_message& msg) {
     if (last_message && msg.id <= *last_message)
@@ -70,7 +76,9 @@ struct room_state {
   std::vector<member> members;
   std::map<std::string, std::size_t> names; ///< local sessions per name
   presence_view presence;
-  typing_gate typing; ///< which typing notices go out
+  told_presence told;     ///< what the members were told of the view, and what they will be
+  bool flush_due = false; ///< a batch of presence changes is timed
+  typing_gate typing;     ///< which typing notices go out
 
   member* find(const std::string& session) {
     auto it =
@@ -94,6 +102,7 @@ struct hub_state {
 
   bus_actor bus;
   stats_ptr stats;
+  hub_settings settings;
   std::unordered_map<std::string, room_state> rooms;
   std::uint64_t next_generation = 1;
 
@@ -137,6 +146,81 @@ void remove_member(hub_self self, const std::string& room_name, const std::strin
 
 void ask_who(hub_self self, const std::string& room_name);
 
+/// Times the next batch of a big room's presence changes.
+void schedule_flush(hub_self self, const std::string& room_name, room_state& room) {
+  if (std::exchange(room.flush_due, true))
+    return;
+  self->delayed_send(caf::actor_cast<hub_actor>(self), self->state.settings.batch_interval, flush_atom::value,
+                     room_name, room.generation);
+}
+
+/// Tells the members that someone came or went: at once in a small room
+/// (`frame`, or one made here when null), with the next batch in a big one,
+/// and with it too while a batch waits, so that changes keep their order.
+void tell_change(hub_self self, const std::string& room_name, room_state& room, const std::string& user,
+                 bool present, const frame_ptr& frame) {
+  if (room.told.pending() || room.presence.names.size() > self->state.settings.big_room) {
+    room.told.note(user, present);
+    schedule_flush(self, room_name, room);
+    return;
+  }
+  room.told.apply(user, present);
+  room.tell(
+    user, frame ? frame : make_frame(encode_presence(room_name, user, present, room.presence.names.size())));
+}
+
+/// A big room's presence changes since the last batch go out: to each
+/// member, those among the names it holds, and the count.
+void flush_presence(hub_self self, const std::string& room_name, std::uint64_t generation) {
+  auto* room = self->state.room(room_name, generation);
+  if (room == nullptr)
+    return;
+  room->flush_due = false;
+  if (!room->told.pending())
+    return;
+  auto changes = room->told.take();
+  std::map<std::pair<std::size_t, std::size_t>, frame_ptr> frames; // by what is heard
+  for (auto& m : room->members) {
+    if (m.pending)
+      continue;
+    auto heard = heard_by(changes, m.listed);
+    if (heard == std::pair<std::size_t, std::size_t>{0, 0} && changes.count == changes.count_before)
+      continue;
+    auto& frame = frames[heard];
+    if (!frame)
+      frame = make_frame(encode_presence_diff(room_name, changes.joins, heard.first, changes.leaves,
+                                              heard.second, changes.count));
+    m.sink->send(frame);
+  }
+  self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// A page of the member names the members were told of, to one member.
+void send_members(const std::string& room_name, room_state& room, member& m, const members_query& query) {
+  auto page = room.told.page(query.after, query.limit);
+  m.listed.extend(page);
+  m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
+}
+
+/// A session asked for a page of a room's members; one that has not had its
+/// `joined` yet gets it after.
+void answer_members(hub_self self, const std::string& room_name, const members_query& query) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto* m = rit->second.find(query.session);
+  if (m == nullptr)
+    return; // left meanwhile
+  if (!m->pending) {
+    send_members(room_name, rit->second, *m, query);
+  } else if (m->held_pages.size() < max_held_pages) {
+    m->held_pages.push_back(query);
+  } else {
+    self->state.stats->count_error(error_code::rate_limited);
+    m->sink->send(make_frame(encode_error(error_code::rate_limited, "too many member pages before joined")));
+  }
+}
+
 /// Applies one presence event to the room's view, in version order.
 void apply_presence(hub_self self, const std::string& room_name, room_state& room,
                     const presence_event& event) {
@@ -147,7 +231,7 @@ void apply_presence(hub_self self, const std::string& room_name, room_state& roo
   view.version = event.version;
   bool changed = event.present ? view.names.insert(event.user).second : view.names.erase(event.user) > 0;
   if (changed)
-    room.tell(event.user, event.frame);
+    tell_change(self, room_name, room, event.user, event.present, event.frame);
   if (view.asking) {
     if (view.since_asked.size() < max_logged_presence || view.since_asked.contains(event.user))
       view.since_asked.insert_or_assign(event.user, event);
@@ -182,16 +266,20 @@ void reconcile(hub_self self, const std::string& room_name, std::uint64_t genera
       version = std::max(version, event.version);
     }
   } // else the bus started its versions over (it lost its data): its answer is all there is.
-  auto count = names.size();
-  for (const auto& name : names)
-    if (!view.names.contains(name))
-      room->tell(name, make_frame(encode_presence(room_name, name, true, count)));
-  for (const auto& name : view.names)
-    if (!names.contains(name))
-      room->tell(name, make_frame(encode_presence(room_name, name, false, count)));
   if (version < view.version || names != view.names)
     self->state.stats->presence_resyncs.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::string> came;
+  std::vector<std::string> went;
+  std::set_difference(names.begin(), names.end(), view.names.begin(), view.names.end(),
+                      std::back_inserter(came));
+  std::set_difference(view.names.begin(), view.names.end(), names.begin(), names.end(),
+                      std::back_inserter(went));
   view.names = std::move(names);
+  // Told with the view's final size, as their presence events would have been.
+  for (const auto& name : came)
+    tell_change(self, room_name, *room, name, true, nullptr);
+  for (const auto& name : went)
+    tell_change(self, room_name, *room, name, false, nullptr);
   view.version = version;
   if (std::exchange(view.ask_again, false))
     ask_who(self, room_name);
@@ -239,17 +327,27 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
     view.known = true;
     view.names = {snapshot.members.begin(), snapshot.members.end()};
     view.version = snapshot.presence_version;
+    for (const auto& name : view.names) // no member here was told anything yet
+      room.told.apply(name, true);
     for (const auto& event : std::exchange(view.early, {}))
       apply_presence(self, room_name, room, event);
     if (std::exchange(view.ask_again, false))
       ask_who(self, room_name);
   }
-  // The member's own join may still be on its way from the bus.
-  auto members = view.names;
-  members.insert(m->name);
+  // What the members here were told, so that later changes and batches
+  // apply to it; the first page of it in a big room.
+  auto page = room.told.page(std::nullopt, self->state.settings.big_room);
+  if (!room.told.contains(m->name)) {
+    // Its own join may still be on its way from the bus, or in the next batch.
+    ++page.count;
+    if (!page.more || m->name < page.names.back())
+      page.names.insert(std::lower_bound(page.names.begin(), page.names.end(), m->name), m->name);
+  }
+  m->listed = page.more ? listed_names{false, page.names.back()} : listed_names{};
   m->pending = false;
-  m->sink->send(make_frame(encode_joined(room_name, {members.begin(), members.end()}, snapshot.history,
-                                         {snapshot.read, snapshot.unread, m->peer, m->role})));
+  m->sink->send(
+    make_frame(encode_joined(room_name, page.names, snapshot.history,
+                             {snapshot.read, snapshot.unread, m->peer, m->role, page.count, page.more})));
   // A resuming member applies the changes after `since` to what it has.
   for (const auto& change : snapshot.changes)
     m->sink->send(change.frame);
@@ -260,6 +358,8 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
   for (auto& msg : m->held_messages)
     m->deliver(msg);
   m->held_messages = {};
+  for (const auto& query : std::exchange(m->held_pages, {}))
+    send_members(room_name, room, *m, query);
 }
 
 void handle_join(hub_self self, join_request& req) {
@@ -277,10 +377,11 @@ void handle_join(hub_self self, join_request& req) {
       return;
     }
     // A re-join under the same name: a fresh `joined`, no presence change.
-    *old = member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt};
+    *old =
+      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}};
   } else {
     room.members.push_back(
-      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt});
+      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}});
     if (room.names[req.name]++ == 0)
       self->send(self->state.bus, member_atom::value, req.room, req.name, true);
   }
@@ -388,9 +489,10 @@ void relay_typing(hub_self self, const std::string& room, const std::string& use
       m.sink->send(frame);
 }
 
-hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
+hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats, hub_settings settings) {
   self->state.bus = std::move(bus);
   self->state.stats = std::move(stats);
+  self->state.settings = settings;
   // An error that comes as a message must not stop the node's hub: CAF's
   // default would (see the bridge).
   self->set_error_handler([](caf::error&) {});
@@ -412,13 +514,19 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats) {
     },
     [self](kick_atom, const std::string& room, const kick_notice& notice) { kick(self, room, notice); },
     [self](notice_atom, const user_notice& notice) { tell_user(self, notice); },
+    [self](members_atom, const std::string& room, const members_query& query) {
+      answer_members(self, room, query);
+    },
+    [self](flush_atom, const std::string& room, std::uint64_t generation) {
+      flush_presence(self, room, generation);
+    },
   };
 }
 
 } // namespace
 
-hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats) {
-  return sys.spawn(hub, std::move(bus), std::move(stats));
+hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats, hub_settings settings) {
+  return sys.spawn(hub, std::move(bus), std::move(stats), settings);
 }
 
 } // namespace chatnode

@@ -5,7 +5,7 @@
 // interface. The payloads are in messages.hpp.
 //
 //   edge    -> session : frame, binary, closed
-//   session -> hub     : enter, leave
+//   session -> hub     : enter, leave, members
 //   session -> bus     : store -> store_result, history -> message_page, typing,
 //                        read -> read_result
 //   hub     -> bus     : subscribe, unsubscribe, member, recent -> room_snapshot,
@@ -47,7 +47,11 @@ using hub_actor = caf::typed_actor<
   /// A user is put out of a room on every node: (room, notice).
   caf::reacts_to<kick_atom, std::string, kick_notice>,
   /// For a user's sessions here, whatever rooms they are in.
-  caf::reacts_to<notice_atom, user_notice>>;
+  caf::reacts_to<notice_atom, user_notice>,
+  /// A session asks for a page of a room's members, answered to its sink: (room, query).
+  caf::reacts_to<members_atom, std::string, members_query>,
+  /// A big room's presence changes go out: (room, generation); the hub's own timer.
+  caf::reacts_to<flush_atom, std::string, std::uint64_t>>;
 
 /// The archive (archive.hpp): writes every room's entries to PostgreSQL
 /// once, and answers pages older than the bus retains and searches.

@@ -54,6 +54,8 @@ using search_atom = caf::atom_constant<caf::atom("search")>;
 using archived_atom = caf::atom_constant<caf::atom("archived")>;
 using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using retention_atom = caf::atom_constant<caf::atom("retention")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -66,6 +68,13 @@ struct join_request {
   std::string peer; ///< a direct conversation's other user
   std::string role; ///< "moderator", "admin", or empty
   caf::actor owner; ///< the session, told when it is kicked out (a session_actor)
+};
+
+/// A session asks its hub for a page of a room's member names.
+struct members_query {
+  std::string session;
+  std::optional<std::string> after; ///< the page starts after this name
+  std::size_t limit = 100;
 };
 
 /// What the hub asks the bus for when a member enters: the last `limit`
@@ -297,6 +306,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::room_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::presence_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::presence_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::join_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::members_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_result)

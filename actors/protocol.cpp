@@ -193,6 +193,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::dms;
   if (name == "search")
     return request_type::search;
+  if (name == "members")
+    return request_type::members;
   return std::nullopt;
 }
 
@@ -360,6 +362,23 @@ std::optional<decode_error> read_search(const json& doc, request& req) {
   return read_page(doc, default_search_page, max_search_page, req);
 }
 
+std::optional<decode_error> read_members(const json& doc, request& req) {
+  std::optional<std::string> after;
+  if (!read_string(doc, "after", after))
+    return fail(error_code::bad_request, "after must be a string");
+  if (after && utf8_length(*after) > max_name_chars)
+    return fail(error_code::bad_request, "after must be a name, at most 32 characters");
+  req.after = std::move(after);
+  req.limit = default_members_page;
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+        it->get<std::int64_t>() > static_cast<std::int64_t>(max_members_page))
+      return fail(error_code::bad_request, "limit must be 1 to " + std::to_string(max_members_page));
+    req.limit = static_cast<std::size_t>(it->get<std::int64_t>());
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
@@ -420,6 +439,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       break;
     case request_type::history: err = read_history(doc, limits, req); break;
     case request_type::search: err = read_search(doc, req); break;
+    case request_type::members: err = read_members(doc, req); break;
     case request_type::edit:
       req.cid = std::move(cid_text);
       err = read_required_id(doc, "target", req.target, req.cid);
@@ -525,6 +545,17 @@ std::string start_event(std::string_view type, std::size_t reserve = 128) {
   return out;
 }
 
+/// A JSON array of the first `n` names.
+void append_names(std::string& out, const std::vector<std::string>& names, std::size_t n) {
+  out += '[';
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0)
+      out += ',';
+    append_escaped(out, names[i]);
+  }
+  out += ']';
+}
+
 } // namespace
 
 std::string encode_welcome(std::string_view node, std::string_view session, bool token_required) {
@@ -548,13 +579,9 @@ std::string encode_joined(std::string_view room, const std::vector<std::string>&
     size += msg.frame->size() + 1;
   auto out = start_event("joined", size);
   append_field(out, "room", room);
-  out += ",\"members\":[";
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    if (i > 0)
-      out += ',';
-    append_escaped(out, members[i]);
-  }
-  out += "],\"history\":";
+  out += ",\"members\":";
+  append_names(out, members, members.size());
+  out += ",\"history\":";
   append_message_array(out, history.messages);
   out += ",\"more\":";
   out += history.more ? "true" : "false";
@@ -568,6 +595,10 @@ std::string encode_joined(std::string_view room, const std::vector<std::string>&
   }
   out += ",\"unread\":";
   out += std::to_string(unread);
+  out += ",\"count\":";
+  out += std::to_string(std::max(extras.count, members.size()));
+  out += ",\"members_more\":";
+  out += extras.members_more ? "true" : "false";
   if (!extras.peer.empty()) {
     out += ",\"dm\":true";
     append_field(out, "peer", extras.peer);
@@ -812,6 +843,35 @@ std::string encode_presence(std::string_view room, std::string_view user, bool j
   append_field(out, "event", joined ? "join" : "leave");
   out += ",\"count\":";
   out += std::to_string(count);
+  out += '}';
+  return out;
+}
+
+std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
+                                 std::size_t join_count, const std::vector<std::string>& leaves,
+                                 std::size_t leave_count, std::size_t count) {
+  auto out = start_event("presence_diff", 64 + 36 * (join_count + leave_count));
+  append_field(out, "room", room);
+  out += ",\"joins\":";
+  append_names(out, joins, std::min(join_count, joins.size()));
+  out += ",\"leaves\":";
+  append_names(out, leaves, std::min(leave_count, leaves.size()));
+  out += ",\"count\":";
+  out += std::to_string(count);
+  out += '}';
+  return out;
+}
+
+std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
+                           bool more) {
+  auto out = start_event("members", 64 + 36 * names.size());
+  append_field(out, "room", room);
+  out += ",\"members\":";
+  append_names(out, names, names.size());
+  out += ",\"count\":";
+  out += std::to_string(count);
+  out += ",\"more\":";
+  out += more ? "true" : "false";
   out += '}';
   return out;
 }

@@ -50,6 +50,8 @@ inline constexpr std::size_t max_page_size = 100;
 inline constexpr std::size_t max_search_chars = 200;
 inline constexpr std::size_t default_search_page = 20;
 inline constexpr std::size_t max_search_page = 50;
+inline constexpr std::size_t default_members_page = 100;
+inline constexpr std::size_t max_members_page = 500;
 inline constexpr std::size_t max_token_chars = 4096;
 inline constexpr std::size_t max_emoji_bytes = 16;
 inline constexpr std::int64_t max_moderation_seconds =
@@ -76,7 +78,8 @@ enum class request_type {
   dm,
   rooms,
   dms,
-  search
+  search,
+  members ///< (1.1) a page of a room's member names
 };
 
 /// A decoded, validated client request.
@@ -99,6 +102,7 @@ struct request {
   std::optional<std::int64_t> seconds;                ///< moderate: how long (mute, ban); none: until lifted
   std::size_t offset = 0;                             ///< rooms: where the page starts (the cursor)
   bool watch = false;                                 ///< rooms: room_update events from now on
+  std::optional<std::string> after;                   ///< members: the page starts after this name
 };
 
 /// Why a frame was refused.
@@ -135,6 +139,8 @@ struct joined_extras {
   std::size_t unread = 0;         ///< messages after it
   std::string_view peer;          ///< a direct conversation's other user (adds "dm":true)
   std::string_view role;          ///< the user's role, when not a member
+  std::size_t count = 0;          ///< (1.1) names in the room; `members` may list fewer
+  bool members_more = false;      ///< (1.1) `members` is a first page: names follow
 };
 std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
                           const message_page& history, const joined_extras& extras = {});
@@ -171,6 +177,14 @@ message_template encode_message_template(std::string_view room, std::string_view
 /// or delete, or the count after a reaction (its id and that are the store's).
 message_template encode_change_template(const message_change& change);
 std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
+/// (1.1) A big room's presence changes of an interval: names that came and
+/// went (each in name order) and the count after them.
+std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
+                                 std::size_t join_count, const std::vector<std::string>& leaves,
+                                 std::size_t leave_count, std::size_t count);
+/// (1.1) A page of a room's member names, answering `members`.
+std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
+                           bool more);
 std::string encode_typing(std::string_view room, std::string_view user);
 std::string encode_history(std::string_view room, const message_page& page);
 /// A search's answer: `page` newest first.

@@ -460,6 +460,14 @@ void dispatch(session_self self, request& req) {
     case request_type::dms: handle_dms(self); break;
     case request_type::history: handle_history(self, req); break;
     case request_type::search: handle_search(self, req); break;
+    case request_type::members:
+      if (st.in(req.room) == nullptr) {
+        st.reply_error(error_code::not_joined, "join the room before listing its members");
+        return;
+      }
+      self->send(st.hub, members_atom::value, req.room,
+                 members_query{st.id, std::move(req.after), req.limit});
+      break;
     case request_type::typing: {
       auto* member = st.in(req.room);
       if (member == nullptr) {

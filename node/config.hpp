@@ -60,6 +60,9 @@ struct node_config {
   std::string archive_url;                 ///< postgresql://...; empty: no archive
   std::int64_t archive_retention_days = 0; ///< archived messages older than this are deleted; 0: kept forever
   std::int64_t archive_hold = 100000;      ///< entries per room the bus holds for the archive at most
+  // [presence]
+  std::int64_t presence_big_room = 100; ///< rooms with more members get batched presence and paged lists
+  double presence_batch_ms = 500.0;     ///< a big room's presence changes go out at most this often
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

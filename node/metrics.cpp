@@ -90,6 +90,9 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     out, "chatnode_presence_resyncs_total", "counter",
     "Times a room's member list on this node was corrected from the bus after presence events were missed.",
     load(s.presence_resyncs));
+  metric(out, "chatnode_presence_batches_total", "counter",
+         "Batches of a big room's presence changes sent to its members on this node.",
+         load(s.presence_batches));
 
   family(out, "chatnode_moderations_total", "counter",
          "Moderation actions taken by moderators on this node, by action.");

@@ -383,7 +383,9 @@ int run_server(const node_config& config) {
   auto bus = started->bus;
   auto stop_redis = std::move(started->stop);
   ctx.redis_shards = std::move(started->shards);
-  auto hub = spawn_hub(system, bus, ctx.chat);
+  auto hub = spawn_hub(system, bus, ctx.chat,
+                       {static_cast<std::size_t>(config.presence_big_room),
+                        std::chrono::milliseconds{static_cast<std::int64_t>(config.presence_batch_ms)}});
   auto directory = spawn_directory(system, bus);
   auto archived = start_archive(system, ioc, config, bus, ctx.chat);
   auto archive = archived.archive;

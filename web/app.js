@@ -252,11 +252,19 @@ function updateHistoryNote() {
     : room?.more ? 'Scroll up for older messages' : 'This is the start of the room';
 }
 
+/** Loads a big room's next member names when the end of the list scrolls into view. */
+const moreMembers = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting)) page.current?.loadMembers();
+}, { root: el.members });
+
 function renderMembers() {
   const room = page.current;
-  const names = [...(room?.members ?? [])].sort((a, b) => a.localeCompare(b));
+  // A big room's list is the names loaded so far, in the node's order, so
+  // that the next page continues it; a whole list reads best alphabetically.
+  const names = room?.membersMore ? room.memberNames()
+    : [...(room?.members ?? [])].sort((a, b) => a.localeCompare(b));
   const moderator = Boolean(room?.role) && !room?.peer;
-  el.memberList.replaceChildren(...names.map((n) => {
+  const items = names.map((n) => {
     const li = make('li');
     li.append(make('span', 'who', n));
     if (n === page.name) { li.append(make('span', 'you', ' (you)')); return li; }
@@ -270,11 +278,20 @@ function renderMembers() {
       }, `Ban ${n}`));
     }
     return li;
-  }));
+  });
+  const count = Math.max(room?.memberCount ?? 0, names.length);
+  moreMembers.disconnect();
+  if (room?.membersMore) {
+    const more = make('li', 'more', `${count - names.length} more…`);
+    more.id = 'members-more';
+    items.push(more);
+    moreMembers.observe(more);
+  }
+  el.memberList.replaceChildren(...items);
   // Muted and banned people may not be listed: a moderator names them.
   el.liftForm.hidden = !moderator;
-  el.memberCount.textContent = String(names.length);
-  el.memberCountShort.textContent = String(names.length);
+  el.memberCount.textContent = String(count);
+  el.memberCountShort.textContent = String(count);
 }
 
 function renderTyping() {
@@ -453,9 +470,10 @@ function watch(room) {
   room.on('change', ({ message }) => { if (here()) rerender(message.id); });
   // The divider stays where it was while the room is shown; the counts clear.
   room.on('read', renderRoomList);
-  room.on('presence', ({ user, event }) => {
+  room.on('presence', ({ user, event, leaves }) => {
     if (!here()) return;
     if (event === 'leave') stopTyping(user);
+    for (const name of leaves ?? []) stopTyping(name);
     renderMembers();
   });
   room.on('moderation', ({ event }) => {

@@ -82,8 +82,14 @@ export class ChatError extends Error {
 /**
  * One room: its messages (as they now are), members, typing, read position.
  * Events: joined, message (a new message), change (a message edited,
- * deleted or reacted to), messages (older ones loaded), presence, typing,
- * read, error, left.
+ * deleted or reacted to), messages (older ones loaded), presence (someone
+ * came or went, or a big room's batch of such changes, or more names
+ * loaded), typing, read, error, left.
+ *
+ * In a big room `members` holds the names loaded so far (the first page,
+ * then what loadMembers() adds), kept exact by the node's changes among
+ * them; `memberCount` is the room's whole count, `membersMore` whether
+ * names are left to load.
  */
 export class Room extends Emitter {
   constructor(client, name) {
@@ -96,6 +102,10 @@ export class Room extends Emitter {
     this.byId = new Map();
     this.more = false;     // older messages exist on the node
     this.members = new Set();
+    this.memberCount = 0;
+    this.membersMore = false; // a big room: names past those loaded exist
+    this.membersAfter = null; // the last name of the last page: where the next starts
+    this.loadingMembers = null;
     this.read = null;      // the user's read position, synced over their sessions
     this.unread = 0;
     this.newest = null;    // the newest id received (messages and changes): where a resume starts
@@ -134,6 +144,20 @@ export class Room extends Emitter {
     this.client._send({ type: 'read', room: this.name, id });
   }
   typing() { if (this.joined) this.client._send({ type: 'typing', room: this.name }); }
+  /** Loads the next page of a big room's member names; resolves with how
+   *  many were added (0 when none are left or the connection is down). */
+  loadMembers(limit = 100) {
+    if (!this.membersMore || !this.joined) return Promise.resolve(0);
+    if (!this.loadingMembers) {
+      let resolve;
+      const promise = new Promise((r) => { resolve = r; });
+      this.loadingMembers = { promise, resolve };
+      this.client._send({ type: 'members', room: this.name, after: this.membersAfter, limit });
+    }
+    return this.loadingMembers.promise;
+  }
+  /** Member names in the node's order (the order pages come in). */
+  memberNames() { return [...this.members].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); }
   /** For moderators: mute, unmute, kick, ban or unban a user (seconds: how long). */
   moderate(action, user, seconds) {
     this.client._send({ type: 'moderate', room: this.name, action, user, ...(seconds ? { seconds } : {}) });
@@ -458,8 +482,29 @@ export class ChatClient extends Emitter {
       case 'presence':
         if (!room) break;
         if (ev.event === 'join') room.members.add(ev.user); else room.members.delete(ev.user);
+        room.memberCount = ev.count ?? room.members.size;
         room.emit('presence', { user: ev.user, event: ev.event, members: [...room.members] });
         break;
+      case 'presence_diff':
+        // A big room's changes of an interval, among the names this client holds.
+        if (!room) break;
+        for (const name of ev.leaves ?? []) room.members.delete(name);
+        for (const name of ev.joins ?? []) room.members.add(name);
+        room.memberCount = ev.count ?? room.members.size;
+        room.emit('presence', { joins: ev.joins ?? [], leaves: ev.leaves ?? [], members: [...room.members] });
+        break;
+      case 'members': {
+        if (!room) break;
+        const names = ev.members ?? [];
+        for (const name of names) room.members.add(name);
+        if (names.length) room.membersAfter = names.at(-1);
+        room.membersMore = Boolean(ev.more);
+        room.memberCount = ev.count ?? room.members.size;
+        room.loadingMembers?.resolve(names.length);
+        room.loadingMembers = null;
+        room.emit('presence', { loaded: names, members: [...room.members] });
+        break;
+      }
       case 'typing':
         if (room && ev.user !== this.name) room.emit('typing', { user: ev.user });
         break;
@@ -488,6 +533,11 @@ export class ChatClient extends Emitter {
     const first = room.messages.length === 0;
     if (first) room.more = Boolean(ev.more);
     room.members = new Set(ev.members ?? []);
+    room.memberCount = ev.count ?? room.members.size;
+    room.membersMore = Boolean(ev.members_more);
+    room.membersAfter = ev.members?.length ? ev.members.at(-1) : null;
+    room.loadingMembers?.resolve(0); // a page asked on an earlier connection is not coming
+    room.loadingMembers = null;
     for (const m of ev.history ?? []) { room._put(m, false); room._seen(m.id); }
     if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
     room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });

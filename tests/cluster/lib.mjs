@@ -436,18 +436,35 @@ export class Client {
   }
   /** Who this client has been told is in a room: the last `joined` list with
    *  every presence event after it applied; `redundant` lists the events that
-   *  changed nothing (a join of someone present, a leave of someone absent). */
+   *  changed nothing (a join of someone present, a leave of someone absent).
+   *  In a big room: the names held (the `joined` page, `members` pages after
+   *  it, `presence_diff` batches applied), `upTo` the last name the node
+   *  counts as held (null: every name). */
   presence(room) {
-    let members = new Set(), redundant = [], count = null;
+    let members = new Set(), redundant = [], count = null, upTo = null;
     for (const e of this.events) {
-      if (e.type === 'joined' && e.room === room) { members = new Set(e.members); redundant = []; count = members.size; }
-      if (e.type !== 'presence' || e.room !== room) continue;
+      if (e.room !== room) continue;
+      if (e.type === 'joined') {
+        members = new Set(e.members); redundant = []; count = e.count ?? members.size;
+        upTo = e.members_more ? e.members.at(-1) : null;
+      }
+      if (e.type === 'members') {
+        for (const name of e.members) members.add(name);
+        if (upTo !== null) upTo = e.more ? (e.members.length && e.members.at(-1) > upTo ? e.members.at(-1) : upTo) : null;
+        count = e.count;
+      }
+      if (e.type === 'presence_diff') {
+        for (const name of e.leaves) members.delete(name);
+        for (const name of e.joins) members.add(name);
+        count = e.count;
+      }
+      if (e.type !== 'presence') continue;
       const had = members.has(e.user);
       if (e.event === 'join' ? had : !had) redundant.push(`${e.event} ${e.user}`);
       if (e.event === 'join') members.add(e.user); else members.delete(e.user);
       count = e.count;
     }
-    return { members: [...members].sort(), redundant, count };
+    return { members: [...members].sort(), redundant, count, upTo };
   }
   close() { this.ws?.terminate(); }
 }

@@ -1,11 +1,13 @@
 // The hub's presence view against a scripted bus: events that change nothing
 // reach nobody, missed events are made good from the bus's answer without
 // undoing what came while it was asked, and a bus that started its versions
-// over is believed.
+// over is believed. Big rooms: changes go out in batches, each member hears
+// those among the names it holds, and member lists come in pages.
 
 #include "actors/hub.hpp"
 #include "actors/messages.hpp"
 #include "actors/protocol.hpp"
+#include "actors/told_presence.hpp"
 #include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -69,12 +71,12 @@ struct presence_fixture {
   hub_actor hub;
   const std::string room = "lobby";
 
-  presence_fixture() {
+  explicit presence_fixture(hub_settings settings = {}) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     bus = sys->spawn(scripted_bus, truth);
-    hub = spawn_hub(*sys, bus, std::make_shared<chat_stats>());
+    hub = spawn_hub(*sys, bus, std::make_shared<chat_stats>(), settings);
     sched->run();
   }
 
@@ -104,6 +106,22 @@ struct presence_fixture {
   }
 
   void run() { sched->run(); }
+
+  /// The batch timers go off.
+  void flush() {
+    sched->trigger_timeouts();
+    sched->run();
+  }
+
+  void ask_members(const std::string& session, std::optional<std::string> after, std::size_t limit) {
+    caf::anon_send(hub, members_atom::value, room, members_query{session, std::move(after), limit});
+  }
+};
+
+/// A room is big above 3 members here.
+struct big_room_fixture : presence_fixture {
+  big_room_fixture()
+    : presence_fixture(hub_settings{3, std::chrono::milliseconds{500}}) {}
 };
 
 /// The presence events a member got, as "+name" / "-name".
@@ -237,6 +255,186 @@ BOOST_AUTO_TEST_CASE(events_before_the_first_snapshot_count_in_joined) {
   run();
   BOOST_TEST(changes(alice->take()) == names({"-bob"}));
   BOOST_TEST(truth->who_asked == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(told_presence_rules)
+
+BOOST_AUTO_TEST_CASE(a_change_undone_before_the_batch_is_not_told) {
+  told_presence told;
+  told.apply("bob", true);
+  told.note("carol", true);
+  told.note("carol", false); // came and went within the interval
+  told.note("bob", true);    // already told
+  told.note("bob", false);
+  told.note("alice", true);
+  BOOST_TEST(told.pending());
+  auto changes = told.take();
+  BOOST_TEST(changes.joins == names({"alice"}));
+  BOOST_TEST(changes.leaves == names({"bob"}));
+  BOOST_TEST(changes.count_before == 1u);
+  BOOST_TEST(changes.count == 1u);
+  BOOST_TEST(!told.pending());
+  BOOST_TEST(told.contains("alice"));
+  BOOST_TEST(!told.contains("bob"));
+}
+
+BOOST_AUTO_TEST_CASE(pages_follow_name_order_and_say_when_names_follow) {
+  told_presence told;
+  for (auto name : {"dave", "alice", "carol", "bob", "erin"})
+    told.apply(name, true);
+  told.note("aaron", true); // not told yet: not listed
+  auto first = told.page(std::nullopt, 2);
+  BOOST_TEST(first.names == names({"alice", "bob"}));
+  BOOST_TEST(first.more);
+  BOOST_TEST(first.count == 5u);
+  auto next = told.page(std::string{"bob"}, 10);
+  BOOST_TEST(next.names == names({"carol", "dave", "erin"}));
+  BOOST_TEST(!next.more);
+  auto between = told.page(std::string{"bz"}, 1); // after a name no longer there
+  BOOST_TEST(between.names == names({"carol"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_member_hears_changes_among_the_names_it_holds) {
+  presence_changes changes{{"aaron", "mike", "zed"}, {"bob", "yann"}, 10, 9};
+  listed_names listed{false, "mike"};
+  BOOST_TEST((heard_by(changes, listed) == std::pair<std::size_t, std::size_t>{2, 1}));
+  listed.extend(member_page{{"nina", "oscar"}, 10, true});
+  BOOST_TEST(listed.last == "oscar");
+  listed.extend(member_page{{"alice"}, 10, true}); // an earlier page: the reach stays
+  BOOST_TEST(listed.last == "oscar");
+  listed.extend(member_page{{"zed"}, 10, false}); // the last page: every name
+  BOOST_TEST(listed.all);
+  BOOST_TEST((heard_by(changes, listed) == std::pair<std::size_t, std::size_t>{3, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(members_requests_are_decoded_and_pages_encoded) {
+  protocol_limits limits;
+  auto req =
+    std::get<request>(decode_request(R"({"type":"members","room":"r","after":"bob","limit":7})", limits));
+  BOOST_TEST((req.type == request_type::members));
+  BOOST_TEST((req.after == std::optional<std::string>{"bob"}));
+  BOOST_TEST(req.limit == 7u);
+  auto plain = std::get<request>(decode_request(R"({"type":"members","room":"r"})", limits));
+  BOOST_TEST(!plain.after);
+  BOOST_TEST(plain.limit == default_members_page);
+  for (const char* bad :
+       {R"({"type":"members"})", R"({"type":"members","room":"r","after":5})",
+        R"({"type":"members","room":"r","limit":501})", R"({"type":"members","room":"r","limit":0})",
+        R"({"type":"members","room":"r","after":"123456789012345678901234567890123"})"}) {
+    BOOST_TEST_INFO(bad);
+    BOOST_TEST(std::holds_alternative<decode_error>(decode_request(bad, limits)));
+  }
+  auto page = json::parse(encode_members("r", {"a\"b", "c"}, 9, true));
+  BOOST_TEST(page ==
+             json::parse(R"({"type":"members","room":"r","members":["a\"b","c"],"count":9,"more":true})"));
+  auto diff = json::parse(encode_presence_diff("r", {"a", "b", "c"}, 2, {"x"}, 0, 4));
+  BOOST_TEST(diff ==
+             json::parse(R"({"type":"presence_diff","room":"r","joins":["a","b"],"leaves":[],"count":4})"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(big_rooms, big_room_fixture)
+
+BOOST_AUTO_TEST_CASE(joined_lists_a_first_page_and_members_pages_the_rest) {
+  set_truth({"alice", "bob", "carol", "dave", "erin"}, 5);
+  auto alice = enter("alice", "s1");
+  ask_members("s1", std::string{"carol"}, 10); // before its joined: answered after it
+  run();
+  auto got = alice->take();
+  BOOST_REQUIRE(got.size() == 2u);
+  BOOST_TEST(got[0]["type"] == "joined");
+  BOOST_TEST(got[0]["members"] == json::array({"alice", "bob", "carol"}));
+  BOOST_TEST(got[0]["count"] == 5);
+  BOOST_TEST(got[0]["members_more"] == true);
+  BOOST_TEST(got[1]["type"] == "members");
+  BOOST_TEST(got[1]["members"] == json::array({"dave", "erin"}));
+  BOOST_TEST(got[1]["more"] == false);
+  BOOST_TEST(got[1]["count"] == 5);
+}
+
+BOOST_AUTO_TEST_CASE(changes_go_out_together_once_per_interval) {
+  set_truth({"alice", "bob", "carol", "dave"}, 4);
+  auto alice = enter("alice", "s1");
+  run();
+  alice->take(); // lists alice, bob, carol of 4
+  event(5, "erin", true, 5);
+  event(6, "bob", false, 4);
+  event(7, "aaron", true, 5);
+  event(8, "erin", false, 4); // came and went within the interval
+  event(9, "zed", true, 5);
+  run();
+  BOOST_TEST(alice->take().empty()); // nothing before the interval ends
+  flush();
+  auto got = alice->take();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0]["type"] == "presence_diff");
+  BOOST_TEST(got[0]["joins"] == json::array({"aaron"})); // zed is past the names alice holds
+  BOOST_TEST(got[0]["leaves"] == json::array({"bob"}));
+  BOOST_TEST(got[0]["count"] == 5);
+
+  // Once alice has listed every name, she hears of every change.
+  ask_members("s1", std::string{"carol"}, 10);
+  run();
+  auto page = alice->take();
+  BOOST_REQUIRE(page.size() == 1u);
+  BOOST_TEST(page[0]["members"] == json::array({"dave", "zed"}));
+  event(10, "zoe", true, 6);
+  run();
+  flush();
+  got = alice->take();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0]["joins"] == json::array({"zoe"}));
+  BOOST_TEST(got[0]["count"] == 6);
+  flush(); // nothing waiting: nothing sent
+  BOOST_TEST(alice->take().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_member_joining_while_a_batch_waits_ends_with_the_same_room) {
+  set_truth({"alice", "bob", "carol", "dave", "erin"}, 5);
+  auto alice = enter("alice", "s1");
+  run();
+  alice->take();
+  event(6, "bob", false, 4);
+  event(7, "bob", true, 5); // left and came back: nothing to tell
+  event(8, "carl", true, 6);
+  run();
+  auto aaron = enter("aaron", "s2"); // is given what the others were told
+  run();
+  auto joined = aaron->take();
+  BOOST_REQUIRE(joined.size() == 1u);
+  BOOST_TEST(joined[0]["members"] == json::array({"aaron", "alice", "bob", "carol"}));
+  BOOST_TEST(joined[0]["count"] == 6); // the five, and aaron; carl comes with the batch
+  event(9, "aaron", true, 7);
+  run();
+  flush();
+  for (auto* member : {aaron.get(), alice.get()}) {
+    auto got = member->take();
+    BOOST_REQUIRE(got.size() == 1u);
+    BOOST_TEST(got[0]["joins"] == json::array({"aaron", "carl"}));
+    BOOST_TEST(got[0]["leaves"] == json::array());
+    BOOST_TEST(got[0]["count"] == 7);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_small_room_is_told_each_change_at_once) {
+  set_truth({"alice", "bob"}, 2);
+  auto alice = enter("alice", "s1");
+  run();
+  alice->take();
+  event(3, "carol", true, 3);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({"+carol"}));
+  event(4, "dave", true, 4); // now above 3: the next change waits for the batch
+  event(5, "erin", true, 5);
+  run();
+  BOOST_TEST(changes(alice->take()) == names({}));
+  flush();
+  auto got = alice->take();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0]["joins"] == json::array({"dave", "erin"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

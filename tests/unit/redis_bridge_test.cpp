@@ -113,6 +113,8 @@ struct bridge_fixture {
           [](notice_atom, const user_notice&) {},
           [](presence_atom, const std::string&, const presence_event&) {},
           [](typing_atom, const std::string&, const std::string&, const std::string&) {},
+          [](members_atom, const std::string&, const members_query&) {},
+          [](flush_atom, const std::string&, std::uint64_t) {},
         };
       },
       delivered);
