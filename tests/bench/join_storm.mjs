@@ -1,8 +1,9 @@
 // A join storm: CLIENTS clients connect and join one room over NODES nodes
 // on one redis-server as fast as they connect (what a big room sees after a
 // node drains and its clients come back). Prints, from connect to `joined`,
-// p50 and p99; the presence events and bytes each client received per join
-// in the room; the members listed in the last `joined`; and Redis commands
+// p50 and p99; the presence frames (`presence` events and big rooms'
+// `presence_diff` batches) and their bytes per join; the bytes of `joined`
+// per join and the members the last one listed; and Redis commands
 // per join (INFO commandstats before and after; the calls a script makes
 // count too, so the commonest are listed).
 //
@@ -37,7 +38,7 @@ for (let i = 0; i < nodeCount; i++) nodes.push(await new Node(`s${i}`, redis.url
 
 const sockets = [];
 const joinedMs = [];
-let presenceEvents = 0, presenceBytes = 0, lastMembers = 0;
+let presenceEvents = 0, presenceBytes = 0, batches = 0, lastMembers = 0, joinedBytes = 0;
 try {
   const before = commands();
   const beforeEach = commandCalls();
@@ -53,8 +54,13 @@ try {
       const text = data.toString();
       const parsed = JSON.parse(text);
       for (const e of Array.isArray(parsed) ? parsed : [parsed]) {
-        if (e.type === 'joined') { joinedMs.push(Date.now() - t0); lastMembers = e.members.length; resolve(); }
-        if (e.type === 'presence') { presenceEvents += 1; presenceBytes += JSON.stringify(e).length; }
+        if (e.type === 'joined') {
+          joinedMs.push(Date.now() - t0); lastMembers = e.members.length; joinedBytes += JSON.stringify(e).length; resolve();
+        }
+        if (e.type === 'presence' || e.type === 'presence_diff') {
+          presenceEvents += 1; presenceBytes += JSON.stringify(e).length;
+          if (e.type === 'presence_diff') batches += 1;
+        }
       }
     });
   })));
@@ -65,8 +71,9 @@ try {
   joinedMs.sort((a, b) => a - b);
   console.log(`join storm: ${clients} clients into one room over ${nodeCount} nodes, all joined in ${allJoinedMs} ms`);
   console.log(`  connect to joined: p50 ${percentile(joinedMs, 0.5)} ms, p99 ${percentile(joinedMs, 0.99)} ms, max ${joinedMs.at(-1)} ms`);
-  console.log(`  presence events received: ${presenceEvents} (${(presenceEvents / clients).toFixed(1)} per join), ` +
-    `${(presenceBytes / clients / 1024).toFixed(1)} KiB per join; the last joined listed ${lastMembers} members`);
+  console.log(`  presence frames received: ${presenceEvents} (${batches} of them batches; ` +
+    `${(presenceEvents / clients).toFixed(1)} per join), ${(presenceBytes / clients / 1024).toFixed(1)} KiB per join`);
+  console.log(`  joined: ${(joinedBytes / clients / 1024).toFixed(1)} KiB per join; the last listed ${lastMembers} members`);
   const after = commandCalls();
   const top = Object.entries(after).map(([name, n]) => [name, n - (beforeEach[name] ?? 0)]).filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, n]) => `${name} ${(n / clients).toFixed(1)}`).join(', ');

@@ -1,7 +1,8 @@
 // People and rooms in a real Chromium: a moderator and two users on two
 // nodes over Redis, signed in with join tokens, use the room directory, a
 // direct conversation (announced by a notification), and a kick and a ban,
-// each seen from both sides.
+// each seen from both sides; and a big room, whose member panel shows the
+// count and loads names as it scrolls.
 //
 //   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/people.test.mjs
 
@@ -11,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Node, Redis } from '../cluster/lib.mjs';
+import { Client, Node, Redis, waitFor } from '../cluster/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
@@ -21,6 +22,7 @@ const SECRET = 'browser-people-secret-0123456789';
 
 let redis, browser;
 const nodes = [];
+const bigNodes = []; // a room is big above 5 members here
 
 function token(sub, role) {
   const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
@@ -31,11 +33,15 @@ function token(sub, role) {
 before(async () => {
   redis = await new Redis().start();
   for (const name of ['b1', 'b2']) nodes.push(await new Node(name, redis.url, { CHATNODE_AUTH_SECRET: SECRET }).start());
+  for (const name of ['g1', 'g2']) {
+    bigNodes.push(await new Node(name, redis.url, { CHATNODE_AUTH_SECRET: SECRET, CHATNODE_PRESENCE_BIG_ROOM: '5',
+      CHATNODE_PRESENCE_BATCH_MS: '100' }).start());
+  }
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  for (const n of nodes) await n.stop();
+  for (const n of [...nodes, ...bigNodes]) await n.stop();
   await redis?.destroy();
 });
 
@@ -129,4 +135,39 @@ test('a moderator and two users on two nodes: the directory, a direct conversati
   await item(al.page, 'welcome all').waitFor();
 
   for (const p of [mo, al, bo]) await p.context.close();
+});
+
+test('a big room: the member panel shows the count and loads names as it scrolls, kept current by batches', async () => {
+  const room = `hall-${process.pid}`;
+  // 130 people on the other node, over WebSockets.
+  const crowd = [];
+  for (let i = 0; i < 130; i++) crowd.push(new Client(bigNodes[1], `p${String(i).padStart(3, '0')}`));
+  await Promise.all(crowd.map((c) => c.connect()));
+  await Promise.all(crowd.map(async (c) => {
+    c.send({ type: 'join', room, name: c.name, token: token(c.name) });
+    await waitFor(() => c.events.find((e) => e.type === 'joined'), `${c.name} joined`);
+  }));
+  const vi = await person(bigNodes[0], 'vi', room);
+  const names = vi.page.locator('#member-list li:not(.more)');
+  await vi.page.locator('#member-count').filter({ hasText: /^131$/ }).waitFor();
+  // The first page is shown and the next loads by itself while the end of the
+  // list is in view: 100 more (vi comes last, unlisted yet), and the rest waits for a scroll.
+  await vi.page.locator('#member-list li.more').filter({ hasText: /^26 more…$/ }).waitFor();
+  assert.equal(await names.count(), 105);
+  await vi.page.screenshot({ path: path.join(screenshots, 'people-big-room.png') });
+  await vi.page.locator('#member-list li.more').scrollIntoViewIfNeeded();
+  await waitFor(async () => (await names.count()) === 131, 'every name listed after scrolling');
+  assert.equal(await vi.page.locator('#member-list li.more').count(), 0);
+  // Changes come in batches: two leave, one comes.
+  crowd[3].close();
+  crowd[77].send({ type: 'leave', room });
+  const late = await new Client(bigNodes[1], 'zz-late').connect();
+  late.send({ type: 'join', room, name: late.name, token: token(late.name) });
+  await vi.page.locator('#member-count').filter({ hasText: /^130$/ }).waitFor();
+  await vi.page.locator('#member-list li').filter({ hasText: 'zz-late' }).waitFor();
+  await waitFor(async () => (await names.count()) === 130, 'the panel to list 130 names');
+  assert.equal(await vi.page.locator('#member-list li').filter({ hasText: /^p003/ }).count(), 0);
+  assert.equal(await vi.page.locator('#member-list li').filter({ hasText: /^p077/ }).count(), 0);
+  for (const c of [...crowd, late]) c.close();
+  await vi.context.close();
 });
