@@ -42,7 +42,7 @@ struct member {
   std::optional<message_id> last_message;
   /// The member names it holds: in a big room, a batch tells it only of
   /// changes among those (and the count).
-  listed_names listed;
+  member_window window;
   std::vector<members_query> held_pages; ///< asked for before `joined`
 
   void deliver(const stored_message& msg) {
@@ -159,7 +159,10 @@ void schedule_flush(hub_self self, const std::string& room_name, room_state& roo
 /// and with it too while a batch waits, so that changes keep their order.
 void tell_change(hub_self self, const std::string& room_name, room_state& room, const std::string& user,
                  bool present, const frame_ptr& frame) {
-  if (room.told.pending() || room.presence.names.size() > self->state.settings.big_room) {
+  auto big_room = self->state.settings.big_room;
+  // Members of a room told it was big hold part of the list until a batch
+  // gives them the rest: changes wait for that batch.
+  if (room.told.pending() || room.presence.names.size() > big_room || room.told.count() > big_room) {
     room.told.note(user, present);
     schedule_flush(self, room_name, room);
     return;
@@ -169,8 +172,46 @@ void tell_change(hub_self self, const std::string& room_name, room_state& room, 
     user, frame ? frame : make_frame(encode_presence(room_name, user, present, room.presence.names.size())));
 }
 
+/// What a batch changes in a member's list.
+list_diff diff_for(const member_window& window, const presence_changes& changes,
+                   const member_page& first_before, const member_page& first_after) {
+  using reach = member_window::reach;
+  bool big = first_after.more;
+  switch (window.kind) {
+    case reach::given_all:
+      if (big) { // cut to the first page
+        auto diff = changes_upto(changes, first_after.names.back());
+        diff.upto = first_after.names.back();
+        return diff;
+      }
+      break;
+    case reach::first_page: return first_page_diff(first_before, first_after);
+    case reach::asked_upto: {
+      auto diff = changes_upto(changes, window.last);
+      if (!big) // the rest of a list that is small now
+        for (const auto& name : first_after.names)
+          if (name > window.last)
+            diff.add.push_back(name);
+      return diff;
+    }
+    case reach::asked_all: break;
+  }
+  return {changes.joins, changes.leaves, {}};
+}
+
+/// Which names a member holds after a batch: one given every name while
+/// the room was small holds the first page once it is big; any member holds
+/// every name once it is small.
+void after_batch(member_window& window, bool big) {
+  using reach = member_window::reach;
+  if (big && window.kind == reach::given_all)
+    window.kind = reach::first_page;
+  else if (!big && (window.kind == reach::first_page || window.kind == reach::asked_upto))
+    window.kind = reach::given_all;
+}
+
 /// A big room's presence changes since the last batch go out: to each
-/// member, those among the names it holds, and the count.
+/// member, how they change the names it holds, and the count.
 void flush_presence(hub_self self, const std::string& room_name, std::uint64_t generation) {
   auto* room = self->state.room(room_name, generation);
   if (room == nullptr)
@@ -178,27 +219,49 @@ void flush_presence(hub_self self, const std::string& room_name, std::uint64_t g
   room->flush_due = false;
   if (!room->told.pending())
     return;
+  auto big_room = self->state.settings.big_room;
+  auto first_before = room->told.page(std::nullopt, big_room);
   auto changes = room->told.take();
-  std::map<std::pair<std::size_t, std::size_t>, frame_ptr> frames; // by what is heard
+  auto first_after = room->told.page(std::nullopt, big_room);
+  bool count_changed = changes.count != changes.count_before;
+  // Members holding the same names share one frame (none: nothing to tell).
+  std::map<std::pair<member_window::reach, std::string>, frame_ptr> frames;
   for (auto& m : room->members) {
     if (m.pending)
       continue;
-    auto heard = heard_by(changes, m.listed);
-    if (heard == std::pair<std::size_t, std::size_t>{0, 0} && changes.count == changes.count_before)
-      continue;
-    auto& frame = frames[heard];
-    if (!frame)
-      frame = make_frame(encode_presence_diff(room_name, changes.joins, heard.first, changes.leaves,
-                                              heard.second, changes.count));
-    m.sink->send(frame);
+    auto key = std::pair{m.window.kind, m.window.last};
+    auto it = frames.find(key);
+    if (it == frames.end()) {
+      auto diff = diff_for(m.window, changes, first_before, first_after);
+      frame_ptr frame;
+      if (!diff.empty() || !diff.upto.empty() || count_changed)
+        frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
+      it = frames.emplace(std::move(key), std::move(frame)).first;
+    }
+    if (it->second)
+      m.sink->send(it->second);
+    after_batch(m.window, first_after.more);
   }
   self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// A page of the member names the members were told of, to one member.
-void send_members(const std::string& room_name, room_state& room, member& m, const members_query& query) {
-  auto page = room.told.page(query.after, query.limit);
-  m.listed.extend(page);
+void send_members(const std::string& room_name, room_state& room, member& m, const members_query& query,
+                  std::size_t big_room) {
+  // A page never starts past the names the member holds: its list may have
+  // moved (a batch moved the first page) since it asked, and a gap would
+  // never be filled.
+  auto after = query.after;
+  std::optional<std::string> held_last;
+  if (m.window.kind == member_window::reach::first_page)
+    if (auto first = room.told.page(std::nullopt, big_room); first.more)
+      held_last = first.names.back();
+  if (m.window.kind == member_window::reach::asked_upto)
+    held_last = m.window.last;
+  if (after && held_last && *after > *held_last)
+    after = held_last;
+  auto page = room.told.page(after, query.limit);
+  m.window.extend(page);
   m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
 }
 
@@ -212,7 +275,7 @@ void answer_members(hub_self self, const std::string& room_name, const members_q
   if (m == nullptr)
     return; // left meanwhile
   if (!m->pending) {
-    send_members(room_name, rit->second, *m, query);
+    send_members(room_name, rit->second, *m, query, self->state.settings.big_room);
   } else if (m->held_pages.size() < max_held_pages) {
     m->held_pages.push_back(query);
   } else {
@@ -343,7 +406,7 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
     if (!page.more || m->name < page.names.back())
       page.names.insert(std::lower_bound(page.names.begin(), page.names.end(), m->name), m->name);
   }
-  m->listed = page.more ? listed_names{false, page.names.back()} : listed_names{};
+  m->window = {page.more ? member_window::reach::first_page : member_window::reach::given_all, {}};
   m->pending = false;
   m->sink->send(
     make_frame(encode_joined(room_name, page.names, snapshot.history,
@@ -359,7 +422,7 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
     m->deliver(msg);
   m->held_messages = {};
   for (const auto& query : std::exchange(m->held_pages, {}))
-    send_members(room_name, room, *m, query);
+    send_members(room_name, room, *m, query, self->state.settings.big_room);
 }
 
 void handle_join(hub_self self, join_request& req) {

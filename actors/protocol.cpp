@@ -848,16 +848,18 @@ std::string encode_presence(std::string_view room, std::string_view user, bool j
 }
 
 std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
-                                 std::size_t join_count, const std::vector<std::string>& leaves,
-                                 std::size_t leave_count, std::size_t count) {
-  auto out = start_event("presence_diff", 64 + 36 * (join_count + leave_count));
+                                 const std::vector<std::string>& leaves, std::size_t count,
+                                 std::string_view upto) {
+  auto out = start_event("presence_diff", 96 + 36 * (joins.size() + leaves.size()));
   append_field(out, "room", room);
   out += ",\"joins\":";
-  append_names(out, joins, std::min(join_count, joins.size()));
+  append_names(out, joins, joins.size());
   out += ",\"leaves\":";
-  append_names(out, leaves, std::min(leave_count, leaves.size()));
+  append_names(out, leaves, leaves.size());
   out += ",\"count\":";
   out += std::to_string(count);
+  if (!upto.empty())
+    append_field(out, "upto", upto);
   out += '}';
   return out;
 }

@@ -177,11 +177,12 @@ message_template encode_message_template(std::string_view room, std::string_view
 /// or delete, or the count after a reaction (its id and that are the store's).
 message_template encode_change_template(const message_change& change);
 std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
-/// (1.1) A big room's presence changes of an interval: names that came and
-/// went (each in name order) and the count after them.
+/// (1.1) A big room's presence changes of an interval, as they change one
+/// member's list: names to add and to remove (each in name order), the
+/// room's count after them, and `upto` when the list holds names up to it only.
 std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
-                                 std::size_t join_count, const std::vector<std::string>& leaves,
-                                 std::size_t leave_count, std::size_t count);
+                                 const std::vector<std::string>& leaves, std::size_t count,
+                                 std::string_view upto = {});
 /// (1.1) A page of a room's member names, answering `members`.
 std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
                            bool more);

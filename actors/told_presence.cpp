@@ -1,26 +1,37 @@
 #include "actors/told_presence.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace chatnode {
 
-void listed_names::extend(const member_page& page) {
-  if (all)
-    return;
-  if (!page.more)
-    all = true;
-  else if (!page.names.empty() && page.names.back() > last)
+void member_window::extend(const member_page& page) {
+  if (kind == reach::asked_all || kind == reach::given_all)
+    return; // holds every name already
+  if (!page.more) {
+    kind = reach::asked_all;
+  } else if (!page.names.empty() && (kind == reach::first_page || page.names.back() > last)) {
+    kind = reach::asked_upto;
     last = page.names.back();
+  }
 }
 
-std::pair<std::size_t, std::size_t> heard_by(const presence_changes& changes, const listed_names& listed) {
-  if (listed.all)
-    return {changes.joins.size(), changes.leaves.size()};
-  auto within = [&](const std::vector<std::string>& names) {
-    return static_cast<std::size_t>(std::upper_bound(names.begin(), names.end(), listed.last) -
-                                    names.begin());
+list_diff first_page_diff(const member_page& before, const member_page& after) {
+  list_diff diff;
+  std::set_difference(after.names.begin(), after.names.end(), before.names.begin(), before.names.end(),
+                      std::back_inserter(diff.add));
+  std::set_difference(before.names.begin(), before.names.end(), after.names.begin(), after.names.end(),
+                      std::back_inserter(diff.remove));
+  if (after.more)
+    diff.upto = after.names.back();
+  return diff;
+}
+
+list_diff changes_upto(const presence_changes& changes, const std::string& last) {
+  auto prefix = [&](const std::vector<std::string>& names) {
+    return std::vector<std::string>(names.begin(), std::upper_bound(names.begin(), names.end(), last));
   };
-  return {within(changes.joins), within(changes.leaves)};
+  return {prefix(changes.joins), prefix(changes.leaves), {}};
 }
 
 void told_presence::apply(const std::string& name, bool present) {

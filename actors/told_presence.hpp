@@ -2,15 +2,19 @@
 // Who a room's members on this node have been told is present, and the
 // changes not told yet. A small room's members hear each change at once; a
 // big room's hear the changes of an interval together, one diff each, so a
-// storm of joins is a few frames per member instead of one per join. A
-// member of a big room holds only the names it has listed (its `joined`
-// page and the `members` pages after it): its diff names only changes up to
-// the last name it holds, and the count. Pure logic, no actors.
+// storm of joins is a few frames per member instead of one per join.
+//
+// A member of a big room holds only part of the list: the room's first page
+// (what `joined` gives, kept as the first page while names come and go), or
+// the names up to the last one it asked for with `members` pages, or all of
+// them once it paged to the end. Its diffs change only what it holds, so a
+// join costs it bytes only where the name falls in its part. Pure logic, no
+// actors.
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <set>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -31,19 +35,36 @@ struct presence_changes {
   std::size_t count_before = 0; ///< names before them
 };
 
-/// How far a member's list reaches: every name, or names up to `last`.
-struct listed_names {
-  bool all = true;
-  std::string last;
+/// What a member's list changes by: names to add and to remove, in name
+/// order, and `upto` when it holds the names up to that one only.
+struct list_diff {
+  std::vector<std::string> add;
+  std::vector<std::string> remove;
+  std::string upto;
 
-  /// After a page: a page with nothing after it lists the rest.
-  void extend(const member_page& page);
-  bool holds(const std::string& name) const { return all || name <= last; }
+  bool empty() const { return add.empty() && remove.empty(); }
 };
 
-/// How many of the changes' joins and leaves (prefixes, in name order) a
-/// member listing `listed` hears.
-std::pair<std::size_t, std::size_t> heard_by(const presence_changes& changes, const listed_names& listed);
+/// Which names a member holds.
+struct member_window {
+  enum class reach {
+    given_all,  ///< every name, given by a `joined` while the room was small
+    first_page, ///< the room's first page, as it moves
+    asked_upto, ///< names up to `last`, asked for with `members`
+    asked_all,  ///< every name, asked for to the end
+  };
+  reach kind = reach::given_all;
+  std::string last; ///< asked_upto
+
+  /// After a `members` page it asked for.
+  void extend(const member_page& page);
+  bool follows_first_page() const { return kind == reach::first_page; }
+};
+
+/// The first page's diff between two of its states.
+list_diff first_page_diff(const member_page& before, const member_page& after);
+/// The changes among the names up to `last`, for a member holding those.
+list_diff changes_upto(const presence_changes& changes, const std::string& last);
 
 class told_presence {
 public:

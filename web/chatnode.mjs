@@ -488,9 +488,16 @@ export class ChatClient extends Emitter {
       case 'presence_diff':
         // A big room's changes of an interval, among the names this client holds.
         if (!room) break;
+        if (typeof ev.upto === 'string') {
+          // This client holds the room's first page, which ends here now.
+          for (const name of room.members) if (name > ev.upto) room.members.delete(name);
+          room.membersMore = true;
+          room.membersAfter = ev.upto;
+        }
         for (const name of ev.leaves ?? []) room.members.delete(name);
         for (const name of ev.joins ?? []) room.members.add(name);
         room.memberCount = ev.count ?? room.members.size;
+        if (room.members.size >= room.memberCount) room.membersMore = false; // holds every name
         room.emit('presence', { joins: ev.joins ?? [], leaves: ev.leaves ?? [], members: [...room.members] });
         break;
       case 'members': {

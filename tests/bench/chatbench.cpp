@@ -6,6 +6,14 @@
 //                    [--redis-pids PID,PID]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
+//   chatbench storm  --url ... --clients N [--pids ...] [--redis-pids ...]
+//
+// storm: every client joins room bench0 the moment its upgrade is answered
+// (a big room filling after a node drained); prints connect-to-joined
+// percentiles, the presence events and bytes each join cost the members, the
+// bytes of `joined`, and server and Redis CPU until the last one joined.
+// Once presence has settled it prints "settled" and keeps the clients in
+// the room until its stdin ends (unless stdin is a terminal).
 //
 // Clients spread over the URLs and rooms round-robin; the first S clients
 // send. Every receiver checks that ids rise strictly in its room (no
@@ -25,6 +33,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -69,7 +78,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 options parse_options(int argc, char** argv) {
   options o;
   if (argc < 2)
-    throw std::runtime_error("usage: chatbench fanout|conns|burst --url ws://host:port/ws [options]");
+    throw std::runtime_error("usage: chatbench fanout|conns|burst|storm --url ws://host:port/ws [options]");
   o.scenario = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -189,6 +198,8 @@ struct thread_state {
   net::io_context ioc{1};
   std::vector<std::uint32_t> latencies_us;
   std::vector<std::uint32_t> connect_us;
+  std::vector<std::uint32_t> joined_us; ///< storm: from connect to `joined`
+  counter presence_events{0}, presence_bytes{0}, joined_bytes{0};
   counter delivered{0}, delivered_in_window{0}, out_of_order{0}, duplicates{0}, errors{0}, closed{0};
   counter connected{0}, joined{0};
   std::vector<counter> acked; ///< per room: messages its senders here saw echoed
@@ -454,6 +465,8 @@ private:
         self->begin_ = blank + 4;
         self->st_.connect_us.push_back(static_cast<std::uint32_t>((now_ns() - self->started_ns_) / 1000));
         self->st_.connected.fetch_add(1);
+        if (self->st_.opts.scenario == "storm")
+          self->join();
         if (self->parse_frames())
           self->read();
       });
@@ -557,6 +570,13 @@ private:
           bump(st_.acked[static_cast<std::size_t>(room_)]);
       } else if (e.type == "joined") {
         bump(st_.joined);
+        if (st_.opts.scenario == "storm") {
+          st_.joined_us.push_back(static_cast<std::uint32_t>((t - started_ns_) / 1000));
+          st_.joined_bytes.fetch_add(static_cast<std::int64_t>(e.raw.size()), std::memory_order_relaxed);
+        }
+      } else if (e.type == "presence" || e.type == "presence_diff") {
+        bump(st_.presence_events);
+        st_.presence_bytes.fetch_add(static_cast<std::int64_t>(e.raw.size()), std::memory_order_relaxed);
       } else if (e.type == "error") {
         if (++st_.errors <= 3)
           std::cerr << "client " << index_ << ": " << e.raw.substr(0, 160) << "\n";
@@ -694,6 +714,10 @@ int run(const options& o) {
   auto closed = [&] { return threads.sum(&thread_state::closed); };
 
   // Connect in waves so the accept queue is not flooded.
+  double storm_cpu_before = total_cpu(o.pids);
+  std::vector<double> storm_redis_before;
+  for (int p : o.redis_pids)
+    storm_redis_before.push_back(total_cpu({p}));
   auto t0 = now_ns();
   for (int i = 0; i < o.clients; ++i) {
     auto c = std::make_shared<client>(threads.at(static_cast<std::size_t>(i)), i,
@@ -717,7 +741,36 @@ int run(const options& o) {
       << ",\"connected\":" << connected_count << ",\"connect_seconds\":" << connect_s
       << ",\"connects_per_second\":" << static_cast<double>(connected_count) / std::max(connect_s, 1e-9);
 
-  if (o.scenario == "conns") {
+  if (o.scenario == "storm") {
+    auto joined = [&] { return threads.sum(&thread_state::joined); };
+    if (!wait_until([&] { return joined() >= connected_count; }, 60))
+      std::cerr << "chatbench: only " << joined() << " of " << connected_count << " joined within 60 s\n";
+    double all_joined_s = static_cast<double>(now_ns() - t0) / 1e9;
+    double cpu = total_cpu(o.pids) - storm_cpu_before;
+    std::string redis_cpu = "[";
+    for (std::size_t i = 0; i < o.redis_pids.size(); ++i)
+      redis_cpu += (i ? "," : "") + std::to_string(total_cpu({o.redis_pids[i]}) - storm_redis_before[i]);
+    redis_cpu += "]";
+    // Presence still on its way when the last joined arrived.
+    auto settle = clock_type::now() + std::chrono::seconds(2);
+    wait_until([&] { return clock_type::now() > settle; }, 3);
+    auto per_join = [&](counter thread_state::*field) {
+      return static_cast<double>(threads.sum(field)) /
+             static_cast<double>(std::max<std::int64_t>(1, joined()));
+    };
+    tail << ",\"joined\":" << joined() << ",\"all_joined_seconds\":" << all_joined_s
+         << ",\"presence_events_per_join\":" << per_join(&thread_state::presence_events)
+         << ",\"presence_bytes_per_join\":" << per_join(&thread_state::presence_bytes)
+         << ",\"joined_bytes_per_join\":" << per_join(&thread_state::joined_bytes)
+         << ",\"server_cpu_seconds\":" << cpu << ",\"redis_cpu_seconds\":" << redis_cpu
+         << ",\"closed\":" << closed() << ",\"errors\":" << threads.sum(&thread_state::errors) << "}";
+    // The clients stay in the room until stdin ends (when it is not a
+    // terminal), so that the caller can read counters (Redis's, say) first.
+    if (isatty(STDIN_FILENO) == 0) {
+      std::cout << "settled" << std::endl;
+      std::cin.ignore(std::numeric_limits<std::streamsize>::max());
+    }
+  } else if (o.scenario == "conns") {
     auto settle = clock_type::now() + std::chrono::seconds(2);
     wait_until([&] { return clock_type::now() > settle; }, 3);
     rss_connected = total_rss(o.pids);
@@ -810,7 +863,12 @@ int run(const options& o) {
   threads.stop();
   auto cu = threads.merged(&thread_state::connect_us);
   out << ",\"connect_ms_p50\":" << percentile(cu, 0.5) << ",\"connect_ms_p99\":" << percentile(cu, 0.99);
-  if (o.scenario != "conns") {
+  if (o.scenario == "storm") {
+    auto jl = threads.merged(&thread_state::joined_us);
+    double max_ms = jl.empty() ? 0 : *std::max_element(jl.begin(), jl.end()) / 1000.0;
+    out << ",\"joined_ms_p50\":" << percentile(jl, 0.5) << ",\"joined_ms_p99\":" << percentile(jl, 0.99)
+        << ",\"joined_ms_max\":" << max_ms;
+  } else if (o.scenario != "conns") {
     auto lat = threads.merged(&thread_state::latencies_us);
     double max_ms = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
     out << ",\"latency_ms_p50\":" << percentile(lat, 0.5) << ",\"latency_ms_p99\":" << percentile(lat, 0.99)

@@ -454,6 +454,10 @@ export class Client {
         count = e.count;
       }
       if (e.type === 'presence_diff') {
+        if (e.upto !== undefined) {
+          for (const name of members) if (name > e.upto) members.delete(name);
+          upTo = e.upto;
+        }
         for (const name of e.leaves) members.delete(name);
         for (const name of e.joins) members.add(name);
         count = e.count;

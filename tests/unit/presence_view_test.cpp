@@ -296,17 +296,32 @@ BOOST_AUTO_TEST_CASE(pages_follow_name_order_and_say_when_names_follow) {
   BOOST_TEST(between.names == names({"carol"}));
 }
 
-BOOST_AUTO_TEST_CASE(a_member_hears_changes_among_the_names_it_holds) {
+BOOST_AUTO_TEST_CASE(a_member_holds_the_first_page_or_what_it_asked_for) {
+  using reach = member_window::reach;
+  member_window window{reach::first_page, {}};
+  window.extend(member_page{{"nina", "oscar"}, 10, true});
+  BOOST_TEST((window.kind == reach::asked_upto));
+  BOOST_TEST(window.last == "oscar");
+  window.extend(member_page{{"alice"}, 10, true}); // an earlier page: the reach stays
+  BOOST_TEST(window.last == "oscar");
+  window.extend(member_page{{"zed"}, 10, false}); // the last page: every name
+  BOOST_TEST((window.kind == reach::asked_all));
+
   presence_changes changes{{"aaron", "mike", "zed"}, {"bob", "yann"}, 10, 9};
-  listed_names listed{false, "mike"};
-  BOOST_TEST((heard_by(changes, listed) == std::pair<std::size_t, std::size_t>{2, 1}));
-  listed.extend(member_page{{"nina", "oscar"}, 10, true});
-  BOOST_TEST(listed.last == "oscar");
-  listed.extend(member_page{{"alice"}, 10, true}); // an earlier page: the reach stays
-  BOOST_TEST(listed.last == "oscar");
-  listed.extend(member_page{{"zed"}, 10, false}); // the last page: every name
-  BOOST_TEST(listed.all);
-  BOOST_TEST((heard_by(changes, listed) == std::pair<std::size_t, std::size_t>{3, 2}));
+  auto upto = changes_upto(changes, "mike");
+  BOOST_TEST(upto.add == names({"aaron", "mike"}));
+  BOOST_TEST(upto.remove == names({"bob"}));
+
+  // The first page moves: a name before it pushes its last one out.
+  auto moved = first_page_diff(member_page{{"bob", "carol", "dave"}, 5, true},
+                               member_page{{"aaron", "bob", "carol"}, 6, true});
+  BOOST_TEST(moved.add == names({"aaron"}));
+  BOOST_TEST(moved.remove == names({"dave"}));
+  BOOST_TEST(moved.upto == "carol");
+  auto whole =
+    first_page_diff(member_page{{"bob", "carol"}, 3, true}, member_page{{"bob", "carol", "dave"}, 3, false});
+  BOOST_TEST(whole.add == names({"dave"}));
+  BOOST_TEST(whole.upto.empty()); // the whole list: no limit
 }
 
 BOOST_AUTO_TEST_CASE(members_requests_are_decoded_and_pages_encoded) {
@@ -329,9 +344,10 @@ BOOST_AUTO_TEST_CASE(members_requests_are_decoded_and_pages_encoded) {
   auto page = json::parse(encode_members("r", {"a\"b", "c"}, 9, true));
   BOOST_TEST(page ==
              json::parse(R"({"type":"members","room":"r","members":["a\"b","c"],"count":9,"more":true})"));
-  auto diff = json::parse(encode_presence_diff("r", {"a", "b", "c"}, 2, {"x"}, 0, 4));
-  BOOST_TEST(diff ==
-             json::parse(R"({"type":"presence_diff","room":"r","joins":["a","b"],"leaves":[],"count":4})"));
+  auto diff = json::parse(encode_presence_diff("r", {"a", "b"}, {}, 4, "c"));
+  BOOST_TEST(
+    diff ==
+    json::parse(R"({"type":"presence_diff","room":"r","joins":["a","b"],"leaves":[],"count":4,"upto":"c"})"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -371,8 +387,9 @@ BOOST_AUTO_TEST_CASE(changes_go_out_together_once_per_interval) {
   auto got = alice->take();
   BOOST_REQUIRE(got.size() == 1u);
   BOOST_TEST(got[0]["type"] == "presence_diff");
-  BOOST_TEST(got[0]["joins"] == json::array({"aaron"})); // zed is past the names alice holds
+  BOOST_TEST(got[0]["joins"] == json::array({"aaron"})); // zed is past the first page alice holds
   BOOST_TEST(got[0]["leaves"] == json::array({"bob"}));
+  BOOST_TEST(got[0]["upto"] == "carol");
   BOOST_TEST(got[0]["count"] == 5);
 
   // Once alice has listed every name, she hears of every change.
@@ -410,11 +427,14 @@ BOOST_AUTO_TEST_CASE(a_member_joining_while_a_batch_waits_ends_with_the_same_roo
   event(9, "aaron", true, 7);
   run();
   flush();
+  // Both hold the first page: aaron comes into it, carol moves out of it,
+  // and carl is past it.
   for (auto* member : {aaron.get(), alice.get()}) {
     auto got = member->take();
     BOOST_REQUIRE(got.size() == 1u);
-    BOOST_TEST(got[0]["joins"] == json::array({"aaron", "carl"}));
-    BOOST_TEST(got[0]["leaves"] == json::array());
+    BOOST_TEST(got[0]["joins"] == json::array({"aaron"}));
+    BOOST_TEST(got[0]["leaves"] == json::array({"carol"}));
+    BOOST_TEST(got[0]["upto"] == "bob");
     BOOST_TEST(got[0]["count"] == 7);
   }
 }
@@ -432,9 +452,22 @@ BOOST_AUTO_TEST_CASE(a_small_room_is_told_each_change_at_once) {
   run();
   BOOST_TEST(changes(alice->take()) == names({}));
   flush();
+  // Alice was given every name while the room was small: now she holds the
+  // first page, and is told so.
   auto got = alice->take();
   BOOST_REQUIRE(got.size() == 1u);
-  BOOST_TEST(got[0]["joins"] == json::array({"dave", "erin"}));
+  BOOST_TEST(got[0]["joins"] == json::array());
+  BOOST_TEST(got[0]["upto"] == "carol");
+  BOOST_TEST(got[0]["count"] == 5);
+  event(6, "bea", true, 6);
+  event(7, "zed", true, 7);
+  run();
+  flush();
+  got = alice->take();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0]["joins"] == json::array({"bea"})); // into the first page, which carol leaves
+  BOOST_TEST(got[0]["leaves"] == json::array({"carol"}));
+  BOOST_TEST(got[0]["upto"] == "bob");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
