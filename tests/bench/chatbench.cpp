@@ -13,7 +13,10 @@
 // percentiles, the presence events and bytes each join cost the members, the
 // bytes of `joined`, and server and Redis CPU until the last one joined.
 // Once presence has settled it prints "settled" and keeps the clients in
-// the room until its stdin ends (unless stdin is a terminal).
+// the room until its stdin ends (unless stdin is a terminal). Clients a node
+// closes with 1012 or 1001 (draining) connect to the next URL and join
+// again, as behind a balancer; "drain N" on stdin waits for N of them and
+// prints "settled" again; their close-to-joined times print too.
 //
 // Clients spread over the URLs and rooms round-robin; the first S clients
 // send. Every receiver checks that ids rise strictly in its room (no
@@ -198,8 +201,9 @@ struct thread_state {
   net::io_context ioc{1};
   std::vector<std::uint32_t> latencies_us;
   std::vector<std::uint32_t> connect_us;
-  std::vector<std::uint32_t> joined_us; ///< storm: from connect to `joined`
-  counter presence_events{0}, presence_bytes{0}, joined_bytes{0};
+  std::vector<std::uint32_t> joined_us;   ///< storm: from connect to `joined`
+  std::vector<std::uint32_t> rejoined_us; ///< storm: from a drain's close to `joined` on another node
+  counter presence_events{0}, presence_bytes{0}, joined_bytes{0}, drained{0}, rejoined{0};
   counter delivered{0}, delivered_in_window{0}, out_of_order{0}, duplicates{0}, errors{0}, closed{0};
   counter connected{0}, joined{0};
   std::vector<counter> acked; ///< per room: messages its senders here saw echoed
@@ -319,13 +323,14 @@ msg_id parse_id(std::string_view s) {
 
 class client : public std::enable_shared_from_this<client> {
 public:
-  client(thread_state& st, int index, endpoint ep, std::string source)
-    : socket_(st.ioc),
+  client(thread_state& st, int index, std::size_t url_index, std::string source)
+    : url_index_(url_index),
+      socket_(st.ioc),
       timer_(st.ioc),
       st_(st),
       index_(index),
       index_text_(std::to_string(index)),
-      ep_(std::move(ep)),
+      ep_(parse_url(st.opts.urls[url_index])),
       source_(std::move(source)) {
     room_ = index % st.opts.rooms;
     sender_ = index < st.opts.senders;
@@ -569,6 +574,11 @@ private:
         if (sender_ && index_text_ == text.substr(0, a))
           bump(st_.acked[static_cast<std::size_t>(room_)]);
       } else if (e.type == "joined") {
+        if (drained_ns_ > 0) {
+          st_.rejoined_us.push_back(static_cast<std::uint32_t>((t - drained_ns_) / 1000));
+          bump(st_.rejoined);
+          return;
+        }
         bump(st_.joined);
         if (st_.opts.scenario == "storm") {
           st_.joined_us.push_back(static_cast<std::uint32_t>((t - started_ns_) / 1000));
@@ -588,11 +598,23 @@ private:
     if (failed_)
       return;
     failed_ = true;
+    // storm: a node draining (1012) or stopping (1001) sends its clients to
+    // the next node, as a balancer would, and they join again there.
+    if (st_.opts.scenario == "storm" && (close_code_ == 1012 || close_code_ == 1001) &&
+        st_.opts.urls.size() > 1) {
+      bump(st_.drained);
+      auto next = std::make_shared<client>(st_, index_, (url_index_ + 1) % st_.opts.urls.size(), source_);
+      next->drained_ns_ = now_ns();
+      next->start();
+      return;
+    }
     if (++st_.closed <= 3)
       std::cerr << "client " << index_ << ": " << what << ": " << ec.message() << " (close " << close_code_
                 << " " << close_reason_ << ")\n";
   }
 
+  std::size_t url_index_;
+  std::int64_t drained_ns_ = 0; ///< when a drain closed this client's first connection
   tcp::socket socket_;
   std::vector<char> in_; ///< bytes read, frames from begin_ to end_
   std::size_t begin_ = 0, end_ = 0;
@@ -721,7 +743,7 @@ int run(const options& o) {
   auto t0 = now_ns();
   for (int i = 0; i < o.clients; ++i) {
     auto c = std::make_shared<client>(threads.at(static_cast<std::size_t>(i)), i,
-                                      parse_url(o.urls[static_cast<std::size_t>(i) % o.urls.size()]),
+                                      static_cast<std::size_t>(i) % o.urls.size(),
                                       o.sources[static_cast<std::size_t>(i) % o.sources.size()]);
     clients.push_back(c);
     on_thread(c, [](client& cl) { cl.start(); });
@@ -763,13 +785,27 @@ int run(const options& o) {
          << ",\"presence_bytes_per_join\":" << per_join(&thread_state::presence_bytes)
          << ",\"joined_bytes_per_join\":" << per_join(&thread_state::joined_bytes)
          << ",\"server_cpu_seconds\":" << cpu << ",\"redis_cpu_seconds\":" << redis_cpu
-         << ",\"closed\":" << closed() << ",\"errors\":" << threads.sum(&thread_state::errors) << "}";
+         << ",\"errors\":" << threads.sum(&thread_state::errors);
     // The clients stay in the room until stdin ends (when it is not a
     // terminal), so that the caller can read counters (Redis's, say) first.
+    // "drain N" on stdin: a node is draining N of them, which join again on
+    // the next node; "settled" again once they have.
     if (isatty(STDIN_FILENO) == 0) {
       std::cout << "settled" << std::endl;
-      std::cin.ignore(std::numeric_limits<std::streamsize>::max());
+      for (std::string line; std::getline(std::cin, line);) {
+        if (line.rfind("drain ", 0) != 0)
+          continue;
+        auto expected = std::stoll(line.substr(6));
+        if (!wait_until([&] { return threads.sum(&thread_state::rejoined) >= expected; }, 60))
+          std::cerr << "chatbench: only " << threads.sum(&thread_state::rejoined) << " of " << expected
+                    << " drained clients joined again within 60 s\n";
+        auto drained_settle = clock_type::now() + std::chrono::seconds(2);
+        wait_until([&] { return clock_type::now() > drained_settle; }, 3);
+        std::cout << "settled" << std::endl;
+      }
     }
+    tail << ",\"drained\":" << threads.sum(&thread_state::drained)
+         << ",\"rejoined\":" << threads.sum(&thread_state::rejoined) << ",\"closed\":" << closed() << "}";
   } else if (o.scenario == "conns") {
     auto settle = clock_type::now() + std::chrono::seconds(2);
     wait_until([&] { return clock_type::now() > settle; }, 3);
@@ -866,8 +902,10 @@ int run(const options& o) {
   if (o.scenario == "storm") {
     auto jl = threads.merged(&thread_state::joined_us);
     double max_ms = jl.empty() ? 0 : *std::max_element(jl.begin(), jl.end()) / 1000.0;
+    auto rl = threads.merged(&thread_state::rejoined_us);
     out << ",\"joined_ms_p50\":" << percentile(jl, 0.5) << ",\"joined_ms_p99\":" << percentile(jl, 0.99)
-        << ",\"joined_ms_max\":" << max_ms;
+        << ",\"joined_ms_max\":" << max_ms << ",\"rejoined_ms_p50\":" << percentile(rl, 0.5)
+        << ",\"rejoined_ms_p99\":" << percentile(rl, 0.99);
   } else if (o.scenario != "conns") {
     auto lat = threads.merged(&thread_state::latencies_us);
     double max_ms = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;

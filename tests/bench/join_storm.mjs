@@ -9,7 +9,12 @@
 // commandstats before and after; the calls a script makes count too, so the
 // commonest are listed).
 //
-//   CHATNODE_BIN=build/chatnode node tests/bench/join_storm.mjs [CLIENTS] [NODES]
+//   CHATNODE_BIN=build/chatnode node tests/bench/join_storm.mjs [CLIENTS] [NODES] [drain]
+//
+// With `drain`, once the room has settled the first node is stopped with
+// SIGTERM (a rolling restart): it closes its clients with 1012 over
+// `[shutdown] drain_seconds`, and they connect to the next node and join
+// again; the time from each close to its new `joined` is printed too.
 //
 // CHATBENCH_BIN names chatbench (default: build/tests/bench/chatbench).
 
@@ -19,6 +24,7 @@ import { Node, Redis, sourceDir } from '../cluster/lib.mjs';
 
 const clients = Number(process.argv[2] ?? 1000);
 const nodeCount = Number(process.argv[3] ?? 2);
+const drain = process.argv[4] === 'drain';
 const chatbench = process.env.CHATBENCH_BIN ?? path.join(sourceDir, 'build/tests/bench/chatbench');
 
 const redis = await new Redis().start();
@@ -43,7 +49,14 @@ try {
   let out = '', after = null;
   bench.stdout.on('data', (d) => {
     out += d;
-    if (!after && out.includes('settled\n')) { after = commandCalls(); bench.stdin.end(); }
+    const settled = out.split('\n').filter((l) => l === 'settled').length;
+    if (settled === 1 && !after) {
+      after = commandCalls();
+      if (!drain) { bench.stdin.end(); return; }
+      nodes[0].child.kill('SIGTERM');
+      bench.stdin.write(`drain ${Math.ceil(clients / nodeCount)}\n`);
+    }
+    if (settled === 2) bench.stdin.end();
   });
   const status = await new Promise((resolve) => bench.on('exit', resolve));
   if (status !== 0 || !after) throw new Error(`chatbench failed (exit ${status})`);
@@ -55,11 +68,16 @@ try {
   console.log(`join storm: ${clients} clients into one room over ${nodeCount} nodes: ${r.joined} joined in ` +
     `${(r.all_joined_seconds * 1000).toFixed(0)} ms (${r.closed} closed, ${r.errors} errors)`);
   console.log(`  connect to joined: p50 ${r.joined_ms_p50.toFixed(0)} ms, p99 ${r.joined_ms_p99.toFixed(0)} ms, ` +
-    `max ${r.joined_ms_max.toFixed(0)} ms`);
+    `max ${r.joined_ms_max.toFixed(0)} ms (of which the upgrade: p50 ${r.connect_ms_p50.toFixed(0)} ms, ` +
+    `p99 ${r.connect_ms_p99.toFixed(0)} ms)`);
   console.log(`  presence: ${r.presence_events_per_join.toFixed(1)} events, ` +
     `${(r.presence_bytes_per_join / 1024).toFixed(1)} KiB per join; joined ${(r.joined_bytes_per_join / 1024).toFixed(1)} KiB per join`);
   console.log(`  CPU until the last joined: nodes ${r.server_cpu_seconds.toFixed(2)} s, redis ${Number(r.redis_cpu_seconds[0]).toFixed(2)} s`);
   console.log(`  Redis commands: ${used} (${(used / clients).toFixed(1)} per join: ${top})`);
+  if (drain) {
+    console.log(`  drain of node s0 (SIGTERM): ${r.drained} clients closed, ${r.rejoined} joined again on the next node: ` +
+      `close to joined p50 ${r.rejoined_ms_p50.toFixed(0)} ms, p99 ${r.rejoined_ms_p99.toFixed(0)} ms`);
+  }
 } finally {
   for (const n of nodes) await n.stop().catch(() => {});
   await redis.destroy();
