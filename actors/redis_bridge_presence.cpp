@@ -36,7 +36,7 @@ void sync_presence(bridge_actor* self, const std::string& room) {
   st.unsynced_rooms.erase(room);
   auto names = nit->second;
   for (const auto& [name, present] : names)
-    send_presence(self, room, name, present);
+    send_presence(self, room, name, present, false);
 }
 
 } // namespace
@@ -50,13 +50,23 @@ std::vector<std::string> distinct_names(const redis_reply& fields) {
 }
 
 /// Tells Redis whether a name is here; a failure leaves the room for the
-/// next full sync.
-void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present) {
+/// next full sync. When Redis did not take this node for live in a room
+/// where it has other names (Redis lost its data, or the node's entry
+/// expired), those may be gone: it tells Redis all its names again and the
+/// hub compares what its members were told, as after a heartbeat that finds
+/// the same (else a join right after the loss would renew the entry and
+/// hide it from the heartbeat).
+void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present,
+                   bool check_live) {
   auto& st = self->state;
+  bool others_here = false;
+  if (auto nit = st.names.find(room); nit != st.names.end())
+    for (const auto& [other, there] : nit->second)
+      others_here = others_here || (there && other != name);
   run_script(
     self, scripts::presence, presence_keys(st, room),
     {st.settings.node, name, present ? "1" : "0", st.settings.incarnation, ttl_ms(st), st.publish_command()},
-    [self, room, name, present](redis_reply r) {
+    [self, room, name, present, check_live, others_here](redis_reply r) {
       auto& st = self->state;
       if (r.is_error()) {
         st.unsynced_rooms.insert(room);
@@ -64,9 +74,17 @@ void send_presence(bridge_actor* self, const std::string& room, const std::strin
       }
       // The room's directory entry, from the node that changed it (its own
       // event may come before its subscription does).
-      if (r.type == redis_reply::kind::array && r.elements.size() >= 2)
+      if (r.type == redis_reply::kind::array && r.elements.size() >= 2 && r.elements[0].integer > 0)
         note_members(self, room, static_cast<std::uint64_t>(r.elements[0].integer),
                      static_cast<std::size_t>(r.elements[1].integer));
+      if (check_live && others_here && r.type == redis_reply::kind::array && r.elements.size() >= 3 &&
+          r.elements[2].integer == 0) {
+        sync_presence(self, room);
+        if (auto it = st.rooms.find(room); it != st.rooms.end()) {
+          it->second.resync_due = true;
+          send_resyncs(self);
+        }
+      }
       // An absence Redis has confirmed needs no more care.
       auto nit = st.names.find(room);
       if (present || nit == st.names.end())

@@ -215,7 +215,10 @@ void note_archived(bridge_actor* self, const archived_mark& m);
 
 // -- presence (redis_bridge_presence.cpp) -------------------------------------------
 
-void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present);
+/// `check_live`: a reply saying the node was not live in the room starts a
+/// full sync (not for the calls of that sync itself).
+void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present,
+                   bool check_live = true);
 void sync_unsynced(bridge_actor* self);
 void send_resyncs(bridge_actor* self);
 void refresh_room(bridge_actor* self, const std::string& room);

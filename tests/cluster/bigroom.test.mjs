@@ -2,13 +2,22 @@
 // in pages. Real chatnode processes on one redis-server, real WebSocket
 // clients: members on two nodes stay exact under churn while the room is
 // big, hear at most one batch per interval, and a storm of joins gets pages,
-// not whole lists, with counts that end right everywhere.
+// not whole lists, with counts that end right everywhere; a node killed and
+// Redis losing its data in a big room leave every member exact.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Client, Node, Redis, waitFor } from './lib.mjs';
 
 const sorted = (names) => [...names].sort();
+
+/** True when the client holds exactly the room's names up to its last one, and its count. */
+function holdsExactly(client, room, truth) {
+  const seen = client.presence(room);
+  const held = truth.filter((n) => seen.upTo === null || n <= seen.upTo);
+  return seen.count === truth.length && JSON.stringify(seen.members) === JSON.stringify(held);
+}
 
 /** Every name of the room, by `members` pages of `limit` from the first. */
 async function allPages(client, room, limit) {
@@ -78,11 +87,8 @@ describe('a big room on two nodes over one Redis (big above 4 members, batches e
     const truth = sorted([...inRoom, ...early.map((c) => c.name), ...late.map((c) => c.name)]);
     // Each holds exactly the room's names up to its last one (the early ones
     // were cut to the first page when the room became big) and its count.
-    await waitFor(() => [...early, ...late].every((c) => {
-      const seen = c.presence(room);
-      const held = truth.filter((n) => seen.upTo === null || n <= seen.upTo);
-      return seen.upTo !== null && seen.count === truth.length && JSON.stringify(seen.members) === JSON.stringify(held);
-    }), 'every member to hold exactly its part of the room', 15000);
+    await waitFor(() => [...early, ...late].every((c) => c.presence(room).upTo !== null && holdsExactly(c, room, truth)),
+      'every member to hold exactly its part of the room', 15000);
     const elapsed = Date.now() - startedAt;
     for (const c of [...early, ...late]) {
       const batches = c.events.filter((e) => e.type === 'presence_diff').length;
@@ -156,5 +162,58 @@ describe('a join storm into one room (default settings: big above 100 members)',
     for (const c of clients.slice(150)) c.close();
     await waitFor(() => clients.slice(0, 150).every((c) => c.presence(room).count === 150), 'every member to count 150', 15000);
     for (const c of clients) c.close();
+  });
+});
+
+describe('faults in a big room (big above 4 members, three nodes, presence TTL 2 s)', () => {
+  let redis;
+  let nodes = [];
+  before(async () => {
+    redis = await new Redis().start();
+    const env = { CHATNODE_PRESENCE_BIG_ROOM: '4', CHATNODE_PRESENCE_BATCH_MS: '100',
+      CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
+    for (const name of ['f1', 'f2', 'f3']) nodes.push(await new Node(name, redis.url, env).start());
+  });
+  after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {});
+    await redis?.destroy();
+  });
+
+  test('a node killed with SIGKILL: its members leave every part that held them, counts right', async () => {
+    const room = 'killed';
+    const stay = [];
+    for (let i = 0; i < 6; i++) stay.push(await new Client(nodes[i % 2], `a${i}`).connect());
+    const doomed = [];
+    for (let i = 0; i < 6; i++) doomed.push(await new Client(nodes[2], `b${i}`).connect());
+    for (const c of [...stay, ...doomed]) await c.join(room);
+    const all = sorted([...stay, ...doomed].map((c) => c.name));
+    // The watchers page to the end: they hold every name, the b's too.
+    for (const c of stay.slice(0, 2)) await allPages(c, room, 5);
+    await waitFor(() => stay.every((c) => holdsExactly(c, room, all)), 'everyone to hold the room of 12', 10000);
+    nodes[2].kill('SIGKILL');
+    const truth = sorted(stay.map((c) => c.name));
+    await waitFor(() => stay.every((c) => holdsExactly(c, room, truth)), 'the killed node\'s members to leave everywhere', 15000);
+    assert.deepEqual(stay[0].presence(room).members, truth);
+    for (const c of [...stay, ...doomed]) c.close();
+  });
+
+  test('Redis loses its data (FLUSHALL): every member ends with the room as it is', async () => {
+    const room = 'flushed';
+    const members = [];
+    for (let i = 0; i < 8; i++) members.push(await new Client(nodes[i % 2], `m${i}`).connect());
+    for (const c of members) await c.join(room);
+    await allPages(members[0], room, 3);
+    execFileSync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+    // After the flush: two leave, one comes; the nodes write their names
+    // again and compare their lists with Redis.
+    members[3].close();
+    members[6].send({ type: 'leave', room });
+    const late = await new Client(nodes[1], 'late').connect();
+    await late.join(room);
+    const truth = sorted([...members.filter((_, i) => i !== 3 && i !== 6), late].map((c) => c.name));
+    const watching = [...members.filter((_, i) => i !== 3 && i !== 6), late];
+    await waitFor(() => watching.every((c) => holdsExactly(c, room, truth)), 'every member to hold the room as it is', 15000);
+    assert.deepEqual(members[0].presence(room).members, truth);
+    for (const c of [...members, late]) c.close();
   });
 });

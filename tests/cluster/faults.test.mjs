@@ -158,6 +158,31 @@ test('Redis loses its data (FLUSHALL): presence versions start over, member list
   for (const c of clients) c.close();
 });
 
+test('Redis loses its data and people come and go at once: member lists end right', async () => {
+  // A join or leave right after the loss renews the node's entry in Redis
+  // before its heartbeat can find it forgotten: the node still tells Redis
+  // all its names again and its members are corrected.
+  const { redis, nodes } = await cluster(2);
+  const room = 'flushed-busy';
+  const clients = [];
+  for (const [i, name] of ['p1', 'p2', 'p3', 'q1', 'q2', 'q3'].entries()) {
+    const c = await new Client(nodes[i < 3 ? 0 : 1], name).connect();
+    await c.join(room);
+    clients.push(c);
+  }
+  await waitFor(() => clients.every((c) => c.presence(room).members.length === 6), 'everyone to see six');
+  execFileSync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+  clients[1].close();                                // p2 leaves on the first node
+  clients[4].send({ type: 'leave', room });          // q2 leaves on the second
+  const late = await new Client(nodes[1], 'late').connect();
+  await late.join(room);
+  const watchers = [clients[0], clients[2], clients[3], clients[5], late];
+  const expected = 'late,p1,p3,q1,q3';
+  await waitFor(() => watchers.every((c) => c.presence(room).members.join() === expected && c.presence(room).count === 5),
+    'every client to list late, p1, p3, q1 and q3', 10000);
+  for (const c of [...clients, late]) c.close();
+});
+
 test('a node killed with SIGKILL: its clients resume elsewhere, presence forgets it in time', async (t) => {
   const { nodes } = await cluster(3);
   const room = 'kill';
