@@ -172,44 +172,6 @@ void tell_change(hub_self self, const std::string& room_name, room_state& room, 
     user, frame ? frame : make_frame(encode_presence(room_name, user, present, room.presence.names.size())));
 }
 
-/// What a batch changes in a member's list.
-list_diff diff_for(const member_window& window, const presence_changes& changes,
-                   const member_page& first_before, const member_page& first_after) {
-  using reach = member_window::reach;
-  bool big = first_after.more;
-  switch (window.kind) {
-    case reach::given_all:
-      if (big) { // cut to the first page
-        auto diff = changes_upto(changes, first_after.names.back());
-        diff.upto = first_after.names.back();
-        return diff;
-      }
-      break;
-    case reach::first_page: return first_page_diff(first_before, first_after);
-    case reach::asked_upto: {
-      auto diff = changes_upto(changes, window.last);
-      if (!big) // the rest of a list that is small now
-        for (const auto& name : first_after.names)
-          if (name > window.last)
-            diff.add.push_back(name);
-      return diff;
-    }
-    case reach::asked_all: break;
-  }
-  return {changes.joins, changes.leaves, {}};
-}
-
-/// Which names a member holds after a batch: one given every name while
-/// the room was small holds the first page once it is big; any member holds
-/// every name once it is small.
-void after_batch(member_window& window, bool big) {
-  using reach = member_window::reach;
-  if (big && window.kind == reach::given_all)
-    window.kind = reach::first_page;
-  else if (!big && (window.kind == reach::first_page || window.kind == reach::asked_upto))
-    window.kind = reach::given_all;
-}
-
 /// A big room's presence changes since the last batch go out: to each
 /// member, how they change the names it holds, and the count.
 void flush_presence(hub_self self, const std::string& room_name, std::uint64_t generation) {
@@ -232,7 +194,7 @@ void flush_presence(hub_self self, const std::string& room_name, std::uint64_t g
     auto key = std::pair{m.window.kind, m.window.last};
     auto it = frames.find(key);
     if (it == frames.end()) {
-      auto diff = diff_for(m.window, changes, first_before, first_after);
+      auto diff = batch_diff(m.window, changes, first_before, first_after);
       frame_ptr frame;
       if (!diff.empty() || !diff.upto.empty() || count_changed)
         frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
@@ -240,7 +202,7 @@ void flush_presence(hub_self self, const std::string& room_name, std::uint64_t g
     }
     if (it->second)
       m.sink->send(it->second);
-    after_batch(m.window, first_after.more);
+    m.window.after_batch(first_after.more);
   }
   self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
 }

@@ -16,6 +16,41 @@ void member_window::extend(const member_page& page) {
   }
 }
 
+void member_window::after_batch(bool big) {
+  if (big && kind == reach::given_all) {
+    kind = reach::first_page;
+  } else if (!big && (kind == reach::first_page || kind == reach::asked_upto)) {
+    kind = reach::given_all;
+    last.clear();
+  }
+}
+
+list_diff batch_diff(const member_window& window, const presence_changes& changes,
+                     const member_page& first_before, const member_page& first_after) {
+  using reach = member_window::reach;
+  bool big = first_after.more;
+  switch (window.kind) {
+    case reach::given_all:
+      if (big) { // cut to the first page
+        auto diff = changes_upto(changes, first_after.names.back());
+        diff.upto = first_after.names.back();
+        return diff;
+      }
+      break;
+    case reach::first_page: return first_page_diff(first_before, first_after);
+    case reach::asked_upto: {
+      auto diff = changes_upto(changes, window.last);
+      if (!big) // the rest of a list that is small now
+        for (const auto& name : first_after.names)
+          if (name > window.last)
+            diff.add.push_back(name);
+      return diff;
+    }
+    case reach::asked_all: break;
+  }
+  return {changes.joins, changes.leaves, {}};
+}
+
 list_diff first_page_diff(const member_page& before, const member_page& after) {
   list_diff diff;
   std::set_difference(after.names.begin(), after.names.end(), before.names.begin(), before.names.end(),

@@ -58,9 +58,16 @@ struct member_window {
 
   /// After a `members` page it asked for.
   void extend(const member_page& page);
-  bool follows_first_page() const { return kind == reach::first_page; }
+  /// After a batch: a member given every name while the room was small
+  /// holds the first page once it is `big`; any member holds every name
+  /// once it is small.
+  void after_batch(bool big);
 };
 
+/// What a batch changes in the list of a member holding `window`, given the
+/// room's first page before and after it.
+list_diff batch_diff(const member_window& window, const presence_changes& changes,
+                     const member_page& first_before, const member_page& first_after);
 /// The first page's diff between two of its states.
 list_diff first_page_diff(const member_page& before, const member_page& after);
 /// The changes among the names up to `last`, for a member holding those.

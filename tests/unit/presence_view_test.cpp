@@ -324,6 +324,34 @@ BOOST_AUTO_TEST_CASE(a_member_holds_the_first_page_or_what_it_asked_for) {
   BOOST_TEST(whole.upto.empty()); // the whole list: no limit
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_changes_each_list_by_what_it_holds) {
+  using reach = member_window::reach;
+  // Told before: alice, bob, carol, dave, erin; the batch: aaron came, dave left.
+  presence_changes changes{{"aaron"}, {"dave"}, 5, 5};
+  member_page before{{"alice", "bob"}, 5, true};
+  member_page after{{"aaron", "alice"}, 5, true};
+  auto cut = batch_diff(member_window{reach::given_all, {}}, changes, before, after);
+  BOOST_TEST(cut.add == names({"aaron"}));
+  BOOST_TEST(cut.remove.empty()); // dave is past the first page: dropped by upto
+  BOOST_TEST(cut.upto == "alice");
+  auto first = batch_diff(member_window{reach::first_page, {}}, changes, before, after);
+  BOOST_TEST(first.add == names({"aaron"}));
+  BOOST_TEST(first.remove == names({"bob"}));
+  auto asked = batch_diff(member_window{reach::asked_upto, "dave"}, changes, before, after);
+  BOOST_TEST(asked.add == names({"aaron"}));
+  BOOST_TEST(asked.remove == names({"dave"}));
+  BOOST_TEST(asked.upto.empty());
+  // The room is small after the batch: a partial list gets the rest.
+  member_page whole{{"aaron", "alice", "bob", "carol", "erin"}, 5, false};
+  auto rest = batch_diff(member_window{reach::asked_upto, "bob"}, changes, before, whole);
+  BOOST_TEST(rest.add == names({"aaron", "carol", "erin"}));
+  member_window window{reach::asked_upto, "bob"};
+  window.after_batch(false);
+  BOOST_TEST((window.kind == reach::given_all));
+  window.after_batch(true);
+  BOOST_TEST((window.kind == reach::first_page));
+}
+
 BOOST_AUTO_TEST_CASE(members_requests_are_decoded_and_pages_encoded) {
   protocol_limits limits;
   auto req =
