@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs the same chatbench scenarios against two chatnode nodes and then two
-# baseline gochat nodes (-atomic), each pair over a fresh redis-server on this
-# machine, and prints every figure with its ratio. JSON results go to OUT.
+# Runs the same chatbench scenarios against two chatnode nodes, two baseline
+# gochat nodes (-atomic), each pair over a fresh redis-server on this
+# machine, and the floor (tests/bench/floor.cpp: one process on both ports,
+# no chat logic, the same frames and coalescing), and prints every figure
+# with chatnode against the baseline and each against the floor. JSON
+# results go to OUT; the floor's writes and events per write to
+# OUT/floor-NAME.writes.
 #
 #   tests/bench/side_by_side.sh [OUT]     (default build/bench)
 #   SWEEP=1 tests/bench/side_by_side.sh   also sweeps the offered load in one room
 #                                          and draws OUT/sweep.svg
 #   CONNS=N ...                            idle connections over both nodes (default 5000)
 #   ONE_NODE_CONNS=50000 ...               also this many idle connections on one node
+#   KINDS="chatnode floor" ...              only these servers (default: chatnode gochat floor)
 #
 # Needs: build/chatnode and build/tests/bench/chatbench (deploy/build.sh --test),
 # and the baseline built with ../shared/baseline/gochat/build.sh /tmp/gochat/gochat.
@@ -16,10 +21,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$root/build/bench}
 bench=$root/build/tests/bench/chatbench
+floor=$root/build/tests/bench/floor
 gochat=${GOCHAT:-/tmp/gochat/gochat}
+kinds=${KINDS:-chatnode gochat floor}
 mkdir -p "$out"
 [[ -x "$bench" && -x "$root/build/chatnode" ]] || { echo "build first: deploy/build.sh --test" >&2; exit 1; }
-[[ -x "$gochat" ]] || { echo "build the baseline first: ../shared/baseline/gochat/build.sh $gochat" >&2; exit 1; }
+[[ $kinds != *gochat* || -x "$gochat" ]] || { echo "build the baseline first: ../shared/baseline/gochat/build.sh $gochat" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 echo "open files per process: $(ulimit -n)" >&2
 
@@ -29,7 +36,14 @@ trap cleanup EXIT
 
 wait_http() { for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 
-start_pair() { # kind -> starts redis and two servers, sets servers="pid,pid"
+start_pair() { # kind scenario -> starts redis and two servers (the floor: one), sets servers="pid[,pid]"
+  if [[ $1 == floor ]]; then
+    "$floor" --listen 127.0.0.1:9301 --listen 127.0.0.1:9302 >"$out/floor-$2.writes" &
+    pids+=($!)
+    servers=$!
+    wait_http http://127.0.0.1:9301/readyz
+    return
+  fi
   redis-server --port 6399 --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do redis-cli -p 6399 ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -53,6 +67,7 @@ start_pair() { # kind -> starts redis and two servers, sets servers="pid,pid"
 }
 
 stop_pair() { cleanup; pids=(); sleep 0.5; }
+# The floor prints its writes when stopped: cleanup sends SIGTERM and waits.
 
 urls=ws://127.0.0.1:9301/ws,ws://127.0.0.1:9302/ws
 scenarios=(
@@ -71,10 +86,11 @@ if [[ -n "${SWEEP:-}" ]]; then
   done
 fi
 
-for kind in chatnode gochat; do
+for kind in $kinds; do
   for s in "${scenarios[@]}"; do
     read -r name scenario args <<<"$s"
-    start_pair "$kind"
+    [[ $kind == floor && $scenario == conns ]] && continue # the floor holds connections in a few bytes: not a server's
+    start_pair "$kind" "$name"
     pids_arg=$servers
     if [[ $args == *--pids-first* ]]; then # one node: only its process is measured
       args=${args/--pids-first/}
@@ -99,23 +115,38 @@ rows = [("delivered_per_second", "delivered/s", True), ("latency_ms_p50", "p50 m
         ("server_cpu_us_per_delivery", "server CPU us/delivery", False),
         ("lost", "lost", False), ("duplicates", "duplicates", False), ("out_of_order", "out of order", False),
         ("connects_per_second", "connects/s", True), ("rss_per_connection_bytes", "RSS bytes/connection", False)]
-print(f"| scenario | figure | chatnode | gochat | ratio (better > 1) |\n|---|---|---|---|---|")
+print("| scenario | figure | chatnode | gochat | floor | chatnode vs gochat (better > 1) | chatnode / floor | gochat / floor |")
+print("|---|---|---|---|---|---|---|---|")
 names = ["small", "room400k", "saturate", "idle", "onenode"] + sorted(
     {f[len("chatnode-"):-len(".json")] for f in os.listdir(out)
      if f.startswith("chatnode-sweep-") and f.endswith(".json")},
     key=lambda n: float(n[len("sweep-"):].replace("_", ".")))
-for name in names:
+def load(kind, name):
     try:
-        a = json.load(open(os.path.join(out, f"chatnode-{name}.json")))
-        b = json.load(open(os.path.join(out, f"gochat-{name}.json")))
-    except Exception as e:
-        if name != "onenode": print(f"| {name} | missing: {e} | | | |")
+        return json.load(open(os.path.join(out, f"{kind}-{name}.json")))
+    except Exception:
+        return None
+fmt = lambda v: "" if v is None else f"{v:.4g}"
+for name in names:
+    a, b, f = load("chatnode", name), load("gochat", name), load("floor", name)
+    if a is None:
         continue
+    writes = None
+    try:
+        writes = json.loads(open(os.path.join(out, f"floor-{name}.writes")).read().strip().splitlines()[-1])
+    except Exception:
+        pass
     for key, label, higher in rows:
-        if key not in a or key not in b: continue
-        x, y = a[key], b[key]
-        ratio = (x / y if higher else y / x) if x and y else float('nan')
-        print(f"| {name} | {label} | {x:.4g} | {y:.4g} | {ratio:.2f} |")
+        if key not in a:
+            continue
+        x, y, z = a[key], (b or {}).get(key), (f or {}).get(key)
+        ratio = ((x / y if higher else y / x) if x and y else float('nan')) if y is not None else None
+        over = lambda v: (v / z if z else float('nan')) if v is not None and z is not None else None
+        cells = [fmt(x), fmt(y), fmt(z), "" if ratio is None else f"{ratio:.2f}",
+                 "" if over(x) is None else f"{over(x):.2f}", "" if over(y) is None else f"{over(y):.2f}"]
+        print(f"| {name} | {label} | " + " | ".join(cells) + " |")
+    if writes:
+        print(f"| {name} | floor events per write | | | {writes['events_per_write']:.3g} | | | |")
 
 # Saturation: the most either server delivered at any offered load of the sweep.
 peaks = {}
