@@ -58,7 +58,7 @@ try {
     }
     if (settled === 2) bench.stdin.end();
   });
-  const status = await new Promise((resolve) => bench.on('exit', resolve));
+  const status = await new Promise((resolve, reject) => { bench.on('exit', resolve); bench.on('error', reject); });
   if (status !== 0 || !after) throw new Error(`chatbench failed (exit ${status})`);
   const r = JSON.parse(out.trim().split('\n').at(-1));
   const perCommand = Object.entries(after).map(([name, n]) => [name, n - (before[name] ?? 0)]).filter(([, n]) => n > 0);
