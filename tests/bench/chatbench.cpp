@@ -27,6 +27,8 @@
 // (default 2), each with its own I/O loop, so that the load generator is not
 // the slowest part of what it measures.
 
+#include "ws_frame.hpp"
+
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -493,23 +495,13 @@ private:
   bool parse_frames() {
     while (end_ - begin_ >= 2) {
       auto* p = reinterpret_cast<const unsigned char*>(in_.data() + begin_);
-      std::size_t avail = end_ - begin_, header = 2;
-      std::uint64_t length = p[1] & 0x7f;
-      if (length == 126) {
-        if (avail < 4)
-          break;
-        length = (std::uint64_t{p[2]} << 8) | p[3];
-        header = 4;
-      } else if (length == 127) {
-        if (avail < 10)
-          break;
-        length = 0;
-        for (int i = 2; i < 10; ++i)
-          length = (length << 8) | p[i];
-        header = 10;
-      }
-      if (p[1] & 0x80)
-        header += 4; // servers do not mask, but skip a key if one came
+      std::size_t avail = end_ - begin_;
+      auto frame = bench::read_frame_header(p, avail);
+      if (!frame)
+        break;
+      // Servers do not mask, but a key that came is skipped.
+      std::size_t header = frame->size;
+      std::uint64_t length = frame->length;
       if (avail < header + length) {
         reserve_input(header + length - avail);
         break;

@@ -17,6 +17,8 @@
 // It reads only what chatbench sends: JSON without escapes in the fields it
 // looks at. It is a measuring stick, not a server.
 
+#include "ws_frame.hpp"
+
 #include <openssl/sha.h>
 
 #include <arpa/inet.h>
@@ -279,27 +281,12 @@ private:
     int fd = c.fd;
     while (c.in.size() - at >= 2) {
       auto* p = reinterpret_cast<const unsigned char*>(c.in.data() + at);
-      std::size_t avail = c.in.size() - at, header = 2;
-      std::uint64_t length = p[1] & 0x7f;
-      if (length == 126) {
-        if (avail < 4)
-          break;
-        length = (std::uint64_t{p[2]} << 8) | p[3];
-        header = 4;
-      } else if (length == 127) {
-        if (avail < 10)
-          break;
-        length = 0;
-        for (int i = 2; i < 10; ++i)
-          length = (length << 8) | p[i];
-        header = 10;
-      }
-      bool masked = (p[1] & 0x80) != 0;
-      std::size_t key_at = header;
-      if (masked)
-        header += 4;
-      if (avail < header + length)
+      auto frame = bench::read_frame_header(p, c.in.size() - at);
+      if (!frame || c.in.size() - at < frame->size + frame->length)
         break;
+      std::size_t header = frame->size, key_at = frame->key_at;
+      std::uint64_t length = frame->length;
+      bool masked = frame->masked;
       std::string payload(c.in.data() + at + header, static_cast<std::size_t>(length));
       if (masked)
         for (std::size_t i = 0; i < payload.size(); ++i)
