@@ -545,10 +545,10 @@ std::string start_event(std::string_view type, std::size_t reserve = 128) {
   return out;
 }
 
-/// A JSON array of the first `n` names.
-void append_names(std::string& out, const std::vector<std::string>& names, std::size_t n) {
+/// A JSON array of names.
+void append_names(std::string& out, const std::vector<std::string>& names) {
   out += '[';
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
     if (i > 0)
       out += ',';
     append_escaped(out, names[i]);
@@ -580,7 +580,7 @@ std::string encode_joined(std::string_view room, const std::vector<std::string>&
   auto out = start_event("joined", size);
   append_field(out, "room", room);
   out += ",\"members\":";
-  append_names(out, members, members.size());
+  append_names(out, members);
   out += ",\"history\":";
   append_message_array(out, history.messages);
   out += ",\"more\":";
@@ -853,9 +853,9 @@ std::string encode_presence_diff(std::string_view room, const std::vector<std::s
   auto out = start_event("presence_diff", 96 + 36 * (joins.size() + leaves.size()));
   append_field(out, "room", room);
   out += ",\"joins\":";
-  append_names(out, joins, joins.size());
+  append_names(out, joins);
   out += ",\"leaves\":";
-  append_names(out, leaves, leaves.size());
+  append_names(out, leaves);
   out += ",\"count\":";
   out += std::to_string(count);
   if (!upto.empty())
@@ -869,7 +869,7 @@ std::string encode_members(std::string_view room, const std::vector<std::string>
   auto out = start_event("members", 64 + 36 * names.size());
   append_field(out, "room", room);
   out += ",\"members\":";
-  append_names(out, names, names.size());
+  append_names(out, names);
   out += ",\"count\":";
   out += std::to_string(count);
   out += ",\"more\":";
