@@ -265,7 +265,7 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
     [self](archived_atom, const archived_mark& m) { note_archived(self, m); },
     [self](member_atom, const std::string& room, const std::string& name, bool present) {
       auto& st = self->state;
-      st.names[room][name] = present;
+      st.names[room].set(name, present);
       if (st.command_up)
         send_presence(self, room, name, present);
       else

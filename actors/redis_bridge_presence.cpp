@@ -34,7 +34,7 @@ void sync_presence(bridge_actor* self, const std::string& room) {
   if (nit == st.names.end() || !st.command_up)
     return;
   st.unsynced_rooms.erase(room);
-  auto names = nit->second;
+  auto names = nit->second.present;
   for (const auto& [name, present] : names)
     send_presence(self, room, name, present, false);
 }
@@ -59,10 +59,8 @@ std::vector<std::string> distinct_names(const redis_reply& fields) {
 void send_presence(bridge_actor* self, const std::string& room, const std::string& name, bool present,
                    bool check_live) {
   auto& st = self->state;
-  bool others_here = false;
-  if (auto nit = st.names.find(room); nit != st.names.end())
-    for (const auto& [other, there] : nit->second)
-      others_here = others_here || (there && other != name);
+  auto nit = st.names.find(room);
+  bool others_here = nit != st.names.end() && nit->second.others_present(name);
   run_script(
     self, scripts::presence, presence_keys(st, room),
     {st.settings.node, name, present ? "1" : "0", st.settings.incarnation, ttl_ms(st), st.publish_command()},
@@ -89,9 +87,8 @@ void send_presence(bridge_actor* self, const std::string& room, const std::strin
       auto nit = st.names.find(room);
       if (present || nit == st.names.end())
         return;
-      if (auto it = nit->second.find(name); it != nit->second.end() && !it->second)
-        nit->second.erase(it);
-      if (nit->second.empty())
+      nit->second.forget_absent(name);
+      if (nit->second.present.empty())
         st.names.erase(nit);
     });
 }

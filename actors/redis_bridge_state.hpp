@@ -72,6 +72,33 @@ struct room_link {
   bool resync_due = false; ///< presence may have been lost; tell the hub once Redis answers
 };
 
+/// The names of one room this node last told Redis about, or still must,
+/// and how many of them are present: a join asks whether the node has
+/// others there, which must not cost a walk over a room of 100,000.
+struct told_names {
+  std::map<std::string, bool> present; ///< name -> present
+  std::size_t present_count = 0;
+
+  void set(const std::string& name, bool here) {
+    auto [it, added] = present.try_emplace(name, here);
+    if (added)
+      present_count += here ? 1 : 0;
+    else if (it->second != here) {
+      present_count += here ? 1 : std::size_t(-1);
+      it->second = here;
+    }
+  }
+  /// Forgets a name whose absence Redis has confirmed.
+  void forget_absent(const std::string& name) {
+    if (auto it = present.find(name); it != present.end() && !it->second)
+      present.erase(it);
+  }
+  bool others_present(const std::string& name) const {
+    auto it = present.find(name);
+    return present_count > (it != present.end() && it->second ? 1 : 0);
+  }
+};
+
 /// A Lua script and its SHA-1, by which Redis caches it (EVALSHA).
 struct lua_script {
   explicit lua_script(const char* text);
@@ -92,7 +119,7 @@ struct bridge_state {
   std::unordered_map<std::string, room_link> rooms;
   std::unordered_map<std::string, std::string> channel_rooms; ///< channel -> room
   /// name -> present, per room, as this node last told Redis or still must.
-  std::map<std::string, std::map<std::string, bool>> names;
+  std::map<std::string, told_names> names;
   std::set<std::string> unsynced_rooms; ///< presence not yet confirmed by Redis
   std::uint64_t next_token = 1;
   std::unordered_map<std::uint64_t, std::pair<clock::time_point, std::function<void(redis_reply)>>> calls;

@@ -4,6 +4,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/redis_bridge.hpp"
+#include "actors/redis_bridge_state.hpp"
 #include "actors/redis_port.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -313,6 +314,31 @@ BOOST_AUTO_TEST_CASE(a_store_publishes_in_its_script_and_answers_at_once) {
   sched->run();
   BOOST_REQUIRE(asked->result.has_value());
   BOOST_TEST(commands->pending.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(told_names_count)
+
+BOOST_AUTO_TEST_CASE(others_present_follows_joins_leaves_and_confirmed_absences) {
+  chatnode::bridge::told_names room;
+  BOOST_TEST(!room.others_present("al"));
+  room.set("al", true);
+  BOOST_TEST(!room.others_present("al")); // only itself
+  BOOST_TEST(room.others_present("bo"));
+  room.set("bo", true);
+  room.set("bo", true); // told twice, counted once
+  BOOST_TEST(room.present_count == 2u);
+  room.set("al", false);
+  BOOST_TEST(room.others_present("al"));
+  BOOST_TEST(!room.others_present("bo"));
+  room.forget_absent("bo"); // present: kept
+  room.forget_absent("al");
+  BOOST_TEST(room.present.size() == 1u);
+  BOOST_TEST(room.present_count == 1u);
+  room.set("bo", false);
+  BOOST_TEST(room.present_count == 0u);
+  BOOST_TEST(!room.others_present("cy"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
