@@ -117,9 +117,15 @@ room_snapshot snapshot(bus_self self, const recent_query& query) {
     snapshot.read = read.id;
     snapshot.unread = read.unread;
   }
-  auto presence = presence_of(self->state, query.room);
-  snapshot.members = std::move(presence.members);
-  snapshot.presence_version = presence.version;
+  // A hub that already follows the room needs only the version: copying a
+  // big room's names for every join made a storm of joins quadratic.
+  if (query.members) {
+    auto presence = presence_of(self->state, query.room);
+    snapshot.members = std::move(presence.members);
+    snapshot.presence_version = presence.version;
+  } else if (auto it = self->state.presence.find(query.room); it != self->state.presence.end()) {
+    snapshot.presence_version = it->second.version;
+  }
   return snapshot;
 }
 
