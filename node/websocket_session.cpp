@@ -120,9 +120,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
     caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
   else
     caf::anon_send(actor_, binary_atom::value);
-  buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > idle_buffer_bytes)
-    buffer_.shrink_to_fit();
+  buffer_.release();
   if (unhandled >= unhandled_high || pending_.load() >= pause_pending()) {
     // Pause; whichever side clears the condition first resumes reading, once.
     read_paused_.store(true);

@@ -8,11 +8,11 @@
 #include "actors/client_sink.hpp"
 #include "actors/interfaces.hpp"
 #include "node/edge_context.hpp"
+#include "node/frame_buffer.hpp"
 #include "node/io_pool.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -63,7 +63,7 @@ private:
   // A plain socket below: the WebSocket layer keeps its own timeouts, and an
   // idle connection is cheaper without a second timer.
   boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
-  boost::beast::flat_buffer buffer_;
+  frame_buffer buffer_; ///< small while idle
   edge_context& ctx_;
   io_worker& worker_;
   connection_slot slot_; ///< this connection's place in the per-address count
