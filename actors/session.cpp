@@ -25,8 +25,8 @@ struct session_state {
   hub_actor hub;
   bus_actor bus;
   directory_actor directory;
-  bool watching = false; ///< the room directory
-  session_settings settings;
+  bool watching = false;                            ///< the room directory
+  std::shared_ptr<const session_settings> settings; ///< one for every session of the node
   stats_ptr stats;
   std::optional<rate_limiter> limiter;
 
@@ -99,11 +99,11 @@ void handle_join(session_self self, request& req) {
   auto& st = self->state;
   auto role = user_role::member;
   bool dm = is_dm_room(req.room);
-  if (!st.settings.auth_secret.empty()) {
+  if (!st.settings->auth_secret.empty()) {
     // A direct conversation is its two users', not the rooms claim's.
     auto verdict =
-      (dm ? verify_identity(req.token, st.settings.auth_secret, req.name, unix_seconds())
-          : verify_token(req.token, st.settings.auth_secret, req.name, req.room, unix_seconds()));
+      (dm ? verify_identity(req.token, st.settings->auth_secret, req.name, unix_seconds())
+          : verify_token(req.token, st.settings->auth_secret, req.name, req.room, unix_seconds()));
     if (!ok(verdict)) {
       self->state.stats->count_limit(limit::auth);
       st.reply_error(error_code::unauthorized, describe(error_of(verdict)));
@@ -121,10 +121,10 @@ void handle_join(session_self self, request& req) {
     st.reply_error(error_code::forbidden, "direct messages need join tokens");
     return;
   }
-  if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings.max_rooms) {
+  if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings->max_rooms) {
     self->state.stats->count_limit(limit::rooms_per_session);
     st.reply_error(error_code::bad_request,
-                   "too many rooms: at most " + std::to_string(st.settings.max_rooms));
+                   "too many rooms: at most " + std::to_string(st.settings->max_rooms));
     return;
   }
   auto join = ++st.joins;
@@ -132,7 +132,7 @@ void handle_join(session_self self, request& req) {
   auto room = req.room;
   auto since = req.since;
   auto page_size = req.limit;
-  self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{req.room, req.name})
+  self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, req.name})
     .then([self, room, join, since,
            page_size](const admission& answer) { enter(self, room, join, answer, since, page_size); },
           [self, room, join](const caf::error&) {
@@ -157,10 +157,10 @@ void handle_moderate(session_self self, request& req) {
   }
   moderation_request action{req.room, member->name, req.action, req.user, req.seconds};
   st.stats->count_moderation(req.action);
-  if (st.settings.on_moderation)
-    st.settings.on_moderation(action);
+  if (st.settings->on_moderation)
+    st.settings->on_moderation(action);
   // The moderation event reaches this session through the hub with the room.
-  self->request(st.bus, st.settings.bus_timeout, moderate_atom::value, std::move(action))
+  self->request(st.bus, st.settings->bus_timeout, moderate_atom::value, std::move(action))
     .then([](const store_result&) {},
           [self](const caf::error&) {
             self->state.reply_error(error_code::unavailable, "the moderation could not be stored");
@@ -173,7 +173,7 @@ void handle_rooms(session_self self, request& req) {
   auto offset = req.offset;
   auto limit = req.limit;
   auto watch = req.watch;
-  self->request(st.bus, st.settings.bus_timeout, rooms_atom::value)
+  self->request(st.bus, st.settings->bus_timeout, rooms_atom::value)
     .then(
       [self, offset, limit, watch](const directory_listing& listing) {
         auto& st = self->state;
@@ -191,7 +191,7 @@ void handle_rooms(session_self self, request& req) {
 /// token this connection has shown. False (answered) when not.
 bool knows_identity(session_self self) {
   auto& st = self->state;
-  if (st.settings.auth_secret.empty()) {
+  if (st.settings->auth_secret.empty()) {
     st.reply_error(error_code::forbidden, "direct messages need join tokens");
     return false;
   }
@@ -207,7 +207,7 @@ void handle_dms(session_self self) {
   auto& st = self->state;
   if (!knows_identity(self))
     return;
-  self->request(st.bus, st.settings.bus_timeout, dms_atom::value, st.identity)
+  self->request(st.bus, st.settings->bus_timeout, dms_atom::value, st.identity)
     .then([self](const conversation_list& list) { self->state.reply(encode_conversations(list)); },
           [self](const caf::error&) {
             self->state.reply_error(error_code::unavailable, "the conversations are unavailable");
@@ -224,7 +224,7 @@ void handle_dm(session_self self, request& req) {
     return;
   }
   auto peer = req.user;
-  self->request(st.bus, st.settings.bus_timeout, dm_atom::value, dm_request{st.identity, req.user})
+  self->request(st.bus, st.settings->bus_timeout, dm_atom::value, dm_request{st.identity, req.user})
     .then(
       [self](const std::string& room) {
         auto& st = self->state;
@@ -233,16 +233,16 @@ void handle_dm(session_self self, request& req) {
                                                   std::to_string(max_conversations_per_user));
           return;
         }
-        if (!st.rooms.contains(room) && st.rooms.size() >= st.settings.max_rooms) {
+        if (!st.rooms.contains(room) && st.rooms.size() >= st.settings->max_rooms) {
           st.stats->count_limit(limit::rooms_per_session);
           st.reply_error(error_code::bad_request,
-                         "too many rooms: at most " + std::to_string(st.settings.max_rooms));
+                         "too many rooms: at most " + std::to_string(st.settings->max_rooms));
           return;
         }
         auto join = ++st.joins;
         st.rooms[room] = {st.identity, user_role::member, false, join, {}};
-        self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{room, st.identity})
-          .then([self, room, join, size = st.settings.limits.default_page_size](
+        self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{room, st.identity})
+          .then([self, room, join, size = st.settings->limits.default_page_size](
                   const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },
                 [self](const caf::error&) {
                   self->state.reply_error(error_code::unavailable, "the conversation is unavailable");
@@ -283,7 +283,7 @@ void handle_store(session_self self, request& req) {
   }
   auto what = store.change ? "the change" : "the message";
   auto cid = std::move(req.cid);
-  self->request(st.bus, st.settings.bus_timeout, store_atom::value, std::move(store))
+  self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
     .then(
       [self, cid](const store_result& result) {
         if (result.refused)
@@ -304,7 +304,7 @@ void handle_read(session_self self, request& req) {
     return;
   }
   self
-    ->request(st.bus, st.settings.bus_timeout, read_atom::value,
+    ->request(st.bus, st.settings->bus_timeout, read_atom::value,
               read_request{req.room, member->name, req.read})
     .then(
       [self](const read_result& result) {
@@ -333,18 +333,18 @@ void handle_history(session_self self, request& req) {
   auto before = req.before;
   auto limit = req.limit;
   self
-    ->request(st.bus, st.settings.bus_timeout, history_atom::value,
+    ->request(st.bus, st.settings->bus_timeout, history_atom::value,
               history_query{req.room, req.before, req.limit})
     .then(
       [self, room, before, limit](message_page& page) {
         auto& st = self->state;
-        if (!st.settings.archive || page.messages.size() >= limit) {
+        if (!st.settings->archive || page.messages.size() >= limit) {
           st.reply(encode_history(room, page));
           return;
         }
         auto from = page.messages.empty() ? before : std::optional<message_id>{page.messages.front().id};
         self
-          ->request(st.settings.archive, st.settings.bus_timeout, history_atom::value,
+          ->request(st.settings->archive, st.settings->bus_timeout, history_atom::value,
                     history_query{room, from, limit - page.messages.size()})
           .then(
             [self, room, page](message_page& older) {
@@ -371,14 +371,14 @@ void handle_history(session_self self, request& req) {
 /// party to (or cannot be, without identities) is `forbidden`.
 void handle_search(session_self self, request& req) {
   auto& st = self->state;
-  if (!st.settings.archive) {
+  if (!st.settings->archive) {
     st.reply_error(error_code::unavailable, "search needs an archive");
     return;
   }
   if (st.in(req.room) == nullptr) {
     // Not joined: `forbidden` where a join would be refused (banned, or not
     // a party to a direct conversation), else `not_joined`.
-    self->request(st.bus, st.settings.bus_timeout, admit_atom::value, admit_request{req.room, st.identity})
+    self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, st.identity})
       .then(
         [self](const admission& answer) {
           if (answer.refused)
@@ -394,7 +394,7 @@ void handle_search(session_self self, request& req) {
   auto room = req.room;
   auto words = req.text;
   self
-    ->request(st.settings.archive, st.settings.bus_timeout, search_atom::value,
+    ->request(st.settings->archive, st.settings->bus_timeout, search_atom::value,
               search_query{req.room, req.text, req.before, req.limit})
     .then(
       [self, room, words](const message_page& page) { self->state.reply(encode_search(room, words, page)); },
@@ -406,7 +406,7 @@ void handle_search(session_self self, request& req) {
 void handle_frame(session_self self, const std::string& frame) {
   auto& st = self->state;
   self->state.stats->messages_in.fetch_add(1, std::memory_order_relaxed);
-  auto decoded = decode_request(frame, st.settings.limits);
+  auto decoded = decode_request(frame, st.settings->limits);
   // Every frame costs a token, a bad one too; decoding first lets the
   // rate_limited answer carry the cid.
   if (!st.limiter->try_take()) {
@@ -481,8 +481,8 @@ void dispatch(session_self self, request& req) {
 }
 
 session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
-                                     bus_actor bus, directory_actor directory, session_settings settings,
-                                     stats_ptr stats) {
+                                     bus_actor bus, directory_actor directory,
+                                     std::shared_ptr<const session_settings> settings, stats_ptr stats) {
   auto& st = self->state;
   st.stats = std::move(stats);
   st.sink = std::move(sink);
@@ -491,8 +491,8 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
   st.bus = std::move(bus);
   st.directory = std::move(directory);
   st.settings = std::move(settings);
-  st.limiter.emplace(st.settings.rate_per_second, st.settings.rate_burst);
-  st.reply(encode_welcome(st.settings.node, st.id, !st.settings.auth_secret.empty()));
+  st.limiter.emplace(st.settings->rate_per_second, st.settings->rate_burst);
+  st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty()));
   return {
     [self](frame_atom, const std::string& frame) {
       handle_frame(self, frame);
@@ -520,10 +520,10 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
 } // namespace
 
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, directory_actor directory, const session_settings& settings,
-                            stats_ptr stats) {
+                            bus_actor bus, directory_actor directory,
+                            std::shared_ptr<const session_settings> settings, stats_ptr stats) {
   return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus),
-                   std::move(directory), settings, std::move(stats));
+                   std::move(directory), std::move(settings), std::move(stats));
 }
 
 } // namespace chatnode

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace chatnode {
@@ -32,9 +33,10 @@ struct session_settings {
   archive_actor archive;
 };
 
-/// Spawns a session for a new connection and sends it `welcome`.
+/// Spawns a session for a new connection and sends it `welcome`. The
+/// settings are shared by every session of the node.
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, directory_actor directory, const session_settings& settings,
-                            stats_ptr stats);
+                            bus_actor bus, directory_actor directory,
+                            std::shared_ptr<const session_settings> settings, stats_ptr stats);
 
 } // namespace chatnode

@@ -409,7 +409,8 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
-  ctx.spawn_session = [&system, hub, bus, directory, settings = std::move(settings_for_sessions),
+  ctx.spawn_session = [&system, hub, bus, directory,
+                       settings = std::make_shared<const session_settings>(std::move(settings_for_sessions)),
                        chat = ctx.chat](sink_ptr sink, std::string id) {
     return spawn_session(system, std::move(sink), std::move(id), hub, bus, directory, settings, chat);
   };

@@ -175,7 +175,8 @@ BOOST_AUTO_TEST_CASE(session_answers_errors_and_acknowledges_by_echo) {
   auto sink = std::make_shared<recording_sink>();
   session_settings settings;
   settings.node = "n1";
-  auto session = spawn_session(*sys, sink, "n1-1", hub, bus, spawn_directory(*sys, bus), settings, stats);
+  auto session = spawn_session(*sys, sink, "n1-1", hub, bus, spawn_directory(*sys, bus),
+                               std::make_shared<const session_settings>(settings), stats);
   sched->run();
   auto welcome = sink->take();
   BOOST_REQUIRE(welcome.size() == 1u);
@@ -213,7 +214,8 @@ BOOST_AUTO_TEST_CASE(rate_limit_drops_with_an_error_each) {
   session_settings settings;
   settings.rate_per_second = 0.01; // effectively no refill during the test
   settings.rate_burst = 3;
-  auto session = spawn_session(*sys, sink, "n1-2", hub, bus, spawn_directory(*sys, bus), settings, stats);
+  auto session = spawn_session(*sys, sink, "n1-2", hub, bus, spawn_directory(*sys, bus),
+                               std::make_shared<const session_settings>(settings), stats);
   caf::anon_send(session, frame_atom::value, std::string{R"({"type":"join","room":"r","name":"a"})"});
   sched->run(); // the join takes one token of the three
   for (int i = 0; i < 5; ++i)
