@@ -6,7 +6,7 @@
 //                    [--redis-pids PID,PID]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
-//   chatbench storm  --url ... --clients N [--pids ...] [--redis-pids ...]
+//   chatbench storm  --url ... --clients N [--first K] [--senders 0|1] [--pids ...] [--redis-pids ...]
 //
 // storm: every client joins room bench0 the moment its upgrade is answered
 // (a big room filling after a node drained); prints connect-to-joined
@@ -17,6 +17,10 @@
 // closes with 1012 or 1001 (draining) connect to the next URL and join
 // again, as behind a balancer; "drain N" on stdin waits for N of them and
 // prints "settled" again; their close-to-joined times print too.
+// "broadcast" on stdin: the first client sends one message to the room (if
+// --senders is not 0), and once every client here has it the time until the
+// last one did prints as "broadcast {...}". Several storm processes can fill
+// one room: --first numbers their clients' names apart.
 //
 // Clients spread over the URLs and rooms round-robin; the first S clients
 // send. Every receiver checks that ids rise strictly in its room (no
@@ -33,6 +37,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +50,7 @@
 #include <thread>
 #include <atomic>
 #include <string>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <vector>
 
@@ -67,6 +73,7 @@ struct options {
   std::vector<int> pids;
   std::vector<int> redis_pids;
   int clients = 100, rooms = 1, senders = 1, size = 100, count = 100, threads = 2;
+  int first = 0; ///< the first client's number in its name (u<first>)
   double rate = 10, duration = 10, warmup = 2;
   std::string json_path;
 };
@@ -99,6 +106,8 @@ options parse_options(int argc, char** argv) {
         o.pids.push_back(std::stoi(p));
     else if (k == "--clients")
       o.clients = std::stoi(v);
+    else if (k == "--first")
+      o.first = std::stoi(v);
     else if (k == "--rooms")
       o.rooms = std::stoi(v);
     else if (k == "--senders")
@@ -207,7 +216,8 @@ struct thread_state {
   std::vector<std::uint32_t> rejoined_us; ///< storm: from a drain's close to `joined` on another node
   counter presence_events{0}, presence_bytes{0}, joined_bytes{0}, drained{0}, rejoined{0};
   counter delivered{0}, delivered_in_window{0}, out_of_order{0}, duplicates{0}, errors{0}, closed{0};
-  counter connected{0}, joined{0};
+  counter connected{0}, joined{0}, join_retries{0};
+  counter latency_max_us{0};  ///< the slowest delivery in the window
   std::vector<counter> acked; ///< per room: messages its senders here saw echoed
   std::atomic<std::int64_t> window_start_ns{0}, window_end_ns{0};
 };
@@ -342,6 +352,9 @@ public:
     started_ns_ = now_ns();
     boost::system::error_code ec;
     socket_.open(tcp::v4(), ec);
+    // The port is chosen at connect, per destination: bind() picking one
+    // searches every port bound so far, which grows slow past ten thousand.
+    socket_.set_option(net::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ec);
     socket_.bind(tcp::endpoint(net::ip::make_address(source_), 0), ec);
     tcp::endpoint target{net::ip::make_address(ep_.host == "localhost" ? "127.0.0.1" : ep_.host),
                          static_cast<unsigned short>(std::stoi(ep_.port))};
@@ -360,7 +373,7 @@ public:
 
   void join() {
     write("{\"type\":\"join\",\"room\":\"bench" + std::to_string(room_) + "\",\"name\":\"u" +
-          std::to_string(index_) + "\"}");
+          std::to_string(st_.opts.first + index_) + "\"}");
   }
 
   /// Sends one message with the clock stamp, padded to the size asked for.
@@ -560,8 +573,12 @@ private:
         if (t >= st_.window_start_ns.load(std::memory_order_relaxed) &&
             t < st_.window_end_ns.load(std::memory_order_relaxed)) {
           bump(st_.delivered_in_window);
-          if (sent_ns > 0)
-            st_.latencies_us.push_back(static_cast<std::uint32_t>((t - sent_ns) / 1000));
+          if (sent_ns > 0) {
+            auto us = (t - sent_ns) / 1000;
+            st_.latencies_us.push_back(static_cast<std::uint32_t>(us));
+            if (us > st_.latency_max_us.load(std::memory_order_relaxed))
+              st_.latency_max_us.store(us, std::memory_order_relaxed);
+          }
         }
         if (sender_ && index_text_ == text.substr(0, a))
           bump(st_.acked[static_cast<std::size_t>(room_)]);
@@ -580,6 +597,17 @@ private:
         bump(st_.presence_events);
         st_.presence_bytes.fetch_add(static_cast<std::int64_t>(e.raw.size()), std::memory_order_relaxed);
       } else if (e.type == "error") {
+        if (e.raw.find("join again later") != std::string_view::npos) {
+          // A node too busy to admit the join in time: again, as a person's
+          // client would, after a random pause of up to two seconds.
+          bump(st_.join_retries);
+          timer_.expires_after(std::chrono::milliseconds(250 + std::rand() % 1750));
+          timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec)
+              self->join();
+          });
+          return;
+        }
         if (++st_.errors <= 3)
           std::cerr << "client " << index_ << ": " << e.raw.substr(0, 160) << "\n";
       }
@@ -777,14 +805,37 @@ int run(const options& o) {
          << ",\"presence_bytes_per_join\":" << per_join(&thread_state::presence_bytes)
          << ",\"joined_bytes_per_join\":" << per_join(&thread_state::joined_bytes)
          << ",\"server_cpu_seconds\":" << cpu << ",\"redis_cpu_seconds\":" << redis_cpu
+         << ",\"join_retries\":" << threads.sum(&thread_state::join_retries)
          << ",\"errors\":" << threads.sum(&thread_state::errors);
     // The clients stay in the room until stdin ends (when it is not a
     // terminal), so that the caller can read counters (Redis's, say) first.
     // "drain N" on stdin: a node is draining N of them, which join again on
     // the next node; "settled" again once they have.
     if (isatty(STDIN_FILENO) == 0) {
+      // Deliveries count from here: only broadcasts are sent after it.
+      threads.set_window(now_ns(), now_ns() + static_cast<std::int64_t>(3600e9));
+      std::int64_t broadcasts = 0;
       std::cout << "settled" << std::endl;
       for (std::string line; std::getline(std::cin, line);) {
+        if (line == "broadcast") {
+          ++broadcasts;
+          for (std::size_t i = 0; i < static_cast<std::size_t>(o.threads); ++i)
+            threads.at(i).latency_max_us.store(0); // nothing is on its way before the send
+          auto start = now_ns();
+          if (o.senders > 0 && !clients.empty())
+            on_thread(clients.front(), [](client& cl) { cl.send_one(); });
+          auto expected = broadcasts * joined();
+          bool all =
+            wait_until([&] { return threads.sum(&thread_state::delivered_in_window) >= expected; }, 120);
+          std::int64_t max_us = 0;
+          for (std::size_t i = 0; i < static_cast<std::size_t>(o.threads); ++i)
+            max_us = std::max<std::int64_t>(max_us, threads.at(i).latency_max_us.load());
+          std::cout << "broadcast {\"round\":" << broadcasts << ",\"all\":" << (all ? "true" : "false")
+                    << ",\"received\":" << threads.sum(&thread_state::delivered_in_window)
+                    << ",\"expected\":" << expected << ",\"last_ms\":" << static_cast<double>(max_us) / 1000
+                    << ",\"waited_ms\":" << static_cast<double>(now_ns() - start) / 1e6 << "}" << std::endl;
+          continue;
+        }
         if (line.rfind("drain ", 0) != 0)
           continue;
         auto expected = std::stoll(line.substr(6));
