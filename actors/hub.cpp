@@ -419,14 +419,14 @@ void handle_join(hub_self self, join_request& req) {
               recent_query{req.room, req.since, req.page_size, req.name, !room.presence.known})
     .then([self, room_name, session, since](
             const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
-          [self, room_name, session](const caf::error&) {
+          [self, room_name, session, cid = req.cid](const caf::error&) {
             auto rit = self->state.rooms.find(room_name);
             if (rit == self->state.rooms.end())
               return;
             if (auto* m = rit->second.find(session)) {
               self->state.stats->count_error(error_code::unavailable);
               m->sink->send(make_frame(
-                encode_error(error_code::unavailable, "the room is unavailable; join again later")));
+                encode_error(error_code::unavailable, "the room is unavailable; join again later", cid)));
               remove_member(self, room_name, session);
             }
           });

@@ -68,6 +68,7 @@ struct join_request {
   std::string peer; ///< a direct conversation's other user
   std::string role; ///< "moderator", "admin", or empty
   caf::actor owner; ///< the session, told when it is kicked out (a session_actor)
+  std::string cid;  ///< the join request's, carried by its refusal
 };
 
 /// A session asks its hub for a page of a room's member names.

@@ -432,7 +432,13 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
 
   std::optional<decode_error> err;
   switch (req.type) {
-    case request_type::join: err = read_join(doc, limits, req); break;
+    case request_type::join:
+      // A client joining several rooms tells their refusals apart by it.
+      req.cid = std::move(cid_text);
+      err = read_join(doc, limits, req);
+      if (err)
+        err->cid = req.cid;
+      break;
     case request_type::send:
       req.cid = std::move(cid_text);
       err = read_send(doc, limits, req);

@@ -37,6 +37,7 @@ struct session_state {
     bool admitted = false;        ///< the bus let it in (not banned; a party to a direct conversation)
     std::uint64_t join = 0;       ///< which join request made it
     std::vector<request> waiting; ///< requests for the room that came before the admission
+    std::string cid;              ///< the join's, carried by its refusal
   };
   std::unordered_map<std::string, membership> rooms;
   std::uint64_t joins = 0;
@@ -80,17 +81,19 @@ void enter(session_self self, const std::string& room, std::uint64_t join, const
     return; // left, or joined again, meanwhile
   auto waiting = std::move(it->second.waiting);
   if (answer.refused) {
+    auto cid = std::move(it->second.cid);
     st.rooms.erase(it);
-    st.reply_error(answer.refused->code, answer.refused->reason);
+    st.reply_error(answer.refused->code, answer.refused->reason, cid);
     for (auto& req : waiting)
       if (req.type != request_type::typing)
         st.reply_error(error_code::not_joined, "the join was refused", req.cid);
     return;
   }
   it->second.admitted = true;
-  self->send(st.hub, enter_atom::value,
-             join_request{room, it->second.name, st.id, st.sink, since, page_size, answer.peer,
-                          std::string{to_string(it->second.role)}, caf::actor_cast<caf::actor>(self)});
+  self->send(
+    st.hub, enter_atom::value,
+    join_request{room, it->second.name, st.id, st.sink, since, page_size, answer.peer,
+                 std::string{to_string(it->second.role)}, caf::actor_cast<caf::actor>(self), it->second.cid});
   for (auto& req : waiting)
     dispatch(self, req);
 }
@@ -106,29 +109,30 @@ void handle_join(session_self self, request& req) {
           : verify_token(req.token, st.settings->auth_secret, req.name, req.room, unix_seconds()));
     if (!ok(verdict)) {
       self->state.stats->count_limit(limit::auth);
-      st.reply_error(error_code::unauthorized, describe(error_of(verdict)));
+      st.reply_error(error_code::unauthorized, describe(error_of(verdict)), req.cid);
       return;
     }
     const auto& claims = std::get<token_claims>(verdict);
     if (!st.identity.empty() && claims.name != st.identity) {
       self->state.stats->count_limit(limit::auth);
-      st.reply_error(error_code::unauthorized, "token was issued for another user than this connection's");
+      st.reply_error(error_code::unauthorized, "token was issued for another user than this connection's",
+                     req.cid);
       return;
     }
     st.identity = claims.name;
     role = claims.role;
   } else if (dm) {
-    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    st.reply_error(error_code::forbidden, "direct messages need join tokens", req.cid);
     return;
   }
   if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings->max_rooms) {
     self->state.stats->count_limit(limit::rooms_per_session);
     st.reply_error(error_code::bad_request,
-                   "too many rooms: at most " + std::to_string(st.settings->max_rooms));
+                   "too many rooms: at most " + std::to_string(st.settings->max_rooms), req.cid);
     return;
   }
   auto join = ++st.joins;
-  st.rooms[req.room] = {req.name, role, false, join, {}};
+  st.rooms[req.room] = {req.name, role, false, join, {}, req.cid};
   auto room = req.room;
   auto since = req.since;
   auto page_size = req.limit;
@@ -240,7 +244,7 @@ void handle_dm(session_self self, request& req) {
           return;
         }
         auto join = ++st.joins;
-        st.rooms[room] = {st.identity, user_role::member, false, join, {}};
+        st.rooms[room] = {st.identity, user_role::member, false, join, {}, {}};
         self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{room, st.identity})
           .then([self, room, join, size = st.settings->limits.default_page_size](
                   const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },

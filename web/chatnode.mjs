@@ -112,6 +112,8 @@ export class Room extends Emitter {
     this.loadingOlder = null;
     this.role = '';        // 'moderator' or 'admin' when the user's token says so
     this.peer = null;      // the other user of a direct conversation
+    this.joinTries = 0;    // joins the node could not admit in time, in a row
+    this.joinTimer = null;
   }
 
   /** Enters the room (now, or once connected); resumes after reconnects. */
@@ -257,6 +259,7 @@ export class ChatClient extends Emitter {
     this.timer = null;
     this.node = null;
     this.answers = new Map();  // event type -> resolvers waiting for the answer to a request (rooms, dms)
+    this.joining = new Map();  // a join's cid -> its room, until answered
   }
 
   /** A page of the room directory: { rooms, next }; with watch, room_update events follow. */
@@ -347,8 +350,10 @@ export class ChatClient extends Emitter {
       if (this.ws !== ws) return;
       this.ws = null;
       this.connected = false;
+      this.joining.clear();
       for (const room of this.rooms.values()) {
         room.joined = false;
+        clearTimeout(room.joinTimer);
         if (room.loadingOlder) { room.loadingOlder.resolve(0); room.loadingOlder = null; }
       }
       if (this.wantOpen) this.#scheduleReconnect(e.code);
@@ -375,8 +380,9 @@ export class ChatClient extends Emitter {
 
   _join(room) {
     const since = room.newest;
-    this._send({ type: 'join', room: room.name, name: this.name, ...(since ? { since } : {}),
-      ...(this.token ? { token: this.token } : {}) });
+    const cid = newCid(); // its refusal carries it: which room was refused
+    if (this._send({ type: 'join', room: room.name, name: this.name, cid, ...(since ? { since } : {}),
+      ...(this.token ? { token: this.token } : {}) })) this.joining.set(cid, room);
   }
 
   /** A write (send, edit, delete, react): sent now or once joined, again with
@@ -533,6 +539,8 @@ export class ChatClient extends Emitter {
 
   #joined(room, ev) {
     room.joined = true;
+    room.joinTries = 0;
+    for (const [cid, r] of this.joining) if (r === room) this.joining.delete(cid);
     room.role = ev.role ?? '';
     room.peer = ev.dm ? ev.peer : null;
     this.attempt = 0;
@@ -558,6 +566,24 @@ export class ChatClient extends Emitter {
   }
 
   #error(ev) {
+    const joining = ev.cid ? this.joining.get(ev.cid) : undefined;
+    if (joining) {
+      this.joining.delete(ev.cid);
+      if (ev.code === 'unavailable' && joining.wanted && !joining.joined) {
+        // The node could not admit the join in time (Redis slow, or a storm
+        // of joins): again, backing off, for as long as the room is wanted.
+        joining.joinTries += 1;
+        clearTimeout(joining.joinTimer);
+        const delay = BACKOFF_MIN_MS / 2 + Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** joining.joinTries);
+        joining.joinTimer = setTimeout(() => {
+          if (joining.wanted && !joining.joined && this.connected) this._join(joining);
+        }, delay);
+        return;
+      }
+      // Other refusals (a bad name, a token) are the client's to show.
+      this.emit('error', { code: ev.code, reason: ev.reason, room: joining.name, error: new ChatError(ev) });
+      return;
+    }
     const p = ev.cid ? this.pending.get(ev.cid) : undefined;
     // A dm refused (no tokens, not signed in yet) answers the oldest dm waiting.
     if (!ev.cid && ['forbidden', 'bad_request'].includes(ev.code) && this.answers.get('dm')?.length

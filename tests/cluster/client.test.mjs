@@ -136,3 +136,27 @@ test('older messages load a page at a time to the first one', async () => {
   while (late.more) await late.loadOlder(30);
   assert.deepEqual(late.messages.map((m) => m.text), Array.from({ length: 120 }, (_, k) => `m${k}`));
 });
+
+test('a join the node cannot admit (Redis away) is tried again until it is in, without the application asking', async () => {
+  const unavailable = async () => (await nodes[0].metrics())['chatnode_errors_total{code="unavailable"}'] ?? 0;
+  const c = client(nodes[0], 'patient');
+  await waitFor(() => c.connected, 'connected');
+  const errors = [];
+  c.on('error', (e) => errors.push(e));
+  const refusedBefore = await unavailable();
+  redis.pause();
+  try {
+    await waitFor(async () => !(await nodes[0].ready()), 'the node to see Redis gone', 10000);
+    const room = c.room('lib-patience').join();
+    await waitFor(async () => (await unavailable()) > refusedBefore, 'the join to be refused');
+    assert.equal(room.joined, false);
+    redis.resume();
+    await waitFor(() => room.joined, 'the room joined once Redis is back', 20000);
+    assert.deepEqual(errors, [], 'a refusal it tries again is not the application\'s to show');
+    const sent = await room.send('made it');
+    assert.equal(sent.text, 'made it');
+  } finally {
+    redis.resume();
+    await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready', 20000);
+  }
+});

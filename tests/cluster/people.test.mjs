@@ -289,9 +289,10 @@ describe('without join tokens', () => {
     c.send({ type: 'dm', user: 'bo' });
     const e = await waitFor(() => c.events.slice(from).find(errorOf), 'an answer');
     assert.deepEqual([e.code, e.reason], ['forbidden', 'direct messages need join tokens']);
-    c.send({ type: 'join', room: `_dm.${'a'.repeat(40)}`, name: 'al' });
+    c.send({ type: 'join', room: `_dm.${'a'.repeat(40)}`, name: 'al', cid: 'j1' });
     await waitFor(() => c.events.filter(errorOf).length === 2, 'the join refused');
     assert.equal(c.events.filter(errorOf)[1].code, 'forbidden');
+    assert.equal(c.events.filter(errorOf)[1].cid, 'j1', 'a join\'s refusal carries its cid');
     await c.join('open-room');
     c.send({ type: 'moderate', room: 'open-room', action: 'kick', user: 'bo' });
     await waitFor(() => c.events.filter(errorOf).length === 3, 'moderation refused');

@@ -49,7 +49,8 @@ struct hub_fixture {
                                        const std::string& session,
                                        std::optional<message_id> since = std::nullopt) {
     auto sink = std::make_shared<recording_sink>();
-    caf::anon_send(hub, enter_atom::value, join_request{room, name, session, sink, since, 50, {}, {}, {}});
+    caf::anon_send(hub, enter_atom::value,
+                   join_request{room, name, session, sink, since, 50, {}, {}, {}, {}});
     sched->run();
     return sink;
   }
@@ -149,7 +150,7 @@ BOOST_AUTO_TEST_CASE(a_room_that_empties_and_fills_at_once_keeps_presence_versio
   caf::anon_send(hub, leave_atom::value, std::string{"r"}, std::string{"s-y"});
   auto bob = std::make_shared<recording_sink>();
   caf::anon_send(hub, enter_atom::value,
-                 join_request{"r", "bob", "s-bob", bob, std::nullopt, 50, {}, {}, {}});
+                 join_request{"r", "bob", "s-bob", bob, std::nullopt, 50, {}, {}, {}, {}});
   sched->run();
   BOOST_TEST(bob->of_type("joined")[0]["members"] == json::array({"bob"}));
   join("r", "carol", "s-carol");

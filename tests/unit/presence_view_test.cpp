@@ -95,7 +95,7 @@ struct presence_fixture {
   std::shared_ptr<recording_sink> enter(const std::string& name, const std::string& session) {
     auto sink = std::make_shared<recording_sink>();
     caf::anon_send(hub, enter_atom::value,
-                   join_request{room, name, session, sink, std::nullopt, 50, {}, {}, {}});
+                   join_request{room, name, session, sink, std::nullopt, 50, {}, {}, {}, {}});
     return sink;
   }
 

@@ -56,6 +56,9 @@ BOOST_AUTO_TEST_CASE(decodes_every_request_type) {
   BOOST_TEST(join.name == "alice");
   BOOST_REQUIRE(join.since);
   BOOST_TEST(join.since->to_string() == "5-1");
+  // A join's cid is kept, for its refusal; so is a bad join's.
+  BOOST_TEST(decode_ok(R"({"type":"join","room":"r","name":"al","cid":"j-1"})").cid == "j-1");
+  BOOST_TEST(decode_fail(R"({"type":"join","room":"r","name":"al","cid":"j-2","token":7})").cid == "j-2");
 
   auto leave = decode_ok(R"({"type":"leave","room":"a.b-c_D9"})");
   BOOST_TEST((leave.type == request_type::leave));
