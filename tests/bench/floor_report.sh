@@ -10,7 +10,8 @@
 #      5,000 clients each in a room of its own, then 200 to a room);
 #   4. CLIENTS connections over several processes (crowd.mjs, default
 #      100,000): connect rate, memory per connection, idle CPU, one broadcast.
-# Each part's output goes to OUT/NAME.txt as well as to the terminal.
+# Each part's output goes to OUT/NAME.txt as well as to the terminal. With
+# BEFORE=path/to/an/older/chatnode, part 3 runs for that binary too.
 #
 #   tests/bench/floor_report.sh [OUT] [CLIENTS]   (default build/bench/report 100000)
 #
@@ -35,5 +36,9 @@ part side_by_side env SWEEP=1 "$root/tests/bench/side_by_side.sh" "$out/side_by_
 part coalesce "$root/tests/bench/coalesce_curve.sh" "$out/coalesce"
 part idle_memory_own_rooms "$root/tests/bench/idle_memory.sh" 5000
 part idle_memory_shared_rooms "$root/tests/bench/idle_memory.sh" 5000 25
+if [[ -n "${BEFORE:-}" ]]; then
+  part idle_memory_own_rooms_before env CHATNODE_BIN="$BEFORE" "$root/tests/bench/idle_memory.sh" 5000
+  part idle_memory_shared_rooms_before env CHATNODE_BIN="$BEFORE" "$root/tests/bench/idle_memory.sh" 5000 25
+fi
 part crowd node "$root/tests/bench/crowd.mjs" "$clients"
 echo "== done ($(date -u +%H:%M:%S)): $out"
