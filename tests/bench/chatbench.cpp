@@ -6,7 +6,8 @@
 //                    [--redis-pids PID,PID]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
-//   chatbench storm  --url ... --clients N [--first K] [--senders 0|1] [--pids ...] [--redis-pids ...]
+//   chatbench storm  --url ... --clients N [--first K] [--senders 0|1] [--connect-rate R]
+//                    [--pids ...] [--redis-pids ...]
 //
 // storm: every client joins room bench0 the moment its upgrade is answered
 // (a big room filling after a node drained); prints connect-to-joined
@@ -73,7 +74,8 @@ struct options {
   std::vector<int> pids;
   std::vector<int> redis_pids;
   int clients = 100, rooms = 1, senders = 1, size = 100, count = 100, threads = 2;
-  int first = 0; ///< the first client's number in its name (u<first>)
+  int first = 0;           ///< the first client's number in its name (u<first>)
+  double connect_rate = 0; ///< clients started per second at most (0: as fast as they connect)
   double rate = 10, duration = 10, warmup = 2;
   std::string json_path;
 };
@@ -106,6 +108,8 @@ options parse_options(int argc, char** argv) {
         o.pids.push_back(std::stoi(p));
     else if (k == "--clients")
       o.clients = std::stoi(v);
+    else if (k == "--connect-rate")
+      o.connect_rate = std::stod(v);
     else if (k == "--first")
       o.first = std::stoi(v);
     else if (k == "--rooms")
@@ -599,9 +603,10 @@ private:
       } else if (e.type == "error") {
         if (e.raw.find("join again later") != std::string_view::npos) {
           // A node too busy to admit the join in time: again, as a person's
-          // client would, after a random pause of up to two seconds.
+          // client would, after a random pause that doubles with each try.
           bump(st_.join_retries);
-          timer_.expires_after(std::chrono::milliseconds(250 + std::rand() % 1750));
+          auto ceiling = std::min(15000, 500 << std::min(join_tries_++, 5));
+          timer_.expires_after(std::chrono::milliseconds(250 + std::rand() % ceiling));
           timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (!ec)
               self->join();
@@ -650,6 +655,7 @@ private:
   int room_ = 0;
   bool sender_ = false;
   bool failed_ = false;
+  int join_tries_ = 0;
   std::vector<std::string> queue_;
   std::int64_t started_ns_ = 0, until_ns_ = 0, next_seq_ = 0;
   std::atomic<std::int64_t> received_{0};
@@ -767,6 +773,11 @@ int run(const options& o) {
                                       o.sources[static_cast<std::size_t>(i) % o.sources.size()]);
     clients.push_back(c);
     on_thread(c, [](client& cl) { cl.start(); });
+    if (o.connect_rate > 0) {
+      auto due = t0 + static_cast<std::int64_t>(1e9 * (i + 1) / o.connect_rate);
+      if (auto wait = due - now_ns(); wait > 0)
+        std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+    }
     if (i % 200 == 199)
       wait_until([&] { return connected() + closed() >= i + 1 - 100; }, 30);
   }

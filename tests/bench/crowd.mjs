@@ -15,7 +15,10 @@
 //
 //   CHATNODE_BIN=build/chatnode node tests/bench/crowd.mjs [CLIENTS] [NODES] [IDLE]
 //
-// Defaults: 100000 clients, 6 nodes, 65 s idle. CHATBENCH_BIN names
+// Defaults: 100000 clients, 6 nodes, 65 s idle. CROWD_RATE: connects per
+// second over all processes (default 1500; each client joins as soon as it
+// is connected); CROWD_BATCH_MS: the room's presence batch interval (default
+// 500, the node's own default). CHATBENCH_BIN names
 // chatbench (default: build/tests/bench/chatbench).
 
 import { spawn } from 'node:child_process';
@@ -27,6 +30,11 @@ const clients = Number(process.argv[2] ?? 100000);
 const nodeCount = Number(process.argv[3] ?? 6);
 const idleSeconds = Number(process.argv[4] ?? 65);
 const chatbench = process.env.CHATBENCH_BIN ?? path.join(sourceDir, 'build/tests/bench/chatbench');
+// Clients connect (and join) at most this many a second over all processes.
+const rate = Number(process.env.CROWD_RATE ?? 1500);
+// Presence batches in the room: every member hears the count change once a
+// batch, so a room being filled writes to all of its members each interval.
+const batchMs = process.env.CROWD_BATCH_MS ?? '500';
 
 const ticks = 100; // USER_HZ
 const cpuSeconds = (pid) => {
@@ -76,7 +84,7 @@ class Bench {
 
 const redis = await new Redis().start();
 const env = { CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '0', CHATNODE_LIMITS_MAX_CONNECTIONS: '100000',
-  CHATNODE_LOG_LEVEL: 'warn' };
+  CHATNODE_LOG_LEVEL: 'warn', CHATNODE_PRESENCE_BATCH_MS: batchMs };
 const nodes = [];
 const benches = [];
 try {
@@ -91,6 +99,7 @@ try {
     const share = Math.floor(clients / nodeCount) + (i < clients % nodeCount ? 1 : 0);
     benches.push(new Bench(['storm', '--url', `ws://127.0.0.1:${nodes[i].port}/ws`, '--clients', String(share),
       '--first', String(first), '--senders', i === 0 ? '1' : '0', '--threads', '1',
+      '--connect-rate', String(rate / nodeCount),
       '--sources', `127.0.0.${i + 2}`, '--pids', String(pids[i])]));
     first += share;
   }
@@ -124,7 +133,8 @@ try {
   const received = sum(rounds.map((r) => r.received));
   const lastMs = Math.max(...rounds.map((r) => r.last_ms));
   const mib = (b) => (b / 1048576).toFixed(0);
-  console.log(`crowd: ${clients} clients over ${nodeCount} nodes and ${nodeCount} client processes, one room`);
+  console.log(`crowd: ${clients} clients over ${nodeCount} nodes and ${nodeCount} client processes, one room; ` +
+    `connecting at most ${rate}/s, presence batches every ${batchMs} ms`);
   console.log(`  connected ${connected} in ${connectSeconds.toFixed(1)} s (${(connected / connectSeconds).toFixed(0)}/s); ` +
     `joined ${joined} in ${joinedSeconds.toFixed(1)} s; settled after ${settledSeconds.toFixed(1)} s; ${closed} closed; ` +
     `${retries} joins tried again after "join again later"`);

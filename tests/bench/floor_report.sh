@@ -29,7 +29,7 @@ part() { # name command...
   local name=$1
   shift
   echo "== $name ($(date -u +%H:%M:%S))"
-  "$@" 2>&1 | tee "$out/$name.txt"
+  "$@" 2>&1 | tee "$out/$name.txt" || echo "== $name failed; the report goes on"
 }
 
 part side_by_side env SWEEP=1 "$root/tests/bench/side_by_side.sh" "$out/side_by_side"

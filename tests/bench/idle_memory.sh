@@ -50,7 +50,7 @@ run() { # clients -> $out/peak-N.stacks
   done
   ((quiet >= 10)) || { echo "the node did not go quiet with $n clients" >&2; exit 1; }
   pkill -KILL -f -- "--node m --listen 127.0.0.1:$port" || true
-  wait "$tracer" || true
+  { wait "$tracer" || true; } 2>/dev/null # bash's "Killed" notice
   kill "$bench" 2>/dev/null || true
   wait "$bench" 2>/dev/null || true
   heaptrack_print -f "$out/run-$n.zst" --flamegraph-cost-type leaked -F "$out/peak-$n.stacks" >/dev/null 2>&1
