@@ -150,8 +150,9 @@ void ask_who(hub_self self, const std::string& room_name);
 void schedule_flush(hub_self self, const std::string& room_name, room_state& room) {
   if (std::exchange(room.flush_due, true))
     return;
-  self->delayed_send(caf::actor_cast<hub_actor>(self), self->state.settings.batch_interval, flush_atom::value,
-                     room_name, room.generation);
+  auto members = std::max(room.presence.names.size(), room.told.count());
+  self->delayed_send(caf::actor_cast<hub_actor>(self), batch_interval_for(self->state.settings, members),
+                     flush_atom::value, room_name, room.generation);
 }
 
 /// Tells the members that someone came or went: at once in a small room
@@ -549,6 +550,11 @@ hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats, hub_
 }
 
 } // namespace
+
+std::chrono::milliseconds batch_interval_for(const hub_settings& settings, std::size_t members) {
+  auto steps = settings.batch_members == 0 ? 1 : 1 + members / settings.batch_members;
+  return settings.batch_interval * static_cast<std::int64_t>(steps);
+}
 
 hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats, hub_settings settings) {
   return sys.spawn(hub, std::move(bus), std::move(stats), settings);

@@ -305,6 +305,7 @@ const std::vector<setting>& all_settings() {
     integer("archive", "hold", &node_config::archive_hold, 1000, 10000000),
     integer("presence", "big_room", &node_config::presence_big_room, 1, 1000000),
     number("presence", "batch_ms", &node_config::presence_batch_ms, 10, 60000),
+    integer("presence", "batch_members", &node_config::presence_batch_members, 0, 100000000),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

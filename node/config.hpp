@@ -63,6 +63,8 @@ struct node_config {
   // [presence]
   std::int64_t presence_big_room = 100; ///< rooms with more members get batched presence and paged lists
   double presence_batch_ms = 500.0;     ///< a big room's presence changes go out at most this often
+  std::int64_t presence_batch_members =
+    10000; ///< and one interval later for every this many members (0: fixed)
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

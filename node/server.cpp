@@ -385,7 +385,8 @@ int run_server(const node_config& config) {
   ctx.redis_shards = std::move(started->shards);
   auto hub = spawn_hub(system, bus, ctx.chat,
                        {static_cast<std::size_t>(config.presence_big_room),
-                        std::chrono::milliseconds{static_cast<std::int64_t>(config.presence_batch_ms)}});
+                        std::chrono::milliseconds{static_cast<std::int64_t>(config.presence_batch_ms)},
+                        static_cast<std::size_t>(config.presence_batch_members)});
   auto directory = spawn_directory(system, bus);
   auto archived = start_archive(system, ioc, config, bus, ctx.chat);
   auto archive = archived.archive;

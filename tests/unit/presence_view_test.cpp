@@ -121,7 +121,7 @@ struct presence_fixture {
 /// A room is big above 3 members here.
 struct big_room_fixture : presence_fixture {
   big_room_fixture()
-    : presence_fixture(hub_settings{3, std::chrono::milliseconds{500}}) {}
+    : presence_fixture(hub_settings{3, std::chrono::milliseconds{500}, 10000}) {}
 };
 
 /// The presence events a member got, as "+name" / "-name".
@@ -435,6 +435,17 @@ BOOST_AUTO_TEST_CASE(changes_go_out_together_once_per_interval) {
   BOOST_TEST(got[0]["count"] == 6);
   flush(); // nothing waiting: nothing sent
   BOOST_TEST(alice->take().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_room_of_many_members_is_batched_less_often) {
+  using std::chrono::milliseconds;
+  hub_settings settings{100, milliseconds{500}, 10000};
+  BOOST_TEST(batch_interval_for(settings, 150).count() == 500);
+  BOOST_TEST(batch_interval_for(settings, 9999).count() == 500);
+  BOOST_TEST(batch_interval_for(settings, 10000).count() == 1000);
+  BOOST_TEST(batch_interval_for(settings, 100000).count() == 5500); // 20,000 writes a second at most
+  settings.batch_members = 0;
+  BOOST_TEST(batch_interval_for(settings, 100000).count() == 500);
 }
 
 BOOST_AUTO_TEST_CASE(a_member_joining_while_a_batch_waits_ends_with_the_same_room) {
