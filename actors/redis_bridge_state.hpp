@@ -80,13 +80,14 @@ struct told_names {
   std::size_t present_count = 0;
 
   void set(const std::string& name, bool here) {
-    auto [it, added] = present.try_emplace(name, here);
-    if (added)
-      present_count += here ? 1 : 0;
-    else if (it->second != here) {
-      present_count += here ? 1 : std::size_t(-1);
-      it->second = here;
-    }
+    auto it = present.try_emplace(name, false).first;
+    if (it->second == here)
+      return;
+    it->second = here;
+    if (here)
+      ++present_count;
+    else
+      --present_count;
   }
   /// Forgets a name whose absence Redis has confirmed.
   void forget_absent(const std::string& name) {

@@ -17,6 +17,11 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const UNAVAILABLE_TRIES = 6;
 
+/** A pause before try number `tries` + 1: full jitter under a doubling cap. */
+function backoff(tries) {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** tries);
+}
+
 /** Compares two ids "<ms>-<seq>" numerically: negative, zero or positive. */
 export function compareIds(a, b) {
   const [am, as] = a.split('-'), [bm, bs] = b.split('-');
@@ -365,8 +370,7 @@ export class ChatClient extends Emitter {
     // 1012 and 1001: the node is draining and others are up; come back soon,
     // with jitter so that not everyone comes at once. Else full jitter.
     const soon = (code === 1012 || code === 1001) && this.attempt === 0;
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-    const delay = soon ? 50 + Math.random() * 450 : Math.random() * cap;
+    const delay = soon ? 50 + Math.random() * 450 : backoff(this.attempt);
     this.attempt += 1;
     this.emit('status', { status: 'offline', retryIn: delay, code });
     clearTimeout(this.timer);
@@ -574,10 +578,9 @@ export class ChatClient extends Emitter {
         // of joins): again, backing off, for as long as the room is wanted.
         joining.joinTries += 1;
         clearTimeout(joining.joinTimer);
-        const delay = BACKOFF_MIN_MS / 2 + Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** joining.joinTries);
         joining.joinTimer = setTimeout(() => {
           if (joining.wanted && !joining.joined && this.connected) this._join(joining);
-        }, delay);
+        }, backoff(joining.joinTries));
         return;
       }
       // Other refusals (a bad name, a token) are the client's to show.
@@ -606,7 +609,7 @@ export class ChatClient extends Emitter {
       // Stored nowhere: the same cid again, backing off.
       p.tries += 1;
       clearTimeout(p.timer);
-      p.timer = setTimeout(() => this._send(p.request), Math.random() * Math.min(BACKOFF_MAX_MS, 500 * 2 ** p.tries));
+      p.timer = setTimeout(() => this._send(p.request), backoff(p.tries));
       return;
     }
     if (p) { this.#fail(ev.cid, new ChatError(ev)); return; }
