@@ -8,6 +8,11 @@
 -- ARGV: node, name, '1' present / '0' absent, incarnation, ttl ms, publish command
 local now, ttl = now_ms(), tonumber(ARGV[5])
 local live = live_nodes(KEYS[4], now)[ARGV[1]] == ARGV[4] and 1 or 0
+local before = redis.call('HGET', KEYS[4], ARGV[1])
+if (not before or string.match(before, '^(%S+) ') ~= ARGV[4]) and redis.call('EXISTS', KEYS[1]) == 1 then
+  -- Fields of this node's earlier life, if any, must go: the heartbeat looks.
+  flag_for_sweep(KEYS[4])
+end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4] .. ' ' .. (now + ttl))
 redis.call('PEXPIRE', KEYS[4], ttl * 3)
 local field = ARGV[1] .. '\n' .. ARGV[2]

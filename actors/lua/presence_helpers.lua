@@ -19,6 +19,12 @@ local function live_nodes(nodes_key, now)
   end
   return live
 end
+-- Reading a room's whole `members` hash is what a heartbeat must avoid in a
+-- big room, so it does so only when a member may have died: when a node's
+-- entry is found expired, or when a node's entry changes incarnation (a
+-- restart under the same name). presence.lua flags the latter with an entry
+-- that is already expired, which the next heartbeat removes.
+local function flag_for_sweep(nodes_key) redis.call('HSET', nodes_key, '\nsweep', '- 0') end
 local function is_live(live, field, inc)
   local node = string.match(field, '^(.-)\n')
   return node ~= nil and live[node] == inc
