@@ -1,5 +1,6 @@
 #include "node/io_pool.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -8,6 +9,24 @@
 namespace chatnode {
 
 namespace net = boost::asio;
+
+std::string io_backend_problem() {
+  try {
+    net::io_context probe{1};
+    net::steady_timer timer{probe};
+    net::ip::tcp::socket socket{probe};
+    socket.open(net::ip::tcp::v4());
+    return {};
+  } catch (const std::exception& e) {
+#ifdef BOOST_ASIO_HAS_IO_URING
+    return std::string{"io_uring: "} + e.what() +
+           " (this node is built for io_uring; allow the io_uring_* system calls or use a build "
+           "without CHATNODE_IO_URING)";
+#else
+    return e.what();
+#endif
+  }
+}
 
 io_worker::io_worker(std::chrono::nanoseconds coalesce)
   : guard_(net::make_work_guard(ioc_)),

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace chatnode {
@@ -94,6 +95,11 @@ private:
   boost::asio::steady_timer tick_;
   bool tick_armed_ = false;
 };
+
+/// Empty when this build's I/O backend works here; else why not. An
+/// io_uring build fails here where a seccomp profile refuses io_uring (the
+/// default of Docker 25 and later, and of containerd 2's RuntimeDefault).
+std::string io_backend_problem();
 
 class io_pool {
 public:

@@ -361,6 +361,8 @@ int run_server(const node_config& config) {
     return startup_error(*problem);
   const auto& where = std::get<endpoints>(checked);
   auto node_name = config.name.empty() ? host_name() : config.name;
+  if (auto problem = io_backend_problem(); !problem.empty())
+    return startup_error("the I/O backend cannot start: " + problem, 1);
 
   // The actor system outlives the I/O context: sockets held by actors are
   // released while both still exist. Sessions unregister from the context
