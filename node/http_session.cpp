@@ -237,6 +237,10 @@ bool http_session::try_upgrade(request& req) {
     ctx_.stats.count_limit(limit::origin);
     return refuse(http::status::forbidden, "origin not allowed");
   }
+  if (req[http::field::sec_websocket_version] != "13")
+    return refuse(http::status::upgrade_required, "WebSocket version 13 required");
+  if (req[http::field::sec_websocket_key].size() != 24) // base64 of 16 bytes
+    return refuse(http::status::bad_request, "bad Sec-WebSocket-Key");
   if (ctx_.stopping.load())
     return refuse(http::status::service_unavailable, "node is shutting down");
   if (static_cast<std::size_t>(ctx_.stats.connections.load()) >= ctx_.max_connections) {

@@ -28,10 +28,17 @@ std::string io_backend_problem() {
   }
 }
 
-io_worker::io_worker(std::chrono::nanoseconds coalesce)
+namespace {
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
+}
+
+io_worker::io_worker(std::chrono::nanoseconds coalesce, std::chrono::nanoseconds sweep_period)
   : guard_(net::make_work_guard(ioc_)),
     coalesce_(coalesce),
-    tick_(ioc_) {}
+    tick_(ioc_),
+    sweep_period_(sweep_period),
+    sweep_(ioc_),
+    read_buffer_(read_buffer_bytes) {}
 
 void io_worker::deliver(std::shared_ptr<pinned_connection> connection, frame_ptr frame,
                         std::int64_t received_ns) {
@@ -100,6 +107,40 @@ void io_worker::on_tick() {
   arm_tick();
 }
 
+void io_worker::watch(const std::shared_ptr<pinned_connection>& connection) {
+  watched_.push_back(connection);
+  arm_sweep();
+}
+
+void io_worker::arm_sweep() {
+  if (sweep_armed_ || watched_.empty())
+    return;
+  sweep_armed_ = true;
+  sweep_.expires_after(sweep_period_);
+  sweep_.async_wait([this](boost::system::error_code ec) {
+    sweep_armed_ = false;
+    if (!ec)
+      on_sweep();
+  });
+}
+
+void io_worker::on_sweep() {
+  auto now = steady_now_ns();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < watched_.size(); ++i) {
+    auto connection = watched_[i].lock();
+    if (!connection || !connection->check_idle(now))
+      continue;
+    if (kept != i) // a weak_ptr moved onto itself would be emptied
+      watched_[kept] = std::move(watched_[i]);
+    ++kept;
+  }
+  watched_.resize(kept);
+  if (watched_.capacity() > 64 && kept < watched_.capacity() / 4)
+    watched_.shrink_to_fit();
+  arm_sweep();
+}
+
 void io_worker::run() {
   ioc_.run();
 }
@@ -114,9 +155,10 @@ void io_worker::poll() {
   ioc_.poll();
 }
 
-io_pool::io_pool(std::size_t threads, std::chrono::nanoseconds coalesce) {
+io_pool::io_pool(std::size_t threads, std::chrono::nanoseconds coalesce,
+                 std::chrono::nanoseconds sweep_period) {
   for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i)
-    workers_.push_back(std::make_unique<io_worker>(coalesce));
+    workers_.push_back(std::make_unique<io_worker>(coalesce, sweep_period));
 }
 
 io_worker& io_pool::next() {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ public:
   virtual void flush() = 0;
   /// The flush tick a deferred connection waited for.
   virtual void flush_deferred() = 0;
+  /// The worker's idle sweep; false once the connection is done with it.
+  virtual bool check_idle(std::int64_t now_ns) = 0;
 
 protected:
   ~pinned_connection() = default;
@@ -46,7 +49,8 @@ private:
 
 class io_worker {
 public:
-  explicit io_worker(std::chrono::nanoseconds coalesce);
+  explicit io_worker(std::chrono::nanoseconds coalesce,
+                     std::chrono::nanoseconds sweep_period = std::chrono::seconds{1});
   io_worker(const io_worker&) = delete;
   io_worker& operator=(const io_worker&) = delete;
 
@@ -59,6 +63,12 @@ public:
   /// This worker's thread: flush the connection at the first tick at or
   /// after `due_ns` (steady clock).
   void defer(std::shared_ptr<pinned_connection> connection, std::int64_t due_ns);
+  /// This worker's thread: check the connection for idleness every sweep
+  /// period, while it wants (one timer a worker, none a connection).
+  void watch(const std::shared_ptr<pinned_connection>& connection);
+  /// This worker's thread: a buffer to read into and hand on at once. No
+  /// connection keeps a read buffer of its own while it waits.
+  std::span<char> read_buffer() { return read_buffer_; }
 
   void run();
   void stop();
@@ -75,6 +85,8 @@ private:
   void drain();
   void arm_tick();
   void on_tick();
+  void arm_sweep();
+  void on_sweep();
 
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
@@ -94,6 +106,11 @@ private:
   std::vector<deferred_flush> deferred_, ticking_;
   boost::asio::steady_timer tick_;
   bool tick_armed_ = false;
+  std::vector<std::weak_ptr<pinned_connection>> watched_;
+  std::chrono::nanoseconds sweep_period_;
+  boost::asio::steady_timer sweep_;
+  bool sweep_armed_ = false;
+  std::vector<char> read_buffer_;
 };
 
 /// Empty when this build's I/O backend works here; else why not. An
@@ -103,7 +120,8 @@ std::string io_backend_problem();
 
 class io_pool {
 public:
-  io_pool(std::size_t threads, std::chrono::nanoseconds coalesce);
+  io_pool(std::size_t threads, std::chrono::nanoseconds coalesce,
+          std::chrono::nanoseconds sweep_period = std::chrono::seconds{1});
 
   std::size_t size() const { return workers_.size(); }
   io_worker& at(std::size_t index) { return *workers_[index]; }

@@ -6,20 +6,22 @@
 #include "node/log.hpp"
 #include "node/op_memory.hpp"
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/websocket/error.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/field.hpp>
 
 #include <caf/send.hpp>
 
+#include <array>
 #include <chrono>
 
 namespace chatnode {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace http = boost::beast::http;
 namespace net = boost::asio;
+using sys_error = boost::system::error_code;
 using namespace std::chrono_literals;
 
 namespace {
@@ -27,17 +29,18 @@ namespace {
 constexpr std::size_t max_batch_events = 256;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
 constexpr auto close_timeout = 5s;         // a peer that never reads is cut off after this
-constexpr auto handshake_timeout = 30s;    // for the upgrade response and the closing handshake
 constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
 constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger buffers are released when idle
 constexpr std::size_t idle_queue_events = 64;        // and larger queues
+constexpr std::size_t max_control_backlog = 4096;    // control frames waiting to be written
 
 } // namespace
 
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
                                      io_worker& worker)
-  : ws_(std::move(socket)),
+  : socket_(std::move(socket)),
+    reader_(ctx.max_frame_bytes),
     ctx_(ctx),
     worker_(worker),
     slot_(std::move(slot)) {}
@@ -52,39 +55,40 @@ session_actor websocket_session::actor() const {
   return actor_;
 }
 
-void websocket_session::run(beast::http::request<beast::http::string_body> req) {
-  // A silent peer gets a ping halfway through the idle timeout and is
-  // closed when nothing, not even the pong, arrives by its end.
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = handshake_timeout;
-  timeouts.idle_timeout = ctx_.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "chatnode/" CHATNODE_VERSION);
-  }));
-  ws_.read_message_max(ctx_.max_frame_bytes);
-  ws_.auto_fragment(false);
-  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+void websocket_session::run(http::request<http::string_body> req) {
+  // http_session checked the request: a GET upgrade, version 13, with a key.
+  auto response = std::make_shared<std::string>(
+    "HTTP/1.1 101 Switching Protocols\r\n"
+    "Upgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: " +
+    ws::accept_key(req[http::field::sec_websocket_key]) +
+    "\r\n"
+    "Server: chatnode/" CHATNODE_VERSION "\r\n\r\n");
+  net::async_write(
+    socket_, net::buffer(*response),
+    [self = shared_from_this(), response](sys_error ec, std::size_t) { self->on_upgraded(ec); });
 }
 
-void websocket_session::on_accept(beast::error_code ec) {
+void websocket_session::on_upgraded(sys_error ec) {
   if (ec) {
     log::debug("websocket_accept_failed", {{"error", ec.message()}});
     return;
   }
-  if (ctx_.stopping.load()) {
-    // The node began shutting down during the handshake: no new session.
-    ws_.async_close(websocket::close_reason{static_cast<websocket::close_code>(close_code::going_away),
-                                            "server shutting down"},
-                    [self = shared_from_this()](beast::error_code) {});
-    return;
-  }
+  sys_error ignored;
+  socket_.non_blocking(true, ignored);
+  last_heard_ns_ = steady_now_ns();
   id_ = ctx_.next_session_id.fetch_add(1);
   ctx_.sessions.add(id_, weak_from_this());
   registered_ = true;
   ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
   ctx_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+  worker_.watch(shared_from_this());
+  if (ctx_.stopping.load()) {
+    // The node began shutting down during the handshake: no new session.
+    begin_close(close_code::going_away, "server shutting down");
+    return;
+  }
   actor_ = ctx_.spawn_session(shared_from_this(), ctx_.node_name + "-" + std::to_string(id_));
   do_read();
 }
@@ -92,42 +96,111 @@ void websocket_session::on_accept(beast::error_code ec) {
 // -- reading ------------------------------------------------------------------
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                   self->on_read(ec, n);
-                 }));
+  if (waiting_ || closed_.load() || reader_.failed() || close_heard_)
+    return;
+  if (!unread_.empty()) {
+    // What was read before a pause comes first.
+    std::string held;
+    held.swap(unread_);
+    take_bytes(held.data(), held.size());
+    if (read_paused_.load() || reader_.failed() || close_heard_ || closed_.load())
+      return;
+  }
+  waiting_ = true;
+  socket_.async_wait(net::socket_base::wait_read,
+                     with_op_memory([self = shared_from_this()](sys_error ec) { self->on_readable(ec); }));
 }
 
-void websocket_session::on_read(beast::error_code ec, std::size_t bytes) {
+void websocket_session::on_readable(sys_error ec) {
+  waiting_ = false;
   if (ec) {
-    // Beast has already answered protocol violations with their close code
-    // (1009 for a frame over the limit, 1007 for invalid UTF-8).
-    if (ec == websocket::error::message_too_big)
-      ctx_.stats.count_limit(limit::frame_size);
-    else if (ec == websocket::error::bad_frame_payload)
-      ctx_.stats.count_limit(limit::invalid_utf8);
-    else if (ec == beast::error::timeout ||
-             (ec == net::error::operation_aborted && !closing_ && !ctx_.stopping.load()))
-      // Beast's idle timer: nothing arrived, not even the pong to its ping
-      // (a read waiting to write a pong behind a blocked write ends aborted).
-      ctx_.stats.count_limit(limit::idle_timeout);
-    log::debug("websocket_closed", {{"session", std::to_string(id_)}, {"reason", ec.message()}});
     on_closed();
     return;
   }
-  ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
-  auto unhandled = unhandled_.fetch_add(1) + 1;
-  if (ws_.got_text())
-    caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
-  else
-    caf::anon_send(actor_, binary_atom::value);
-  buffer_.release();
-  if (unhandled >= unhandled_high || pending_.load() >= pause_pending()) {
-    // Pause; whichever side clears the condition first resumes reading, once.
-    read_paused_.store(true);
-    if (!may_resume() || !read_paused_.exchange(false))
-      return;
+  auto buffer = worker_.read_buffer();
+  auto n = socket_.read_some(net::buffer(buffer.data(), buffer.size()), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    do_read();
+    return;
   }
-  do_read();
+  if (ec) {
+    log::debug("websocket_closed", {{"session", std::to_string(id_)}, {"reason", ec.message()}});
+    drop();
+    return;
+  }
+  last_heard_ns_ = steady_now_ns();
+  pinged_ = false;
+  ctx_.stats.bytes_in.fetch_add(n, std::memory_order_relaxed);
+  take_bytes(buffer.data(), n);
+  if (reader_.failed()) {
+    auto code = reader_.failure_code();
+    if (code == ws::message_too_big)
+      ctx_.stats.count_limit(limit::frame_size);
+    else if (code == ws::invalid_payload)
+      ctx_.stats.count_limit(limit::invalid_utf8);
+    log::debug("websocket_protocol_error",
+               {{"session", std::to_string(id_)}, {"reason", reader_.failure_reason()}});
+    begin_close(code, reader_.failure_reason());
+    return;
+  }
+  if (!read_paused_.load())
+    do_read();
+}
+
+void websocket_session::take_bytes(const char* data, std::size_t n) {
+  auto used =
+    reader_.feed(data, n, [this](ws::opcode op, std::string& payload) { return on_message(op, payload); });
+  if (used < n && !reader_.failed() && !close_heard_)
+    unread_.append(data + used, n - used);
+  if (reader_.between_messages())
+    reader_.release();
+}
+
+bool websocket_session::on_message(ws::opcode op, std::string& payload) {
+  switch (op) {
+    case ws::opcode::text:
+    case ws::opcode::binary: {
+      if (closing_ || !actor_)
+        return true; // closing: what still arrives is not handled
+      unhandled_.fetch_add(1);
+      if (op == ws::opcode::text)
+        caf::anon_send(actor_, frame_atom::value, std::move(payload));
+      else
+        caf::anon_send(actor_, binary_atom::value);
+      return !pause_reading();
+    }
+    case ws::opcode::ping:
+      // Pongs wait behind a blocked write up to a bound: a peer that pings
+      // without reading gets no more (RFC 6455 lets the last ping alone be
+      // answered).
+      if (!close_sent_ && control_.size() < max_control_backlog) {
+        queue_control(ws::opcode::pong, payload);
+        do_write();
+      }
+      return true;
+    case ws::opcode::close:
+      close_heard_ = true;
+      if (close_sent_) {
+        drop(); // our close was answered: the handshake is done
+      } else {
+        // Answered with the peer's own code, as RFC 6455 (5.5.1) suggests.
+        std::uint16_t code = 1000;
+        if (payload.size() >= 2)
+          code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                            static_cast<unsigned char>(payload[1]));
+        begin_close(code, "");
+      }
+      return false;
+    default: return true; // a pong: hearing it was all it was for
+  }
+}
+
+bool websocket_session::pause_reading() {
+  if (unhandled_.load() < unhandled_high && pending_.load() < pause_pending())
+    return false;
+  // Pause; whichever side clears the condition first resumes reading, once.
+  read_paused_.store(true);
+  return !(may_resume() && read_paused_.exchange(false));
 }
 
 // Reading pauses while the actor is behind on this client's frames, or while
@@ -143,7 +216,7 @@ bool websocket_session::may_resume() const {
 
 void websocket_session::resume_if_paused() {
   if (read_paused_.load() && may_resume() && read_paused_.exchange(false))
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
       if (!self->closed_.load())
         self->do_read();
     });
@@ -152,6 +225,33 @@ void websocket_session::resume_if_paused() {
 void websocket_session::frame_handled() {
   unhandled_.fetch_sub(1);
   resume_if_paused();
+}
+
+bool websocket_session::check_idle(std::int64_t now_ns) {
+  if (closed_.load())
+    return false;
+  auto idle = std::chrono::nanoseconds{ctx_.idle_timeout}.count();
+  auto quiet = now_ns - last_heard_ns_;
+  if (quiet >= idle) {
+    // Nothing arrived, not even the pong to the ping half a timeout ago.
+    ctx_.stats.count_limit(limit::idle_timeout);
+    log::debug("websocket_closed", {{"session", std::to_string(id_)}, {"reason", "idle timeout"}});
+    drop();
+    return false;
+  }
+  if (quiet >= idle / 2 && !pinged_ && !close_sent_) {
+    pinged_ = true;
+    queue_control(ws::opcode::ping, "");
+    do_write();
+  }
+  return true;
+}
+
+void websocket_session::drop() {
+  sys_error ignored;
+  socket_.shutdown(net::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+  on_closed();
 }
 
 void websocket_session::on_closed() {
@@ -166,6 +266,7 @@ void websocket_session::on_closed() {
   pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
   queue_head_ = 0;
+  std::string{}.swap(unread_);
   if (registered_) {
     ctx_.sessions.remove(id_);
     registered_ = false;
@@ -217,53 +318,69 @@ void websocket_session::flush() {
 
 void websocket_session::flush_deferred() {
   deferred_ = false;
-  if (!write_in_progress_)
-    do_write();
+  do_write();
+}
+
+void websocket_session::queue_control(ws::opcode op, std::string_view payload) {
+  unsigned char header[ws::max_header_bytes];
+  auto n = ws::write_header(header, op, payload.size());
+  control_.append(reinterpret_cast<const char*>(header), n);
+  control_.append(payload);
 }
 
 void websocket_session::do_write() {
-  if (queue_head_ == queue_.size())
+  if (write_in_progress_ || closed_.load())
     return;
-  writing_.clear();
-  std::size_t bytes = 0;
-  while (queue_head_ < queue_.size() && writing_.size() < max_batch_events &&
-         (writing_.empty() || bytes + queue_[queue_head_].frame->size() <= max_batch_bytes)) {
-    bytes += queue_[queue_head_].frame->size();
-    writing_.push_back(std::move(queue_[queue_head_++]));
-  }
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
-  }
-  // One event is written straight from the shared encoded bytes. Several
-  // become one JSON array frame, copied into one buffer: a memcpy of small
-  // events costs less than walking a long scatter-gather list through the
-  // WebSocket and TCP layers (which copy the list itself on every write).
-  net::const_buffer frame;
-  if (writing_.size() == 1) {
-    frame = net::buffer(*writing_.front().frame);
-  } else {
-    batch_.clear();
-    batch_.reserve(bytes + writing_.size() + 1);
-    batch_ += '[';
-    for (std::size_t i = 0; i < writing_.size(); ++i) {
-      if (i > 0)
-        batch_ += ',';
-      batch_ += *writing_[i].frame;
+  // Data waits while coalescing defers it, and stops once closing.
+  bool data = !closing_ && !deferred_ && queue_head_ < queue_.size();
+  if (!data && control_.empty())
+    return;
+  std::array<net::const_buffer, 3> buffers{};
+  control_writing_.swap(control_);
+  buffers[0] = net::buffer(control_writing_);
+  if (data) {
+    writing_.clear();
+    std::size_t bytes = 0;
+    while (queue_head_ < queue_.size() && writing_.size() < max_batch_events &&
+           (writing_.empty() || bytes + queue_[queue_head_].frame->size() <= max_batch_bytes)) {
+      bytes += queue_[queue_head_].frame->size();
+      writing_.push_back(std::move(queue_[queue_head_++]));
     }
-    batch_ += ']';
-    frame = net::buffer(batch_);
+    if (queue_head_ == queue_.size()) {
+      queue_.clear();
+      queue_head_ = 0;
+    }
+    // One event is written straight from the shared encoded bytes. Several
+    // become one JSON array frame, copied into one buffer: a memcpy of small
+    // events costs less than a long scatter-gather list through TCP.
+    net::const_buffer payload;
+    if (writing_.size() == 1) {
+      payload = net::buffer(*writing_.front().frame);
+    } else {
+      batch_.clear();
+      batch_.reserve(bytes + writing_.size() + 1);
+      batch_ += '[';
+      for (std::size_t i = 0; i < writing_.size(); ++i) {
+        if (i > 0)
+          batch_ += ',';
+        batch_ += *writing_[i].frame;
+      }
+      batch_ += ']';
+      payload = net::buffer(batch_);
+    }
+    buffers[1] = net::buffer(header_, ws::write_header(header_, ws::opcode::text, payload.size()));
+    buffers[2] = payload;
+    last_write_ns_ = steady_now_ns();
   }
   write_in_progress_ = true;
-  last_write_ns_ = steady_now_ns();
-  ws_.text(true);
-  ws_.async_write(frame, with_op_memory([self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                    self->on_write(ec, n);
-                  }));
+  net::async_write(socket_, buffers, with_op_memory([self = shared_from_this()](sys_error ec, std::size_t n) {
+                     self->on_write(ec, n);
+                   }));
 }
 
-void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
+void websocket_session::on_write(sys_error ec, std::size_t bytes) {
   write_in_progress_ = false;
+  control_writing_.clear();
   auto events = writing_.size();
   pending_.fetch_sub(events, std::memory_order_relaxed);
   // One sample per write: the oldest live message in it, from its arrival
@@ -279,14 +396,24 @@ void websocket_session::on_write(beast::error_code ec, std::size_t bytes) {
     pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
     queue_.clear();
     queue_head_ = 0;
-    return; // the read side sees the failure too and cleans up
+    drop();
+    return;
   }
   ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-  ctx_.stats.messages_out.fetch_add(events, std::memory_order_relaxed);
-  ctx_.stats.frames_out.fetch_add(1, std::memory_order_relaxed);
+  if (events > 0) {
+    ctx_.stats.messages_out.fetch_add(events, std::memory_order_relaxed);
+    ctx_.stats.frames_out.fetch_add(1, std::memory_order_relaxed);
+  }
   resume_if_paused();
-  if (closing_) {
-    do_close();
+  if (close_sent_ && control_.empty()) {
+    // Our close frame is out: done if the peer's came or it broke the
+    // protocol; else its close (or the close timer) ends the connection.
+    if (close_heard_ || reader_.failed())
+      drop();
+    return;
+  }
+  if (!control_.empty()) {
+    do_write();
     return;
   }
   if (queue_.empty())
@@ -311,7 +438,7 @@ void websocket_session::release_idle_buffers(std::size_t last_events, std::size_
 // -- closing ------------------------------------------------------------------
 
 void websocket_session::close(std::uint16_t code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+  net::post(socket_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
     self->begin_close(code, std::move(reason));
   });
 }
@@ -320,33 +447,23 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason) {
   if (closing_ || closed_.load())
     return;
   closing_ = true;
-  close_code_ = code;
-  close_reason_ = std::move(reason);
   // What is queued but not yet written is dropped: the client resumes with
   // `since` after it reconnects.
   pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
   queue_.clear();
   queue_head_ = 0;
-  close_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor());
   close_timer_->expires_after(close_timeout);
-  close_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec && !self->closed_.load()) {
-      beast::error_code ignored;
-      self->ws_.next_layer().close(ignored);
-    }
+  close_timer_->async_wait([self = shared_from_this()](sys_error ec) {
+    if (!ec && !self->closed_.load())
+      self->drop();
   });
-  if (!write_in_progress_)
-    do_close();
-}
-
-void websocket_session::do_close() {
-  if (close_sent_)
-    return;
   close_sent_ = true;
-  websocket::close_reason why{static_cast<websocket::close_code>(close_code_), close_reason_};
-  ws_.async_close(why, [self = shared_from_this()](beast::error_code) {
-    // The pending read completes with an error next and cleans up.
-  });
+  queue_control(ws::opcode::close, ws::close_payload(code, reason));
+  do_write();
+  // Reading goes on, paused or not, to hear the peer's close.
+  read_paused_.store(false);
+  do_read();
 }
 
 } // namespace chatnode

@@ -1,21 +1,24 @@
 #pragma once
-// One WebSocket connection. Moves bytes only: each text frame read goes to
+// One WebSocket connection. Moves bytes only: each text message read goes to
 // the connection's session actor; events from the actors reach it through
 // its I/O thread's inbox, wait in a bounded queue and are written in batches
 // (one JSON array frame when several are queued). The connection lives on
 // one I/O thread: all socket work runs there, without a strand.
+//
+// It frames by itself (node/ws_frame.hpp) on a plain socket: while idle it
+// holds no read buffer and no pending read, only a wait for the socket to
+// become readable, and its worker's sweep pings and times it out.
 
 #include "actors/client_sink.hpp"
 #include "actors/interfaces.hpp"
 #include "node/edge_context.hpp"
-#include "node/frame_buffer.hpp"
 #include "node/io_pool.hpp"
+#include "node/ws_frame.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
 #include <memory>
@@ -42,28 +45,34 @@ public:
   void take(frame_ptr frame, std::int64_t received_ns) override;
   void flush() override;
   void flush_deferred() override;
+  bool check_idle(std::int64_t now_ns) override;
 
   /// The session actor, for shutdown.
   session_actor actor() const;
 
 private:
-  void on_accept(boost::beast::error_code ec);
+  void on_upgraded(boost::system::error_code ec);
   void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_readable(boost::system::error_code ec);
+  /// Hands read bytes to the reader; keeps what it could not take yet.
+  void take_bytes(const char* data, std::size_t n);
+  bool on_message(ws::opcode op, std::string& payload);
+  bool pause_reading();
   void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void on_write(boost::system::error_code ec, std::size_t bytes);
+  void queue_control(ws::opcode op, std::string_view payload);
   void begin_close(std::uint16_t code, std::string reason);
-  void do_close();
+  /// Closes the socket now; the connection is over.
+  void drop();
   void on_closed();
   std::size_t pause_pending() const;
   bool may_resume() const;
   void resume_if_paused();
   void release_idle_buffers(std::size_t last_events, std::size_t last_bytes);
 
-  // A plain socket below: the WebSocket layer keeps its own timeouts, and an
-  // idle connection is cheaper without a second timer.
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
-  frame_buffer buffer_; ///< small while idle
+  boost::asio::ip::tcp::socket socket_;
+  ws::frame_reader reader_;
+  std::string unread_; ///< bytes read while reading was paused; empty otherwise
   edge_context& ctx_;
   io_worker& worker_;
   connection_slot slot_; ///< this connection's place in the per-address count
@@ -86,15 +95,20 @@ private:
   std::vector<outbound> queue_; ///< waiting; written from queue_head_ on
   std::size_t queue_head_ = 0;
   std::vector<outbound> writing_;
-  std::string batch_; ///< several events as one JSON array, while it is written
-  bool write_in_progress_ = false;
-  bool deferred_ = false;          ///< waiting for the worker's flush tick
+  std::string batch_;   ///< several events as one JSON array, while it is written
+  std::string control_; ///< control frames (pong, ping, close) to write next, framed
+  std::string control_writing_;
   std::int64_t last_write_ns_ = 0; ///< when the last write began
+  std::int64_t last_heard_ns_ = 0; ///< when the peer last sent anything
+  unsigned char header_[ws::max_header_bytes] = {};
+  bool waiting_ = false; ///< a wait for readable bytes is pending
+  bool write_in_progress_ = false;
+  bool deferred_ = false; ///< waiting for the worker's flush tick
+  bool pinged_ = false;   ///< a ping is out since the peer was last heard
   bool closing_ = false;
   bool close_sent_ = false;
+  bool close_heard_ = false; ///< the peer's close frame arrived
   bool registered_ = false;
-  std::uint16_t close_code_ = 1000;
-  std::string close_reason_;
   /// Cuts off a peer that does not finish the closing handshake; made when closing.
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
 };

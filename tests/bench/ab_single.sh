@@ -6,6 +6,8 @@
 # config/node.toml of its own checkout (two directories above it).
 #
 #   tests/bench/ab_single.sh A_BINARY B_BINARY [PAIRS]     (default 4 pairs)
+#   LOAD="--clients 1000 --rooms 1 --senders 40 --rate 10" ...   another load
+#                                                   (this one: 400,000 deliveries/s)
 #
 # Needs build/tests/bench/chatbench (deploy/build.sh --test).
 set -euo pipefail
@@ -13,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bench=$root/build/tests/bench/chatbench
 a=$1 b=$2 pairs=${3:-4}
+load=${LOAD:---clients 1000 --rooms 100 --senders 100 --rate 20}
 out=$(mktemp -d)
 ulimit -n 65536 2>/dev/null || true
 pids=()
@@ -41,8 +44,9 @@ run() { # name binary
     curl -fs http://127.0.0.1:9311/readyz >/dev/null 2>&1 && curl -fs http://127.0.0.1:9312/readyz >/dev/null 2>&1 && break
     sleep 0.1
   done
-  "$bench" fanout --url ws://127.0.0.1:9311/ws,ws://127.0.0.1:9312/ws --clients 1000 --rooms 100 \
-    --senders 100 --rate 20 --size 100 --duration 8 --warmup 2 --pids "$p1,$p2" --redis-pids "$rp" \
+  # shellcheck disable=SC2086 # LOAD is several arguments
+  "$bench" fanout --url ws://127.0.0.1:9311/ws,ws://127.0.0.1:9312/ws $load \
+    --size 100 --duration 8 --warmup 2 --pids "$p1,$p2" --redis-pids "$rp" \
     --json "$out/$name.json" >/dev/null 2>"$out/$name.err" || true
   cleanup
   pids=()

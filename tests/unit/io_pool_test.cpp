@@ -36,6 +36,10 @@ public:
     deferred_flushed_at = std::chrono::steady_clock::now();
     written = taken.size();
   }
+  bool check_idle(std::int64_t) override { return ++sweeps < sweeps_wanted; }
+
+  std::size_t sweeps = 0;
+  std::size_t sweeps_wanted = 0;
 
   std::vector<std::string> taken;
   std::vector<std::size_t> flushed_batches; ///< events new at each flush
@@ -151,6 +155,31 @@ BOOST_AUTO_TEST_CASE(the_pool_hands_out_its_workers_in_turn) {
   auto* third = &pool.next();
   BOOST_TEST((first != second && second != third && first != third));
   BOOST_TEST(&pool.next() == first);
+}
+
+BOOST_AUTO_TEST_CASE(the_idle_sweep_visits_each_connection_until_it_is_done) {
+  io_worker worker{0ns, 5ms};
+  auto a = std::make_shared<recording_connection>(worker);
+  auto b = std::make_shared<recording_connection>(worker);
+  a->sweeps_wanted = 3;
+  b->sweeps_wanted = 1000000;
+  std::thread runner{[&] { worker.run(); }};
+  on_worker(worker, [&] {
+    worker.watch(a);
+    worker.watch(b);
+  });
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  std::size_t b_sweeps = 0;
+  while (b_sweeps < 10 && std::chrono::steady_clock::now() < deadline) {
+    on_worker(worker, [&] { b_sweeps = b->sweeps; });
+    std::this_thread::sleep_for(1ms);
+  }
+  std::size_t a_sweeps = 0;
+  on_worker(worker, [&] { a_sweeps = a->sweeps; });
+  worker.stop();
+  runner.join();
+  BOOST_TEST(b_sweeps >= 10u);
+  BOOST_TEST(a_sweeps == 3u); // no longer visited once it said it was done
 }
 
 BOOST_AUTO_TEST_SUITE_END()
