@@ -1,5 +1,7 @@
 #include "node/io_pool.hpp"
 
+#include "node/op_memory.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
@@ -71,6 +73,7 @@ void io_worker::drain() {
     connection->in_drain_ = false;
     connection->flush();
   }
+  largest_drain_ = std::max(largest_drain_, draining_.size());
   touched_.clear();
   draining_.clear();
 }
@@ -138,6 +141,18 @@ void io_worker::on_sweep() {
   watched_.resize(kept);
   if (watched_.capacity() > 64 && kept < watched_.capacity() / 4)
     watched_.shrink_to_fit();
+  // The drain's vectors keep the size of the largest burst (a join storm's
+  // presence: an entry for every member it told); after a calm sweep period
+  // they go back to what the load needs.
+  if (draining_.capacity() > 4 * std::max<std::size_t>(largest_drain_, 256)) {
+    std::vector<delivery>{}.swap(draining_);
+    std::vector<pinned_connection*>{}.swap(touched_);
+    std::lock_guard lock{mutex_};
+    if (inbox_.empty())
+      std::vector<delivery>{}.swap(inbox_);
+  }
+  largest_drain_ = 0;
+  op_memory::trim();
   arm_sweep();
 }
 

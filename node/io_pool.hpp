@@ -99,6 +99,7 @@ private:
   // This worker's thread only.
   std::vector<delivery> draining_; ///< swapped with inbox_, keeps its capacity
   std::vector<pinned_connection*> touched_;
+  std::size_t largest_drain_ = 0; ///< since the last sweep
   struct deferred_flush {
     std::shared_ptr<pinned_connection> connection;
     std::int64_t due_ns = 0;

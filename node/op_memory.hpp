@@ -16,6 +16,11 @@ namespace chatnode {
 namespace op_memory {
 void* allocate(std::size_t bytes);
 void deallocate(void* block, std::size_t bytes) noexcept;
+/// Gives the heap back the blocks of this thread that waited unused since
+/// the last trim: a burst's blocks go once the burst is over.
+void trim() noexcept;
+/// Blocks waiting in this thread's lists.
+std::size_t cached_blocks() noexcept;
 } // namespace op_memory
 
 template <class T = void>

@@ -31,19 +31,26 @@ constexpr std::size_t max_batch_bytes = 256 * 1024;
 constexpr auto close_timeout = 5s;         // a peer that never reads is cut off after this
 constexpr std::size_t unhandled_high = 64; // reading pauses at this many frames in the actor's mailbox
 constexpr std::size_t unhandled_low = 16;  // and resumes at this many
-constexpr std::size_t idle_buffer_bytes = 16 * 1024; // larger buffers are released when idle
-constexpr std::size_t idle_queue_events = 64;        // and larger queues
-constexpr std::size_t max_control_backlog = 4096;    // control frames waiting to be written
+constexpr std::size_t idle_buffer_bytes = 16 * 1024;       // larger buffers are released when idle
+constexpr std::size_t idle_queue_events = 64;              // and larger queues
+constexpr std::size_t max_control_backlog = 4096;          // control frames waiting to be written
+constexpr std::chrono::nanoseconds quiet_for_release = 1s; // no write this long: buffers are given back
 
 } // namespace
 
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, edge_context& ctx, connection_slot slot,
                                      io_worker& worker)
-  : socket_(std::move(socket)),
+  : socket_(worker.context().get_executor()),
     reader_(ctx.max_frame_bytes),
     ctx_(ctx),
     worker_(worker),
-    slot_(std::move(slot)) {}
+    slot_(std::move(slot)) {
+  // The same descriptor, registered again under the smaller socket type.
+  sys_error ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  if (!ec)
+    socket_.assign(protocol, socket.release(ec), ec);
+}
 
 websocket_session::~websocket_session() {
   if (registered_) {
@@ -244,7 +251,19 @@ bool websocket_session::check_idle(std::int64_t now_ns) {
     queue_control(ws::opcode::ping, "");
     do_write();
   }
+  if (!write_in_progress_ && queue_.empty() && now_ns - last_write_ns_ >= quiet_for_release.count())
+    release_write_buffers();
   return true;
+}
+
+void websocket_session::release_write_buffers() {
+  // A connection that wrote nothing for a while keeps no buffer from its
+  // last burst (a room's join storm leaves kilobytes per member).
+  std::vector<outbound>{}.swap(queue_);
+  queue_head_ = 0;
+  std::vector<outbound>{}.swap(writing_);
+  std::string{}.swap(batch_);
+  std::string{}.swap(control_writing_);
 }
 
 void websocket_session::drop() {

@@ -69,8 +69,13 @@ private:
   bool may_resume() const;
   void resume_if_paused();
   void release_idle_buffers(std::size_t last_events, std::size_t last_bytes);
+  void release_write_buffers();
 
-  boost::asio::ip::tcp::socket socket_;
+  /// Bound to its I/O thread's context itself rather than to a type-erased
+  /// executor: the socket and each of its pending operations are smaller.
+  using socket_type =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+  socket_type socket_;
   ws::frame_reader reader_;
   std::string unread_; ///< bytes read while reading was paused; empty otherwise
   edge_context& ctx_;
@@ -80,10 +85,10 @@ private:
   session_actor actor_; ///< set once on accept, on the I/O thread
 
   // Shared with the actors' threads.
-  std::atomic<std::size_t> pending_{0}; ///< sent and not yet written (inbox and queue)
+  std::atomic<std::size_t> pending_{0};   ///< sent and not yet written (inbox and queue)
+  std::atomic<std::size_t> unhandled_{0}; ///< frames read, not yet handled by the actor
   std::atomic<bool> overflowed_{false};
   std::atomic<bool> closed_{false};
-  std::atomic<std::size_t> unhandled_{0}; ///< frames read, not yet handled by the actor
   std::atomic<bool> read_paused_{false};
 
   // The I/O thread's.

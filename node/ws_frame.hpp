@@ -5,6 +5,7 @@
 // header in front of bytes the caller already has. No extensions are
 // negotiated, so any RSV bit is an error.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,7 +45,7 @@ std::string accept_key(std::string_view client_key);
 class frame_reader {
 public:
   explicit frame_reader(std::size_t max_message_bytes)
-    : max_message_(max_message_bytes) {}
+    : max_message_(static_cast<std::uint32_t>(std::min<std::size_t>(max_message_bytes, UINT32_MAX))) {}
 
   /// Reads `n` bytes at `p`. For each complete message or control frame
   /// calls `on(op, payload)`, which may move the payload out; when it
@@ -70,10 +71,11 @@ private:
   void fail(std::uint16_t code, const char* reason) noexcept;
   void unmask_into(std::string& out, const char* p, std::size_t n);
 
-  std::size_t max_message_;
   std::string message_;    ///< a data message's payload so far
   std::string control_;    ///< a control frame's payload so far
   std::uint64_t left_ = 0; ///< payload bytes of the current frame still to come
+  const char* failure_reason_ = "";
+  std::uint32_t max_message_; ///< the configuration allows at most 16 MiB
   unsigned char head_[14] = {};
   unsigned char key_[4] = {};
   std::uint8_t head_have_ = 0;
@@ -83,7 +85,6 @@ private:
   bool frame_fin_ = false;
   bool in_frame_ = false; ///< a header was read and its payload is coming
   std::uint16_t failure_code_ = 0;
-  const char* failure_reason_ = "";
 };
 
 // -- the reader's loop --------------------------------------------------------

@@ -3,7 +3,8 @@
 # embedded bus runs under heaptrack twice, with CLIENTS and with twice as
 # many clients connected and joined (`chatbench fanout --senders 0`: nobody
 # sends) to ROOMS rooms, or to as many rooms as clients. Once the node has
-# written nothing for two seconds (presence has settled) it is killed, so
+# written nothing for six seconds (presence has settled, and the timeouts of
+# the joins' requests to the bus, 5 s, have fired) it is killed, so
 # that what heaptrack saw allocated then is the idle state, not the joins'
 # peak. The difference between the two runs, per added connection, is what
 # one idle joined connection costs, without the node's start-up. The
@@ -36,7 +37,7 @@ run() { # clients -> $out/peak-N.stacks
   "$root/build/tests/bench/chatbench" fanout --url ws://127.0.0.1:$port/ws --clients "$n" --rooms "${rooms:-$n}" \
     --senders 0 --duration 60 --warmup 1 >/dev/null 2>&1 &
   local bench=$!
-  # Quiet: every client connected, and no event written for two seconds.
+  # Quiet: every client connected, and no event written for six seconds.
   local metric last=-1 quiet=0
   for _ in $(seq 600); do
     metric=$(curl -fs http://127.0.0.1:$port/metrics)
@@ -45,10 +46,10 @@ run() { # clients -> $out/peak-N.stacks
     events=$(awk '/^chatnode_messages_out_total / {print $2}' <<<"$metric")
     if [[ $conns == "$n" && $events == "$last" ]]; then quiet=$((quiet + 1)); else quiet=0; fi
     last=$events
-    ((quiet >= 10)) && break
+    ((quiet >= 30)) && break
     sleep 0.2
   done
-  ((quiet >= 10)) || { echo "the node did not go quiet with $n clients" >&2; exit 1; }
+  ((quiet >= 30)) || { echo "the node did not go quiet with $n clients" >&2; exit 1; }
   pkill -KILL -f -- "--node m --listen 127.0.0.1:$port" || true
   { wait "$tracer" || true; } 2>/dev/null # bash's "Killed" notice
   kill "$bench" 2>/dev/null || true

@@ -47,4 +47,28 @@ BOOST_AUTO_TEST_CASE(large_blocks_and_other_threads_work_too) {
   other.join();
 }
 
+BOOST_AUTO_TEST_CASE(trimming_frees_what_waited_unused_since_the_last_trim) {
+  std::vector<std::size_t> cached;
+  std::thread t{[&] { // a thread of its own: lists of its own
+    std::vector<void*> blocks;
+    for (int i = 0; i < 100; ++i)
+      blocks.push_back(op_memory::allocate(128));
+    for (void* b : blocks)
+      op_memory::deallocate(b, 128);
+    op_memory::trim(); // a first trim only starts counting
+    cached.push_back(op_memory::cached_blocks());
+    blocks.clear();
+    for (int i = 0; i < 10; ++i) // a small burst: 10 of the 100 used
+      blocks.push_back(op_memory::allocate(128));
+    for (void* b : blocks)
+      op_memory::deallocate(b, 128);
+    op_memory::trim();
+    cached.push_back(op_memory::cached_blocks());
+    op_memory::trim(); // nothing used since
+    cached.push_back(op_memory::cached_blocks());
+  }};
+  t.join();
+  BOOST_TEST(cached == (std::vector<std::size_t>{100, 10, 0}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
