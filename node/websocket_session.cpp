@@ -139,6 +139,13 @@ void websocket_session::on_readable(sys_error ec) {
   pinged_ = false;
   ctx_.stats.bytes_in.fetch_add(n, std::memory_order_relaxed);
   take_bytes(buffer.data(), n);
+  if (!read_paused_.load())
+    do_read();
+}
+
+void websocket_session::take_bytes(const char* data, std::size_t n) {
+  auto used =
+    reader_.feed(data, n, [this](ws::opcode op, std::string& payload) { return on_message(op, payload); });
   if (reader_.failed()) {
     auto code = reader_.failure_code();
     if (code == ws::message_too_big)
@@ -150,14 +157,7 @@ void websocket_session::on_readable(sys_error ec) {
     begin_close(code, reader_.failure_reason());
     return;
   }
-  if (!read_paused_.load())
-    do_read();
-}
-
-void websocket_session::take_bytes(const char* data, std::size_t n) {
-  auto used =
-    reader_.feed(data, n, [this](ws::opcode op, std::string& payload) { return on_message(op, payload); });
-  if (used < n && !reader_.failed() && !close_heard_)
+  if (used < n && !close_heard_)
     unread_.append(data + used, n - used);
   if (reader_.between_messages())
     reader_.release();
