@@ -152,6 +152,28 @@ test('invalid UTF-8 in a text frame: closed with 1007', async () => {
   assert.ok(await limitHits('invalid_utf8') >= 1);
 });
 
+test('frames that break RFC 6455 (no mask, reserved bits, a split ping, a continuation of nothing): closed with 1002', async () => {
+  const key = Buffer.from([9, 8, 7, 6]);
+  const masked = (first, payload) => Buffer.concat([Buffer.from([first, 0x80 | payload.length]), key,
+    Buffer.from(payload.map((b, i) => b ^ key[i % 4]))]);
+  const cases = {
+    'no mask': Buffer.from([0x81, 0x02, 0x7b, 0x7d]),
+    'reserved bit': masked(0xc1, Buffer.from('{}')),
+    'split ping': masked(0x09, Buffer.from('p')),
+    'continuation of nothing': masked(0x80, Buffer.from('{}')),
+  };
+  for (const [name, bytes] of Object.entries(cases)) {
+    const sock = await rawSocket();
+    const from = sock.received.length;
+    sock.write(bytes);
+    await waitFor(() => sock.gone, `${name}: the connection closed`, 5000);
+    // The close frame (0x88) carries 1002 (0x03 0xea) before the node hangs up.
+    const close = sock.received.indexOf('\x88', from);
+    assert.ok(close >= 0, `${name}: no close frame`);
+    assert.equal(sock.received.charCodeAt(close + 2) * 256 + sock.received.charCodeAt(close + 3), 1002, name);
+  }
+});
+
 test('deeply nested JSON: error bad_json, nothing parsed', async () => {
   const c = await rawClient();
   c.ws.send('['.repeat(20000) + ']'.repeat(20000)); // 40 KB: under the frame limit
