@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <malloc.h>
 #include <thread>
 
 namespace chatnode {
@@ -32,7 +33,8 @@ std::string io_backend_problem() {
 
 namespace {
 constexpr std::size_t read_buffer_bytes = 64 * 1024;
-}
+constexpr std::size_t calm_drain = 64; // deliveries in one drain below which a sweep period was calm
+} // namespace
 
 io_worker::io_worker(std::chrono::nanoseconds coalesce, std::chrono::nanoseconds sweep_period)
   : guard_(net::make_work_guard(ioc_)),
@@ -150,6 +152,14 @@ void io_worker::on_sweep() {
     std::lock_guard lock{mutex_};
     if (inbox_.empty())
       std::vector<delivery>{}.swap(inbox_);
+  }
+  // Once a busy spell is over, the heap's free pages go back to the
+  // system: a join storm's peak need not stay in the process for good.
+  if (largest_drain_ >= calm_drain)
+    heap_trimmed_ = false;
+  else if (!heap_trimmed_) {
+    malloc_trim(0);
+    heap_trimmed_ = true;
   }
   largest_drain_ = 0;
   op_memory::trim();

@@ -100,6 +100,7 @@ private:
   std::vector<delivery> draining_; ///< swapped with inbox_, keeps its capacity
   std::vector<pinned_connection*> touched_;
   std::size_t largest_drain_ = 0; ///< since the last sweep
+  bool heap_trimmed_ = true;      ///< since the last busy sweep period
   struct deferred_flush {
     std::shared_ptr<pinned_connection> connection;
     std::int64_t due_ns = 0;

@@ -180,7 +180,7 @@ bool websocket_session::on_message(ws::opcode op, std::string& payload) {
       // Pongs wait behind a blocked write up to a bound: a peer that pings
       // without reading gets no more (RFC 6455 lets the last ping alone be
       // answered).
-      if (!close_sent_ && control_.size() < max_control_backlog) {
+      if (!close_sent_ && (!out_ || out_->control.size() < max_control_backlog)) {
         queue_control(ws::opcode::pong, payload);
         do_write();
       }
@@ -251,19 +251,10 @@ bool websocket_session::check_idle(std::int64_t now_ns) {
     queue_control(ws::opcode::ping, "");
     do_write();
   }
-  if (!write_in_progress_ && queue_.empty() && now_ns - last_write_ns_ >= quiet_for_release.count())
-    release_write_buffers();
+  if (out_ && !write_in_progress_ && out_->queue.empty() && out_->control.empty() &&
+      now_ns - last_write_ns_ >= quiet_for_release.count())
+    out_.reset(); // a connection that wrote nothing for a while keeps nothing for writing
   return true;
-}
-
-void websocket_session::release_write_buffers() {
-  // A connection that wrote nothing for a while keeps no buffer from its
-  // last burst (a room's join storm leaves kilobytes per member).
-  std::vector<outbound>{}.swap(queue_);
-  queue_head_ = 0;
-  std::vector<outbound>{}.swap(writing_);
-  std::string{}.swap(batch_);
-  std::string{}.swap(control_writing_);
 }
 
 void websocket_session::drop() {
@@ -282,9 +273,7 @@ void websocket_session::on_closed() {
   if (actor_)
     caf::anon_send(actor_, closed_atom::value);
   actor_ = session_actor{};
-  pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
-  queue_.clear();
-  queue_head_ = 0;
+  drop_queued();
   std::string{}.swap(unread_);
   if (registered_) {
     ctx_.sessions.remove(id_);
@@ -314,15 +303,17 @@ void websocket_session::take(frame_ptr frame, std::int64_t received_ns) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  if (queue_head_ > 0 && queue_head_ >= queue_.size() / 2) {
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
-    queue_head_ = 0;
+  if (!out_)
+    out_ = std::make_unique<write_state>();
+  if (out_->head > 0 && out_->head >= out_->queue.size() / 2) {
+    out_->queue.erase(out_->queue.begin(), out_->queue.begin() + static_cast<std::ptrdiff_t>(out_->head));
+    out_->head = 0;
   }
-  queue_.push_back({std::move(frame), received_ns});
+  out_->queue.push_back({std::move(frame), received_ns});
 }
 
 void websocket_session::flush() {
-  if (write_in_progress_ || deferred_ || queue_head_ == queue_.size())
+  if (write_in_progress_ || deferred_ || !out_ || out_->head == out_->queue.size())
     return;
   // Wrote a moment ago: more is likely on its way, so wait until the interval
   // since the last write is over and send it all in one write.
@@ -335,6 +326,14 @@ void websocket_session::flush() {
   do_write();
 }
 
+void websocket_session::drop_queued() {
+  if (!out_)
+    return;
+  pending_.fetch_sub(out_->queue.size() - out_->head, std::memory_order_relaxed);
+  out_->queue.clear();
+  out_->head = 0;
+}
+
 void websocket_session::flush_deferred() {
   deferred_ = false;
   do_write();
@@ -343,51 +342,53 @@ void websocket_session::flush_deferred() {
 void websocket_session::queue_control(ws::opcode op, std::string_view payload) {
   unsigned char header[ws::max_header_bytes];
   auto n = ws::write_header(header, op, payload.size());
-  control_.append(reinterpret_cast<const char*>(header), n);
-  control_.append(payload);
+  if (!out_)
+    out_ = std::make_unique<write_state>();
+  out_->control.append(reinterpret_cast<const char*>(header), n);
+  out_->control.append(payload);
 }
 
 void websocket_session::do_write() {
-  if (write_in_progress_ || closed_.load())
+  if (write_in_progress_ || closed_.load() || !out_)
     return;
   // Data waits while coalescing defers it, and stops once closing.
-  bool data = !closing_ && !deferred_ && queue_head_ < queue_.size();
-  if (!data && control_.empty())
+  bool data = !closing_ && !deferred_ && out_->head < out_->queue.size();
+  if (!data && out_->control.empty())
     return;
   std::array<net::const_buffer, 3> buffers{};
-  control_writing_.swap(control_);
-  buffers[0] = net::buffer(control_writing_);
+  out_->control_writing.swap(out_->control);
+  buffers[0] = net::buffer(out_->control_writing);
   if (data) {
-    writing_.clear();
+    out_->writing.clear();
     std::size_t bytes = 0;
-    while (queue_head_ < queue_.size() && writing_.size() < max_batch_events &&
-           (writing_.empty() || bytes + queue_[queue_head_].frame->size() <= max_batch_bytes)) {
-      bytes += queue_[queue_head_].frame->size();
-      writing_.push_back(std::move(queue_[queue_head_++]));
+    while (out_->head < out_->queue.size() && out_->writing.size() < max_batch_events &&
+           (out_->writing.empty() || bytes + out_->queue[out_->head].frame->size() <= max_batch_bytes)) {
+      bytes += out_->queue[out_->head].frame->size();
+      out_->writing.push_back(std::move(out_->queue[out_->head++]));
     }
-    if (queue_head_ == queue_.size()) {
-      queue_.clear();
-      queue_head_ = 0;
+    if (out_->head == out_->queue.size()) {
+      out_->queue.clear();
+      out_->head = 0;
     }
     // One event is written straight from the shared encoded bytes. Several
     // become one JSON array frame, copied into one buffer: a memcpy of small
     // events costs less than a long scatter-gather list through TCP.
     net::const_buffer payload;
-    if (writing_.size() == 1) {
-      payload = net::buffer(*writing_.front().frame);
+    if (out_->writing.size() == 1) {
+      payload = net::buffer(*out_->writing.front().frame);
     } else {
-      batch_.clear();
-      batch_.reserve(bytes + writing_.size() + 1);
-      batch_ += '[';
-      for (std::size_t i = 0; i < writing_.size(); ++i) {
+      out_->batch.clear();
+      out_->batch.reserve(bytes + out_->writing.size() + 1);
+      out_->batch += '[';
+      for (std::size_t i = 0; i < out_->writing.size(); ++i) {
         if (i > 0)
-          batch_ += ',';
-        batch_ += *writing_[i].frame;
+          out_->batch += ',';
+        out_->batch += *out_->writing[i].frame;
       }
-      batch_ += ']';
-      payload = net::buffer(batch_);
+      out_->batch += ']';
+      payload = net::buffer(out_->batch);
     }
-    buffers[1] = net::buffer(header_, ws::write_header(header_, ws::opcode::text, payload.size()));
+    buffers[1] = net::buffer(out_->header, ws::write_header(out_->header, ws::opcode::text, payload.size()));
     buffers[2] = payload;
     last_write_ns_ = steady_now_ns();
   }
@@ -399,22 +400,20 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(sys_error ec, std::size_t bytes) {
   write_in_progress_ = false;
-  control_writing_.clear();
-  auto events = writing_.size();
+  out_->control_writing.clear();
+  auto events = out_->writing.size();
   pending_.fetch_sub(events, std::memory_order_relaxed);
   // One sample per write: the oldest live message in it, from its arrival
   // from the bus to its bytes handed to the socket.
   if (!ec)
-    for (const auto& e : writing_)
+    for (const auto& e : out_->writing)
       if (e.received_ns != 0) {
         ctx_.stats.fanout_latency.observe(static_cast<double>(steady_now_ns() - e.received_ns) / 1e9);
         break;
       }
-  writing_.clear();
+  out_->writing.clear();
   if (ec) {
-    pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
-    queue_.clear();
-    queue_head_ = 0;
+    drop_queued();
     drop();
     return;
   }
@@ -424,18 +423,18 @@ void websocket_session::on_write(sys_error ec, std::size_t bytes) {
     ctx_.stats.frames_out.fetch_add(1, std::memory_order_relaxed);
   }
   resume_if_paused();
-  if (close_sent_ && control_.empty()) {
+  if (close_sent_ && out_->control.empty()) {
     // Our close frame is out: done if the peer's came or it broke the
     // protocol; else its close (or the close timer) ends the connection.
     if (close_heard_ || reader_.failed())
       drop();
     return;
   }
-  if (!control_.empty()) {
+  if (!out_->control.empty()) {
     do_write();
     return;
   }
-  if (queue_.empty())
+  if (out_->queue.empty())
     release_idle_buffers(events, bytes);
   flush();
 }
@@ -444,14 +443,14 @@ void websocket_session::release_idle_buffers(std::size_t last_events, std::size_
   // A connection that has calmed down (its last write was small) keeps no
   // buffer sized for its largest burst; one in a busy room keeps its buffers
   // instead of allocating them anew for every write.
-  if (batch_.capacity() > idle_buffer_bytes && last_bytes <= idle_buffer_bytes / 4)
-    std::string{}.swap(batch_);
+  if (out_->batch.capacity() > idle_buffer_bytes && last_bytes <= idle_buffer_bytes / 4)
+    std::string{}.swap(out_->batch);
   if (last_events > idle_queue_events / 4)
     return;
-  if (queue_.capacity() > idle_queue_events)
-    std::vector<outbound>{}.swap(queue_);
-  if (writing_.capacity() > idle_queue_events)
-    std::vector<outbound>{}.swap(writing_);
+  if (out_->queue.capacity() > idle_queue_events)
+    std::vector<outbound>{}.swap(out_->queue);
+  if (out_->writing.capacity() > idle_queue_events)
+    std::vector<outbound>{}.swap(out_->writing);
 }
 
 // -- closing ------------------------------------------------------------------
@@ -468,9 +467,7 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason) {
   closing_ = true;
   // What is queued but not yet written is dropped: the client resumes with
   // `since` after it reconnects.
-  pending_.fetch_sub(queue_.size() - queue_head_, std::memory_order_relaxed);
-  queue_.clear();
-  queue_head_ = 0;
+  drop_queued();
   close_timer_ = std::make_unique<net::steady_timer>(socket_.get_executor());
   close_timer_->expires_after(close_timeout);
   close_timer_->async_wait([self = shared_from_this()](sys_error ec) {

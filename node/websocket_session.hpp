@@ -69,7 +69,8 @@ private:
   bool may_resume() const;
   void resume_if_paused();
   void release_idle_buffers(std::size_t last_events, std::size_t last_bytes);
-  void release_write_buffers();
+  /// Forgets what was queued and not yet written.
+  void drop_queued();
 
   /// Bound to its I/O thread's context itself rather than to a type-erased
   /// executor: the socket and each of its pending operations are smaller.
@@ -97,16 +98,22 @@ private:
     frame_ptr frame;
     std::int64_t received_ns = 0;
   };
-  std::vector<outbound> queue_; ///< waiting; written from queue_head_ on
-  std::size_t queue_head_ = 0;
-  std::vector<outbound> writing_;
-  std::string batch_;   ///< several events as one JSON array, while it is written
-  std::string control_; ///< control frames (pong, ping, close) to write next, framed
-  std::string control_writing_;
+  /// What a connection holds only while it has something to write: made
+  /// for the first event or control frame after a quiet spell, given back
+  /// by the worker's sweep once it has written nothing for a second.
+  struct write_state {
+    std::vector<outbound> queue; ///< waiting; written from `head` on
+    std::size_t head = 0;
+    std::vector<outbound> writing;
+    std::string batch;   ///< several events as one JSON array, while it is written
+    std::string control; ///< control frames (pong, ping, close) to write next, framed
+    std::string control_writing;
+    unsigned char header[ws::max_header_bytes] = {};
+  };
+  std::unique_ptr<write_state> out_;
   std::int64_t last_write_ns_ = 0; ///< when the last write began
   std::int64_t last_heard_ns_ = 0; ///< when the peer last sent anything
-  unsigned char header_[ws::max_header_bytes] = {};
-  bool waiting_ = false; ///< a wait for readable bytes is pending
+  bool waiting_ = false;           ///< a wait for readable bytes is pending
   bool write_in_progress_ = false;
   bool deferred_ = false; ///< waiting for the worker's flush tick
   bool pinged_ = false;   ///< a ping is out since the peer was last heard

@@ -6,7 +6,8 @@
 // its own node. Prints:
 //   - the connect rate (connections upgraded per second over all processes)
 //     and connect-to-joined p50/p99;
-//   - the nodes' memory per joined connection (RSS after, less RSS before);
+//   - the nodes' memory per joined connection (RSS once joined and after the
+//     idle period, less RSS before);
 //   - CPU while everyone sits idle for IDLE seconds (pings go out after half
 //     of `idle_timeout_seconds`, 30 s by default, and presence heartbeats
 //     run), for the nodes and for Redis;
@@ -116,6 +117,7 @@ try {
   await sleep(idleSeconds * 1000);
   const nodeIdle = sum(pids.map(cpuSeconds)) - sum(cpuBefore);
   const redisIdle = cpuSeconds(redis.child.pid) - redisBefore;
+  const rssIdle = sum(pids.map(rssBytes));
 
   // One message to everyone.
   for (const b of benches) b.child.stdin.write('broadcast\n');
@@ -141,8 +143,9 @@ try {
   console.log(`  connect p99 per process: ${results.map((r) => r.connect_ms_p99.toFixed(0)).join(', ')} ms; ` +
     `connect to joined p99: ${results.map((r) => r.joined_ms_p99.toFixed(0)).join(', ')} ms`);
   console.log(`  CPU until settled: nodes ${nodeJoinCpu.toFixed(1)} s, redis ${redisJoinCpu.toFixed(1)} s`);
-  console.log(`  node memory: ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB joined: ` +
-    `${((rssAfter - rssBefore) / Math.max(1, joined)).toFixed(0)} bytes per joined connection ` +
+  const perJoined = (rss) => ((rss - rssBefore) / Math.max(1, joined)).toFixed(0);
+  console.log(`  node memory: ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB joined, ${mib(rssIdle)} MiB after the idle ` +
+    `period: ${perJoined(rssAfter)} then ${perJoined(rssIdle)} bytes per joined connection ` +
     `(the clients' processes: ${mib(benchRss)} MiB)`);
   console.log(`  idle ${idleSeconds} s: nodes ${nodeIdle.toFixed(2)} CPU-s (${(100 * nodeIdle / idleSeconds).toFixed(1)}% of a core), ` +
     `redis ${redisIdle.toFixed(2)} CPU-s`);
