@@ -174,6 +174,24 @@ test('frames that break RFC 6455 (no mask, reserved bits, a split ping, a contin
   }
 });
 
+test('a bad frame behind a burst that paused reading: still closed with 1002', async () => {
+  // 300 frames in one write: the node stops reading after 64 wait for the
+  // session, keeps the rest, and reads them when it resumes. The unmasked
+  // frame at the end must still be refused then.
+  const key = Buffer.from([1, 2, 3, 4]);
+  const payload = Buffer.from(JSON.stringify({ type: 'typing', room: 'nowhere' }));
+  const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), key,
+    Buffer.from(payload.map((b, i) => b ^ key[i % 4]))]);
+  const sock = await rawSocket();
+  const from = sock.received.length;
+  sock.write(Buffer.concat([...Array(300).fill(frame), Buffer.from([0x81, 0x02, 0x7b, 0x7d])]));
+  await waitFor(() => sock.gone, 'the connection closed', 10000);
+  // The close frame (0x88) is the last thing the node sent; 1002 is 0x03 0xea.
+  const close = sock.received.lastIndexOf('\x88');
+  assert.ok(close >= from, 'no close frame');
+  assert.equal(sock.received.charCodeAt(close + 2) * 256 + sock.received.charCodeAt(close + 3), 1002);
+});
+
 test('deeply nested JSON: error bad_json, nothing parsed', async () => {
   const c = await rawClient();
   c.ws.send('['.repeat(20000) + ']'.repeat(20000)); // 40 KB: under the frame limit
