@@ -190,7 +190,8 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
       fail(message_too_big, "message too big");
       return step::failed;
     }
-    message_.reserve(message_.size() + static_cast<std::size_t>(length));
+    // Not reserved ahead: a peer announcing big frames and sending a byte at
+    // a time holds only what it has sent.
   }
   left_ = length;
   in_frame_ = true;

@@ -64,6 +64,9 @@ public:
   /// Gives back the memory of a large message once it has been handed on.
   void release() noexcept;
 
+  /// Bytes of memory the reader holds for partial messages.
+  std::size_t held_bytes() const noexcept { return message_.capacity() + control_.capacity(); }
+
 private:
   enum class step { incomplete, frame, failed };
   /// Takes header bytes from p (n of them); sets `used`.

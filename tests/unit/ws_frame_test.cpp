@@ -156,6 +156,21 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_fails_with_1009_before_its_payload
   BOOST_TEST(c.got.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_big_announced_frame_holds_only_what_has_arrived) {
+  // A peer that announces 60,000 bytes and sends ten must not make the
+  // node hold 60,000.
+  ws::frame_reader r{65536};
+  collected c;
+  auto frame = client_frame(1, std::string(60000, 'x'));
+  auto header = 2 + 2 + 4;
+  feed(r, frame.substr(0, header + 10), c);
+  BOOST_TEST(!r.failed());
+  BOOST_TEST(r.held_bytes() < 1024u);
+  feed(r, frame.substr(header + 10), c);
+  BOOST_REQUIRE(c.got.size() == 1u);
+  BOOST_TEST(c.got[0].second.size() == 60000u);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_utf8_text_and_close_reasons_fail_with_1007) {
   for (auto bytes : {client_frame(1, "\xff"), client_frame(1, "a\xc3", false) + client_frame(0, "("),
                      client_frame(8, std::string("\x03\xe8\xc0\x80", 4))}) {
