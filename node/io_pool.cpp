@@ -143,6 +143,11 @@ void io_worker::on_sweep() {
   watched_.resize(kept);
   if (watched_.capacity() > 64 && kept < watched_.capacity() / 4)
     watched_.shrink_to_fit();
+  give_back_memory();
+  arm_sweep();
+}
+
+void io_worker::give_back_memory() {
   // The drain's vectors keep the size of the largest burst (a join storm's
   // presence: an entry for every member it told); after a calm sweep period
   // they go back to what the load needs.
@@ -163,7 +168,6 @@ void io_worker::on_sweep() {
   }
   largest_drain_ = 0;
   op_memory::trim();
-  arm_sweep();
 }
 
 void io_worker::run() {
@@ -178,6 +182,10 @@ void io_worker::stop() {
 void io_worker::poll() {
   ioc_.restart();
   ioc_.poll();
+}
+
+std::chrono::nanoseconds sweep_period_for(std::chrono::nanoseconds idle_timeout) {
+  return std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, idle_timeout / 4);
 }
 
 io_pool::io_pool(std::size_t threads, std::chrono::nanoseconds coalesce,

@@ -87,6 +87,8 @@ private:
   void on_tick();
   void arm_sweep();
   void on_sweep();
+  /// The sweep's other half: memory a burst left behind goes back.
+  void give_back_memory();
 
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
@@ -119,6 +121,11 @@ private:
 /// io_uring build fails here where a seccomp profile refuses io_uring (the
 /// default of Docker 25 and later, and of containerd 2's RuntimeDefault).
 std::string io_backend_problem();
+
+/// How often a worker sweeps for a given idle timeout: every second, or
+/// four times per timeout when that is shorter, so that a ping goes out
+/// halfway through it.
+std::chrono::nanoseconds sweep_period_for(std::chrono::nanoseconds idle_timeout);
 
 class io_pool {
 public:

@@ -372,13 +372,9 @@ int run_server(const node_config& config) {
   caf::actor_system system{caf_config};
   edge_context ctx;
   ctx.chat = std::make_shared<chat_stats>();
-  // Each I/O thread sweeps its connections for idleness: every second, or
-  // four times per idle timeout when that is shorter, so that a ping goes
-  // out halfway through it.
-  io_pool pool{
-    thread_count(config.io_threads),
-    std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
-    std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, to_ms(config.idle_timeout_seconds) / 4)};
+  io_pool pool{thread_count(config.io_threads),
+               std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
+               sweep_period_for(to_ms(config.idle_timeout_seconds))};
   // Redis links, timers and signals run on the first I/O thread.
   auto& ioc = pool.at(0).context();
 

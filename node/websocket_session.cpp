@@ -7,7 +7,6 @@
 #include "node/op_memory.hpp"
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
@@ -191,11 +190,7 @@ bool websocket_session::on_message(ws::opcode op, std::string& payload) {
         drop(); // our close was answered: the handshake is done
       } else {
         // Answered with the peer's own code, as RFC 6455 (5.5.1) suggests.
-        std::uint16_t code = 1000;
-        if (payload.size() >= 2)
-          code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
-                                            static_cast<unsigned char>(payload[1]));
-        begin_close(code, "");
+        begin_close(ws::close_code_of(payload), "");
       }
       return false;
     default: return true; // a pong: hearing it was all it was for
@@ -303,8 +298,7 @@ void websocket_session::take(frame_ptr frame, std::int64_t received_ns) {
     pending_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  if (!out_)
-    out_ = std::make_unique<write_state>();
+  writes();
   if (out_->head > 0 && out_->head >= out_->queue.size() / 2) {
     out_->queue.erase(out_->queue.begin(), out_->queue.begin() + static_cast<std::ptrdiff_t>(out_->head));
     out_->head = 0;
@@ -326,6 +320,12 @@ void websocket_session::flush() {
   do_write();
 }
 
+websocket_session::write_state& websocket_session::writes() {
+  if (!out_)
+    out_ = std::make_unique<write_state>();
+  return *out_;
+}
+
 void websocket_session::drop_queued() {
   if (!out_)
     return;
@@ -342,10 +342,9 @@ void websocket_session::flush_deferred() {
 void websocket_session::queue_control(ws::opcode op, std::string_view payload) {
   unsigned char header[ws::max_header_bytes];
   auto n = ws::write_header(header, op, payload.size());
-  if (!out_)
-    out_ = std::make_unique<write_state>();
-  out_->control.append(reinterpret_cast<const char*>(header), n);
-  out_->control.append(payload);
+  auto& out = writes();
+  out.control.append(reinterpret_cast<const char*>(header), n);
+  out.control.append(payload);
 }
 
 void websocket_session::do_write() {
@@ -413,8 +412,7 @@ void websocket_session::on_write(sys_error ec, std::size_t bytes) {
       }
   out_->writing.clear();
   if (ec) {
-    drop_queued();
-    drop();
+    drop(); // which forgets what was queued
     return;
   }
   ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);

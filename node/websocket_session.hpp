@@ -111,6 +111,8 @@ private:
     unsigned char header[ws::max_header_bytes] = {};
   };
   std::unique_ptr<write_state> out_;
+  /// The write state, made when missing.
+  write_state& writes();
   std::int64_t last_write_ns_ = 0; ///< when the last write began
   std::int64_t last_heard_ns_ = 0; ///< when the peer last sent anything
   bool waiting_ = false;           ///< a wait for readable bytes is pending

@@ -77,6 +77,13 @@ std::string close_payload(std::uint16_t code, std::string_view reason) {
   return payload;
 }
 
+std::uint16_t close_code_of(std::string_view payload) noexcept {
+  if (payload.size() < 2)
+    return 1000;
+  return static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                    static_cast<unsigned char>(payload[1]));
+}
+
 std::string accept_key(std::string_view client_key) {
   // RFC 6455, 4.2.2: base64(SHA-1(key + this GUID)).
   std::string input{client_key};
@@ -99,6 +106,25 @@ void frame_reader::fail(std::uint16_t code, const char* reason) noexcept {
   failure_reason_ = reason;
   std::string{}.swap(message_);
   std::string{}.swap(control_);
+}
+
+bool frame_reader::close_payload_ok() {
+  if (control_.empty())
+    return true;
+  if (control_.size() < 2) {
+    fail(protocol_error, "close frame with a one-byte payload");
+    return false;
+  }
+  auto code = close_code_of(control_);
+  if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))) {
+    fail(protocol_error, "close code not allowed on the wire");
+    return false;
+  }
+  if (!valid_utf8(std::string_view{control_}.substr(2))) {
+    fail(invalid_payload, "close reason is not UTF-8");
+    return false;
+  }
+  return true;
 }
 
 void frame_reader::unmask_into(std::string& out, const char* p, std::size_t n) {

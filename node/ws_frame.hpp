@@ -35,6 +35,9 @@ std::size_t write_header(unsigned char* out, opcode op, std::uint64_t length) no
 /// frame (123 bytes, at a character boundary).
 std::string close_payload(std::uint16_t code, std::string_view reason);
 
+/// The code a close frame's payload carries; 1000 when it carries none.
+std::uint16_t close_code_of(std::string_view payload) noexcept;
+
 /// Sec-WebSocket-Accept for a client's Sec-WebSocket-Key.
 std::string accept_key(std::string_view client_key);
 
@@ -72,6 +75,8 @@ private:
   /// Takes header bytes from p (n of them); sets `used`.
   step read_header(const unsigned char* p, std::size_t n, std::size_t& used);
   void fail(std::uint16_t code, const char* reason) noexcept;
+  /// Checks a close frame's payload (RFC 6455, 5.5.1 and 7.4); false once failed.
+  bool close_payload_ok();
   void unmask_into(std::string& out, const char* p, std::size_t n);
 
   std::string message_;    ///< a data message's payload so far
@@ -115,24 +120,8 @@ std::size_t frame_reader::feed(const char* p, std::size_t n, Handler&& on) {
     in_frame_ = false;
     if (control) {
       auto op = static_cast<opcode>(frame_op_);
-      if (op == opcode::close && !control_.empty()) {
-        if (control_.size() < 2) {
-          fail(protocol_error, "close frame with a one-byte payload");
-          break;
-        }
-        auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(control_[0]) << 8) |
-                                               static_cast<unsigned char>(control_[1]));
-        bool allowed =
-          (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-        if (!allowed) {
-          fail(protocol_error, "close code not allowed on the wire");
-          break;
-        }
-        if (!valid_utf8(std::string_view{control_}.substr(2))) {
-          fail(invalid_payload, "close reason is not UTF-8");
-          break;
-        }
-      }
+      if (op == opcode::close && !close_payload_ok())
+        break;
       bool go_on = on(op, control_);
       control_.clear();
       if (!go_on)

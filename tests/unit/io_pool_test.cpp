@@ -157,6 +157,12 @@ BOOST_AUTO_TEST_CASE(the_pool_hands_out_its_workers_in_turn) {
   BOOST_TEST(&pool.next() == first);
 }
 
+BOOST_AUTO_TEST_CASE(the_sweep_comes_often_enough_to_ping_halfway_through_the_idle_timeout) {
+  BOOST_TEST(sweep_period_for(60s).count() == std::chrono::nanoseconds{1s}.count());
+  BOOST_TEST(sweep_period_for(2s).count() == std::chrono::nanoseconds{500ms}.count());
+  BOOST_TEST(sweep_period_for(1s).count() == std::chrono::nanoseconds{250ms}.count());
+}
+
 BOOST_AUTO_TEST_CASE(the_idle_sweep_visits_each_connection_until_it_is_done) {
   io_worker worker{0ns, 5ms};
   auto a = std::make_shared<recording_connection>(worker);

@@ -187,6 +187,11 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_text_and_close_reasons_fail_with_1007) {
   BOOST_TEST(c.got.size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_close_payload_gives_its_code) {
+  BOOST_TEST(ws::close_code_of(std::string("\x03\xe9") + "bye") == 1001);
+  BOOST_TEST(ws::close_code_of("") == 1000); // a close frame without a code
+}
+
 BOOST_AUTO_TEST_CASE(a_close_frame_hands_on_its_code_and_reason) {
   auto r = reader();
   collected c;
