@@ -6,10 +6,15 @@
 namespace chatnode {
 
 void member_window::extend(const member_page& page) {
-  if (kind == reach::asked_all || kind == reach::given_all)
-    return; // holds every name already
+  if (kind == reach::asked_all)
+    return;
   if (!page.more) {
+    // Asked to the end: it keeps every name. This holds for a member given
+    // every name while the room was small too: the room's first batch as a
+    // big one may still be on its way, and must not cut it to the first page.
     kind = reach::asked_all;
+  } else if (kind == reach::given_all) {
+    return; // holds every name until a batch says the room is big
   } else if (!page.names.empty() && (kind == reach::first_page || page.names.back() > last)) {
     kind = reach::asked_upto;
     last = page.names.back();

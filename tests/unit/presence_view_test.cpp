@@ -307,6 +307,16 @@ BOOST_AUTO_TEST_CASE(a_member_holds_the_first_page_or_what_it_asked_for) {
   window.extend(member_page{{"zed"}, 10, false}); // the last page: every name
   BOOST_TEST((window.kind == reach::asked_all));
 
+  // Given every name while the room was small, it pages to the end before
+  // the batch that makes the room big: it keeps every name, no cut.
+  member_window given{reach::given_all, {}};
+  given.extend(member_page{{"alice", "bob"}, 5, true});
+  BOOST_TEST((given.kind == reach::given_all));
+  given.extend(member_page{{"carol"}, 5, false});
+  BOOST_TEST((given.kind == reach::asked_all));
+  given.after_batch(true);
+  BOOST_TEST((given.kind == reach::asked_all));
+
   presence_changes changes{{"aaron", "mike", "zed"}, {"bob", "yann"}, 10, 9};
   auto upto = changes_upto(changes, "mike");
   BOOST_TEST(upto.add == names({"aaron", "mike"}));
