@@ -1,18 +1,48 @@
-# Fails, naming the lines, when the chat (actors/) reaches into the network
-# edge: an include of node/, of Boost.Asio or Beast, or of hiredis.
+# Fails, naming the file, the line and the rule, when an include crosses a
+# boundary of the architecture. Each rule: the folder it governs, what its
+# files must not include, and the few headers that are allowed all the same.
 #   cmake -DSOURCE_DIR=... -P check_layering.cmake
-file(GLOB sources ${SOURCE_DIR}/actors/*.cpp ${SOURCE_DIR}/actors/*.hpp ${SOURCE_DIR}/actors/*.in)
+# cmake/check_layering_rules.cmake plants a wrong include under each rule and
+# checks that this script fails on it.
+
+# rule name @ folder @ forbidden include (regex) @ allowed anyway (regex, or "-")
+set(rules
+  "actors without network code@actors@^(node/|boost/asio|boost/beast|hiredis|libpq)@-"
+  "contracts and wire depend on nothing else@actors/contracts@^actors/@^actors/(contracts|wire)/"
+  "contracts and wire depend on nothing else@actors/wire@^actors/@^actors/(contracts|wire)/"
+  "the chat core includes no bus implementation@actors/chat@^actors/(bus|redis_bus|archive)/@-"
+  "buses know nothing of the chat core@actors/bus@^actors/chat/@-"
+  "buses know nothing of the chat core@actors/redis_bus@^actors/chat/@-"
+  "buses know nothing of the chat core@actors/archive@^actors/chat/@-"
+  "links include no actor, only ports@node/links@^(actors/|node/edge/)@^actors/(redis_bus/redis_port|redis_bus/cluster_slots|archive/pg_port|contracts/result)\\.hpp$"
+  "the edge reaches actors through their contracts only@node/edge@^(actors/|node/links/)@^actors/(contracts|wire)/"
+)
+
 set(found "")
-foreach(source ${sources})
-  file(STRINGS ${source} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](node/|boost/asio|boost/beast|hiredis)")
-  foreach(line ${lines})
-    file(RELATIVE_PATH name ${SOURCE_DIR} ${source})
-    list(APPEND found "${name}: ${line}")
+set(count 0)
+foreach(rule ${rules})
+  string(REPLACE "@" ";" parts "${rule}")
+  list(GET parts 0 name)
+  list(GET parts 1 folder)
+  list(GET parts 2 forbidden)
+  list(GET parts 3 allowed)
+  file(GLOB_RECURSE sources ${SOURCE_DIR}/${folder}/*.cpp ${SOURCE_DIR}/${folder}/*.hpp ${SOURCE_DIR}/${folder}/*.in)
+  list(LENGTH sources n)
+  math(EXPR count "${count} + ${n}")
+  foreach(source ${sources})
+    file(STRINGS ${source} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]*)[>\"].*" "\\1" target "${line}")
+      if(target MATCHES "${forbidden}" AND (allowed STREQUAL "-" OR NOT target MATCHES "${allowed}"))
+        file(RELATIVE_PATH path ${SOURCE_DIR} ${source})
+        list(APPEND found "${path}: ${target} (${name})")
+      endif()
+    endforeach()
   endforeach()
 endforeach()
 if(found)
   list(JOIN found "\n  " text)
-  message(FATAL_ERROR "actors/ includes what belongs to the edge:\n  ${text}")
+  message(FATAL_ERROR "includes across the architecture's boundaries:\n  ${text}")
 endif()
-list(LENGTH sources count)
-message(STATUS "${count} files of actors/ include nothing of node/, Asio, Beast or hiredis")
+list(LENGTH rules nrules)
+message(STATUS "${nrules} layering rules hold over ${count} file checks")

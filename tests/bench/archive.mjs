@@ -13,7 +13,7 @@
 //
 //   CHATNODE_BIN=build/chatnode node tests/bench/archive.mjs [MESSAGES] [ROWS] [SEARCHES]
 
-import { Client, Node, Postgres, Redis, waitFor } from '../cluster/lib.mjs';
+import { Client, Node, Postgres, Redis, waitFor } from '../system/lib.mjs';
 
 const messages = Number(process.argv[2] ?? 20000);
 const rows = Number(process.argv[3] ?? 1000000);

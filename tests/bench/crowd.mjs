@@ -25,7 +25,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Redis, sourceDir } from '../cluster/lib.mjs';
+import { Node, Redis, sourceDir } from '../system/lib.mjs';
 
 const clients = Number(process.argv[2] ?? 100000);
 const nodeCount = Number(process.argv[3] ?? 6);

@@ -20,7 +20,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { Node, Redis, sourceDir } from '../cluster/lib.mjs';
+import { Node, Redis, sourceDir } from '../system/lib.mjs';
 
 const clients = Number(process.argv[2] ?? 1000);
 const nodeCount = Number(process.argv[3] ?? 2);

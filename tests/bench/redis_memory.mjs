@@ -7,7 +7,7 @@
 //   CHATNODE_BIN=build/chatnode node tests/bench/redis_memory.mjs [MESSAGES] [RETENTION]
 
 import { execFileSync } from 'node:child_process';
-import { Client, Node, Redis, waitFor } from '../cluster/lib.mjs';
+import { Client, Node, Redis, waitFor } from '../system/lib.mjs';
 
 const messages = Number(process.argv[2] ?? 20000);
 const retention = Number(process.argv[3] ?? 1000);

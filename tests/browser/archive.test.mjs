@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Client, Node, Postgres, Redis, waitFor } from '../cluster/lib.mjs';
+import { Client, Node, Postgres, Redis, waitFor } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const WAIT = 15000;

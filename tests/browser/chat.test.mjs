@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { Balancer, Node, Redis } from '../cluster/lib.mjs';
+import { Balancer, Node, Redis } from '../system/lib.mjs';
 
 // The folder of this file (import.meta.dirname needs Node.js 20.11; Debian 12 has 18).
 const here = path.dirname(fileURLToPath(import.meta.url));

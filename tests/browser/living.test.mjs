@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Node, Redis } from '../cluster/lib.mjs';
+import { Node, Redis } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client, Node, Redis, waitFor } from '../cluster/lib.mjs';
+import { Client, Node, Redis, waitFor } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Client, ResumingClient, SteadyWriter, sourceDir, waitFor } from '../cluster/lib.mjs';
+import { Client, ResumingClient, SteadyWriter, sourceDir, waitFor } from '../system/lib.mjs';
 import { assertNothingLeft, launchBrowser, must, person, project, report, says, seconds, stopEngine, whyNotHere } from './lib.mjs';
 
 const projectName = 'chatnodetest';

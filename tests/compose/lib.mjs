@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { sourceDir, tally, waitFor } from '../cluster/lib.mjs';
+import { sourceDir, tally, waitFor } from '../system/lib.mjs';
 
 export function run(command, args, options = {}) {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });

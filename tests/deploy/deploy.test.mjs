@@ -1,6 +1,6 @@
 // Offline checks of deploy/: what can be checked without a Docker engine or a
 // Kubernetes cluster. (The compose topology itself runs as processes in
-// tests/cluster/deploy.test.mjs.)
+// tests/system/deploy.test.mjs.)
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';

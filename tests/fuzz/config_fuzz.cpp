@@ -1,7 +1,7 @@
 // Fuzzes the config parser. Properties: no crash; a config it accepts prints
 // (--check-config) as TOML that parses back to the same config.
 
-#include "node/config.hpp"
+#include "node/process/config.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 // parser with the node's limits, then static path resolution. Property: a
 // resolved path always lies inside the web root.
 
-#include "node/static_files.hpp"
+#include "node/edge/static_files.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>

@@ -2,7 +2,7 @@
 // every accepted request obeys the protocol's rules; a stored message encodes
 // to JSON that gives back its text unaltered.
 
-#include "actors/protocol.hpp"
+#include "actors/wire/protocol.hpp"
 
 #include <nlohmann/json.hpp>
 

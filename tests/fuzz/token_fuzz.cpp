@@ -2,7 +2,7 @@
 // input that was not signed with the secret is ever accepted; a token minted
 // from any claims is accepted for exactly those claims.
 
-#include "actors/token.hpp"
+#include "actors/people/token.hpp"
 
 #include <cstdint>
 #include <cstdlib>

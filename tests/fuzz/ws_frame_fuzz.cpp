@@ -3,7 +3,7 @@
 // whether they arrive at once or in pieces (the first byte sets the piece
 // size); no message is over the limit; every text message is UTF-8.
 
-#include "node/ws_frame.hpp"
+#include "node/edge/ws_frame.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,9 +2,9 @@
 // is not archived yet, the batch the archive function takes, rows read back
 // as messages, and the `search` request and event.
 
-#include "actors/archive.hpp"
-#include "actors/history.hpp"
-#include "actors/protocol.hpp"
+#include "actors/archive/archive.hpp"
+#include "actors/bus/history.hpp"
+#include "actors/wire/protocol.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "actors/cluster_slots.hpp"
+#include "actors/redis_bus/cluster_slots.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "node/config.hpp"
+#include "node/process/config.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "node/connection_limits.hpp"
+#include "node/edge/connection_limits.hpp"
 
 #include <boost/test/unit_test.hpp>
 

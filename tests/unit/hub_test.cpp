@@ -1,12 +1,12 @@
 // The hub and the embedded bus together, on CAF's deterministic test
 // scheduler: fan-out, ordering, presence, typing and join-time history.
 
-#include "actors/embedded_bus.hpp"
-#include "actors/directory.hpp"
-#include "actors/hub.hpp"
-#include "actors/messages.hpp"
-#include "actors/session.hpp"
-#include "actors/chat_stats.hpp"
+#include "actors/bus/embedded_bus.hpp"
+#include "actors/people/directory.hpp"
+#include "actors/chat/hub.hpp"
+#include "actors/contracts/messages.hpp"
+#include "actors/chat/session.hpp"
+#include "actors/contracts/chat_stats.hpp"
 #include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-#include "node/io_pool.hpp"
+#include "node/edge/io_pool.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>

@@ -2,9 +2,9 @@
 // positions, the requests and events of PROTOCOL.md's 1.1 section, and
 // reading the Redis bus's message states back.
 
-#include "actors/history.hpp"
-#include "actors/protocol.hpp"
-#include "actors/redis_entries.hpp"
+#include "actors/bus/history.hpp"
+#include "actors/wire/protocol.hpp"
+#include "actors/redis_bus/redis_entries.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "node/log.hpp"
+#include "node/process/log.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "node/op_memory.hpp"
+#include "node/edge/op_memory.hpp"
 
 #include <boost/test/unit_test.hpp>
 

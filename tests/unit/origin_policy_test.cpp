@@ -1,4 +1,4 @@
-#include "node/origin_policy.hpp"
+#include "node/edge/origin_policy.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -4,10 +4,10 @@
 // over is believed. Big rooms: changes go out in batches, each member hears
 // those among the names it holds, and member lists come in pages.
 
-#include "actors/hub.hpp"
-#include "actors/messages.hpp"
-#include "actors/protocol.hpp"
-#include "actors/told_presence.hpp"
+#include "actors/chat/hub.hpp"
+#include "actors/contracts/messages.hpp"
+#include "actors/wire/protocol.hpp"
+#include "actors/chat/told_presence.hpp"
 #include "tests/unit/recording_sink.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-#include "actors/protocol.hpp"
+#include "actors/wire/protocol.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-#include "actors/rate_limiter.hpp"
-#include "actors/typing_gate.hpp"
+#include "actors/chat/rate_limiter.hpp"
+#include "actors/chat/typing_gate.hpp"
 
 #include <boost/test/unit_test.hpp>
 

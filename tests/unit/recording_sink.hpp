@@ -1,7 +1,7 @@
 #pragma once
 // A client sink for actor tests: records what a client would receive.
 
-#include "actors/client_sink.hpp"
+#include "actors/contracts/client_sink.hpp"
 
 #include <nlohmann/json.hpp>
 

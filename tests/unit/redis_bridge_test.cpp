@@ -2,10 +2,10 @@
 // scheduler: the test sees every command the bridge sends and answers it,
 // so orders of events that a real Redis makes rare are played on purpose.
 
-#include "actors/interfaces.hpp"
-#include "actors/redis_bridge.hpp"
-#include "actors/redis_bridge_state.hpp"
-#include "actors/redis_port.hpp"
+#include "actors/contracts/interfaces.hpp"
+#include "actors/redis_bus/redis_bridge.hpp"
+#include "actors/redis_bus/redis_bridge_state.hpp"
+#include "actors/redis_bus/redis_port.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <caf/actor_system.hpp>

@@ -1,4 +1,4 @@
-#include "node/redis_cluster.hpp"
+#include "node/links/redis_cluster.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "node/static_files.hpp"
+#include "node/edge/static_files.hpp"
 
 #include <boost/test/unit_test.hpp>
 

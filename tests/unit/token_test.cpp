@@ -1,4 +1,4 @@
-#include "actors/token.hpp"
+#include "actors/people/token.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-#include "node/ws_frame.hpp"
+#include "node/edge/ws_frame.hpp"
 
 #include <boost/test/unit_test.hpp>
 

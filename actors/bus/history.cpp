@@ -1,0 +1,270 @@
+#include "actors/bus/history.hpp"
+
+#include "actors/wire/protocol.hpp"
+
+#include <algorithm>
+
+namespace chatnode {
+
+room_history::room_history(std::size_t retention)
+  : retention_(std::max<std::size_t>(retention, 1)) {}
+
+std::string room_history::cid_key(const std::string& user, const std::string& cid) {
+  // Length-prefixed, so no user/cid pair can collide with another.
+  auto key = std::to_string(user.size());
+  key += ':';
+  key += user;
+  key += cid;
+  return key;
+}
+
+message_id room_history::next_id(std::int64_t now_ms) {
+  auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(now_ms, 0));
+  // Like Redis streams: never go back in time, count up within one ms.
+  if (ms <= last_id_.ms)
+    last_id_ = {last_id_.ms, last_id_.seq + 1};
+  else
+    last_id_ = {ms, 0};
+  return last_id_;
+}
+
+std::deque<room_history::entry>::iterator room_history::find(message_id id) {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                             [](const entry& e, message_id x) { return e.id < x; });
+  return it != entries_.end() && it->id == id ? it : entries_.end();
+}
+
+std::deque<room_history::entry>::const_iterator room_history::find(message_id id) const {
+  return const_cast<room_history*>(this)->find(id);
+}
+
+const frame_ptr& room_history::current_frame(const entry& e) const {
+  if (!e.current)
+    e.current = make_frame(encode_current_message(e.message, e.state));
+  return e.current;
+}
+
+room_history::append_result room_history::append(std::string room, std::string user, std::string text,
+                                                 std::string cid, std::int64_t now_ms) {
+  return append(message_request(std::move(room), std::move(user), std::move(text), std::move(cid)), now_ms);
+}
+
+room_history::append_result room_history::append(const store_request& req, std::int64_t now_ms) {
+  std::string key;
+  if (!req.cid.empty()) {
+    key = cid_key(req.user, req.cid);
+    if (auto it = cids_.find(key); it != cids_.end())
+      if (auto stored = find(it->second); stored != entries_.end())
+        return {{stored->id, stored->frame}, true, std::nullopt};
+  }
+  if (req.change)
+    return store_change(req, now_ms);
+  auto id = next_id(now_ms);
+  entry e;
+  e.id = id;
+  e.number = ++numbered_;
+  e.message = chat_message{req.room, id, req.user, req.text, static_cast<std::int64_t>(id.ms), req.cid};
+  e.last_change = id;
+  e.frame = make_frame(encode_message(e.message));
+  e.cid_key = key;
+  if (!key.empty())
+    cids_[key] = id;
+  stored_message stored{id, e.frame};
+  entries_.push_back(std::move(e));
+  ++messages_;
+  trim();
+  return {std::move(stored), false, std::nullopt};
+}
+
+room_history::append_result room_history::store_change(const store_request& req, std::int64_t now_ms) {
+  auto refuse = [](error_code code, std::string reason) {
+    return append_result{{}, false, refusal{code, std::move(reason)}};
+  };
+  auto target = find(req.target);
+  auto kind = *req.change;
+  if (target == entries_.end() || target->change)
+    return refuse(error_code::not_found, "no such message in the room's history");
+  if (target->state.deleted)
+    return refuse(error_code::not_found, "the message was deleted");
+  bool moderated = kind == change_kind::remove && req.moderator;
+  if (kind != change_kind::reaction && target->message.user != req.user && !moderated)
+    return refuse(error_code::forbidden, kind == change_kind::edit ? "only its author may edit a message"
+                                                                   : "only its author may delete a message");
+  message_change change{kind, req.room, {}, req.target, req.user, req.text, 0, req.emoji, req.on, 0, req.cid};
+  if (kind == change_kind::reaction && target->state.has_reaction(req.emoji, req.user) == req.on) {
+    // Already so: nothing is stored, the sender hears how it stands.
+    change.id = target->last_change;
+    change.count = target->state.count(req.emoji);
+    change.unchanged = true;
+    return {{change.id, make_frame(encode_change(change))}, true, std::nullopt};
+  }
+  change.id = next_id(now_ms);
+  change.ts = static_cast<std::int64_t>(change.id.ms);
+  switch (kind) {
+    case change_kind::edit:
+      target->message.text = req.text;
+      target->state.edited = change.ts;
+      break;
+    case change_kind::remove:
+      target->message.text.clear();
+      target->state = message_state{};
+      target->state.deleted = true;
+      break;
+    case change_kind::reaction:
+      target->state.react(req.emoji, req.user, req.on);
+      change.count = target->state.count(req.emoji);
+      break;
+    case change_kind::moderation: break; // not a change of a message: append_moderation
+  }
+  target->last_change = change.id;
+  target->current.reset();
+  entry e;
+  e.id = change.id;
+  e.change = kind;
+  e.number = numbered_;
+  e.frame = make_frame(encode_change(change));
+  if (!req.cid.empty()) {
+    e.cid_key = cid_key(req.user, req.cid);
+    cids_[e.cid_key] = e.id;
+  }
+  stored_message stored{e.id, e.frame};
+  entries_.push_back(std::move(e));
+  trim();
+  return {std::move(stored), false, std::nullopt};
+}
+
+stored_message room_history::append_moderation(moderation_event event, std::int64_t now_ms) {
+  entry e;
+  e.id = event.id = next_id(now_ms);
+  e.change = change_kind::moderation;
+  e.number = numbered_;
+  e.frame = make_frame(encode_moderation(event));
+  stored_message stored{e.id, e.frame};
+  entries_.push_back(std::move(e));
+  trim();
+  return stored;
+}
+
+void room_history::trim() {
+  auto cap = retention_ * change_allowance;
+  auto drop_front = [this] {
+    auto& front = entries_.front();
+    if (!front.cid_key.empty())
+      cids_.erase(front.cid_key);
+    if (!front.change)
+      --messages_;
+    entries_.pop_front();
+  };
+  // With an archive, an entry not archived yet stays (up to the cap): the
+  // backlog waits here while the archive is slow or away.
+  auto archived = [this](const entry& e) { return !archived_ || e.id <= archived_mark_; };
+  if (archived_)
+    cap = std::max(cap, hold_);
+  while ((messages_ > retention_ && archived(entries_.front())) || entries_.size() > cap) {
+    drop_front();
+    // Changes before the oldest message kept change nothing that is kept.
+    while (!entries_.empty() && entries_.front().change &&
+           (archived(entries_.front()) || entries_.size() > cap))
+      drop_front();
+  }
+}
+
+room_history::since_page room_history::after(message_id after) const {
+  auto first = std::upper_bound(entries_.begin(), entries_.end(), after,
+                                [](message_id id, const entry& e) { return id < e.id; });
+  since_page result;
+  for (auto it = first; it != entries_.end(); ++it) {
+    if (it->change)
+      result.changes.push_back({it->id, it->frame});
+    else
+      result.messages.messages.push_back({it->id, current_frame(*it)});
+  }
+  result.messages.more = first != entries_.begin();
+  return result;
+}
+
+message_page room_history::page(std::optional<message_id> before, std::size_t limit) const {
+  auto end = entries_.end();
+  if (before)
+    end = std::lower_bound(entries_.begin(), entries_.end(), *before,
+                           [](const entry& e, message_id id) { return e.id < id; });
+  message_page result;
+  auto it = end;
+  while (it != entries_.begin() && result.messages.size() < limit) {
+    --it;
+    if (!it->change)
+      result.messages.push_back({it->id, current_frame(*it)});
+  }
+  std::reverse(result.messages.begin(), result.messages.end());
+  // Older messages exist when one is left before the page's first.
+  result.more =
+    std::any_of(entries_.begin(), it, [](const entry& e) { return !e.change; }) || archived_older();
+  return result;
+}
+
+void room_history::mark_archived(message_id mark) {
+  if (mark <= archived_mark_)
+    return;
+  archived_mark_ = mark;
+  trim();
+}
+
+bool room_history::archived_older() const {
+  if (!archived_)
+    return false;
+  auto oldest = std::find_if(entries_.begin(), entries_.end(), [](const entry& e) { return !e.change; });
+  return oldest != entries_.end() && oldest->number > 1;
+}
+
+entry_batch room_history::entries_after(message_id after, std::size_t limit) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), after,
+                             [](message_id id, const entry& e) { return id < e.id; });
+  entry_batch out;
+  for (; it != entries_.end() && out.size() < limit; ++it)
+    out.push_back({it->id, it->number, it->frame});
+  return out;
+}
+
+std::optional<std::int64_t> room_history::last_message_ts() const {
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
+    if (!it->change)
+      return static_cast<std::int64_t>(it->id.ms);
+  return std::nullopt;
+}
+
+std::size_t room_history::unread_after(message_id id) const {
+  auto first_after = std::upper_bound(entries_.begin(), entries_.end(), id,
+                                      [](message_id x, const entry& e) { return x < e.id; });
+  std::uint64_t read_number;
+  if (first_after == entries_.begin())
+    read_number = entries_.empty() ? numbered_ : entries_.front().number - (entries_.front().change ? 0 : 1);
+  else
+    read_number = std::prev(first_after)->number;
+  return static_cast<std::size_t>(numbered_ - read_number);
+}
+
+room_history::read_position room_history::read_of(const std::string& user) const {
+  auto it = reads_.find(user);
+  if (it == reads_.end())
+    return {};
+  return {it->second, unread_after(it->second)};
+}
+
+std::optional<room_history::read_update> room_history::mark_read(const std::string& user, message_id id) {
+  if (entries_.empty())
+    return std::nullopt;
+  id = std::min(id, entries_.back().id);
+  auto it = reads_.find(user);
+  if (it != reads_.end() && id <= it->second)
+    return read_update{{it->second, unread_after(it->second)}, false};
+  if (it == reads_.end()) {
+    if (reads_.size() >= max_readers_per_room)
+      reads_.erase(reads_.begin()); // the bound on this node's memory; an arbitrary reader forgets
+    it = reads_.emplace(user, id).first;
+  } else {
+    it->second = id;
+  }
+  return read_update{{id, unread_after(id)}, true};
+}
+
+} // namespace chatnode

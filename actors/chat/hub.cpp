@@ -1,0 +1,563 @@
+#include "actors/chat/hub.hpp"
+
+#include "actors/contracts/interfaces.hpp"
+#include "actors/wire/protocol.hpp"
+#include "actors/contracts/chat_stats.hpp"
+#include "actors/chat/told_presence.hpp"
+#include "actors/chat/typing_gate.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace chatnode {
+
+namespace {
+
+constexpr std::size_t max_early_presence = 1000;
+constexpr std::size_t max_logged_presence = 10000;
+constexpr std::size_t max_held_pages = 4; ///< `members` requests a member may make before its `joined`
+
+/// A session in a room. Until the bus answers its snapshot query it is
+/// pending: live messages for it are held back, so none comes before its
+/// `joined` and none is lost; afterwards what the snapshot held is dropped.
+/// Presence needs no holding back: `joined` lists who the members were told
+/// is there when it is sent, and later changes follow.
+struct member {
+  std::string session;
+  std::string name;
+  sink_ptr sink;
+  caf::actor owner;
+  std::string peer; ///< a direct conversation's other user
+  std::string role;
+  bool pending = true;
+  std::vector<stored_message> held_messages;
+  /// The newest message this member has: anything not newer is a duplicate
+  /// (a bus may deliver a message that the member's history already held).
+  std::optional<message_id> last_message;
+  /// The member names it holds: in a big room, a batch tells it only of
+  /// changes among those (and the count).
+  member_window window;
+  std::vector<members_query> held_pages; ///< asked for before `joined`
+
+  void deliver(const stored_message& msg) {
+    if (last_message && msg.id <= *last_message)
+      return;
+    last_message = msg.id;
+    sink->send(msg.frame, msg.received_ns);
+  }
+};
+
+/// Who the room's members on this node have been told is present, as of a
+/// presence version. Every joined member shares this one view: events that
+/// would not change it (a join of someone present, say, after this node
+/// missed their leave) reach nobody, and a gap in the versions or a word
+/// from the bus brings it back in line with the bus's answer.
+struct presence_view {
+  bool known = false; ///< set from the first member's snapshot
+  std::set<std::string> names;
+  std::uint64_t version = 0;
+  std::vector<presence_event> early; ///< came before the view was known
+  /// While a who_atom query is out: the version asked at, and the newest
+  /// event per name applied since (an answer may be older than some of them).
+  bool asking = false;
+  std::uint64_t asked_at = 0;
+  std::map<std::string, presence_event> since_asked;
+  bool ask_again = false; ///< a gap or resync came while asking, or more than early/since_asked hold
+};
+
+struct room_state {
+  std::uint64_t generation = 0; ///< tells this room from an earlier one of the same name
+  std::vector<member> members;
+  std::map<std::string, std::size_t> names; ///< local sessions per name
+  presence_view presence;
+  told_presence told;     ///< what the members were told of the view, and what they will be
+  bool flush_due = false; ///< a batch of presence changes is timed
+  typing_gate typing;     ///< which typing notices go out
+
+  member* find(const std::string& session) {
+    auto it =
+      std::find_if(members.begin(), members.end(), [&](const member& m) { return m.session == session; });
+    return it == members.end() ? nullptr : &*it;
+  }
+
+  /// Sends a presence frame to every joined member but the one it is about
+  /// (members know they are there themselves).
+  void tell(const std::string& user, const frame_ptr& frame) {
+    for (auto& m : members)
+      if (!m.pending && m.name != user)
+        m.sink->send(frame);
+  }
+};
+
+struct hub_state {
+  // Not an aggregate: CAF asks whether the state can be made from the actor
+  // pointer, and a typed handle as first member would say yes, wrongly.
+  hub_state() = default;
+
+  bus_actor bus;
+  stats_ptr stats;
+  hub_settings settings;
+  std::unordered_map<std::string, room_state> rooms;
+  std::uint64_t next_generation = 1;
+
+  /// The room of that name, if it is still the one with that generation.
+  room_state* room(const std::string& name, std::uint64_t generation) {
+    auto it = rooms.find(name);
+    return it == rooms.end() || it->second.generation != generation ? nullptr : &it->second;
+  }
+
+  void update_gauge() const {
+    stats->rooms.store(static_cast<std::int64_t>(rooms.size()), std::memory_order_relaxed);
+  }
+
+  static inline const char* name = "hub";
+};
+
+using hub_self = hub_actor::stateful_pointer<hub_state>;
+
+/// Removes a session from a room; the bus hears when its name is gone here.
+void remove_member(hub_self self, const std::string& room_name, const std::string& session) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& room = rit->second;
+  auto it = std::find_if(room.members.begin(), room.members.end(),
+                         [&](const member& m) { return m.session == session; });
+  if (it == room.members.end())
+    return;
+  auto name = std::move(it->name);
+  room.members.erase(it);
+  if (--room.names[name] == 0) {
+    room.names.erase(name);
+    self->send(self->state.bus, member_atom::value, room_name, name, false);
+  }
+  if (room.members.empty()) {
+    self->state.rooms.erase(rit);
+    self->send(self->state.bus, unsubscribe_atom::value, room_name, caf::actor_cast<hub_actor>(self));
+    self->state.update_gauge();
+  }
+}
+
+void ask_who(hub_self self, const std::string& room_name);
+
+/// Times the next batch of a big room's presence changes.
+void schedule_flush(hub_self self, const std::string& room_name, room_state& room) {
+  if (std::exchange(room.flush_due, true))
+    return;
+  auto members = std::max(room.presence.names.size(), room.told.count());
+  self->delayed_send(caf::actor_cast<hub_actor>(self), batch_interval_for(self->state.settings, members),
+                     flush_atom::value, room_name, room.generation);
+}
+
+/// Tells the members that someone came or went: at once in a small room
+/// (`frame`, or one made here when null), with the next batch in a big one,
+/// and with it too while a batch waits, so that changes keep their order.
+void tell_change(hub_self self, const std::string& room_name, room_state& room, const std::string& user,
+                 bool present, const frame_ptr& frame) {
+  auto big_room = self->state.settings.big_room;
+  // Members of a room told it was big hold part of the list until a batch
+  // gives them the rest: changes wait for that batch.
+  if (room.told.pending() || room.presence.names.size() > big_room || room.told.count() > big_room) {
+    room.told.note(user, present);
+    schedule_flush(self, room_name, room);
+    return;
+  }
+  room.told.apply(user, present);
+  room.tell(
+    user, frame ? frame : make_frame(encode_presence(room_name, user, present, room.presence.names.size())));
+}
+
+/// A big room's presence changes since the last batch go out: to each
+/// member, how they change the names it holds, and the count.
+void flush_presence(hub_self self, const std::string& room_name, std::uint64_t generation) {
+  auto* room = self->state.room(room_name, generation);
+  if (room == nullptr)
+    return;
+  room->flush_due = false;
+  if (!room->told.pending())
+    return;
+  auto big_room = self->state.settings.big_room;
+  auto first_before = room->told.page(std::nullopt, big_room);
+  auto changes = room->told.take();
+  auto first_after = room->told.page(std::nullopt, big_room);
+  bool count_changed = changes.count != changes.count_before;
+  // Members holding the same names share one frame (none: nothing to tell).
+  std::map<std::pair<member_window::reach, std::string>, frame_ptr> frames;
+  for (auto& m : room->members) {
+    if (m.pending)
+      continue;
+    auto key = std::pair{m.window.kind, m.window.last};
+    auto it = frames.find(key);
+    if (it == frames.end()) {
+      auto diff = batch_diff(m.window, changes, first_before, first_after);
+      frame_ptr frame;
+      if (!diff.empty() || !diff.upto.empty() || count_changed)
+        frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
+      it = frames.emplace(std::move(key), std::move(frame)).first;
+    }
+    if (it->second)
+      m.sink->send(it->second);
+    m.window.after_batch(first_after.more);
+  }
+  self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// A page of the member names the members were told of, to one member.
+void send_members(const std::string& room_name, room_state& room, member& m, const members_query& query,
+                  std::size_t big_room) {
+  // A page never starts past the names the member holds: its list may have
+  // moved (a batch moved the first page) since it asked, and a gap would
+  // never be filled.
+  auto after = query.after;
+  std::optional<std::string> held_last;
+  if (m.window.kind == member_window::reach::first_page)
+    if (auto first = room.told.page(std::nullopt, big_room); first.more)
+      held_last = first.names.back();
+  if (m.window.kind == member_window::reach::asked_upto)
+    held_last = m.window.last;
+  if (after && held_last && *after > *held_last)
+    after = held_last;
+  auto page = room.told.page(after, query.limit);
+  m.window.extend(page);
+  m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
+}
+
+/// A session asked for a page of a room's members; one that has not had its
+/// `joined` yet gets it after.
+void answer_members(hub_self self, const std::string& room_name, const members_query& query) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto* m = rit->second.find(query.session);
+  if (m == nullptr)
+    return; // left meanwhile
+  if (!m->pending) {
+    send_members(room_name, rit->second, *m, query, self->state.settings.big_room);
+  } else if (m->held_pages.size() < max_held_pages) {
+    m->held_pages.push_back(query);
+  } else {
+    self->state.stats->count_error(error_code::rate_limited);
+    m->sink->send(make_frame(encode_error(error_code::rate_limited, "too many member pages before joined")));
+  }
+}
+
+/// Applies one presence event to the room's view, in version order.
+void apply_presence(hub_self self, const std::string& room_name, room_state& room,
+                    const presence_event& event) {
+  auto& view = room.presence;
+  if (event.version <= view.version)
+    return; // the view already reflects it
+  bool gap = event.version > view.version + 1;
+  view.version = event.version;
+  bool changed = event.present ? view.names.insert(event.user).second : view.names.erase(event.user) > 0;
+  if (changed)
+    tell_change(self, room_name, room, event.user, event.present, event.frame);
+  if (view.asking) {
+    if (view.since_asked.size() < max_logged_presence || view.since_asked.contains(event.user))
+      view.since_asked.insert_or_assign(event.user, event);
+    else
+      view.ask_again = true;
+  }
+  if (gap)
+    ask_who(self, room_name);
+}
+
+/// The bus said who is in the room: tell the members what differs from the
+/// view, as the presence events they missed would have.
+void reconcile(hub_self self, const std::string& room_name, std::uint64_t generation,
+               const presence_snapshot& truth) {
+  auto* room = self->state.room(room_name, generation);
+  if (room == nullptr)
+    return; // the room was left (and maybe entered again) meanwhile
+  auto& view = room->presence;
+  view.asking = false;
+  auto since_asked = std::exchange(view.since_asked, {});
+  std::set<std::string> names(truth.members.begin(), truth.members.end());
+  auto version = truth.version;
+  if (truth.version >= view.asked_at) {
+    // Events the answer is older than came meanwhile: they hold.
+    for (const auto& [name, event] : since_asked) {
+      if (event.version <= truth.version)
+        continue;
+      if (event.present)
+        names.insert(name);
+      else
+        names.erase(name);
+      version = std::max(version, event.version);
+    }
+  } // else the bus started its versions over (it lost its data): its answer is all there is.
+  if (version < view.version || names != view.names)
+    self->state.stats->presence_resyncs.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::string> came;
+  std::vector<std::string> went;
+  std::set_difference(names.begin(), names.end(), view.names.begin(), view.names.end(),
+                      std::back_inserter(came));
+  std::set_difference(view.names.begin(), view.names.end(), names.begin(), names.end(),
+                      std::back_inserter(went));
+  view.names = std::move(names);
+  // Told with the view's final size, as their presence events would have been.
+  for (const auto& name : came)
+    tell_change(self, room_name, *room, name, true, nullptr);
+  for (const auto& name : went)
+    tell_change(self, room_name, *room, name, false, nullptr);
+  view.version = version;
+  if (std::exchange(view.ask_again, false))
+    ask_who(self, room_name);
+}
+
+/// Asks the bus who is in the room; one query at a time, and a request that
+/// comes while one is out is asked again after its answer.
+void ask_who(hub_self self, const std::string& room_name) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& view = rit->second.presence;
+  if (!view.known || view.asking) {
+    view.ask_again = true; // after the first snapshot, or after this answer
+    return;
+  }
+  view.asking = true;
+  view.asked_at = view.version;
+  auto generation = rit->second.generation;
+  self->request(self->state.bus, caf::infinite, who_atom::value, room_name)
+    .then([self, room_name,
+           generation](const presence_snapshot& truth) { reconcile(self, room_name, generation, truth); },
+          [self, room_name, generation](const caf::error&) {
+            // The bus sends resync_atom once it can answer again.
+            if (auto* room = self->state.room(room_name, generation)) {
+              room->presence.asking = false;
+              room->presence.since_asked.clear();
+            }
+          });
+}
+
+/// The bus answered a member's snapshot query: send `joined`, then the
+/// messages held back that are newer than the snapshot.
+void complete_join(hub_self self, const std::string& room_name, const std::string& session,
+                   std::optional<message_id> since, const room_snapshot& snapshot) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& room = rit->second;
+  auto* m = room.find(session);
+  if (m == nullptr || !m->pending)
+    return; // left, or re-joined, meanwhile
+  auto& view = room.presence;
+  if (!view.known) {
+    view.known = true;
+    view.names = {snapshot.members.begin(), snapshot.members.end()};
+    view.version = snapshot.presence_version;
+    for (const auto& name : view.names) // no member here was told anything yet
+      room.told.apply(name, true);
+    for (const auto& event : std::exchange(view.early, {}))
+      apply_presence(self, room_name, room, event);
+    if (std::exchange(view.ask_again, false))
+      ask_who(self, room_name);
+  }
+  // What the members here were told, so that later changes and batches
+  // apply to it; the first page of it in a big room.
+  auto page = room.told.page(std::nullopt, self->state.settings.big_room);
+  if (!room.told.contains(m->name)) {
+    // Its own join may still be on its way from the bus, or in the next batch.
+    ++page.count;
+    if (!page.more || m->name < page.names.back())
+      page.names.insert(std::lower_bound(page.names.begin(), page.names.end(), m->name), m->name);
+  }
+  m->window = {page.more ? member_window::reach::first_page : member_window::reach::given_all, {}};
+  m->pending = false;
+  m->sink->send(
+    make_frame(encode_joined(room_name, page.names, snapshot.history,
+                             {snapshot.read, snapshot.unread, m->peer, m->role, page.count, page.more})));
+  // A resuming member applies the changes after `since` to what it has.
+  for (const auto& change : snapshot.changes)
+    m->sink->send(change.frame);
+  const auto& history = snapshot.history.messages;
+  m->last_message = history.empty() ? since : std::optional{history.back().id};
+  if (!snapshot.changes.empty())
+    m->last_message = std::max(m->last_message.value_or(message_id{}), snapshot.changes.back().id);
+  for (auto& msg : m->held_messages)
+    m->deliver(msg);
+  m->held_messages = {};
+  for (const auto& query : std::exchange(m->held_pages, {}))
+    send_members(room_name, room, *m, query, self->state.settings.big_room);
+}
+
+void handle_join(hub_self self, join_request& req) {
+  auto [rit, created] = self->state.rooms.try_emplace(req.room);
+  auto& room = rit->second;
+  if (created) {
+    room.generation = self->state.next_generation++;
+    self->send(self->state.bus, subscribe_atom::value, req.room, caf::actor_cast<hub_actor>(self));
+    self->state.update_gauge();
+  }
+  if (auto* old = room.find(req.session)) {
+    if (old->name != req.name) {
+      remove_member(self, req.room, req.session);
+      handle_join(self, req);
+      return;
+    }
+    // A re-join under the same name: a fresh `joined`, no presence change.
+    *old =
+      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}};
+  } else {
+    room.members.push_back(
+      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}});
+    if (room.names[req.name]++ == 0)
+      self->send(self->state.bus, member_atom::value, req.room, req.name, true);
+  }
+  // Sent after member_atom, so the snapshot counts this member in.
+  auto room_name = req.room;
+  auto session = req.session;
+  auto since = req.since;
+  self
+    ->request(self->state.bus, caf::infinite, recent_atom::value,
+              recent_query{req.room, req.since, req.page_size, req.name, !room.presence.known})
+    .then([self, room_name, session, since](
+            const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
+          [self, room_name, session, cid = req.cid](const caf::error&) {
+            auto rit = self->state.rooms.find(room_name);
+            if (rit == self->state.rooms.end())
+              return;
+            if (auto* m = rit->second.find(session)) {
+              self->state.stats->count_error(error_code::unavailable);
+              m->sink->send(make_frame(
+                encode_error(error_code::unavailable, "the room is unavailable; join again later", cid)));
+              remove_member(self, room_name, session);
+            }
+          });
+}
+
+void deliver(hub_self self, const std::string& room, const stored_message& msg) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end())
+    return;
+  for (auto& m : rit->second.members) {
+    if (m.pending)
+      m.held_messages.push_back(msg);
+    else
+      m.deliver(msg);
+  }
+}
+
+void announce(hub_self self, const std::string& room_name, const presence_event& event) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& room = rit->second;
+  if (!room.presence.known) {
+    // Bounded by what can happen in a room during one snapshot query; past
+    // that the view is corrected by asking the bus.
+    if (room.presence.early.size() < max_early_presence)
+      room.presence.early.push_back(event);
+    else
+      room.presence.ask_again = true;
+    return;
+  }
+  apply_presence(self, room_name, room, event);
+}
+
+/// A user's read position moved: each of their joined sessions here hears it.
+void tell_reader(hub_self self, const std::string& room, const read_notice& notice) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end())
+    return;
+  for (auto& m : rit->second.members)
+    if (!m.pending && m.name == notice.user)
+      m.sink->send(notice.frame);
+}
+
+/// A user is put out of a room: each of their sessions here leaves it and
+/// hears why.
+void kick(hub_self self, const std::string& room_name, const kick_notice& notice) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  std::vector<std::string> sessions;
+  for (auto& m : rit->second.members) {
+    if (m.name != notice.user)
+      continue;
+    m.sink->send(notice.frame);
+    if (m.owner)
+      self->send(caf::actor_cast<session_actor>(m.owner), kicked_atom::value, room_name);
+    sessions.push_back(m.session);
+  }
+  for (const auto& session : sessions)
+    remove_member(self, room_name, session);
+}
+
+/// Tells each of a user's sessions here, whatever rooms they are in, once.
+void tell_user(hub_self self, const user_notice& notice) {
+  std::set<std::string> told;
+  for (auto& [name, room] : self->state.rooms)
+    for (auto& m : room.members)
+      if (m.name == notice.user && told.insert(m.session).second) {
+        if (notice.disconnect)
+          m.sink->close(close_code::policy_violation, "disconnected by an operator");
+        else if (!m.pending)
+          m.sink->send(notice.frame);
+      }
+}
+
+void relay_typing(hub_self self, const std::string& room, const std::string& user,
+                  const std::string& session) {
+  auto rit = self->state.rooms.find(room);
+  if (rit == self->state.rooms.end() || !rit->second.typing.allow(user))
+    return;
+  auto frame = make_frame(encode_typing(room, user));
+  for (auto& m : rit->second.members)
+    if (!m.pending && m.session != session)
+      m.sink->send(frame);
+}
+
+hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats, hub_settings settings) {
+  self->state.bus = std::move(bus);
+  self->state.stats = std::move(stats);
+  self->state.settings = settings;
+  // An error that comes as a message must not stop the node's hub: CAF's
+  // default would (see the bridge).
+  self->set_error_handler([](caf::error&) {});
+  return {
+    [self](enter_atom, join_request& req) { handle_join(self, req); },
+    [self](leave_atom, const std::string& room, const std::string& session) {
+      remove_member(self, room, session);
+    },
+    [self](deliver_atom, const std::string& room, const stored_message& msg) { deliver(self, room, msg); },
+    [self](presence_atom, const std::string& room, const presence_event& event) {
+      announce(self, room, event);
+    },
+    [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {
+      relay_typing(self, room, user, session);
+    },
+    [self](resync_atom, const std::string& room) { ask_who(self, room); },
+    [self](read_atom, const std::string& room, const read_notice& notice) {
+      tell_reader(self, room, notice);
+    },
+    [self](kick_atom, const std::string& room, const kick_notice& notice) { kick(self, room, notice); },
+    [self](notice_atom, const user_notice& notice) { tell_user(self, notice); },
+    [self](members_atom, const std::string& room, const members_query& query) {
+      answer_members(self, room, query);
+    },
+    [self](flush_atom, const std::string& room, std::uint64_t generation) {
+      flush_presence(self, room, generation);
+    },
+  };
+}
+
+} // namespace
+
+std::chrono::milliseconds batch_interval_for(const hub_settings& settings, std::size_t members) {
+  auto steps = settings.batch_members == 0 ? 1 : 1 + members / settings.batch_members;
+  return settings.batch_interval * static_cast<std::int64_t>(steps);
+}
+
+hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats, hub_settings settings) {
+  return sys.spawn(hub, std::move(bus), std::move(stats), settings);
+}
+
+} // namespace chatnode

@@ -1,0 +1,536 @@
+#include "actors/chat/session.hpp"
+
+#include "actors/contracts/interfaces.hpp"
+#include "actors/chat/rate_limiter.hpp"
+#include "actors/contracts/chat_stats.hpp"
+#include "actors/people/directory.hpp"
+#include "actors/people/moderation.hpp"
+#include "actors/people/token.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+namespace chatnode {
+
+namespace {
+
+struct session_state {
+  session_state() = default; // not an aggregate (see hub_state)
+
+  sink_ptr sink;
+  std::string id;
+  hub_actor hub;
+  bus_actor bus;
+  directory_actor directory;
+  bool watching = false;                            ///< the room directory
+  std::shared_ptr<const session_settings> settings; ///< one for every session of the node
+  stats_ptr stats;
+  std::optional<rate_limiter> limiter;
+
+  /// A room this session is in, or is being admitted to.
+  struct membership {
+    std::string name; ///< the name used there
+    user_role role = user_role::member;
+    bool admitted = false;        ///< the bus let it in (not banned; a party to a direct conversation)
+    std::uint64_t join = 0;       ///< which join request made it
+    std::vector<request> waiting; ///< requests for the room that came before the admission
+    std::string cid;              ///< the join's, carried by its refusal
+  };
+  /// A sorted map: a session is in a few rooms, and an unordered map's
+  /// bucket array would cost every idle connection 100 bytes more.
+  std::map<std::string, membership> rooms;
+  std::uint64_t joins = 0;
+  /// With join tokens: who this connection is (its first valid token's sub).
+  std::string identity;
+
+  /// The room's membership, if admitted.
+  membership* in(const std::string& room) {
+    auto it = rooms.find(room);
+    return it == rooms.end() || !it->second.admitted ? nullptr : &it->second;
+  }
+
+  void reply(std::string encoded) { sink->send(make_frame(std::move(encoded))); }
+
+  void reply_error(error_code code, std::string_view reason, std::string_view cid = {}) {
+    stats->count_error(code);
+    reply(encode_error(code, reason, cid));
+  }
+
+  static inline const char* name = "session";
+};
+
+using session_self = session_actor::stateful_pointer<session_state>;
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Requests that may wait for a join's admission, per room.
+constexpr std::size_t max_waiting_per_join = 64;
+
+void dispatch(session_self self, request& req);
+
+/// Enters a room the bus admitted this session to.
+void enter(session_self self, const std::string& room, std::uint64_t join, const admission& answer,
+           std::optional<message_id> since, std::size_t page_size) {
+  auto& st = self->state;
+  auto it = st.rooms.find(room);
+  if (it == st.rooms.end() || it->second.join != join)
+    return; // left, or joined again, meanwhile
+  auto waiting = std::move(it->second.waiting);
+  if (answer.refused) {
+    auto cid = std::move(it->second.cid);
+    st.rooms.erase(it);
+    st.reply_error(answer.refused->code, answer.refused->reason, cid);
+    for (auto& req : waiting)
+      if (req.type != request_type::typing)
+        st.reply_error(error_code::not_joined, "the join was refused", req.cid);
+    return;
+  }
+  it->second.admitted = true;
+  self->send(
+    st.hub, enter_atom::value,
+    join_request{room, it->second.name, st.id, st.sink, since, page_size, answer.peer,
+                 std::string{to_string(it->second.role)}, caf::actor_cast<caf::actor>(self), it->second.cid});
+  for (auto& req : waiting)
+    dispatch(self, req);
+}
+
+void handle_join(session_self self, request& req) {
+  auto& st = self->state;
+  auto role = user_role::member;
+  bool dm = is_dm_room(req.room);
+  if (!st.settings->auth_secret.empty()) {
+    // A direct conversation is its two users', not the rooms claim's.
+    auto verdict =
+      (dm ? verify_identity(req.token, st.settings->auth_secret, req.name, unix_seconds())
+          : verify_token(req.token, st.settings->auth_secret, req.name, req.room, unix_seconds()));
+    if (!ok(verdict)) {
+      self->state.stats->count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, describe(error_of(verdict)), req.cid);
+      return;
+    }
+    const auto& claims = std::get<token_claims>(verdict);
+    if (!st.identity.empty() && claims.name != st.identity) {
+      self->state.stats->count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, "token was issued for another user than this connection's",
+                     req.cid);
+      return;
+    }
+    st.identity = claims.name;
+    role = claims.role;
+  } else if (dm) {
+    st.reply_error(error_code::forbidden, "direct messages need join tokens", req.cid);
+    return;
+  }
+  if (!st.rooms.contains(req.room) && st.rooms.size() >= st.settings->max_rooms) {
+    self->state.stats->count_limit(limit::rooms_per_session);
+    st.reply_error(error_code::bad_request,
+                   "too many rooms: at most " + std::to_string(st.settings->max_rooms), req.cid);
+    return;
+  }
+  auto join = ++st.joins;
+  st.rooms[req.room] = {req.name, role, false, join, {}, req.cid};
+  auto room = req.room;
+  auto since = req.since;
+  auto page_size = req.limit;
+  self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, req.name})
+    .then([self, room, join, since,
+           page_size](const admission& answer) { enter(self, room, join, answer, since, page_size); },
+          [self, room, join](const caf::error&) {
+            enter(
+              self, room, join,
+              admission{refusal{error_code::unavailable, "the room is unavailable; join again later"}, {}},
+              std::nullopt, 0);
+          });
+}
+
+/// A moderator acts on a user in a room they are in.
+void handle_moderate(session_self self, request& req) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined, "join the room before moderating it");
+    return;
+  }
+  if (member->role == user_role::member) {
+    st.reply_error(error_code::forbidden, "only moderators and admins may moderate");
+    return;
+  }
+  moderation_request action{req.room, member->name, req.action, req.user, req.seconds};
+  st.stats->count_moderation(req.action);
+  if (st.settings->on_moderation)
+    st.settings->on_moderation(action);
+  // The moderation event reaches this session through the hub with the room.
+  self->request(st.bus, st.settings->bus_timeout, moderate_atom::value, std::move(action))
+    .then([](const store_result&) {},
+          [self](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the moderation could not be stored");
+          });
+}
+
+/// A page of the room directory; with `watch`, room_update events after it.
+void handle_rooms(session_self self, request& req) {
+  auto& st = self->state;
+  auto offset = req.offset;
+  auto limit = req.limit;
+  auto watch = req.watch;
+  self->request(st.bus, st.settings->bus_timeout, rooms_atom::value)
+    .then(
+      [self, offset, limit, watch](const directory_listing& listing) {
+        auto& st = self->state;
+        auto page = page_of(listing, offset, limit);
+        st.reply(encode_rooms(page.rooms, page.next));
+        if (watch && !std::exchange(st.watching, true))
+          self->send(st.directory, watch_atom::value, directory_watcher{st.id, st.sink, listing});
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the directory is unavailable");
+      });
+}
+
+/// Direct conversations need to know who the user is: a join secret, and a
+/// token this connection has shown. False (answered) when not.
+bool knows_identity(session_self self) {
+  auto& st = self->state;
+  if (st.settings->auth_secret.empty()) {
+    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    return false;
+  }
+  if (st.identity.empty()) {
+    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
+    return false;
+  }
+  return true;
+}
+
+/// The user's direct conversations.
+void handle_dms(session_self self) {
+  auto& st = self->state;
+  if (!knows_identity(self))
+    return;
+  self->request(st.bus, st.settings->bus_timeout, dms_atom::value, st.identity)
+    .then([self](const conversation_list& list) { self->state.reply(encode_conversations(list)); },
+          [self](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the conversations are unavailable");
+          });
+}
+
+/// Opens the direct conversation with another user and joins it.
+void handle_dm(session_self self, request& req) {
+  auto& st = self->state;
+  if (!knows_identity(self))
+    return;
+  if (req.user == st.identity) {
+    st.reply_error(error_code::bad_request, "a direct conversation needs another user");
+    return;
+  }
+  auto peer = req.user;
+  self->request(st.bus, st.settings->bus_timeout, dm_atom::value, dm_request{st.identity, req.user})
+    .then(
+      [self](const std::string& room) {
+        auto& st = self->state;
+        if (room.empty()) {
+          st.reply_error(error_code::forbidden, "too many direct conversations: at most " +
+                                                  std::to_string(max_conversations_per_user));
+          return;
+        }
+        if (!st.rooms.contains(room) && st.rooms.size() >= st.settings->max_rooms) {
+          st.stats->count_limit(limit::rooms_per_session);
+          st.reply_error(error_code::bad_request,
+                         "too many rooms: at most " + std::to_string(st.settings->max_rooms));
+          return;
+        }
+        auto join = ++st.joins;
+        st.rooms[room] = {st.identity, user_role::member, false, join, {}, {}};
+        self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{room, st.identity})
+          .then([self, room, join, size = st.settings->limits.default_page_size](
+                  const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },
+                [self](const caf::error&) {
+                  self->state.reply_error(error_code::unavailable, "the conversation is unavailable");
+                });
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the conversation could not be opened");
+      });
+}
+
+/// Sends a message or a change to the bus. A stored one is acknowledged by
+/// its echo through the hub; one that was not published (a repeated cid, a
+/// reaction already so) is answered here, as is a refusal.
+void handle_store(session_self self, request& req) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined,
+                   req.type == request_type::send ? "join the room before sending to it"
+                                                  : "join the room before changing its messages",
+                   req.cid);
+    return;
+  }
+  store_request store;
+  store.room = req.room;
+  store.user = member->name;
+  store.moderator = member->role != user_role::member;
+  store.text = std::move(req.text);
+  store.cid = req.cid;
+  store.target = req.target;
+  store.emoji = std::move(req.emoji);
+  store.on = req.on;
+  switch (req.type) {
+    case request_type::edit: store.change = change_kind::edit; break;
+    case request_type::remove: store.change = change_kind::remove; break;
+    case request_type::react: store.change = change_kind::reaction; break;
+    default: break;
+  }
+  auto what = store.change ? "the change" : "the message";
+  auto cid = std::move(req.cid);
+  self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
+    .then(
+      [self, cid](const store_result& result) {
+        if (result.refused)
+          self->state.reply_error(result.refused->code, result.refused->reason, cid);
+        else if (result.duplicate)
+          self->state.sink->send(result.message.frame);
+      },
+      [self, cid, what](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, std::string{what} + " could not be stored", cid);
+      });
+}
+
+void handle_read(session_self self, request& req) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined, "not in this room");
+    return;
+  }
+  self
+    ->request(st.bus, st.settings->bus_timeout, read_atom::value,
+              read_request{req.room, member->name, req.read})
+    .then(
+      [self](const read_result& result) {
+        // A position that moved reaches this session through the hub with
+        // the user's others.
+        if (result.refused)
+          self->state.reply_error(result.refused->code, result.refused->reason);
+        else if (!result.published)
+          self->state.sink->send(result.frame);
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the read position could not be stored");
+      });
+}
+
+/// A history page: from the bus, and where the bus's retention ends before
+/// the page is full, continued from the archive (older than the bus's
+/// oldest, so nothing twice at the seam).
+void handle_history(session_self self, request& req) {
+  auto& st = self->state;
+  if (st.in(req.room) == nullptr) {
+    st.reply_error(error_code::not_joined, "join the room before reading its history");
+    return;
+  }
+  auto room = req.room;
+  auto before = req.before;
+  auto limit = req.limit;
+  self
+    ->request(st.bus, st.settings->bus_timeout, history_atom::value,
+              history_query{req.room, req.before, req.limit})
+    .then(
+      [self, room, before, limit](message_page& page) {
+        auto& st = self->state;
+        if (!st.settings->archive || page.messages.size() >= limit) {
+          st.reply(encode_history(room, page));
+          return;
+        }
+        auto from = page.messages.empty() ? before : std::optional<message_id>{page.messages.front().id};
+        self
+          ->request(st.settings->archive, st.settings->bus_timeout, history_atom::value,
+                    history_query{room, from, limit - page.messages.size()})
+          .then(
+            [self, room, page](message_page& older) {
+              older.messages.insert(older.messages.end(), page.messages.begin(), page.messages.end());
+              self->state.reply(encode_history(room, older));
+            },
+            // The archive is away: what the bus has, and `more` as it says;
+            // past the bus's end, an error the client may retry, not an end.
+            [self, room, page](const caf::error&) {
+              if (page.messages.empty())
+                self->state.reply_error(error_code::unavailable,
+                                        "older messages are in the archive, which is away: try again");
+              else
+                self->state.reply(encode_history(room, page));
+            });
+      },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "history is unavailable");
+      });
+}
+
+/// A search of the room's archived messages. Like history it needs the room
+/// joined, where access is checked; a direct conversation the user is not a
+/// party to (or cannot be, without identities) is `forbidden`.
+void handle_search(session_self self, request& req) {
+  auto& st = self->state;
+  if (!st.settings->archive) {
+    st.reply_error(error_code::unavailable, "search needs an archive");
+    return;
+  }
+  if (st.in(req.room) == nullptr) {
+    // Not joined: `forbidden` where a join would be refused (banned, or not
+    // a party to a direct conversation), else `not_joined`.
+    self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, st.identity})
+      .then(
+        [self](const admission& answer) {
+          if (answer.refused)
+            self->state.reply_error(error_code::forbidden, answer.refused->reason);
+          else
+            self->state.reply_error(error_code::not_joined, "join the room before searching it");
+        },
+        [self](const caf::error&) {
+          self->state.reply_error(error_code::not_joined, "join the room before searching it");
+        });
+    return;
+  }
+  auto room = req.room;
+  auto words = req.text;
+  self
+    ->request(st.settings->archive, st.settings->bus_timeout, search_atom::value,
+              search_query{req.room, req.text, req.before, req.limit})
+    .then(
+      [self, room, words](const message_page& page) { self->state.reply(encode_search(room, words, page)); },
+      [self](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "search is unavailable (the archive is away)");
+      });
+}
+
+void handle_frame(session_self self, const std::string& frame) {
+  auto& st = self->state;
+  self->state.stats->messages_in.fetch_add(1, std::memory_order_relaxed);
+  auto decoded = decode_request(frame, st.settings->limits);
+  // Every frame costs a token, a bad one too; decoding first lets the
+  // rate_limited answer carry the cid.
+  if (!st.limiter->try_take()) {
+    self->state.stats->count_limit(limit::rate);
+    auto* req = std::get_if<request>(&decoded);
+    st.reply_error(error_code::rate_limited, "too many messages: slow down",
+                   req ? std::string_view{req->cid} : std::string_view{std::get<decode_error>(decoded).cid});
+    return;
+  }
+  if (auto* err = std::get_if<decode_error>(&decoded)) {
+    if (err->too_deep)
+      self->state.stats->count_limit(limit::json_depth);
+    st.reply_error(err->code, err->reason, err->cid);
+    return;
+  }
+  dispatch(self, std::get<request>(decoded));
+}
+
+void dispatch(session_self self, request& req) {
+  auto& st = self->state;
+  // A request for a room whose join the bus has not answered yet waits for
+  // that answer, so that a client may send right after its join.
+  if (auto it = st.rooms.find(req.room); it != st.rooms.end() && !it->second.admitted &&
+                                         req.type != request_type::join && req.type != request_type::leave &&
+                                         req.type != request_type::dm && req.type != request_type::rooms &&
+                                         req.type != request_type::dms) {
+    if (it->second.waiting.size() >= max_waiting_per_join) {
+      st.reply_error(error_code::rate_limited, "too many requests before the join was answered", req.cid);
+      return;
+    }
+    it->second.waiting.push_back(std::move(req));
+    return;
+  }
+  switch (req.type) {
+    case request_type::join: handle_join(self, req); break;
+    case request_type::leave:
+      if (st.rooms.erase(req.room) == 0) {
+        st.reply_error(error_code::not_joined, "not in this room");
+        return;
+      }
+      self->send(st.hub, leave_atom::value, req.room, st.id);
+      break;
+    case request_type::send:
+    case request_type::edit:
+    case request_type::remove:
+    case request_type::react: handle_store(self, req); break;
+    case request_type::read: handle_read(self, req); break;
+    case request_type::moderate: handle_moderate(self, req); break;
+    case request_type::dm: handle_dm(self, req); break;
+    case request_type::rooms: handle_rooms(self, req); break;
+    case request_type::dms: handle_dms(self); break;
+    case request_type::history: handle_history(self, req); break;
+    case request_type::search: handle_search(self, req); break;
+    case request_type::members:
+      if (st.in(req.room) == nullptr) {
+        st.reply_error(error_code::not_joined, "join the room before listing its members");
+        return;
+      }
+      self->send(st.hub, members_atom::value, req.room,
+                 members_query{st.id, std::move(req.after), req.limit});
+      break;
+    case request_type::typing: {
+      auto* member = st.in(req.room);
+      if (member == nullptr) {
+        st.reply_error(error_code::not_joined, "not in this room");
+        return;
+      }
+      self->send(st.bus, typing_atom::value, req.room, member->name, st.id);
+      break;
+    }
+  }
+}
+
+session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
+                                     bus_actor bus, directory_actor directory,
+                                     std::shared_ptr<const session_settings> settings, stats_ptr stats) {
+  auto& st = self->state;
+  st.stats = std::move(stats);
+  st.sink = std::move(sink);
+  st.id = std::move(id);
+  st.hub = std::move(hub);
+  st.bus = std::move(bus);
+  st.directory = std::move(directory);
+  st.settings = std::move(settings);
+  st.limiter.emplace(st.settings->rate_per_second, st.settings->rate_burst);
+  st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty()));
+  return {
+    [self](frame_atom, const std::string& frame) {
+      handle_frame(self, frame);
+      self->state.sink->frame_handled();
+    },
+    [self](binary_atom) {
+      self->state.reply_error(error_code::bad_json, "binary frames are not accepted");
+      self->state.sink->frame_handled();
+    },
+    [self](kicked_atom, const std::string& room) { self->state.rooms.erase(room); },
+    [self](closed_atom) {
+      auto& st = self->state;
+      for (const auto& [room, member] : st.rooms)
+        if (member.admitted)
+          self->send(st.hub, leave_atom::value, room, st.id);
+      st.rooms.clear();
+      if (st.watching)
+        self->send(st.directory, unwatch_atom::value, st.id);
+      st.sink.reset();
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
+                            bus_actor bus, directory_actor directory,
+                            std::shared_ptr<const session_settings> settings, stats_ptr stats) {
+  return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus),
+                   std::move(directory), std::move(settings), std::move(stats));
+}
+
+} // namespace chatnode

@@ -1,0 +1,42 @@
+#pragma once
+// The session actor: one per WebSocket connection. Decodes and checks the
+// client's requests (rooms joined, rate, sizes) and passes them on to the hub
+// and the bus. Replies that concern only this client go straight to its sink.
+
+#include "actors/contracts/client_sink.hpp"
+#include "actors/wire/protocol.hpp"
+
+#include "actors/contracts/chat_stats.hpp"
+#include "actors/contracts/interfaces.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace chatnode {
+
+struct session_settings {
+  std::string node; ///< this node's name, for `welcome`
+  protocol_limits limits;
+  double rate_per_second = 20;
+  double rate_burst = 40;
+  std::size_t max_rooms = 100;
+  std::string auth_secret; ///< non-empty: every join needs a token signed with it
+  std::chrono::milliseconds bus_timeout{
+    5000}; ///< a store or history query slower than this fails as `unavailable`
+  /// Told of every moderation action a session makes (the node logs it).
+  std::function<void(const moderation_request&)> on_moderation;
+  /// The archive, if one is configured: history past the bus's retention, and search.
+  archive_actor archive;
+};
+
+/// Spawns a session for a new connection and sends it `welcome`. The
+/// settings are shared by every session of the node.
+session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
+                            bus_actor bus, directory_actor directory,
+                            std::shared_ptr<const session_settings> settings, stats_ptr stats);
+
+} // namespace chatnode

@@ -1,0 +1,132 @@
+#pragma once
+// What each actor takes and answers, as CAF typed actors: the compiler
+// checks every send and request against these, and every implementation
+// (the embedded bus and the Redis bridge are both a bus_actor) against its
+// interface. The payloads are in messages.hpp.
+//
+//   edge    -> session : frame, binary, closed
+//   session -> hub     : enter, leave, members
+//   session -> bus     : store -> store_result, history -> message_page, typing,
+//                        read -> read_result
+//   hub     -> bus     : subscribe, unsubscribe, member, recent -> room_snapshot,
+//                        who -> presence_snapshot
+//   bus     -> hub     : deliver, presence, typing, resync, read, kick
+//   hub     -> session : kicked
+//   session -> bus     : admit -> admission, moderate -> store_result, dm -> room,
+//                        rooms -> directory_listing
+//   session -> directory: watch, unwatch;  directory -> bus: rooms
+//   bus     -> archive : archive (work to do);  archive -> bus: entries -> entry_batch
+//   session -> archive : history -> message_page, search -> message_page
+
+#include "actors/contracts/messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <string>
+
+namespace chatnode {
+
+/// A node's hub: the local members of every room, and the fan-out to them.
+using hub_actor = caf::typed_actor<
+  /// A session enters a room.
+  caf::reacts_to<enter_atom, join_request>,
+  /// A session leaves a room: (room, session).
+  caf::reacts_to<leave_atom, std::string, std::string>,
+  /// A stored message, in increasing id order per room: (room, message).
+  caf::reacts_to<deliver_atom, std::string, stored_message>,
+  /// Someone entered or left a room on some node: (room, event).
+  caf::reacts_to<presence_atom, std::string, presence_event>,
+  /// Someone is typing: (room, user, session), not told to that session.
+  caf::reacts_to<typing_atom, std::string, std::string, std::string>,
+  /// Presence events of a room may have been lost: ask the bus again.
+  caf::reacts_to<resync_atom, std::string>,
+  /// A user's read position moved: (room, notice) for that user's sessions.
+  caf::reacts_to<read_atom, std::string, read_notice>,
+  /// A user is put out of a room on every node: (room, notice).
+  caf::reacts_to<kick_atom, std::string, kick_notice>,
+  /// For a user's sessions here, whatever rooms they are in.
+  caf::reacts_to<notice_atom, user_notice>,
+  /// A session asks for a page of a room's members, answered to its sink: (room, query).
+  caf::reacts_to<members_atom, std::string, members_query>,
+  /// A big room's presence changes go out: (room, generation); the hub's own timer.
+  caf::reacts_to<flush_atom, std::string, std::uint64_t>>;
+
+/// The archive (archive.hpp): writes every room's entries to PostgreSQL
+/// once, and answers pages older than the bus retains and searches.
+using archive_actor = caf::typed_actor<
+  /// A room has entries to archive.
+  caf::reacts_to<archive_atom, archive_notice>,
+  /// A page of archived messages older than `before`, oldest first.
+  caf::replies_to<history_atom, history_query>::with<message_page>,
+  /// Archived messages matching words, newest first.
+  caf::replies_to<search_atom, search_query>::with<message_page>,
+  /// Deletes a user's messages everywhere: what the bus retains (deleted as
+  /// a moderator would) and the archive's rows: (user).
+  caf::replies_to<erase_atom, std::string>::with<erase_result>,
+  /// A room's own archive retention in days (0: the node's default): (room, days).
+  caf::replies_to<retention_atom, std::string, std::int64_t>::with<bool>>;
+
+/// The bus: stores messages, gives them ids, publishes them to every node's
+/// hub and keeps presence over all nodes (the contract is in bus.hpp).
+using bus_actor = caf::typed_actor<
+  /// Stores a message or a change once per (user, cid).
+  caf::replies_to<store_atom, store_request>::with<store_result>,
+  /// Moves a user's read position forward.
+  caf::replies_to<read_atom, read_request>::with<read_result>,
+  /// Whether a user may enter a room.
+  caf::replies_to<admit_atom, admit_request>::with<admission>,
+  /// A moderation action, stored as an event in the room's order.
+  caf::replies_to<moderate_atom, moderation_request>::with<store_result>,
+  /// The room of two users' direct conversation (made on first use).
+  caf::replies_to<dm_atom, dm_request>::with<std::string>,
+  /// Every listed room with its members and last activity.
+  caf::replies_to<rooms_atom>::with<directory_listing>,
+  /// A user's direct conversations: (user).
+  caf::replies_to<dms_atom, std::string>::with<conversation_list>,
+  /// Closes a user's connections on every node: (user).
+  caf::reacts_to<disconnect_atom, std::string>,
+  /// A page of older messages.
+  caf::replies_to<history_atom, history_query>::with<message_page>,
+  /// What a member entering a room needs.
+  caf::replies_to<recent_atom, recent_query>::with<room_snapshot>,
+  /// Who is in a room over all nodes: (room).
+  caf::replies_to<who_atom, std::string>::with<presence_snapshot>,
+  /// Relays a typing notice: (room, user, session).
+  caf::reacts_to<typing_atom, std::string, std::string, std::string>,
+  /// A hub wants a room's events: (room, hub).
+  caf::reacts_to<subscribe_atom, std::string, hub_actor>,
+  caf::reacts_to<unsubscribe_atom, std::string, hub_actor>,
+  /// A name is present in a room on this node, or no longer: (room, name, present).
+  caf::reacts_to<member_atom, std::string, std::string, bool>,
+  /// A room's entries as published, for the archive.
+  caf::replies_to<entries_atom, entries_query>::with<entry_batch>,
+  /// The archive to tell of entries stored, and how many entries per room
+  /// to hold for it at most; pages then say `more` where older messages
+  /// were stored, though no longer retained.
+  caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>,
+  /// The archive holds a room's entries this far: they may leave the bus.
+  caf::reacts_to<archived_atom, archived_mark>>;
+
+/// A node's directory watcher: keeps the sessions that watch the room
+/// directory current (directory.hpp).
+using directory_actor =
+  caf::typed_actor<caf::reacts_to<watch_atom, directory_watcher>, caf::reacts_to<unwatch_atom, std::string>,
+                   caf::reacts_to<tick_atom>>;
+
+/// The server API (api.hpp).
+using api_actor = caf::typed_actor<caf::replies_to<api_atom, api_request>::with<api_response>>;
+
+/// One client's session: what the edge decoded from its connection.
+using session_actor = caf::typed_actor<
+  /// A text frame.
+  caf::reacts_to<frame_atom, std::string>,
+  /// A binary frame (refused).
+  caf::reacts_to<binary_atom>,
+  /// The connection is gone.
+  caf::reacts_to<closed_atom>,
+  /// A moderator put this session out of a room.
+  caf::reacts_to<kicked_atom, std::string>>;
+
+} // namespace chatnode

@@ -1,0 +1,147 @@
+#include "actors/redis_bus/redis_entries.hpp"
+
+#include "actors/wire/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace chatnode::bridge {
+
+namespace {
+
+/// An entry's fields, by the one-letter names store.lua gives them.
+struct entry_fields {
+  message_id id;
+  std::string_view kind; ///< empty for a message
+  std::string_view target, user, text, cid, emoji, on, count, action, by, number;
+};
+
+entry_fields read_fields(const redis_reply& entry) {
+  entry_fields out;
+  if (entry.elements.size() < 2)
+    return out;
+  out.id = message_id::parse(entry.elements[0].str).value_or(message_id{});
+  const auto& fields = entry.elements[1].elements;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    const auto& name = fields[i].str;
+    std::string_view value = fields[i + 1].str;
+    if (name.size() != 1)
+      continue;
+    switch (name[0]) {
+      case 'k': out.kind = value; break;
+      case 'g': out.target = value; break;
+      case 'u': out.user = value; break;
+      case 't': out.text = value; break;
+      case 'c': out.cid = value; break;
+      case 'j': out.emoji = value; break;
+      case 'o': out.on = value; break;
+      case 'x': out.count = value; break;
+      case 'a': out.action = value; break;
+      case 'b': out.by = value; break;
+      case 'n': out.number = value; break;
+    }
+  }
+  return out;
+}
+
+chat_message as_message(const std::string& room, const entry_fields& f) {
+  return {room,
+          f.id,
+          std::string{f.user},
+          std::string{f.text},
+          static_cast<std::int64_t>(f.id.ms),
+          std::string{f.cid}};
+}
+
+} // namespace
+
+std::uint64_t entry_number(const redis_reply& entry) {
+  auto f = read_fields(entry);
+  std::uint64_t n = 0;
+  std::from_chars(f.number.data(), f.number.data() + f.number.size(), n);
+  return n;
+}
+
+bool is_change(const redis_reply& entry) {
+  return !read_fields(entry).kind.empty();
+}
+
+stored_message entry_event(const std::string& room, const redis_reply& entry) {
+  auto f = read_fields(entry);
+  if (f.kind.empty())
+    return {f.id, make_frame(encode_message(as_message(room, f)))};
+  if (f.kind == "o") {
+    moderation_event event{room,
+                           f.id,
+                           moderation_action_named(f.action).value_or(moderation_action::kick),
+                           std::string{f.user},
+                           std::string{f.by},
+                           std::nullopt};
+    std::int64_t until = 0;
+    if (std::from_chars(f.count.data(), f.count.data() + f.count.size(), until).ec == std::errc{} &&
+        !f.count.empty())
+      event.until = until;
+    return {f.id, make_frame(encode_moderation(event))};
+  }
+  message_change change;
+  change.kind = f.kind == "d"   ? change_kind::remove
+                : f.kind == "r" ? change_kind::reaction
+                                : change_kind::edit;
+  change.room = room;
+  change.id = f.id;
+  change.target = message_id::parse(f.target).value_or(message_id{});
+  change.user = f.user;
+  change.text = f.text;
+  change.ts = static_cast<std::int64_t>(f.id.ms);
+  change.emoji = f.emoji;
+  change.on = f.on == "1";
+  std::from_chars(f.count.data(), f.count.data() + f.count.size(), change.count);
+  change.cid = f.cid;
+  return {f.id, make_frame(encode_change(change))};
+}
+
+stored_message entry_now(const std::string& room, const redis_reply& entry, std::string_view state_json) {
+  auto f = read_fields(entry);
+  auto msg = as_message(room, f);
+  auto state = parse_state(state_json, msg.text);
+  return {f.id, make_frame(encode_current_message(msg, state))};
+}
+
+message_state parse_state(std::string_view state_json, std::string& text) {
+  message_state state;
+  if (state_json.empty())
+    return state;
+  auto doc = nlohmann::json::parse(state_json, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return state;
+  if (doc.contains("d")) {
+    state.deleted = true;
+    text.clear();
+    return state;
+  }
+  if (auto e = doc.find("e"); e != doc.end() && e->is_string()) {
+    std::int64_t ts = 0;
+    const auto& s = e->get_ref<const std::string&>();
+    std::from_chars(s.data(), s.data() + s.size(), ts);
+    state.edited = ts;
+    if (auto t = doc.find("t"); t != doc.end() && t->is_string())
+      text = t->get<std::string>();
+  }
+  // An empty list is encoded as {} by Redis's Lua JSON: only arrays hold reactions.
+  if (auto r = doc.find("r"); r != doc.end() && r->is_array()) {
+    for (const auto& pair : *r) {
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_array())
+        continue;
+      std::vector<std::string> users;
+      for (const auto& u : pair[1])
+        if (u.is_string())
+          users.push_back(u.get<std::string>());
+      if (!users.empty())
+        state.reactions.emplace_back(pair[0].get<std::string>(), std::move(users));
+    }
+  }
+  return state;
+}
+
+} // namespace chatnode::bridge

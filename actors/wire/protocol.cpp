@@ -1,0 +1,935 @@
+#include "actors/wire/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace chatnode {
+
+using json = nlohmann::json;
+
+// -- message ids ------------------------------------------------------------
+
+std::string message_id::to_string() const {
+  return std::to_string(ms) + '-' + std::to_string(seq);
+}
+
+std::optional<message_id> message_id::parse(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size())
+    return std::nullopt;
+  message_id id;
+  auto parse_part = [](std::string_view part, std::uint64_t& out) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc{} && end == part.data() + part.size();
+  };
+  if (!parse_part(text.substr(0, dash), id.ms) || !parse_part(text.substr(dash + 1), id.seq))
+    return std::nullopt;
+  return id;
+}
+
+std::string_view to_string(error_code code) {
+  switch (code) {
+    case error_code::bad_json: return "bad_json";
+    case error_code::bad_request: return "bad_request";
+    case error_code::not_joined: return "not_joined";
+    case error_code::too_large: return "too_large";
+    case error_code::rate_limited: return "rate_limited";
+    case error_code::unavailable: return "unavailable";
+    case error_code::unauthorized: return "unauthorized";
+    case error_code::forbidden: return "forbidden";
+    case error_code::not_found: return "not_found";
+  }
+  return "unknown";
+}
+
+// -- validation -------------------------------------------------------------
+
+bool valid_room(std::string_view room) {
+  if (room.empty() || room.size() > max_room_chars)
+    return false;
+  for (char c : room) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+namespace {
+
+/// The code points of valid UTF-8 (the WebSocket layer checked it).
+std::vector<char32_t> code_points(std::string_view text) {
+  std::vector<char32_t> out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    char32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra && i + k < text.size(); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += 1 + extra;
+  }
+  return out;
+}
+
+/// Code points that show nothing by themselves: joiners, variation
+/// selectors, the keycap mark and skin tones.
+bool joins_or_modifies(char32_t cp) {
+  return cp == 0x200D || cp == 0xFE0E || cp == 0xFE0F || cp == 0x20E3 || (cp >= 0x1F3FB && cp <= 0x1F3FF) ||
+         (cp >= 0xE0020 && cp <= 0xE007F);
+}
+
+} // namespace
+
+bool valid_emoji(std::string_view emoji) {
+  if (emoji.empty() || emoji.size() > max_emoji_bytes)
+    return false;
+  auto cps = code_points(emoji);
+  bool keycap = std::find(cps.begin(), cps.end(), char32_t{0x20E3}) != cps.end();
+  bool visible = false;
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    auto cp = cps[i];
+    bool keycap_base = keycap && i == 0 && ((cp >= '0' && cp <= '9') || cp == '#' || cp == '*');
+    // ASCII, C1 controls, spaces, bidi controls and invisible formatting.
+    if ((cp <= 0xA0 && !keycap_base) || (cp >= 0x2000 && cp <= 0x200C) || (cp >= 0x200E && cp <= 0x206F) ||
+        cp == 0x3000 || cp == 0xFEFF)
+      return false;
+    visible = visible || !joins_or_modifies(cp);
+  }
+  return visible;
+}
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text)
+    n += (c & 0xC0) != 0x80; // count every byte that starts a code point
+  return n;
+}
+
+bool nesting_exceeds(std::string_view json, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!s.empty() && is_space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+decode_error fail(error_code code, std::string reason, std::string cid = {}) {
+  return decode_error{code, std::move(reason), std::move(cid)};
+}
+
+/// Reads an optional string field; false when present with another type.
+bool read_string(const json& obj, const char* key, std::optional<std::string>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null())
+    return true;
+  if (!it->is_string())
+    return false;
+  out = it->get<std::string>();
+  return true;
+}
+
+} // namespace
+
+namespace {
+
+std::optional<request_type> type_named(std::string_view name) {
+  if (name == "join")
+    return request_type::join;
+  if (name == "leave")
+    return request_type::leave;
+  if (name == "send")
+    return request_type::send;
+  if (name == "history")
+    return request_type::history;
+  if (name == "typing")
+    return request_type::typing;
+  if (name == "edit")
+    return request_type::edit;
+  if (name == "delete")
+    return request_type::remove;
+  if (name == "react")
+    return request_type::react;
+  if (name == "read")
+    return request_type::read;
+  if (name == "moderate")
+    return request_type::moderate;
+  if (name == "dm")
+    return request_type::dm;
+  if (name == "rooms")
+    return request_type::rooms;
+  if (name == "dms")
+    return request_type::dms;
+  if (name == "search")
+    return request_type::search;
+  if (name == "members")
+    return request_type::members;
+  return std::nullopt;
+}
+
+/// An optional message id field; an error when present and not an id.
+std::optional<decode_error> read_id(const json& doc, const char* key, std::optional<message_id>& out) {
+  std::optional<std::string> text;
+  if (!read_string(doc, key, text))
+    return fail(error_code::bad_request, std::string{key} + " must be a message id string");
+  if (text) {
+    out = message_id::parse(*text);
+    if (!out)
+      return fail(error_code::bad_request, std::string{key} + " is not a message id");
+  }
+  return std::nullopt;
+}
+
+/// A user's name (or identity) field: 1 to 32 characters, trimmed, not
+/// blank, no control characters.
+std::optional<decode_error> read_name(const json& doc, const char* key, std::string& out) {
+  std::optional<std::string> name;
+  if (!read_string(doc, key, name) || !name)
+    return fail(error_code::bad_request, std::string{key} + " is missing or not a string");
+  auto trimmed = trim(*name);
+  if (trimmed.empty() || utf8_length(trimmed) > max_name_chars)
+    return fail(error_code::bad_request, std::string{key} + " must be 1 to 32 characters, not blank");
+  for (unsigned char c : trimmed)
+    if (c < 0x20 || c == 0x7F)
+      return fail(error_code::bad_request, std::string{key} + " must not contain control characters");
+  out = std::string{trimmed};
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_moderate(const json& doc, request& req) {
+  std::optional<std::string> action;
+  if (!read_string(doc, "action", action) || !action)
+    return fail(error_code::bad_request, "action is missing or not a string");
+  auto named = moderation_action_named(*action);
+  if (!named)
+    return fail(error_code::bad_request, "action must be mute, unmute, kick, ban or unban");
+  req.action = *named;
+  if (auto err = read_name(doc, "user", req.user))
+    return err;
+  if (auto it = doc.find("seconds"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1)
+      return fail(error_code::bad_request, "seconds must be a positive integer");
+    auto seconds = it->get<std::int64_t>();
+    if (seconds <= max_moderation_seconds)
+      req.seconds = seconds;
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_rooms(const json& doc, const protocol_limits& limits, request& req) {
+  std::optional<std::string> cursor;
+  if (!read_string(doc, "cursor", cursor))
+    return fail(error_code::bad_request, "cursor must be a string");
+  if (cursor) {
+    // A cursor is what a `rooms` event gave as `next`: a position.
+    auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), req.offset);
+    if (ec != std::errc{} || end != cursor->data() + cursor->size() || cursor->size() > 9)
+      return fail(error_code::bad_request, "cursor is not one this node gave");
+  }
+  req.limit = std::min(limits.default_page_size, max_page_size);
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 100)
+      return fail(error_code::bad_request, "limit must be 1 to 100");
+    req.limit = static_cast<std::size_t>(it->get<std::int64_t>());
+  }
+  if (auto it = doc.find("watch"); it != doc.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      return fail(error_code::bad_request, "watch must be a boolean");
+    req.watch = it->get<bool>();
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_join(const json& doc, const protocol_limits& limits, request& req) {
+  if (auto err = read_name(doc, "name", req.name))
+    return err;
+  if (auto err = read_id(doc, "since", req.since))
+    return err;
+  std::optional<std::string> token;
+  if (!read_string(doc, "token", token))
+    return fail(error_code::bad_request, "token must be a string");
+  if (token && token->size() > max_token_chars)
+    return fail(error_code::bad_request, "token is longer than 4096 characters");
+  req.token = std::move(token).value_or("");
+  req.limit = limits.default_page_size;
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_send(const json& doc, const protocol_limits& limits, request& req) {
+  std::optional<std::string> text;
+  if (!read_string(doc, "text", text) || !text)
+    return fail(error_code::bad_request, "text is missing or not a string", req.cid);
+  auto length = utf8_length(*text);
+  if (length == 0)
+    return fail(error_code::bad_request, "text is empty", req.cid);
+  if (length > limits.max_text_chars)
+    return fail(error_code::too_large,
+                "text is longer than " + std::to_string(limits.max_text_chars) + " characters", req.cid);
+  req.text = std::move(*text);
+  return std::nullopt;
+}
+
+/// A required message id field.
+std::optional<decode_error> read_required_id(const json& doc, const char* key, message_id& out,
+                                             const std::string& cid) {
+  std::optional<message_id> id;
+  if (auto err = read_id(doc, key, id)) {
+    err->cid = cid;
+    return err;
+  }
+  if (!id)
+    return fail(error_code::bad_request, std::string{key} + " is missing", cid);
+  out = *id;
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_react(const json& doc, request& req) {
+  std::optional<std::string> emoji;
+  if (!read_string(doc, "emoji", emoji) || !emoji)
+    return fail(error_code::bad_request, "emoji is missing or not a string", req.cid);
+  if (!valid_emoji(*emoji))
+    return fail(error_code::bad_request, "emoji must be one emoji, at most 16 bytes", req.cid);
+  req.emoji = std::move(*emoji);
+  auto on = doc.find("on");
+  if (on == doc.end() || !on->is_boolean())
+    return fail(error_code::bad_request, "on is missing or not a boolean", req.cid);
+  req.on = on->get<bool>();
+  return std::nullopt;
+}
+
+/// A page's optional `before` and `limit` (1 to `most`, `fallback` when absent).
+std::optional<decode_error> read_page(const json& doc, std::size_t fallback, std::size_t most, request& req) {
+  if (auto err = read_id(doc, "before", req.before))
+    return err;
+  req.limit = fallback;
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer())
+      return fail(error_code::bad_request, "limit must be an integer");
+    auto limit = it->get<std::int64_t>();
+    if (limit < 1 || limit > static_cast<std::int64_t>(most))
+      return fail(error_code::bad_request, "limit must be 1 to " + std::to_string(most));
+    req.limit = static_cast<std::size_t>(limit);
+  }
+  return std::nullopt;
+}
+
+std::optional<decode_error> read_history(const json& doc, const protocol_limits& limits, request& req) {
+  return read_page(doc, limits.default_page_size, max_page_size, req);
+}
+
+std::optional<decode_error> read_search(const json& doc, request& req) {
+  std::optional<std::string> query;
+  if (!read_string(doc, "query", query) || !query)
+    return fail(error_code::bad_request, "query is missing or not a string");
+  auto first = query->find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return fail(error_code::bad_request, "query must hold a word");
+  auto last = query->find_last_not_of(" \t\r\n");
+  req.text = query->substr(first, last - first + 1);
+  if (utf8_length(req.text) > max_search_chars)
+    return fail(error_code::bad_request, "query must be at most 200 characters");
+  return read_page(doc, default_search_page, max_search_page, req);
+}
+
+std::optional<decode_error> read_members(const json& doc, request& req) {
+  std::optional<std::string> after;
+  if (!read_string(doc, "after", after))
+    return fail(error_code::bad_request, "after must be a string");
+  if (after && utf8_length(*after) > max_name_chars)
+    return fail(error_code::bad_request, "after must be a name, at most 32 characters");
+  req.after = std::move(after);
+  req.limit = default_members_page;
+  if (auto it = doc.find("limit"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+        it->get<std::int64_t>() > static_cast<std::int64_t>(max_members_page))
+      return fail(error_code::bad_request, "limit must be 1 to " + std::to_string(max_members_page));
+    req.limit = static_cast<std::size_t>(it->get<std::int64_t>());
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
+  // Checked before parsing: the parser would build (and free recursively)
+  // whatever depth it is given.
+  if (nesting_exceeds(frame, limits.max_json_depth)) {
+    auto err = fail(error_code::bad_json,
+                    "JSON nests deeper than " + std::to_string(limits.max_json_depth) + " levels");
+    err.too_deep = true;
+    return err;
+  }
+  json doc = json::parse(frame, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(error_code::bad_json, "frame is not a JSON object");
+
+  // The cid is read first so that every later error can carry it.
+  std::optional<std::string> cid;
+  if (!read_string(doc, "cid", cid))
+    return fail(error_code::bad_request, "cid must be a string");
+  if (cid && utf8_length(*cid) > max_cid_chars)
+    return fail(error_code::bad_request, "cid is longer than 64 characters");
+  std::string cid_text = cid.value_or("");
+
+  std::optional<std::string> type;
+  if (!read_string(doc, "type", type) || !type)
+    return fail(error_code::bad_request, "type is missing or not a string", cid_text);
+  auto kind = type_named(*type);
+  if (!kind)
+    return fail(error_code::bad_request, "unknown type", cid_text);
+
+  request req;
+  req.type = *kind;
+  if (req.type == request_type::dm) { // no room: the node names it
+    if (auto err = read_name(doc, "user", req.user))
+      return *err;
+    return req;
+  }
+  if (req.type == request_type::dms) // no room: the user's conversations
+    return req;
+  if (req.type == request_type::rooms) { // no room: the directory
+    if (auto err = read_rooms(doc, limits, req))
+      return *err;
+    return req;
+  }
+  std::optional<std::string> room;
+  if (!read_string(doc, "room", room) || !room)
+    return fail(error_code::bad_request, "room is missing or not a string", cid_text);
+  if (!valid_room(*room))
+    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid_text);
+  req.room = std::move(*room);
+
+  std::optional<decode_error> err;
+  switch (req.type) {
+    case request_type::join:
+      // A client joining several rooms tells their refusals apart by it.
+      req.cid = std::move(cid_text);
+      err = read_join(doc, limits, req);
+      if (err)
+        err->cid = req.cid;
+      break;
+    case request_type::send:
+      req.cid = std::move(cid_text);
+      err = read_send(doc, limits, req);
+      break;
+    case request_type::history: err = read_history(doc, limits, req); break;
+    case request_type::search: err = read_search(doc, req); break;
+    case request_type::members: err = read_members(doc, req); break;
+    case request_type::edit:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      if (!err)
+        err = read_send(doc, limits, req);
+      break;
+    case request_type::remove:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      break;
+    case request_type::react:
+      req.cid = std::move(cid_text);
+      err = read_required_id(doc, "target", req.target, req.cid);
+      if (!err)
+        err = read_react(doc, req);
+      break;
+    case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
+    case request_type::moderate: err = read_moderate(doc, req); break;
+    case request_type::dm:
+    case request_type::dms:
+    case request_type::rooms: break; // read above
+    case request_type::leave:
+    case request_type::typing: break;
+  }
+  if (err)
+    return *err;
+  return req;
+}
+
+// -- encoding ---------------------------------------------------------------
+// Events are written by hand: the hot path (message fan-out) encodes one
+// message per delivery batch, and a direct writer avoids building a DOM.
+
+namespace {
+
+void append_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_escaped(out, value);
+}
+
+void append_message_fields(std::string& out, const chat_message& msg) {
+  out += "\"room\":";
+  append_escaped(out, msg.room);
+  out += ",\"id\":\"";
+  out += msg.id.to_string();
+  out += '"';
+  append_field(out, "user", msg.user);
+  append_field(out, "text", msg.text);
+  out += ",\"ts\":";
+  out += std::to_string(msg.ts);
+  if (!msg.cid.empty())
+    append_field(out, "cid", msg.cid);
+}
+
+void append_message_array(std::string& out, const std::vector<stored_message>& messages) {
+  out += '[';
+  bool first = true;
+  for (const auto& msg : messages) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += *msg.frame;
+  }
+  out += ']';
+}
+
+std::string start_event(std::string_view type, std::size_t reserve = 128) {
+  std::string out;
+  out.reserve(reserve);
+  out += "{\"type\":\"";
+  out += type;
+  out += '"';
+  return out;
+}
+
+/// A JSON array of names.
+void append_names(std::string& out, const std::vector<std::string>& names) {
+  out += '[';
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_escaped(out, names[i]);
+  }
+  out += ']';
+}
+
+} // namespace
+
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required) {
+  auto out = start_event("welcome");
+  append_field(out, "node", node);
+  append_field(out, "session", session);
+  out += ",\"protocol\":";
+  out += std::to_string(protocol_version);
+  if (token_required)
+    out += ",\"auth\":\"token\"";
+  out += '}';
+  return out;
+}
+
+std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
+                          const message_page& history, const joined_extras& extras) {
+  auto read = extras.read;
+  auto unread = extras.unread;
+  std::size_t size = 256;
+  for (const auto& msg : history.messages)
+    size += msg.frame->size() + 1;
+  auto out = start_event("joined", size);
+  append_field(out, "room", room);
+  out += ",\"members\":";
+  append_names(out, members);
+  out += ",\"history\":";
+  append_message_array(out, history.messages);
+  out += ",\"more\":";
+  out += history.more ? "true" : "false";
+  out += ",\"read\":";
+  if (read) {
+    out += '"';
+    out += read->to_string();
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ",\"unread\":";
+  out += std::to_string(unread);
+  out += ",\"count\":";
+  out += std::to_string(std::max(extras.count, members.size()));
+  out += ",\"members_more\":";
+  out += extras.members_more ? "true" : "false";
+  if (!extras.peer.empty()) {
+    out += ",\"dm\":true";
+    append_field(out, "peer", extras.peer);
+  }
+  if (!extras.role.empty())
+    append_field(out, "role", extras.role);
+  out += '}';
+  return out;
+}
+
+std::string encode_message(const chat_message& msg) {
+  std::string out;
+  out.reserve(96 + msg.room.size() + msg.user.size() + msg.text.size() + msg.cid.size());
+  out += "{\"type\":\"message\",";
+  append_message_fields(out, msg);
+  out += '}';
+  return out;
+}
+
+std::string encode_current_message(const chat_message& msg, const message_state& state) {
+  std::string out;
+  out.reserve(112 + msg.room.size() + msg.user.size() + msg.text.size() + msg.cid.size());
+  out += "{\"type\":\"message\",\"room\":";
+  append_escaped(out, msg.room);
+  out += ",\"id\":\"";
+  out += msg.id.to_string();
+  out += '"';
+  append_field(out, "user", msg.user);
+  append_field(out, "text", state.deleted ? std::string_view{} : std::string_view{msg.text});
+  out += ",\"ts\":";
+  out += std::to_string(msg.ts);
+  if (!msg.cid.empty())
+    append_field(out, "cid", msg.cid);
+  if (state.deleted)
+    out += ",\"deleted\":true";
+  else if (state.edited)
+    out += ",\"edited\":" + std::to_string(*state.edited);
+  out += ",\"reactions\":{";
+  bool first = true;
+  for (const auto& [emoji, users] : state.reactions) {
+    if (state.deleted || users.empty())
+      break;
+    if (!first)
+      out += ',';
+    first = false;
+    append_escaped(out, emoji);
+    out += ":[";
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_escaped(out, users[i]);
+    }
+    out += ']';
+  }
+  out += "}}";
+  return out;
+}
+
+namespace {
+
+std::string_view change_type(change_kind kind) {
+  switch (kind) {
+    case change_kind::edit: return "edit";
+    case change_kind::remove: return "delete";
+    case change_kind::reaction: return "reaction";
+    case change_kind::moderation: return "moderation";
+  }
+  return "edit";
+}
+
+} // namespace
+
+message_template encode_change_template(const message_change& change) {
+  message_template t;
+  t.head = "{\"type\":\"";
+  t.head += change_type(change.kind);
+  t.head += "\",\"room\":";
+  append_escaped(t.head, change.room);
+  t.head += ",\"id\":\"";
+  t.middle = "\",\"target\":\"" + change.target.to_string() + '"';
+  append_field(t.middle, "user", change.user);
+  switch (change.kind) {
+    case change_kind::edit:
+      append_field(t.middle, "text", change.text);
+      t.middle += ",\"ts\":";
+      break;
+    case change_kind::remove:
+    case change_kind::moderation: t.middle += ",\"ts\":"; break;
+    case change_kind::reaction:
+      append_field(t.middle, "emoji", change.emoji);
+      t.middle += change.on ? ",\"on\":true" : ",\"on\":false";
+      t.middle += ",\"count\":";
+      break;
+  }
+  if (change.unchanged)
+    t.tail += ",\"unchanged\":true";
+  if (!change.cid.empty())
+    append_field(t.tail, "cid", change.cid);
+  t.tail += '}';
+  return t;
+}
+
+std::string encode_change(const message_change& change) {
+  auto t = encode_change_template(change);
+  auto number =
+    change.kind == change_kind::reaction ? std::to_string(change.count) : std::to_string(change.ts);
+  return t.head + change.id.to_string() + t.middle + number + t.tail;
+}
+
+std::string_view to_string(moderation_action action) {
+  switch (action) {
+    case moderation_action::mute: return "mute";
+    case moderation_action::unmute: return "unmute";
+    case moderation_action::kick: return "kick";
+    case moderation_action::ban: return "ban";
+    case moderation_action::unban: return "unban";
+  }
+  return "kick";
+}
+
+std::optional<moderation_action> moderation_action_named(std::string_view name) {
+  for (auto action : {moderation_action::mute, moderation_action::unmute, moderation_action::kick,
+                      moderation_action::ban, moderation_action::unban})
+    if (to_string(action) == name)
+      return action;
+  return std::nullopt;
+}
+
+std::string encode_moderation(const moderation_event& event) {
+  auto out = start_event("moderation");
+  append_field(out, "room", event.room);
+  append_field(out, "id", event.id.to_string());
+  append_field(out, "action", to_string(event.action));
+  append_field(out, "user", event.user);
+  append_field(out, "by", event.by);
+  out += ",\"until\":";
+  out += event.until ? std::to_string(*event.until) : "null";
+  out += '}';
+  return out;
+}
+
+namespace {
+
+void append_directory_fields(std::string& out, const directory_entry& entry) {
+  out += "\"room\":";
+  append_escaped(out, entry.room);
+  out += ",\"members\":";
+  out += std::to_string(entry.members);
+  out += ",\"last_ts\":";
+  out += entry.last_ts ? std::to_string(*entry.last_ts) : "null";
+}
+
+} // namespace
+
+std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next) {
+  auto out = start_event("rooms", 64 + rooms.size() * 64);
+  out += ",\"rooms\":[";
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += '{';
+    append_directory_fields(out, rooms[i]);
+    out += '}';
+  }
+  out += "],\"next\":";
+  out += next ? '"' + std::to_string(*next) + '"' : std::string{"null"};
+  out += '}';
+  return out;
+}
+
+std::string encode_room_update(const directory_entry& entry) {
+  auto out = start_event("room_update");
+  out += ',';
+  append_directory_fields(out, entry);
+  out += '}';
+  return out;
+}
+
+std::string encode_conversation(std::string_view room, std::string_view peer) {
+  auto out = start_event("conversation");
+  append_field(out, "room", room);
+  append_field(out, "peer", peer);
+  out += '}';
+  return out;
+}
+
+std::string encode_conversations(const std::vector<std::pair<std::string, std::string>>& list) {
+  auto out = start_event("dms");
+  out += ",\"conversations\":[";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += '{';
+    out += "\"room\":";
+    append_escaped(out, list[i].first);
+    append_field(out, "peer", list[i].second);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string encode_kicked(std::string_view room, std::string_view by) {
+  auto out = start_event("kicked");
+  append_field(out, "room", room);
+  append_field(out, "by", by);
+  out += '}';
+  return out;
+}
+
+std::string encode_read(std::string_view room, message_id id, std::size_t unread) {
+  auto out = start_event("read");
+  append_field(out, "room", room);
+  append_field(out, "id", id.to_string());
+  out += ",\"unread\":";
+  out += std::to_string(unread);
+  out += '}';
+  return out;
+}
+
+message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
+                                         std::string_view cid) {
+  // Same field order as encode_message, so both produce identical bytes.
+  message_template t;
+  t.head = "{\"type\":\"message\",\"room\":";
+  append_escaped(t.head, room);
+  t.head += ",\"id\":\"";
+  t.middle = "\"";
+  append_field(t.middle, "user", user);
+  append_field(t.middle, "text", text);
+  t.middle += ",\"ts\":";
+  if (!cid.empty())
+    append_field(t.tail, "cid", cid);
+  t.tail += '}';
+  return t;
+}
+
+std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count) {
+  auto out = start_event("presence");
+  append_field(out, "room", room);
+  append_field(out, "user", user);
+  append_field(out, "event", joined ? "join" : "leave");
+  out += ",\"count\":";
+  out += std::to_string(count);
+  out += '}';
+  return out;
+}
+
+std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
+                                 const std::vector<std::string>& leaves, std::size_t count,
+                                 std::string_view upto) {
+  auto out = start_event("presence_diff", 96 + 36 * (joins.size() + leaves.size()));
+  append_field(out, "room", room);
+  out += ",\"joins\":";
+  append_names(out, joins);
+  out += ",\"leaves\":";
+  append_names(out, leaves);
+  out += ",\"count\":";
+  out += std::to_string(count);
+  if (!upto.empty())
+    append_field(out, "upto", upto);
+  out += '}';
+  return out;
+}
+
+std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
+                           bool more) {
+  auto out = start_event("members", 64 + 36 * names.size());
+  append_field(out, "room", room);
+  out += ",\"members\":";
+  append_names(out, names);
+  out += ",\"count\":";
+  out += std::to_string(count);
+  out += ",\"more\":";
+  out += more ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+std::string encode_typing(std::string_view room, std::string_view user) {
+  auto out = start_event("typing");
+  append_field(out, "room", room);
+  append_field(out, "user", user);
+  out += '}';
+  return out;
+}
+
+namespace {
+
+/// A page of messages answering a request: `history`, or `search` (with its query).
+std::string encode_page(const char* type, std::string_view room, const std::string_view* query,
+                        const message_page& page) {
+  std::size_t size = 128 + (query ? query->size() : 0);
+  for (const auto& msg : page.messages)
+    size += msg.frame->size() + 1;
+  auto out = start_event(type, size);
+  append_field(out, "room", room);
+  if (query)
+    append_field(out, "query", *query);
+  out += ",\"messages\":";
+  append_message_array(out, page.messages);
+  out += ",\"more\":";
+  out += page.more ? "true" : "false";
+  out += '}';
+  return out;
+}
+
+} // namespace
+
+std::string encode_history(std::string_view room, const message_page& page) {
+  return encode_page("history", room, nullptr, page);
+}
+
+std::string encode_search(std::string_view room, std::string_view query, const message_page& page) {
+  return encode_page("search", room, &query, page);
+}
+
+std::string encode_error(error_code code, std::string_view reason, std::string_view cid) {
+  auto out = start_event("error");
+  append_field(out, "code", to_string(code));
+  append_field(out, "reason", reason);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+} // namespace chatnode

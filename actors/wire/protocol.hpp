@@ -1,0 +1,195 @@
+#pragma once
+// The wire protocol (PROTOCOL.md): decoding client frames and encoding node
+// events. The only code that knows the JSON shape of the protocol.
+
+#include "actors/contracts/chat_types.hpp"
+#include "actors/contracts/result.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace chatnode {
+
+/// Error codes of `error` events.
+enum class error_code {
+  bad_json,
+  bad_request,
+  not_joined,
+  too_large,
+  rate_limited,
+  unavailable,
+  unauthorized, ///< a join without a valid token where [auth] requires one
+  forbidden,    ///< (1.1) not this user's to change
+  not_found,    ///< (1.1) no such message in the room's retained history, or deleted
+};
+inline constexpr std::size_t error_code_count = 9;
+static_assert(static_cast<std::size_t>(error_code::not_found) + 1 == error_code_count,
+              "error_code_count and the enum differ");
+
+std::string_view to_string(error_code code);
+
+/// WebSocket close codes the node uses (1007 and 1009 are Beast's own, sent
+/// for invalid UTF-8 and for a frame over the limit).
+namespace close_code {
+inline constexpr std::uint16_t going_away = 1001;
+inline constexpr std::uint16_t policy_violation = 1008;
+inline constexpr std::uint16_t invalid_payload = 1007;
+inline constexpr std::uint16_t too_big = 1009;
+inline constexpr std::uint16_t service_restart = 1012;
+inline constexpr std::uint16_t try_again_later = 1013;
+} // namespace close_code
+
+inline constexpr int protocol_version = 1;
+inline constexpr std::size_t max_room_chars = 64;
+inline constexpr std::size_t max_name_chars = 32;
+inline constexpr std::size_t max_cid_chars = 64;
+inline constexpr std::size_t max_page_size = 100;
+inline constexpr std::size_t max_search_chars = 200;
+inline constexpr std::size_t default_search_page = 20;
+inline constexpr std::size_t max_search_page = 50;
+inline constexpr std::size_t default_members_page = 100;
+inline constexpr std::size_t max_members_page = 500;
+inline constexpr std::size_t max_token_chars = 4096;
+inline constexpr std::size_t max_emoji_bytes = 16;
+inline constexpr std::int64_t max_moderation_seconds =
+  10LL * 365 * 24 * 3600; ///< ten years: longer is "until lifted"
+
+/// Limits that decoding enforces.
+struct protocol_limits {
+  std::size_t max_text_chars = 4000;
+  std::size_t default_page_size = 50;
+  std::size_t max_json_depth = 16; ///< arrays and objects nested deeper are refused unparsed
+};
+
+enum class request_type {
+  join,
+  leave,
+  send,
+  history,
+  typing,
+  edit,
+  remove,
+  react,
+  read,
+  moderate,
+  dm,
+  rooms,
+  dms,
+  search,
+  members ///< (1.1) a page of a room's member names
+};
+
+/// A decoded, validated client request.
+struct request {
+  request_type type = request_type::join;
+  std::string room;
+  std::string name;                                   ///< join: trimmed display name
+  std::string token;                                  ///< join: optional, see actors/people/token.hpp
+  std::string text;                                   ///< send, edit; search: the words (trimmed)
+  std::string cid;                                    ///< send, edit, delete, react: optional
+  std::optional<message_id> since;                    ///< join: optional
+  std::optional<message_id> before;                   ///< history, search: optional
+  std::size_t limit = 0;                              ///< history, search: page size, defaulted
+  message_id target;                                  ///< edit, delete, react: the message changed
+  std::string emoji;                                  ///< react
+  bool on = true;                                     ///< react: added (false: taken back)
+  message_id read;                                    ///< read: the newest message read
+  moderation_action action = moderation_action::kick; ///< moderate
+  std::string user;                                   ///< moderate: whom; dm: the other user
+  std::optional<std::int64_t> seconds;                ///< moderate: how long (mute, ban); none: until lifted
+  std::size_t offset = 0;                             ///< rooms: where the page starts (the cursor)
+  bool watch = false;                                 ///< rooms: room_update events from now on
+  std::optional<std::string> after;                   ///< members: the page starts after this name
+};
+
+/// Why a frame was refused.
+struct decode_error {
+  error_code code;
+  std::string reason;
+  std::string cid;       ///< echoed when the frame carried a usable one
+  bool too_deep = false; ///< refused for its nesting depth
+};
+
+using decode_result = result<request, decode_error>;
+
+/// Decodes and validates one client text frame.
+decode_result decode_request(std::string_view frame, const protocol_limits& limits);
+
+/// True for 1 to 64 characters of [A-Za-z0-9_.-].
+bool valid_room(std::string_view room);
+/// One emoji: 1 to 16 bytes of UTF-8 with no ASCII but a keycap's digit,
+/// `#` or `*` (so no letters, spaces or controls), and no blank code points.
+bool valid_emoji(std::string_view emoji);
+/// Number of code points in valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+/// True when arrays and objects in `json` nest deeper than `max_depth`
+/// (a scan that reads strings but builds nothing).
+bool nesting_exceeds(std::string_view json, std::size_t max_depth);
+
+// -- encoding node events ---------------------------------------------------
+
+/// `token_required`: joins must carry a token (adds "auth":"token").
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false);
+/// What `joined` carries beside members and history.
+struct joined_extras {
+  std::optional<message_id> read; ///< the user's read position (null when none)
+  std::size_t unread = 0;         ///< messages after it
+  std::string_view peer;          ///< a direct conversation's other user (adds "dm":true)
+  std::string_view role;          ///< the user's role, when not a member
+  std::size_t count = 0;          ///< (1.1) names in the room; `members` may list fewer
+  bool members_more = false;      ///< (1.1) `members` is a first page: names follow
+};
+std::string encode_joined(std::string_view room, const std::vector<std::string>& members,
+                          const message_page& history, const joined_extras& extras = {});
+std::string encode_message(const chat_message& msg);
+/// A message as it now is, for snapshots: with `edited`, `deleted` and
+/// `reactions` (always present, maybe empty); a deleted one has empty text.
+std::string encode_current_message(const chat_message& msg, const message_state& state);
+/// An `edit`, `delete` or `reaction` event.
+std::string encode_change(const message_change& change);
+std::string encode_read(std::string_view room, message_id id, std::size_t unread);
+std::string encode_moderation(const moderation_event& event);
+/// A page of the room directory; `next` is the cursor of the page after, if any.
+std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next);
+std::string encode_room_update(const directory_entry& entry);
+/// A direct conversation someone opened with the user.
+std::string encode_conversation(std::string_view room, std::string_view peer);
+/// The user's direct conversations.
+std::string encode_conversations(const std::vector<std::pair<std::string, std::string>>& list);
+std::string encode_kicked(std::string_view room, std::string_view by);
+std::string_view to_string(moderation_action action);
+/// A moderation action's name; nullopt for none.
+std::optional<moderation_action> moderation_action_named(std::string_view name);
+
+/// A `message` event around a gap for the id and the ts, for a store (Redis)
+/// that assigns both: head + id + middle + ts + tail.
+struct message_template {
+  std::string head;
+  std::string middle;
+  std::string tail;
+};
+message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
+                                         std::string_view cid);
+/// A change event around a gap for its id and a number: the ts of an edit
+/// or delete, or the count after a reaction (its id and that are the store's).
+message_template encode_change_template(const message_change& change);
+std::string encode_presence(std::string_view room, std::string_view user, bool joined, std::size_t count);
+/// (1.1) A big room's presence changes of an interval, as they change one
+/// member's list: names to add and to remove (each in name order), the
+/// room's count after them, and `upto` when the list holds names up to it only.
+std::string encode_presence_diff(std::string_view room, const std::vector<std::string>& joins,
+                                 const std::vector<std::string>& leaves, std::size_t count,
+                                 std::string_view upto = {});
+/// (1.1) A page of a room's member names, answering `members`.
+std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
+                           bool more);
+std::string encode_typing(std::string_view room, std::string_view user);
+std::string encode_history(std::string_view room, const message_page& page);
+/// A search's answer: `page` newest first.
+std::string encode_search(std::string_view room, std::string_view query, const message_page& page);
+std::string encode_error(error_code code, std::string_view reason, std::string_view cid = {});
+
+} // namespace chatnode

@@ -1,0 +1,31 @@
+#pragma once
+// What the network edge counts (connections, bytes, frames, the limits it
+// enforces, fan-out latency), for /metrics. A member of the edge context;
+// the chat counts in actors/chat_stats.hpp.
+
+#include "actors/contracts/chat_stats.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace chatnode {
+
+struct edge_stats {
+  std::atomic<std::int64_t> connections{0};
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> frames_out{0};
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> slow_consumer_closes{0};
+  std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{}; ///< the limits the edge enforces
+  latency_histogram fanout_latency; ///< from the bus handing a message on to its write
+
+  void count_limit(limit which) {
+    limit_hits[static_cast<std::size_t>(which)].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+} // namespace chatnode
