@@ -52,6 +52,19 @@ void append_value(std::string& line, std::string_view value) {
   line += '"';
 }
 
+/// One JSON object; `message`, when there is one, is the line a person
+/// would read in text format.
+std::string json_line(level l, std::string_view timestamp, std::string_view event,
+                      std::initializer_list<field> fields, std::string_view message) {
+  nlohmann::ordered_json line{{"time", timestamp}, {"level", lower_name(l)}, {"event", event}};
+  for (const auto& [key, value] : fields)
+    line[std::string{key}] = value;
+  if (!message.empty())
+    line["message"] = message;
+  // Text that is not UTF-8 is replaced, never a reason to lose the line.
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 } // namespace
 
 level parse_level(std::string_view text) {
@@ -78,9 +91,10 @@ bool enabled(level l) {
   return l >= min_level.load(std::memory_order_relaxed);
 }
 
-void write(level l, std::string_view event, std::initializer_list<field> fields) {
-  if (!enabled(l))
-    return;
+namespace {
+
+/// Now as `2026-11-28T07:10:00.123Z`.
+std::string timestamp_now() {
   using namespace std::chrono;
   auto now = system_clock::now();
   auto secs = system_clock::to_time_t(now);
@@ -90,21 +104,40 @@ void write(level l, std::string_view event, std::initializer_list<field> fields)
   char stamp[96];
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms));
-  auto line = format_line(l, stamp, event, fields);
+  return stamp;
+}
+
+/// One write(2) per line keeps lines whole across threads.
+void put_line(int fd, std::string line) {
   line += '\n';
-  // One write(2) per line keeps lines whole across threads.
-  [[maybe_unused]] auto written = ::write(STDERR_FILENO, line.data(), line.size());
+  [[maybe_unused]] auto written = ::write(fd, line.data(), line.size());
+}
+
+} // namespace
+
+void write(level l, std::string_view event, std::initializer_list<field> fields) {
+  if (enabled(l))
+    put_line(STDERR_FILENO, format_line(l, timestamp_now(), event, fields));
+}
+
+void announce(std::string_view message, std::string_view event, std::initializer_list<field> fields) {
+  if (json_lines.load(std::memory_order_relaxed))
+    put_line(STDOUT_FILENO, json_line(level::info, timestamp_now(), event, fields, message));
+  else
+    put_line(STDOUT_FILENO, std::string{message});
+}
+
+void fail(std::string_view message) {
+  if (json_lines.load(std::memory_order_relaxed))
+    put_line(STDERR_FILENO, json_line(level::error, timestamp_now(), "startup_failed", {}, message));
+  else
+    put_line(STDERR_FILENO, "chatnode: " + std::string{message});
 }
 
 std::string format_line(level l, std::string_view timestamp, std::string_view event,
                         std::initializer_list<field> fields) {
-  if (json_lines.load(std::memory_order_relaxed)) {
-    nlohmann::ordered_json line{{"time", timestamp}, {"level", lower_name(l)}, {"event", event}};
-    for (const auto& [key, value] : fields)
-      line[std::string{key}] = value;
-    // Text that is not UTF-8 is replaced, never a reason to lose the line.
-    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  if (json_lines.load(std::memory_order_relaxed))
+    return json_line(l, timestamp, event, fields, {});
   std::string line;
   line.reserve(128);
   line += timestamp;

@@ -1,6 +1,6 @@
 #include "node/process/server.hpp"
 
-#include "actors/bus/embedded_bus.hpp"
+#include "actors/embedded_bus/embedded_bus.hpp"
 #include "actors/people/api.hpp"
 #include "actors/archive/archive.hpp"
 #include "actors/people/directory.hpp"
@@ -348,7 +348,7 @@ void drain_on_signal(net::signal_set& signals, const node_config& config, edge_c
 } // namespace
 
 int startup_error(const std::string& message, int exit_code) {
-  std::fprintf(stderr, "chatnode: %s\n", message.c_str());
+  log::fail(message);
   return exit_code;
 }
 
@@ -456,8 +456,7 @@ int run_server(const node_config& config) {
   // after that line must drain, not kill.
   net::signal_set signals{ioc, SIGINT, SIGTERM};
   drain_on_signal(signals, config, ctx, pool, acceptor);
-  std::printf("chatnode listening on %s\n", url.c_str());
-  std::fflush(stdout);
+  log::announce("chatnode listening on " + url, "listening", {{"node", node_name}, {"url", url}});
 
   pool.run();
 

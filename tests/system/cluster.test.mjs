@@ -163,8 +163,11 @@ test('with [log] format = "json" every log line is one JSON object', async () =>
   } finally {
     await node.stop();
   }
-  const lines = node.stderr.trim().split('\n');
+  // Both streams: stderr's log lines and stdout's line that the node listens.
+  const lines = [...node.stderr.trim().split('\n'), ...node.stdout.trim().split('\n')];
   const events = lines.map((line) => JSON.parse(line)); // throws on any other line
+  const up = events.find((e) => e.event === 'listening' && e.message?.startsWith('chatnode listening on http://'));
+  assert.ok(up, 'stdout says where the node listens, as JSON');
   for (const e of events) assert.ok(e.time && e.level && e.event, JSON.stringify(e));
   const configured = events.find((e) => e.event === 'redis_configured');
   assert.equal(configured?.mode, 'single');

@@ -324,9 +324,9 @@ export class Node {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stderr.on('data', (d) => { this.stderr += d; });
-    let out = '';
-    this.child.stdout.on('data', (d) => { out += d; });
-    await waitFor(() => /listening on http/.test(out) || this.child.exitCode !== null,
+    this.stdout = '';
+    this.child.stdout.on('data', (d) => { this.stdout += d; });
+    await waitFor(() => /listening on http/.test(this.stdout) || this.child.exitCode !== null,
       `node ${this.name} to listen`);
     if (this.child.exitCode !== null) throw new Error(`node ${this.name} exited: ${this.stderr}`);
     return this;
