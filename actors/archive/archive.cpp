@@ -47,7 +47,7 @@ struct room_work {
 struct archive_state {
   archive_settings settings;
   stats_ptr stats;
-  bus_actor bus;
+  archive_bus bus;
   std::shared_ptr<pg_port> writer;
   std::shared_ptr<pg_port> reader;
   bool writer_up = false;
@@ -497,7 +497,7 @@ pg_params bounded(const std::string& room, std::optional<message_id> before) {
           before ? std::to_string(before->seq) : std::string{"0"}};
 }
 
-archive_impl::behavior_type archive(archive_self self, bus_actor bus, std::shared_ptr<pg_port> writer,
+archive_impl::behavior_type archive(archive_self self, archive_bus bus, std::shared_ptr<pg_port> writer,
                                     std::shared_ptr<pg_port> reader, archive_settings settings,
                                     stats_ptr stats) {
   auto& st = self->state;
@@ -635,7 +635,7 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
   return out;
 }
 
-archive_actor spawn_archive(caf::actor_system& sys, bus_actor bus, std::shared_ptr<pg_port> writer,
+archive_actor spawn_archive(caf::actor_system& sys, archive_bus bus, std::shared_ptr<pg_port> writer,
                             std::shared_ptr<pg_port> reader, archive_settings settings, stats_ptr stats) {
   return sys.spawn(archive, std::move(bus), std::move(writer), std::move(reader), std::move(settings),
                    std::move(stats));

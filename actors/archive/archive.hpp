@@ -21,7 +21,7 @@
 //   number more than one past the last archived) and the node logs them.
 
 #include "actors/contracts/chat_stats.hpp"
-#include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/bus_interface.hpp"
 #include "actors/archive/pg_port.hpp"
 
 #include <caf/actor_system.hpp>
@@ -49,7 +49,7 @@ struct archive_settings {
 /// Spawns the archive over two connections: `writer` writes batches and
 /// runs the schema, `reader` answers pages and searches. Their events must
 /// be forwarded with `forward_pg_events`.
-archive_actor spawn_archive(caf::actor_system& sys, bus_actor bus, std::shared_ptr<pg_port> writer,
+archive_actor spawn_archive(caf::actor_system& sys, archive_bus bus, std::shared_ptr<pg_port> writer,
                             std::shared_ptr<pg_port> reader, archive_settings settings, stats_ptr stats);
 
 /// Event handlers that pass a connection's events on to the archive; `link`

@@ -100,7 +100,7 @@ struct hub_state {
   // pointer, and a typed handle as first member would say yes, wrongly.
   hub_state() = default;
 
-  bus_actor bus;
+  hub_bus bus;
   stats_ptr stats;
   hub_settings settings;
   std::unordered_map<std::string, room_state> rooms;
@@ -515,7 +515,7 @@ void relay_typing(hub_self self, const std::string& room, const std::string& use
       m.sink->send(frame);
 }
 
-hub_actor::behavior_type hub(hub_self self, bus_actor bus, stats_ptr stats, hub_settings settings) {
+hub_actor::behavior_type hub(hub_self self, hub_bus bus, stats_ptr stats, hub_settings settings) {
   self->state.bus = std::move(bus);
   self->state.stats = std::move(stats);
   self->state.settings = settings;
@@ -556,7 +556,7 @@ std::chrono::milliseconds batch_interval_for(const hub_settings& settings, std::
   return settings.batch_interval * static_cast<std::int64_t>(steps);
 }
 
-hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats, hub_settings settings) {
+hub_actor spawn_hub(caf::actor_system& sys, hub_bus bus, stats_ptr stats, hub_settings settings) {
   return sys.spawn(hub, std::move(bus), std::move(stats), settings);
 }
 

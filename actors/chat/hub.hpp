@@ -4,7 +4,7 @@
 // event out to them, encoded once.
 
 #include "actors/contracts/chat_stats.hpp"
-#include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/bus_interface.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -30,6 +30,6 @@ struct hub_settings {
 std::chrono::milliseconds batch_interval_for(const hub_settings& settings, std::size_t members);
 
 /// Spawns the hub over a bus (embedded or Redis).
-hub_actor spawn_hub(caf::actor_system& sys, bus_actor bus, stats_ptr stats, hub_settings settings = {});
+hub_actor spawn_hub(caf::actor_system& sys, hub_bus bus, stats_ptr stats, hub_settings settings = {});
 
 } // namespace chatnode

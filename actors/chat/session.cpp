@@ -24,7 +24,7 @@ struct session_state {
   sink_ptr sink;
   std::string id;
   hub_actor hub;
-  bus_actor bus;
+  session_bus bus;
   directory_actor directory;
   bool watching = false;                            ///< the room directory
   std::shared_ptr<const session_settings> settings; ///< one for every session of the node
@@ -488,7 +488,7 @@ void dispatch(session_self self, request& req) {
 }
 
 session_actor::behavior_type session(session_self self, sink_ptr sink, std::string id, hub_actor hub,
-                                     bus_actor bus, directory_actor directory,
+                                     session_bus bus, directory_actor directory,
                                      std::shared_ptr<const session_settings> settings, stats_ptr stats) {
   auto& st = self->state;
   st.stats = std::move(stats);
@@ -527,7 +527,7 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
 } // namespace
 
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, directory_actor directory,
+                            session_bus bus, directory_actor directory,
                             std::shared_ptr<const session_settings> settings, stats_ptr stats) {
   return sys.spawn(session, std::move(sink), std::move(session_id), std::move(hub), std::move(bus),
                    std::move(directory), std::move(settings), std::move(stats));

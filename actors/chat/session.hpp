@@ -7,7 +7,7 @@
 #include "actors/wire/protocol.hpp"
 
 #include "actors/contracts/chat_stats.hpp"
-#include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/bus_interface.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -36,7 +36,7 @@ struct session_settings {
 /// Spawns a session for a new connection and sends it `welcome`. The
 /// settings are shared by every session of the node.
 session_actor spawn_session(caf::actor_system& sys, sink_ptr sink, std::string session_id, hub_actor hub,
-                            bus_actor bus, directory_actor directory,
+                            session_bus bus, directory_actor directory,
                             std::shared_ptr<const session_settings> settings, stats_ptr stats);
 
 } // namespace chatnode

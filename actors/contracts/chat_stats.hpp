@@ -5,7 +5,8 @@
 // node/edge_stats.hpp. Relaxed atomics: each figure is independent and read
 // rarely.
 
-#include "actors/wire/protocol.hpp"
+#include "actors/contracts/chat_types.hpp"
+#include "actors/contracts/error_code.hpp"
 
 #include <array>
 #include <atomic>

@@ -1,8 +1,8 @@
 #pragma once
 // What each actor takes and answers, as CAF typed actors: the compiler
 // checks every send and request against these, and every implementation
-// (the embedded bus and the Redis bridge are both a bus_actor) against its
-// interface. The payloads are in messages.hpp.
+// against its interface. The bus's interface, and the narrower views of it
+// that its users hold, are in bus_interface.hpp; the payloads in messages.hpp.
 //
 //   edge    -> session : frame, binary, closed
 //   session -> hub     : enter, leave, members
@@ -67,47 +67,6 @@ using archive_actor = caf::typed_actor<
   caf::replies_to<erase_atom, std::string>::with<erase_result>,
   /// A room's own archive retention in days (0: the node's default): (room, days).
   caf::replies_to<retention_atom, std::string, std::int64_t>::with<bool>>;
-
-/// The bus: stores messages, gives them ids, publishes them to every node's
-/// hub and keeps presence over all nodes (the contract is in bus.hpp).
-using bus_actor = caf::typed_actor<
-  /// Stores a message or a change once per (user, cid).
-  caf::replies_to<store_atom, store_request>::with<store_result>,
-  /// Moves a user's read position forward.
-  caf::replies_to<read_atom, read_request>::with<read_result>,
-  /// Whether a user may enter a room.
-  caf::replies_to<admit_atom, admit_request>::with<admission>,
-  /// A moderation action, stored as an event in the room's order.
-  caf::replies_to<moderate_atom, moderation_request>::with<store_result>,
-  /// The room of two users' direct conversation (made on first use).
-  caf::replies_to<dm_atom, dm_request>::with<std::string>,
-  /// Every listed room with its members and last activity.
-  caf::replies_to<rooms_atom>::with<directory_listing>,
-  /// A user's direct conversations: (user).
-  caf::replies_to<dms_atom, std::string>::with<conversation_list>,
-  /// Closes a user's connections on every node: (user).
-  caf::reacts_to<disconnect_atom, std::string>,
-  /// A page of older messages.
-  caf::replies_to<history_atom, history_query>::with<message_page>,
-  /// What a member entering a room needs.
-  caf::replies_to<recent_atom, recent_query>::with<room_snapshot>,
-  /// Who is in a room over all nodes: (room).
-  caf::replies_to<who_atom, std::string>::with<presence_snapshot>,
-  /// Relays a typing notice: (room, user, session).
-  caf::reacts_to<typing_atom, std::string, std::string, std::string>,
-  /// A hub wants a room's events: (room, hub).
-  caf::reacts_to<subscribe_atom, std::string, hub_actor>,
-  caf::reacts_to<unsubscribe_atom, std::string, hub_actor>,
-  /// A name is present in a room on this node, or no longer: (room, name, present).
-  caf::reacts_to<member_atom, std::string, std::string, bool>,
-  /// A room's entries as published, for the archive.
-  caf::replies_to<entries_atom, entries_query>::with<entry_batch>,
-  /// The archive to tell of entries stored, and how many entries per room
-  /// to hold for it at most; pages then say `more` where older messages
-  /// were stored, though no longer retained.
-  caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>,
-  /// The archive holds a room's entries this far: they may leave the bus.
-  caf::reacts_to<archived_atom, archived_mark>>;
 
 /// A node's directory watcher: keeps the sessions that watch the room
 /// directory current (directory.hpp).

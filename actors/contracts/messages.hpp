@@ -4,7 +4,7 @@
 
 #include "actors/contracts/chat_types.hpp"
 #include "actors/contracts/client_sink.hpp"
-#include "actors/wire/protocol.hpp"
+#include "actors/contracts/error_code.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/actor.hpp>

@@ -1,9 +1,10 @@
-#include "actors/bus/embedded_bus.hpp"
+#include "actors/embedded_bus/embedded_bus.hpp"
 
-#include "actors/bus/history.hpp"
+#include "actors/embedded_bus/history.hpp"
 #include "actors/people/moderation.hpp"
 #include "actors/contracts/messages.hpp"
 #include "actors/contracts/chat_stats.hpp"
+#include "actors/wire/protocol.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // The in-process bus a node runs on when no Redis is configured.
 
-#include "actors/bus/bus.hpp"
+#include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/interfaces.hpp"
 

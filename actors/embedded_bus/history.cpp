@@ -1,4 +1,4 @@
-#include "actors/bus/history.hpp"
+#include "actors/embedded_bus/history.hpp"
 
 #include "actors/wire/protocol.hpp"
 

@@ -21,7 +21,7 @@ constexpr auto bus_timeout = std::chrono::seconds{5};
 struct api_state {
   api_state() = default; // not an aggregate (see hub_state)
 
-  bus_actor bus;
+  api_bus bus;
   archive_actor archive;
   protocol_limits limits;
   stats_ptr stats;
@@ -221,7 +221,7 @@ caf::result<api_response> route(api_self self, const api_request& req) {
   return promise;
 }
 
-api_actor::behavior_type api(api_self self, bus_actor bus, protocol_limits limits, stats_ptr stats,
+api_actor::behavior_type api(api_self self, api_bus bus, protocol_limits limits, stats_ptr stats,
                              std::function<void(const moderation_request&)> on_moderation,
                              archive_actor archive) {
   self->state.bus = std::move(bus);
@@ -237,7 +237,7 @@ api_actor::behavior_type api(api_self self, bus_actor bus, protocol_limits limit
 
 } // namespace
 
-api_actor spawn_api(caf::actor_system& sys, bus_actor bus, protocol_limits limits, stats_ptr stats,
+api_actor spawn_api(caf::actor_system& sys, api_bus bus, protocol_limits limits, stats_ptr stats,
                     std::function<void(const moderation_request&)> on_moderation, archive_actor archive) {
   return sys.spawn(api, std::move(bus), limits, std::move(stats), std::move(on_moderation),
                    std::move(archive));

@@ -12,7 +12,7 @@
 //   POST /api/users/{user}/erase          deletes the user's messages everywhere (needs the archive)
 
 #include "actors/contracts/chat_stats.hpp"
-#include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/bus_interface.hpp"
 #include "actors/wire/protocol.hpp"
 
 #include <caf/actor_system.hpp>
@@ -27,7 +27,7 @@ inline constexpr const char* api_moderator = "api";
 
 /// Spawns the API actor; `on_moderation` is told of each moderation it does;
 /// `archive` may be none.
-api_actor spawn_api(caf::actor_system& sys, bus_actor bus, protocol_limits limits, stats_ptr stats,
+api_actor spawn_api(caf::actor_system& sys, api_bus bus, protocol_limits limits, stats_ptr stats,
                     std::function<void(const moderation_request&)> on_moderation, archive_actor archive = {});
 
 } // namespace chatnode

@@ -42,7 +42,7 @@ constexpr auto tick_every = std::chrono::seconds{1};
 struct directory_state {
   directory_state() = default; // not an aggregate (see hub_state)
 
-  bus_actor bus;
+  directory_bus bus;
   std::map<std::string, sink_ptr> watchers;     ///< session -> sink
   std::map<std::string, directory_entry> known; ///< what the watchers were last told, by room
   bool ticking = false;
@@ -100,7 +100,7 @@ void look(directory_self self) {
       [self](const caf::error&) { self->state.asking = false; });
 }
 
-directory_actor::behavior_type directory(directory_self self, bus_actor bus) {
+directory_actor::behavior_type directory(directory_self self, directory_bus bus) {
   self->state.bus = std::move(bus);
   self->set_error_handler([](caf::error&) {});
   return {
@@ -133,7 +133,7 @@ directory_actor::behavior_type directory(directory_self self, bus_actor bus) {
 
 } // namespace
 
-directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus) {
+directory_actor spawn_directory(caf::actor_system& sys, directory_bus bus) {
   return sys.spawn(directory, std::move(bus));
 }
 

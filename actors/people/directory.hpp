@@ -4,7 +4,7 @@
 
 #include "actors/contracts/chat_types.hpp"
 #include "actors/contracts/client_sink.hpp"
-#include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/bus_interface.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -33,6 +33,6 @@ directory_page page_of(std::vector<directory_entry> all, std::size_t offset, std
 /// Spawns the directory watcher: once a second, while anyone watches, it
 /// asks the bus for the directory and sends each watcher a room_update for
 /// each listed room that changed since (so at most one per room per second).
-directory_actor spawn_directory(caf::actor_system& sys, bus_actor bus);
+directory_actor spawn_directory(caf::actor_system& sys, directory_bus bus);
 
 } // namespace chatnode

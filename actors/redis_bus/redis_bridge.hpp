@@ -5,7 +5,7 @@
 // keeps presence over all nodes, and after any loss of the link reads back
 // from the room's stream what it missed.
 
-#include "actors/bus/bus.hpp"
+#include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/interfaces.hpp"
 #include "actors/redis_bus/redis_port.hpp"

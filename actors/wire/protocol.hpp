@@ -3,6 +3,8 @@
 // events. The only code that knows the JSON shape of the protocol.
 
 #include "actors/contracts/chat_types.hpp"
+#include "actors/contracts/close_code.hpp"
+#include "actors/contracts/error_code.hpp"
 #include "actors/contracts/result.hpp"
 
 #include <cstddef>
@@ -12,35 +14,6 @@
 #include <vector>
 
 namespace chatnode {
-
-/// Error codes of `error` events.
-enum class error_code {
-  bad_json,
-  bad_request,
-  not_joined,
-  too_large,
-  rate_limited,
-  unavailable,
-  unauthorized, ///< a join without a valid token where [auth] requires one
-  forbidden,    ///< (1.1) not this user's to change
-  not_found,    ///< (1.1) no such message in the room's retained history, or deleted
-};
-inline constexpr std::size_t error_code_count = 9;
-static_assert(static_cast<std::size_t>(error_code::not_found) + 1 == error_code_count,
-              "error_code_count and the enum differ");
-
-std::string_view to_string(error_code code);
-
-/// WebSocket close codes the node uses (1007 and 1009 are Beast's own, sent
-/// for invalid UTF-8 and for a frame over the limit).
-namespace close_code {
-inline constexpr std::uint16_t going_away = 1001;
-inline constexpr std::uint16_t policy_violation = 1008;
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t too_big = 1009;
-inline constexpr std::uint16_t service_restart = 1012;
-inline constexpr std::uint16_t try_again_later = 1013;
-} // namespace close_code
 
 inline constexpr int protocol_version = 1;
 inline constexpr std::size_t max_room_chars = 64;

@@ -147,9 +147,9 @@ void websocket_session::take_bytes(const char* data, std::size_t n) {
     reader_.feed(data, n, [this](ws::opcode op, std::string& payload) { return on_message(op, payload); });
   if (reader_.failed()) {
     auto code = reader_.failure_code();
-    if (code == ws::message_too_big)
+    if (code == close_code::too_big)
       ctx_.stats.count_limit(limit::frame_size);
-    else if (code == ws::invalid_payload)
+    else if (code == close_code::invalid_payload)
       ctx_.stats.count_limit(limit::invalid_utf8);
     log::debug("websocket_protocol_error",
                {{"session", std::to_string(id_)}, {"reason", reader_.failure_reason()}});

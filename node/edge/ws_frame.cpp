@@ -112,16 +112,16 @@ bool frame_reader::close_payload_ok() {
   if (control_.empty())
     return true;
   if (control_.size() < 2) {
-    fail(protocol_error, "close frame with a one-byte payload");
+    fail(close_code::protocol_error, "close frame with a one-byte payload");
     return false;
   }
   auto code = close_code_of(control_);
   if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))) {
-    fail(protocol_error, "close code not allowed on the wire");
+    fail(close_code::protocol_error, "close code not allowed on the wire");
     return false;
   }
   if (!valid_utf8(std::string_view{control_}.substr(2))) {
-    fail(invalid_payload, "close reason is not UTF-8");
+    fail(close_code::invalid_payload, "close reason is not UTF-8");
     return false;
   }
   return true;
@@ -160,30 +160,30 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
       unsigned op = first & 0x0f;
       bool fin = (first & 0x80) != 0;
       if ((first & 0x70) != 0) {
-        fail(protocol_error, "reserved bits set");
+        fail(close_code::protocol_error, "reserved bits set");
         return step::failed;
       }
       if ((second & 0x80) == 0) {
-        fail(protocol_error, "a client's frames must be masked");
+        fail(close_code::protocol_error, "a client's frames must be masked");
         return step::failed;
       }
       if (op >= 8) {
         if (op > 10) {
-          fail(protocol_error, "unknown opcode");
+          fail(close_code::protocol_error, "unknown opcode");
           return step::failed;
         }
         if (!fin || (second & 0x7f) > 125) {
-          fail(protocol_error, "control frames are whole and at most 125 bytes");
+          fail(close_code::protocol_error, "control frames are whole and at most 125 bytes");
           return step::failed;
         }
       } else if (op > 2) {
-        fail(protocol_error, "unknown opcode");
+        fail(close_code::protocol_error, "unknown opcode");
         return step::failed;
       } else if (op == 0 && message_op_ == 0) {
-        fail(protocol_error, "continuation without a message");
+        fail(close_code::protocol_error, "continuation without a message");
         return step::failed;
       } else if (op != 0 && message_op_ != 0) {
-        fail(protocol_error, "a new message before the last one ended");
+        fail(close_code::protocol_error, "a new message before the last one ended");
         return step::failed;
       }
     }
@@ -199,7 +199,7 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
       length = (length << 8) | head_[i];
     key_from = 10;
     if (length >> 63) {
-      fail(protocol_error, "frame length out of range");
+      fail(close_code::protocol_error, "frame length out of range");
       return step::failed;
     }
   }
@@ -213,7 +213,7 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
       message_op_ = frame_op_;
     // Refused by its announced size, before any of it is held.
     if (length > max_message_ || message_.size() + length > max_message_) {
-      fail(message_too_big, "message too big");
+      fail(close_code::too_big, "message too big");
       return step::failed;
     }
     // Not reserved ahead: a peer announcing big frames and sending a byte at

@@ -5,6 +5,8 @@
 // header in front of bytes the caller already has. No extensions are
 // negotiated, so any RSV bit is an error.
 
+#include "actors/contracts/close_code.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,11 +16,6 @@
 namespace chatnode::ws {
 
 enum class opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
-
-/// Close codes the reader answers a broken peer with.
-inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t message_too_big = 1009;
 
 /// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates,
 /// nothing above U+10FFFF).
@@ -133,7 +130,7 @@ std::size_t frame_reader::feed(const char* p, std::size_t n, Handler&& on) {
     auto op = static_cast<opcode>(message_op_);
     message_op_ = 0;
     if (op == opcode::text && !valid_utf8(message_)) {
-      fail(invalid_payload, "text message is not UTF-8");
+      fail(close_code::invalid_payload, "text message is not UTF-8");
       break;
     }
     bool go_on = on(op, message_);

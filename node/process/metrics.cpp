@@ -1,5 +1,6 @@
 #include "node/process/metrics.hpp"
 
+#include "actors/wire/protocol.hpp"
 #include "node/edge/edge_stats.hpp"
 
 #include <fstream>

@@ -1,4 +1,4 @@
-// The bus contract (actors/bus/bus.hpp), the same cases over every bus a node
+// The bus contract (actors/contracts/bus_interface.hpp), the same cases over every bus a node
 // can run on: the embedded bus (one node), one Redis (two nodes), a Redis
 // Cluster (two nodes) and that cluster with wait_replicas = 1. Real
 // chatnode processes and real WebSocket clients; on the buses that join

@@ -3,7 +3,7 @@
 // as messages, and the `search` request and event.
 
 #include "actors/archive/archive.hpp"
-#include "actors/bus/history.hpp"
+#include "actors/embedded_bus/history.hpp"
 #include "actors/wire/protocol.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,7 +1,7 @@
 // The hub and the embedded bus together, on CAF's deterministic test
 // scheduler: fan-out, ordering, presence, typing and join-time history.
 
-#include "actors/bus/embedded_bus.hpp"
+#include "actors/embedded_bus/embedded_bus.hpp"
 #include "actors/people/directory.hpp"
 #include "actors/chat/hub.hpp"
 #include "actors/contracts/messages.hpp"

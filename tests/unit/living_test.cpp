@@ -2,7 +2,7 @@
 // positions, the requests and events of PROTOCOL.md's 1.1 section, and
 // reading the Redis bus's message states back.
 
-#include "actors/bus/history.hpp"
+#include "actors/embedded_bus/history.hpp"
 #include "actors/wire/protocol.hpp"
 #include "actors/redis_bus/redis_entries.hpp"
 

@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(protocol_violations_fail_with_1002) {
     collected c;
     feed(r, bytes, c);
     BOOST_TEST(r.failed());
-    BOOST_TEST(r.failure_code() == ws::protocol_error);
+    BOOST_TEST(r.failure_code() == close_code::protocol_error);
     BOOST_TEST(c.got.empty());
   }
 }
@@ -147,12 +147,12 @@ BOOST_AUTO_TEST_CASE(a_message_over_the_limit_fails_with_1009_before_its_payload
   auto r = reader();
   collected c;
   feed(r, big.substr(0, 8), c); // the header only
-  BOOST_TEST(r.failure_code() == ws::message_too_big);
+  BOOST_TEST(r.failure_code() == close_code::too_big);
   // Fragments that add up to too much fail the same way.
   auto pieces = client_frame(1, std::string(600, 'x'), false) + client_frame(0, std::string(600, 'x'));
   auto r2 = reader();
   feed(r2, pieces, c);
-  BOOST_TEST(r2.failure_code() == ws::message_too_big);
+  BOOST_TEST(r2.failure_code() == close_code::too_big);
   BOOST_TEST(c.got.empty());
 }
 
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_text_and_close_reasons_fail_with_1007) {
     auto r = reader();
     collected c;
     feed(r, bytes, c);
-    BOOST_TEST(r.failure_code() == ws::invalid_payload);
+    BOOST_TEST(r.failure_code() == close_code::invalid_payload);
   }
   // Binary messages are not text.
   auto r = reader();

@@ -1,0 +1,130 @@
+#pragma once
+// The bus: where messages are stored, given their ids, and published to every
+// node's hub. Two implementations speak the same actor messages (see
+// messages.hpp): the embedded bus for a single node (actors/embedded_bus/),
+// and the Redis bridge (actors/redis_bus/).
+//
+// Contract every bus keeps:
+// - store_atom stores a message, or a change of one (edit, delete,
+//   reaction), atomically with an id from the room's one sequence, and
+//   publishes it to the room's subscribers in id order; a repeated
+//   (user, cid) is answered with what it stored and not published again. A
+//   change is checked against its target (retained, not deleted, the author's
+//   for edits and deletes) and applied to the target's current state, which
+//   snapshots and history pages show; a reaction already so is answered
+//   `unchanged` and not stored.
+// - read_atom moves a user's read position forward, and when it moved tells
+//   the hubs (read_atom) so that the user's sessions on every node hear it.
+// - deliver_atom reaches a subscribed hub in increasing id order per room.
+// - member_atom says whether a name is present in a room on the sending
+//   node; the bus counts names over all nodes and publishes presence_atom
+//   when a name appears or disappears, with versions one apart per room
+//   (a hub that sees a gap has missed an event).
+// - who_atom answers the names present in a room over all nodes, with the
+//   version of the last presence event they reflect.
+// - A bus that may have lost presence events on their way to a hub (its
+//   link to the other nodes broke) sends the hub resync_atom once it can
+//   answer who_atom again.
+// - A reply to recent_atom reflects at least every message delivered to the
+//   hub before it; it may also hold messages delivered after it (the hub
+//   drops those as duplicates by id).
+
+//
+// Each message is declared once below; `bus_actor` is all of them, what a
+// bus implements. Its users hold a view narrowed to what they send
+// (`hub_bus`, `session_bus`, ...), so the compiler says who may send what: a
+// view converts from `bus_actor` only while it is a subset of it.
+
+#include "actors/contracts/interfaces.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace chatnode {
+
+struct bus_settings {
+  std::size_t retention = 1000; ///< messages kept per room (with the changes after the oldest)
+};
+
+namespace bus_message {
+// -- messages and their changes
+/// Stores a message or a change once per (user, cid).
+using store = caf::replies_to<store_atom, store_request>::with<store_result>;
+/// Moves a user's read position forward.
+using read = caf::replies_to<read_atom, read_request>::with<read_result>;
+/// A page of older messages.
+using history = caf::replies_to<history_atom, history_query>::with<message_page>;
+/// Relays a typing notice: (room, user, session).
+using typing = caf::reacts_to<typing_atom, std::string, std::string, std::string>;
+
+// -- rooms, as a hub follows them
+/// A hub wants a room's events: (room, hub).
+using subscribe = caf::reacts_to<subscribe_atom, std::string, hub_actor>;
+using unsubscribe = caf::reacts_to<unsubscribe_atom, std::string, hub_actor>;
+/// A name is present in a room on this node, or no longer: (room, name, present).
+using member = caf::reacts_to<member_atom, std::string, std::string, bool>;
+/// What a member entering a room needs.
+using recent = caf::replies_to<recent_atom, recent_query>::with<room_snapshot>;
+/// Who is in a room over all nodes: (room).
+using who = caf::replies_to<who_atom, std::string>::with<presence_snapshot>;
+
+// -- people
+/// Whether a user may enter a room.
+using admit = caf::replies_to<admit_atom, admit_request>::with<admission>;
+/// A moderation action, stored as an event in the room's order.
+using moderate = caf::replies_to<moderate_atom, moderation_request>::with<store_result>;
+/// The room of two users' direct conversation (made on first use).
+using dm = caf::replies_to<dm_atom, dm_request>::with<std::string>;
+/// A user's direct conversations: (user).
+using dms = caf::replies_to<dms_atom, std::string>::with<conversation_list>;
+/// Every listed room with its members and last activity.
+using rooms = caf::replies_to<rooms_atom>::with<directory_listing>;
+/// Closes a user's connections on every node: (user).
+using disconnect = caf::reacts_to<disconnect_atom, std::string>;
+
+// -- the archive's feed
+/// A room's entries as published, for the archive.
+using entries = caf::replies_to<entries_atom, entries_query>::with<entry_batch>;
+/// The archive to tell of entries stored, and how many entries per room to
+/// hold for it at most; pages then say `more` where older messages were
+/// stored, though no longer retained.
+using archiver = caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>;
+/// The archive holds a room's entries this far: they may leave the bus.
+using archived = caf::reacts_to<archived_atom, archived_mark>;
+} // namespace bus_message
+
+/// The bus: stores messages, gives them ids, publishes them to every node's
+/// hub and keeps presence over all nodes.
+using bus_actor =
+  caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
+                   bus_message::subscribe, bus_message::unsubscribe, bus_message::member, bus_message::recent,
+                   bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
+                   bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
+                   bus_message::archiver, bus_message::archived>;
+
+/// What a hub sends the bus: it follows rooms and who is in them.
+using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
+                                 bus_message::recent, bus_message::who>;
+
+/// What a session sends the bus for its client's requests.
+using session_bus = caf::typed_actor<bus_message::store, bus_message::read, bus_message::history,
+                                     bus_message::typing, bus_message::admit, bus_message::moderate,
+                                     bus_message::dm, bus_message::dms, bus_message::rooms>;
+
+/// What the directory watcher asks the bus.
+using directory_bus = caf::typed_actor<bus_message::rooms>;
+
+/// What the server API sends the bus.
+using api_bus = caf::typed_actor<bus_message::store, bus_message::moderate, bus_message::disconnect,
+                                 bus_message::rooms, bus_message::who>;
+
+/// What the archive sends the bus: it reads the feed, marks what it holds,
+/// and erases as a moderator would.
+using archive_bus =
+  caf::typed_actor<bus_message::entries, bus_message::archiver, bus_message::archived, bus_message::store>;
+
+} // namespace chatnode
