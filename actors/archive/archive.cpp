@@ -28,7 +28,6 @@ namespace {
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 
-constexpr int writer_link = 0;
 using clock = std::chrono::steady_clock;
 
 /// A room with entries this node has not seen archived.
@@ -67,7 +66,7 @@ struct archive_state {
 };
 
 using archive_impl =
-  archive_actor::extend<caf::reacts_to<link_atom, int, bool, std::string>,
+  archive_actor::extend<caf::reacts_to<link_atom, pg_link, bool, std::string>,
                         caf::reacts_to<done_atom, std::uint64_t, pg_result>, caf::reacts_to<tick_atom>>;
 using archive_self = archive_impl::stateful_pointer<archive_state>;
 
@@ -497,6 +496,75 @@ pg_params bounded(const std::string& room, std::optional<message_id> before) {
           before ? std::to_string(before->seq) : std::string{"0"}};
 }
 
+/// A page of archived messages older than `before`, oldest first.
+caf::result<message_page> answer_history(archive_self self, const history_query& q) {
+  auto promise = self->make_response_promise();
+  auto params = bounded(q.room, q.before);
+  params.push_back(std::to_string(q.limit + 1));
+  answer_rows(self, "SELECT * FROM chatnode_page($1, $2::bigint, $3::bigint, $4::integer)", std::move(params),
+              q.room, q.limit, true, promise);
+  return caf::delegated<message_page>{};
+}
+
+/// Archived messages matching words, newest first.
+caf::result<message_page> answer_search(archive_self self, const search_query& q) {
+  auto promise = self->make_response_promise();
+  auto params = bounded(q.room, q.before);
+  params.insert(params.begin() + 1, q.words);
+  params.push_back(std::to_string(q.limit + 1));
+  answer_rows(self, "SELECT * FROM chatnode_search($1, $2, $3::bigint, $4::bigint, $5::integer)",
+              std::move(params), q.room, q.limit, false, promise);
+  return caf::delegated<message_page>{};
+}
+
+/// A room's own retention (0 days: the node's default).
+caf::result<bool> set_retention(archive_self self, const std::string& room, std::int64_t days) {
+  auto promise = self->make_response_promise<bool>();
+  auto& st = self->state;
+  if (!st.writer_up || !st.schema_ready) {
+    promise.deliver(caf::make_error(caf::sec::runtime_error, "the archive is not connected"));
+    return promise;
+  }
+  run(self, st.writer,
+      "INSERT INTO archive_rooms (room, retention_days) VALUES ($1, NULLIF($2::integer, 0)) "
+      "ON CONFLICT (room) DO UPDATE SET retention_days = EXCLUDED.retention_days",
+      {room, std::to_string(days)}, [promise](pg_result r) mutable {
+        if (r.ok())
+          promise.deliver(true);
+        else
+          promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
+      });
+  return promise;
+}
+
+/// A connection came up or went down. The schema runs again on each new
+/// writer link: the database may be a new one.
+void on_link(archive_self self, pg_link link, bool up) {
+  auto& st = self->state;
+  if (link == pg_link::writer) {
+    st.writer_up = up;
+    if (!up) {
+      st.schema_ready = false;
+    } else {
+      st.last_schema_try = {};
+      run_schema(self);
+    }
+  } else {
+    st.reader_up = up;
+  }
+  set_up(self);
+}
+
+/// A query's result: its continuation runs, once.
+void on_done(archive_self self, std::uint64_t token, pg_result& r) {
+  auto it = self->state.calls.find(token);
+  if (it == self->state.calls.end())
+    return;
+  auto k = std::move(it->second);
+  self->state.calls.erase(it);
+  k(std::move(r));
+}
+
 archive_impl::behavior_type archive(archive_self self, archive_bus bus, std::shared_ptr<pg_port> writer,
                                     std::shared_ptr<pg_port> reader, archive_settings settings,
                                     stats_ptr stats) {
@@ -512,69 +580,18 @@ archive_impl::behavior_type archive(archive_self self, archive_bus bus, std::sha
   self->send(self, tick_atom::value);
   return {
     [self](archive_atom, const archive_notice& notice) { note(self, notice); },
-    [self](history_atom, const history_query& q) -> caf::result<message_page> {
-      auto promise = self->make_response_promise();
-      auto params = bounded(q.room, q.before);
-      params.push_back(std::to_string(q.limit + 1));
-      answer_rows(self, "SELECT * FROM chatnode_page($1, $2::bigint, $3::bigint, $4::integer)",
-                  std::move(params), q.room, q.limit, true, promise);
-      return caf::delegated<message_page>{};
-    },
-    [self](search_atom, const search_query& q) -> caf::result<message_page> {
-      auto promise = self->make_response_promise();
-      auto params = bounded(q.room, q.before);
-      params.insert(params.begin() + 1, q.words);
-      params.push_back(std::to_string(q.limit + 1));
-      answer_rows(self, "SELECT * FROM chatnode_search($1, $2, $3::bigint, $4::bigint, $5::integer)",
-                  std::move(params), q.room, q.limit, false, promise);
-      return caf::delegated<message_page>{};
-    },
-    [self](retention_atom, const std::string& room, std::int64_t days) -> caf::result<bool> {
-      auto promise = self->make_response_promise<bool>();
-      auto& st = self->state;
-      if (!st.writer_up || !st.schema_ready) {
-        promise.deliver(caf::make_error(caf::sec::runtime_error, "the archive is not connected"));
-        return promise;
-      }
-      run(self, st.writer,
-          "INSERT INTO archive_rooms (room, retention_days) VALUES ($1, NULLIF($2::integer, 0)) "
-          "ON CONFLICT (room) DO UPDATE SET retention_days = EXCLUDED.retention_days",
-          {room, std::to_string(days)}, [promise](pg_result r) mutable {
-            if (r.ok())
-              promise.deliver(true);
-            else
-              promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
-          });
-      return promise;
+    [self](history_atom, const history_query& q) { return answer_history(self, q); },
+    [self](search_atom, const search_query& q) { return answer_search(self, q); },
+    [self](retention_atom, const std::string& room, std::int64_t days) {
+      return set_retention(self, room, days);
     },
     [self](erase_atom, const std::string& user) -> caf::result<erase_result> {
       auto promise = self->make_response_promise<erase_result>();
       erase_user(self, user, promise);
       return promise;
     },
-    [self](link_atom, int link, bool up, const std::string&) {
-      auto& st = self->state;
-      if (link == writer_link) {
-        st.writer_up = up;
-        if (!up) {
-          st.schema_ready = false; // run again on the next link: the database may be a new one
-        } else {
-          st.last_schema_try = {};
-          run_schema(self);
-        }
-      } else {
-        st.reader_up = up;
-      }
-      set_up(self);
-    },
-    [self](done_atom, std::uint64_t token, pg_result& r) {
-      auto it = self->state.calls.find(token);
-      if (it == self->state.calls.end())
-        return;
-      auto k = std::move(it->second);
-      self->state.calls.erase(it);
-      k(std::move(r));
-    },
+    [self](link_atom, pg_link link, bool up, const std::string&) { on_link(self, link, up); },
+    [self](done_atom, std::uint64_t token, pg_result& r) { on_done(self, token, r); },
     [self](tick_atom) {
       tick(self);
       self->delayed_send(self, self->state.settings.tick, tick_atom::value);
@@ -641,7 +658,7 @@ archive_actor spawn_archive(caf::actor_system& sys, archive_bus bus, std::shared
                    std::move(stats));
 }
 
-pg_events forward_pg_events(std::shared_ptr<archive_actor> archive, int link) {
+pg_events forward_pg_events(std::shared_ptr<archive_actor> archive, pg_link link) {
   // The connections' events are the archive's own messages, beyond its
   // interface, so they are sent without its type; its behaviour has them.
   auto target = [archive] { return caf::actor_cast<caf::actor>(*archive); };

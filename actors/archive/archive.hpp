@@ -52,9 +52,11 @@ struct archive_settings {
 archive_actor spawn_archive(caf::actor_system& sys, archive_bus bus, std::shared_ptr<pg_port> writer,
                             std::shared_ptr<pg_port> reader, archive_settings settings, stats_ptr stats);
 
-/// Event handlers that pass a connection's events on to the archive; `link`
-/// is 0 for the writer, 1 for the reader.
-pg_events forward_pg_events(std::shared_ptr<archive_actor> archive, int link);
+/// Which of the archive's two connections an event is about.
+enum class pg_link : std::uint8_t { writer, reader };
+
+/// Event handlers that pass a connection's events on to the archive.
+pg_events forward_pg_events(std::shared_ptr<archive_actor> archive, pg_link link);
 
 /// A batch as the archive function takes it: [[ms, seq, number, event], ...].
 std::string batch_json(const entry_batch& batch);

@@ -364,98 +364,113 @@ std::optional<decode_error> read_members(const json& doc, request& req) {
   return std::nullopt;
 }
 
-} // namespace
-
-decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
-  // Checked before parsing: the parser would build (and free recursively)
-  // whatever depth it is given.
+/// The frame as a JSON object. Depth is checked before parsing: the parser
+/// would build (and free recursively) whatever depth it is given.
+std::optional<decode_error> parse_object(std::string_view frame, const protocol_limits& limits, json& doc) {
   if (nesting_exceeds(frame, limits.max_json_depth)) {
     auto err = fail(error_code::bad_json,
                     "JSON nests deeper than " + std::to_string(limits.max_json_depth) + " levels");
     err.too_deep = true;
     return err;
   }
-  json doc = json::parse(frame, nullptr, false);
+  doc = json::parse(frame, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return fail(error_code::bad_json, "frame is not a JSON object");
+  return std::nullopt;
+}
 
-  // The cid is read first so that every later error can carry it.
+/// What every request carries: its cid, read first so that every later
+/// error can carry it, and its type.
+std::optional<decode_error> read_envelope(const json& doc, std::string& cid_text, request& req) {
   std::optional<std::string> cid;
   if (!read_string(doc, "cid", cid))
     return fail(error_code::bad_request, "cid must be a string");
   if (cid && utf8_length(*cid) > max_cid_chars)
     return fail(error_code::bad_request, "cid is longer than 64 characters");
-  std::string cid_text = cid.value_or("");
-
+  cid_text = cid.value_or("");
   std::optional<std::string> type;
   if (!read_string(doc, "type", type) || !type)
     return fail(error_code::bad_request, "type is missing or not a string", cid_text);
   auto kind = type_named(*type);
   if (!kind)
     return fail(error_code::bad_request, "unknown type", cid_text);
-
-  request req;
   req.type = *kind;
-  if (req.type == request_type::dm) { // no room: the node names it
-    if (auto err = read_name(doc, "user", req.user))
-      return *err;
-    return req;
+  return std::nullopt;
+}
+
+/// The fields of a request that names no room: the node names a direct
+/// conversation's room, `dms` lists the user's, `rooms` the directory.
+std::optional<decode_error> read_roomless(const json& doc, const protocol_limits& limits, request& req) {
+  if (req.type == request_type::dm)
+    return read_name(doc, "user", req.user);
+  if (req.type == request_type::rooms)
+    return read_rooms(doc, limits, req);
+  return std::nullopt;
+}
+
+/// A request's own fields after its room. Requests that change something
+/// keep their cid: the answer (or refusal) carries it back.
+std::optional<decode_error> read_room_fields(const json& doc, const protocol_limits& limits, std::string cid,
+                                             request& req) {
+  switch (req.type) {
+    case request_type::join: {
+      // A client joining several rooms tells their refusals apart by it.
+      req.cid = std::move(cid);
+      auto err = read_join(doc, limits, req);
+      if (err)
+        err->cid = req.cid;
+      return err;
+    }
+    case request_type::send: req.cid = std::move(cid); return read_send(doc, limits, req);
+    case request_type::history: return read_history(doc, limits, req);
+    case request_type::search: return read_search(doc, req);
+    case request_type::members: return read_members(doc, req);
+    case request_type::edit:
+      req.cid = std::move(cid);
+      if (auto err = read_required_id(doc, "target", req.target, req.cid))
+        return err;
+      return read_send(doc, limits, req);
+    case request_type::remove:
+      req.cid = std::move(cid);
+      return read_required_id(doc, "target", req.target, req.cid);
+    case request_type::react:
+      req.cid = std::move(cid);
+      if (auto err = read_required_id(doc, "target", req.target, req.cid))
+        return err;
+      return read_react(doc, req);
+    case request_type::read: return read_required_id(doc, "id", req.read, {});
+    case request_type::moderate: return read_moderate(doc, req);
+    case request_type::dm:
+    case request_type::dms:
+    case request_type::rooms: // no room: read_roomless
+    case request_type::leave:
+    case request_type::typing: break;
   }
-  if (req.type == request_type::dms) // no room: the user's conversations
-    return req;
-  if (req.type == request_type::rooms) { // no room: the directory
-    if (auto err = read_rooms(doc, limits, req))
+  return std::nullopt;
+}
+
+} // namespace
+
+decode_result decode_request(std::string_view frame, const protocol_limits& limits) {
+  json doc;
+  if (auto err = parse_object(frame, limits, doc))
+    return *err;
+  request req;
+  std::string cid;
+  if (auto err = read_envelope(doc, cid, req))
+    return *err;
+  if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms) {
+    if (auto err = read_roomless(doc, limits, req))
       return *err;
     return req;
   }
   std::optional<std::string> room;
   if (!read_string(doc, "room", room) || !room)
-    return fail(error_code::bad_request, "room is missing or not a string", cid_text);
+    return fail(error_code::bad_request, "room is missing or not a string", cid);
   if (!valid_room(*room))
-    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid_text);
+    return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid);
   req.room = std::move(*room);
-
-  std::optional<decode_error> err;
-  switch (req.type) {
-    case request_type::join:
-      // A client joining several rooms tells their refusals apart by it.
-      req.cid = std::move(cid_text);
-      err = read_join(doc, limits, req);
-      if (err)
-        err->cid = req.cid;
-      break;
-    case request_type::send:
-      req.cid = std::move(cid_text);
-      err = read_send(doc, limits, req);
-      break;
-    case request_type::history: err = read_history(doc, limits, req); break;
-    case request_type::search: err = read_search(doc, req); break;
-    case request_type::members: err = read_members(doc, req); break;
-    case request_type::edit:
-      req.cid = std::move(cid_text);
-      err = read_required_id(doc, "target", req.target, req.cid);
-      if (!err)
-        err = read_send(doc, limits, req);
-      break;
-    case request_type::remove:
-      req.cid = std::move(cid_text);
-      err = read_required_id(doc, "target", req.target, req.cid);
-      break;
-    case request_type::react:
-      req.cid = std::move(cid_text);
-      err = read_required_id(doc, "target", req.target, req.cid);
-      if (!err)
-        err = read_react(doc, req);
-      break;
-    case request_type::read: err = read_required_id(doc, "id", req.read, {}); break;
-    case request_type::moderate: err = read_moderate(doc, req); break;
-    case request_type::dm:
-    case request_type::dms:
-    case request_type::rooms: break; // read above
-    case request_type::leave:
-    case request_type::typing: break;
-  }
-  if (err)
+  if (auto err = read_room_fields(doc, limits, std::move(cid), req))
     return *err;
   return req;
 }

@@ -246,10 +246,10 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
     return {};
   auto handle = std::make_shared<archive_actor>();
   pg_connection::timing timing;
-  auto writer =
-    std::make_shared<pg_connection>(ioc, config.archive_url, "writer", forward_pg_events(handle, 0), timing);
-  auto reader =
-    std::make_shared<pg_connection>(ioc, config.archive_url, "reader", forward_pg_events(handle, 1), timing);
+  auto writer = std::make_shared<pg_connection>(ioc, config.archive_url, "writer",
+                                                forward_pg_events(handle, pg_link::writer), timing);
+  auto reader = std::make_shared<pg_connection>(ioc, config.archive_url, "reader",
+                                                forward_pg_events(handle, pg_link::reader), timing);
   archive_settings settings;
   settings.retention_days = config.archive_retention_days;
   settings.bus_retention = static_cast<std::size_t>(config.retention);
