@@ -3,6 +3,7 @@
 #include "actors/contracts/interfaces.hpp"
 #include "actors/wire/protocol.hpp"
 #include "actors/contracts/chat_stats.hpp"
+#include "actors/chat/presence_view.hpp"
 #include "actors/chat/told_presence.hpp"
 #include "actors/chat/typing_gate.hpp"
 
@@ -19,8 +20,6 @@ namespace chatnode {
 
 namespace {
 
-constexpr std::size_t max_early_presence = 1000;
-constexpr std::size_t max_logged_presence = 10000;
 constexpr std::size_t max_held_pages = 4; ///< `members` requests a member may make before its `joined`
 
 /// A session in a room. Until the bus answers its snapshot query it is
@@ -51,24 +50,6 @@ struct member {
     last_message = msg.id;
     sink->send(msg.frame, msg.received_ns);
   }
-};
-
-/// Who the room's members on this node have been told is present, as of a
-/// presence version. Every joined member shares this one view: events that
-/// would not change it (a join of someone present, say, after this node
-/// missed their leave) reach nobody, and a gap in the versions or a word
-/// from the bus brings it back in line with the bus's answer.
-struct presence_view {
-  bool known = false; ///< set from the first member's snapshot
-  std::set<std::string> names;
-  std::uint64_t version = 0;
-  std::vector<presence_event> early; ///< came before the view was known
-  /// While a who_atom query is out: the version asked at, and the newest
-  /// event per name applied since (an answer may be older than some of them).
-  bool asking = false;
-  std::uint64_t asked_at = 0;
-  std::map<std::string, presence_event> since_asked;
-  bool ask_again = false; ///< a gap or resync came while asking, or more than early/since_asked hold
 };
 
 struct room_state {
@@ -150,7 +131,7 @@ void ask_who(hub_self self, const std::string& room_name);
 void schedule_flush(hub_self self, const std::string& room_name, room_state& room) {
   if (std::exchange(room.flush_due, true))
     return;
-  auto members = std::max(room.presence.names.size(), room.told.count());
+  auto members = std::max(room.presence.names().size(), room.told.count());
   self->delayed_send(caf::actor_cast<hub_actor>(self), batch_interval_for(self->state.settings, members),
                      flush_atom::value, room_name, room.generation);
 }
@@ -163,14 +144,15 @@ void tell_change(hub_self self, const std::string& room_name, room_state& room, 
   auto big_room = self->state.settings.big_room;
   // Members of a room told it was big hold part of the list until a batch
   // gives them the rest: changes wait for that batch.
-  if (room.told.pending() || room.presence.names.size() > big_room || room.told.count() > big_room) {
+  if (room.told.pending() || room.presence.names().size() > big_room || room.told.count() > big_room) {
     room.told.note(user, present);
     schedule_flush(self, room_name, room);
     return;
   }
   room.told.apply(user, present);
-  room.tell(
-    user, frame ? frame : make_frame(encode_presence(room_name, user, present, room.presence.names.size())));
+  room.tell(user, frame
+                    ? frame
+                    : make_frame(encode_presence(room_name, user, present, room.presence.names().size())));
 }
 
 /// A big room's presence changes since the last batch go out: to each
@@ -250,21 +232,10 @@ void answer_members(hub_self self, const std::string& room_name, const members_q
 /// Applies one presence event to the room's view, in version order.
 void apply_presence(hub_self self, const std::string& room_name, room_state& room,
                     const presence_event& event) {
-  auto& view = room.presence;
-  if (event.version <= view.version)
-    return; // the view already reflects it
-  bool gap = event.version > view.version + 1;
-  view.version = event.version;
-  bool changed = event.present ? view.names.insert(event.user).second : view.names.erase(event.user) > 0;
-  if (changed)
+  auto applied = room.presence.apply(event);
+  if (applied.changed)
     tell_change(self, room_name, room, event.user, event.present, event.frame);
-  if (view.asking) {
-    if (view.since_asked.size() < max_logged_presence || view.since_asked.contains(event.user))
-      view.since_asked.insert_or_assign(event.user, event);
-    else
-      view.ask_again = true;
-  }
-  if (gap)
+  if (applied.gap)
     ask_who(self, room_name);
 }
 
@@ -275,39 +246,15 @@ void reconcile(hub_self self, const std::string& room_name, std::uint64_t genera
   auto* room = self->state.room(room_name, generation);
   if (room == nullptr)
     return; // the room was left (and maybe entered again) meanwhile
-  auto& view = room->presence;
-  view.asking = false;
-  auto since_asked = std::exchange(view.since_asked, {});
-  std::set<std::string> names(truth.members.begin(), truth.members.end());
-  auto version = truth.version;
-  if (truth.version >= view.asked_at) {
-    // Events the answer is older than came meanwhile: they hold.
-    for (const auto& [name, event] : since_asked) {
-      if (event.version <= truth.version)
-        continue;
-      if (event.present)
-        names.insert(name);
-      else
-        names.erase(name);
-      version = std::max(version, event.version);
-    }
-  } // else the bus started its versions over (it lost its data): its answer is all there is.
-  if (version < view.version || names != view.names)
+  auto changes = room->presence.reconcile(truth);
+  if (changes.corrected)
     self->state.stats->presence_resyncs.fetch_add(1, std::memory_order_relaxed);
-  std::vector<std::string> came;
-  std::vector<std::string> went;
-  std::set_difference(names.begin(), names.end(), view.names.begin(), view.names.end(),
-                      std::back_inserter(came));
-  std::set_difference(view.names.begin(), view.names.end(), names.begin(), names.end(),
-                      std::back_inserter(went));
-  view.names = std::move(names);
   // Told with the view's final size, as their presence events would have been.
-  for (const auto& name : came)
+  for (const auto& name : changes.came)
     tell_change(self, room_name, *room, name, true, nullptr);
-  for (const auto& name : went)
+  for (const auto& name : changes.went)
     tell_change(self, room_name, *room, name, false, nullptr);
-  view.version = version;
-  if (std::exchange(view.ask_again, false))
+  if (room->presence.take_ask_again())
     ask_who(self, room_name);
 }
 
@@ -315,26 +262,30 @@ void reconcile(hub_self self, const std::string& room_name, std::uint64_t genera
 /// comes while one is out is asked again after its answer.
 void ask_who(hub_self self, const std::string& room_name) {
   auto rit = self->state.rooms.find(room_name);
-  if (rit == self->state.rooms.end())
+  if (rit == self->state.rooms.end() || !rit->second.presence.begin_asking())
     return;
-  auto& view = rit->second.presence;
-  if (!view.known || view.asking) {
-    view.ask_again = true; // after the first snapshot, or after this answer
-    return;
-  }
-  view.asking = true;
-  view.asked_at = view.version;
   auto generation = rit->second.generation;
   self->request(self->state.bus, caf::infinite, who_atom::value, room_name)
     .then([self, room_name,
            generation](const presence_snapshot& truth) { reconcile(self, room_name, generation, truth); },
           [self, room_name, generation](const caf::error&) {
             // The bus sends resync_atom once it can answer again.
-            if (auto* room = self->state.room(room_name, generation)) {
-              room->presence.asking = false;
-              room->presence.since_asked.clear();
-            }
+            if (auto* room = self->state.room(room_name, generation))
+              room->presence.abandon_asking();
           });
+}
+
+/// The first member's snapshot sets the room's presence view; the events
+/// that came before it follow.
+void start_presence(hub_self self, const std::string& room_name, room_state& room,
+                    const room_snapshot& snapshot) {
+  auto early = room.presence.start(snapshot.members, snapshot.presence_version);
+  for (const auto& name : room.presence.names()) // no member here was told anything yet
+    room.told.apply(name, true);
+  for (const auto& event : early)
+    apply_presence(self, room_name, room, event);
+  if (room.presence.take_ask_again())
+    ask_who(self, room_name);
 }
 
 /// The bus answered a member's snapshot query: send `joined`, then the
@@ -348,18 +299,8 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
   auto* m = room.find(session);
   if (m == nullptr || !m->pending)
     return; // left, or re-joined, meanwhile
-  auto& view = room.presence;
-  if (!view.known) {
-    view.known = true;
-    view.names = {snapshot.members.begin(), snapshot.members.end()};
-    view.version = snapshot.presence_version;
-    for (const auto& name : view.names) // no member here was told anything yet
-      room.told.apply(name, true);
-    for (const auto& event : std::exchange(view.early, {}))
-      apply_presence(self, room_name, room, event);
-    if (std::exchange(view.ask_again, false))
-      ask_who(self, room_name);
-  }
+  if (!room.presence.known())
+    start_presence(self, room_name, room, snapshot);
   // What the members here were told, so that later changes and batches
   // apply to it; the first page of it in a big room.
   auto page = room.told.page(std::nullopt, self->state.settings.big_room);
@@ -417,7 +358,7 @@ void handle_join(hub_self self, join_request& req) {
   auto since = req.since;
   self
     ->request(self->state.bus, caf::infinite, recent_atom::value,
-              recent_query{req.room, req.since, req.page_size, req.name, !room.presence.known})
+              recent_query{req.room, req.since, req.page_size, req.name, !room.presence.known()})
     .then([self, room_name, session, since](
             const room_snapshot& snapshot) { complete_join(self, room_name, session, since, snapshot); },
           [self, room_name, session, cid = req.cid](const caf::error&) {
@@ -450,16 +391,10 @@ void announce(hub_self self, const std::string& room_name, const presence_event&
   if (rit == self->state.rooms.end())
     return;
   auto& room = rit->second;
-  if (!room.presence.known) {
-    // Bounded by what can happen in a room during one snapshot query; past
-    // that the view is corrected by asking the bus.
-    if (room.presence.early.size() < max_early_presence)
-      room.presence.early.push_back(event);
-    else
-      room.presence.ask_again = true;
-    return;
-  }
-  apply_presence(self, room_name, room, event);
+  if (!room.presence.known())
+    room.presence.hold_early(event); // applied after the first snapshot
+  else
+    apply_presence(self, room_name, room, event);
 }
 
 /// A user's read position moved: each of their joined sessions here hears it.
