@@ -3,15 +3,13 @@
 #include "actors/contracts/interfaces.hpp"
 #include "actors/wire/protocol.hpp"
 #include "actors/contracts/chat_stats.hpp"
-#include "actors/chat/presence_view.hpp"
-#include "actors/chat/told_presence.hpp"
-#include "actors/chat/typing_gate.hpp"
+#include "actors/chat/hub_room.hpp"
+#include "actors/chat/presence_batches.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <unordered_map>
 #include <vector>
@@ -21,60 +19,6 @@ namespace chatnode {
 namespace {
 
 constexpr std::size_t max_held_pages = 4; ///< `members` requests a member may make before its `joined`
-
-/// A session in a room. Until the bus answers its snapshot query it is
-/// pending: live messages for it are held back, so none comes before its
-/// `joined` and none is lost; afterwards what the snapshot held is dropped.
-/// Presence needs no holding back: `joined` lists who the members were told
-/// is there when it is sent, and later changes follow.
-struct member {
-  std::string session;
-  std::string name;
-  sink_ptr sink;
-  caf::actor owner;
-  std::string peer; ///< a direct conversation's other user
-  std::string role;
-  bool pending = true;
-  std::vector<stored_message> held_messages;
-  /// The newest message this member has: anything not newer is a duplicate
-  /// (a bus may deliver a message that the member's history already held).
-  std::optional<message_id> last_message;
-  /// The member names it holds: in a big room, a batch tells it only of
-  /// changes among those (and the count).
-  member_window window;
-  std::vector<members_query> held_pages; ///< asked for before `joined`
-
-  void deliver(const stored_message& msg) {
-    if (last_message && msg.id <= *last_message)
-      return;
-    last_message = msg.id;
-    sink->send(msg.frame, msg.received_ns);
-  }
-};
-
-struct room_state {
-  std::uint64_t generation = 0; ///< tells this room from an earlier one of the same name
-  std::vector<member> members;
-  std::map<std::string, std::size_t> names; ///< local sessions per name
-  presence_view presence;
-  told_presence told;     ///< what the members were told of the view, and what they will be
-  bool flush_due = false; ///< a batch of presence changes is timed
-  typing_gate typing;     ///< which typing notices go out
-
-  member* find(const std::string& session) {
-    auto it =
-      std::find_if(members.begin(), members.end(), [&](const member& m) { return m.session == session; });
-    return it == members.end() ? nullptr : &*it;
-  }
-
-  /// Sends a presence frame to every joined member but the one it is about
-  /// (members know they are there themselves).
-  void tell(const std::string& user, const frame_ptr& frame) {
-    for (auto& m : members)
-      if (!m.pending && m.name != user)
-        m.sink->send(frame);
-  }
-};
 
 struct hub_state {
   // Not an aggregate: CAF asks whether the state can be made from the actor
@@ -109,7 +53,7 @@ void remove_member(hub_self self, const std::string& room_name, const std::strin
     return;
   auto& room = rit->second;
   auto it = std::find_if(room.members.begin(), room.members.end(),
-                         [&](const member& m) { return m.session == session; });
+                         [&](const room_member& m) { return m.session == session; });
   if (it == room.members.end())
     return;
   auto name = std::move(it->name);
@@ -136,78 +80,22 @@ void schedule_flush(hub_self self, const std::string& room_name, room_state& roo
                      flush_atom::value, room_name, room.generation);
 }
 
-/// Tells the members that someone came or went: at once in a small room
-/// (`frame`, or one made here when null), with the next batch in a big one,
-/// and with it too while a batch waits, so that changes keep their order.
+/// Tells the members that someone came or went (presence_batches.hpp),
+/// timing a batch when the change waits for one.
 void tell_change(hub_self self, const std::string& room_name, room_state& room, const std::string& user,
                  bool present, const frame_ptr& frame) {
-  auto big_room = self->state.settings.big_room;
-  // Members of a room told it was big hold part of the list until a batch
-  // gives them the rest: changes wait for that batch.
-  if (room.told.pending() || room.presence.names().size() > big_room || room.told.count() > big_room) {
-    room.told.note(user, present);
+  if (tell_or_batch(room, room_name, user, present, frame, self->state.settings.big_room))
     schedule_flush(self, room_name, room);
-    return;
-  }
-  room.told.apply(user, present);
-  room.tell(user, frame
-                    ? frame
-                    : make_frame(encode_presence(room_name, user, present, room.presence.names().size())));
 }
 
-/// A big room's presence changes since the last batch go out: to each
-/// member, how they change the names it holds, and the count.
+/// A big room's batch is due.
 void flush_presence(hub_self self, const std::string& room_name, std::uint64_t generation) {
   auto* room = self->state.room(room_name, generation);
   if (room == nullptr)
     return;
   room->flush_due = false;
-  if (!room->told.pending())
-    return;
-  auto big_room = self->state.settings.big_room;
-  auto first_before = room->told.page(std::nullopt, big_room);
-  auto changes = room->told.take();
-  auto first_after = room->told.page(std::nullopt, big_room);
-  bool count_changed = changes.count != changes.count_before;
-  // Members holding the same names share one frame (none: nothing to tell).
-  std::map<std::pair<member_window::reach, std::string>, frame_ptr> frames;
-  for (auto& m : room->members) {
-    if (m.pending)
-      continue;
-    auto key = std::pair{m.window.kind, m.window.last};
-    auto it = frames.find(key);
-    if (it == frames.end()) {
-      auto diff = batch_diff(m.window, changes, first_before, first_after);
-      frame_ptr frame;
-      if (!diff.empty() || !diff.upto.empty() || count_changed)
-        frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
-      it = frames.emplace(std::move(key), std::move(frame)).first;
-    }
-    if (it->second)
-      m.sink->send(it->second);
-    m.window.after_batch(first_after.more);
-  }
-  self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// A page of the member names the members were told of, to one member.
-void send_members(const std::string& room_name, room_state& room, member& m, const members_query& query,
-                  std::size_t big_room) {
-  // A page never starts past the names the member holds: its list may have
-  // moved (a batch moved the first page) since it asked, and a gap would
-  // never be filled.
-  auto after = query.after;
-  std::optional<std::string> held_last;
-  if (m.window.kind == member_window::reach::first_page)
-    if (auto first = room.told.page(std::nullopt, big_room); first.more)
-      held_last = first.names.back();
-  if (m.window.kind == member_window::reach::asked_upto)
-    held_last = m.window.last;
-  if (after && held_last && *after > *held_last)
-    after = held_last;
-  auto page = room.told.page(after, query.limit);
-  m.window.extend(page);
-  m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
+  if (send_batch(*room, room_name, self->state.settings.big_room))
+    self->state.stats->presence_batches.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// A session asked for a page of a room's members; one that has not had its
@@ -237,6 +125,18 @@ void apply_presence(hub_self self, const std::string& room_name, room_state& roo
     tell_change(self, room_name, room, event.user, event.present, event.frame);
   if (applied.gap)
     ask_who(self, room_name);
+}
+
+/// A presence event from the bus.
+void announce(hub_self self, const std::string& room_name, const presence_event& event) {
+  auto rit = self->state.rooms.find(room_name);
+  if (rit == self->state.rooms.end())
+    return;
+  auto& room = rit->second;
+  if (!room.presence.known())
+    room.presence.hold_early(event); // applied after the first snapshot
+  else
+    apply_presence(self, room_name, room, event);
 }
 
 /// The bus said who is in the room: tell the members what differs from the
@@ -329,6 +229,16 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
     send_members(room_name, room, *m, query, self->state.settings.big_room);
 }
 
+/// A member as it enters: pending until the bus answers its snapshot query.
+room_member entering(const join_request& req) {
+  return room_member{.session = req.session,
+                     .name = req.name,
+                     .sink = req.sink,
+                     .owner = req.owner,
+                     .peer = req.peer,
+                     .role = req.role};
+}
+
 void handle_join(hub_self self, join_request& req) {
   auto [rit, created] = self->state.rooms.try_emplace(req.room);
   auto& room = rit->second;
@@ -344,11 +254,9 @@ void handle_join(hub_self self, join_request& req) {
       return;
     }
     // A re-join under the same name: a fresh `joined`, no presence change.
-    *old =
-      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}};
+    *old = entering(req);
   } else {
-    room.members.push_back(
-      member{req.session, req.name, req.sink, req.owner, req.peer, req.role, true, {}, std::nullopt, {}, {}});
+    room.members.push_back(entering(req));
     if (room.names[req.name]++ == 0)
       self->send(self->state.bus, member_atom::value, req.room, req.name, true);
   }
@@ -384,17 +292,6 @@ void deliver(hub_self self, const std::string& room, const stored_message& msg) 
     else
       m.deliver(msg);
   }
-}
-
-void announce(hub_self self, const std::string& room_name, const presence_event& event) {
-  auto rit = self->state.rooms.find(room_name);
-  if (rit == self->state.rooms.end())
-    return;
-  auto& room = rit->second;
-  if (!room.presence.known())
-    room.presence.hold_early(event); // applied after the first snapshot
-  else
-    apply_presence(self, room_name, room, event);
 }
 
 /// A user's read position moved: each of their joined sessions here hears it.

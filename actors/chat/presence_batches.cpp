@@ -1,0 +1,73 @@
+#include "actors/chat/presence_batches.hpp"
+
+#include "actors/wire/protocol.hpp"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+namespace chatnode {
+
+bool tell_or_batch(room_state& room, const std::string& room_name, const std::string& user, bool present,
+                   const frame_ptr& frame, std::size_t big_room) {
+  // Members of a room told it was big hold part of the list until a batch
+  // gives them the rest: changes wait for that batch.
+  if (room.told.pending() || room.presence.names().size() > big_room || room.told.count() > big_room) {
+    room.told.note(user, present);
+    return true;
+  }
+  room.told.apply(user, present);
+  room.tell(user, frame
+                    ? frame
+                    : make_frame(encode_presence(room_name, user, present, room.presence.names().size())));
+  return false;
+}
+
+bool send_batch(room_state& room, const std::string& room_name, std::size_t big_room) {
+  if (!room.told.pending())
+    return false;
+  auto first_before = room.told.page(std::nullopt, big_room);
+  auto changes = room.told.take();
+  auto first_after = room.told.page(std::nullopt, big_room);
+  bool count_changed = changes.count != changes.count_before;
+  // Members holding the same names share one frame (none: nothing to tell).
+  std::map<std::pair<member_window::reach, std::string>, frame_ptr> frames;
+  for (auto& m : room.members) {
+    if (m.pending)
+      continue;
+    auto key = std::pair{m.window.kind, m.window.last};
+    auto it = frames.find(key);
+    if (it == frames.end()) {
+      auto diff = batch_diff(m.window, changes, first_before, first_after);
+      frame_ptr frame;
+      if (!diff.empty() || !diff.upto.empty() || count_changed)
+        frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
+      it = frames.emplace(std::move(key), std::move(frame)).first;
+    }
+    if (it->second)
+      m.sink->send(it->second);
+    m.window.after_batch(first_after.more);
+  }
+  return true;
+}
+
+void send_members(const std::string& room_name, room_state& room, room_member& m, const members_query& query,
+                  std::size_t big_room) {
+  // A page never starts past the names the member holds: its list may have
+  // moved (a batch moved the first page) since it asked, and a gap would
+  // never be filled.
+  auto after = query.after;
+  std::optional<std::string> held_last;
+  if (m.window.kind == member_window::reach::first_page)
+    if (auto first = room.told.page(std::nullopt, big_room); first.more)
+      held_last = first.names.back();
+  if (m.window.kind == member_window::reach::asked_upto)
+    held_last = m.window.last;
+  if (after && held_last && *after > *held_last)
+    after = held_last;
+  auto page = room.told.page(after, query.limit);
+  m.window.extend(page);
+  m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
+}
+
+} // namespace chatnode
