@@ -31,8 +31,7 @@ pg_connection::pg_connection(net::io_context& ioc, std::string url, std::string 
     name_(std::move(name)),
     events_(std::move(events)),
     timing_(t),
-    backoff_(t.backoff_min, t.backoff_max),
-    reconnect_timer_(strand_),
+    reconnector_(strand_, t.backoff_min, t.backoff_max),
     deadline_(strand_) {}
 
 pg_connection::~pg_connection() {
@@ -52,8 +51,7 @@ void pg_connection::start() {
 
 void pg_connection::stop() {
   net::post(strand_, [self = shared_from_this()] {
-    self->stopped_ = true;
-    self->reconnect_timer_.cancel();
+    self->reconnector_.stop();
     self->fail("closed");
   });
 }
@@ -74,7 +72,7 @@ void pg_connection::query(std::string sql, pg_params params, pg_callback done) {
 // -- connecting ----------------------------------------------------------------
 
 void pg_connection::connect() {
-  if (stopped_)
+  if (reconnector_.stopped())
     return;
   ++link_;
   conn_ = PQconnectStart(url_.c_str());
@@ -105,7 +103,7 @@ void pg_connection::poll_connect() {
   }
   deadline_.cancel();
   connected_ = true;
-  backoff_.reset();
+  reconnector_.connected();
   log::info("archive_connected", {{"link", name_}});
   if (events_.up)
     events_.up();
@@ -272,17 +270,11 @@ void pg_connection::fail(const std::string& reason) {
   queue_.clear();
   for (auto& s : waiting)
     s.done(pg_result::failure("archive link lost: " + reason));
-  if (!stopped_)
+  if (!reconnector_.stopped())
     log::warn(was_up ? "archive_link_down" : "archive_connect_failed", {{"link", name_}, {"reason", reason}});
   if (events_.down)
     events_.down(reason);
-  if (stopped_)
-    return;
-  reconnect_timer_.expires_after(backoff_.next());
-  reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec)
-      self->connect();
-  });
+  reconnector_.retry_later([self = shared_from_this()] { self->connect(); });
 }
 
 } // namespace chatnode

@@ -7,7 +7,7 @@
 // waiting when it fell is answered with an error, never retried here.
 
 #include "actors/archive/pg_port.hpp"
-#include "node/links/reconnect_backoff.hpp"
+#include "node/links/link_reconnector.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -67,14 +67,12 @@ private:
   std::string name_;
   pg_events events_;
   timing timing_;
-  reconnect_backoff backoff_;
-  boost::asio::steady_timer reconnect_timer_;
+  link_reconnector reconnector_;
   boost::asio::steady_timer deadline_; ///< the connect or the running statement
   std::unique_ptr<boost::asio::posix::stream_descriptor> socket_;
   ::pg_conn* conn_ = nullptr;
   int socket_fd_ = -1;
   bool connected_ = false;
-  bool stopped_ = false;
   std::uint64_t link_ = 0; ///< counts links, so a handler of an old one does nothing
   std::deque<statement> queue_;
   bool running_ = false;      ///< queue_.front() was sent

@@ -185,8 +185,7 @@ redis_connection::redis_connection(net::io_context& ioc, redis_endpoint endpoint
                        std::to_string(reinterpret_cast<std::uintptr_t>(this))),
     events_(std::move(events)),
     timing_(t),
-    backoff_(t.backoff_min, t.backoff_max),
-    reconnect_timer_(strand_),
+    reconnector_(strand_, t.backoff_min, t.backoff_max),
     ping_timer_(strand_),
     connect_timer_(strand_) {}
 
@@ -210,8 +209,7 @@ void redis_connection::start() {
 
 void redis_connection::stop() {
   net::post(strand_, [self = shared_from_this()] {
-    self->stopped_ = true;
-    self->reconnect_timer_.cancel();
+    self->reconnector_.stop();
     self->ping_timer_.cancel();
     self->connect_timer_.cancel();
     if (self->ac_ != nullptr) {
@@ -225,7 +223,7 @@ void redis_connection::stop() {
 }
 
 void redis_connection::do_connect() {
-  if (stopped_)
+  if (reconnector_.stopped())
     return;
   ++generation_;
   auto* ac = redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
@@ -233,10 +231,7 @@ void redis_connection::do_connect() {
     std::string reason = ac ? ac->errstr : "out of memory";
     if (ac)
       redisAsyncFree(ac);
-    log::debug("redis_connect_failed", {{"link", name_}, {"reason", reason}});
-    if (events_.down)
-      events_.down(reason);
-    schedule_reconnect();
+    fail(reason);
     return;
   }
   ac_ = ac;
@@ -314,7 +309,7 @@ void redis_connection::on_connected() {
     if (self->generation_ != generation || self->ac_ == nullptr || reply.is_error())
       return;
     self->ready_ = true;
-    self->backoff_.reset();
+    self->reconnector_.connected();
     self->connect_timer_.cancel();
     log::info("redis_connected",
               {{"link", self->name_},
@@ -351,21 +346,14 @@ void redis_connection::fail(const std::string& reason) {
     log::debug("redis_connect_failed", {{"link", name_}, {"reason", reason}});
   if (events_.down)
     events_.down(reason);
-  schedule_reconnect();
-}
-
-void redis_connection::schedule_reconnect() {
-  if (stopped_)
-    return;
-  reconnect_timer_.expires_after(backoff_.next());
-  reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && self->ac_ == nullptr)
+  reconnector_.retry_later([self = shared_from_this()] {
+    if (self->ac_ == nullptr)
       self->do_connect();
   });
 }
 
 void redis_connection::send_ping() {
-  if (stopped_)
+  if (reconnector_.stopped())
     return;
   auto now = std::chrono::steady_clock::now();
   if (ready_ && ping_outstanding_ && now - std::max(ping_sent_, last_heard_) > timing_.ping_timeout) {

@@ -5,7 +5,7 @@
 
 #include "actors/redis_bus/redis_port.hpp"
 #include "actors/contracts/result.hpp"
-#include "node/links/reconnect_backoff.hpp"
+#include "node/links/link_reconnector.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -71,7 +71,6 @@ private:
   void do_connect();
   void on_connected();
   void fail(const std::string& reason);
-  void schedule_reconnect();
   void send_ping();
   void issue(std::vector<std::string> args, redis_callback done);
   void wait_for_replicas(int replicas, std::chrono::milliseconds timeout, redis_callback done);
@@ -93,13 +92,12 @@ private:
   redisAsyncContext* ac_ = nullptr;
   std::shared_ptr<watcher> watcher_;
   bool ready_ = false; ///< connected and set up
-  bool stopped_ = false;
   bool ping_outstanding_ = false;
   std::chrono::steady_clock::time_point ping_sent_;
   /// Any reply or message proves the link alive: a busy Redis may answer a
   /// PING late, behind a long queue, and is not dead for that.
   std::chrono::steady_clock::time_point last_heard_;
-  reconnect_backoff backoff_;
+  link_reconnector reconnector_;
   std::uint64_t generation_ = 0;     ///< counts contexts, so late callbacks of an old one are ignored
   std::set<std::string> channels_;   ///< wanted subscriptions, restored after a reconnect
   std::vector<std::string> preload_; ///< script sources loaded at every connect
@@ -109,7 +107,6 @@ private:
   std::vector<redis_callback> wait_next_;
   int wait_replicas_ = 0;
   std::chrono::milliseconds wait_timeout_{0};
-  boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer ping_timer_;
   boost::asio::steady_timer connect_timer_;
 };

@@ -58,8 +58,7 @@ redis_shard_subscriber::redis_shard_subscriber(net::io_context& ioc, redis_endpo
     name_(std::move(name)),
     events_(std::move(events)),
     timing_(t),
-    backoff_(t.backoff_min, t.backoff_max),
-    reconnect_timer_(strand_),
+    reconnector_(strand_, t.backoff_min, t.backoff_max),
     ping_timer_(strand_) {}
 
 redis_shard_subscriber::~redis_shard_subscriber() {
@@ -76,19 +75,18 @@ void redis_shard_subscriber::start() {
 
 void redis_shard_subscriber::stop() {
   net::post(strand_, [self = shared_from_this()] {
-    self->stopped_ = true;
+    self->reconnector_.stop();
     ++self->generation_;
     self->up_ = false;
     boost::system::error_code ec;
     self->socket_.close(ec);
     self->resolver_.cancel();
-    self->reconnect_timer_.cancel();
     self->ping_timer_.cancel();
   });
 }
 
 void redis_shard_subscriber::connect() {
-  if (stopped_)
+  if (reconnector_.stopped())
     return;
   auto generation = ++generation_;
   connecting_ = true;
@@ -120,7 +118,7 @@ void redis_shard_subscriber::on_connected() {
   boost::system::error_code ignored;
   socket_.set_option(net::ip::tcp::no_delay(true), ignored);
   up_ = true;
-  backoff_.reset();
+  reconnector_.connected();
   last_heard_ = std::chrono::steady_clock::now();
   read_more();
   if (!endpoint_.password.empty()) {
@@ -156,11 +154,8 @@ void redis_shard_subscriber::fail(const std::string& reason) {
     log::debug("redis_connect_failed", {{"link", name_}, {"reason", reason}});
   if (events_.down)
     events_.down(reason);
-  if (stopped_)
-    return;
-  reconnect_timer_.expires_after(backoff_.next());
-  reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && !self->up_)
+  reconnector_.retry_later([self = shared_from_this()] {
+    if (!self->up_)
       self->connect();
   });
 }
@@ -267,7 +262,7 @@ void redis_shard_subscriber::drop(const std::vector<std::string>& channels) {
 }
 
 void redis_shard_subscriber::heartbeat() {
-  if (stopped_)
+  if (reconnector_.stopped())
     return;
   auto now = std::chrono::steady_clock::now();
   bool pinging =

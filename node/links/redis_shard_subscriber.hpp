@@ -6,7 +6,7 @@
 // subscribing again to what it was asked for, and checks its link with PING.
 
 #include "actors/redis_bus/redis_port.hpp"
-#include "node/links/reconnect_backoff.hpp"
+#include "node/links/link_reconnector.hpp"
 #include "node/links/redis_connection.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -73,12 +73,10 @@ private:
   std::set<std::string> channels_; ///< wanted here, subscribed again after a reconnect
   bool up_ = false;
   bool connecting_ = false;
-  bool stopped_ = false;
   std::chrono::steady_clock::time_point connect_started_;
   std::uint64_t generation_ = 0; ///< counts sockets, so late handlers of an old one do nothing
   std::chrono::steady_clock::time_point last_heard_;
-  reconnect_backoff backoff_;
-  boost::asio::steady_timer reconnect_timer_;
+  link_reconnector reconnector_;
   boost::asio::steady_timer ping_timer_;
 };
 
