@@ -1,6 +1,6 @@
 #include "node/links/redis_connection.hpp"
 
-#include "node/process/log.hpp"
+#include "node/links/redis_link_log.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -311,9 +311,7 @@ void redis_connection::on_connected() {
     self->ready_ = true;
     self->reconnector_.connected();
     self->connect_timer_.cancel();
-    log::info("redis_connected",
-              {{"link", self->name_},
-               {"address", self->endpoint_.host + ":" + std::to_string(self->endpoint_.port)}});
+    log_redis_up(self->name_, self->endpoint_.host, self->endpoint_.port);
     if (!self->channels_.empty()) {
       std::vector<std::string> args{"SUBSCRIBE"};
       args.insert(args.end(), self->channels_.begin(), self->channels_.end());
@@ -340,10 +338,7 @@ void redis_connection::fail(const std::string& reason) {
   // Who waits for replicas waits for writes of the link just lost: a WAIT
   // on the next link would not cover them.
   fail_waiting("redis link lost before the write reached its replicas");
-  if (was_ready)
-    log::warn("redis_lost", {{"link", name_}, {"reason", reason}});
-  else
-    log::debug("redis_connect_failed", {{"link", name_}, {"reason", reason}});
+  log_redis_down(name_, reason, was_ready);
   if (events_.down)
     events_.down(reason);
   reconnector_.retry_later([self = shared_from_this()] {

@@ -1,6 +1,7 @@
 #include "node/links/redis_shard_subscriber.hpp"
 
 #include "actors/redis_bus/cluster_slots.hpp"
+#include "node/links/redis_link_log.hpp"
 #include "node/process/log.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -132,8 +133,7 @@ void redis_shard_subscriber::on_connected() {
     args.insert(args.end(), channels.begin(), channels.end());
     send(std::move(args), {"ssubscribe", channels, channels.size()});
   }
-  log::info("redis_connected",
-            {{"link", name_}, {"address", endpoint_.host + ":" + std::to_string(endpoint_.port)}});
+  log_redis_up(name_, endpoint_.host, endpoint_.port);
   if (events_.up)
     events_.up();
 }
@@ -148,10 +148,7 @@ void redis_shard_subscriber::fail(const std::string& reason) {
   writes_.clear();
   writing_ = false;
   pending_.clear();
-  if (was_up)
-    log::warn("redis_lost", {{"link", name_}, {"reason", reason}});
-  else
-    log::debug("redis_connect_failed", {{"link", name_}, {"reason", reason}});
+  log_redis_down(name_, reason, was_up);
   if (events_.down)
     events_.down(reason);
   reconnector_.retry_later([self = shared_from_this()] {
