@@ -35,8 +35,6 @@ using channel_atom = caf::atom_constant<caf::atom("channel")>;
 using unsubscribed_atom = caf::atom_constant<caf::atom("unsub")>;
 using published_atom = caf::atom_constant<caf::atom("published")>;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 constexpr int command_link = 0; ///< forward_redis_events(bridge, 0); the subscriber is 1
