@@ -84,6 +84,11 @@ void room_links::unsubscribe(const std::string& room) {
   calls_.unsubscribe(core_.keys.channel(room));
 }
 
+room_link* room_links::find(const std::string& room) {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : &it->second;
+}
+
 const std::string* room_links::room_of_channel(const std::string& channel) const {
   auto it = channel_rooms_.find(channel);
   return it == channel_rooms_.end() ? nullptr : &it->second;
@@ -120,8 +125,8 @@ void room_links::on_subscribed(const std::string& channel) {
 }
 
 void room_links::resync(const std::string& room) {
-  if (auto it = rooms_.find(room); it != rooms_.end()) {
-    it->second.resync_due = true;
+  if (auto* r = find(room)) {
+    r->resync_due = true;
     send_resyncs();
   }
 }
@@ -255,10 +260,10 @@ void room_links::catch_up_all() {
 }
 
 void room_links::catch_up(const std::string& room) {
-  auto it = rooms_.find(room);
-  if (it == rooms_.end())
+  auto* link = find(room);
+  if (link == nullptr)
     return;
-  auto& r = it->second;
+  auto& r = *link;
   if (!calls_.command_up() || !r.subscribed || r.catching_up || !r.needs_catch_up)
     return;
   r.catching_up = true;
@@ -280,23 +285,23 @@ void room_links::first_catch_up(const std::string& room) {
   calls_.send(redis_call::run_script(scripts::catch_up, {core_.keys.log(room), core_.keys.watermark(room)},
                                      {std::string{}, std::string{}, "1", core_.replicated_flag()}),
               [this, room](redis_reply reply) {
-                auto it = rooms_.find(room);
-                if (it == rooms_.end())
+                auto* r = find(room);
+                if (r == nullptr)
                   return;
                 if (!is_array(reply, 1))
                   return catch_up_failed(room);
-                it->second.last = message_id::parse(reply.elements[0].str).value_or(message_id{});
+                r->last = message_id::parse(reply.elements[0].str).value_or(message_id{});
                 finish_catch_up(room);
               });
 }
 
 void room_links::on_caught_up(const std::string& room, const redis_reply& reply) {
-  auto it = rooms_.find(room);
-  if (it == rooms_.end())
+  auto* link = find(room);
+  if (link == nullptr)
     return;
   if (!is_array(reply))
     return catch_up_failed(room);
-  auto& r = it->second;
+  auto& r = *link;
   for (const auto& entry : reply.elements) {
     core_.stats->redis_replayed.fetch_add(1, std::memory_order_relaxed);
     deliver_new(room, r, entry_event(room, entry));
@@ -312,17 +317,17 @@ void room_links::on_caught_up(const std::string& room, const redis_reply& reply)
 
 /// A catch-up that could not run: it is tried again on the next heartbeat.
 void room_links::catch_up_failed(const std::string& room) {
-  if (auto it = rooms_.find(room); it != rooms_.end()) {
-    it->second.catching_up = false;
-    it->second.needs_catch_up = true;
+  if (auto* r = find(room)) {
+    r->catching_up = false;
+    r->needs_catch_up = true;
   }
 }
 
 void room_links::finish_catch_up(const std::string& room) {
-  auto it = rooms_.find(room);
-  if (it == rooms_.end())
+  auto* link = find(room);
+  if (link == nullptr)
     return;
-  auto& r = it->second;
+  auto& r = *link;
   r.catching_up = false;
   if (r.catch_up_to && r.last && *r.catch_up_to <= *r.last)
     r.catch_up_to.reset();

@@ -101,6 +101,8 @@ private:
   void unsubscribe(const std::string& room);
   caf::result<room_snapshot> recent(recent_query& query);
   void on_subscribed(const std::string& channel);
+  /// The room's link; none once the room was left (a reply may come after).
+  room_link* find(const std::string& room);
   const std::string* room_of_channel(const std::string& channel) const;
   room_link* link_of_channel(const std::string& channel);
   static void lose_subscription(room_link& r);
