@@ -30,9 +30,9 @@ void heartbeat(bridge_state& st) {
   st.rooms.catch_up_all();
 }
 
-void on_link(bridge_state& st, int link, bool up, const std::string& reason) {
+void on_link(bridge_state& st, redis_link link, bool up, const std::string& reason) {
   st.calls.set_link(link, up, reason);
-  if (link != command_link) {
+  if (link != redis_link::commands) {
     if (!up)
       st.rooms.lose_subscriptions();
     return;
@@ -51,7 +51,7 @@ void on_link(bridge_state& st, int link, bool up, const std::string& reason) {
 auto bridge_handlers(bridge_actor* self, std::chrono::milliseconds tick) {
   auto& st = self->state;
   return std::make_tuple(
-    [&st](link_atom, int link, bool up, const std::string& reason) { on_link(st, link, up, reason); },
+    [&st](link_atom, redis_link link, bool up, const std::string& reason) { on_link(st, link, up, reason); },
     [&st](published_atom, const std::string& channel, std::string& payload) {
       if (channel == st.core.keys.people_channel())
         st.people.on_notice(payload);
@@ -112,7 +112,7 @@ bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port>
                    std::move(stats));
 }
 
-redis_events forward_redis_events(std::shared_ptr<bus_actor> bus, int link) {
+redis_events forward_redis_events(std::shared_ptr<bus_actor> bus, redis_link link) {
   // The connections' events are the bridge's own messages, beyond the bus
   // interface, so they are sent without its type; its behaviour has them.
   auto bridge = [bus] { return caf::actor_cast<caf::actor>(*bus); };

@@ -43,8 +43,10 @@ bus_actor spawn_redis_bridge(caf::actor_system& sys, std::shared_ptr<redis_port>
                              std::shared_ptr<redis_port> subscriber, redis_bridge_settings settings,
                              stats_ptr stats);
 
+/// Which of the bridge's two connections an event is about.
+enum class redis_link : std::uint8_t { commands, subscriber };
+
 /// Event handlers that pass a connection's events on to the bridge.
-/// `link` is 0 for the command connection, 1 for the subscriber.
-redis_events forward_redis_events(std::shared_ptr<bus_actor> bridge, int link);
+redis_events forward_redis_events(std::shared_ptr<bus_actor> bridge, redis_link link);
 
 } // namespace chatnode

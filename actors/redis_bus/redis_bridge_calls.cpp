@@ -59,8 +59,8 @@ void redis_calls::start(std::shared_ptr<redis_port> commands, std::shared_ptr<re
   subscribe(core_.keys.people_channel());
 }
 
-void redis_calls::set_link(int link, bool up, const std::string& reason) {
-  if (link == command_link) {
+void redis_calls::set_link(redis_link link, bool up, const std::string& reason) {
+  if (link == redis_link::commands) {
     if (command_up_ && !up)
       core_.stats->redis_reconnects.fetch_add(1, std::memory_order_relaxed);
     command_up_ = up;

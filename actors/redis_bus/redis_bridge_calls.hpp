@@ -78,7 +78,7 @@ public:
   /// Takes the two links (neither up yet) and subscribes to the people channel.
   void start(std::shared_ptr<redis_port> commands, std::shared_ptr<redis_port> subscriber);
   /// A link came up or went down: the process's Redis readiness follows.
-  void set_link(int link, bool up, const std::string& reason);
+  void set_link(redis_link link, bool up, const std::string& reason);
   bool command_up() const { return command_up_; }
 
   void subscribe(const std::string& channel) { subscriber_->subscribe({channel}); }

@@ -29,14 +29,12 @@ using published_atom = caf::atom_constant<caf::atom("published")>;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
-constexpr int command_link = 0; ///< forward_redis_events(bridge, 0); the subscriber is 1
-
 using clock = std::chrono::steady_clock;
 
 /// The bus interface, and what the bridge's connections and timers send it:
 /// tick_atom is the presence heartbeat, flush_atom writes the directory.
 using redis_bridge_actor =
-  bus_actor::extend<caf::reacts_to<link_atom, int, bool, std::string>,
+  bus_actor::extend<caf::reacts_to<link_atom, redis_link, bool, std::string>,
                     caf::reacts_to<reply_atom, std::uint64_t, redis_reply>,
                     caf::reacts_to<channel_atom, std::string>, caf::reacts_to<unsubscribed_atom, std::string>,
                     caf::reacts_to<published_atom, std::string, std::string>, caf::reacts_to<tick_atom>,

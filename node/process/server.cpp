@@ -99,8 +99,9 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
       return std::nullopt;
     }
     const auto& seeds = std::get<std::vector<redis_endpoint>>(parsed);
-    auto cluster = std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, 0),
-                                                   forward_redis_events(bridge_handle, 1), timing);
+    auto cluster =
+      std::make_shared<redis_cluster>(ioc, seeds, forward_redis_events(bridge_handle, redis_link::commands),
+                                      forward_redis_events(bridge_handle, redis_link::subscriber), timing);
     auto bus = spawn_redis_bridge(system, cluster->commands(), cluster->subscriber(), settings, stats);
     *bridge_handle = bus;
     cluster->preload(redis_scripts::all());
@@ -125,10 +126,10 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
     return std::nullopt;
   }
   const auto& endpoint = std::get<redis_endpoint>(parsed);
-  auto commands = std::make_shared<redis_connection>(ioc, endpoint, "commands", false,
-                                                     forward_redis_events(bridge_handle, 0), timing);
-  auto subscriber = std::make_shared<redis_connection>(ioc, endpoint, "subscriber", true,
-                                                       forward_redis_events(bridge_handle, 1), timing);
+  auto commands = std::make_shared<redis_connection>(
+    ioc, endpoint, "commands", false, forward_redis_events(bridge_handle, redis_link::commands), timing);
+  auto subscriber = std::make_shared<redis_connection>(
+    ioc, endpoint, "subscriber", true, forward_redis_events(bridge_handle, redis_link::subscriber), timing);
   auto bus = spawn_redis_bridge(system, commands, subscriber, settings, stats);
   *bridge_handle = bus;
   commands->preload(redis_scripts::all());

@@ -119,8 +119,8 @@ struct bridge_fixture {
         };
       },
       delivered);
-    forward_redis_events(bridge, 0).up();
-    forward_redis_events(bridge, 1).up();
+    forward_redis_events(bridge, redis_link::commands).up();
+    forward_redis_events(bridge, redis_link::subscriber).up();
     sched->run();
   }
 
@@ -139,7 +139,7 @@ struct bridge_fixture {
   }
 
   void publish(const std::string& payload) {
-    forward_redis_events(bridge, 1).message(channel, payload);
+    forward_redis_events(bridge, redis_link::subscriber).message(channel, payload);
     sched->run();
   }
 
@@ -150,7 +150,7 @@ struct bridge_fixture {
     sched->run();
     // The people channel from the start, then the room's.
     BOOST_REQUIRE((subscriber->subscribed == std::vector<std::string>{"chatnode:{people}:live", channel}));
-    forward_redis_events(bridge, 1).subscribed(channel);
+    forward_redis_events(bridge, redis_link::subscriber).subscribed(channel);
     sched->run();
     auto first = answer(array({text(newest)}));
     BOOST_TEST(script_args(first.args)[0] == ""); // only the id to start from
@@ -292,12 +292,12 @@ BOOST_AUTO_TEST_CASE(a_channel_dropped_alone_is_read_back_once_subscribed_again)
   publish("m6-0\n" + frame("6-0"));
   BOOST_TEST((*delivered == std::vector<message_id>{id("6-0")}));
   // The slot moved: the channel is gone until subscribed on the new master.
-  forward_redis_events(bridge, 1).unsubscribed(channel);
+  forward_redis_events(bridge, redis_link::subscriber).unsubscribed(channel);
   sched->run();
 
   publish("m7-0\n" + frame("7-0")); // a straggler from the old master: held
 
-  forward_redis_events(bridge, 1).subscribed(channel);
+  forward_redis_events(bridge, redis_link::subscriber).subscribed(channel);
   sched->run();
   auto read = answer(array({entry("7-0", "al", "seven"), entry("8-0", "bo", "eight")}));
   BOOST_TEST(script_args(read.args)[0] == "6-0");
