@@ -102,9 +102,11 @@ void websocket_session::on_upgraded(sys_error ec) {
 // -- reading ------------------------------------------------------------------
 
 void websocket_session::do_read() {
-  if (waiting_ || closed_.load() || reader_.failed() || close_heard_)
+  if (waiting_ || closed_.load() || close_heard_)
     return;
-  if (!unread_.empty()) {
+  if (reader_.failed()) {
+    std::string{}.swap(unread_); // read past the error: never looked at
+  } else if (!unread_.empty()) {
     // What was read before a pause comes first.
     std::string held;
     held.swap(unread_);
@@ -137,6 +139,15 @@ void websocket_session::on_readable(sys_error ec) {
   last_heard_ns_ = steady_now_ns();
   pinged_ = false;
   ctx_.stats.bytes_in.fetch_add(n, std::memory_order_relaxed);
+  if (reader_.failed()) {
+    // Our close frame is sent or on its way. What the peer still sends (the
+    // rest of an oversized message) is read and dropped until it closes or
+    // the close timer fires: hanging up on unread bytes would reset the
+    // connection, and a peer still writing (a browser) would then report
+    // 1006 instead of our close code.
+    do_read();
+    return;
+  }
   take_bytes(buffer.data(), n);
   if (!read_paused_.load())
     do_read();
@@ -422,10 +433,15 @@ void websocket_session::on_write(sys_error ec, std::size_t bytes) {
   }
   resume_if_paused();
   if (close_sent_ && out_->control.empty()) {
-    // Our close frame is out: done if the peer's came or it broke the
-    // protocol; else its close (or the close timer) ends the connection.
-    if (close_heard_ || reader_.failed())
+    // Our close frame is out: done if the peer's came. After a protocol
+    // error our side ends here (FIN) while reading goes on until the peer
+    // hangs up; else its close (or the close timer) ends the connection.
+    if (close_heard_) {
       drop();
+    } else if (reader_.failed()) {
+      sys_error ignored;
+      socket_.shutdown(net::socket_base::shutdown_send, ignored);
+    }
     return;
   }
   if (!out_->control.empty()) {

@@ -534,6 +534,21 @@ BOOST_FIXTURE_TEST_CASE(frame_over_max_closes_1009, node_fixture) {
   BOOST_TEST(b.is_open());
 }
 
+BOOST_FIXTURE_TEST_CASE(oversized_message_still_being_written_gets_1009_not_a_reset, node_fixture) {
+  // A client that writes all of a message before it reads (a browser does):
+  // the node reads and drops the rest after refusing it, so the write ends
+  // and the close frame is read. Hanging up on unread bytes resets the
+  // connection under the write, and Chromium then reports 1006.
+  ws_client a = open_client(node);
+  BOOST_REQUIRE_MESSAGE(a.send_text(std::string(32u << 20, 'x'), after(20s)),
+                        "the write failed: " << a.last_error());
+  auto code = a.expect_close(after(5s), false);
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "not closed: " << a.last_error());
+  BOOST_TEST(*code == 1009, "close code " << *code << ", " << a.last_error());
+  ws_client b = open_client(node);
+  BOOST_TEST(b.is_open());
+}
+
 BOOST_AUTO_TEST_CASE(frame_limit_is_configurable) {
   node_options o;
   o.env = {{"CHATNODE_LIMITS_MAX_FRAME_BYTES", "4096"}};
