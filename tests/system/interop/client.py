@@ -139,7 +139,8 @@ async def at_limit(url, limit):
     ws = await connect(url)
     await ws.send(padded("py-large", limit))
     reply = await expect(ws, "joined")
-    out(case="at_limit", bytes=ws.sent[-1]["bytes"], reply=reply["type"])
+    text = [f["bytes"] for f in ws.sent if f["op"] == "text"]
+    out(case="at_limit", bytes=text[-1], frames=len(text), reply=reply["type"])
     await ws.close()
 
 
