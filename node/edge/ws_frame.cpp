@@ -193,6 +193,10 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
   if (length == 126) {
     length = (std::uint64_t{head_[2]} << 8) | head_[3];
     key_from = 4;
+    if (length < 126) {
+      fail(close_code::protocol_error, "length not in its shortest form");
+      return step::failed;
+    }
   } else if (length == 127) {
     length = 0;
     for (int i = 2; i < 10; ++i)
@@ -200,6 +204,10 @@ frame_reader::step frame_reader::read_header(const unsigned char* p, std::size_t
     key_from = 10;
     if (length >> 63) {
       fail(close_code::protocol_error, "frame length out of range");
+      return step::failed;
+    }
+    if (length <= 0xffff) {
+      fail(close_code::protocol_error, "length not in its shortest form");
       return step::failed;
     }
   }

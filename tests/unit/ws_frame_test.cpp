@@ -142,6 +142,21 @@ BOOST_AUTO_TEST_CASE(protocol_violations_fail_with_1002) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(lengths_not_in_their_shortest_form_fail_with_1002) {
+  // RFC 6455, 5.2: the minimal number of bytes must encode the length.
+  auto key_and_payload = [](const std::string& frame, std::size_t header) { return frame.substr(header); };
+  std::string sixteen = "\x82\xfe" + std::string("\x00\x03", 2) + key_and_payload(client_frame(2, "abc"), 2);
+  std::string sixty_four =
+    "\x82\xff" + std::string(7, '\0') + "\xc8" + key_and_payload(client_frame(2, std::string(200, 'x')), 4);
+  for (const auto& bytes : {sixteen, sixty_four}) {
+    auto r = reader();
+    collected c;
+    feed(r, bytes, c);
+    BOOST_TEST(r.failure_code() == close_code::protocol_error);
+    BOOST_TEST(c.got.empty());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_message_over_the_limit_fails_with_1009_before_its_payload_arrives) {
   auto big = client_frame(1, std::string(2000, 'x'));
   auto r = reader();
