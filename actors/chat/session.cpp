@@ -282,6 +282,8 @@ void handle_store(session_self self, request& req) {
   store.target = req.target;
   store.emoji = std::move(req.emoji);
   store.on = req.on;
+  store.reply_to = req.reply_to;
+  store.thread = req.thread;
   switch (req.type) {
     case request_type::edit: store.change = change_kind::edit; break;
     case request_type::remove: store.change = change_kind::remove; break;
@@ -327,49 +329,55 @@ void handle_read(session_self self, request& req) {
       });
 }
 
-/// A history page: from the bus, and where the bus's retention ends before
-/// the page is full, continued from the archive (older than the bus's
-/// oldest, so nothing twice at the seam).
-void handle_history(session_self self, request& req) {
+/// A page of history, or of a thread (`query.thread`), as its event.
+std::string encode_page_of(const history_query& query, const message_page& page) {
+  return query.thread ? encode_thread(query.room, *query.thread, page) : encode_history(query.room, page);
+}
+
+/// A history or thread page: from the bus, and where the bus's retention
+/// ends before the page is full, continued from the archive (older than
+/// the bus's oldest, so nothing twice at the seam).
+void handle_page(session_self self, request& req) {
   auto& st = self->state;
   if (st.in(req.room) == nullptr) {
-    st.reply_error(error_code::not_joined, "join the room before reading its history");
+    st.reply_error(error_code::not_joined, req.type == request_type::thread
+                                             ? "join the room before reading its threads"
+                                             : "join the room before reading its history");
     return;
   }
-  auto room = req.room;
-  auto before = req.before;
-  auto limit = req.limit;
-  self
-    ->request(st.bus, st.settings->bus_timeout, history_atom::value,
-              history_query{req.room, req.before, req.limit})
+  history_query query{req.room, req.before, req.limit,
+                      req.type == request_type::thread ? req.thread : std::nullopt};
+  self->request(st.bus, st.settings->bus_timeout, history_atom::value, query)
     .then(
-      [self, room, before, limit](message_page& page) {
+      [self, query](message_page& page) {
         auto& st = self->state;
-        if (!st.settings->archive || page.messages.size() >= limit) {
-          st.reply(encode_history(room, page));
+        if (!st.settings->archive || page.messages.size() >= query.limit) {
+          st.reply(encode_page_of(query, page));
           return;
         }
-        auto from = page.messages.empty() ? before : std::optional<message_id>{page.messages.front().id};
-        self
-          ->request(st.settings->archive, st.settings->bus_timeout, history_atom::value,
-                    history_query{room, from, limit - page.messages.size()})
+        auto rest = query;
+        rest.before =
+          page.messages.empty() ? query.before : std::optional<message_id>{page.messages.front().id};
+        rest.limit = query.limit - page.messages.size();
+        self->request(st.settings->archive, st.settings->bus_timeout, history_atom::value, rest)
           .then(
-            [self, room, page](message_page& older) {
+            [self, query, page](message_page& older) {
               older.messages.insert(older.messages.end(), page.messages.begin(), page.messages.end());
-              self->state.reply(encode_history(room, older));
+              self->state.reply(encode_page_of(query, older));
             },
             // The archive is away: what the bus has, and `more` as it says;
             // past the bus's end, an error the client may retry, not an end.
-            [self, room, page](const caf::error&) {
+            [self, query, page](const caf::error&) {
               if (page.messages.empty())
                 self->state.reply_error(error_code::unavailable,
                                         "older messages are in the archive, which is away: try again");
               else
-                self->state.reply(encode_history(room, page));
+                self->state.reply(encode_page_of(query, page));
             });
       },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "history is unavailable");
+      [self, query](const caf::error&) {
+        self->state.reply_error(error_code::unavailable,
+                                query.thread ? "the thread is unavailable" : "history is unavailable");
       });
 }
 
@@ -465,7 +473,8 @@ void dispatch(session_self self, request& req) {
     case request_type::dm: handle_dm(self, req); break;
     case request_type::rooms: handle_rooms(self, req); break;
     case request_type::dms: handle_dms(self); break;
-    case request_type::history: handle_history(self, req); break;
+    case request_type::history:
+    case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;
     case request_type::members:
       if (st.in(req.room) == nullptr) {

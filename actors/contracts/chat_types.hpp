@@ -31,8 +31,10 @@ struct chat_message {
   message_id id;
   std::string user;
   std::string text;
-  std::int64_t ts = 0; ///< ms since the epoch, assigned once when stored
-  std::string cid;     ///< the sender's own id for it; may be empty
+  std::int64_t ts = 0;                  ///< ms since the epoch, assigned once when stored
+  std::string cid;                      ///< the sender's own id for it; may be empty
+  std::optional<message_id> reply_to{}; ///< (1.2) the message it quotes
+  std::optional<message_id> thread{};   ///< (1.2) its thread's root: a reply in a thread
 };
 
 /// What a change event does to the message it targets; a moderation event
@@ -70,6 +72,11 @@ struct message_change {
   /// the room's order (its id is the target's newest change); clients apply
   /// nothing.
   bool unchanged = false;
+  /// (1.2) A delete of a thread's message: the root, and the root's
+  /// `replies` and `last_reply` after it.
+  std::optional<message_id> thread{};
+  std::size_t replies = 0;
+  std::optional<std::int64_t> last_reply{};
 };
 
 /// What the changes so far made of a message (its text lives with it).
@@ -78,6 +85,10 @@ struct message_state {
   bool deleted = false;
   /// emoji -> users, both in the order they first came.
   std::vector<std::pair<std::string, std::vector<std::string>>> reactions;
+  /// (1.2) A thread's root: its messages not deleted (none: no message was
+  /// ever stored in its thread), and the ts of the newest of them.
+  std::optional<std::size_t> replies{};
+  std::optional<std::int64_t> last_reply{};
 
   bool has_reaction(std::string_view emoji, std::string_view user) const;
   std::size_t count(std::string_view emoji) const;

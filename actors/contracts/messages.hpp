@@ -121,6 +121,7 @@ struct history_query {
   std::string room;
   std::optional<message_id> before;
   std::size_t limit = 50;
+  std::optional<message_id> thread{}; ///< (1.2) a page of this root's thread instead
 };
 
 /// What a session asks the bus to store: a message, or a change (edit,
@@ -131,10 +132,12 @@ struct store_request {
   std::optional<change_kind> change; ///< none: a new message
   std::string text;                  ///< message, edit
   std::string cid;
-  message_id target;      ///< change
-  std::string emoji;      ///< reaction
-  bool on = true;         ///< reaction
-  bool moderator = false; ///< may delete anyone's message
+  message_id target;                    ///< change
+  std::string emoji;                    ///< reaction
+  bool on = true;                       ///< reaction
+  bool moderator = false;               ///< may delete anyone's message
+  std::optional<message_id> reply_to{}; ///< message: the one it quotes
+  std::optional<message_id> thread{};   ///< message: the thread it is in (its root, or a message in it)
 };
 
 /// Why a bus refused a request (a change, an admission, a read).

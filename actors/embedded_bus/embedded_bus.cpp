@@ -298,6 +298,8 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       auto it = self->state.rooms.find(query.room);
       if (it == self->state.rooms.end())
         return {};
+      if (query.thread)
+        return it->second.thread_page(*query.thread, query.before, query.limit);
       return it->second.page(query.before, query.limit);
     },
     [self](typing_atom, const std::string& room, const std::string& user, const std::string& session) {

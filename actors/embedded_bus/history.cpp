@@ -59,12 +59,18 @@ room_history::append_result room_history::append(const store_request& req, std::
   }
   if (req.change)
     return store_change(req, now_ms);
+  std::optional<message_id> root;
+  if (auto refused = check_reply(req, root))
+    return {{}, false, std::move(refused)};
   auto id = next_id(now_ms);
   entry e;
   e.id = id;
   e.number = ++numbered_;
-  e.message = chat_message{req.room, id, req.user, req.text, static_cast<std::int64_t>(id.ms), req.cid};
+  e.message = chat_message{req.room, id,           req.user, req.text, static_cast<std::int64_t>(id.ms),
+                           req.cid,  req.reply_to, root};
   e.last_change = id;
+  if (root)
+    count_reply(*root, e); // before the push: it moves the deque's entries
   e.frame = make_frame(encode_message(e.message));
   e.cid_key = key;
   if (!key.empty())
@@ -105,11 +111,19 @@ room_history::append_result room_history::store_change(const store_request& req,
       target->message.text = req.text;
       target->state.edited = change.ts;
       break;
-    case change_kind::remove:
+    case change_kind::remove: {
+      // A deleted root keeps its thread, and what it holds.
+      auto replies = target->state.replies;
+      auto last_reply = target->state.last_reply;
       target->message.text.clear();
       target->state = message_state{};
       target->state.deleted = true;
+      target->state.replies = replies;
+      target->state.last_reply = last_reply;
+      if (target->message.thread)
+        uncount_reply(*target, change);
       break;
+    }
     case change_kind::reaction:
       target->state.react(req.emoji, req.user, req.on);
       change.count = target->state.count(req.emoji);
@@ -145,16 +159,78 @@ stored_message room_history::append_moderation(moderation_event event, std::int6
   return stored;
 }
 
+std::optional<refusal> room_history::check_reply(const store_request& req,
+                                                 std::optional<message_id>& root) const {
+  auto check = [this](std::optional<message_id> id, const char* what) -> std::optional<refusal> {
+    if (!id)
+      return std::nullopt;
+    auto it = find(*id);
+    if (it == entries_.end() || it->change)
+      return refusal{error_code::not_found, std::string{what} + ": no such message in the room's history"};
+    if (it->state.deleted)
+      return refusal{error_code::not_found, std::string{what} + ": the message was deleted"};
+    return std::nullopt;
+  };
+  if (auto refused = check(req.reply_to, "reply_to"))
+    return refused;
+  if (auto refused = check(req.thread, "thread"))
+    return refused;
+  if (!req.thread)
+    return std::nullopt;
+  // A message in a thread names its thread: a reply to it goes there too.
+  root = find(*req.thread)->message.thread.value_or(*req.thread);
+  if (*root != *req.thread)
+    return check(root, "thread");
+  return std::nullopt;
+}
+
+void room_history::count_reply(message_id root, entry& reply) {
+  auto it = find(root);
+  it->state.replies = it->state.replies.value_or(0) + 1;
+  it->state.last_reply = reply.message.ts;
+  it->current.reset();
+  reply.thread_number = ++it->thread_total;
+  threads_[root].push_back(reply.id);
+}
+
+void room_history::uncount_reply(const entry& reply, message_change& change) {
+  auto root = find(*reply.message.thread);
+  if (root == entries_.end())
+    return; // the root left: no snapshot shows it any more
+  // The newest message of the thread that is not deleted (this one is now).
+  std::optional<std::int64_t> last;
+  const auto& ids = threads_[root->id];
+  for (auto it = ids.rbegin(); it != ids.rend() && !last; ++it)
+    if (auto e = find(*it); e != entries_.end() && !e->state.deleted)
+      last = e->message.ts;
+  root->state.replies = root->state.replies.value_or(1) - 1;
+  root->state.last_reply = last;
+  root->current.reset();
+  change.thread = root->id;
+  change.replies = *root->state.replies;
+  change.last_reply = last;
+}
+
+void room_history::drop_front() {
+  auto& front = entries_.front();
+  if (!front.cid_key.empty())
+    cids_.erase(front.cid_key);
+  if (!front.change)
+    --messages_;
+  if (front.message.thread) {
+    // Thread messages leave in the order they came: this one is its thread's oldest.
+    auto thread = threads_.find(*front.message.thread);
+    if (thread != threads_.end()) {
+      thread->second.pop_front();
+      if (thread->second.empty())
+        threads_.erase(thread);
+    }
+  }
+  entries_.pop_front();
+}
+
 void room_history::trim() {
   auto cap = retention_ * change_allowance;
-  auto drop_front = [this] {
-    auto& front = entries_.front();
-    if (!front.cid_key.empty())
-      cids_.erase(front.cid_key);
-    if (!front.change)
-      --messages_;
-    entries_.pop_front();
-  };
   // With an archive, an entry not archived yet stays (up to the cap): the
   // backlog waits here while the archive is slow or away.
   auto archived = [this](const entry& e) { return !archived_ || e.id <= archived_mark_; };
@@ -199,6 +275,23 @@ message_page room_history::page(std::optional<message_id> before, std::size_t li
   // Older messages exist when one is left before the page's first.
   result.more =
     std::any_of(entries_.begin(), it, [](const entry& e) { return !e.change; }) || archived_older();
+  return result;
+}
+
+message_page room_history::thread_page(message_id root, std::optional<message_id> before,
+                                       std::size_t limit) const {
+  message_page result;
+  auto thread = threads_.find(root);
+  if (thread == threads_.end())
+    return result;
+  const auto& ids = thread->second;
+  auto end = before ? std::lower_bound(ids.begin(), ids.end(), *before) : ids.end();
+  auto begin = end - static_cast<std::ptrdiff_t>(std::min<std::size_t>(limit, end - ids.begin()));
+  for (auto it = begin; it != end; ++it)
+    result.messages.push_back({*it, current_frame(*find(*it))});
+  // Older ones exist before the page, or in the archive when the thread's
+  // first messages left the log.
+  result.more = begin != ids.begin() || (archived_ && find(ids.front())->thread_number > 1);
   return result;
 }
 

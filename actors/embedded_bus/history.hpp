@@ -2,7 +2,8 @@
 // One room's retained log for the embedded bus: messages and the changes to
 // them (edits, deletes, reactions) in one id order, with id assignment, the
 // cid index that makes a retried request idempotent, each message's current
-// state, and every user's read position. Pure logic, no actors. The Redis
+// state (a thread root's replies among it), the retained messages of each
+// thread, and every user's read position. Pure logic, no actors. The Redis
 // bus keeps the same rules in its scripts (actors/redis_bus/lua/).
 
 #include "actors/contracts/chat_types.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -54,6 +56,10 @@ public:
 
   /// Up to `limit` messages older than `before` (the newest when absent), as they now are.
   message_page page(std::optional<message_id> before, std::size_t limit) const;
+
+  /// Up to `limit` messages of `root`'s thread older than `before` (the
+  /// newest when absent), oldest first, as they now are.
+  message_page thread_page(message_id root, std::optional<message_id> before, std::size_t limit) const;
 
   /// A user's read position and the messages after it.
   struct read_position {
@@ -103,8 +109,10 @@ private:
     // A message's own:
     chat_message message;
     message_state state;
-    message_id last_change;    ///< the newest change applied to it (its own id if none)
-    mutable frame_ptr current; ///< as it now is, made when first asked for
+    message_id last_change;          ///< the newest change applied to it (its own id if none)
+    mutable frame_ptr current;       ///< as it now is, made when first asked for
+    std::uint64_t thread_total = 0;  ///< a root: messages ever stored in its thread
+    std::uint64_t thread_number = 0; ///< in a thread: which of its messages this is (from 1)
   };
 
   static std::string cid_key(const std::string& user, const std::string& cid);
@@ -112,6 +120,14 @@ private:
   std::deque<entry>::iterator find(message_id id);
   std::deque<entry>::const_iterator find(message_id id) const;
   append_result store_change(const store_request& req, std::int64_t now_ms);
+  /// A new message's reply_to and thread, checked; `root` is its thread's
+  /// root (the root's own when `thread` names a message in a thread).
+  std::optional<refusal> check_reply(const store_request& req, std::optional<message_id>& root) const;
+  /// A message stored in `root`'s thread counts among its replies.
+  void count_reply(message_id root, entry& reply);
+  /// A thread's message was deleted: its root's replies, told in `change`.
+  void uncount_reply(const entry& reply, message_change& change);
+  void drop_front();
   const frame_ptr& current_frame(const entry& e) const;
   std::size_t unread_after(message_id id) const;
   void trim();
@@ -124,6 +140,7 @@ private:
   std::uint64_t numbered_ = 0;                       ///< messages ever stored
   std::unordered_map<std::string, message_id> cids_; ///< user+cid -> id, for retained entries
   std::unordered_map<std::string, message_id> reads_;
+  std::map<message_id, std::deque<message_id>> threads_; ///< root -> its retained thread messages
   message_id last_id_;
   bool archived_ = false;
   std::size_t hold_ = 0;

@@ -180,6 +180,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::search;
   if (name == "members")
     return request_type::members;
+  if (name == "thread")
+    return request_type::thread;
   return std::nullopt;
 }
 
@@ -282,6 +284,16 @@ std::optional<decode_error> read_send(const json& doc, const protocol_limits& li
     return fail(error_code::too_large,
                 "text is longer than " + std::to_string(limits.max_text_chars) + " characters", req.cid);
   req.text = std::move(*text);
+  return std::nullopt;
+}
+
+/// A `send`'s optional reply_to and thread: message ids.
+std::optional<decode_error> read_reply_fields(const json& doc, request& req) {
+  for (auto [key, out] : {std::pair{"reply_to", &req.reply_to}, std::pair{"thread", &req.thread}})
+    if (auto err = read_id(doc, key, *out)) {
+      err->cid = req.cid;
+      return err;
+    }
   return std::nullopt;
 }
 
@@ -421,7 +433,18 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
         err->cid = req.cid;
       return err;
     }
-    case request_type::send: req.cid = std::move(cid); return read_send(doc, limits, req);
+    case request_type::send:
+      req.cid = std::move(cid);
+      if (auto err = read_send(doc, limits, req))
+        return err;
+      return read_reply_fields(doc, req);
+    case request_type::thread: {
+      message_id root;
+      if (auto err = read_required_id(doc, "root", root, {}))
+        return err;
+      req.thread = root;
+      return read_history(doc, limits, req);
+    }
     case request_type::history: return read_history(doc, limits, req);
     case request_type::search: return read_search(doc, req);
     case request_type::members: return read_members(doc, req);
@@ -516,6 +539,15 @@ void append_field(std::string& out, std::string_view key, std::string_view value
   append_escaped(out, value);
 }
 
+/// A message's thread (right after its ts: a store writes it there) and
+/// the message it quotes.
+void append_reply_fields(std::string& out, const chat_message& msg) {
+  if (msg.thread)
+    append_field(out, "thread", msg.thread->to_string());
+  if (msg.reply_to)
+    append_field(out, "reply_to", msg.reply_to->to_string());
+}
+
 void append_message_fields(std::string& out, const chat_message& msg) {
   out += "\"room\":";
   append_escaped(out, msg.room);
@@ -526,8 +558,17 @@ void append_message_fields(std::string& out, const chat_message& msg) {
   append_field(out, "text", msg.text);
   out += ",\"ts\":";
   out += std::to_string(msg.ts);
+  append_reply_fields(out, msg);
   if (!msg.cid.empty())
     append_field(out, "cid", msg.cid);
+}
+
+/// A thread root's `replies` and `last_reply`.
+void append_thread_state(std::string& out, std::size_t replies, std::optional<std::int64_t> last_reply) {
+  out += ",\"replies\":";
+  out += std::to_string(replies);
+  out += ",\"last_reply\":";
+  out += last_reply ? std::to_string(*last_reply) : std::string{"null"};
 }
 
 void append_message_array(std::string& out, const std::vector<stored_message>& messages) {
@@ -636,6 +677,7 @@ std::string encode_current_message(const chat_message& msg, const message_state&
   append_field(out, "text", state.deleted ? std::string_view{} : std::string_view{msg.text});
   out += ",\"ts\":";
   out += std::to_string(msg.ts);
+  append_reply_fields(out, msg);
   if (!msg.cid.empty())
     append_field(out, "cid", msg.cid);
   if (state.deleted)
@@ -659,7 +701,10 @@ std::string encode_current_message(const chat_message& msg, const message_state&
     }
     out += ']';
   }
-  out += "}}";
+  out += '}';
+  if (state.replies)
+    append_thread_state(out, *state.replies, state.last_reply);
+  out += '}';
   return out;
 }
 
@@ -707,11 +752,20 @@ message_template encode_change_template(const message_change& change) {
   return t;
 }
 
+const thread_fragments& thread_fields() {
+  static const thread_fragments fragments{",\"thread\":\"", "\"", ",\"replies\":", ",\"last_reply\":"};
+  return fragments;
+}
+
 std::string encode_change(const message_change& change) {
   auto t = encode_change_template(change);
-  auto number =
-    change.kind == change_kind::reaction ? std::to_string(change.count) : std::to_string(change.ts);
-  return t.head + change.id.to_string() + t.middle + number + t.tail;
+  auto out = t.head + change.id.to_string() + t.middle;
+  out += change.kind == change_kind::reaction ? std::to_string(change.count) : std::to_string(change.ts);
+  if (change.kind == change_kind::remove && change.thread) {
+    append_field(out, "thread", change.thread->to_string());
+    append_thread_state(out, change.replies, change.last_reply);
+  }
+  return out + t.tail;
 }
 
 std::string_view to_string(moderation_action action) {
@@ -826,7 +880,7 @@ std::string encode_read(std::string_view room, message_id id, std::size_t unread
 }
 
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
-                                         std::string_view cid) {
+                                         std::string_view cid, std::optional<message_id> reply_to) {
   // Same field order as encode_message, so both produce identical bytes.
   message_template t;
   t.head = "{\"type\":\"message\",\"room\":";
@@ -836,6 +890,8 @@ message_template encode_message_template(std::string_view room, std::string_view
   append_field(t.middle, "user", user);
   append_field(t.middle, "text", text);
   t.middle += ",\"ts\":";
+  if (reply_to)
+    append_field(t.tail, "reply_to", reply_to->to_string());
   if (!cid.empty())
     append_field(t.tail, "cid", cid);
   t.tail += '}';
@@ -894,16 +950,17 @@ std::string encode_typing(std::string_view room, std::string_view user) {
 
 namespace {
 
-/// A page of messages answering a request: `history`, or `search` (with its query).
-std::string encode_page(const char* type, std::string_view room, const std::string_view* query,
+/// A page of messages answering a request: `history`, `search` (with its
+/// query) or `thread` (with its root).
+std::string encode_page(const char* type, std::string_view room, const char* key, std::string_view value,
                         const message_page& page) {
-  std::size_t size = 128 + (query ? query->size() : 0);
+  std::size_t size = 128 + value.size();
   for (const auto& msg : page.messages)
     size += msg.frame->size() + 1;
   auto out = start_event(type, size);
   append_field(out, "room", room);
-  if (query)
-    append_field(out, "query", *query);
+  if (key)
+    append_field(out, key, value);
   out += ",\"messages\":";
   append_message_array(out, page.messages);
   out += ",\"more\":";
@@ -915,11 +972,15 @@ std::string encode_page(const char* type, std::string_view room, const std::stri
 } // namespace
 
 std::string encode_history(std::string_view room, const message_page& page) {
-  return encode_page("history", room, nullptr, page);
+  return encode_page("history", room, nullptr, {}, page);
 }
 
 std::string encode_search(std::string_view room, std::string_view query, const message_page& page) {
-  return encode_page("search", room, &query, page);
+  return encode_page("search", room, "query", query, page);
+}
+
+std::string encode_thread(std::string_view room, message_id root, const message_page& page) {
+  return encode_page("thread", room, "root", root.to_string(), page);
 }
 
 std::string encode_error(error_code code, std::string_view reason, std::string_view cid) {

@@ -52,7 +52,8 @@ enum class request_type {
   rooms,
   dms,
   search,
-  members ///< (1.1) a page of a room's member names
+  members, ///< (1.1) a page of a room's member names
+  thread   ///< (1.2) a page of a thread's messages
 };
 
 /// A decoded, validated client request.
@@ -76,6 +77,8 @@ struct request {
   std::size_t offset = 0;                             ///< rooms: where the page starts (the cursor)
   bool watch = false;                                 ///< rooms: room_update events from now on
   std::optional<std::string> after;                   ///< members: the page starts after this name
+  std::optional<message_id> reply_to;                 ///< send: optional, the message it quotes
+  std::optional<message_id> thread;                   ///< send: optional, the thread's root; thread: the root
 };
 
 /// Why a frame was refused.
@@ -123,6 +126,16 @@ std::string encode_message(const chat_message& msg);
 std::string encode_current_message(const chat_message& msg, const message_state& state);
 /// An `edit`, `delete` or `reaction` event.
 std::string encode_change(const message_change& change);
+/// (1.2) The fields a store (Redis) writes a thread into an event with:
+/// a message's `open root close`; a deleted thread message's `open root
+/// close replies n last_reply ts-or-null`, right after its ts.
+struct thread_fragments {
+  std::string open;
+  std::string close;
+  std::string replies;
+  std::string last_reply;
+};
+const thread_fragments& thread_fields();
 std::string encode_read(std::string_view room, message_id id, std::size_t unread);
 std::string encode_moderation(const moderation_event& event);
 /// A page of the room directory; `next` is the cursor of the page after, if any.
@@ -144,8 +157,11 @@ struct message_template {
   std::string middle;
   std::string tail;
 };
+/// A message's thread goes right after the ts (thread_fields()), before
+/// the tail: the store may name the root's own thread instead.
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
-                                         std::string_view cid);
+                                         std::string_view cid,
+                                         std::optional<message_id> reply_to = std::nullopt);
 /// A change event around a gap for its id and a number: the ts of an edit
 /// or delete, or the count after a reaction (its id and that are the store's).
 message_template encode_change_template(const message_change& change);
@@ -161,6 +177,8 @@ std::string encode_members(std::string_view room, const std::vector<std::string>
                            bool more);
 std::string encode_typing(std::string_view room, std::string_view user);
 std::string encode_history(std::string_view room, const message_page& page);
+/// (1.2) A page of a thread's messages, oldest first.
+std::string encode_thread(std::string_view room, message_id root, const message_page& page);
 /// A search's answer: `page` newest first.
 std::string encode_search(std::string_view room, std::string_view query, const message_page& page);
 std::string encode_error(error_code code, std::string_view reason, std::string_view cid = {});

@@ -18,6 +18,34 @@ namespace {
 std::string text_of(const stored_message& m) {
   return nlohmann::json::parse(*m.frame)["text"].get<std::string>();
 }
+
+nlohmann::json json_of(const stored_message& m) {
+  return nlohmann::json::parse(*m.frame);
+}
+
+/// A message in reply to `reply_to`, in the thread of `thread`.
+store_request reply(std::string text, std::optional<message_id> thread,
+                    std::optional<message_id> reply_to = {}, std::string user = "u") {
+  auto req = message_request("r", std::move(user), std::move(text));
+  req.thread = thread;
+  req.reply_to = reply_to;
+  return req;
+}
+
+store_request deletion(message_id target, std::string user = "u") {
+  auto req = message_request("r", std::move(user), "");
+  req.change = change_kind::remove;
+  req.target = target;
+  return req;
+}
+
+/// A message as the newest history page of `h` shows it now.
+nlohmann::json now_of(const room_history& h, message_id id) {
+  for (const auto& m : h.page(std::nullopt, 100).messages)
+    if (m.id == id)
+      return json_of(m);
+  return {};
+}
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(history)
@@ -101,6 +129,99 @@ BOOST_AUTO_TEST_CASE(a_repeated_cid_is_stored_once_per_user) {
   h.append("r", "x", "1", "", 13);
   h.append("r", "x", "2", "", 14);
   BOOST_TEST(!h.append("r", "alice", "hello", "c1", 15).duplicate);
+}
+
+BOOST_AUTO_TEST_CASE(replies_and_threads_are_stored_and_counted_on_the_root) {
+  room_history h{100};
+  auto root = h.append("r", "a", "root", "", 100).message.id;
+  auto quoted = h.append("r", "b", "other", "", 101).message.id;
+  auto first = h.append(reply("one", root, quoted), 110);
+  BOOST_REQUIRE(!first.refused);
+  auto event = json_of(first.message);
+  BOOST_TEST(event["thread"] == root.to_string());
+  BOOST_TEST(event["reply_to"] == quoted.to_string());
+  // A reply to a message in a thread goes into that thread, the root's.
+  auto second = h.append(reply("two", first.message.id), 120);
+  BOOST_TEST(json_of(second.message)["thread"] == root.to_string());
+  auto now = now_of(h, root);
+  BOOST_TEST(now["replies"] == 2);
+  BOOST_TEST(now["last_reply"] == 120);
+  BOOST_TEST(!now_of(h, quoted).contains("replies"));
+  // Thread messages are in the room's order like any other.
+  BOOST_TEST(h.page(std::nullopt, 100).messages.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_or_deleted_targets_are_not_found) {
+  room_history h{100};
+  auto gone = h.append("r", "u", "x", "", 100).message.id;
+  h.append(deletion(gone), 101);
+  for (auto req : {reply("a", message_id{5, 5}), reply("a", std::nullopt, message_id{5, 5}), reply("a", gone),
+                   reply("a", std::nullopt, gone)}) {
+    auto result = h.append(req, 102);
+    BOOST_REQUIRE(result.refused);
+    BOOST_TEST(to_string(result.refused->code) == "not_found");
+  }
+  BOOST_TEST(h.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_deleted_reply_no_longer_counts) {
+  room_history h{100};
+  auto root = h.append("r", "a", "root", "", 100).message.id;
+  auto one = h.append(reply("one", root), 110).message.id;
+  auto two = h.append(reply("two", root), 120).message.id;
+  auto del = h.append(deletion(two), 130);
+  auto event = json_of(del.message);
+  BOOST_TEST(event["thread"] == root.to_string());
+  BOOST_TEST(event["replies"] == 1);
+  BOOST_TEST(event["last_reply"] == 110);
+  BOOST_TEST(now_of(h, root)["replies"] == 1);
+  BOOST_TEST(now_of(h, root)["last_reply"] == 110);
+  h.append(deletion(one), 140);
+  BOOST_TEST(now_of(h, root)["replies"] == 0);
+  BOOST_TEST(now_of(h, root)["last_reply"].is_null());
+  // A deleted root keeps its thread, and takes no more replies.
+  h.append(reply("three", root), 150);
+  h.append(deletion(root, "a"), 160);
+  BOOST_TEST(now_of(h, root)["deleted"] == true);
+  BOOST_TEST(now_of(h, root)["replies"] == 1);
+  BOOST_TEST(h.append(reply("four", root), 170).refused.has_value());
+  BOOST_TEST(h.thread_page(root, std::nullopt, 10).messages.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(thread_pages_go_back_oldest_first) {
+  room_history h{100};
+  auto root = h.append("r", "a", "root", "", 100).message.id;
+  std::vector<message_id> ids;
+  for (int i = 0; i < 7; ++i) {
+    h.append("r", "b", "between", "", 101 + 2 * i);
+    ids.push_back(h.append(reply(std::to_string(i), root), 102 + 2 * i).message.id);
+  }
+  auto newest = h.thread_page(root, std::nullopt, 3);
+  BOOST_REQUIRE(newest.messages.size() == 3u);
+  BOOST_TEST(text_of(newest.messages[0]) == "4");
+  BOOST_TEST(text_of(newest.messages[2]) == "6");
+  BOOST_TEST(newest.more);
+  auto older = h.thread_page(root, newest.messages.front().id, 10);
+  BOOST_REQUIRE(older.messages.size() == 4u);
+  BOOST_TEST(text_of(older.messages[0]) == "0");
+  BOOST_TEST(!older.more);
+  BOOST_TEST(h.thread_page(ids[0], std::nullopt, 10).messages.empty()); // not a root
+}
+
+BOOST_AUTO_TEST_CASE(thread_messages_leave_with_the_retention) {
+  room_history h{4};
+  h.set_archived(true, 0);
+  auto root = h.append("r", "a", "root", "", 100).message.id;
+  for (int i = 0; i < 5; ++i)
+    h.append(reply(std::to_string(i), root), 110 + i);
+  h.mark_archived(message_id{1000, 0});
+  // The root and the first reply left; the page says older ones exist (archived).
+  auto page = h.thread_page(root, std::nullopt, 10);
+  BOOST_REQUIRE(page.messages.size() == 4u);
+  BOOST_TEST(text_of(page.messages[0]) == "1");
+  BOOST_TEST(page.more);
+  // A root no longer retained takes no replies.
+  BOOST_TEST(h.append(reply("late", root), 200).refused.has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

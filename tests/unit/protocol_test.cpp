@@ -227,6 +227,100 @@ BOOST_AUTO_TEST_CASE(message_template_matches_the_encoder) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(replies_and_threads_decode) {
+  auto send = decode_ok(R"({"type":"send","room":"r","text":"x","cid":"k","reply_to":"5-1","thread":"4-0"})");
+  BOOST_REQUIRE(send.reply_to);
+  BOOST_REQUIRE(send.thread);
+  BOOST_TEST(send.reply_to->to_string() == "5-1");
+  BOOST_TEST(send.thread->to_string() == "4-0");
+  auto plain = decode_ok(R"({"type":"send","room":"r","text":"x","reply_to":null})");
+  BOOST_TEST(!plain.reply_to);
+  BOOST_TEST(!plain.thread);
+
+  auto page = decode_ok(R"({"type":"thread","room":"r","root":"4-0","before":"9-2","limit":100})");
+  BOOST_TEST((page.type == request_type::thread));
+  BOOST_REQUIRE(page.thread);
+  BOOST_TEST(page.thread->to_string() == "4-0");
+  BOOST_TEST(page.limit == 100u);
+  BOOST_REQUIRE(page.before);
+  BOOST_TEST(decode_ok(R"({"type":"thread","room":"r","root":"4-0"})").limit == 50u);
+
+  for (const auto* frame : {
+         R"({"type":"send","room":"r","text":"x","cid":"k","reply_to":5})",
+         R"({"type":"send","room":"r","text":"x","cid":"k","reply_to":"five"})",
+         R"({"type":"send","room":"r","text":"x","cid":"k","thread":["4-0"]})",
+         R"({"type":"send","room":"r","text":"x","cid":"k","thread":"4-"})",
+       }) {
+    expect_error(frame, error_code::bad_request);
+    BOOST_TEST(decode_fail(frame).cid == "k");
+  }
+  for (const auto* frame : {
+         R"({"type":"thread","room":"r"})",
+         R"({"type":"thread","room":"r","root":4})",
+         R"({"type":"thread","room":"r","root":"4-0","limit":0})",
+         R"({"type":"thread","room":"r","root":"4-0","limit":101})",
+         R"({"type":"thread","room":"r","root":"4-0","limit":"5"})",
+         R"({"type":"thread","room":"r","root":"4-0","before":"x"})",
+       })
+    expect_error(frame, error_code::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(replies_and_threads_encode) {
+  chat_message msg{"r", {9, 1}, "al", "re", 9, "c1", message_id{5, 0}, message_id{4, 0}};
+  auto m = json::parse(encode_message(msg));
+  BOOST_TEST(m["reply_to"] == "5-0");
+  BOOST_TEST(m["thread"] == "4-0");
+  BOOST_TEST(m["cid"] == "c1");
+  BOOST_TEST(!m.contains("replies"));
+
+  message_state root;
+  root.replies = 2;
+  root.last_reply = 42;
+  auto now = json::parse(encode_current_message({"r", {4, 0}, "bo", "root", 4, ""}, root));
+  BOOST_TEST(now["replies"] == 2);
+  BOOST_TEST(now["last_reply"] == 42);
+  root.replies = 0;
+  root.last_reply.reset();
+  now = json::parse(encode_current_message({"r", {4, 0}, "bo", "root", 4, ""}, root));
+  BOOST_TEST(now["replies"] == 0);
+  BOOST_TEST(now["last_reply"].is_null());
+  BOOST_TEST(!json::parse(encode_current_message(msg, {})).contains("replies")); // not a root
+
+  message_change del{change_kind::remove, "r", {10, 0}, {9, 1}, "al", "", 10, "", true, 0, "c2"};
+  BOOST_TEST(!json::parse(encode_change(del)).contains("thread"));
+  del.thread = message_id{4, 0};
+  del.replies = 1;
+  del.last_reply = 8;
+  auto d = json::parse(encode_change(del));
+  BOOST_TEST(d["thread"] == "4-0");
+  BOOST_TEST(d["replies"] == 1);
+  BOOST_TEST(d["last_reply"] == 8);
+  BOOST_TEST(d["cid"] == "c2");
+
+  message_page page{{{msg.id, make_frame(encode_message(msg))}}, true};
+  auto t = json::parse(encode_thread("r", {4, 0}, page));
+  BOOST_TEST(t["type"] == "thread");
+  BOOST_TEST(t["root"] == "4-0");
+  BOOST_TEST(t["messages"].size() == 1u);
+  BOOST_TEST(t["more"] == true);
+}
+
+BOOST_AUTO_TEST_CASE(thread_fragments_make_what_the_encoders_do) {
+  // The Redis store writes the thread into the template's gap after the ts.
+  const auto& f = thread_fields();
+  chat_message msg{"r", {9, 1}, "al", "re", 9, "c1", message_id{5, 0}, message_id{4, 0}};
+  auto t = encode_message_template(msg.room, msg.user, msg.text, msg.cid, msg.reply_to);
+  BOOST_TEST(t.head + "9-1" + t.middle + "9" + f.open + "4-0" + f.close + t.tail == encode_message(msg));
+
+  message_change del{change_kind::remove, "r", {10, 0}, {9, 1}, "al", "", 10, "", true, 0, "c2"};
+  del.thread = message_id{4, 0};
+  del.replies = 3;
+  auto c = encode_change_template(del);
+  BOOST_TEST(c.head + "10-0" + c.middle + "10" + f.open + "4-0" + f.close + f.replies + "3" + f.last_reply +
+               "null" + c.tail ==
+             encode_change(del));
+}
+
 BOOST_AUTO_TEST_CASE(utf8_length_counts_code_points) {
   BOOST_TEST(utf8_length("") == 0u);
   BOOST_TEST(utf8_length("abc") == 3u);
