@@ -43,6 +43,7 @@ const lua_script snapshot{redis_scripts::snapshot};
 const lua_script catch_up{redis_scripts::catch_up};
 const lua_script archived{redis_scripts::archived};
 const lua_script history{redis_scripts::history};
+const lua_script thread{redis_scripts::thread};
 const lua_script read{redis_scripts::read};
 const lua_script admit{redis_scripts::admit};
 const lua_script moderate{redis_scripts::moderate};

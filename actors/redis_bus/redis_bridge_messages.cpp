@@ -20,7 +20,7 @@ namespace {
 /// the frame around the id it assigns.
 message_template store_template(const store_request& req) {
   if (!req.change)
-    return encode_message_template(req.room, req.user, req.text, req.cid);
+    return encode_message_template(req.room, req.user, req.text, req.cid, req.reply_to);
   message_change change;
   change.kind = *req.change;
   change.room = req.room;
@@ -107,6 +107,8 @@ std::optional<room_snapshot> message_store::decode_snapshot(const std::string& r
 }
 
 caf::result<message_page> message_store::history(const history_query& query) {
+  if (query.thread)
+    return thread_page(query);
   const auto& keys = core_.keys;
   return calls_.answer<message_page>(
     redis_call::run_script(scripts::history,
@@ -122,6 +124,27 @@ caf::result<message_page> message_store::history(const history_query& query) {
       for (std::size_t i = 0; i < std::min(query.limit, entries.size()); ++i)
         page.messages.push_back(entry_at(query.room, entries, r.elements[1].elements, i));
       std::reverse(page.messages.begin(), page.messages.end());
+      return page;
+    });
+}
+
+caf::result<message_page> message_store::thread_page(const history_query& query) {
+  const auto& keys = core_.keys;
+  return calls_.answer<message_page>(
+    redis_call::run_script(scripts::thread,
+                           {keys.log(query.room), keys.watermark(query.room), keys.states(query.room),
+                            keys.thread_prefix(query.room) + query.thread->to_string()},
+                           {query.before ? query.before->to_string() : std::string{},
+                            std::to_string(query.limit), core_.replicated_flag()}),
+    [this, query](const redis_reply& r) -> std::optional<message_page> {
+      if (!is_array(r, 3))
+        return std::nullopt;
+      const auto& entries = r.elements[0].elements;
+      message_page page;
+      // Older ones in the stream, or ones that left it for the archive.
+      page.more = r.elements[2].integer == 1 || (r.elements[2].integer == 2 && archive_.active());
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        page.messages.push_back(entry_at(query.room, entries, r.elements[1].elements, i));
       return page;
     });
 }
@@ -167,16 +190,34 @@ caf::result<store_result> message_store::store(const store_request& req) {
   const auto& settings = core_.settings;
   auto t = store_template(req);
   std::string kind{req.change ? static_cast<char>(*req.change) : 'm'};
-  auto call = redis_call::run_script(
-    scripts::store,
-    {keys.log(req.room), keys.cids(req.room), keys.channel(req.room), keys.watermark(req.room),
-     keys.states(req.room), keys.numbered(req.room), keys.mutes(req.room), keys.archived(req.room)},
-    {kind, req.user, req.text, req.cid, std::to_string(settings.retention), t.head, t.middle, t.tail,
-     std::to_string(std::chrono::milliseconds{settings.cid_ttl}.count()),
-     core_.replicated() ? std::string{} : core_.publish_command(), req.target.to_string(), req.emoji,
-     req.on ? "1" : "0", req.moderator ? "1" : "0", archive_.active() ? "1" : "0",
-     std::to_string(archive_.hold())},
-    settings.wait_replicas);
+  auto call =
+    redis_call::run_script(scripts::store,
+                           {keys.log(req.room), keys.cids(req.room), keys.channel(req.room),
+                            keys.watermark(req.room), keys.states(req.room), keys.numbered(req.room),
+                            keys.mutes(req.room), keys.archived(req.room), keys.thread_prefix(req.room)},
+                           {kind,
+                            req.user,
+                            req.text,
+                            req.cid,
+                            std::to_string(settings.retention),
+                            t.head,
+                            t.middle,
+                            t.tail,
+                            std::to_string(std::chrono::milliseconds{settings.cid_ttl}.count()),
+                            core_.replicated() ? std::string{} : core_.publish_command(),
+                            req.target.to_string(),
+                            req.emoji,
+                            req.on ? "1" : "0",
+                            req.moderator ? "1" : "0",
+                            archive_.active() ? "1" : "0",
+                            std::to_string(archive_.hold()),
+                            req.reply_to ? req.reply_to->to_string() : std::string{},
+                            req.thread ? req.thread->to_string() : std::string{},
+                            thread_fields().open,
+                            thread_fields().close,
+                            thread_fields().replies,
+                            thread_fields().last_reply},
+                           settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),
     [this, req](redis_reply r, store_promise& promise) { on_stored(req, r, std::move(promise)); });

@@ -50,6 +50,8 @@ private:
   /// A message or change store.lua stored just now: counted, noted and told.
   store_result stored_new(const store_request& req, const redis_reply& r);
   caf::result<message_page> history(const history_query& query);
+  /// A page of a thread (query.thread), from its list of messages.
+  caf::result<message_page> thread_page(const history_query& query);
   caf::result<read_result> mark_read(const read_request& req);
   std::optional<room_snapshot> decode_snapshot(const std::string& room, const recent_query& query,
                                                const redis_reply& r) const;

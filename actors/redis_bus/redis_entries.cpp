@@ -15,6 +15,7 @@ struct entry_fields {
   message_id id;
   std::string_view kind; ///< empty for a message
   std::string_view target, user, text, cid, emoji, on, count, action, by, number;
+  std::string_view reply_to, thread, replies, last_reply; ///< (1.2) see thread_helpers.lua
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -40,6 +41,10 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'a': out.action = value; break;
       case 'b': out.by = value; break;
       case 'n': out.number = value; break;
+      case 'y': out.reply_to = value; break;
+      case 'h': out.thread = value; break;
+      case 'w': out.replies = value; break;
+      case 'l': out.last_reply = value; break;
     }
   }
   return out;
@@ -51,7 +56,25 @@ chat_message as_message(const std::string& room, const entry_fields& f) {
           std::string{f.user},
           std::string{f.text},
           static_cast<std::int64_t>(f.id.ms),
-          std::string{f.cid}};
+          std::string{f.cid},
+          message_id::parse(f.reply_to),
+          message_id::parse(f.thread)};
+}
+
+/// A number field; nullopt when absent or empty.
+std::optional<std::int64_t> number_field(std::string_view text) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc{})
+    return std::nullopt;
+  return n;
+}
+
+/// A delete of a thread's message: its root's count and newest reply after it.
+void add_thread_state(message_change& change, const entry_fields& f) {
+  change.thread = message_id::parse(f.thread);
+  change.replies = static_cast<std::size_t>(std::max<std::int64_t>(number_field(f.replies).value_or(0), 0));
+  change.last_reply = number_field(f.last_reply);
 }
 
 } // namespace
@@ -98,6 +121,8 @@ stored_message entry_event(const std::string& room, const redis_reply& entry) {
   change.on = f.on == "1";
   std::from_chars(f.count.data(), f.count.data() + f.count.size(), change.count);
   change.cid = f.cid;
+  if (change.kind == change_kind::remove)
+    add_thread_state(change, f);
   return {f.id, make_frame(encode_change(change))};
 }
 
@@ -115,6 +140,12 @@ message_state parse_state(std::string_view state_json, std::string& text) {
   auto doc = nlohmann::json::parse(state_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return state;
+  // A root: its thread's messages not deleted, and the ts of the newest (a
+  // deleted root keeps them).
+  if (auto h = doc.find("h"); h != doc.end() && h->is_number())
+    state.replies = static_cast<std::size_t>(std::max<std::int64_t>(h->get<std::int64_t>(), 0));
+  if (auto l = doc.find("l"); state.replies && l != doc.end() && l->is_string())
+    state.last_reply = number_field(l->get<std::string>());
   if (doc.contains("d")) {
     state.deleted = true;
     text.clear();

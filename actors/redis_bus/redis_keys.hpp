@@ -20,6 +20,8 @@ public:
   std::string members(const std::string& room) const { return of(room, "members"); } ///< presence
   std::string names(const std::string& room) const { return of(room, "names"); } ///< presence: name -> fields
   std::string states(const std::string& room) const { return of(room, "states"); } ///< changed messages
+  /// A root's thread messages: this and the root's id (see thread_helpers.lua).
+  std::string thread_prefix(const std::string& room) const { return of(room, "thread:"); }
   std::string reads(const std::string& room) const { return of(room, "read"); }    ///< read positions
   std::string numbered(const std::string& room) const { return of(room, "msgs"); } ///< messages stored
   std::string bans(const std::string& room) const { return of(room, "bans"); }     ///< user -> until

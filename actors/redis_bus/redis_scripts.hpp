@@ -17,6 +17,7 @@ extern const char* const snapshot;   ///< snapshot.lua: history, members and ver
 extern const char* const catch_up;   ///< catch_up.lua: the stream after a gap
 extern const char* const archived;   ///< archived.lua: the archive's mark moves forward
 extern const char* const history;    ///< history.lua: a page of history
+extern const char* const thread;     ///< thread.lua: a page of a thread
 extern const char* const read;       ///< read.lua: a user's read position moves up
 extern const char* const admit;      ///< admit.lua: may a user enter a room
 extern const char* const moderate;   ///< moderate.lua: a moderation action, stored in the room's order

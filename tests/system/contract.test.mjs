@@ -166,6 +166,99 @@ for (const bus of buses) {
       c.close();
     });
 
+    /** The answer to a request after it was sent, found by `pick`. */
+    const ask = async (client, request, pick, what) => {
+      const n = client.events.length;
+      client.send(request);
+      return waitFor(() => client.events.slice(n).find(pick), what);
+    };
+    const stored = (client, room, cid) =>
+      waitFor(() => client.messages(room).find((m) => m.cid === cid), `${client.name}'s ${cid}`);
+
+    test('replies and threads: carried back, counted on the root in every snapshot, paged by thread', async () => {
+      const room = fresh();
+      const a = await new Client(on(0), 'ana').connect();
+      await a.join(room);
+      const b = await new Client(on(1), 'bob').connect();
+      await b.join(room);
+      a.send({ type: 'send', room, text: 'root', cid: 'root' });
+      const root = await stored(a, room, 'root');
+      b.send({ type: 'send', room, text: 'first', cid: 'r1', thread: root.id, reply_to: root.id });
+      const first = await stored(b, room, 'r1');
+      assert.equal(first.thread, root.id);
+      assert.equal(first.reply_to, root.id);
+      // A reply to a message in a thread goes into the root's thread.
+      a.send({ type: 'send', room, text: 'second', cid: 'r2', thread: first.id });
+      const second = await stored(a, room, 'r2');
+      assert.equal(second.thread, root.id, 'the root\'s thread');
+      assert.equal(second.reply_to, undefined);
+      await waitFor(() => b.messages(room).some((m) => m.cid === 'r2'), 'bob to see the second reply');
+
+      const joiner = await new Client(on(1), 'cy').connect();
+      const joined = await joiner.join(room);
+      const seen = joined.history.find((m) => m.id === root.id);
+      assert.equal(seen.replies, 2);
+      assert.equal(seen.last_reply, second.ts);
+      assert.equal(joined.history.find((m) => m.id === first.id).replies, undefined, 'only roots carry replies');
+      assert.deepEqual(joined.history.map((m) => m.id), [root.id, first.id, second.id], 'thread messages are in the room\'s order');
+      const page = await ask(joiner, { type: 'history', room }, (e) => e.type === 'history', 'a history page');
+      assert.equal(page.messages.find((m) => m.id === root.id).replies, 2);
+
+      const newest = await ask(joiner, { type: 'thread', room, root: root.id, limit: 1 }, (e) => e.type === 'thread', 'a thread page');
+      assert.equal(newest.root, root.id);
+      assert.deepEqual(newest.messages.map((m) => m.id), [second.id]);
+      assert.equal(newest.more, true);
+      const older = await ask(joiner, { type: 'thread', room, root: root.id, before: second.id }, (e) => e.type === 'thread', 'an older thread page');
+      assert.deepEqual(older.messages.map((m) => m.id), [first.id]);
+      assert.equal(older.more, false);
+
+      const refused = await ask(a, { type: 'send', room, text: 'x', cid: 'bad', thread: '1-0' }, (e) => e.type === 'error', 'a refusal');
+      assert.equal(refused.code, 'not_found');
+      assert.equal(refused.cid, 'bad');
+      const quoted = await ask(a, { type: 'send', room, text: 'x', cid: 'bad2', reply_to: '1-0' }, (e) => e.type === 'error', 'a refusal');
+      assert.equal(quoted.code, 'not_found');
+      const over = await ask(a, { type: 'thread', room, root: root.id, limit: 101 }, (e) => e.type === 'error', 'a refusal');
+      assert.equal(over.code, 'bad_request');
+      for (const x of [a, b, joiner]) x.close();
+    });
+
+    test('a deleted reply leaves its root\'s count, in the delete event and in snapshots', async () => {
+      const room = fresh();
+      const a = await new Client(on(0), 'ann').connect();
+      await a.join(room);
+      const b = await new Client(on(1), 'ben').connect();
+      await b.join(room);
+      a.send({ type: 'send', room, text: 'root', cid: 'root' });
+      const root = await stored(a, room, 'root');
+      b.send({ type: 'send', room, text: 'one', cid: 'r1', thread: root.id });
+      const one = await stored(b, room, 'r1');
+      b.send({ type: 'send', room, text: 'two', cid: 'r2', thread: root.id });
+      const two = await stored(b, room, 'r2');
+      const since = two.id;
+      b.send({ type: 'delete', room, target: two.id, cid: 'd2' });
+      const deleted = await waitFor(() => a.events.find((e) => e.type === 'delete' && e.target === two.id), 'the delete');
+      assert.equal(deleted.thread, root.id);
+      assert.equal(deleted.replies, 1);
+      assert.equal(deleted.last_reply, one.ts);
+      const joiner = await new Client(on(1), 'cat').connect();
+      const joined = await joiner.join(room);
+      const seen = joined.history.find((m) => m.id === root.id);
+      assert.equal(seen.replies, 1);
+      assert.equal(seen.last_reply, one.ts);
+      const page = await ask(joiner, { type: 'thread', room, root: root.id }, (e) => e.type === 'thread', 'a thread page');
+      assert.deepEqual(page.messages.map((m) => [m.id, m.deleted === true]), [[one.id, false], [two.id, true]]);
+      // Resumed: the delete comes again, with the root's count.
+      const resumer = await new Client(on(0), 'dee').connect();
+      await resumer.join(room, since);
+      const again = await waitFor(() => resumer.events.find((e) => e.type === 'delete' && e.target === two.id), 'the delete on resume');
+      assert.equal(again.replies, 1);
+      b.send({ type: 'delete', room, target: one.id, cid: 'd1' });
+      const last = await waitFor(() => a.events.find((e) => e.type === 'delete' && e.target === one.id), 'the last delete');
+      assert.equal(last.replies, 0);
+      assert.equal(last.last_reply, null);
+      for (const x of [a, b, joiner, resumer]) x.close();
+    });
+
     test('typing reaches the others in the room and not the typist', async () => {
       const room = fresh();
       const a = await new Client(on(0), 'ada').connect();

@@ -18,11 +18,17 @@
 -- stream while the stream holds at most `hold` entries: the backlog waits
 -- here while the archive is slow or away.
 -- A muted user stores nothing; a moderator may delete anyone's message.
+-- A message in a thread (thread_helpers.lua) counts on its root in the same
+-- step, and its root goes into its event right after the ts; a delete of
+-- one takes it off its root's count, and its event says the root's count
+-- and newest reply after it.
 -- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
---       archived mark
+--       archived mark, thread list prefix
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
 --       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0'),
---       '1' for a moderator, '1' with an archive, hold
+--       '1' for a moderator, '1' with an archive, hold, reply_to ('' for
+--       none), thread ('' for none), and the thread's fields: open, close,
+--       replies, last_reply
 -- Returns {'new', id, frame, previous}, {'dup', id, {field, value, ...}, previous},
 -- {'refused', code, reason} or, for a reaction already so, {'same', id, count}
 -- (id: the newest change of the target); previous is '' when published here.
@@ -50,10 +56,22 @@ end
 
 if in_force(KEYS[7], user) then return {'refused', 'forbidden', 'you are muted in this room'} end
 
-local target, state, users, at = ARGV[11], nil, nil, nil
+local root, root_state
+if kind == 'm' and ARGV[17] ~= '' then
+  local _, _, refused = live_message(KEYS[1], KEYS[5], ARGV[17], 'reply_to')
+  if refused then return refused end
+end
+if kind == 'm' and ARGV[18] ~= '' then
+  local refused
+  root, root_state, refused = thread_root(KEYS[1], KEYS[5], ARGV[18])
+  if refused then return refused end
+end
+
+local target, state, users, at, target_fields = ARGV[11], nil, nil, nil, nil
 if kind ~= 'm' then
   local t = redis.call('XRANGE', KEYS[1], target, target)[1]
   local f = t and entry_fields(t)
+  target_fields = f
   if not f or f.k then return {'refused', 'not_found', "no such message in the room's history"} end
   local raw = redis.call('HGET', KEYS[5], target)
   state = raw and cjson.decode(raw) or {}
@@ -91,6 +109,26 @@ local entry = {'u', user, 't', text, 'c', cid, 'n', numbered}
 if kind ~= 'm' then
   entry = {'k', kind, 'g', target, 'u', user, 'c', cid, 'n', numbered}
 end
+if ARGV[17] ~= '' and kind == 'm' then
+  for _, v in ipairs({'y', ARGV[17]}) do table.insert(entry, v) end
+end
+if root then
+  root_state.H = (root_state.H or 0) + 1
+  for _, v in ipairs({'h', root, 'i', root_state.H}) do table.insert(entry, v) end
+end
+-- A deleted thread message leaves its root's count, while the root is kept.
+local thread_state
+if kind == 'd' and target_fields.h then
+  local raw = redis.call('HGET', KEYS[5], target_fields.h)
+  if raw then
+    thread_state = cjson.decode(raw)
+    thread_state.h = math.max(0, (thread_state.h or 1) - 1)
+    thread_state.l = newest_reply(KEYS[9] .. target_fields.h, KEYS[5], target)
+    for _, v in ipairs({'h', target_fields.h, 'w', thread_state.h, 'l', thread_state.l or ''}) do
+      table.insert(entry, v)
+    end
+  end
+end
 local count = 0
 if kind == 'e' then
   table.insert(entry, 't'); table.insert(entry, text)
@@ -113,10 +151,21 @@ if kind ~= 'm' then
   if kind == 'e' then
     state.e, state.t = tostring(ms), text
   elseif kind == 'd' then
-    state = {d = 1}
+    state = {d = 1, h = state.h, l = state.l, H = state.H} -- a deleted root keeps its thread
   end
   state.v = id
   redis.call('HSET', KEYS[5], target, cjson.encode(state))
+end
+local thread_part = ''
+if root then
+  root_state.h, root_state.l = (root_state.h or 0) + 1, tostring(ms)
+  redis.call('HSET', KEYS[5], root, cjson.encode(root_state))
+  redis.call('RPUSH', KEYS[9] .. root, id)
+  thread_part = ARGV[19] .. root .. ARGV[20]
+elseif thread_state then
+  redis.call('HSET', KEYS[5], target_fields.h, cjson.encode(thread_state))
+  thread_part = ARGV[19] .. target_fields.h .. ARGV[20] .. ARGV[21] .. thread_state.h .. ARGV[22] ..
+    (thread_state.l or 'null')
 end
 
 -- Trimming: messages numbered up to `numbered - retention` go, and changes
@@ -137,6 +186,7 @@ if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slac
       local waits = archived and len <= hold and id_after(e[1], archived)
       if waits or (len <= cap and not f.k and tonumber(f.n or '0') > numbered - retention) then cut = e[1] break end
       if not f.k then table.insert(gone, e[1]) end
+      if not f.k and f.h then redis.call('LPOP', KEYS[9] .. f.h) end
       len = len - 1
     end
     from, count = '(' .. batch[#batch][1], 64
@@ -156,6 +206,6 @@ if cid ~= '' then
   redis.call('ZADD', KEYS[2], ms, member)
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-local frame = ARGV[6] .. id .. ARGV[7] .. (kind == 'r' and count or ms) .. ARGV[8]
+local frame = ARGV[6] .. id .. ARGV[7] .. (kind == 'r' and count or ms) .. thread_part .. ARGV[8]
 if publish ~= '' then redis.call(publish, KEYS[3], 'm' .. id .. '\n' .. frame) end
 return {'new', id, frame, previous}
