@@ -496,13 +496,21 @@ pg_params bounded(const std::string& room, std::optional<message_id> before) {
           before ? std::to_string(before->seq) : std::string{"0"}};
 }
 
-/// A page of archived messages older than `before`, oldest first.
+/// A page of archived messages older than `before`, oldest first: of the
+/// room, or of a thread (`q.thread`).
 caf::result<message_page> answer_history(archive_self self, const history_query& q) {
   auto promise = self->make_response_promise();
   auto params = bounded(q.room, q.before);
   params.push_back(std::to_string(q.limit + 1));
-  answer_rows(self, "SELECT * FROM chatnode_page($1, $2::bigint, $3::bigint, $4::integer)", std::move(params),
-              q.room, q.limit, true, promise);
+  if (q.thread) {
+    params.insert(params.begin() + 1, {std::to_string(q.thread->ms), std::to_string(q.thread->seq)});
+    answer_rows(
+      self, "SELECT * FROM chatnode_thread($1, $2::bigint, $3::bigint, $4::bigint, $5::bigint, $6::integer)",
+      std::move(params), q.room, q.limit, true, promise);
+  } else {
+    answer_rows(self, "SELECT * FROM chatnode_page($1, $2::bigint, $3::bigint, $4::integer)",
+                std::move(params), q.room, q.limit, true, promise);
+  }
   return caf::delegated<message_page>{};
 }
 
@@ -620,6 +628,24 @@ std::string batch_json(const entry_batch& batch) {
   return out;
 }
 
+namespace {
+
+/// (1.2) A row's reply_to, thread, and a root's replies and last_reply
+/// (columns 9 to 12; absent from a database before version 2).
+void add_reply_columns(const std::vector<std::optional<std::string>>& row, chat_message& msg,
+                       message_state& state) {
+  if (row.size() < 13)
+    return;
+  msg.reply_to = message_id::parse(text_of(row[9]));
+  msg.thread = message_id::parse(text_of(row[10]));
+  if (row[11])
+    state.replies = static_cast<std::size_t>(std::max<std::int64_t>(number_of(row[11]), 0));
+  if (row[12])
+    state.last_reply = number_of(row[12]);
+}
+
+} // namespace
+
 std::vector<stored_message> messages_of_rows(const std::string& room, const pg_result& rows) {
   std::vector<stored_message> out;
   out.reserve(rows.rows.size());
@@ -647,6 +673,7 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
               users.push_back(u.get<std::string>());
           state.reactions.emplace_back(pair[0].get<std::string>(), std::move(users));
         }
+    add_reply_columns(row, msg, state);
     out.push_back({msg.id, make_frame(encode_current_message(msg, state))});
   }
   return out;

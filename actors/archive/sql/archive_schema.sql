@@ -63,8 +63,39 @@ BEGIN
     CREATE INDEX archive_events_ms ON archive_events (ms);
     INSERT INTO chatnode_schema (version) VALUES (1);
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 2) THEN
+    -- (1.2) Replies and threads: the message a message quotes ("ms-seq"),
+    -- the root of its thread, and on a root its thread's messages not
+    -- deleted and the ts of the newest (replies NULL: it has no thread).
+    ALTER TABLE archive_messages
+      ADD COLUMN reply_to text, ADD COLUMN thread_ms bigint, ADD COLUMN thread_seq bigint,
+      ADD COLUMN replies integer, ADD COLUMN last_reply bigint;
+    CREATE INDEX archive_messages_thread ON archive_messages (room, thread_ms, thread_seq, ms, seq)
+      WHERE thread_ms IS NOT NULL;
+    INSERT INTO chatnode_schema (version) VALUES (2);
+  END IF;
 END
 $migrate$;
+
+-- Messages as the reading functions answer them: the thread's root as an id.
+CREATE OR REPLACE VIEW chatnode_message_rows AS
+  SELECT m.*, CASE WHEN m.thread_ms IS NULL THEN NULL ELSE m.thread_ms || '-' || m.thread_seq END AS thread
+  FROM archive_messages m;
+
+-- Their columns grew in version 2: replaced by dropping.
+DROP FUNCTION IF EXISTS chatnode_page(text, bigint, bigint, integer);
+DROP FUNCTION IF EXISTS chatnode_search(text, text, bigint, bigint, integer);
+
+-- A thread's message was deleted: its root counts one fewer, and its newest
+-- reply is the newest not deleted.
+CREATE OR REPLACE FUNCTION chatnode_unreply(p_room text, r_ms bigint, r_seq bigint)
+RETURNS void LANGUAGE sql AS $fn$
+  UPDATE archive_messages r
+  SET replies = GREATEST(COALESCE(r.replies, 1) - 1, 0),
+      last_reply = (SELECT max(t.ts) FROM archive_messages t
+                    WHERE t.room = p_room AND t.thread_ms = r_ms AND t.thread_seq = r_seq AND NOT t.deleted)
+  WHERE r.room = p_room AND r.ms = r_ms AND r.seq = r_seq
+$fn$;
 
 -- A reaction added or taken back, on a reactions list [[emoji, [users]], ...]
 -- kept in the order they came (an emoji nobody reacts with any more leaves).
@@ -122,6 +153,8 @@ DECLARE
   k text;
   t_ms bigint;
   t_seq bigint;
+  th_ms bigint;
+  th_seq bigint;
 BEGIN
   INSERT INTO archive_rooms (room) VALUES (p_room) ON CONFLICT DO NOTHING;
   SELECT * INTO r FROM archive_rooms WHERE room = p_room FOR UPDATE;
@@ -136,9 +169,16 @@ BEGIN
       IF n > r.messages + 1 THEN
         missed_now := missed_now + (n - r.messages - 1);
       END IF;
-      INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid)
-      VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''))
+      th_ms := split_part(ev->>'thread', '-', 1)::bigint;
+      th_seq := split_part(ev->>'thread', '-', 2)::bigint;
+      INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid, reply_to, thread_ms, thread_seq)
+      VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''),
+              ev->>'reply_to', th_ms, th_seq)
       ON CONFLICT DO NOTHING;
+      IF FOUND AND th_ms IS NOT NULL THEN
+        UPDATE archive_messages SET replies = COALESCE(replies, 0) + 1, last_reply = (ev->>'ts')::bigint
+        WHERE room = p_room AND ms = th_ms AND seq = th_seq;
+      END IF;
     ELSIF k IN ('edit', 'delete', 'reaction') THEN
       t_ms := split_part(ev->>'target', '-', 1)::bigint;
       t_seq := split_part(ev->>'target', '-', 2)::bigint;
@@ -147,7 +187,11 @@ BEGIN
         WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted;
       ELSIF k = 'delete' THEN
         UPDATE archive_messages SET body = '', edited = NULL, deleted = true, reactions = '[]'
-        WHERE room = p_room AND ms = t_ms AND seq = t_seq;
+        WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted
+        RETURNING thread_ms, thread_seq INTO th_ms, th_seq;
+        IF th_ms IS NOT NULL THEN
+          PERFORM chatnode_unreply(p_room, th_ms, th_seq);
+        END IF;
       ELSE
         UPDATE archive_messages
         SET reactions = chatnode_react(reactions, ev->>'emoji', ev->>'user', (ev->>'on')::boolean)
@@ -174,11 +218,27 @@ $fn$;
 -- first, each as it now is.
 CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
-               deleted boolean, reactions jsonb)
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
 LANGUAGE sql STABLE AS $fn$
-  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions
-  FROM archive_messages m
+  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
+         m.replies, m.last_reply
+  FROM chatnode_message_rows m
   WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
+  ORDER BY m.ms DESC, m.seq DESC
+  LIMIT p_limit
+$fn$;
+
+-- A page of a thread's archived messages older than (b_ms, b_seq), newest
+-- first, each as it now is.
+CREATE OR REPLACE FUNCTION chatnode_thread(p_room text, r_ms bigint, r_seq bigint, b_ms bigint, b_seq bigint,
+                                           p_limit integer)
+RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
+LANGUAGE sql STABLE AS $fn$
+  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
+         m.replies, m.last_reply
+  FROM chatnode_message_rows m
+  WHERE m.room = p_room AND m.thread_ms = r_ms AND m.thread_seq = r_seq AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
   LIMIT p_limit
 $fn$;
@@ -187,10 +247,11 @@ $fn$;
 -- than (b_ms, b_seq), newest first.
 CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
-               deleted boolean, reactions jsonb)
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
 LANGUAGE sql STABLE AS $fn$
-  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions
-  FROM archive_messages m
+  SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
+         m.replies, m.last_reply
+  FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
     AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
