@@ -4,7 +4,8 @@
 // number of rooms, reconnects with backoff and jitter, resumes each room
 // with `since`, retries writes with the same `cid` until they are stored,
 // keeps each room's messages ordered and de-duplicated by id, applies edits,
-// deletes, reactions and read positions, and reports typed events.
+// deletes, reactions and read positions, keeps thread roots' reply counts
+// and threads live, and reports typed events.
 //
 //   import { ChatClient } from '/chatnode.mjs';
 //   const chat = new ChatClient({ url: 'wss://chat.example/ws', name: 'al' });
@@ -84,6 +85,72 @@ export class ChatError extends Error {
   }
 }
 
+/** The newest of two ids, either of which may be null. */
+function newestOf(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  return compareIds(a, b) >= 0 ? a : b;
+}
+
+/**
+ * One thread of a room (room.thread(root)): its messages oldest first, de-
+ * duplicated by id, sharing their objects with the room's, kept live from
+ * the room's events; loadOlder() pages back as a room's does. The root's
+ * `replies` and `last_reply` are on the root message, when the room holds it.
+ * Events: message (a new one in the thread), messages (older ones loaded),
+ * change (one of its messages changed).
+ */
+export class Thread extends Emitter {
+  constructor(room, root) {
+    super();
+    this.room = room;
+    this.root = root;
+    this.messages = [];
+    this.byId = new Map();
+    this.more = true;      // until a page says the thread's first message was reached
+    this.loadingOlder = null;
+    for (const m of room.messages) if (m.thread === root) this._put(m);
+  }
+
+  /** Posts a message in this thread (options as Room.send's). */
+  send(text, options = {}) { return this.room.send(text, { ...options, thread: this.root }); }
+
+  /** Loads a page of older messages of the thread; resolves with how many were new. */
+  loadOlder(limit = 50) {
+    if (!this.more || !this.room.joined) return Promise.resolve(0);
+    if (this.loadingOlder) return this.loadingOlder.promise;
+    const before = this.messages[0]?.id;
+    let resolve;
+    const promise = new Promise((r) => { resolve = r; });
+    this.loadingOlder = { promise, resolve };
+    this.room.client._send({ type: 'thread', room: this.room.name, root: this.root, limit, ...(before ? { before } : {}) });
+    return promise;
+  }
+
+  /** A message object of the room's (or made from a page): kept once, in id order. */
+  _put(message) {
+    if (this.byId.has(message.id)) return false;
+    let lo = 0, hi = this.messages.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareIds(this.messages[mid].id, message.id) < 0) lo = mid + 1; else hi = mid;
+    }
+    this.messages.splice(lo, 0, message);
+    this.byId.set(message.id, message);
+    return true;
+  }
+
+  /** A `thread` page answering loadOlder(). */
+  _page(ev) {
+    let added = 0;
+    for (const m of ev.messages ?? []) if (this._put(this.room._object(m))) added += 1;
+    this.more = Boolean(ev.more);
+    this.loadingOlder?.resolve(added);
+    this.loadingOlder = null;
+    this.emit('messages', { added });
+  }
+}
+
 /**
  * One room: its messages (as they now are), members, typing, read position.
  * Events: joined, message (a new message), change (a message edited,
@@ -119,6 +186,13 @@ export class Room extends Emitter {
     this.peer = null;      // the other user of a direct conversation
     this.joinTries = 0;    // joins the node could not admit in time, in a row
     this.joinTimer = null;
+    this.threads = new Map(); // root id -> Thread, made by thread()
+  }
+
+  /** The thread of the message `root` (made on first use). */
+  thread(root) {
+    if (!this.threads.has(root)) this.threads.set(root, new Thread(this, root));
+    return this.threads.get(root);
   }
 
   /** Enters the room (now, or once connected); resumes after reconnects. */
@@ -138,8 +212,14 @@ export class Room extends Emitter {
   }
 
   /** Posts a message; resolves with the stored message once the node has it.
-   *  `cid`: the application's own id for it (one is made when absent). */
-  send(text, cid) { return this.client._write(this, { type: 'send', room: this.name, text }, cid); }
+   *  `options`: the application's own id for it as a string (one is made
+   *  when absent), or { cid, replyTo (an id: the message it quotes), thread
+   *  (an id: the thread's root, or a message in the thread) }. */
+  send(text, options = {}) {
+    const { cid, replyTo, thread } = typeof options === 'string' ? { cid: options } : options;
+    return this.client._write(this, { type: 'send', room: this.name, text,
+      ...(replyTo ? { reply_to: replyTo } : {}), ...(thread ? { thread } : {}) }, cid);
+  }
   edit(id, text) { return this.client._write(this, { type: 'edit', room: this.name, target: id, text }); }
   delete(id) { return this.client._write(this, { type: 'delete', room: this.name, target: id }); }
   react(id, emoji, on = true) {
@@ -196,14 +276,34 @@ export class Room extends Emitter {
     if (id && (!this.newest || compareIds(id, this.newest) > 0)) this.newest = id;
   }
 
-  /** A message as a snapshot shows it (or a live one): kept once, in id order. */
-  _put(m, live) {
-    const have = this.byId.get(m.id);
-    if (have) {
-      if (!live) Object.assign(have, Room.#fromWire(m, have.lastChange)); // a newer snapshot of it
+  /** A message this room or one of its threads holds, by id. */
+  _find(id) {
+    const have = this.byId.get(id);
+    if (have) return have;
+    for (const thread of this.threads.values()) if (thread.byId.has(id)) return thread.byId.get(id);
+    return undefined;
+  }
+
+  /** The one object of a message a snapshot (or page) shows: the one held,
+   *  brought up to date, or a new one. `mark`: the newest id the snapshot
+   *  reflects, for a thread root's counts. */
+  _object(m, mark = this.newest) {
+    const have = this._find(m.id);
+    if (!have) return Room.#fromWire(m, m.id, mark);
+    Object.assign(have, Room.#fromWire(m, have.lastChange, newestOf(mark, have.threadMark)));
+    return have;
+  }
+
+  /** A message as a snapshot shows it (or a live one): kept once, in id order.
+   *  A new one in a thread counts on its root, and joins the thread. */
+  _put(m, live, mark) {
+    if (this.byId.has(m.id)) {
+      if (!live) this._object(m, mark); // a newer snapshot of it
       return null;
     }
-    const message = Room.#fromWire(m, m.id);
+    const known = this._find(m.id);
+    const message = live && !known ? Room.#fromWire(m, m.id, null) : this._object(m, mark);
+    if (message.thread && !known) this._counted(message);
     let lo = 0, hi = this.messages.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
@@ -211,22 +311,58 @@ export class Room extends Emitter {
     }
     this.messages.splice(lo, 0, message);
     this.byId.set(m.id, message);
+    if (message.thread && this.threads.has(message.thread)) {
+      const thread = this.threads.get(message.thread);
+      if (thread._put(message) && live) thread.emit('message', { message });
+    }
     return message;
   }
 
-  static #fromWire(m, lastChange) {
+  /** A thread message first held: its root (if held) counts it, unless the
+   *  root's counts already reflect it (a snapshot newer than it). */
+  _counted(message) {
+    const root = this._find(message.thread);
+    if (!root || message.deleted || (root.threadMark && compareIds(message.id, root.threadMark) <= 0)) return;
+    root.replies += 1;
+    root.last_reply = message.ts;
+    root.threadMark = message.id;
+    this.emit('change', { message: root, change: { type: 'reply', id: message.id, target: root.id } });
+  }
+
+  /** A thread message deleted: its root's counts. A delete newer than what
+   *  they reflect says them; an older one (a resume's, behind replies that
+   *  came after it) takes off one this client counted. */
+  _uncounted(e, counted) {
+    const root = this._find(e.thread);
+    if (!root) return;
+    if (!root.threadMark || compareIds(e.id, root.threadMark) > 0) {
+      root.replies = e.replies ?? 0;
+      root.last_reply = e.last_reply ?? null;
+      root.threadMark = e.id;
+    } else if (counted) {
+      root.replies = Math.max(0, root.replies - 1);
+    } else {
+      return;
+    }
+    this.emit('change', { message: root, change: e });
+  }
+
+  static #fromWire(m, lastChange, threadMark) {
     return {
       id: m.id, user: m.user, text: m.deleted ? '' : m.text, ts: m.ts, cid: m.cid,
       edited: m.edited ?? null, deleted: m.deleted === true,
       reactions: new Map(Object.entries(m.reactions ?? {}).map(([emoji, users]) => [emoji, [...users]])),
-      lastChange,
+      reply_to: m.reply_to ?? null, thread: m.thread ?? null,
+      replies: m.replies ?? 0, last_reply: m.last_reply ?? null,
+      lastChange, threadMark, // the newest id its replies and last_reply reflect
     };
   }
 
   /** An edit, delete or reaction: applied once, in order, never to a deleted message. */
   _change(e) {
     this._seen(e.id);
-    const m = this.byId.get(e.target);
+    const m = this._find(e.target);
+    if (e.type === 'delete' && e.thread && !e.unchanged) this._uncounted(e, Boolean(m && !m.deleted));
     if (!m || e.unchanged || m.deleted || compareIds(e.id, m.lastChange) <= 0) return;
     m.lastChange = e.id;
     if (e.type === 'edit') { m.text = e.text; m.edited = e.ts; }
@@ -237,6 +373,7 @@ export class Room extends Emitter {
       if (users.length) m.reactions.set(e.emoji, users); else m.reactions.delete(e.emoji);
     }
     this.emit('change', { message: m, change: e });
+    if (m.thread) this.threads.get(m.thread)?.emit('change', { message: m, change: e });
   }
 }
 
@@ -360,6 +497,7 @@ export class ChatClient extends Emitter {
         room.joined = false;
         clearTimeout(room.joinTimer);
         if (room.loadingOlder) { room.loadingOlder.resolve(0); room.loadingOlder = null; }
+        for (const t of room.threads.values()) { t.loadingOlder?.resolve(0); t.loadingOlder = null; }
       }
       if (this.wantOpen) this.#scheduleReconnect(e.code);
     };
@@ -479,10 +617,14 @@ export class ChatClient extends Emitter {
         room._change(ev);
         this.#settle(ev);
         break;
+      case 'thread':
+        room?.threads.get(ev.root)?._page(ev);
+        break;
       case 'history': {
         if (!room) break;
         let added = 0;
-        for (const m of ev.messages ?? []) if (room._put(m, false)) added += 1;
+        const mark = (ev.messages ?? []).reduce((a, m) => newestOf(a, m.id), room.newest);
+        for (const m of ev.messages ?? []) if (room._put(m, false, mark)) added += 1;
         room.more = Boolean(ev.more);
         room.loadingOlder?.resolve(added);
         room.loadingOlder = null;
@@ -557,7 +699,9 @@ export class ChatClient extends Emitter {
     room.membersAfter = ev.members?.length ? ev.members.at(-1) : null;
     room.loadingMembers?.resolve(0); // a page asked on an earlier connection is not coming
     room.loadingMembers = null;
-    for (const m of ev.history ?? []) { room._put(m, false); room._seen(m.id); }
+    // Roots in the snapshot reflect everything up to its newest message.
+    const mark = (ev.history ?? []).reduce((a, m) => newestOf(a, m.id), null);
+    for (const m of ev.history ?? []) { room._put(m, false, mark); room._seen(m.id); }
     if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
     room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });
     // Writes not yet acknowledged go again, with the same cid: the node stores each once.
@@ -602,8 +746,11 @@ export class ChatClient extends Emitter {
     // A history page the node could not read (the archive, or the bus, is
     // away): the rooms waiting for older messages stop waiting, still with
     // `more`, and may ask again.
-    if (!ev.cid && ev.code === 'unavailable' && /older messages|history/.test(ev.reason ?? '')) {
-      for (const r of this.rooms.values()) if (r.loadingOlder) { r.loadingOlder.resolve(0); r.loadingOlder = null; }
+    if (!ev.cid && ev.code === 'unavailable' && /older messages|history|thread/.test(ev.reason ?? '')) {
+      for (const r of this.rooms.values()) {
+        if (r.loadingOlder) { r.loadingOlder.resolve(0); r.loadingOlder = null; }
+        for (const t of r.threads.values()) { t.loadingOlder?.resolve(0); t.loadingOlder = null; }
+      }
     }
     if (p && ev.code === 'unavailable' && p.tries < UNAVAILABLE_TRIES) {
       // Stored nowhere: the same cid again, backing off.
