@@ -157,30 +157,33 @@ export class Postgres {
   }
 }
 
-/** A free port whose cluster bus port (+10000) is free too. */
-async function freeClusterPort() {
+/** A free port in [low, high) whose cluster bus port (+10000) is free too. */
+async function freeClusterPort([low, high]) {
   const listens = (port) => new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
   for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 25000);
+    const port = low + Math.floor(Math.random() * (high - low));
     if (await listens(port) && await listens(port + 10000)) return port;
   }
 }
 
 /** A Redis Cluster of redis-server children on loopback, made with
- *  `redis-cli --cluster create`: `masters` masters, each with `replicas`. */
+ *  `redis-cli --cluster create`: `masters` masters, each with `replicas`.
+ *  Ports are drawn from `ports` ([low, high), high at most 55536 for the bus
+ *  port); suites that may run at once on one machine can keep apart. */
 export class RedisCluster {
-  constructor({ masters = 3, replicas = 1, nodeTimeoutMs = 1000 } = {}) {
+  constructor({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, ports = [20000, 45000] } = {}) {
     this.masterCount = masters; this.replicaCount = replicas; this.nodeTimeoutMs = nodeTimeoutMs;
+    this.ports = ports;
     this.nodes = [];
   }
   async start() {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-cluster-'));
     for (let i = 0; i < this.masterCount * (1 + this.replicaCount); i++) {
-      const node = { port: await freeClusterPort() };
+      const node = { port: await freeClusterPort(this.ports) };
       this.nodes.push(node);
       await this.startNode(node);
     }
@@ -188,6 +191,13 @@ export class RedisCluster {
       '--cluster-replicas', String(this.replicaCount), '--cluster-yes'], { stdio: 'ignore' });
     await waitFor(() => this.nodes.every((n) => /cluster_state:ok/.test(this.cli(n.port, 'CLUSTER', 'INFO'))),
       'the cluster to be ok on every node', 30000);
+    // Every node must know every role: one that still lists a replica as a
+    // master with no slots (gossip not yet round) misleads masters().
+    await waitFor(() => this.nodes.every((n) => {
+      const flags = this.cli(n.port, 'CLUSTER', 'NODES').trim().split('\n').map((line) => line.split(' ')[2] ?? '');
+      return flags.filter((f) => f.includes('master')).length === this.masterCount &&
+        flags.filter((f) => f.includes('slave')).length === this.masterCount * this.replicaCount;
+    }), 'every node to know every master and replica', 30000);
     // A replica that has not synced yet cannot take over from its master.
     await waitFor(() => this.nodes.every((n) => {
       const info = this.cli(n.port, 'INFO', 'replication');
@@ -245,6 +255,22 @@ export class RedisCluster {
       const [a, b] = r.split('-').map(Number);
       return slot >= a && slot <= (b ?? a);
     }));
+  }
+  /** Room names (`prefix` and a number) until every master owns at least
+   *  `perMaster` of them: a Map from master port to its rooms. */
+  roomsOnEveryMaster(perMaster, prefix) {
+    const byMaster = new Map(this.masters().map((m) => [m.port, []]));
+    for (let i = 0; [...byMaster.values()].some((r) => r.length < perMaster); i++) {
+      const room = `${prefix}${i}`;
+      const owner = this.masterOf(`chatnode:{${room}}:log`);
+      if (byMaster.get(owner.port).length < perMaster) byMaster.get(owner.port).push(room);
+    }
+    return byMaster;
+  }
+  /** The entry ids of a room's stream, read from its master now. */
+  history(room) {
+    const key = `chatnode:{${room}}:log`;
+    return this.cli(this.masterOf(key).port, 'XRANGE', key, '-', '+').split('\n').filter((l) => /^\d+-\d+$/.test(l));
   }
   /** Moves one slot, keys and all, from one master to another while the
    *  cluster serves it (the steps `redis-cli --cluster reshard` takes):
@@ -403,7 +429,7 @@ export class Client {
       const parsed = JSON.parse(data.toString());
       const events = Array.isArray(parsed) ? parsed : [parsed];
       this.frames.push(events.length);
-      for (const e of events) this.events.push(e);
+      for (const e of events) { this.events.push(e); this.onEvent?.(e); }
     });
     this.ws.on('close', (code) => { this.closeCode = code; });
     this.ws.on('error', () => {});

@@ -27,18 +27,8 @@ after(async () => {
   if (failures.length) throw failures[0];
 });
 
-/** Room names (`prefix` and a number) until every master owns at least
- *  `perMaster` of them. */
-function roomsOnEveryMaster(perMaster, prefix) {
-  const masters = cluster.masters().map((m) => m.port);
-  const byMaster = new Map(masters.map((p) => [p, []]));
-  for (let i = 0; [...byMaster.values()].some((r) => r.length < perMaster); i++) {
-    const room = `${prefix}${i}`;
-    const owner = cluster.masterOf(`chatnode:{${room}}:log`);
-    if (byMaster.get(owner.port).length < perMaster) byMaster.get(owner.port).push(room);
-  }
-  return byMaster;
-}
+/** Room names until every master owns at least `perMaster` of them. */
+const roomsOnEveryMaster = (perMaster, prefix) => cluster.roomsOnEveryMaster(perMaster, prefix);
 
 test('rooms on every shard, senders on every node: each member gets every message once, in one order per room', async (t) => {
   const byMaster = roomsOnEveryMaster(2, 'spread');
