@@ -472,36 +472,30 @@ void redis_connection::command_replicated(std::vector<std::string> args, int rep
 
 void redis_connection::wait_for_replicas(int replicas, std::chrono::milliseconds timeout,
                                          redis_callback done) {
-  wait_next_.push_back(std::move(done));
-  wait_replicas_ = std::max(wait_replicas_, replicas);
-  wait_timeout_ = std::max(wait_timeout_, timeout);
-  if (!wait_out_)
+  waits_.add({replicas, std::chrono::steady_clock::now() + timeout, std::move(done)});
+  if (!waits_.out())
     send_wait();
 }
 
 void redis_connection::send_wait() {
   // Every write answered before this WAIT is sent is covered by it, so all
   // who asked so far share its answer; who asks meanwhile waits for the next.
-  auto batch = std::move(wait_next_);
-  wait_next_.clear();
-  std::vector<std::string> args{"WAIT", std::to_string(wait_replicas_),
-                                std::to_string(wait_timeout_.count())};
-  wait_replicas_ = 0;
-  wait_timeout_ = std::chrono::milliseconds{0};
-  wait_out_ = true;
-  issue(std::move(args), [self = shared_from_this(), batch = std::move(batch)](redis_reply reply) {
-    self->wait_out_ = false;
-    for (auto& done : batch)
-      done(reply);
-    if (!self->wait_next_.empty())
-      self->send_wait();
-  });
+  auto [replicas, timeout] = waits_.start(std::chrono::steady_clock::now());
+  issue({"WAIT", std::to_string(replicas), std::to_string(timeout.count())},
+        [self = shared_from_this(), generation = generation_](redis_reply reply) {
+          auto done =
+            reply.type == redis_reply::kind::integer && self->generation_ == generation
+              ? self->waits_.answered(static_cast<int>(reply.integer), std::chrono::steady_clock::now())
+              : self->waits_.failed();
+          for (auto& d : done)
+            d(reply);
+          if (!self->waits_.out() && self->waits_.pending() && self->ready_)
+            self->send_wait();
+        });
 }
 
 void redis_connection::fail_waiting(const std::string& reason) {
-  auto batch = std::move(wait_next_);
-  wait_next_.clear();
-  for (auto& done : batch)
+  for (auto& done : waits_.drop_pending())
     done(redis_reply::error(reason));
 }
 

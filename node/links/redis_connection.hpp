@@ -6,6 +6,7 @@
 #include "actors/redis_bus/redis_port.hpp"
 #include "actors/contracts/result.hpp"
 #include "node/links/link_reconnector.hpp"
+#include "node/links/replica_waits.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,15 +99,10 @@ private:
   /// PING late, behind a long queue, and is not dead for that.
   std::chrono::steady_clock::time_point last_heard_;
   link_reconnector reconnector_;
-  std::uint64_t generation_ = 0;     ///< counts contexts, so late callbacks of an old one are ignored
-  std::set<std::string> channels_;   ///< wanted subscriptions, restored after a reconnect
-  std::vector<std::string> preload_; ///< script sources loaded at every connect
-  /// WAIT: whether one is out, and who waits for the next one (with the
-  /// most replicas and the longest timeout any of them asked for).
-  bool wait_out_ = false;
-  std::vector<redis_callback> wait_next_;
-  int wait_replicas_ = 0;
-  std::chrono::milliseconds wait_timeout_{0};
+  std::uint64_t generation_ = 0;        ///< counts contexts, so late callbacks of an old one are ignored
+  std::set<std::string> channels_;      ///< wanted subscriptions, restored after a reconnect
+  std::vector<std::string> preload_;    ///< script sources loaded at every connect
+  replica_waits<redis_callback> waits_; ///< writes waiting for replicas, and the WAIT out for them
   boost::asio::steady_timer ping_timer_;
   boost::asio::steady_timer connect_timer_;
 };
