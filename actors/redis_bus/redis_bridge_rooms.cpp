@@ -17,6 +17,8 @@ namespace {
 
 constexpr std::size_t catch_up_batch = 500;
 constexpr std::size_t max_held = 10000;
+constexpr std::chrono::milliseconds catch_up_retry_min{50};
+constexpr std::chrono::milliseconds catch_up_retry_max{2000};
 
 /// Whether a message can be handed on now: it follows the last one handed
 /// on, or nothing says it does not.
@@ -315,12 +317,26 @@ void room_links::on_caught_up(const std::string& room, const redis_reply& reply)
   finish_catch_up(room);
 }
 
-/// A catch-up that could not run: it is tried again on the next heartbeat.
+/// A catch-up that could not run is tried again soon: its live messages
+/// (senders' own acknowledgements among them) are held until it succeeds,
+/// and after a failover it fails when it comes before the command link to the
+/// new master is up. Backing off, up to the heartbeat's pace, while it fails.
 void room_links::catch_up_failed(const std::string& room) {
-  if (auto* r = find(room)) {
-    r->catching_up = false;
-    r->needs_catch_up = true;
-  }
+  auto* r = find(room);
+  if (r == nullptr)
+    return;
+  r->catching_up = false;
+  r->needs_catch_up = true;
+  if (r->retry_set)
+    return;
+  r->retry_delay = std::clamp(r->retry_delay * 2, catch_up_retry_min, catch_up_retry_max);
+  r->retry_set = true;
+  calls_.after(r->retry_delay, [this, room] {
+    if (auto* r = find(room)) {
+      r->retry_set = false;
+      catch_up(room);
+    }
+  });
 }
 
 void room_links::finish_catch_up(const std::string& room) {
@@ -329,6 +345,7 @@ void room_links::finish_catch_up(const std::string& room) {
     return;
   auto& r = *link;
   r.catching_up = false;
+  r.retry_delay = std::chrono::milliseconds{0};
   if (r.catch_up_to && r.last && *r.catch_up_to <= *r.last)
     r.catch_up_to.reset();
   release_held(room, r);

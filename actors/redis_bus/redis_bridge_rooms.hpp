@@ -10,6 +10,7 @@
 #include "actors/redis_bus/redis_bridge_messages.hpp"
 #include "actors/redis_bus/redis_bridge_presence.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ struct room_link {
   std::vector<waiting_query> waiting;
   bool subscribed_before = false;
   bool resync_due = false; ///< presence may have been lost; tell the hub once Redis answers
+  /// A catch-up that failed is tried again after this long (doubling while
+  /// it fails); whether that retry is set.
+  std::chrono::milliseconds retry_delay{0};
+  bool retry_set = false;
 };
 
 class room_links {

@@ -305,6 +305,30 @@ BOOST_AUTO_TEST_CASE(a_channel_dropped_alone_is_read_back_once_subscribed_again)
   BOOST_TEST((*delivered == std::vector<message_id>{id("6-0"), id("7-0"), id("8-0")}));
 }
 
+BOOST_AUTO_TEST_CASE(a_read_back_that_fails_is_tried_again_soon_not_at_the_next_heartbeat) {
+  subscribe_room("5-0");
+  forward_redis_events(bridge, redis_link::subscriber).unsubscribed(channel);
+  sched->run();
+  // Subscribed on a new master before the command link to it is up: the
+  // read fails, and messages that come meanwhile wait for it.
+  forward_redis_events(bridge, redis_link::subscriber).subscribed(channel);
+  sched->run();
+  answer(redis_reply::error("redis shard 127.0.0.1:7001 is not connected"));
+  publish("m7-0\n" + frame("7-0"));
+  BOOST_TEST(delivered->empty());
+  BOOST_TEST(commands->pending.empty());
+  // Well before the heartbeat (a third of presence_ttl) it is read again.
+  sched->clock().advance_time(std::chrono::milliseconds{100});
+  sched->run();
+  BOOST_REQUIRE(commands->pending.size() == 1u);
+  answer(redis_reply::error("redis shard 127.0.0.1:7001 is not connected"));
+  sched->clock().advance_time(std::chrono::milliseconds{200}); // backing off
+  sched->run();
+  auto read = answer(array({entry("6-0", "al", "six"), entry("7-0", "bo", "seven")}));
+  BOOST_TEST(script_args(read.args)[0] == "5-0");
+  BOOST_TEST((*delivered == std::vector<message_id>{id("6-0"), id("7-0")}));
+}
+
 BOOST_AUTO_TEST_CASE(a_store_publishes_in_its_script_and_answers_at_once) {
   auto asked = request_store("c1");
   auto store = commands->take();
