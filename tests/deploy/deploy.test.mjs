@@ -53,7 +53,7 @@ test('compose.cluster.yaml is valid against the Compose schema and makes its clu
   assert.equal(ok.status, 0, ok.output);
   const compose = YAML.parse(readFileSync(file, 'utf8'), { merge: true });
   const redis = Object.keys(compose.services).filter((n) => /^redis\d$/.test(n));
-  assert.equal(redis.length, 6, '3 masters and 3 replicas');
+  assert.equal(redis.length, 9, '3 masters with 2 replicas each');
   for (const n of redis) {
     const args = compose.services[n].command.join(' ');
     assert.match(args, /--cluster-enabled yes/);
@@ -180,7 +180,7 @@ test('deploy/k8s/cluster renders the base on a Redis Cluster: valid objects, no 
   assert.equal(byKind('StatefulSet', 'redis'), undefined, 'the single Redis is gone');
   assert.equal(byKind('Service', 'redis'), undefined);
   const redis = byKind('StatefulSet', 'redis-cluster');
-  assert.equal(redis.spec.replicas, 6, '3 masters and 3 replicas');
+  assert.equal(redis.spec.replicas, 9, '3 masters with 2 replicas each');
   assert.equal(redis.metadata.namespace, 'chatnode');
   const args = redis.spec.template.spec.containers[0].args.join(' ');
   assert.match(args, /--cluster-enabled yes/);
@@ -190,7 +190,7 @@ test('deploy/k8s/cluster renders the base on a Redis Cluster: valid objects, no 
   assert.equal(service.spec.clusterIP, 'None');
   assert.equal(service.spec.publishNotReadyAddresses, true);
   const job = byKind('Job', 'redis-cluster-init');
-  assert.match(job.spec.template.spec.containers[0].command.join(' '), /--cluster create .*--cluster-replicas 1/s);
+  assert.match(job.spec.template.spec.containers[0].command.join(' '), /--cluster create .*--cluster-replicas 2/s);
   const env = Object.fromEntries(byKind('Deployment', 'chatnode').spec.template.spec.containers[0].env.map((e) => [e.name, e.value ?? e.valueFrom]));
   assert.equal(env.CHATNODE_REDIS_MODE, 'cluster');
   assert.match(env.CHATNODE_REDIS_URL, /^redis:\/\/redis-cluster-0\.redis-cluster:6379,/);
