@@ -270,7 +270,7 @@ export class RedisCluster {
   /** The entry ids of a room's stream, read from its master now. */
   history(room) {
     const key = `chatnode:{${room}}:log`;
-    return this.cli(this.masterOf(key).port, 'XRANGE', key, '-', '+').split('\n').filter((l) => /^\d+-\d+$/.test(l));
+    return this.cli(this.masterOf(key)?.port, 'XRANGE', key, '-', '+').split('\n').filter((l) => /^\d+-\d+$/.test(l));
   }
   /** Moves one slot, keys and all, from one master to another while the
    *  cluster serves it (the steps `redis-cli --cluster reshard` takes):
