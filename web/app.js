@@ -3,7 +3,8 @@
 // reactions, read positions) is the client library's (chatnode.mjs). User
 // text is only ever set as textContent, never parsed as HTML.
 
-import { ChatClient, compareIds, mentionsIn, newCid, splitMentions } from './chatnode.mjs';
+import { ChatClient, compareIds, mentionsIn, newCid } from './chatnode.mjs';
+import { parseMessage } from './format.mjs';
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -77,13 +78,44 @@ function button(label, className, onClick, title) {
   return b;
 }
 
-/** A message's text with @mentions marked, as text nodes and <mark>s only. */
-function textWithMentions(text) {
+/** Inline tokens (format.mjs) as elements: text nodes, <mark>s, <code>,
+ *  <strong>, <em>, <s> and links that open apart from the page. */
+function appendInline(parent, tokens) {
+  for (const t of tokens) {
+    if (t.type === 'text') parent.append(document.createTextNode(t.text));
+    else if (t.type === 'mention') parent.append(make('mark', t.name === page.name ? 'mention me' : 'mention', t.text));
+    else if (t.type === 'code') parent.append(make('code', '', t.text));
+    else if (t.type === 'link') {
+      const a = make('a', '', t.text);
+      a.href = t.href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer nofollow';
+      parent.append(a);
+    } else {
+      const node = make(t.type === 'strike' ? 's' : t.type);
+      appendInline(node, t.children);
+      parent.append(node);
+    }
+  }
+}
+
+/** A message's text as typed, formatted: blocks of text, quotes and code. */
+function formattedText(text) {
   const body = make('div', 'text');
-  for (const part of splitMentions(text)) {
-    if (!part.mention) { body.append(document.createTextNode(part.text)); continue; }
-    const mark = make('mark', part.mention === page.name ? 'mention me' : 'mention', part.text);
-    body.append(mark);
+  for (const block of parseMessage(text)) {
+    if (block.type === 'code') {
+      const pre = make('pre');
+      pre.append(make('code', '', block.text));
+      body.append(pre);
+    } else if (block.type === 'quote') {
+      const quote = make('blockquote');
+      appendInline(quote, block.inline);
+      body.append(quote);
+    } else {
+      const run = make('span');
+      appendInline(run, block.inline);
+      body.append(run);
+    }
   }
   return body;
 }
@@ -137,7 +169,7 @@ function fillMessage(li, m) {
   }
   const parts = [meta];
   if (page.editing === m.id) parts.push(editor(m));
-  else parts.push(textWithMentions(m.text));
+  else parts.push(formattedText(m.text));
   const reactions = make('div', 'reactions');
   for (const [emoji, users] of m.reactions) {
     const chip = button(`${emoji} ${users.length}`, 'chip', () => page.current.react(m.id, emoji, !users.includes(page.name)).catch(failed),
@@ -521,7 +553,7 @@ function searchItem(m) {
   when.dateTime = new Date(m.ts).toISOString();
   meta.append(who, when);
   if (m.edited) meta.append(make('span', 'edited', '(edited)'));
-  li.append(meta, textWithMentions(m.text));
+  li.append(meta, formattedText(m.text));
   return li;
 }
 
@@ -617,7 +649,7 @@ function pendingItem(text) {
   const li = make('li', 'msg mine pending');
   const meta = make('div', 'meta');
   meta.append(make('span', 'user', page.name), make('time', '', 'sending…'));
-  li.append(meta, textWithMentions(text));
+  li.append(meta, formattedText(text));
   return li;
 }
 

@@ -1,0 +1,133 @@
+// How the page shows what people type: the Markdown subset, links and
+// mentions. The parser (web/format.mjs) is checked alone, then the page in
+// a real Chromium: two people, one node; every element comes from the
+// parse, markup in a message stays text, and only http(s) becomes a link.
+//
+//   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/format.test.mjs
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseInline, parseMessage } from '../../web/format.mjs';
+import { Client, Node } from '../system/lib.mjs';
+import { launchChromium, pageHooks } from './lib.mjs';
+
+const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
+mkdirSync(screenshots, { recursive: true });
+const WAIT = 15000;
+
+/** Inline tokens as a compact string: **x** -> S(x), *x* -> E(x), ~~x~~ -> X(x), `x` -> C(x), links L(href). */
+function compact(tokens) {
+  return tokens.map((t) => ({
+    text: () => t.text, mention: () => `M(${t.name})`, code: () => `C(${t.text})`, link: () => `L(${t.href})`,
+    strong: () => `S(${compact(t.children)})`, em: () => `E(${compact(t.children)})`, strike: () => `X(${compact(t.children)})`,
+  })[t.type]()).join('');
+}
+
+test('the parser: emphasis, code, links, mentions, and what stays text', () => {
+  const cases = [
+    ['**bold** *it* _it_ ~~gone~~', 'S(bold) E(it) E(it) X(gone)'],
+    ['snake_case_name and 2*3*4', 'snake_case_name and 2E(3)4'],
+    ['** spaced ** and *open and `open', '** spaced ** and *open and `open'],
+    ['`**not bold** <b>`', 'C(**not bold** <b>)'],
+    ['**bold with *it* and `code`**', 'S(bold with E(it) and C(code))'],
+    ['hi @bob, **@cy**', 'hi M(bob), S(M(cy))'],
+    ['see https://example.com/a_(b). ok', 'see L(https://example.com/a_(b)). ok'],
+    ['(https://x.org/y?q=1&r=2)', '(L(https://x.org/y?q=1&r=2))'],
+    ['HTTPS://EXAMPLE.COM/Path!', 'L(https://example.com/Path)!'],
+    ['javascript:alert(1) data:text/html,x ftp://h/f file:///etc/passwd', 'javascript:alert(1) data:text/html,x ftp://h/f file:///etc/passwd'],
+    ['xhttps://a.b nohttp://c.d', 'xhttps://a.b nohttp://c.d'],
+    ['http://a.b/<script>alert(1)</script>', 'L(http://a.b/)<script>alert(1)</script>'],
+    ['https://', 'https://'],
+  ];
+  for (const [text, want] of cases) assert.equal(compact(parseInline(text)), want, text);
+});
+
+test('the parser: blocks of code and quotes; the text on the wire is untouched', () => {
+  const text = '> quoted **line**\n> second\nafter\n```js\nlet a = **1**; // <b>\n```\nend';
+  const blocks = parseMessage(text);
+  assert.deepEqual(blocks.map((b) => b.type), ['quote', 'text', 'code', 'text']);
+  assert.equal(compact(blocks[0].inline), 'quoted S(line)\nsecond');
+  assert.equal(blocks[2].text, 'let a = **1**; // <b>');
+  assert.deepEqual(parseMessage('```\nnever closed').map((b) => b.type), ['text']);
+  // Worst cases stay linear enough: 4,000 characters of open markers.
+  for (const c of ['`', '*', '_', '~', '**', 'http://']) {
+    const started = performance.now();
+    parseMessage(c.repeat(Math.floor(4000 / c.length)));
+    assert.ok(performance.now() - started < 500, `${c} x 4000 parsed in time`);
+  }
+});
+
+let node, browser;
+before(async () => {
+  node = await new Node('f1', '').start();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+async function person(name, room) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+  context.setDefaultTimeout(WAIT);
+  await context.addInitScript(pageHooks);
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${node.port}/`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Room', { exact: true }).fill(room);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  return page;
+}
+
+test('the page: formatting and links as elements, markup as text, the wire as typed', async () => {
+  const room = `fmt-${process.pid}`;
+  const ada = await person('ada', room);
+  const bob = await person('bob', room);
+  const typed = [
+    '**bold** and *italic* and ~~struck~~ and `a <b>code</b>` for @bob',
+    'see https://example.com/docs?x=1. and javascript:alert(document.cookie) <img src=x onerror=alert(1)>',
+    '> a quote with https://chatnode.example/q\nthe answer\n```\nconst html = "<script>alert(1)</script>";\n```',
+  ];
+  for (const text of typed) {
+    const box = ada.getByLabel('Message', { exact: true });
+    await box.fill(text);
+    await box.press('Enter');
+  }
+  const msgs = bob.locator('#messages .msg');
+  await msgs.filter({ hasText: 'the answer' }).waitFor();
+
+  const first = msgs.filter({ hasText: 'italic' });
+  assert.equal(await first.locator('.text strong').textContent(), 'bold');
+  assert.equal(await first.locator('.text em').textContent(), 'italic');
+  assert.equal(await first.locator('.text s').textContent(), 'struck');
+  assert.equal(await first.locator('.text code').textContent(), 'a <b>code</b>');
+  assert.equal(await first.locator('.text mark.mention.me').textContent(), '@bob');
+
+  const second = msgs.filter({ hasText: 'see ' });
+  const links = second.locator('.text a');
+  assert.equal(await links.count(), 1, 'only the http(s) URL is a link');
+  assert.equal(await links.getAttribute('href'), 'https://example.com/docs?x=1');
+  assert.equal(await links.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await links.getAttribute('target'), '_blank');
+  assert.equal(await second.locator('img').count(), 0, 'markup stays text');
+  assert.match(await second.locator('.text').textContent(), /<img src=x onerror=alert\(1\)>/);
+
+  const third = msgs.filter({ hasText: 'the answer' });
+  assert.match(await third.locator('.text blockquote').textContent(), /^a quote with https:\/\/chatnode\.example\/q$/);
+  assert.equal(await third.locator('.text blockquote a').getAttribute('href'), 'https://chatnode.example/q');
+  assert.equal(await third.locator('.text pre code').textContent(), 'const html = "<script>alert(1)</script>";');
+  assert.equal(await bob.locator('#messages script').count(), 0);
+
+  // The wire keeps the text as typed: a second client's history sees it so.
+  const history = await bob.evaluate(() => [...document.querySelectorAll('#messages .msg .text')].map((n) => n.textContent));
+  assert.ok(history.some((t) => t.includes('**') === false && t.includes('bold and italic')), 'markers are not shown');
+  const cy = await new Client(node, 'cy').connect();
+  const texts = (await cy.join(room)).history.map((m) => m.text);
+  cy.close();
+  assert.deepEqual(texts.slice(-3), typed);
+  await bob.screenshot({ path: path.join(screenshots, 'format-desktop.png') });
+});
