@@ -18,6 +18,7 @@ const el = {
   memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
   memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
   typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
+  replyBar: $('reply-bar'), replyTo: $('reply-to'), replyCancel: $('reply-cancel'),
   searchForm: $('search-form'), search: $('search'), searchResults: $('search-results'), searchTitle: $('search-title'),
   searchList: $('search-list'), searchMore: $('search-more'), searchClose: $('search-close'),
 };
@@ -46,6 +47,7 @@ const page = {
   hiddenCount: 0,         // messages arrived while the tab was hidden (title count)
   divider: new Map(),     // room -> id of the first unread message when it was opened
   editing: null,          // id of the message being edited
+  replyTo: null,          // id of the message the next send quotes
 };
 
 // -- rendering helpers ---------------------------------------------------------
@@ -168,6 +170,7 @@ function fillMessage(li, m) {
     return;
   }
   const parts = [meta];
+  if (m.reply_to) parts.push(quoteOf(m.reply_to));
   if (page.editing === m.id) parts.push(editor(m));
   else parts.push(formattedText(m.text));
   const reactions = make('div', 'reactions');
@@ -183,6 +186,63 @@ function fillMessage(li, m) {
   li.replaceChildren(...parts);
 }
 
+/** The first line of a message, shortened, for quotes. */
+function firstLine(text) {
+  const line = text.split('\n').find((l) => l.trim()) ?? '';
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+/** A reply's quote of the message it answers: its author and first line
+ *  ("deleted" when it was); a click goes to it, loading older pages if needed. */
+function quoteOf(id) {
+  const quoted = page.current?.get(id);
+  const quote = make('button', 'quote');
+  quote.type = 'button';
+  quote.dataset.replyTo = id;
+  if (!quoted) quote.append(make('span', 'quote-text muted', 'an earlier message'));
+  else if (quoted.deleted) quote.append(make('span', 'user', quoted.user), make('span', 'quote-text muted', 'deleted'));
+  else {
+    const who = make('span', 'user', quoted.user);
+    who.style.setProperty('--hue', String(hueOf(quoted.user)));
+    quote.append(who, make('span', 'quote-text', firstLine(quoted.text)));
+  }
+  quote.setAttribute('aria-label', quoted ? `Go to the message from ${quoted.user} this replies to` : 'Go to the message this replies to');
+  quote.addEventListener('click', () => goTo(id).catch(failed));
+  return quote;
+}
+
+/** Scrolls to a message of the current room and marks it a moment; pages
+ *  back (at most 40 pages) while it is older than what is loaded. */
+async function goTo(id) {
+  const room = page.current;
+  let loaded = 0;
+  for (let pages = 0; !room.get(id) && room.more && pages < 40; pages++) {
+    loaded += await room.loadOlder();
+    if (page.current !== room) return;
+  }
+  if (loaded) renderRoom();
+  const li = itemOf(id);
+  if (!li) { notice('That message is no longer in the history.'); return; }
+  li.scrollIntoView({ block: 'center' });
+  li.focus({ preventScroll: true });
+  li.classList.add('flash');
+  setTimeout(() => li.classList.remove('flash'), 1600);
+}
+
+/** Starts a reply to a message: the composer says to whom, Escape cancels. */
+function startReply(m) {
+  page.replyTo = m.id;
+  renderReplyBar();
+  el.message.focus();
+}
+
+function renderReplyBar() {
+  const m = page.replyTo && page.current?.get(page.replyTo);
+  if (!m) { page.replyTo = null; el.replyBar.hidden = true; return; }
+  el.replyTo.replaceChildren('Replying to ', make('strong', '', m.user), `: ${firstLine(m.text)}`);
+  el.replyBar.hidden = false;
+}
+
 /** The buttons under a message: reactions to add, and edit/delete for one's own. */
 function actions(m, mine) {
   const bar = make('div', 'actions');
@@ -195,6 +255,7 @@ function actions(m, mine) {
       `${on ? 'React with' : 'Take back'} ${emoji}`));
   }
   bar.append(picker);
+  bar.append(button('Reply', 'ghost small', () => startReply(m)));
   if (mine) bar.append(button('Edit', 'ghost small', () => startEdit(m.id)));
   if (mine || page.current?.role) bar.append(button('Delete', 'ghost small danger', () => deleteMessage(m.id)));
   return bar;
@@ -425,6 +486,8 @@ function show(name) {
   const room = page.client.room(name);
   page.current = room;
   page.editing = null;
+  page.replyTo = null;
+  renderReplyBar();
   for (const user of [...page.typers.keys()]) stopTyping(user);
   // The divider goes before the first message after the read position, by others.
   page.divider.delete(name);
@@ -499,7 +562,14 @@ function watch(room) {
     }
     renderRoomList();
   });
-  room.on('change', ({ message }) => { if (here()) rerender(message.id); });
+  room.on('change', ({ message }) => {
+    if (!here()) return;
+    rerender(message.id);
+    // Replies quoting it show its new first line, or that it was deleted.
+    for (const q of el.messages.querySelectorAll(`.quote[data-reply-to="${CSS.escape(message.id)}"]`))
+      rerender(q.closest('li.msg').dataset.id);
+    if (page.replyTo === message.id) renderReplyBar();
+  });
   // The divider stays where it was while the room is shown; the counts clear.
   room.on('read', renderRoomList);
   room.on('presence', ({ user, event, leaves }) => {
@@ -658,6 +728,9 @@ function sendMessage() {
   if (!text.trim() || !page.current) return;
   const room = page.current;
   const cid = newCid();
+  const replyTo = page.replyTo;
+  page.replyTo = null;
+  renderReplyBar();
   const li = pendingItem(text);
   page.pending.set(cid, { room: room.name, text, li });
   el.messages.append(li);
@@ -665,7 +738,7 @@ function sendMessage() {
   el.message.value = '';
   page.lastTypingSent = 0;
   autosize();
-  const attempt = () => room.send(text, cid).catch((err) => {
+  const attempt = () => room.send(text, { cid, replyTo }).catch((err) => {
     if (!page.pending.has(cid)) return;
     li.classList.remove('pending');
     li.classList.add('failed');
@@ -808,6 +881,7 @@ el.searchClose.addEventListener('click', closeSearch);
 el.search.addEventListener('keydown', (e) => { if (e.key === 'Escape') { el.search.value = ''; closeSearch(); } });
 el.message.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+  if (e.key === 'Escape' && page.replyTo) { e.preventDefault(); page.replyTo = null; renderReplyBar(); return; }
   if (e.key === 'ArrowUp' && e.altKey) {
     // Alt+Up: into the message list, at the newest message.
     e.preventDefault();
@@ -847,6 +921,7 @@ el.log.addEventListener('keydown', (e) => {
   e.preventDefault();
   next.focus();
 });
+el.replyCancel.addEventListener('click', () => { page.replyTo = null; renderReplyBar(); el.message.focus(); });
 el.leave.addEventListener('click', () => { if (page.current) closeRoom(page.current.name); });
 el.membersToggle.addEventListener('click', () => {
   const open = el.members.classList.toggle('open');

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseInline, parseMessage } from '../../web/format.mjs';
-import { Client, Node } from '../system/lib.mjs';
+import { Client, Node, waitFor } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
@@ -130,4 +130,61 @@ test('the page: formatting and links as elements, markup as text, the wire as ty
   cy.close();
   assert.deepEqual(texts.slice(-3), typed);
   await bob.screenshot({ path: path.join(screenshots, 'format-desktop.png') });
+});
+
+test('replies: the quote above the answer follows edits and deletes, and a click goes to the message, paging back', async () => {
+  const room = `reply-${process.pid}`;
+  // An old question, 70 messages, then its answer: the page opens on the newest 50.
+  const old = await new Client(node, 'cy').connect();
+  await old.join(room);
+  const sent = (text, extra = {}) => {
+    const cid = `c-${text}`;
+    old.send({ type: 'send', room, text, cid, ...extra });
+    return waitFor(() => old.events.find((e) => e.type === 'message' && e.cid === cid), `"${text}" stored`);
+  };
+  const question = await sent('the first question\nwith a second line');
+  for (let i = 0; i < 70; i++) await sent(`filler ${i}`);
+  await sent('an answer to it', { reply_to: question.id });
+
+  const ada = await person('ada', room);
+  const answer = ada.locator('#messages .msg').filter({ hasText: 'an answer to it' });
+  await answer.locator('.quote').filter({ hasText: 'an earlier message' }).waitFor();
+  await answer.locator('.quote').click();
+  const asked = ada.locator(`#messages li[data-id="${question.id}"]`);
+  await asked.and(ada.locator('.flash')).waitFor();
+  assert.ok(await asked.evaluate((li) => {
+    const r = li.getBoundingClientRect(), log = document.getElementById('log').getBoundingClientRect();
+    return r.top >= log.top && r.bottom <= log.bottom;
+  }), 'the quoted message is scrolled into view');
+  await answer.locator('.quote').filter({ hasText: 'cythe first question' }).waitFor();
+
+  // Replying in the page: the bar says to whom, Escape cancels, the send quotes.
+  const bob = await person('bob', room);
+  const target = bob.locator('#messages .msg').filter({ hasText: 'filler 69' });
+  await target.click();
+  await target.getByRole('button', { name: 'Reply' }).click();
+  await bob.locator('#reply-bar').filter({ hasText: 'Replying to cy: filler 69' }).waitFor();
+  await bob.getByLabel('Message', { exact: true }).press('Escape');
+  assert.equal(await bob.locator('#reply-bar').isVisible(), false);
+  await target.click();
+  await target.getByRole('button', { name: 'Reply' }).click();
+  const box = bob.getByLabel('Message', { exact: true });
+  await box.fill('**agreed**');
+  await box.press('Enter');
+  const reply = (p) => p.locator('#messages .msg').filter({ hasText: 'agreed' });
+  await reply(ada).locator('.quote').filter({ hasText: 'filler 69' }).waitFor();
+  assert.equal(await reply(ada).locator('.text strong').textContent(), 'agreed');
+  const onWire = await waitFor(() => old.events.find((e) => e.type === 'message' && e.text === '**agreed**'), 'the reply on the wire');
+  assert.equal(onWire.reply_to, old.events.find((e) => e.type === 'message' && e.text === 'filler 69').id);
+  assert.equal(await bob.locator('#reply-bar').isVisible(), false, 'the bar goes once sent');
+
+  // The quote follows its message: edited, then deleted.
+  const filler = old.events.find((e) => e.type === 'message' && e.text === 'filler 69');
+  old.send({ type: 'edit', room, target: filler.id, text: 'filler sixty-nine' });
+  await reply(ada).locator('.quote').filter({ hasText: 'filler sixty-nine' }).waitFor();
+  old.send({ type: 'delete', room, target: filler.id });
+  await reply(ada).locator('.quote').filter({ hasText: 'deleted' }).waitFor();
+  await reply(ada).scrollIntoViewIfNeeded();
+  await ada.screenshot({ path: path.join(screenshots, 'format-replies.png') });
+  old.close();
 });
