@@ -19,6 +19,9 @@ const el = {
   memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
   typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
   replyBar: $('reply-bar'), replyTo: $('reply-to'), replyCancel: $('reply-cancel'),
+  threadPane: $('thread-pane'), threadClose: $('thread-close'), threadRoot: $('thread-root'),
+  threadNote: $('thread-note'), threadMessages: $('thread-messages'), threadComposer: $('thread-composer'),
+  threadMessage: $('thread-message'),
   searchForm: $('search-form'), search: $('search'), searchResults: $('search-results'), searchTitle: $('search-title'),
   searchList: $('search-list'), searchMore: $('search-more'), searchClose: $('search-close'),
 };
@@ -48,6 +51,7 @@ const page = {
   divider: new Map(),     // room -> id of the first unread message when it was opened
   editing: null,          // id of the message being edited
   replyTo: null,          // id of the message the next send quotes
+  thread: null,           // the Thread open in the side pane
 };
 
 // -- rendering helpers ---------------------------------------------------------
@@ -146,8 +150,8 @@ function nearBottom() {
 
 // -- the message list ----------------------------------------------------------
 
-/** Fills an <li> from a message as it now is. */
-function fillMessage(li, m) {
+/** Fills an <li> from a message as it now is; `inThread`: in the thread pane. */
+function fillMessage(li, m, inThread = false) {
   const mine = m.user === page.name;
   li.className = 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '')
     + (!m.deleted && mentionsIn(m.text).includes(page.name) && !mine ? ' mentions-me' : '');
@@ -182,7 +186,8 @@ function fillMessage(li, m) {
     reactions.append(chip);
   }
   parts.push(reactions);
-  parts.push(actions(m, mine));
+  if (!inThread && m.replies > 0) parts.push(threadSummary(m));
+  parts.push(actions(m, mine, inThread));
   li.replaceChildren(...parts);
 }
 
@@ -243,8 +248,69 @@ function renderReplyBar() {
   el.replyBar.hidden = false;
 }
 
+/** Under a thread's root: how many replies, when the last came, and who
+ *  wrote it when this page holds it; a click opens the thread. */
+function threadSummary(m) {
+  const last = page.current?.threads.get(m.id)?.messages.filter((r) => !r.deleted).at(-1);
+  const when = m.last_reply ? ` · last ${timeOf(m.last_reply)}` : '';
+  const label = `${m.replies} ${m.replies === 1 ? 'reply' : 'replies'}${last ? ` · ${last.user}` : ''}${when}`;
+  return button(label, 'thread-link', () => openThread(m.id), `Open the thread: ${label}`);
+}
+
+/** Opens a thread in the side pane (the whole screen on a phone). */
+function openThread(rootId) {
+  const room = page.current;
+  const thread = room.thread(rootId);
+  if (!thread.watched) {
+    thread.watched = true;
+    const redraw = () => {
+      if (page.current === thread.room) rerender(thread.root); // the summary's last replier
+      if (page.thread === thread) renderThread();
+    };
+    thread.on('message', redraw);
+    thread.on('messages', redraw);
+    thread.on('change', redraw);
+  }
+  page.thread = thread;
+  el.threadPane.hidden = false;
+  renderThread();
+  if (thread.more) thread.loadOlder().then(() => { if (page.thread === thread) renderThread(); });
+  el.threadMessage.focus();
+}
+
+function closeThread() {
+  page.thread = null;
+  el.threadPane.hidden = true;
+  el.message.focus();
+}
+
+/** The open thread: its root, its messages oldest first, a note while
+ *  earlier ones load. */
+function renderThread() {
+  const thread = page.thread;
+  if (!thread) return;
+  const root = thread.room.get(thread.root);
+  const rootItem = make('li');
+  if (root) fillMessage(rootItem, root, true);
+  else rootItem.append(make('div', 'text muted', 'The message this thread started from is no longer loaded.'));
+  el.threadRoot.replaceChildren(rootItem);
+  const items = thread.messages.map((m) => { const li = make('li'); fillMessage(li, m, true); return li; });
+  const stick = el.threadMessages.scrollHeight - el.threadMessages.scrollTop - el.threadMessages.clientHeight < 60;
+  el.threadMessages.replaceChildren(...items);
+  if (stick) el.threadMessages.scrollTop = el.threadMessages.scrollHeight;
+  el.threadNote.hidden = !thread.loadingOlder && thread.messages.length > 0;
+  el.threadNote.textContent = thread.loadingOlder ? 'Loading replies…' : thread.messages.length ? '' : 'No replies yet';
+}
+
+function sendInThread() {
+  const text = el.threadMessage.value.replace(/\s+$/, '');
+  if (!text.trim() || !page.thread) return;
+  el.threadMessage.value = '';
+  page.thread.send(text, { cid: newCid() }).catch(failed);
+}
+
 /** The buttons under a message: reactions to add, and edit/delete for one's own. */
-function actions(m, mine) {
+function actions(m, mine, inThread) {
   const bar = make('div', 'actions');
   const picker = make('div', 'picker');
   picker.setAttribute('role', 'group');
@@ -255,7 +321,10 @@ function actions(m, mine) {
       `${on ? 'React with' : 'Take back'} ${emoji}`));
   }
   bar.append(picker);
-  bar.append(button('Reply', 'ghost small', () => startReply(m)));
+  if (!inThread) {
+    bar.append(button('Reply', 'ghost small', () => startReply(m)));
+    bar.append(button('Thread', 'ghost small', () => openThread(m.thread ?? m.id), 'Reply in a thread'));
+  }
   if (mine) bar.append(button('Edit', 'ghost small', () => startEdit(m.id)));
   if (mine || page.current?.role) bar.append(button('Delete', 'ghost small danger', () => deleteMessage(m.id)));
   return bar;
@@ -315,6 +384,7 @@ function renderRoom() {
   const firstUnread = page.divider.get(room.name);
   const items = [];
   for (const m of room.messages) {
+    if (m.thread) continue; // in its thread's pane
     if (firstUnread && m.id === firstUnread) items.push(make('li', 'divider', 'New messages'));
     const li = make('li');
     fillMessage(li, m);
@@ -327,7 +397,7 @@ function renderRoom() {
 
 /** Places a new message of the current room at its place by id. */
 function placeMessage(m) {
-  if (itemOf(m.id)) return;
+  if (m.thread || itemOf(m.id)) return;
   const li = make('li');
   fillMessage(li, m);
   let next = null;
@@ -488,6 +558,7 @@ function show(name) {
   page.editing = null;
   page.replyTo = null;
   renderReplyBar();
+  if (page.thread && page.thread.room !== room) { page.thread = null; el.threadPane.hidden = true; }
   for (const user of [...page.typers.keys()]) stopTyping(user);
   // The divider goes before the first message after the read position, by others.
   page.divider.delete(name);
@@ -569,6 +640,7 @@ function watch(room) {
     for (const q of el.messages.querySelectorAll(`.quote[data-reply-to="${CSS.escape(message.id)}"]`))
       rerender(q.closest('li.msg').dataset.id);
     if (page.replyTo === message.id) renderReplyBar();
+    if (page.thread && (message.id === page.thread.root || message.thread === page.thread.root)) renderThread();
   });
   // The divider stays where it was while the room is shown; the counts clear.
   room.on('read', renderRoomList);
@@ -921,6 +993,12 @@ el.log.addEventListener('keydown', (e) => {
   e.preventDefault();
   next.focus();
 });
+el.threadClose.addEventListener('click', closeThread);
+el.threadComposer.addEventListener('submit', (e) => { e.preventDefault(); sendInThread(); });
+el.threadMessage.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendInThread(); }
+});
+el.threadPane.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); closeThread(); } });
 el.replyCancel.addEventListener('click', () => { page.replyTo = null; renderReplyBar(); el.message.focus(); });
 el.leave.addEventListener('click', () => { if (page.current) closeRoom(page.current.name); });
 el.membersToggle.addEventListener('click', () => {

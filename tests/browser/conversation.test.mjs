@@ -1,9 +1,10 @@
-// How the page shows what people type: the Markdown subset, links and
-// mentions. The parser (web/format.mjs) is checked alone, then the page in
-// a real Chromium: two people, one node; every element comes from the
-// parse, markup in a message stays text, and only http(s) becomes a link.
+// Conversations in the page: how it shows what people type (the Markdown
+// subset, links, mentions), quoted replies, and threads in a side pane. The
+// parser (web/format.mjs) is checked alone, then the page in a real
+// Chromium, people on one node: every element comes from the parse, markup
+// in a message stays text, and only http(s) becomes a link.
 //
-//   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/format.test.mjs
+//   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/conversation.test.mjs
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -70,8 +71,8 @@ after(async () => {
   await node?.stop();
 });
 
-async function person(name, room) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+async function person(name, room, viewport = { width: 1000, height: 720 }) {
+  const context = await browser.newContext({ viewport });
   context.setDefaultTimeout(WAIT);
   await context.addInitScript(pageHooks);
   const page = await context.newPage();
@@ -129,7 +130,7 @@ test('the page: formatting and links as elements, markup as text, the wire as ty
   const texts = (await cy.join(room)).history.map((m) => m.text);
   cy.close();
   assert.deepEqual(texts.slice(-3), typed);
-  await bob.screenshot({ path: path.join(screenshots, 'format-desktop.png') });
+  await bob.screenshot({ path: path.join(screenshots, 'conversation-format.png') });
 });
 
 test('replies: the quote above the answer follows edits and deletes, and a click goes to the message, paging back', async () => {
@@ -162,12 +163,12 @@ test('replies: the quote above the answer follows edits and deletes, and a click
   const bob = await person('bob', room);
   const target = bob.locator('#messages .msg').filter({ hasText: 'filler 69' });
   await target.click();
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
   await bob.locator('#reply-bar').filter({ hasText: 'Replying to cy: filler 69' }).waitFor();
   await bob.getByLabel('Message', { exact: true }).press('Escape');
   assert.equal(await bob.locator('#reply-bar').isVisible(), false);
   await target.click();
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
   const box = bob.getByLabel('Message', { exact: true });
   await box.fill('**agreed**');
   await box.press('Enter');
@@ -185,6 +186,57 @@ test('replies: the quote above the answer follows edits and deletes, and a click
   old.send({ type: 'delete', room, target: filler.id });
   await reply(ada).locator('.quote').filter({ hasText: 'deleted' }).waitFor();
   await reply(ada).scrollIntoViewIfNeeded();
-  await ada.screenshot({ path: path.join(screenshots, 'format-replies.png') });
+  await ada.screenshot({ path: path.join(screenshots, 'conversation-replies.png') });
   old.close();
+});
+
+test('threads: a side pane with its own composer, counts and the last replier on the root, a full screen on a phone', async () => {
+  const room = `thread-${process.pid}`;
+  const ada = await person('ada', room);
+  const bob = await person('bob', room, { width: 390, height: 760 });
+  let box = ada.getByLabel('Message', { exact: true });
+  await box.fill('what shall we name it?');
+  await box.press('Enter');
+  const root = (p) => p.locator('#messages .msg').filter({ hasText: 'what shall we name it?' });
+  await root(bob).waitFor();
+
+  // bob, on a phone, opens a thread on it: the pane covers the screen.
+  await root(bob).click();
+  await root(bob).getByRole('button', { name: 'Reply in a thread' }).click();
+  const pane = bob.getByRole('complementary', { name: 'Thread' });
+  await pane.waitFor();
+  const size = await pane.boundingBox();
+  assert.ok(size.width >= 389 && size.height >= 759, `full screen on a phone: ${JSON.stringify(size)}`);
+  await pane.locator('#thread-root').filter({ hasText: 'what shall we name it?' }).waitFor();
+  box = bob.getByLabel('Reply in thread');
+  await box.fill('*chatnode*, surely');
+  await box.press('Enter');
+  await pane.locator('#thread-messages .msg').filter({ hasText: 'chatnode, surely' }).locator('em').waitFor();
+  await bob.screenshot({ path: path.join(screenshots, 'conversation-thread-phone.png') });
+
+  // ada sees the count on the root, not the reply in the room; opens the thread.
+  await root(ada).locator('.thread-link').filter({ hasText: /^1 reply/ }).waitFor();
+  assert.equal(await ada.locator('#messages .msg').filter({ hasText: 'surely' }).count(), 0, 'thread replies stay in the thread');
+  await root(ada).locator('.thread-link').click();
+  const adaPane = ada.getByRole('complementary', { name: 'Thread' });
+  await adaPane.locator('#thread-messages .msg').filter({ hasText: 'chatnode, surely' }).waitFor();
+  box = ada.getByLabel('Reply in thread');
+  await box.fill('agreed');
+  await box.press('Enter');
+  await pane.locator('#thread-messages .msg').filter({ hasText: 'agreed' }).waitFor();
+  await root(ada).locator('.thread-link').filter({ hasText: /^2 replies · ada · last / }).waitFor();
+  await ada.screenshot({ path: path.join(screenshots, 'conversation-thread.png') });
+
+  // On the wire: the root counts both, the replies name their root.
+  const cy = await new Client(node, 'cy').connect();
+  const joined = await cy.join(room);
+  const rootOnWire = joined.history.find((m) => m.text === 'what shall we name it?');
+  assert.equal(rootOnWire.replies, 2);
+  assert.deepEqual(joined.history.filter((m) => m.thread === rootOnWire.id).map((m) => m.text), ['*chatnode*, surely', 'agreed']);
+  cy.close();
+
+  // Escape closes the pane and gives the room's box the focus.
+  await ada.getByLabel('Reply in thread').press('Escape');
+  assert.equal(await adaPane.isVisible(), false);
+  assert.equal(await ada.evaluate(() => document.activeElement.id), 'message');
 });
