@@ -52,6 +52,7 @@ const page = {
   editing: null,          // id of the message being edited
   replyTo: null,          // id of the message the next send quotes
   thread: null,           // the Thread open in the side pane
+  flash: null,            // id of the message marked a moment (gone to)
 };
 
 // -- rendering helpers ---------------------------------------------------------
@@ -154,7 +155,8 @@ function nearBottom() {
 function fillMessage(li, m, inThread = false) {
   const mine = m.user === page.name;
   li.className = 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '')
-    + (!m.deleted && mentionsIn(m.text).includes(page.name) && !mine ? ' mentions-me' : '');
+    + (!m.deleted && mentionsIn(m.text).includes(page.name) && !mine ? ' mentions-me' : '')
+    + (page.flash === m.id ? ' flash' : '');
   li.dataset.id = m.id;
   li.tabIndex = -1;
   const meta = make('div', 'meta');
@@ -230,8 +232,19 @@ async function goTo(id) {
   if (!li) { notice('That message is no longer in the history.'); return; }
   li.scrollIntoView({ block: 'center' });
   li.focus({ preventScroll: true });
+  flash(li);
+}
+
+/** Marks a message a moment, through any re-render meanwhile. */
+function flash(li) {
+  const id = li.dataset.id;
+  page.flash = id;
   li.classList.add('flash');
-  setTimeout(() => li.classList.remove('flash'), 1600);
+  setTimeout(() => {
+    if (page.flash !== id) return;
+    page.flash = null;
+    for (const item of document.querySelectorAll(`li.flash[data-id="${CSS.escape(id)}"]`)) item.classList.remove('flash');
+  }, 1600);
 }
 
 /** Starts a reply to a message: the composer says to whom, Escape cancels. */
@@ -696,7 +709,26 @@ function searchItem(m) {
   meta.append(who, when);
   if (m.edited) meta.append(make('span', 'edited', '(edited)'));
   li.append(meta, formattedText(m.text));
+  const room = search.room;
+  li.append(button(m.thread ? 'Open in thread' : 'Go to message', 'ghost small go',
+    () => showFound(room, m).catch(failed), m.thread ? `Open the thread of ${m.user}'s message` : `Go to ${m.user}'s message`));
   return li;
+}
+
+/** A search result in its place: the room's list, or its thread's pane. */
+async function showFound(roomName, m) {
+  if (page.current?.name !== roomName) return;
+  closeSearch();
+  if (!m.thread) { await goTo(m.id); return; }
+  openThread(m.thread);
+  const thread = page.thread;
+  for (let pages = 0; !thread.byId.has(m.id) && thread.more && pages < 40; pages++) await thread.loadOlder();
+  if (page.thread !== thread) return;
+  renderThread();
+  const li = el.threadMessages.querySelector(`li[data-id="${CSS.escape(m.id)}"]`);
+  if (!li) { notice('That message is no longer in its thread.'); return; }
+  li.scrollIntoView({ block: 'center' });
+  flash(li);
 }
 
 function renderSearch() {

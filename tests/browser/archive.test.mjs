@@ -1,7 +1,8 @@
 // The page over an archive in a real Chromium: two nodes on one Redis keep 20
 // messages per room, PostgreSQL keeps them all. Scrolling up reaches the
 // room's first message through the seam, and the search box finds messages
-// with a word, pages to older results, and shows text as text.
+// with a word, pages to older results, shows text as text, and opens a
+// result where it is: in the room, or in its thread's pane.
 //
 //   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/archive.test.mjs
 
@@ -70,6 +71,28 @@ test('scrolling back past the retention to the first message, and the search box
   assert.equal(await page.locator('#search-list b').count(), 0, 'text stays text');
   await page.getByRole('button', { name: 'Close' }).click();
   assert.equal(await page.locator('#search-results').isVisible(), false);
+
+  // A result opens where it is: an old one in the room (paging back), one
+  // in a thread in the thread's pane.
+  await page.locator('#log').evaluate((log) => { log.scrollTop = log.scrollHeight; });
+  const root = writer.events.find((e) => e.type === 'message' && e.text === 'hay 78');
+  for (let i = 0; i < 3; i++) writer.send({ type: 'send', room, text: `reply ${i}${i === 1 ? ' pinecone' : ''}`, thread: root.id, cid: `t${i}` });
+  await waitFor(() => Number(pg.query(`SELECT count(*) FROM archive_messages WHERE room = '${room}' AND thread_ms IS NOT NULL`)[0][0]) === 3,
+    'the archive to hold the thread');
+  await page.getByRole('searchbox', { name: 'Search this room' }).fill('pinecone');
+  await page.getByRole('searchbox', { name: 'Search this room' }).press('Enter');
+  await results.filter({ hasText: 'reply 1 pinecone' }).getByRole('button', { name: /Open the thread/ }).click();
+  const pane = page.getByRole('complementary', { name: 'Thread' });
+  await pane.locator('#thread-root').filter({ hasText: 'hay 78' }).waitFor();
+  await pane.locator('#thread-messages .msg.flash').filter({ hasText: 'reply 1 pinecone' }).waitFor();
+  assert.deepEqual(await pane.locator('#thread-messages .msg .text').allTextContents(), ['reply 0', 'reply 1 pinecone', 'reply 2']);
+  await page.getByLabel('Reply in thread').press('Escape');
+
+  await page.getByRole('searchbox', { name: 'Search this room' }).fill('needle');
+  await page.getByRole('searchbox', { name: 'Search this room' }).press('Enter');
+  await page.locator('#search-title').filter({ hasText: '8 messages with “needle”' }).waitFor();
+  await results.filter({ hasText: 'needle <b>7</b>' }).getByRole('button', { name: /Go to/ }).click();
+  await page.locator('#messages .msg.flash').filter({ hasText: 'needle <b>7</b>' }).waitFor();
   writer.close();
   await context.close();
 });
