@@ -17,6 +17,8 @@ set(cases
   "node/links/y.cpp|node/edge/io_pool.hpp|links include no actor, only ports"
   "node/edge/x.cpp|node/links/redis_connection.hpp|the edge reaches actors through their contracts only"
   "node/edge/y.cpp|actors/chat/session.hpp|the edge reaches actors through their contracts only"
+  "node/fetch/x.cpp|node/edge/listener.hpp|outbound fetching stands alone"
+  "node/fetch/y.cpp|actors/chat/hub.hpp|outbound fetching stands alone"
 )
 set(allowed_file "node/links/ok.cpp")
 set(allowed_include "actors/redis_bus/redis_port.hpp")
