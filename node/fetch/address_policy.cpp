@@ -37,7 +37,7 @@ constexpr std::array<range<4>, 16> v4_ranges{{
   {{10, 0, 0, 0}, 8, "private (10/8)", true},
   {{100, 64, 0, 0}, 10, "carrier-grade NAT (100.64/10)", true},
   {{127, 0, 0, 0}, 8, "loopback (127/8)", true},
-  {{169, 254, 0, 0}, 16, "link-local (169.254/16, cloud metadata)", true},
+  {{169, 254, 0, 0}, 16, "link-local (169.254/16, cloud metadata)", false},
   {{172, 16, 0, 0}, 12, "private (172.16/12)", true},
   {{192, 0, 0, 0}, 24, "reserved (192.0.0/24)", false},
   {{192, 0, 2, 0}, 24, "documentation (192.0.2/24)", false},
@@ -67,7 +67,7 @@ constexpr std::array<range<16>, 9> v6_ranges{{
   {v6({0x20, 0x01, 0x00, 0x00}), 32, "Teredo (2001::/32)", false},
   {v6({0x20, 0x01, 0x0d, 0xb8}), 32, "documentation (2001:db8::/32)", false},
   {v6({0xfc}), 7, "unique local (fc00::/7)", true},
-  {v6({0xfe, 0x80}), 10, "link-local (fe80::/10)", true},
+  {v6({0xfe, 0x80}), 10, "link-local (fe80::/10)", false},
   {v6({0xfe, 0xc0}), 10, "site-local (fec0::/10)", true},
   {v6({0xff}), 8, "multicast (ff00::/8)", false},
 }};

@@ -6,11 +6,12 @@
 // attacker's DNS could answer differently.
 //
 // Refused unless the operator allows private networks: loopback, private
-// (RFC 1918, unique local), link-local (with 169.254.169.254, the cloud
-// metadata address), carrier-grade NAT (100.64/10), and the IPv6 forms that
-// carry an IPv4 address (mapped, compatible, NAT64, 6to4), checked as the
-// IPv4 address they carry. Refused always: unspecified, multicast,
-// broadcast, documentation, benchmarking and other reserved ranges.
+// (RFC 1918, unique local) and carrier-grade NAT (100.64/10). Refused
+// always: link-local (with 169.254.169.254, the cloud metadata address: no
+// intranet page lives there), unspecified, multicast, broadcast,
+// documentation, benchmarking and other reserved ranges. The IPv6 forms
+// that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are checked
+// as the IPv4 address they carry.
 
 #include <boost/asio/ip/address.hpp>
 
@@ -19,8 +20,8 @@
 namespace chatnode {
 
 /// Why an address is refused; empty when the node may connect to it.
-/// `allow_private`: loopback, private, link-local and shared (CGNAT)
-/// addresses are allowed (a deployment that previews its own intranet, or a
+/// `allow_private`: loopback, private and shared (CGNAT) addresses are
+/// allowed (a deployment that previews its own intranet, or a
 /// test's stand-in on loopback).
 std::string_view refused_address(const boost::asio::ip::address& address, bool allow_private = false);
 

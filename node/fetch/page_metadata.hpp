@@ -6,7 +6,9 @@
 // else UTF-8), and answers UTF-8 with entities decoded, whitespace folded
 // and each field cut to its limit. The page's bytes come from anyone: the
 // scan builds no tree, looks at each byte a bounded number of times, and
-// never fails, at worst it finds nothing.
+// never fails, at worst it finds nothing. (Not libxml2's HTML parser or
+// gumbo, Debian's: both build a tree of the whole page, up to 1 MiB of a
+// stranger's markup, to read a few tags of its head.)
 
 #include <cstddef>
 #include <string>

@@ -1,0 +1,206 @@
+#include "node/fetch/page_fetch.hpp"
+
+#include "node/fetch/address_policy.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <variant>
+
+namespace chatnode {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+/// A failure that ends the fetch with a reason.
+struct refused {
+  std::string why;
+};
+
+/// The target of one request: scheme, host, port and path with query.
+struct target {
+  bool tls = false;
+  std::string host;        ///< as resolved, and the TLS server name
+  std::string host_header; ///< as the Host field says it (brackets, port)
+  std::string port;
+  std::string path;
+};
+
+std::optional<target> target_of(const boost::urls::url& url) {
+  target t;
+  if (url.scheme_id() == boost::urls::scheme::https)
+    t.tls = true;
+  else if (url.scheme_id() != boost::urls::scheme::http)
+    return std::nullopt;
+  if (!url.has_authority() || url.host().empty() || url.has_userinfo())
+    return std::nullopt;
+  t.host = url.host_address();
+  t.host_header = url.encoded_host_and_port();
+  t.port = url.has_port() ? std::string{url.port()} : (t.tls ? "443" : "80");
+  t.path = url.encoded_target().empty() ? "/" : std::string{url.encoded_target()};
+  return t;
+}
+
+/// Resolves the host once and connects to the first allowed address.
+net::awaitable<tcp::socket> connect_checked(const target& t, const fetch_limits& limits,
+                                            clock::time_point until) {
+  auto executor = co_await net::this_coro::executor;
+  tcp::resolver resolver{executor};
+  auto results = co_await resolver.async_resolve(t.host, t.port, net::use_awaitable);
+  std::string why;
+  for (const auto& entry : results) {
+    auto reason = refused_address(entry.endpoint().address(), limits.allow_private);
+    if (!reason.empty()) {
+      why = std::string{reason};
+      continue;
+    }
+    beast::tcp_stream stream{executor};
+    stream.expires_at(until);
+    boost::system::error_code ec;
+    co_await stream.async_connect(entry.endpoint(), net::redirect_error(net::use_awaitable, ec));
+    if (!ec)
+      co_return stream.release_socket();
+    why = ec.message();
+  }
+  throw refused{why.empty() ? "the name has no address" : "refused address: " + why};
+}
+
+/// One GET over `stream`; answers the response's header and what was read of its body.
+template <class Stream>
+net::awaitable<std::pair<http::response_header<>, std::string>> get(Stream& stream, const target& t,
+                                                                    const fetch_limits& limits) {
+  http::request<http::empty_body> req{http::verb::get, t.path, 11};
+  req.set(http::field::host, t.host_header);
+  req.set(http::field::user_agent, "chatnode-preview/" CHATNODE_VERSION);
+  req.set(http::field::accept, "text/html");
+  req.set(http::field::accept_encoding, "identity");
+  co_await http::async_write(stream, req, net::use_awaitable);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  co_await http::async_read_header(stream, buffer, parser, net::use_awaitable);
+  auto header = parser.get().base();
+  std::string body;
+  bool html = beast::iequals(header[http::field::content_type].substr(0, 9), "text/html");
+  if (parser.get().result_int() / 100 != 2 || !html)
+    co_return std::pair{std::move(header), std::move(body)};
+  char chunk[16 * 1024];
+  while (!parser.is_done() && body.size() < limits.max_bytes) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    boost::system::error_code ec;
+    co_await http::async_read_some(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (ec && ec != http::error::need_buffer)
+      break; // what came is used
+    auto got = sizeof chunk - parser.get().body().size;
+    body.append(chunk, std::min(got, limits.max_bytes - body.size()));
+  }
+  co_return std::pair{std::move(header), std::move(body)};
+}
+
+net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text, fetch_limits limits) {
+  fetch_result out;
+  auto until = clock::now() + limits.deadline;
+  auto parsed = boost::urls::parse_uri(url_text);
+  if (!parsed)
+    throw refused{"not a URL"};
+  boost::urls::url url{*parsed};
+  for (int hop = 0;; ++hop) {
+    auto t = target_of(url);
+    if (!t)
+      throw refused{"only http and https URLs with a host are fetched"};
+    auto socket = co_await connect_checked(*t, limits, until);
+    std::pair<http::response_header<>, std::string> answer;
+    if (t->tls) {
+      beast::ssl_stream<beast::tcp_stream> stream{beast::tcp_stream{std::move(socket)}, tls};
+      beast::get_lowest_layer(stream).expires_at(until);
+      if (!SSL_set_tlsext_host_name(stream.native_handle(), t->host.c_str()))
+        throw refused{"TLS: bad server name"};
+      stream.set_verify_callback(net::ssl::host_name_verification{t->host});
+      co_await stream.async_handshake(net::ssl::stream_base::client, net::use_awaitable);
+      answer = co_await get(stream, *t, limits);
+    } else {
+      beast::tcp_stream stream{std::move(socket)};
+      stream.expires_at(until);
+      answer = co_await get(stream, *t, limits);
+    }
+    auto& [header, body] = answer;
+    auto status = header.result_int();
+    if (status >= 300 && status < 400 && header.count(http::field::location)) {
+      if (hop == limits.max_redirects)
+        throw refused{"too many redirects"};
+      auto next = boost::urls::parse_uri_reference(header[http::field::location]);
+      if (!next)
+        throw refused{"a redirect to something that is not a URL"};
+      boost::urls::url resolved;
+      if (!boost::urls::resolve(url, *next, resolved))
+        throw refused{"a redirect that does not resolve"};
+      url = resolved;
+      continue;
+    }
+    if (status / 100 != 2)
+      throw refused{"status " + std::to_string(status)};
+    out.content_type = header[http::field::content_type];
+    if (!beast::iequals(std::string_view{out.content_type}.substr(0, 9), "text/html"))
+      throw refused{"not text/html"};
+    out.url = url.buffer();
+    out.body = std::move(body);
+    co_return out;
+  }
+}
+
+} // namespace
+
+void fetch_page(net::io_context& io, net::ssl::context& tls, std::string url, const fetch_limits& limits,
+                std::function<void(fetch_result)> done) {
+  net::co_spawn(io, fetch(tls, std::move(url), limits),
+                [done = std::move(done)](std::exception_ptr error, fetch_result result) {
+                  if (error) {
+                    result = {};
+                    try {
+                      std::rethrow_exception(error);
+                    } catch (const refused& r) {
+                      result.error = r.why;
+                    } catch (const boost::system::system_error& e) {
+                      result.error = e.code() == beast::error::timeout ? "too slow" : e.code().message();
+                    } catch (const std::exception& e) {
+                      result.error = e.what();
+                    }
+                  }
+                  done(std::move(result));
+                });
+}
+
+net::ssl::context make_client_tls() {
+  net::ssl::context tls{net::ssl::context::tls_client};
+  tls.set_default_verify_paths();
+  tls.set_verify_mode(net::ssl::verify_peer);
+  return tls;
+}
+
+} // namespace chatnode
