@@ -10,6 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
+// For suites outside this folder (tests/chaos), which have no node_modules of their own.
+export { WebSocket };
+
 // The folder of this file (import.meta.dirname needs Node.js 20.11; Debian 12 has 18).
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -94,6 +97,9 @@ export class Redis {
  *  made. Trust authentication for user `chatnode` on loopback only. */
 export class Postgres {
   static bin = '/usr/lib/postgresql/15/bin';
+  /** `host`: an address of this host it listens on besides loopback (the
+   *  url names it), trusting clients of `trustNet` (CIDR) there too. */
+  constructor({ host = null, trustNet = null } = {}) { this.host = host; this.trustNet = trustNet; }
   asUser(program, args) {
     const root = process.getuid?.() === 0;
     return root ? ['runuser', ['-u', 'postgres', '--', program, ...args]] : [program, args];
@@ -105,11 +111,15 @@ export class Postgres {
       const [program, args] = this.asUser(path.join(Postgres.bin, 'initdb'),
         ['-D', path.join(this.dir, 'data'), '-U', 'chatnode', '--auth=trust', '-E', 'UTF8', '--no-sync']);
       execFileSync(program, args, { stdio: 'ignore' });
+      if (this.trustNet) {
+        const hba = path.join(this.dir, 'data', 'pg_hba.conf');
+        writeFileSync(hba, `${readFileSync(hba, 'utf8')}host all all ${this.trustNet} trust\n`);
+      }
     }
     this.port ??= await freePort();
     const [program, args] = this.asUser(path.join(Postgres.bin, 'postgres'),
       ['-D', path.join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir,
-        '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=100']);
+        '-c', `listen_addresses=127.0.0.1${this.host ? `,${this.host}` : ''}`, '-c', 'fsync=off', '-c', 'max_connections=100']);
     this.stderr = '';
     this.child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr.on('data', (d) => { this.stderr += d; });
@@ -119,7 +129,7 @@ export class Postgres {
     }, 'postgres to accept connections', 20000);
     return this;
   }
-  get url() { return `postgresql://chatnode@127.0.0.1:${this.port}/postgres`; }
+  get url() { return `postgresql://chatnode@${this.host ?? '127.0.0.1'}:${this.port}/postgres`; }
   /** Runs SQL with psql; rows as arrays of strings. */
   query(sql) {
     const out = execFileSync('psql', ['-X', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
@@ -175,9 +185,12 @@ async function freeClusterPort([low, high]) {
  *  Ports are drawn from `ports` ([low, high), high at most 55536 for the bus
  *  port); suites that may run at once on one machine can keep apart. */
 export class RedisCluster {
-  constructor({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, ports = [20000, 45000] } = {}) {
+  /** `announceIp`: an address of this host the servers listen on too and
+   *  give clients in their redirects, so nodes in network namespaces can
+   *  reach them (no protected mode then). */
+  constructor({ masters = 3, replicas = 1, nodeTimeoutMs = 1000, ports = [20000, 45000], announceIp = null } = {}) {
     this.masterCount = masters; this.replicaCount = replicas; this.nodeTimeoutMs = nodeTimeoutMs;
-    this.ports = ports;
+    this.ports = ports; this.announceIp = announceIp;
     this.nodes = [];
   }
   async start() {
@@ -206,7 +219,10 @@ export class RedisCluster {
     return this;
   }
   async startNode(node) {
-    node.child = spawn('redis-server', ['--port', String(node.port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+    const reach = this.announceIp
+      ? ['--bind', '127.0.0.1', this.announceIp, '--cluster-announce-ip', this.announceIp, '--protected-mode', 'no']
+      : ['--bind', '127.0.0.1'];
+    node.child = spawn('redis-server', ['--port', String(node.port), ...reach, '--cluster-enabled', 'yes',
       '--cluster-config-file', `nodes-${node.port}.conf`, '--cluster-node-timeout', String(this.nodeTimeoutMs),
       '--appendonly', 'yes', '--appendfilename', `appendonly-${node.port}.aof`, '--appenddirname', `aof-${node.port}`,
       // Other shards go on serving while one has no master (Redis's default stops them all).
