@@ -16,7 +16,7 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 "$root/deploy/build.sh" --test --sanitize address,undefined
 # The compose test builds its image from deploy/Dockerfile: once is enough.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE compose "$@"
+  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos' "$@"
 
 echo "== Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata"
 "$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-30}"
