@@ -3,7 +3,7 @@
 #   deploy/install-deps.sh          build and run
 #   deploy/install-deps.sh --test   also the test suite's needs (redis-server, postgresql-15,
 #                                   Boost.Test, chromium and an emoji font, playwright-core, Docker's
-#                                   engine and docker-compose, debootstrap, and the interop suite's
+#                                   engine and docker-compose, iptables, debootstrap, and the interop suite's
 #                                   WebSocket clients: python3-websockets, Go with gorilla/websocket)
 # Idempotent and quiet: prints only what it installs.
 set -euo pipefail
@@ -19,7 +19,7 @@ packages=(
 )
 if $with_tests; then
   packages+=(libboost-test1.81-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
-             docker.io docker-compose debootstrap clang-format
+             docker.io docker-compose iptables debootstrap clang-format
              python3-websockets golang-go golang-github-gorilla-websocket-dev)
 fi
 
