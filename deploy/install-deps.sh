@@ -16,6 +16,7 @@ with_tests=false
 packages=(
   g++ cmake ninja-build pkg-config ccache
   libcaf-dev libboost1.81-dev libhiredis-dev libpq-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
+  libvips-dev
 )
 if $with_tests; then
   packages+=(libboost-test1.81-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
