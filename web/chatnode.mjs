@@ -85,6 +85,72 @@ export class ChatError extends Error {
   }
 }
 
+/** An HTTP status of a file PUT as the protocol's error code. */
+const PUT_ERRORS = { 400: 'bad_request', 404: 'not_found', 413: 'too_large', 429: 'rate_limited', 503: 'unavailable' };
+const PUT_REASONS = {
+  400: 'the upload was cut short', 404: 'the upload url expired or was used', 413: 'the file is larger than announced',
+  503: 'the file store is unavailable',
+};
+
+/** PUTs a file's bytes: with XMLHttpRequest where there is one (it reports
+ *  progress), else with fetch. Resolves with the node's JSON answer. */
+function putFile(url, file, mime, onProgress, signal) {
+  const refused = (status, body) => {
+    let reason = PUT_REASONS[status] ?? `the upload failed (HTTP ${status})`;
+    try { const j = JSON.parse(body); if (j?.reason) reason = j.reason; } catch { /* not JSON */ }
+    return new ChatError({ code: PUT_ERRORS[status] ?? (status ? 'unavailable' : 'closed'), reason, status });
+  };
+  const XHR = globalThis.XMLHttpRequest;
+  if (!XHR) {
+    return fetch(url, { method: 'PUT', body: file, headers: { 'Content-Type': mime }, signal })
+      .catch((err) => { throw signal?.aborted ? new ChatError({ code: 'aborted', reason: 'aborted' }) : new ChatError({ code: 'closed', reason: String(err) }); })
+      .then(async (res) => {
+        const body = await res.text();
+        if (res.status !== 201 && res.status !== 200) throw refused(res.status, body);
+        onProgress?.({ loaded: file.size, total: file.size });
+        try { return JSON.parse(body); } catch { return {}; }
+      });
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XHR();
+    const onAbort = () => xhr.abort();
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    xhr.open('PUT', url);
+    xhr.setRequestHeader('Content-Type', mime);
+    xhr.upload.onprogress = (e) => onProgress?.({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
+    xhr.onload = () => {
+      done();
+      if (xhr.status !== 201 && xhr.status !== 200) { reject(refused(xhr.status, xhr.responseText)); return; }
+      onProgress?.({ loaded: file.size, total: file.size });
+      try { resolve(JSON.parse(xhr.responseText)); } catch { resolve({}); }
+    };
+    xhr.onerror = () => { done(); reject(new ChatError({ code: 'closed', reason: 'the upload connection failed' })); };
+    xhr.onabort = () => { done(); reject(new ChatError({ code: 'aborted', reason: 'aborted' })); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    xhr.send(file);
+  });
+}
+
+/** A message's files as the node sent them, keeping only same-origin paths
+ *  under /files/ (others are dropped: a url is never followed elsewhere). */
+export function filesOf(list) {
+  if (!Array.isArray(list)) return [];
+  const local = (u) => (typeof u === 'string' && /^\/files\/[A-Za-z0-9_\-./]+$/.test(u) && !u.includes('..') ? u : null);
+  const out = [];
+  for (const f of list) {
+    if (!f || typeof f !== 'object') continue;
+    const url = local(f.url);
+    if (!url) continue;
+    const n = (v) => (Number.isFinite(v) && v > 0 ? v : null);
+    out.push({
+      file: String(f.file ?? ''), name: typeof f.name === 'string' && f.name ? f.name : 'file',
+      size: Number.isFinite(f.size) ? f.size : 0, mime: typeof f.mime === 'string' ? f.mime : 'application/octet-stream',
+      url, width: n(f.width), height: n(f.height), thumb: local(f.thumb),
+    });
+  }
+  return out;
+}
+
 /** The newest of two ids, either of which may be null. */
 function newestOf(a, b) {
   if (!a) return b;
@@ -170,7 +236,7 @@ export class Room extends Emitter {
     this.name = name;
     this.wanted = false;   // the application asked to be in it
     this.joined = false;   // the node said so, on the current connection
-    this.messages = [];    // ascending by id: { id, user, text, ts, edited, deleted, reactions, cid }
+    this.messages = [];    // ascending by id: { id, user, text, ts, edited, deleted, reactions, cid, files }
     this.byId = new Map();
     this.more = false;     // older messages exist on the node
     this.members = new Set();
@@ -214,11 +280,35 @@ export class Room extends Emitter {
   /** Posts a message; resolves with the stored message once the node has it.
    *  `options`: the application's own id for it as a string (one is made
    *  when absent), or { cid, replyTo (an id: the message it quotes), thread
-   *  (an id: the thread's root, or a message in the thread) }. */
+   *  (an id: the thread's root, or a message in the thread), files (ids of
+   *  files uploaded to this room with upload(), at most 10; `text` may then
+   *  be empty) }. */
   send(text, options = {}) {
-    const { cid, replyTo, thread } = typeof options === 'string' ? { cid: options } : options;
+    const { cid, replyTo, thread, files } = typeof options === 'string' ? { cid: options } : options;
     return this.client._write(this, { type: 'send', room: this.name, text,
-      ...(replyTo ? { reply_to: replyTo } : {}), ...(thread ? { thread } : {}) }, cid);
+      ...(replyTo ? { reply_to: replyTo } : {}), ...(thread ? { thread } : {}),
+      ...(files?.length ? { files: [...files] } : {}) }, cid);
+  }
+
+  /** Uploads a file (a File or Blob; `name` and `type` are read from it) to
+   *  the room's file store, to send in a message with send(text, { files }).
+   *  Resolves with { file, size, mime, sha256 } once the node has stored
+   *  the bytes. `onProgress({ loaded, total })` follows the upload; aborting
+   *  `signal` cancels it. Rejects with a ChatError whose `code` is the
+   *  node's (`not_joined`, `too_large`, `forbidden`, `rate_limited`,
+   *  `unavailable`, `not_found` for an expired url, `bad_request`), or
+   *  `aborted`, or `closed` when not connected. */
+  async upload(file, { onProgress, signal, cid = newCid() } = {}) {
+    const aborted = () => new ChatError({ code: 'aborted', reason: 'aborted' });
+    if (signal?.aborted) throw aborted();
+    const name = file.name || 'file';
+    const mime = file.type || 'application/octet-stream';
+    const ticket = await this.client._upload({ type: 'upload', room: this.name, name, size: file.size, mime, cid }, signal);
+    if (signal?.aborted) throw aborted();
+    const url = this.client._httpUrl(ticket.url);
+    if (!url) throw new ChatError({ code: 'bad_request', reason: 'the node answered an upload url not its own' });
+    const stored = await putFile(url, file, mime, onProgress, signal);
+    return { file: stored.file ?? ticket.file, size: stored.size ?? file.size, mime: stored.mime ?? mime, sha256: stored.sha256 ?? null };
   }
   edit(id, text) { return this.client._write(this, { type: 'edit', room: this.name, target: id, text }); }
   delete(id) { return this.client._write(this, { type: 'delete', room: this.name, target: id }); }
@@ -353,6 +443,7 @@ export class Room extends Emitter {
       edited: m.edited ?? null, deleted: m.deleted === true,
       reactions: new Map(Object.entries(m.reactions ?? {}).map(([emoji, users]) => [emoji, [...users]])),
       reply_to: m.reply_to ?? null, thread: m.thread ?? null,
+      files: m.deleted ? [] : filesOf(m.files),
       replies: m.replies ?? 0, last_reply: m.last_reply ?? null,
       lastChange, threadMark, // the newest id its replies and last_reply reflect
     };
@@ -366,7 +457,7 @@ export class Room extends Emitter {
     if (!m || e.unchanged || m.deleted || compareIds(e.id, m.lastChange) <= 0) return;
     m.lastChange = e.id;
     if (e.type === 'edit') { m.text = e.text; m.edited = e.ts; }
-    else if (e.type === 'delete') { m.deleted = true; m.text = ''; m.edited = null; m.reactions = new Map(); }
+    else if (e.type === 'delete') { m.deleted = true; m.text = ''; m.edited = null; m.reactions = new Map(); m.files = []; }
     else {
       const users = (m.reactions.get(e.emoji) ?? []).filter((u) => u !== e.user);
       if (e.on) users.push(e.user);
@@ -402,6 +493,28 @@ export class ChatClient extends Emitter {
     this.node = null;
     this.answers = new Map();  // event type -> resolvers waiting for the answer to a request (rooms, dms)
     this.joining = new Map();  // a join's cid -> its room, until answered
+    this.uploads = new Map();  // an upload request's cid -> { resolve, reject }, until answered
+  }
+
+  /** An `upload` request: resolves with the node's answer ({ file, url }),
+   *  matched by cid; rejects with its error. */
+  _upload(request, signal) {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => { this.uploads.delete(request.cid); reject(new ChatError({ code: 'aborted', reason: 'aborted' })); };
+      const settle = (fn) => (v) => { signal?.removeEventListener('abort', onAbort); this.uploads.delete(request.cid); fn(v); };
+      this.uploads.set(request.cid, { resolve: settle(resolve), reject: settle(reject) });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (!this._send(request)) this.uploads.get(request.cid).reject(new ChatError({ code: 'closed', reason: 'not connected' }));
+    });
+  }
+
+  /** A path the node gave (an upload url) as an absolute http(s) URL of the
+   *  node this client is connected to; null unless it is a path of its own. */
+  _httpUrl(path) {
+    if (typeof path !== 'string' || !/^\/files\/[A-Za-z0-9_\-./]+$/.test(path) || path.includes('..')) return null;
+    const base = new URL(this.url, globalThis.location?.href);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : base.protocol === 'ws:' ? 'http:' : base.protocol;
+    return new URL(path, base).href;
   }
 
   /** A page of the room directory: { rooms, next }; with watch, room_update events follow. */
@@ -470,6 +583,7 @@ export class ChatClient extends Emitter {
     this.connected = false;
     ws?.close(1000);
     for (const cid of [...this.pending.keys()]) this.#fail(cid, new ChatError({ code: 'closed', reason: 'the client was closed' }));
+    for (const u of [...this.uploads.values()]) u.reject(new ChatError({ code: 'closed', reason: 'the client was closed' }));
   }
 
   /** Reconnects at once (say, when the page is shown again) instead of waiting out the backoff. */
@@ -499,6 +613,7 @@ export class ChatClient extends Emitter {
         if (room.loadingOlder) { room.loadingOlder.resolve(0); room.loadingOlder = null; }
         for (const t of room.threads.values()) { t.loadingOlder?.resolve(0); t.loadingOlder = null; }
       }
+      for (const u of [...this.uploads.values()]) u.reject(new ChatError({ code: 'closed', reason: 'the connection was lost' }));
       if (this.wantOpen) this.#scheduleReconnect(e.code);
     };
     ws.onerror = () => {};
@@ -672,6 +787,11 @@ export class ChatClient extends Emitter {
         if (!room.read || compareIds(ev.id, room.read) >= 0) { room.read = ev.id; room.unread = ev.unread; }
         room.emit('read', { read: room.read, unread: room.unread });
         break;
+      case 'upload': {
+        const u = ev.cid ? this.uploads.get(ev.cid) : undefined;
+        if (u) u.resolve({ file: ev.file, url: ev.url, room: ev.room });
+        break;
+      }
       case 'search':
         this.#answer('search', { room: ev.room, query: ev.query, messages: ev.messages ?? [], more: Boolean(ev.more) });
         break;
@@ -714,6 +834,8 @@ export class ChatClient extends Emitter {
   }
 
   #error(ev) {
+    const upload = ev.cid ? this.uploads.get(ev.cid) : undefined;
+    if (upload) { upload.reject(new ChatError(ev)); return; }
     const joining = ev.cid ? this.joining.get(ev.cid) : undefined;
     if (joining) {
       this.joining.delete(ev.cid);
