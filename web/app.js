@@ -24,12 +24,19 @@ const el = {
   threadMessage: $('thread-message'),
   searchForm: $('search-form'), search: $('search'), searchResults: $('search-results'), searchTitle: $('search-title'),
   searchList: $('search-list'), searchMore: $('search-more'), searchClose: $('search-close'),
+  attach: $('attach'), attachInput: $('attach-input'), attachments: $('attachments'), dropHint: $('drop-hint'),
+  lightbox: $('lightbox'), lightboxImg: $('lightbox-img'), lightboxCaption: $('lightbox-caption'),
+  lightboxPrev: $('lightbox-prev'), lightboxNext: $('lightbox-next'), lightboxClose: $('lightbox-close'),
+  lightboxDownload: $('lightbox-download'),
 };
 
 const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 const TYPING_EVERY_MS = 2000;   // send `typing` at most this often
 const TYPING_SHOWN_MS = 4000;   // hide someone's indicator after this long
+const MAX_FILES = 10;           // files in one message
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const THUMB_MAX = 320;          // a thumbnail's longer side
 
 const store = {
   get(key, fallback = '') { try { return localStorage.getItem(key) ?? fallback; } catch { return fallback; } },
@@ -53,6 +60,8 @@ const page = {
   replyTo: null,          // id of the message the next send quotes
   thread: null,           // the Thread open in the side pane
   flash: null,            // id of the message marked a moment (gone to)
+  attachments: [],        // files being uploaded or uploaded for the next message: see attachFiles()
+  lightbox: null,         // { images, at, back }: the images of the room shown, which, and the focus to give back
 };
 
 // -- rendering helpers ---------------------------------------------------------
@@ -178,7 +187,8 @@ function fillMessage(li, m, inThread = false) {
   const parts = [meta];
   if (m.reply_to) parts.push(quoteOf(m.reply_to));
   if (page.editing === m.id) parts.push(editor(m));
-  else parts.push(formattedText(m.text));
+  else if (m.text || !m.files?.length) parts.push(formattedText(m.text));
+  if (m.files?.length) parts.push(messageFiles(m));
   const reactions = make('div', 'reactions');
   for (const [emoji, users] of m.reactions) {
     const chip = button(`${emoji} ${users.length}`, 'chip', () => page.current.react(m.id, emoji, !users.includes(page.name)).catch(failed),
@@ -366,6 +376,163 @@ function editor(m) {
   queueMicrotask(() => { box.focus(); box.setSelectionRange(box.value.length, box.value.length); });
   return form;
 }
+
+// -- files in messages --------------------------------------------------------------
+
+/** A size in bytes for people: bytes, KB, MB or GB (1024-based). */
+function humanSize(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const units = ['KB', 'MB', 'GB'];
+  let v = bytes / 1024, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u += 1; }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+function iconOf(mime) {
+  if (mime.startsWith('image/')) return '🖼️';
+  if (mime.startsWith('video/')) return '🎞️';
+  if (mime.startsWith('audio/')) return '🎵';
+  if (mime === 'application/pdf') return '📕';
+  if (/zip|tar|gzip|compress|7z|rar/.test(mime)) return '🗜️';
+  if (mime.startsWith('text/') || /json|xml|csv/.test(mime)) return '📄';
+  return '📎';
+}
+
+/** A same-origin path under /files/, or null (the library keeps only such,
+ *  and the page checks again before it sets one on an element). */
+function filePath(url) {
+  return typeof url === 'string' && url.startsWith('/files/') && !url.startsWith('//') && !url.includes('..') ? url : null;
+}
+
+/** Whether a file shows as an image: a type browsers show, its size known, a thumbnail made. */
+function isImage(f) {
+  return IMAGE_TYPES.has(f.mime) && f.width > 0 && f.height > 0 && filePath(f.thumb) !== null;
+}
+
+/** A message's files: thumbnails of its images (opening the lightbox), cards for the rest. */
+function messageFiles(m) {
+  const box = make('div', 'files');
+  for (const f of m.files) {
+    const url = filePath(f.url);
+    if (!url) continue;
+    if (isImage(f)) {
+      const scale = Math.min(1, THUMB_MAX / Math.max(f.width, f.height));
+      const open = make('button', 'thumb');
+      open.type = 'button';
+      open.setAttribute('aria-label', `Open image ${f.name}`);
+      open.title = f.name;
+      open.dataset.file = f.file;
+      const img = make('img');
+      img.alt = f.name;
+      img.width = Math.max(1, Math.round(f.width * scale));
+      img.height = Math.max(1, Math.round(f.height * scale));
+      img.loading = 'lazy';
+      img.decoding = 'async';
+      img.src = filePath(f.thumb);
+      open.append(img);
+      open.addEventListener('click', () => openLightbox(m.id, f.file, open));
+      box.append(open);
+    } else {
+      const card = make('div', 'file-card');
+      card.dataset.file = f.file;
+      const icon = make('span', 'icon', iconOf(f.mime));
+      icon.setAttribute('aria-hidden', 'true');
+      const name = make('span', 'name', f.name);
+      name.title = f.name;
+      const link = make('a', 'download', 'Download');
+      link.href = url;
+      link.download = f.name;
+      link.setAttribute('aria-label', `Download ${f.name} (${humanSize(f.size)})`);
+      card.append(icon, name, link, make('span', 'size', humanSize(f.size)));
+      box.append(card);
+    }
+  }
+  return box;
+}
+
+// -- the lightbox ------------------------------------------------------------------
+
+/** The images of the room shown, oldest first: { message, file }. */
+function roomImages() {
+  const images = [];
+  for (const m of page.current?.messages ?? []) {
+    if (m.deleted) continue;
+    for (const f of m.files ?? []) if (isImage(f) && filePath(f.url)) images.push({ message: m.id, file: f });
+  }
+  return images;
+}
+
+function openLightbox(messageId, fileId, opener) {
+  const images = roomImages();
+  const at = images.findIndex((i) => i.message === messageId && i.file.file === fileId);
+  if (at < 0) return;
+  page.lightbox = { images, at, back: opener ?? document.activeElement };
+  el.lightbox.hidden = false;
+  showLightboxImage();
+  el.lightboxClose.focus();
+}
+
+function showLightboxImage() {
+  const { images, at } = page.lightbox;
+  const f = images[at].file;
+  el.lightboxImg.removeAttribute('src');
+  el.lightboxImg.width = f.width;
+  el.lightboxImg.height = f.height;
+  el.lightboxImg.alt = f.name;
+  el.lightboxImg.src = filePath(f.url);
+  el.lightboxCaption.textContent = images.length > 1 ? `${f.name} (${at + 1} of ${images.length})` : f.name;
+  el.lightboxDownload.href = filePath(f.url);
+  el.lightboxDownload.download = f.name;
+  el.lightboxDownload.setAttribute('aria-label', `Download ${f.name}`);
+  el.lightboxPrev.hidden = at === 0;
+  el.lightboxNext.hidden = at === images.length - 1;
+}
+
+function moveLightbox(by) {
+  const lb = page.lightbox;
+  if (!lb) return;
+  const next = Math.min(lb.images.length - 1, Math.max(0, lb.at + by));
+  if (next === lb.at) return;
+  lb.at = next;
+  const focused = document.activeElement;
+  showLightboxImage();
+  if (focused?.hidden || !el.lightbox.contains(focused)) el.lightboxClose.focus();
+}
+
+function closeLightbox() {
+  if (!page.lightbox) return;
+  const back = page.lightbox.back;
+  page.lightbox = null;
+  el.lightbox.hidden = true;
+  el.lightboxImg.removeAttribute('src');
+  if (back?.isConnected) back.focus(); else el.message.focus();
+}
+
+el.lightboxClose.addEventListener('click', closeLightbox);
+el.lightboxPrev.addEventListener('click', () => moveLightbox(-1));
+el.lightboxNext.addEventListener('click', () => moveLightbox(1));
+el.lightbox.addEventListener('click', (e) => {
+  // A click outside the image and the buttons closes.
+  if (e.target === el.lightbox || e.target.classList.contains('lightbox-figure')) closeLightbox();
+});
+el.lightbox.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeLightbox(); return; }
+  if (e.key === 'ArrowLeft') { e.preventDefault(); moveLightbox(-1); return; }
+  if (e.key === 'ArrowRight') { e.preventDefault(); moveLightbox(1); return; }
+  if (e.key === 'Tab') {
+    // Focus stays in the dialog.
+    const stops = [...el.lightbox.querySelectorAll('button, a[href]')].filter((n) => !n.hidden);
+    if (!stops.length) return;
+    const at = stops.indexOf(document.activeElement);
+    const next = e.shiftKey ? (at <= 0 ? stops.length - 1 : at - 1) : (at < 0 || at === stops.length - 1 ? 0 : at + 1);
+    e.preventDefault();
+    stops[next].focus();
+  }
+});
+el.lightbox.addEventListener('focusout', (e) => {
+  if (page.lightbox && e.relatedTarget && !el.lightbox.contains(e.relatedTarget)) el.lightboxClose.focus();
+});
 
 function startEdit(id) {
   page.editing = id;
@@ -580,6 +747,7 @@ function show(name) {
   el.roomTitle.textContent = room.peer ? `@ ${room.peer}` : `# ${name}`;
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   renderRoom();
+  renderAttachments();
   renderMembers();
   renderRoomList();
   updateTitle();
@@ -596,6 +764,7 @@ function closeRoom(name) {
   room.leave();
   page.order = page.order.filter((n) => n !== name);
   for (const [cid, p] of [...page.pending]) if (p.room === name) page.pending.delete(cid);
+  dropAttachments((a) => a.room === name);
   saveRooms();
   if (page.order.length) { show(page.order.at(-1)); return; }
   page.current = null;
@@ -819,30 +988,169 @@ function addConversation(name) {
 
 // -- sending -------------------------------------------------------------------------
 
-function pendingItem(text) {
+function pendingItem(text, files = []) {
   const li = make('li', 'msg mine pending');
   const meta = make('div', 'meta');
   meta.append(make('span', 'user', page.name), make('time', '', 'sending…'));
-  li.append(meta, formattedText(text));
+  li.append(meta);
+  if (text || !files.length) li.append(formattedText(text));
+  if (files.length) {
+    // The chips go along, their uploads still showing.
+    const list = make('ul', 'attachments');
+    list.setAttribute('aria-label', 'Files being sent');
+    for (const a of files) list.append(a.chip);
+    li.append(list);
+  }
   return li;
+}
+
+// -- attachments: uploads for the next message ------------------------------------
+
+const UPLOAD_REASONS = {
+  forbidden: 'This type of file is not accepted here.',
+  rate_limited: 'Too many uploads at once; try again in a moment.',
+  unavailable: 'File storage is unavailable right now; try again later.',
+  not_joined: 'Not in the room (yet); try again once connected.',
+  not_found: 'The upload expired; try again.',
+  bad_request: 'The upload was refused.',
+  closed: 'The connection was lost; try again.',
+};
+
+function uploadProblem(err) {
+  if (err.code === 'too_large') return `Too large: ${err.message && err.message !== 'too_large' ? err.message : 'over the size limit'}.`.replace(/\.\.$/, '.');
+  return UPLOAD_REASONS[err.code] ?? `Upload failed: ${err.message}`;
+}
+
+/** A chip for a pending upload: name, size, progress, a cancel button and room for an error. */
+function attachmentChip(a) {
+  const chip = make('li', 'attachment uploading');
+  const name = make('span', 'name', a.file.name || 'file');
+  name.title = a.file.name;
+  const size = make('span', 'size', humanSize(a.file.size));
+  const bar = make('progress');
+  bar.max = 1;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Uploading ${a.file.name}`);
+  const remove = button('×', 'ghost remove', () => removeAttachment(a), `Cancel ${a.file.name}`);
+  const problem = make('p', 'upload-error');
+  problem.setAttribute('role', 'alert');
+  problem.hidden = true;
+  chip.append(name, remove, bar, size, problem);
+  a.bar = bar;
+  a.problem = problem;
+  return chip;
+}
+
+function renderAttachments() {
+  const here = page.attachments.filter((a) => a.room === page.current?.name);
+  el.attachments.replaceChildren(...here.map((a) => a.chip));
+  el.attachments.hidden = here.length === 0;
+}
+
+/** A pasted image has a made-up name (often "image.png"): give it one that says when. */
+function pastedName(file) {
+  const ext = (file.type.split('/')[1] ?? 'png').replace('jpeg', 'jpg').replace(/[^a-z0-9]/g, '');
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  return `pasted-${stamp}.${ext || 'png'}`;
+}
+
+/** Starts uploading files for the next message of the room shown. */
+function attachFiles(files, { pasted = false } = {}) {
+  const room = page.current;
+  if (!room) return;
+  for (let file of files) {
+    if (page.attachments.filter((a) => a.room === room.name).length >= MAX_FILES) {
+      notice(`At most ${MAX_FILES} files in one message.`);
+      break;
+    }
+    if (pasted && (!file.name || file.name === 'image.png')) file = new File([file], pastedName(file), { type: file.type });
+    const a = { room: room.name, file, ctl: new AbortController(), state: 'uploading', result: null, promise: null };
+    a.chip = attachmentChip(a);
+    a.promise = room.upload(file, {
+      signal: a.ctl.signal,
+      onProgress: ({ loaded, total }) => { if (total > 0) a.bar.value = Math.min(1, loaded / total); },
+    }).then((result) => {
+      a.state = 'done';
+      a.result = result;
+      a.bar.value = 1;
+      a.bar.setAttribute('aria-label', `Uploaded ${file.name}`);
+      a.chip.classList.replace('uploading', 'done');
+      return result;
+    }, (err) => {
+      a.state = err.code === 'aborted' ? 'cancelled' : 'failed';
+      if (a.state === 'failed') {
+        a.chip.classList.replace('uploading', 'failed');
+        a.problem.textContent = uploadProblem(err);
+        a.problem.hidden = false;
+        const remove = a.chip.querySelector('.remove');
+        remove.setAttribute('aria-label', `Remove ${file.name}`);
+        remove.title = `Remove ${file.name}`;
+      }
+      return null;
+    });
+    page.attachments.push(a);
+  }
+  renderAttachments();
+}
+
+function removeAttachment(a) {
+  a.ctl.abort();
+  a.state = a.state === 'done' ? 'removed' : 'cancelled';
+  a.chip.remove();
+  const i = page.attachments.indexOf(a);
+  if (i >= 0) { page.attachments.splice(i, 1); renderAttachments(); }
+  if (!el.lightbox.hidden) return;
+  if (!a.sending) el.message.focus();
+}
+
+/** Cancels the uploads (and forgets the files) for which `which` holds. */
+function dropAttachments(which = () => true) {
+  for (const a of page.attachments.filter(which)) { a.ctl.abort(); a.chip.remove(); }
+  page.attachments = page.attachments.filter((a) => !which(a));
+  renderAttachments();
 }
 
 function sendMessage() {
   const text = el.message.value.replace(/\s+$/, '');
-  if (!text.trim() || !page.current) return;
+  if (!page.current) return;
   const room = page.current;
+  // The files of the room go with it: those still uploading are waited for.
+  const files = page.attachments.filter((a) => a.room === room.name && a.state !== 'failed');
+  if (!text.trim() && !files.length) return;
+  page.attachments = page.attachments.filter((a) => a.room !== room.name || a.state === 'failed');
+  for (const a of files) a.sending = true;
+  renderAttachments();
   const cid = newCid();
   const replyTo = page.replyTo;
   page.replyTo = null;
   renderReplyBar();
-  const li = pendingItem(text);
+  const li = pendingItem(text, files);
   page.pending.set(cid, { room: room.name, text, li });
   el.messages.append(li);
   el.log.scrollTop = el.log.scrollHeight;
   el.message.value = '';
   page.lastTypingSent = 0;
   autosize();
-  const attempt = () => room.send(text, { cid, replyTo }).catch((err) => {
+  let ids = null; // the files' ids, once every upload has ended
+  const uploaded = async () => {
+    if (ids) return ids;
+    const results = await Promise.all(files.map((a) => a.promise));
+    ids = results.filter((r, i) => r && files[i].state === 'done').map((r) => r.file);
+    const lost = files.filter((a) => a.state === 'failed');
+    if (lost.length) notice(`Not sent: ${lost.map((a) => a.file.name).join(', ')} (${a11yProblem(lost[0])})`);
+    if (!ids.length && !text.trim()) {
+      throw Object.assign(new Error('no file was uploaded'), { code: 'no_files' });
+    }
+    return ids;
+  };
+  const attempt = () => uploaded().then((list) => room.send(text, { cid, replyTo, ...(list.length ? { files: list } : {}) })).catch((err) => {
+    if (err.code === 'no_files') {
+      page.pending.delete(cid);
+      if (!files.some((a) => a.state === 'failed')) { li.remove(); return; }
+      li.classList.replace('pending', 'failed');
+      li.querySelector('time').textContent = 'not sent';
+      return;
+    }
     if (!page.pending.has(cid)) return;
     li.classList.remove('pending');
     li.classList.add('failed');
@@ -858,6 +1166,8 @@ function sendMessage() {
   });
   attempt();
 }
+
+function a11yProblem(a) { return a.problem?.textContent || 'upload failed'; }
 
 function autosize() {
   el.message.style.height = 'auto';
@@ -877,6 +1187,7 @@ function askForToken() {
 }
 
 function start(name, rooms, current) {
+  dropAttachments();
   page.client?.close();
   page.name = name;
   page.order = [];
@@ -934,6 +1245,8 @@ function start(name, rooms, current) {
 }
 
 function closeAll() {
+  dropAttachments();
+  closeLightbox();
   page.client?.close();
   page.client = null;
   page.current = null;
@@ -979,6 +1292,44 @@ el.addRoomForm.addEventListener('submit', (e) => {
 });
 
 el.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
+el.attach.addEventListener('click', () => el.attachInput.click());
+el.attachInput.addEventListener('change', () => {
+  attachFiles([...el.attachInput.files]);
+  el.attachInput.value = '';
+  el.message.focus();
+});
+el.message.addEventListener('paste', (e) => {
+  const files = [...(e.clipboardData?.files ?? [])];
+  if (!files.length) return; // text pastes as text
+  e.preventDefault();
+  attachFiles(files, { pasted: true });
+});
+// Files dropped anywhere on the room attach to the next message.
+let dragDepth = 0;
+const dragsFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+el.chatView.addEventListener('dragenter', (e) => {
+  if (!dragsFiles(e) || !page.current) return;
+  e.preventDefault();
+  dragDepth += 1;
+  el.dropHint.hidden = false;
+});
+el.chatView.addEventListener('dragover', (e) => {
+  if (!dragsFiles(e) || !page.current) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+});
+el.chatView.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) el.dropHint.hidden = true;
+});
+el.chatView.addEventListener('drop', (e) => {
+  dragDepth = 0;
+  el.dropHint.hidden = true;
+  if (!e.dataTransfer?.files?.length || !page.current) return;
+  e.preventDefault();
+  attachFiles([...e.dataTransfer.files]);
+  el.message.focus();
+});
 el.searchForm.addEventListener('submit', (e) => { e.preventDefault(); runSearch(); });
 el.searchMore.addEventListener('click', () => runSearch(true));
 el.searchClose.addEventListener('click', closeSearch);
