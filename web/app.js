@@ -209,6 +209,13 @@ function firstLine(text) {
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
+/** A message for quotes: its first line, or (with files only) their names. */
+function summaryOf(m) {
+  const line = firstLine(m.text ?? '');
+  if (line || !m.files?.length) return line;
+  return firstLine(`📎 ${m.files.map((f) => f.name).join(', ')}`);
+}
+
 /** A reply's quote of the message it answers: its author and first line
  *  ("deleted" when it was); a click goes to it, loading older pages if needed. */
 function quoteOf(id) {
@@ -221,7 +228,7 @@ function quoteOf(id) {
   else {
     const who = make('span', 'user', quoted.user);
     who.style.setProperty('--hue', String(hueOf(quoted.user)));
-    quote.append(who, make('span', 'quote-text', firstLine(quoted.text)));
+    quote.append(who, make('span', 'quote-text', summaryOf(quoted)));
   }
   quote.setAttribute('aria-label', quoted ? `Go to the message from ${quoted.user} this replies to` : 'Go to the message this replies to');
   quote.addEventListener('click', () => goTo(id).catch(failed));
@@ -267,7 +274,7 @@ function startReply(m) {
 function renderReplyBar() {
   const m = page.replyTo && page.current?.get(page.replyTo);
   if (!m) { page.replyTo = null; el.replyBar.hidden = true; return; }
-  el.replyTo.replaceChildren('Replying to ', make('strong', '', m.user), `: ${firstLine(m.text)}`);
+  el.replyTo.replaceChildren('Replying to ', make('strong', '', m.user), `: ${summaryOf(m)}`);
   el.replyBar.hidden = false;
 }
 
