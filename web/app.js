@@ -885,6 +885,8 @@ function searchItem(m) {
   meta.append(who, when);
   if (m.edited) meta.append(make('span', 'edited', '(edited)'));
   li.append(meta, formattedText(m.text));
+  const names = (Array.isArray(m.files) ? m.files : []).map((f) => (typeof f?.name === 'string' ? f.name : '')).filter(Boolean);
+  if (names.length) li.append(make('div', 'muted', `📎 ${names.join(', ')}`));
   const room = search.room;
   li.append(button(m.thread ? 'Open in thread' : 'Go to message', 'ghost small go',
     () => showFound(room, m).catch(failed), m.thread ? `Open the thread of ${m.user}'s message` : `Go to ${m.user}'s message`));
