@@ -1207,6 +1207,8 @@ function start(name, rooms, current) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
   page.client = client;
+  // Attaching is offered where the node takes uploads (welcome says so).
+  client.on('welcome', ({ files }) => { el.attach.hidden = !files; });
   client.on('status', ({ status, retryIn }) => {
     if (status === 'connecting') setStatus(client.attempt === 0 ? 'connecting…' : 'reconnecting…', 'connecting');
     else if (status === 'offline') {
@@ -1307,9 +1309,11 @@ el.attachInput.addEventListener('change', () => {
   el.attachInput.value = '';
   el.message.focus();
 });
+/** Whether the node this page is connected to takes uploads. */
+const takesFiles = () => Boolean(page.client?.files);
 el.message.addEventListener('paste', (e) => {
   const files = [...(e.clipboardData?.files ?? [])];
-  if (!files.length) return; // text pastes as text
+  if (!files.length || !takesFiles()) return; // text pastes as text
   e.preventDefault();
   attachFiles(files, { pasted: true });
 });
@@ -1317,13 +1321,13 @@ el.message.addEventListener('paste', (e) => {
 let dragDepth = 0;
 const dragsFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
 el.chatView.addEventListener('dragenter', (e) => {
-  if (!dragsFiles(e) || !page.current) return;
+  if (!dragsFiles(e) || !page.current || !takesFiles()) return;
   e.preventDefault();
   dragDepth += 1;
   el.dropHint.hidden = false;
 });
 el.chatView.addEventListener('dragover', (e) => {
-  if (!dragsFiles(e) || !page.current) return;
+  if (!dragsFiles(e) || !page.current || !takesFiles()) return;
   e.preventDefault();
   e.dataTransfer.dropEffect = 'copy';
 });
@@ -1334,7 +1338,7 @@ el.chatView.addEventListener('dragleave', () => {
 el.chatView.addEventListener('drop', (e) => {
   dragDepth = 0;
   el.dropHint.hidden = true;
-  if (!e.dataTransfer?.files?.length || !page.current) return;
+  if (!e.dataTransfer?.files?.length || !page.current || !takesFiles()) return;
   e.preventDefault();
   attachFiles([...e.dataTransfer.files]);
   el.message.focus();

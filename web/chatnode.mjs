@@ -678,7 +678,9 @@ export class ChatClient extends Emitter {
       case 'welcome':
         this.connected = true;
         this.node = ev.node;
-        this.emit('welcome', { node: ev.node, session: ev.session, auth: ev.auth });
+        // A node that takes uploads says so, with its limit; else null.
+        this.files = ev.files && typeof ev.files === 'object' ? ev.files : null;
+        this.emit('welcome', { node: ev.node, session: ev.session, auth: ev.auth, files: this.files });
         for (const r of this.rooms.values()) if (r.wanted) this._join(r);
         break;
       case 'joined': {
