@@ -91,6 +91,7 @@ export class ChaosClient extends Client {
     w.timer.unref();
     if (!this.joined) return; // sent again on the next joined
     w.lastAt = Date.now();
+    w.sent = (w.sent ?? 0) + 1; // more than once: its answer may come twice (checks.mjs)
     this.send({ ...w.msg, cid });
   }
   /** One write chosen by this client's generator: mostly messages (some in
