@@ -58,6 +58,7 @@ function received(c, room) {
 export function checkDuplicates(rooms) {
   let clientDup = 0, historyDup = 0, retryAnswers = 0; const examples = [];
   for (const r of rooms) {
+    for (const c of r.clients) retryAnswers += c.retryAnswers ?? 0;
     for (const c of r.clients) {
       const got = received(c, r.room);
       retryAnswers += got.retryAnswers;
@@ -99,7 +100,7 @@ export function checkOrder(rooms) {
         if (examples.length < 10) {
           const at = want ? got.findIndex((id, i) => id !== want[i]) : -1;
           examples.push(`${c.name}: ${got.length} received vs ${want?.length ?? '?'} in history; first difference at ${at}` +
-            (at >= 0 ? ` (got ${got[at]}, history ${want?.[at]})` : ''));
+            (at >= 0 ? ` (got ${got.slice(Math.max(0, at - 2), at + 3).join(' ')}, history ${want?.slice(Math.max(0, at - 2), at + 3).join(' ')})` : ''));
         }
       }
     }

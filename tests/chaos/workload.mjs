@@ -21,6 +21,16 @@ export class ChaosClient extends Client {
     this.errors = []; this.n = 0; this.joinedAt = 0;
   }
   start() { this.open(); return this; }
+  /** The room's message ids in the order received (lib.mjs's Client),
+   *  leaving out the answers to retries. */
+  ids(room) {
+    const out = [];
+    for (const e of this.events) {
+      if (e.type === 'joined' && e.room === room) out.push(...e.history.map((m) => m.id));
+      if (e.type === 'message' && e.room === room && !e.retryAnswer) out.push(e.id);
+    }
+    return out;
+  }
   open() {
     if (!this.running) return;
     const node = this.nodes[(this.home + this.failures) % this.nodes.length];
@@ -53,6 +63,12 @@ export class ChaosClient extends Client {
       for (const m of e.history) this.seen(m.id);
       for (const [cid, w] of this.writes) if (w.ackedAt === null && w.status === 'pending') this.transmit(cid);
     } else if (e.type === 'message' || e.type === 'edit' || e.type === 'delete' || (e.type === 'reaction' && !e.unchanged)) {
+      // A retried send's answer is the stored message again (PROTOCOL.md):
+      // one of this client's own, no newer than what it already has. It
+      // answers the retry and is no new entry of the room's order.
+      if (e.type === 'message' && e.user === this.name && this.writes.has(e.cid) && this.lastEntry && compareIds(e.id, this.lastEntry) <= 0) {
+        e.retryAnswer = true; this.retryAnswers = (this.retryAnswers ?? 0) + 1;
+      }
       this.seen(e.id);
       this.stats.onEntry(this.room, e);
     }
