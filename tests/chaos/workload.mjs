@@ -21,15 +21,21 @@ export class ChaosClient extends Client {
     this.errors = []; this.n = 0; this.joinedAt = 0;
   }
   start() { this.open(); return this; }
-  /** The room's message ids in the order received (lib.mjs's Client),
-   *  leaving out the answers to retries. */
-  ids(room) {
-    const out = [];
-    for (const e of this.events) {
-      if (e.type === 'joined' && e.room === room) out.push(...e.history.map((m) => m.id));
-      if (e.type === 'message' && e.room === room && !e.retryAnswer) out.push(e.id);
-    }
+  /** The ids of this client's own messages that it sent more than once.
+   *  A node answers a retried cid with the stored message, to the sender
+   *  alone and at once (PROTOCOL.md), while the room's copy comes in the
+   *  room's order: the sender gets it twice, the answer maybe ahead of
+   *  older messages still on their way. On the wire the two look alike. */
+  retried() {
+    const out = new Set();
+    for (const w of this.writes.values()) if (w.kind === 'send' && w.id && w.sends > 1) out.add(w.id);
     return out;
+  }
+  /** The room's message ids in the order received (lib.mjs's Client's
+   *  ids()), without this client's own retried messages (see retried()). */
+  orderedIds(room) {
+    const retried = this.retried();
+    return this.ids(room).filter((id) => !retried.has(id));
   }
   open() {
     if (!this.running) return;
@@ -63,12 +69,6 @@ export class ChaosClient extends Client {
       for (const m of e.history) this.seen(m.id);
       for (const [cid, w] of this.writes) if (w.ackedAt === null && w.status === 'pending') this.transmit(cid);
     } else if (e.type === 'message' || e.type === 'edit' || e.type === 'delete' || (e.type === 'reaction' && !e.unchanged)) {
-      // A retried send's answer is the stored message again (PROTOCOL.md):
-      // one of this client's own, no newer than what it already has. It
-      // answers the retry and is no new entry of the room's order.
-      if (e.type === 'message' && e.user === this.name && this.writes.has(e.cid) && this.lastEntry && compareIds(e.id, this.lastEntry) <= 0) {
-        e.retryAnswer = true; this.retryAnswers = (this.retryAnswers ?? 0) + 1;
-      }
       this.seen(e.id);
       this.stats.onEntry(this.room, e);
     }
@@ -107,7 +107,7 @@ export class ChaosClient extends Client {
     w.timer.unref();
     if (!this.joined) return; // sent again on the next joined
     w.lastAt = Date.now();
-    w.sent = (w.sent ?? 0) + 1; // more than once: its answer may come twice (checks.mjs)
+    w.sends = (w.sends ?? 0) + 1;
     this.send({ ...w.msg, cid });
   }
   /** One write chosen by this client's generator: mostly messages (some in
