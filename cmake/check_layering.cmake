@@ -17,6 +17,7 @@ set(rules
   "links include no actor, only ports@node/links@^(actors/|node/edge/)@^actors/(redis_bus/redis_port|redis_bus/cluster_slots|archive/pg_port|contracts/result)\\.hpp$"
   "the edge reaches actors through their contracts only@node/edge@^(actors/|node/links/)@^actors/(contracts|wire)/"
   "outbound fetching stands alone@node/fetch@^(actors/|node/edge/|node/links/)@^actors/contracts/result\\.hpp$"
+  "the file store stands alone@node/files@^(actors/|node/edge/|node/links/|node/fetch/)@-"
 )
 
 set(found "")

@@ -19,6 +19,8 @@ set(cases
   "node/edge/y.cpp|actors/chat/session.hpp|the edge reaches actors through their contracts only"
   "node/fetch/x.cpp|node/edge/listener.hpp|outbound fetching stands alone"
   "node/fetch/y.cpp|actors/chat/hub.hpp|outbound fetching stands alone"
+  "node/files/x.cpp|node/edge/http_session.hpp|the file store stands alone"
+  "node/files/y.cpp|actors/contracts/upload_ticket.hpp|the file store stands alone"
 )
 set(allowed_file "node/links/ok.cpp")
 set(allowed_include "actors/redis_bus/redis_port.hpp")

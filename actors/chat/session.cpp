@@ -2,6 +2,7 @@
 
 #include "actors/contracts/interfaces.hpp"
 #include "actors/chat/rate_limiter.hpp"
+#include "actors/contracts/upload_ticket.hpp"
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/people/directory.hpp"
 #include "actors/people/moderation.hpp"
@@ -46,6 +47,8 @@ struct session_state {
   std::uint64_t joins = 0;
   /// With join tokens: who this connection is (its first valid token's sub).
   std::string identity;
+  /// When the upload tickets this connection holds expire.
+  std::vector<std::int64_t> uploads;
 
   /// The room's membership, if admitted.
   membership* in(const std::string& room) {
@@ -440,6 +443,56 @@ void handle_frame(session_self self, const std::string& frame) {
   dispatch(self, std::get<request>(decoded));
 }
 
+bool type_refused(const std::vector<std::string>& refused, std::string_view mime) {
+  auto family = mime.substr(0, mime.find('/'));
+  for (const auto& r : refused)
+    if (r == mime || (r.ends_with("/*") && std::string_view{r}.substr(0, r.size() - 2) == family))
+      return true;
+  return false;
+}
+
+/// (1.2) A ticket to PUT a file's bytes to, sealed with the node's upload secret.
+void handle_upload(session_self self, request& req) {
+  auto& st = self->state;
+  const auto& policy = st.settings->uploads;
+  if (policy.secret.empty()) {
+    st.reply_error(error_code::bad_request, "this node takes no uploads", req.cid);
+    return;
+  }
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined, "join the room before uploading to it", req.cid);
+    return;
+  }
+  if (req.file_size > policy.max_bytes) {
+    st.reply_error(error_code::too_large,
+                   "files are limited to " + std::to_string(policy.max_bytes) + " bytes", req.cid);
+    return;
+  }
+  if (type_refused(policy.refused_types, req.mime)) {
+    st.reply_error(error_code::forbidden, "files of type " + req.mime + " are not accepted here", req.cid);
+    return;
+  }
+  auto now = unix_seconds();
+  std::erase_if(st.uploads, [now](std::int64_t expires) { return expires <= now; });
+  if (st.uploads.size() >= policy.max_open) {
+    st.reply_error(error_code::rate_limited,
+                   "at most " + std::to_string(policy.max_open) + " uploads at once on one connection",
+                   req.cid);
+    return;
+  }
+  upload_ticket ticket{new_file_id(),
+                       member->name,
+                       req.room,
+                       std::move(req.file_name),
+                       req.file_size,
+                       std::move(req.mime),
+                       now + upload_ticket_seconds};
+  st.uploads.push_back(ticket.expires);
+  st.reply(
+    encode_upload(req.room, ticket.file, "/files/upload/" + seal_ticket(ticket, policy.secret), req.cid));
+}
+
 void dispatch(session_self self, request& req) {
   auto& st = self->state;
   // A request for a room whose join the bus has not answered yet waits for
@@ -476,6 +529,7 @@ void dispatch(session_self self, request& req) {
     case request_type::history:
     case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;
+    case request_type::upload: handle_upload(self, req); break;
     case request_type::members:
       if (st.in(req.room) == nullptr) {
         st.reply_error(error_code::not_joined, "join the room before listing its members");

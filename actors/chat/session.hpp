@@ -15,8 +15,17 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chatnode {
+
+/// (1.2) What an `upload` may ask for.
+struct upload_policy {
+  std::string secret; ///< seals upload tickets; empty: the node takes no uploads
+  std::uint64_t max_bytes = 25ULL << 20;
+  std::vector<std::string> refused_types; ///< "text/html", or a whole family: "video/*"
+  std::size_t max_open = 10;              ///< tickets one connection holds at once (until they expire)
+};
 
 struct session_settings {
   std::string node; ///< this node's name, for `welcome`
@@ -31,6 +40,7 @@ struct session_settings {
   std::function<void(const moderation_request&)> on_moderation;
   /// The archive, if one is configured: history past the bus's retention, and search.
   archive_actor archive;
+  upload_policy uploads;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

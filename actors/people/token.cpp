@@ -1,67 +1,14 @@
 #include "actors/people/token.hpp"
 
-#include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "actors/contracts/signing.hpp"
 
-#include <array>
+#include <nlohmann/json.hpp>
+
 #include <optional>
 
 namespace chatnode {
 
 namespace {
-
-constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64url without padding, as JWTs use.
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0)
-    out += alphabet[(acc << (6 - bits)) & 0x3F];
-  return out;
-}
-
-std::optional<std::string> from_base64url(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    auto pos = alphabet.find(c);
-    if (pos == std::string_view::npos)
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  // Leftover bits must be zero padding of the last character: one text, one token.
-  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
-    return std::nullopt;
-  return out;
-}
-
-std::string hmac_sha256(std::string_view secret, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &length);
-  return std::string{reinterpret_cast<const char*>(mac.data()), length};
-}
 
 const std::string& header_part() {
   static const std::string header = base64url(R"({"alg":"HS256","typ":"JWT"})");
@@ -151,8 +98,7 @@ result<token_claims, token_problem> check_token(std::string_view token, std::str
   // The algorithm is fixed by the node, never taken from the token: a header
   // naming another one ("none") fails like any other forged token.
   auto expected = hmac_sha256(secret, signed_part);
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0)
+  if (!same_bytes(*signature, expected))
     return token_problem::forged;
   auto header = from_base64url(token.substr(0, first));
   auto payload = from_base64url(token.substr(first + 1, second - first - 1));

@@ -1,5 +1,7 @@
 #include "actors/wire/protocol.hpp"
 
+#include "actors/contracts/upload_ticket.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -182,6 +184,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::members;
   if (name == "thread")
     return request_type::thread;
+  if (name == "upload")
+    return request_type::upload;
   return std::nullopt;
 }
 
@@ -284,6 +288,49 @@ std::optional<decode_error> read_send(const json& doc, const protocol_limits& li
     return fail(error_code::too_large,
                 "text is longer than " + std::to_string(limits.max_text_chars) + " characters", req.cid);
   req.text = std::move(*text);
+  return std::nullopt;
+}
+
+/// True for `type/subtype`, each a token of RFC 9110.
+bool valid_mime(std::string_view mime) {
+  auto token = [](std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+      auto u = static_cast<unsigned char>(c);
+      return u > 0x20 && u < 0x7F &&
+             std::string_view{"()<>@,;:\\\"/[]?={}"}.find(c) == std::string_view::npos;
+    });
+  };
+  auto slash = mime.find('/');
+  return slash != std::string_view::npos && token(mime.substr(0, slash)) && token(mime.substr(slash + 1));
+}
+
+/// An `upload`: the file's name, size and type (none or empty: application/octet-stream).
+std::optional<decode_error> read_upload(const json& doc, request& req) {
+  std::optional<std::string> name, mime;
+  if (!read_string(doc, "name", name) || !name || name->empty())
+    return fail(error_code::bad_request, "name is missing or not a string", req.cid);
+  if (name->size() > max_file_name_bytes)
+    return fail(error_code::bad_request, "name is longer than 255 bytes", req.cid);
+  if (std::any_of(name->begin(), name->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+    return fail(error_code::bad_request, "name holds control characters", req.cid);
+  auto size = doc.find("size");
+  if (size == doc.end() || !size->is_number_unsigned() || size->get<std::uint64_t>() > (1ULL << 53))
+    return fail(error_code::bad_request, "size must be a number of bytes", req.cid);
+  if (!read_string(doc, "mime", mime))
+    return fail(error_code::bad_request, "mime must be a string", req.cid);
+  std::string type = mime.value_or("");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ')
+    type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; });
+  if (type.empty())
+    type = "application/octet-stream";
+  if (type.size() > max_mime_bytes || !valid_mime(type))
+    return fail(error_code::bad_request, "mime is not a MIME type", req.cid);
+  req.file_name = std::move(*name);
+  req.file_size = size->get<std::uint64_t>();
+  req.mime = std::move(type);
   return std::nullopt;
 }
 
@@ -445,6 +492,7 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
       req.thread = root;
       return read_history(doc, limits, req);
     }
+    case request_type::upload: req.cid = std::move(cid); return read_upload(doc, req);
     case request_type::history: return read_history(doc, limits, req);
     case request_type::search: return read_search(doc, req);
     case request_type::members: return read_members(doc, req);
@@ -944,6 +992,18 @@ std::string encode_typing(std::string_view room, std::string_view user) {
   auto out = start_event("typing");
   append_field(out, "room", room);
   append_field(out, "user", user);
+  out += '}';
+  return out;
+}
+
+std::string encode_upload(std::string_view room, std::string_view file, std::string_view url,
+                          std::string_view cid) {
+  auto out = start_event("upload", 64 + url.size());
+  append_field(out, "room", room);
+  append_field(out, "file", file);
+  append_field(out, "url", url);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
   out += '}';
   return out;
 }

@@ -53,7 +53,8 @@ enum class request_type {
   dms,
   search,
   members, ///< (1.1) a page of a room's member names
-  thread   ///< (1.2) a page of a thread's messages
+  thread,  ///< (1.2) a page of a thread's messages
+  upload   ///< (1.2) leave to upload a file
 };
 
 /// A decoded, validated client request.
@@ -79,6 +80,9 @@ struct request {
   std::optional<std::string> after;                   ///< members: the page starts after this name
   std::optional<message_id> reply_to;                 ///< send: optional, the message it quotes
   std::optional<message_id> thread;                   ///< send: optional, the thread's root; thread: the root
+  std::string file_name;                              ///< upload: the file's name (1 to 255 bytes)
+  std::uint64_t file_size = 0;                        ///< upload: its size in bytes
+  std::string mime;                                   ///< upload: its type, lower case, without parameters
 };
 
 /// Why a frame was refused.
@@ -176,6 +180,9 @@ std::string encode_presence_diff(std::string_view room, const std::vector<std::s
 std::string encode_members(std::string_view room, const std::vector<std::string>& names, std::size_t count,
                            bool more);
 std::string encode_typing(std::string_view room, std::string_view user);
+/// (1.2) Where to PUT the bytes of file `file`.
+std::string encode_upload(std::string_view room, std::string_view file, std::string_view url,
+                          std::string_view cid);
 std::string encode_history(std::string_view room, const message_page& page);
 /// (1.2) A page of a thread's messages, oldest first.
 std::string encode_thread(std::string_view room, message_id root, const message_page& page);

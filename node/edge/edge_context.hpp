@@ -9,6 +9,7 @@
 #include "node/edge/edge_stats.hpp"
 #include "node/process/metrics.hpp"
 #include "node/edge/session_registry.hpp"
+#include "node/edge/upload_receiver.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -50,6 +51,8 @@ struct edge_context {
   /// Asks the API actor; `done` runs on an actor thread with the answer.
   std::function<void(api_request, std::function<void(api_response)> done)> call_api;
 
+  /// Uploads and downloads of files; none: /files/ is not served.
+  const upload_settings* uploads = nullptr;
   edge_stats stats;
   stats_ptr chat; ///< what the chat counts, and whether its bus reaches Redis
 

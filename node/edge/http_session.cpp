@@ -1,10 +1,13 @@
 #include "node/edge/http_session.hpp"
 
 #include "node/edge/edge_stats.hpp"
+#include "node/edge/http_responses.hpp"
 #include "node/process/log.hpp"
 #include "node/process/metrics.hpp"
 #include "node/edge/origin_policy.hpp"
 #include "node/edge/static_files.hpp"
+#include "node/edge/file_download.hpp"
+#include "node/edge/upload_receiver.hpp"
 #include "node/edge/websocket_session.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -30,6 +33,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto write_timeout = 30s;
+/// How long a refused upload's remaining body is read and dropped.
+constexpr auto linger_timeout = 5s;
 constexpr std::uint64_t body_limit = 16 * 1024;
 
 constexpr const char* security_policy =
@@ -37,28 +42,6 @@ constexpr const char* security_policy =
   "style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 using request = http::request<http::string_body>;
-
-template <class Body>
-void common_headers(http::response<Body>& res) {
-  res.set(http::field::server, "chatnode/" CHATNODE_VERSION);
-  res.set("X-Content-Type-Options", "nosniff");
-}
-
-http::message_generator text_response(const request& req, http::status status, std::string body,
-                                      std::string_view type = "text/plain; charset=utf-8") {
-  http::response<http::string_body> res{status, req.version()};
-  common_headers(res);
-  res.set(http::field::content_type, type);
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  if (req.method() == http::verb::head) {
-    res.content_length(body.size());
-  } else {
-    res.body() = std::move(body);
-    res.prepare_payload();
-  }
-  return res;
-}
 
 /// A weak validator from size and modification time.
 std::string entity_tag(const fs::path& path) {
@@ -127,14 +110,88 @@ void http_session::run() {
 }
 
 void http_session::do_read() {
-  parser_.emplace();
-  parser_->header_limit(ctx_.max_header_bytes);
-  parser_->body_limit(body_limit);
+  header_parser_.emplace();
+  header_parser_->header_limit(ctx_.max_header_bytes);
+  // The body's limit depends on what the headers ask for: set after them.
+  header_parser_->body_limit(boost::none);
   // A slow request (slowloris) is cut off.
   stream_.expires_after(ctx_.header_timeout);
+  http::async_read_header(
+    stream_, buffer_, *header_parser_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_header(ec, n); });
+}
+
+void http_session::on_header(beast::error_code ec, std::size_t n) {
+  if (ec) {
+    on_read(ec, n);
+    return;
+  }
+  const auto& head = header_parser_->get();
+  if (head.method() == http::verb::put && path_of(head.target()).starts_with(upload_prefix) && ctx_.uploads) {
+    receive_upload();
+    return;
+  }
+  // Everything else has a small body (the API's JSON) or none. The limit
+  // is checked here: Beast checks a Content-Length only as headers end.
+  if (auto length = header_parser_->content_length(); length && *length > body_limit) {
+    on_read(http::error::body_limit, n);
+    return;
+  }
+  parser_.emplace(std::move(*header_parser_));
+  header_parser_.reset();
+  parser_->body_limit(body_limit);
   http::async_read(
     stream_, buffer_, *parser_,
     [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void http_session::receive_upload() {
+  auto receiver = std::make_shared<upload_receiver>(
+    stream_, buffer_, *header_parser_, *ctx_.uploads,
+    [self = shared_from_this()](std::optional<http::message_generator> answer, bool keep_alive) {
+      if (!answer) {
+        self->do_close();
+        return;
+      }
+      keep_alive = keep_alive && !self->ctx_.stopping.load();
+      if (keep_alive) {
+        self->respond(std::move(*answer), true);
+        return;
+      }
+      // A refused body may still be on its way: answer, then read and drop
+      // it for a while, so that the client reads the answer, not a reset.
+      self->stream_.expires_after(write_timeout);
+      beast::async_write(self->stream_, std::move(*answer), [self](beast::error_code e, std::size_t) {
+        if (e) {
+          self->do_close();
+          return;
+        }
+        self->linger();
+      });
+    });
+  header_parser_.reset();
+  receiver->run();
+}
+
+void http_session::linger() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.expires_after(linger_timeout);
+  buffer_.consume(buffer_.size());
+  stream_.async_read_some(buffer_.prepare(16384),
+                          [self = shared_from_this()](beast::error_code e, std::size_t) {
+                            if (e)
+                              return; // closed by the client, or the time is up: the socket closes with us
+                            self->linger_more();
+                          });
+}
+
+void http_session::linger_more() {
+  stream_.async_read_some(buffer_.prepare(16384),
+                          [self = shared_from_this()](beast::error_code e, std::size_t) {
+                            if (!e)
+                              self->linger_more();
+                          });
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -286,6 +343,8 @@ http::message_generator http_session::handle(const request& req) {
   }
   if (path == "/ws")
     return text_response(req, http::status::upgrade_required, "WebSocket upgrade required\n");
+  if (path.starts_with(files_prefix) && ctx_.uploads)
+    return file_download(req, path, *ctx_.uploads->store);
   return static_response(req, ctx_.web_root);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// One HTTP connection: serves static files, /healthz, /readyz and /metrics,
-// hands /ws upgrades to a WebSocket session after the Origin check, and
-// /api/ requests with the right key to the server API.
+// One HTTP connection: serves static files, /healthz, /readyz and /metrics;
+// streams uploads into the file store and serves stored files; hands /ws
+// upgrades to a WebSocket session after the Origin check, and /api/
+// requests with the right key to the server API.
 
 #include "node/edge/edge_context.hpp"
 #include "node/edge/io_pool.hpp"
@@ -11,6 +12,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message_generator.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <memory>
@@ -30,6 +32,12 @@ private:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
   void do_read();
+  /// Headers first: an upload's body is streamed, everything else read whole.
+  void on_header(boost::beast::error_code ec, std::size_t bytes);
+  void receive_upload();
+  /// After a refusal: reads and drops what the client still sends, for a while.
+  void linger();
+  void linger_more();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
@@ -48,6 +56,7 @@ private:
   edge_context& ctx_;
   io_worker& worker_;
   connection_slot slot_; ///< handed on to the WebSocket session on upgrade
+  std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> header_parser_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
 };
 

@@ -306,6 +306,11 @@ const std::vector<setting>& all_settings() {
     integer("presence", "big_room", &node_config::presence_big_room, 1, 1000000),
     number("presence", "batch_ms", &node_config::presence_batch_ms, 10, 60000),
     integer("presence", "batch_members", &node_config::presence_batch_members, 0, 100000000),
+    boolean("files", "enabled", &node_config::files_enabled),
+    text("files", "dir", &node_config::files_dir),
+    integer("files", "max_bytes", &node_config::files_max_bytes, 1, 1LL << 40),
+    string_list("files", "refused_types", &node_config::files_refused_types),
+    integer("files", "max_uploads_per_connection", &node_config::files_max_uploads_per_connection, 1, 10000),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

@@ -65,6 +65,12 @@ struct node_config {
   double presence_batch_ms = 500.0;     ///< a big room's presence changes go out at most this often
   std::int64_t presence_batch_members =
     10000; ///< and one interval later for every this many members (0: fixed)
+  // [files]
+  bool files_enabled = true;
+  std::string files_dir = "data/files"; ///< the directory store (relative: to the working directory)
+  std::int64_t files_max_bytes = 25LL << 20;
+  std::vector<std::string> files_refused_types; ///< "text/html", or "video/*"
+  std::int64_t files_max_uploads_per_connection = 10;
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

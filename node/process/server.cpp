@@ -12,6 +12,8 @@
 #include "actors/chat/session.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
+#include "node/files/directory_store.hpp"
+#include "actors/contracts/signing.hpp"
 #include "node/edge/io_pool.hpp"
 #include "node/edge/listener.hpp"
 #include "node/process/log.hpp"
@@ -373,6 +375,9 @@ int run_server(const node_config& config) {
   caf::actor_system system{caf_config};
   edge_context ctx;
   ctx.chat = std::make_shared<chat_stats>();
+  // Files outlive the connections that stream them.
+  directory_store file_store{config.files_dir};
+  upload_settings uploads{&file_store, {}};
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
                sweep_period_for(to_ms(config.idle_timeout_seconds))};
@@ -414,6 +419,18 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
+  // Files: on the embedded default for now. The ticket secret is this
+  // process's, so a PUT must come back to this node, and a restart voids
+  // tickets not yet used (they last 10 minutes).
+  if (config.files_enabled && config.redis_url.empty()) {
+    uploads.secret = random_bytes(32);
+    settings_for_sessions.uploads.secret = uploads.secret;
+    settings_for_sessions.uploads.max_bytes = static_cast<std::uint64_t>(config.files_max_bytes);
+    settings_for_sessions.uploads.refused_types = config.files_refused_types;
+    settings_for_sessions.uploads.max_open =
+      static_cast<std::size_t>(config.files_max_uploads_per_connection);
+    ctx.uploads = &uploads;
+  }
   ctx.spawn_session = [&system, hub, bus, directory,
                        settings = std::make_shared<const session_settings>(std::move(settings_for_sessions)),
                        chat = ctx.chat](sink_ptr sink, std::string id) {

@@ -227,6 +227,41 @@ BOOST_AUTO_TEST_CASE(message_template_matches_the_encoder) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(uploads_decode) {
+  auto up = decode_ok(
+    R"({"type":"upload","room":"r","name":"a b.PDF","size":1048576,"mime":"Application/PDF; x=1","cid":"u"})");
+  BOOST_TEST((up.type == request_type::upload));
+  BOOST_TEST(up.file_name == "a b.PDF");
+  BOOST_TEST(up.file_size == 1048576u);
+  BOOST_TEST(up.mime == "application/pdf"); // lower case, no parameters
+  BOOST_TEST(up.cid == "u");
+  // Browsers give an empty type for what they do not know.
+  BOOST_TEST(decode_ok(R"({"type":"upload","room":"r","name":"x","size":0,"mime":""})").mime ==
+             "application/octet-stream");
+  BOOST_TEST(decode_ok(R"({"type":"upload","room":"r","name":"x","size":0})").mime ==
+             "application/octet-stream");
+  BOOST_TEST(decode_ok(R"({"type":"upload","room":"r","name":")" + std::string(255, 'n') + R"(","size":1})")
+               .file_name.size() == 255u);
+  for (const auto& frame : std::vector<std::string>{
+         R"({"type":"upload","room":"r","size":1,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":"","size":1,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":")" + std::string(256, 'n') + R"(","size":1,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":"a\nb","size":1,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":-1,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":1.5,"cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":"1","cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":1,"mime":"pdf","cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":1,"mime":"text/h tml","cid":"u"})",
+         R"({"type":"upload","room":"r","name":"x","size":1,"mime":7,"cid":"u"})",
+       }) {
+    expect_error(frame, error_code::bad_request);
+    BOOST_TEST(decode_fail(frame).cid == "u");
+  }
+  BOOST_TEST(encode_upload("r", "f", "/files/upload/t", "c") ==
+             R"({"type":"upload","room":"r","file":"f","url":"/files/upload/t","cid":"c"})");
+}
+
 BOOST_AUTO_TEST_CASE(replies_and_threads_decode) {
   auto send = decode_ok(R"({"type":"send","room":"r","text":"x","cid":"k","reply_to":"5-1","thread":"4-0"})");
   BOOST_REQUIRE(send.reply_to);

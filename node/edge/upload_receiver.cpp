@@ -1,0 +1,187 @@
+#include "node/edge/upload_receiver.hpp"
+
+#include "node/edge/http_responses.hpp"
+
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+namespace chatnode {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A pause in the body this long ends the upload: slow links are fine, silent ones are not.
+constexpr auto idle_timeout = 30s;
+
+constexpr std::string_view unknown_ticket = "this upload link is unknown, used or expired\n";
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string hex(const unsigned char* bytes, unsigned size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < size; ++i) {
+    out += digits[bytes[i] >> 4];
+    out += digits[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+} // namespace
+
+upload_receiver::upload_receiver(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                 http::request_parser<http::empty_body>& header,
+                                 const upload_settings& settings, done_fn done)
+  : stream_(stream),
+    buffer_(buffer),
+    settings_(settings),
+    done_(std::move(done)) {
+  body_.emplace(std::move(header));
+}
+
+upload_receiver::~upload_receiver() {
+  if (hash_)
+    EVP_MD_CTX_free(hash_);
+}
+
+void upload_receiver::run() {
+  const auto& req = body_->get();
+  version_ = req.version();
+  auto target = req.target();
+  auto sealed = target.substr(upload_prefix.size(), target.find('?') - upload_prefix.size());
+  ticket_ = open_ticket(sealed, settings_.secret, unix_seconds());
+  // The body of a refused upload is not read: the connection closes after the answer.
+  if (!ticket_) {
+    finish(http::status::not_found, std::string{unknown_ticket}, false);
+    return;
+  }
+  if (auto length = body_->content_length()) {
+    if (*length > ticket_->size) {
+      finish(http::status::payload_too_large,
+             "the body is longer than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
+      return;
+    }
+    if (*length < ticket_->size) {
+      finish(http::status::bad_request,
+             "the body is shorter than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
+      return;
+    }
+  }
+  auto writer = settings_.store->create(ticket_->file);
+  if (!writer) {
+    finish(http::status::not_found, std::string{unknown_ticket}, false);
+    return;
+  }
+  writer_.emplace(std::move(*writer));
+  hash_ = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(hash_, EVP_sha256(), nullptr);
+  bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
+  body_->body_limit(ticket_->size);
+  if (!expects_continue) {
+    read_more();
+    return;
+  }
+  // A client that asked first (curl does for large bodies) is told to go on.
+  continue_ = {http::status::continue_, version_};
+  stream_.expires_after(idle_timeout);
+  http::async_write(stream_, continue_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) {
+      self->done_(std::nullopt, false);
+      return;
+    }
+    self->read_more();
+  });
+}
+
+void upload_receiver::read_more() {
+  auto& body = body_->get().body();
+  body.data = chunk_.data();
+  body.size = chunk_.size();
+  stream_.expires_after(idle_timeout);
+  http::async_read_some(
+    stream_, buffer_, *body_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+}
+
+void upload_receiver::on_read(beast::error_code ec) {
+  auto got = chunk_.size() - body_->get().body().size;
+  if (got > 0) {
+    received_ += got;
+    EVP_DigestUpdate(hash_, chunk_.data(), got);
+    if (!writer_->append(chunk_.data(), got)) {
+      finish(http::status::insufficient_storage, "the file store refused the bytes\n", false);
+      return;
+    }
+  }
+  if (ec == http::error::need_buffer)
+    ec = {};
+  if (ec == http::error::body_limit) {
+    finish(http::status::payload_too_large,
+           "the body is longer than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
+    return;
+  }
+  if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted) {
+    writer_.reset(); // the client is gone: nothing kept
+    done_(std::nullopt, false);
+    return;
+  }
+  if (ec) {
+    finish(http::status::bad_request, "bad request body: " + ec.message() + "\n", false);
+    return;
+  }
+  if (!body_->is_done()) {
+    read_more();
+    return;
+  }
+  if (received_ != ticket_->size) {
+    finish(http::status::bad_request,
+           "the body is shorter than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
+    return;
+  }
+  finish_stored();
+}
+
+void upload_receiver::finish_stored() {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned size = 0;
+  EVP_DigestFinal_ex(hash_, digest.data(), &size);
+  stored_file file{ticket_->file,
+                   ticket_->user,
+                   ticket_->room,
+                   ticket_->name,
+                   ticket_->mime,
+                   ticket_->size,
+                   hex(digest.data(), size),
+                   unix_seconds()};
+  if (!writer_->commit(file)) {
+    // Another upload of the same ticket finished first, or the disk refused.
+    finish(http::status::not_found, std::string{unknown_ticket}, false);
+    return;
+  }
+  writer_.reset();
+  nlohmann::json answer{{"file", file.id}, {"size", file.size}, {"mime", file.mime}, {"sha256", file.sha256}};
+  finish(http::status::created, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+         body_->get().keep_alive());
+}
+
+void upload_receiver::finish(http::status status, std::string body, bool keep_alive) {
+  writer_.reset();
+  bool json = status == http::status::created;
+  response_shape shape{version_, keep_alive, false};
+  done_(
+    text_response(shape, status, std::move(body), json ? "application/json" : "text/plain; charset=utf-8"),
+    keep_alive);
+}
+
+} // namespace chatnode

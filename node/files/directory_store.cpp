@@ -1,0 +1,170 @@
+#include "node/files/directory_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace chatnode {
+
+namespace fs = std::filesystem;
+
+file_writer::file_writer(int fd, fs::path part, fs::path data, fs::path meta)
+  : fd_(fd),
+    part_(std::move(part)),
+    data_(std::move(data)),
+    meta_(std::move(meta)) {}
+
+file_writer::file_writer(file_writer&& other) noexcept
+  : fd_(std::exchange(other.fd_, -1)),
+    part_(std::move(other.part_)),
+    data_(std::move(other.data_)),
+    meta_(std::move(other.meta_)),
+    done_(std::exchange(other.done_, true)) {}
+
+file_writer::~file_writer() {
+  if (!done_)
+    discard();
+}
+
+void file_writer::discard() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+  std::error_code ec;
+  fs::remove(part_, ec);
+  done_ = true;
+}
+
+bool file_writer::append(const void* bytes, std::size_t size) {
+  auto* at = static_cast<const char*>(bytes);
+  while (size > 0) {
+    auto n = ::write(fd_, at, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    at += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool file_writer::commit(const stored_file& d) {
+  if (::close(std::exchange(fd_, -1)) != 0) {
+    discard();
+    return false;
+  }
+  // The description first, then the bytes under their name: a reader that
+  // finds the bytes finds the description too.
+  nlohmann::json doc{{"id", d.id},     {"user", d.user}, {"room", d.room},     {"name", d.name},
+                     {"mime", d.mime}, {"size", d.size}, {"sha256", d.sha256}, {"created", d.created}};
+  auto temp = meta_;
+  temp += ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!out.flush()) {
+      discard();
+      return false;
+    }
+  }
+  std::error_code ec;
+  fs::rename(temp, meta_, ec);
+  // link() refuses an existing name: a file is never replaced.
+  if (ec || ::link(part_.c_str(), data_.c_str()) != 0) {
+    fs::remove(temp, ec);
+    discard();
+    return false;
+  }
+  fs::remove(part_, ec);
+  done_ = true;
+  return true;
+}
+
+directory_store::directory_store(fs::path root)
+  : root_(std::move(root)) {}
+
+std::string directory_store::prepare() const {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec)
+    return "cannot create the file store " + root_.string() + ": " + ec.message();
+  if (::access(root_.c_str(), W_OK) != 0)
+    return "cannot write to the file store " + root_.string();
+  return {};
+}
+
+fs::path directory_store::folder(std::string_view id) const {
+  return root_ / std::string{id.substr(0, 2)};
+}
+
+fs::path directory_store::data_path(std::string_view id) const {
+  return folder(id) / std::string{id};
+}
+
+std::optional<file_writer> directory_store::create(std::string_view id) const {
+  std::error_code ec;
+  fs::create_directories(folder(id), ec);
+  auto data = data_path(id);
+  auto part = data;
+  part += ".part";
+  auto meta = data;
+  meta += ".json";
+  if (fs::exists(data, ec) || fs::exists(meta, ec))
+    return std::nullopt;
+  int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return std::nullopt; // being written (EEXIST), or the disk refused
+  return file_writer{fd, part, data, meta};
+}
+
+std::optional<stored_file> directory_store::describe(std::string_view id) const {
+  auto meta = data_path(id);
+  meta += ".json";
+  std::ifstream in(meta, std::ios::binary);
+  if (!in)
+    return std::nullopt;
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto doc = nlohmann::json::parse(contents.str(), nullptr, false);
+  if (!doc.is_object())
+    return std::nullopt;
+  // Read by exact JSON types: a store shared by several nodes is outside input too.
+  auto text = [&doc](const char* key, std::string& out) {
+    auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string())
+      return false;
+    out = it->get<std::string>();
+    return true;
+  };
+  stored_file d;
+  auto size = doc.find("size");
+  auto created = doc.find("created");
+  if (!text("id", d.id) || !text("user", d.user) || !text("room", d.room) || !text("name", d.name) ||
+      !text("mime", d.mime) || !text("sha256", d.sha256) || size == doc.end() ||
+      !size->is_number_unsigned() || created == doc.end() || !created->is_number_integer())
+    return std::nullopt;
+  d.size = size->get<std::uint64_t>();
+  d.created = created->get<std::int64_t>();
+  std::error_code ec;
+  if (d.id != id || !fs::exists(data_path(id), ec))
+    return std::nullopt;
+  return d;
+}
+
+bool directory_store::remove(std::string_view id) const {
+  std::error_code ec;
+  auto data = data_path(id);
+  auto meta = data;
+  meta += ".json";
+  bool had = fs::remove(data, ec);
+  fs::remove(meta, ec);
+  return had;
+}
+
+} // namespace chatnode

@@ -1,0 +1,72 @@
+#pragma once
+// The file store in a directory (the embedded default's, or a volume every
+// node mounts): each file is `<root>/<2 chars>/<id>` with its description
+// beside it in `<id>.json`. A file is written once: creating it while it
+// exists or is being written fails, which makes an upload ticket good for
+// one upload. Writes and reads are the page cache's: like the static files,
+// they run on the I/O thread that moves the bytes.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chatnode {
+
+/// What the store knows of a file.
+struct stored_file {
+  std::string id;
+  std::string user; ///< who uploaded it
+  std::string room; ///< the room it was uploaded to
+  std::string name;
+  std::string mime;
+  std::uint64_t size = 0;
+  std::string sha256;       ///< hex
+  std::int64_t created = 0; ///< seconds since the epoch
+};
+
+/// A file being written; removed unless committed.
+class file_writer {
+public:
+  file_writer(int fd, std::filesystem::path part, std::filesystem::path data, std::filesystem::path meta);
+  file_writer(file_writer&& other) noexcept;
+  file_writer& operator=(file_writer&&) = delete;
+  ~file_writer();
+
+  /// False when the disk refused (full, gone).
+  bool append(const void* bytes, std::size_t size);
+  /// Makes the file and its description visible under its id.
+  bool commit(const stored_file& description);
+
+private:
+  void discard();
+
+  int fd_ = -1;
+  std::filesystem::path part_, data_, meta_;
+  bool done_ = false;
+};
+
+class directory_store {
+public:
+  explicit directory_store(std::filesystem::path root);
+
+  /// Creates the root if needed; an error message when it cannot be written.
+  std::string prepare() const;
+  /// A writer for a new file; none when `id` exists, is being written, or
+  /// the disk refused.
+  std::optional<file_writer> create(std::string_view id) const;
+  /// The file's description; none when there is no such (whole) file.
+  std::optional<stored_file> describe(std::string_view id) const;
+  /// Where the file's bytes are.
+  std::filesystem::path data_path(std::string_view id) const;
+  /// Removes the file and its description; false when there was none.
+  bool remove(std::string_view id) const;
+
+private:
+  std::filesystem::path folder(std::string_view id) const;
+
+  std::filesystem::path root_;
+};
+
+} // namespace chatnode

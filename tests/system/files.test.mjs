@@ -1,0 +1,260 @@
+// Files (PROTOCOL.md, "Files and images (1.2)") on the embedded default,
+// against a real node: `upload` over the WebSocket, the bytes PUT with
+// Node's fetch (undici) and with curl, downloads read back byte for byte,
+// one byte range honoured, and every bad upload refused with nothing left
+// in the store. Twenty uploads of 25 MiB at once do not cost the node
+// 500 MiB: the bytes go to the store as they arrive.
+//
+//   CHATNODE_BIN=build/chatnode node --test tests/system/files.test.mjs
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client, Node, waitFor } from './lib.mjs';
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** A raw client that can ask and wait for the answer. */
+class Uploader extends Client {
+  async ask(request) {
+    const from = this.events.length;
+    const cid = `c${Math.random().toString(36).slice(2)}`;
+    this.send({ ...request, cid });
+    return waitFor(() => this.events.slice(from).find((e) => e.cid === cid), `${this.name}: answer to ${request.type}`);
+  }
+  async upload(room, name, size, mime) {
+    const answer = await this.ask({ type: 'upload', room, name, size, mime });
+    assert.equal(answer.type, 'upload', JSON.stringify(answer));
+    return answer;
+  }
+}
+
+/** Every file name under the store's directory (bytes, descriptions, parts). */
+function storeEntries(dir) {
+  try {
+    return readdirSync(dir, { recursive: true }).filter((f) => f.includes('.') || f.length === 22);
+  } catch {
+    return [];
+  }
+}
+
+function rssKiB(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+  return Number(m[1]);
+}
+
+let dir, node, base, ann;
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-'));
+  node = await new Node('files', '', {
+    CHATNODE_FILES_DIR: path.join(dir, 'store'),
+    CHATNODE_FILES_MAX_BYTES: String(25 * MiB),
+    CHATNODE_FILES_REFUSED_TYPES: 'text/x-shellscript, video/*',
+    CHATNODE_FILES_MAX_UPLOADS_PER_CONNECTION: '30',
+  }).start();
+  base = `http://127.0.0.1:${node.port}`;
+  ann = await new Uploader(node, 'ann').connect();
+  await ann.join('files');
+});
+after(async () => {
+  ann?.close();
+  await node?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('uploading and downloading', () => {
+  test('a PDF PUT with fetch comes back byte for byte, as an attachment that nothing runs', async () => {
+    const bytes = randomBytes(300 * 1024);
+    const up = await ann.upload('files', 'Q3 "final" report.pdf', bytes.length, 'application/pdf');
+    assert.match(up.file, /^[A-Za-z0-9_-]{22}$/);
+    assert.ok(up.url.startsWith('/files/upload/'));
+    const put = await fetch(base + up.url, { method: 'PUT', body: bytes });
+    assert.equal(put.status, 201);
+    assert.deepEqual(await put.json(), { file: up.file, size: bytes.length, mime: 'application/pdf', sha256: sha256(bytes) });
+
+    const got = await fetch(`${base}/files/${up.file}/report.pdf`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'application/octet-stream');
+    assert.match(got.headers.get('content-disposition'), /^attachment; /);
+    assert.match(got.headers.get('content-disposition'), /filename\*=UTF-8''Q3%20%22final%22%20report\.pdf$/);
+    assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(got.headers.get('content-security-policy'), /^sandbox/);
+    assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(bytes));
+
+    // The same URL again: used.
+    const again = await fetch(base + up.url, { method: 'PUT', body: bytes });
+    assert.equal(again.status, 404);
+    // Revalidation by its hash.
+    const cached = await fetch(`${base}/files/${up.file}/x`, { headers: { 'if-none-match': got.headers.get('etag') } });
+    assert.equal(cached.status, 304);
+  });
+
+  test('images are shown inline with their type; HTML never is', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const img = await ann.upload('files', 'dot.png', png.length, 'image/png');
+    assert.equal((await fetch(base + img.url, { method: 'PUT', body: png })).status, 201);
+    const shown = await fetch(`${base}/files/${img.file}/dot.png`);
+    assert.equal(shown.headers.get('content-type'), 'image/png');
+    assert.match(shown.headers.get('content-disposition'), /^inline; /);
+
+    const html = Buffer.from('<script>alert(document.cookie)</script>');
+    const page = await ann.upload('files', 'page.html', html.length, 'text/html');
+    assert.equal((await fetch(base + page.url, { method: 'PUT', body: html })).status, 201);
+    const served = await fetch(`${base}/files/${page.file}/page.html`);
+    assert.equal(served.headers.get('content-type'), 'application/octet-stream');
+    assert.match(served.headers.get('content-disposition'), /^attachment; /);
+    assert.match(served.headers.get('content-security-policy'), /^sandbox/);
+  });
+
+  test('curl uploads with Expect: 100-continue and reads byte ranges', async () => {
+    const bytes = randomBytes(3 * MiB);
+    const file = path.join(dir, 'big.bin');
+    writeFileSync(file, bytes);
+    const up = await ann.upload('files', 'big.bin', bytes.length, '');
+    // curl asks before sending a body this large; the node must say go on.
+    const out = execFileSync('curl', ['-sS', '-H', 'Expect: 100-continue', '-T', file, '-w', '\n%{http_code}', base + up.url],
+      { encoding: 'utf8' }).trim().split('\n');
+    assert.equal(out.at(-1), '201', out.join('\n'));
+    assert.equal(JSON.parse(out[0]).sha256, sha256(bytes));
+    assert.equal(JSON.parse(out[0]).mime, 'application/octet-stream');
+
+    const url = `${base}/files/${up.file}/big.bin`;
+    const part = execFileSync('curl', ['-sS', '-r', '1000-1999', url]);
+    assert.deepEqual(part, bytes.subarray(1000, 2000));
+    const tail = execFileSync('curl', ['-sS', '-r', '-100', url]);
+    assert.deepEqual(tail, bytes.subarray(bytes.length - 100));
+    const headers = execFileSync('curl', ['-sS', '-D', '-', '-o', '/dev/null', '-r', '1000-1999', url], { encoding: 'utf8' });
+    assert.match(headers, /^HTTP\/1\.1 206/);
+    assert.match(headers, new RegExp(`content-range: bytes 1000-1999/${bytes.length}`, 'i'));
+    const past = await fetch(url, { headers: { range: `bytes=${bytes.length}-` } });
+    assert.equal(past.status, 416);
+    assert.equal(past.headers.get('content-range'), `bytes */${bytes.length}`);
+    const head = await fetch(url, { method: 'HEAD' });
+    assert.equal(head.headers.get('content-length'), String(bytes.length));
+  });
+
+  test('unknown, forged and malformed files and links answer 404', async () => {
+    for (const p of ['/files/AAAAAAAAAAAAAAAAAAAAAA/x', '/files/../config/node.toml', '/files/x', '/files/'])
+      assert.equal((await fetch(base + p)).status, 404, p);
+    const up = await ann.upload('files', 'a.txt', 3, 'text/plain');
+    const forged = up.url.slice(0, -3) + (up.url.endsWith('AAA') ? 'BBB' : 'AAA');
+    assert.equal((await fetch(base + forged, { method: 'PUT', body: 'abc' })).status, 404);
+    assert.equal((await fetch(`${base}/files/upload/nonsense`, { method: 'PUT', body: 'abc' })).status, 404);
+  });
+});
+
+describe('bad uploads: refused, nothing kept', () => {
+  const kept = (file) => storeEntries(path.join(dir, 'store')).filter((f) => f.includes(file));
+
+  test('a body longer than announced: 413, by its length or as it streams', async () => {
+    const byLength = await ann.upload('files', 'x.bin', 1000, '');
+    const r1 = await fetch(base + byLength.url, { method: 'PUT', body: randomBytes(1001) });
+    assert.equal(r1.status, 413);
+    assert.match(await r1.text(), /longer than the 1000 bytes announced/);
+    // Chunked: no length up front, cut off as it passes the size.
+    const streamed = await ann.upload('files', 'y.bin', 100 * 1024, '');
+    const body = new ReadableStream({
+      start(c) { for (let i = 0; i < 4; i++) c.enqueue(randomBytes(64 * 1024)); c.close(); },
+    });
+    const r2 = await fetch(base + streamed.url, { method: 'PUT', body, duplex: 'half' });
+    assert.equal(r2.status, 413);
+    for (const up of [byLength, streamed]) {
+      assert.equal((await fetch(`${base}/files/${up.file}/x`)).status, 404);
+      assert.deepEqual(kept(up.file), []);
+    }
+  });
+
+  test('a body shorter than announced: 400', async () => {
+    const up = await ann.upload('files', 'short.bin', 1000, '');
+    const r = await fetch(base + up.url, { method: 'PUT', body: randomBytes(999) });
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /shorter than the 1000 bytes announced/);
+    const chunked = await ann.upload('files', 'short2.bin', 200 * 1024, '');
+    const body = new ReadableStream({ start(c) { c.enqueue(randomBytes(1000)); c.close(); } });
+    const r2 = await fetch(base + chunked.url, { method: 'PUT', body, duplex: 'half' });
+    assert.equal(r2.status, 400);
+    assert.deepEqual([...kept(up.file), ...kept(chunked.file)], []);
+  });
+
+  test('a client gone halfway leaves nothing, and may try the same link again', async () => {
+    const bytes = randomBytes(1 * MiB);
+    const up = await ann.upload('files', 'half.bin', bytes.length, '');
+    const socket = net.connect(node.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`PUT ${up.url} HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+    socket.write(bytes.subarray(0, bytes.length / 2));
+    await waitFor(() => kept(up.file).some((f) => f.endsWith('.part')), 'the upload to begin');
+    socket.destroy();
+    await waitFor(() => kept(up.file).length === 0, 'the partial file to be removed');
+    assert.equal((await fetch(`${base}/files/${up.file}/x`)).status, 404);
+    const retry = await fetch(base + up.url, { method: 'PUT', body: bytes });
+    assert.equal(retry.status, 201);
+  });
+
+  test('what the upload request asks is checked first', async () => {
+    const refusal = async (client, request) => {
+      const answer = await client.ask({ type: 'upload', ...request });
+      assert.equal(answer.type, 'error', JSON.stringify(answer));
+      return answer;
+    };
+    const tooLarge = await refusal(ann, { room: 'files', name: 'huge.iso', size: 25 * MiB + 1, mime: '' });
+    assert.equal(tooLarge.code, 'too_large');
+    assert.match(tooLarge.reason, /26214400 bytes/);
+    assert.equal((await refusal(ann, { room: 'files', name: 'a.sh', size: 5, mime: 'text/x-shellscript' })).code, 'forbidden');
+    assert.equal((await refusal(ann, { room: 'files', name: 'a.mp4', size: 5, mime: 'video/mp4' })).code, 'forbidden');
+    assert.equal((await refusal(ann, { room: 'elsewhere', name: 'a.txt', size: 5, mime: '' })).code, 'not_joined');
+    assert.equal((await refusal(ann, { room: 'files', name: 'a.txt', size: -5, mime: '' })).code, 'bad_request');
+
+    const bob = await new Uploader(node, 'bob').connect();
+    await bob.join('files');
+    for (let i = 0; i < 30; i++) await bob.upload('files', `f${i}.txt`, 1, '');
+    const tooMany = await refusal(bob, { room: 'files', name: 'one-more.txt', size: 1, mime: '' });
+    assert.equal(tooMany.code, 'rate_limited');
+    bob.close();
+  });
+});
+
+test('twenty uploads of 25 MiB at once: the node holds the buffers, not the files', async () => {
+  const count = 20, size = 25 * MiB, chunk = randomBytes(256 * 1024);
+  const before = rssKiB(node.child.pid);
+  const uploads = [];
+  for (let i = 0; i < count; i++) uploads.push(await ann.upload('files', `big${i}.bin`, size, ''));
+  // Each upload sends half its body, then waits until every one has, so
+  // that all twenty are open in the node at once when it is measured.
+  let halfway = 0, release;
+  const gate = new Promise((r) => { release = r; });
+  const puts = uploads.map((up) => {
+    let sent = 0, waited = false;
+    const body = new ReadableStream({
+      async pull(c) {
+        if (!waited && sent >= size / 2) {
+          waited = true;
+          halfway += 1;
+          await gate;
+        }
+        const n = Math.min(chunk.length, size - sent);
+        c.enqueue(chunk.subarray(0, n));
+        sent += n;
+        if (sent === size) c.close();
+      },
+    });
+    return fetch(base + up.url, { method: 'PUT', body, duplex: 'half', headers: { 'content-length': String(size) } });
+  });
+  await waitFor(() => halfway === count, 'every upload halfway', 120000);
+  // What the node received is on disk (the kernel's socket buffers hold the rest).
+  await waitFor(() => storeEntries(path.join(dir, 'store')).filter((f) => f.endsWith('.part')).length === count,
+    'twenty files being written', 30000);
+  const during = rssKiB(node.child.pid);
+  release();
+  const answers = await Promise.all(puts);
+  assert.deepEqual(answers.map((r) => r.status), Array(count).fill(201));
+  console.log(`# RSS before ${before} KiB, with ${count} uploads of 25 MiB half received ${during} KiB (+${during - before} KiB)`);
+  // 250 MiB received meanwhile; 64 KiB of buffer per upload is what it may cost.
+  assert.ok(during - before < 32 * 1024, `RSS grew by ${during - before} KiB`);
+});
