@@ -2,7 +2,7 @@
 # Installs what chatnode needs on Debian 12 and is not there yet.
 #   deploy/install-deps.sh          build and run
 #   deploy/install-deps.sh --test   also the test suite's needs (redis-server, postgresql-15,
-#                                   Boost.Test, libvips (thumbnails), chromium and an emoji font, playwright-core, Docker's
+#                                   Boost.Test, chromium and an emoji font, playwright-core, Docker's
 #                                   engine and docker-compose, iptables, debootstrap, and the interop suite's
 #                                   WebSocket clients: python3-websockets, Go with gorilla/websocket)
 # Idempotent and quiet: prints only what it installs.
@@ -15,10 +15,10 @@ with_tests=false
 
 packages=(
   g++ cmake ninja-build pkg-config ccache
-  libcaf-dev libboost1.81-dev libhiredis-dev libpq-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev
+  libcaf-dev libboost1.81-dev libhiredis-dev libpq-dev nlohmann-json3-dev libtomlplusplus-dev libssl-dev libvips-dev
 )
 if $with_tests; then
-  packages+=(libboost-test1.81-dev libvips-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
+  packages+=(libboost-test1.81-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
              docker.io docker-compose iptables debootstrap clang-format
              python3-websockets golang-go golang-github-gorilla-websocket-dev)
 fi

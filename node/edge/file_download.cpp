@@ -72,18 +72,35 @@ bool attribute_char(unsigned char c) {
          std::string_view{"!#$&+-.^_`|~"}.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-template <class Body>
-void file_headers(http::response<Body>& res, const stored_file& file) {
-  common_headers(res);
+/// What is sent: the file itself or its thumbnail.
+struct served {
+  std::filesystem::path path;
+  std::string type;        ///< Content-Type
+  std::string disposition; ///< Content-Disposition
+  std::string tag;         ///< ETag
+};
+
+served file_itself(const directory_store& store, const stored_file& file) {
   bool image = inline_image(file.mime);
-  res.set(http::field::content_type, image ? file.mime : "application/octet-stream");
-  res.set(http::field::content_disposition, content_disposition(image ? "inline" : "attachment", file.name));
+  return {store.data_path(file.id), image ? file.mime : "application/octet-stream",
+          content_disposition(image ? "inline" : "attachment", file.name), "\"" + file.sha256 + "\""};
+}
+
+served thumbnail_of(const directory_store& store, const stored_file& file) {
+  return {store.thumb_path(file.id), file.thumb_mime, "inline", "\"" + file.sha256 + "-thumb\""};
+}
+
+template <class Body>
+void file_headers(http::response<Body>& res, const served& what) {
+  common_headers(res);
+  res.set(http::field::content_type, what.type);
+  res.set(http::field::content_disposition, what.disposition);
   // Whatever the bytes are, a browser runs nothing of them.
   res.set("Content-Security-Policy",
           "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
   // Revalidated each time (a cheap 304): a deleted file must stop showing.
   res.set(http::field::cache_control, "private, no-cache");
-  res.set(http::field::etag, "\"" + file.sha256 + "\"");
+  res.set(http::field::etag, what.tag);
   res.set(http::field::accept_ranges, "bytes");
 }
 
@@ -113,23 +130,26 @@ std::string content_disposition(std::string_view kind, std::string_view name) {
 http::message_generator file_download(const http::request<http::string_body>& req, std::string_view path,
                                       const directory_store& store) {
   auto rest = path.substr(files_prefix.size());
+  bool thumb = rest.starts_with(thumb_segment);
+  if (thumb)
+    rest.remove_prefix(thumb_segment.size());
   auto id = rest.substr(0, rest.find('/'));
   auto not_found = [&] { return text_response(req, http::status::not_found, "no such file\n"); };
   if (!valid_file_id(id))
     return not_found();
   auto file = store.describe(id);
-  if (!file)
+  if (!file || (thumb && file->thumb_mime.empty()))
     return not_found();
-  auto tag = "\"" + file->sha256 + "\"";
-  if (req[http::field::if_none_match] == tag) {
+  auto what = thumb ? thumbnail_of(store, *file) : file_itself(store, *file);
+  if (req[http::field::if_none_match] == what.tag) {
     http::response<http::empty_body> res{http::status::not_modified, req.version()};
-    file_headers(res, *file);
+    file_headers(res, what);
     res.keep_alive(req.keep_alive());
     return res;
   }
   file_range_body::value_type body;
   beast::error_code ec;
-  body.file.open(store.data_path(id).c_str(), beast::file_mode::scan, ec);
+  body.file.open(what.path.c_str(), beast::file_mode::scan, ec);
   if (ec)
     return not_found();
   auto size = body.file.size(ec);
@@ -138,10 +158,10 @@ http::message_generator file_download(const http::request<http::string_body>& re
   // If-Range naming another version: the whole file, not a piece of the wrong one.
   auto if_range = req[http::field::if_range];
   auto range =
-    if_range.empty() || if_range == tag ? read_range(req[http::field::range], size) : range_answer{};
+    if_range.empty() || if_range == what.tag ? read_range(req[http::field::range], size) : range_answer{};
   if (range.verdict == range_verdict::unsatisfiable) {
     http::response<http::empty_body> res{http::status::range_not_satisfiable, req.version()};
-    file_headers(res, *file);
+    file_headers(res, what);
     res.set(http::field::content_range, "bytes */" + std::to_string(size));
     res.content_length(0);
     res.keep_alive(req.keep_alive());
@@ -155,7 +175,7 @@ http::message_generator file_download(const http::request<http::string_body>& re
   auto offset = body.offset;
   http::response<file_range_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
                                       std::make_tuple(status, req.version())};
-  file_headers(res, *file);
+  file_headers(res, what);
   if (partial)
     res.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" +
                                           std::to_string(offset + length - 1) + "/" + std::to_string(size));

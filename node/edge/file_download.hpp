@@ -1,5 +1,6 @@
 #pragma once
-// GET and HEAD of a stored file (`/files/<id>/<name>`): images inline with
+// GET and HEAD of a stored file (`/files/<id>/<name>`) or of an image's
+// thumbnail (`/files/thumb/<id>`): images inline with
 // their type, everything else as an attachment of type
 // application/octet-stream; never HTML inline (nosniff, CSP sandbox); one
 // byte range honoured; an ETag from the content's hash.
@@ -14,6 +15,8 @@
 namespace chatnode {
 
 inline constexpr std::string_view files_prefix = "/files/";
+/// `/files/thumb/<id>`: an image's thumbnail.
+inline constexpr std::string_view thumb_segment = "thumb/";
 
 /// The answer to a download request for `path` (which starts with files_prefix).
 boost::beast::http::message_generator file_download(

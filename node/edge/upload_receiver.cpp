@@ -1,7 +1,10 @@
 #include "node/edge/upload_receiver.hpp"
 
+#include "node/edge/file_download.hpp"
 #include "node/edge/http_responses.hpp"
+#include "node/files/thumbnailer.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -76,6 +79,10 @@ void upload_receiver::run() {
              "the body is shorter than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
       return;
     }
+  }
+  if (auto problem = settings_.store->prepare(); !problem.empty()) {
+    finish(http::status::insufficient_storage, "the file store cannot be written\n", false);
+    return;
   }
   auto writer = settings_.store->create(ticket_->file);
   if (!writer) {
@@ -163,14 +170,43 @@ void upload_receiver::finish_stored() {
                    ticket_->mime,
                    ticket_->size,
                    hex(digest.data(), size),
-                   unix_seconds()};
+                   unix_seconds(),
+                   0,
+                   0,
+                   {}};
   if (!writer_->commit(file)) {
     // Another upload of the same ticket finished first, or the disk refused.
     finish(http::status::not_found, std::string{unknown_ticket}, false);
     return;
   }
   writer_.reset();
+  if (settings_.images && inline_image(file.mime)) {
+    // Decoding takes tens of milliseconds: on the image workers, then back
+    // to this connection's thread. A full queue: kept without a thumbnail.
+    auto queued = settings_.images->post([self = shared_from_this(), file]() mutable {
+      const auto& store = *self->settings_.store;
+      std::string thumb_mime;
+      if (auto facts = make_thumbnail(store.data_path(file.id), store.thumb_path(file.id), &thumb_mime)) {
+        file.width = facts->width;
+        file.height = facts->height;
+        if (facts->thumbnail)
+          file.thumb_mime = thumb_mime;
+        store.update(file);
+      }
+      boost::asio::post(self->stream_.get_executor(), [self, file] { self->answer_created(file); });
+    });
+    if (queued)
+      return;
+  }
+  answer_created(file);
+}
+
+void upload_receiver::answer_created(const stored_file& file) {
   nlohmann::json answer{{"file", file.id}, {"size", file.size}, {"mime", file.mime}, {"sha256", file.sha256}};
+  if (file.width > 0) {
+    answer["width"] = file.width;
+    answer["height"] = file.height;
+  }
   finish(http::status::created, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
          body_->get().keep_alive());
 }

@@ -7,6 +7,7 @@
 
 #include "actors/contracts/upload_ticket.hpp"
 #include "node/files/directory_store.hpp"
+#include "node/files/image_workers.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -30,7 +31,8 @@ inline constexpr std::string_view upload_prefix = "/files/upload/";
 /// What an upload needs from the node.
 struct upload_settings {
   const directory_store* store = nullptr;
-  std::string secret; ///< seals and opens upload tickets
+  std::string secret;              ///< seals and opens upload tickets
+  image_workers* images = nullptr; ///< makes thumbnails; none: images are kept as plain files
 };
 
 class upload_receiver : public std::enable_shared_from_this<upload_receiver> {
@@ -53,6 +55,8 @@ private:
   void on_read(boost::beast::error_code ec);
   void finish(boost::beast::http::status status, std::string body, bool keep_alive);
   void finish_stored();
+  /// 201 with what the store now holds.
+  void answer_created(const stored_file& file);
 
   boost::beast::tcp_stream& stream_;
   boost::beast::flat_buffer& buffer_;

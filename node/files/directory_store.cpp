@@ -13,6 +13,38 @@ namespace chatnode {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// Writes a description beside the file, replacing any: a reader sees the old one or the new one.
+bool write_description(const fs::path& meta, const stored_file& d) {
+  nlohmann::json doc{{"id", d.id},
+                     {"user", d.user},
+                     {"room", d.room},
+                     {"name", d.name},
+                     {"mime", d.mime},
+                     {"size", d.size},
+                     {"sha256", d.sha256},
+                     {"created", d.created},
+                     {"width", d.width},
+                     {"height", d.height},
+                     {"thumb_mime", d.thumb_mime}};
+  auto temp = meta;
+  temp += ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!out.flush())
+      return false;
+  }
+  std::error_code ec;
+  fs::rename(temp, meta, ec);
+  if (ec)
+    fs::remove(temp, ec);
+  return !ec;
+}
+
+} // namespace
+
 file_writer::file_writer(int fd, fs::path part, fs::path data, fs::path meta)
   : fd_(fd),
     part_(std::move(part)),
@@ -61,23 +93,9 @@ bool file_writer::commit(const stored_file& d) {
   }
   // The description first, then the bytes under their name: a reader that
   // finds the bytes finds the description too.
-  nlohmann::json doc{{"id", d.id},     {"user", d.user}, {"room", d.room},     {"name", d.name},
-                     {"mime", d.mime}, {"size", d.size}, {"sha256", d.sha256}, {"created", d.created}};
-  auto temp = meta_;
-  temp += ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!out.flush()) {
-      discard();
-      return false;
-    }
-  }
   std::error_code ec;
-  fs::rename(temp, meta_, ec);
   // link() refuses an existing name: a file is never replaced.
-  if (ec || ::link(part_.c_str(), data_.c_str()) != 0) {
-    fs::remove(temp, ec);
+  if (!write_description(meta_, d) || ::link(part_.c_str(), data_.c_str()) != 0) {
     discard();
     return false;
   }
@@ -105,6 +123,21 @@ fs::path directory_store::folder(std::string_view id) const {
 
 fs::path directory_store::data_path(std::string_view id) const {
   return folder(id) / std::string{id};
+}
+
+fs::path directory_store::thumb_path(std::string_view id) const {
+  auto path = data_path(id);
+  path += ".thumb";
+  return path;
+}
+
+bool directory_store::update(const stored_file& d) const {
+  std::error_code ec;
+  if (!fs::exists(data_path(d.id), ec))
+    return false;
+  auto meta = data_path(d.id);
+  meta += ".json";
+  return write_description(meta, d);
 }
 
 std::optional<file_writer> directory_store::create(std::string_view id) const {
@@ -151,6 +184,16 @@ std::optional<stored_file> directory_store::describe(std::string_view id) const 
     return std::nullopt;
   d.size = size->get<std::uint64_t>();
   d.created = created->get<std::int64_t>();
+  // An image's facts, when known.
+  auto width = doc.find("width");
+  auto height = doc.find("height");
+  if (width != doc.end() && width->is_number_unsigned() && height != doc.end() &&
+      height->is_number_unsigned() && width->get<std::uint64_t>() < (1u << 20) &&
+      height->get<std::uint64_t>() < (1u << 20)) {
+    d.width = static_cast<int>(width->get<std::uint64_t>());
+    d.height = static_cast<int>(height->get<std::uint64_t>());
+  }
+  text("thumb_mime", d.thumb_mime);
   std::error_code ec;
   if (d.id != id || !fs::exists(data_path(id), ec))
     return std::nullopt;
@@ -164,6 +207,7 @@ bool directory_store::remove(std::string_view id) const {
   meta += ".json";
   bool had = fs::remove(data, ec);
   fs::remove(meta, ec);
+  fs::remove(thumb_path(id), ec);
   return had;
 }
 

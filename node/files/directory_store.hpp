@@ -24,6 +24,9 @@ struct stored_file {
   std::uint64_t size = 0;
   std::string sha256;       ///< hex
   std::int64_t created = 0; ///< seconds since the epoch
+  int width = 0;            ///< an image's, as displayed (0: not an image, or unknown)
+  int height = 0;
+  std::string thumb_mime; ///< the thumbnail's type; empty: none
 };
 
 /// A file being written; removed unless committed.
@@ -60,7 +63,12 @@ public:
   std::optional<stored_file> describe(std::string_view id) const;
   /// Where the file's bytes are.
   std::filesystem::path data_path(std::string_view id) const;
-  /// Removes the file and its description; false when there was none.
+  /// Where its thumbnail is written and read.
+  std::filesystem::path thumb_path(std::string_view id) const;
+  /// Replaces a stored file's description (an image's facts added); false
+  /// when the file is gone.
+  bool update(const stored_file& description) const;
+  /// Removes the file, its thumbnail and its description; false when there was none.
   bool remove(std::string_view id) const;
 
 private:

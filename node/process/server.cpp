@@ -13,6 +13,8 @@
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
 #include "node/files/directory_store.hpp"
+#include "node/files/image_workers.hpp"
+#include "node/files/thumbnailer.hpp"
 #include "actors/contracts/signing.hpp"
 #include "node/edge/io_pool.hpp"
 #include "node/edge/listener.hpp"
@@ -381,6 +383,9 @@ int run_server(const node_config& config) {
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
                sweep_period_for(to_ms(config.idle_timeout_seconds))};
+  // Thumbnails are made off the I/O and actor threads; the workers stop
+  // before the I/O threads they hand results back to.
+  image_workers images{1, 64};
   // Redis links, timers and signals run on the first I/O thread.
   auto& ioc = pool.at(0).context();
 
@@ -430,6 +435,12 @@ int run_server(const node_config& config) {
     settings_for_sessions.uploads.max_open =
       static_cast<std::size_t>(config.files_max_uploads_per_connection);
     ctx.uploads = &uploads;
+    try {
+      init_image_library("chatnode");
+      uploads.images = &images;
+    } catch (const std::exception& e) {
+      log::warn("thumbnails_off", {{"reason", e.what()}});
+    }
   }
   ctx.spawn_session = [&system, hub, bus, directory,
                        settings = std::make_shared<const session_settings>(std::move(settings_for_sessions)),

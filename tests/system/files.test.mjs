@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { png } from './files.mjs';
 import { Client, Node, waitFor } from './lib.mjs';
 
 const MiB = 1024 * 1024;
@@ -110,6 +111,34 @@ describe('uploading and downloading', () => {
     assert.equal(served.headers.get('content-type'), 'application/octet-stream');
     assert.match(served.headers.get('content-disposition'), /^attachment; /);
     assert.match(served.headers.get('content-security-policy'), /^sandbox/);
+  });
+
+  test('an image gets its size and a thumbnail of at most 320 pixels, read by libmagic', async () => {
+    const bytes = png(800, 600);
+    const up = await ann.upload('files', 'photo.png', bytes.length, 'image/png');
+    const put = await fetch(base + up.url, { method: 'PUT', body: bytes });
+    assert.equal(put.status, 201);
+    const answer = await put.json();
+    assert.equal(answer.width, 800);
+    assert.equal(answer.height, 600);
+    const thumb = await fetch(`${base}/files/thumb/${up.file}`);
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+    assert.match(thumb.headers.get('content-disposition'), /^inline/);
+    assert.match(thumb.headers.get('content-security-policy'), /^sandbox/);
+    const file = path.join(dir, 'thumb.jpg');
+    writeFileSync(file, Buffer.from(await thumb.arrayBuffer()));
+    // file(1) reads the JPEG's own header: 320 wide, proportions kept.
+    assert.match(execFileSync('file', ['-b', file], { encoding: 'utf8' }), /^JPEG image data.*\b320x240\b/);
+
+    // Not an image, whatever it says: kept as a file, no size, no thumbnail.
+    const fake = Buffer.from('not a picture at all');
+    const bad = await ann.upload('files', 'fake.png', fake.length, 'image/png');
+    const badPut = await fetch(base + bad.url, { method: 'PUT', body: fake });
+    assert.equal(badPut.status, 201);
+    assert.equal((await badPut.json()).width, undefined);
+    assert.equal((await fetch(`${base}/files/thumb/${bad.file}`)).status, 404);
+    assert.equal((await fetch(`${base}/files/thumb/${up.file.slice(1)}`)).status, 404);
   });
 
   test('curl uploads with Expect: 100-continue and reads byte ranges', async () => {
@@ -223,8 +252,10 @@ describe('bad uploads: refused, nothing kept', () => {
 test('twenty uploads of 25 MiB at once: the node holds the buffers, not the files', async () => {
   const count = 20, size = 25 * MiB, chunk = randomBytes(256 * 1024);
   const before = rssKiB(node.child.pid);
+  const carol = await new Uploader(node, 'carol').connect();
+  await carol.join('files');
   const uploads = [];
-  for (let i = 0; i < count; i++) uploads.push(await ann.upload('files', `big${i}.bin`, size, ''));
+  for (let i = 0; i < count; i++) uploads.push(await carol.upload('files', `big${i}.bin`, size, ''));
   // Each upload sends half its body, then waits until every one has, so
   // that all twenty are open in the node at once when it is measured.
   let halfway = 0, release;
@@ -254,6 +285,7 @@ test('twenty uploads of 25 MiB at once: the node holds the buffers, not the file
   release();
   const answers = await Promise.all(puts);
   assert.deepEqual(answers.map((r) => r.status), Array(count).fill(201));
+  carol.close();
   console.log(`# RSS before ${before} KiB, with ${count} uploads of 25 MiB half received ${during} KiB (+${during - before} KiB)`);
   // 250 MiB received meanwhile; 64 KiB of buffer per upload is what it may cost.
   assert.ok(during - before < 32 * 1024, `RSS grew by ${during - before} KiB`);

@@ -21,7 +21,7 @@ struct store_fixture {
   ~store_fixture() { fs::remove_all(root); }
 
   stored_file describe_new(const std::string& id) {
-    return {id, "ann", "general", "a.txt", "text/plain", 5, std::string(64, 'a'), 1};
+    return {id, "ann", "general", "a.txt", "text/plain", 5, std::string(64, 'a'), 1, 0, 0, ""};
   }
 
   std::size_t entries() {
