@@ -131,11 +131,18 @@ function putFile(url, file, mime, onProgress, signal) {
   });
 }
 
+/** A same-origin path under /files/, or null: letters, digits, `-_./` and
+ *  percent-escapes (a file's name), never a dot segment, even escaped. */
+export function filePath(u) {
+  return typeof u === 'string' && /^\/files\/(?:[A-Za-z0-9_\-./~]|%[0-9A-Fa-f]{2})+$/.test(u)
+    && !u.includes('..') && !/%2[eEfF]|%5[cC]/.test(u) ? u : null;
+}
+
 /** A message's files as the node sent them, keeping only same-origin paths
  *  under /files/ (others are dropped: a url is never followed elsewhere). */
 export function filesOf(list) {
   if (!Array.isArray(list)) return [];
-  const local = (u) => (typeof u === 'string' && /^\/files\/[A-Za-z0-9_\-./]+$/.test(u) && !u.includes('..') ? u : null);
+  const local = filePath;
   const out = [];
   for (const f of list) {
     if (!f || typeof f !== 'object') continue;
@@ -511,7 +518,7 @@ export class ChatClient extends Emitter {
   /** A path the node gave (an upload url) as an absolute http(s) URL of the
    *  node this client is connected to; null unless it is a path of its own. */
   _httpUrl(path) {
-    if (typeof path !== 'string' || !/^\/files\/[A-Za-z0-9_\-./]+$/.test(path) || path.includes('..')) return null;
+    if (!filePath(path)) return null;
     const base = new URL(this.url, globalThis.location?.href);
     base.protocol = base.protocol === 'wss:' ? 'https:' : base.protocol === 'ws:' ? 'http:' : base.protocol;
     return new URL(path, base).href;

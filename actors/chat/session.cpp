@@ -266,6 +266,23 @@ void handle_dm(session_self self, request& req) {
 /// Sends a message or a change to the bus. A stored one is acknowledged by
 /// its echo through the hub; one that was not published (a repeated cid, a
 /// reaction already so) is answered here, as is a refusal.
+/// (1.2) The files a `send` names, as stored: each uploaded by this user to
+/// this room. A refusal's reason otherwise.
+result<std::vector<shared_file>, std::string> files_to_send(const session_state& st, const request& req,
+                                                            const std::string& user) {
+  const auto& catalog = st.settings->uploads.catalog;
+  if (!catalog || st.settings->uploads.secret.empty())
+    return std::string{"this node takes no uploads"};
+  std::vector<shared_file> files;
+  auto found = catalog->look_up(req.files);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    if (!found[i] || found[i]->user != user || found[i]->room != req.room)
+      return "file " + req.files[i] + " is not one you uploaded to this room";
+    files.push_back(std::move(found[i]->file));
+  }
+  return files;
+}
+
 void handle_store(session_self self, request& req) {
   auto& st = self->state;
   auto* member = st.in(req.room);
@@ -275,6 +292,15 @@ void handle_store(session_self self, request& req) {
                                                   : "join the room before changing its messages",
                    req.cid);
     return;
+  }
+  std::vector<shared_file> files;
+  if (req.type == request_type::send && !req.files.empty()) {
+    auto checked = files_to_send(st, req, member->name);
+    if (!ok(checked)) {
+      st.reply_error(error_code::bad_request, error_of(checked), req.cid);
+      return;
+    }
+    files = std::move(std::get<std::vector<shared_file>>(checked));
   }
   store_request store;
   store.room = req.room;
@@ -287,6 +313,7 @@ void handle_store(session_self self, request& req) {
   store.on = req.on;
   store.reply_to = req.reply_to;
   store.thread = req.thread;
+  store.files = std::move(files);
   switch (req.type) {
     case request_type::edit: store.change = change_kind::edit; break;
     case request_type::remove: store.change = change_kind::remove; break;
@@ -562,7 +589,9 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
   st.directory = std::move(directory);
   st.settings = std::move(settings);
   st.limiter.emplace(st.settings->rate_per_second, st.settings->rate_burst);
-  st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty()));
+  const auto& uploads = st.settings->uploads;
+  st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty(),
+                          uploads.secret.empty() || !uploads.catalog ? 0 : uploads.max_bytes));
   return {
     [self](frame_atom, const std::string& frame) {
       handle_frame(self, frame);

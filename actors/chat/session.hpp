@@ -8,6 +8,7 @@
 
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/bus_interface.hpp"
+#include "actors/contracts/file_catalog.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -23,8 +24,9 @@ namespace chatnode {
 struct upload_policy {
   std::string secret; ///< seals upload tickets; empty: the node takes no uploads
   std::uint64_t max_bytes = 25ULL << 20;
-  std::vector<std::string> refused_types; ///< "text/html", or a whole family: "video/*"
-  std::size_t max_open = 10;              ///< tickets one connection holds at once (until they expire)
+  std::vector<std::string> refused_types;      ///< "text/html", or a whole family: "video/*"
+  std::size_t max_open = 10;                   ///< tickets one connection holds at once (until they expire)
+  std::shared_ptr<const file_catalog> catalog; ///< what was uploaded (set when the node takes uploads)
 };
 
 struct session_settings {

@@ -35,6 +35,7 @@
 // (`hub_bus`, `session_bus`, ...), so the compiler says who may send what: a
 // view converts from `bus_actor` only while it is a subset of it.
 
+#include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/interfaces.hpp"
 
 #include <caf/replies_to.hpp>
@@ -42,12 +43,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace chatnode {
 
 struct bus_settings {
   std::size_t retention = 1000; ///< messages kept per room (with the changes after the oldest)
+  /// (1.2) Where the files messages share are; a deleted message's are removed.
+  std::shared_ptr<const file_catalog> files{};
 };
 
 namespace bus_message {

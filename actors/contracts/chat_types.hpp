@@ -26,6 +26,19 @@ struct message_id {
 };
 
 /// One chat message, as it is encoded.
+/// (1.2) A file a message carries, as stored.
+struct shared_file {
+  std::string file; ///< its id
+  std::string name;
+  std::string mime;
+  std::uint64_t size = 0;
+  int width = 0; ///< an image's; 0: not one
+  int height = 0;
+  bool thumb = false; ///< a thumbnail exists
+
+  bool operator==(const shared_file&) const = default;
+};
+
 struct chat_message {
   std::string room;
   message_id id;
@@ -35,6 +48,7 @@ struct chat_message {
   std::string cid;                      ///< the sender's own id for it; may be empty
   std::optional<message_id> reply_to{}; ///< (1.2) the message it quotes
   std::optional<message_id> thread{};   ///< (1.2) its thread's root: a reply in a thread
+  std::vector<shared_file> files{};     ///< (1.2) the files it shares
 };
 
 /// What a change event does to the message it targets; a moderation event

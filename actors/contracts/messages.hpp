@@ -138,6 +138,7 @@ struct store_request {
   bool moderator = false;               ///< may delete anyone's message
   std::optional<message_id> reply_to{}; ///< message: the one it quotes
   std::optional<message_id> thread{};   ///< message: the thread it is in (its root, or a message in it)
+  std::vector<shared_file> files{};     ///< (1.2) message: the files it shares (each sent once)
 };
 
 /// Why a bus refused a request (a change, an admission, a read).

@@ -93,7 +93,12 @@ void tell_archive(bus_self self, const std::string& room, message_id id) {
 store_result store(bus_self self, const store_request& req) {
   if (muted(self->state, req.room, req.user))
     return {{}, false, refusal{error_code::forbidden, "you are muted in this room"}};
-  auto stored = self->state.room(req.room).append(req, now_ms());
+  auto& room = self->state.room(req.room);
+  // A deleted message's files go with it, on every node: this bus is the only one.
+  auto released = req.change == change_kind::remove ? room.files_of(req.target) : std::vector<std::string>{};
+  auto stored = room.append(req, now_ms());
+  if (!stored.duplicate && !stored.refused && !released.empty() && self->state.settings.files)
+    self->state.settings.files->remove(released);
   if (!stored.duplicate && !stored.refused) {
     self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
     auto live = stored.message;

@@ -44,6 +44,14 @@ const frame_ptr& room_history::current_frame(const entry& e) const {
   return e.current;
 }
 
+std::vector<std::string> room_history::files_of(message_id id) const {
+  std::vector<std::string> ids;
+  if (auto it = find(id); it != entries_.end() && !it->change)
+    for (const auto& f : it->message.files)
+      ids.push_back(f.file);
+  return ids;
+}
+
 room_history::append_result room_history::append(std::string room, std::string user, std::string text,
                                                  std::string cid, std::int64_t now_ms) {
   return append(message_request(std::move(room), std::move(user), std::move(text), std::move(cid)), now_ms);
@@ -62,12 +70,17 @@ room_history::append_result room_history::append(const store_request& req, std::
   std::optional<message_id> root;
   if (auto refused = check_reply(req, root))
     return {{}, false, std::move(refused)};
+  for (const auto& f : req.files)
+    if (sent_files_.contains(f.file))
+      return {{}, false, refusal{error_code::bad_request, "file " + f.file + " was sent already"}};
+  for (const auto& f : req.files)
+    sent_files_.insert(f.file);
   auto id = next_id(now_ms);
   entry e;
   e.id = id;
   e.number = ++numbered_;
   e.message = chat_message{req.room, id,           req.user, req.text, static_cast<std::int64_t>(id.ms),
-                           req.cid,  req.reply_to, root};
+                           req.cid,  req.reply_to, root,     req.files};
   e.last_change = id;
   if (root)
     count_reply(*root, e); // before the push: it moves the deque's entries
@@ -116,6 +129,7 @@ room_history::append_result room_history::store_change(const store_request& req,
       auto replies = target->state.replies;
       auto last_reply = target->state.last_reply;
       target->message.text.clear();
+      target->message.files.clear();
       target->state = message_state{};
       target->state.deleted = true;
       target->state.replies = replies;

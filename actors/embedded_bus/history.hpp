@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <unordered_map>
 
 namespace chatnode {
@@ -38,6 +39,9 @@ public:
   /// ms part is the ts). A non-empty cid already stored for this user
   /// answers with what it stored instead.
   append_result append(const store_request& req, std::int64_t now_ms);
+
+  /// (1.2) The ids of the files a retained message shares.
+  std::vector<std::string> files_of(message_id id) const;
 
   /// A message, for tests and callers that know no changes.
   append_result append(std::string room, std::string user, std::string text, std::string cid,
@@ -114,6 +118,9 @@ private:
     std::uint64_t thread_total = 0;  ///< a root: messages ever stored in its thread
     std::uint64_t thread_number = 0; ///< in a thread: which of its messages this is (from 1)
   };
+
+  /// (1.2) Files sent in a message of this room: each is sent once.
+  std::unordered_set<std::string> sent_files_;
 
   static std::string cid_key(const std::string& user, const std::string& cid);
   message_id next_id(std::int64_t now_ms);

@@ -277,12 +277,15 @@ std::optional<decode_error> read_join(const json& doc, const protocol_limits& li
   return std::nullopt;
 }
 
-std::optional<decode_error> read_send(const json& doc, const protocol_limits& limits, request& req) {
+std::optional<decode_error> read_send(const json& doc, const protocol_limits& limits, request& req,
+                                      bool may_be_empty = false) {
   std::optional<std::string> text;
-  if (!read_string(doc, "text", text) || !text)
+  if (!read_string(doc, "text", text) || (!text && !may_be_empty))
     return fail(error_code::bad_request, "text is missing or not a string", req.cid);
+  if (!text)
+    text.emplace();
   auto length = utf8_length(*text);
-  if (length == 0)
+  if (length == 0 && !may_be_empty)
     return fail(error_code::bad_request, "text is empty", req.cid);
   if (length > limits.max_text_chars)
     return fail(error_code::too_large,
@@ -331,6 +334,23 @@ std::optional<decode_error> read_upload(const json& doc, request& req) {
   req.file_name = std::move(*name);
   req.file_size = size->get<std::uint64_t>();
   req.mime = std::move(type);
+  return std::nullopt;
+}
+
+/// (1.2) A `send`'s optional files: at most 10 distinct file ids.
+std::optional<decode_error> read_files(const json& doc, request& req) {
+  auto it = doc.find("files");
+  if (it == doc.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_array() || it->size() > max_files_per_message)
+    return fail(error_code::bad_request, "files must be an array of at most 10 file ids", req.cid);
+  for (const auto& id : *it) {
+    if (!id.is_string() || !valid_file_id(id.get_ref<const std::string&>()))
+      return fail(error_code::bad_request, "files must be an array of at most 10 file ids", req.cid);
+    if (std::find(req.files.begin(), req.files.end(), id.get_ref<const std::string&>()) != req.files.end())
+      return fail(error_code::bad_request, "a file is named twice in files", req.cid);
+    req.files.push_back(id.get<std::string>());
+  }
   return std::nullopt;
 }
 
@@ -482,7 +502,10 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     }
     case request_type::send:
       req.cid = std::move(cid);
-      if (auto err = read_send(doc, limits, req))
+      if (auto err = read_files(doc, req))
+        return err;
+      // With files, the text may be empty.
+      if (auto err = read_send(doc, limits, req, !req.files.empty()))
         return err;
       return read_reply_fields(doc, req);
     case request_type::thread: {
@@ -596,6 +619,53 @@ void append_reply_fields(std::string& out, const chat_message& msg) {
     append_field(out, "reply_to", msg.reply_to->to_string());
 }
 
+/// A file name as one path segment: unreserved characters as they are, every other byte percent-encoded.
+std::string path_segment(std::string_view name) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : name) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+/// (1.2) A message's files, each with the paths to fetch it (and its thumbnail) from any node.
+void append_files(std::string& out, const std::vector<shared_file>& files) {
+  if (files.empty())
+    return;
+  out += ",\"files\":[";
+  bool first = true;
+  for (const auto& f : files) {
+    out += first ? "{" : ",{";
+    first = false;
+    out += "\"file\":";
+    append_escaped(out, f.file);
+    append_field(out, "name", f.name);
+    out += ",\"size\":";
+    out += std::to_string(f.size);
+    append_field(out, "mime", f.mime);
+    append_field(out, "url", "/files/" + f.file + "/" + path_segment(f.name));
+    if (f.width > 0) {
+      out += ",\"width\":";
+      out += std::to_string(f.width);
+      out += ",\"height\":";
+      out += std::to_string(f.height);
+    }
+    if (f.thumb)
+      append_field(out, "thumb", "/files/thumb/" + f.file);
+    out += '}';
+  }
+  out += ']';
+}
+
 void append_message_fields(std::string& out, const chat_message& msg) {
   out += "\"room\":";
   append_escaped(out, msg.room);
@@ -607,6 +677,7 @@ void append_message_fields(std::string& out, const chat_message& msg) {
   out += ",\"ts\":";
   out += std::to_string(msg.ts);
   append_reply_fields(out, msg);
+  append_files(out, msg.files);
   if (!msg.cid.empty())
     append_field(out, "cid", msg.cid);
 }
@@ -653,7 +724,8 @@ void append_names(std::string& out, const std::vector<std::string>& names) {
 
 } // namespace
 
-std::string encode_welcome(std::string_view node, std::string_view session, bool token_required) {
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required,
+                           std::uint64_t file_bytes) {
   auto out = start_event("welcome");
   append_field(out, "node", node);
   append_field(out, "session", session);
@@ -661,6 +733,11 @@ std::string encode_welcome(std::string_view node, std::string_view session, bool
   out += std::to_string(protocol_version);
   if (token_required)
     out += ",\"auth\":\"token\"";
+  if (file_bytes > 0) {
+    out += ",\"files\":{\"max_bytes\":";
+    out += std::to_string(file_bytes);
+    out += '}';
+  }
   out += '}';
   return out;
 }
@@ -726,6 +803,8 @@ std::string encode_current_message(const chat_message& msg, const message_state&
   out += ",\"ts\":";
   out += std::to_string(msg.ts);
   append_reply_fields(out, msg);
+  if (!state.deleted)
+    append_files(out, msg.files);
   if (!msg.cid.empty())
     append_field(out, "cid", msg.cid);
   if (state.deleted)

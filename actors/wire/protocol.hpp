@@ -27,6 +27,7 @@ inline constexpr std::size_t default_members_page = 100;
 inline constexpr std::size_t max_members_page = 500;
 inline constexpr std::size_t max_token_chars = 4096;
 inline constexpr std::size_t max_emoji_bytes = 16;
+inline constexpr std::size_t max_files_per_message = 10;
 inline constexpr std::int64_t max_moderation_seconds =
   10LL * 365 * 24 * 3600; ///< ten years: longer is "until lifted"
 
@@ -83,6 +84,7 @@ struct request {
   std::string file_name;                              ///< upload: the file's name (1 to 255 bytes)
   std::uint64_t file_size = 0;                        ///< upload: its size in bytes
   std::string mime;                                   ///< upload: its type, lower case, without parameters
+  std::vector<std::string> files;                     ///< send: ids of files uploaded to the room (1.2)
 };
 
 /// Why a frame was refused.
@@ -111,8 +113,10 @@ bool nesting_exceeds(std::string_view json, std::size_t max_depth);
 
 // -- encoding node events ---------------------------------------------------
 
-/// `token_required`: joins must carry a token (adds "auth":"token").
-std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false);
+/// `token_required`: joins must carry a token (adds "auth":"token");
+/// `file_bytes`: the node takes uploads up to this size (adds "files", 1.2).
+std::string encode_welcome(std::string_view node, std::string_view session, bool token_required = false,
+                           std::uint64_t file_bytes = 0);
 /// What `joined` carries beside members and history.
 struct joined_extras {
   std::optional<message_id> read; ///< the user's read position (null when none)

@@ -15,6 +15,7 @@
 #include "node/files/directory_store.hpp"
 #include "node/files/image_workers.hpp"
 #include "node/files/thumbnailer.hpp"
+#include "node/process/store_catalog.hpp"
 #include "actors/contracts/signing.hpp"
 #include "node/edge/io_pool.hpp"
 #include "node/edge/listener.hpp"
@@ -276,11 +277,14 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
 /// The bus: Redis when configured, else the embedded one.
 std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context& ioc,
                                      const node_config& config, const std::string& node_name,
-                                     const stats_ptr& stats) {
+                                     const stats_ptr& stats, std::shared_ptr<const file_catalog> files) {
   if (!config.redis_url.empty())
     return start_redis_bus(system, ioc, config, node_name, stats);
   return running_bus{
-    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention)}, stats), {}, {}};
+    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention), std::move(files)},
+                       stats),
+    {},
+    {}};
 }
 
 /// The edge's limits and readiness, from the configuration.
@@ -380,6 +384,11 @@ int run_server(const node_config& config) {
   // Files outlive the connections that stream them.
   directory_store file_store{config.files_dir};
   upload_settings uploads{&file_store, {}};
+  // Files: on the embedded default for now. The ticket secret is this
+  // process's, so a PUT must come back to this node, and a restart voids
+  // tickets not yet used (they last 10 minutes).
+  bool takes_files = config.files_enabled && config.redis_url.empty();
+  auto catalog = takes_files ? std::make_shared<const store_catalog>(file_store) : nullptr;
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
                sweep_period_for(to_ms(config.idle_timeout_seconds))};
@@ -391,7 +400,7 @@ int run_server(const node_config& config) {
 
   // The bus (Redis when configured, else the embedded one), the hub, and
   // how a connection gets its session.
-  auto started = start_bus(system, ioc, config, node_name, ctx.chat);
+  auto started = start_bus(system, ioc, config, node_name, ctx.chat, catalog);
   if (!started)
     return 2;
   auto bus = started->bus;
@@ -424,11 +433,9 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
-  // Files: on the embedded default for now. The ticket secret is this
-  // process's, so a PUT must come back to this node, and a restart voids
-  // tickets not yet used (they last 10 minutes).
-  if (config.files_enabled && config.redis_url.empty()) {
+  if (takes_files) {
     uploads.secret = random_bytes(32);
+    settings_for_sessions.uploads.catalog = catalog;
     settings_for_sessions.uploads.secret = uploads.secret;
     settings_for_sessions.uploads.max_bytes = static_cast<std::uint64_t>(config.files_max_bytes);
     settings_for_sessions.uploads.refused_types = config.files_refused_types;

@@ -88,8 +88,6 @@ test('the page: formatting and links as elements, markup as text, the wire as ty
   const room = `fmt-${process.pid}`;
   const ada = await person('ada', room);
   const bob = await person('bob', room);
-  // This node takes no uploads yet (its welcome has no `files`): no paperclip.
-  assert.equal(await ada.locator('#attach').isVisible(), false);
   const typed = [
     '**bold** and *italic* and ~~struck~~ and `a <b>code</b>` for @bob',
     'see https://example.com/docs?x=1. and javascript:alert(document.cookie) <img src=x onerror=alert(1)>',

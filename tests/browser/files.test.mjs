@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,17 +24,19 @@ const WAIT = 15000;
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-let node, browser;
+let node, browser, store;
 before(async () => {
-  node = await new Node('files1', '').start();
+  store = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-'));
+  node = await new Node('files1', '', { CHATNODE_FILES_DIR: store }).start();
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await node?.stop();
+  if (store) rmSync(store, { recursive: true, force: true });
 });
 
-async function person(name, room) {
+async function person(name, room, at = node) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 720 }, acceptDownloads: true });
   context.setDefaultTimeout(WAIT);
   await context.addInitScript(pageHooks);
@@ -42,7 +44,7 @@ async function person(name, room) {
   const problems = [];
   page.on('pageerror', (err) => problems.push(String(err)));
   page.problems = problems;
-  await page.goto(`http://127.0.0.1:${node.port}/`);
+  await page.goto(`http://127.0.0.1:${at.port}/`);
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Room', { exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join' }).click();
@@ -121,14 +123,14 @@ test('files: drop, paste, progress, send; thumbnail, lightbox, card and download
     ah: img.getAttribute('height'), src: img.getAttribute('src'), natural: img.naturalWidth }));
   assert.equal(dims.aw, '320', 'reserved width: the thumbnail\'s, at most 320');
   assert.equal(dims.ah, '200', 'reserved height, in the image\'s proportions');
-  assert.match(dims.src, /^\/files\/[A-Za-z0-9_-]+\/thumb$/);
+  assert.match(dims.src, /^\/files\/thumb\/[A-Za-z0-9_-]+$/);
   assert.ok(dims.natural > 0 && dims.natural <= 320, `thumbnail of ${dims.natural} px`);
 
   const card = msg.locator('.file-card').filter({ hasText: 'report.pdf' });
   await card.waitFor();
   assert.match(await card.locator('.size').textContent(), /KB$/);
   const link = card.locator('a.download');
-  assert.match(await link.getAttribute('href'), /^\/files\/[A-Za-z0-9_-]+$/);
+  assert.match(await link.getAttribute('href'), /^\/files\/[A-Za-z0-9_-]{22}\/report\.pdf$/);
   assert.equal(await link.getAttribute('download'), 'report.pdf');
   await bob.screenshot({ path: path.join(screenshots, 'files-desktop.png') });
 
@@ -137,7 +139,7 @@ test('files: drop, paste, progress, send; thumbnail, lightbox, card and download
   const dialog = bob.getByRole('dialog');
   await dialog.waitFor();
   await bob.waitForFunction(() => document.getElementById('lightbox-img').naturalWidth === 640);
-  assert.match(await bob.locator('#lightbox-img').getAttribute('src'), /^\/files\/[A-Za-z0-9_-]+$/);
+  assert.match(await bob.locator('#lightbox-img').getAttribute('src'), /^\/files\/[A-Za-z0-9_-]{22}\/[^/]+\.png$/);
   assert.equal(await bob.evaluate(() => document.getElementById('lightbox').contains(document.activeElement)), true,
     'focus is in the dialog');
   await bob.keyboard.press('Tab');
@@ -179,4 +181,18 @@ test('files: drop, paste, progress, send; thumbnail, lightbox, card and download
   assert.deepEqual([...ada.problems, ...bob.problems], [], 'no errors in the pages');
   await ada.context().close();
   await bob.context().close();
+});
+
+test('a node that takes no files: no paperclip, and a dropped file is not sent', async () => {
+  const plain = await new Node('files2', '', { CHATNODE_FILES_ENABLED: 'false' }).start();
+  try {
+    const page = await person('cy', `plain-${process.pid}`, plain);
+    assert.equal(await page.locator('#attach').isVisible(), false, 'welcome has no files: nothing offers attaching');
+    await dropFiles(page, '#log', [{ name: 'a.txt', type: 'text/plain', bytes: Buffer.from('a') }]);
+    assert.equal(await page.locator('#attachments .attachment').count(), 0);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  } finally {
+    await plain.stop();
+  }
 });

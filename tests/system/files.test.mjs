@@ -178,6 +178,79 @@ describe('uploading and downloading', () => {
   });
 });
 
+describe('files in messages', () => {
+  async function stored(client, name, bytes, mime) {
+    const up = await client.upload('files', name, bytes.length, mime);
+    assert.equal((await fetch(base + up.url, { method: 'PUT', body: bytes })).status, 201);
+    return up.file;
+  }
+
+  test('welcome says the node takes files, and up to what size', () => {
+    const welcome = ann.events.find((e) => e.type === 'welcome');
+    assert.deepEqual(welcome.files, { max_bytes: 25 * MiB });
+  });
+
+  test('a message shares files: every member gets them with their paths; deleted, they are gone', async () => {
+    const dave = await new Uploader(node, 'dave').connect();
+    await dave.join('files');
+    const photo = await stored(ann, 'holiday photo.png', png(640, 480), 'image/png');
+    const notes = await stored(ann, 'notes.txt', Buffer.from('notes'), 'text/plain');
+    const sent = await ann.ask({ type: 'send', room: 'files', text: '', files: [photo, notes] });
+    assert.equal(sent.type, 'message', JSON.stringify(sent));
+    const got = await waitFor(() => dave.events.find((e) => e.type === 'message' && e.id === sent.id), 'dave gets it');
+    assert.equal(got.text, '');
+    assert.deepEqual(got.files, [
+      { file: photo, name: 'holiday photo.png', size: png(640, 480).length, mime: 'image/png',
+        url: `/files/${photo}/holiday%20photo.png`, width: 640, height: 480, thumb: `/files/thumb/${photo}` },
+      { file: notes, name: 'notes.txt', size: 5, mime: 'text/plain', url: `/files/${notes}/notes.txt` },
+    ]);
+    assert.equal((await fetch(base + got.files[0].url)).status, 200);
+    // In history too, as sent.
+    const joiner = await new Uploader(node, 'erin').connect();
+    const joined = await joiner.join('files');
+    assert.deepEqual(joined.history.find((m) => m.id === sent.id).files, got.files);
+
+    // Each file goes out once.
+    const again = await ann.ask({ type: 'send', room: 'files', text: 'again', files: [notes] });
+    assert.equal(again.type, 'error');
+    assert.equal(again.code, 'bad_request');
+    assert.match(again.reason, /sent already/);
+
+    const del = await ann.ask({ type: 'delete', room: 'files', target: sent.id });
+    assert.equal(del.type, 'delete', JSON.stringify(del));
+    for (const url of [got.files[0].url, got.files[0].thumb, got.files[1].url])
+      assert.equal((await fetch(base + url)).status, 404, url);
+    const later = await new Uploader(node, 'fred').connect();
+    const after = await later.join('files');
+    const shown = after.history.find((m) => m.id === sent.id);
+    assert.ok(!shown || !shown.files, 'a deleted message shows no files');
+    for (const c of [dave, joiner, later]) c.close();
+  });
+
+  test('only files the sender uploaded to this room, at most ten, each once in a message', async () => {
+    const bob = await new Uploader(node, 'bob2').connect();
+    await bob.join('files');
+    await bob.join('other');
+    const bobs = await stored(bob, 'b.txt', Buffer.from('b'), 'text/plain');
+    const theirs = await ann.ask({ type: 'send', room: 'files', text: 'x', files: [bobs] });
+    assert.equal(theirs.code, 'bad_request');
+    assert.match(theirs.reason, /not one you uploaded to this room/);
+    const elsewhere = await bob.ask({ type: 'send', room: 'other', text: 'x', files: [bobs] });
+    assert.equal(elsewhere.code, 'bad_request');
+    const unknown = await bob.ask({ type: 'send', room: 'files', text: 'x', files: ['AAAAAAAAAAAAAAAAAAAAAA'] });
+    assert.equal(unknown.code, 'bad_request');
+    for (const files of [[bobs, bobs], Array(11).fill(bobs), ['../etc/passwd'], 'x', [7]]) {
+      const bad = await bob.ask({ type: 'send', room: 'files', text: 'x', files });
+      assert.equal(bad.code, 'bad_request', JSON.stringify(files));
+    }
+    const empty = await bob.ask({ type: 'send', room: 'files', text: '', files: [] });
+    assert.equal(empty.code, 'bad_request', 'no files, no text: nothing to send');
+    const ok = await bob.ask({ type: 'send', room: 'files', files: [bobs] });
+    assert.equal(ok.type, 'message');
+    bob.close();
+  });
+});
+
 describe('bad uploads: refused, nothing kept', () => {
   const kept = (file) => storeEntries(path.join(dir, 'store')).filter((f) => f.includes(file));
 

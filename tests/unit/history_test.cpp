@@ -164,6 +164,22 @@ BOOST_AUTO_TEST_CASE(unknown_or_deleted_targets_are_not_found) {
   BOOST_TEST(h.size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(files_are_sent_once_and_leave_with_their_message) {
+  room_history h{100};
+  auto with_file = message_request("r", "u", "");
+  with_file.files = {{"AAAAAAAAAAAAAAAAAAAAAA", "a.png", "image/png", 10, 4, 3, true}};
+  auto id = h.append(with_file, 100).message.id;
+  BOOST_TEST(now_of(h, id)["files"][0]["url"] == "/files/AAAAAAAAAAAAAAAAAAAAAA/a.png");
+  BOOST_TEST((h.files_of(id) == std::vector<std::string>{"AAAAAAAAAAAAAAAAAAAAAA"}));
+  auto again = h.append(with_file, 101);
+  BOOST_REQUIRE(again.refused);
+  BOOST_TEST(to_string(again.refused->code) == "bad_request");
+  BOOST_TEST(h.size() == 1u);
+  h.append(deletion(id), 102);
+  BOOST_TEST(h.files_of(id).empty());
+  BOOST_TEST(!now_of(h, id).contains("files"));
+}
+
 BOOST_AUTO_TEST_CASE(a_deleted_reply_no_longer_counts) {
   room_history h{100};
   auto root = h.append("r", "a", "root", "", 100).message.id;

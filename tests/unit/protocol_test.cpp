@@ -258,6 +258,39 @@ BOOST_AUTO_TEST_CASE(uploads_decode) {
     expect_error(frame, error_code::bad_request);
     BOOST_TEST(decode_fail(frame).cid == "u");
   }
+  auto with_files =
+    decode_ok(R"({"type":"send","room":"r","files":["AAAAAAAAAAAAAAAAAAAAAA","BBBBBBBBBBBBBBBBBBBBBA"]})");
+  BOOST_TEST(with_files.files.size() == 2u);
+  BOOST_TEST(with_files.text.empty()); // with files, no text is needed
+  for (
+    const auto& frame : std::vector<std::string>{
+      R"({"type":"send","room":"r","text":"","files":[],"cid":"u"})",
+      R"({"type":"send","room":"r","files":["AAAAAAAAAAAAAAAAAAAAAA","AAAAAAAAAAAAAAAAAAAAAA"],"cid":"u"})",
+      R"({"type":"send","room":"r","files":["../AAAAAAAAAAAAAAAAAAAA"],"cid":"u"})",
+      R"({"type":"send","room":"r","files":"AAAAAAAAAAAAAAAAAAAAAA","cid":"u"})",
+    }) {
+    expect_error(frame, error_code::bad_request);
+    BOOST_TEST(decode_fail(frame).cid == "u");
+  }
+  chat_message shared{"r",
+                      {1, 0},
+                      "ann",
+                      "",
+                      1,
+                      "",
+                      std::nullopt,
+                      std::nullopt,
+                      {{"AAAAAAAAAAAAAAAAAAAAAA", "a \"b\".png", "image/png", 10, 4, 3, true},
+                       {"BBBBBBBBBBBBBBBBBBBBBA", "c.txt", "text/plain", 2, 0, 0, false}}};
+  BOOST_TEST(encode_message(shared) ==
+             R"({"type":"message","room":"r","id":"1-0","user":"ann","text":"","ts":1,"files":[)"
+             R"({"file":"AAAAAAAAAAAAAAAAAAAAAA","name":"a \"b\".png","size":10,"mime":"image/png",)"
+             R"("url":"/files/AAAAAAAAAAAAAAAAAAAAAA/a%20%22b%22.png","width":4,"height":3,)"
+             R"("thumb":"/files/thumb/AAAAAAAAAAAAAAAAAAAAAA"},)"
+             R"({"file":"BBBBBBBBBBBBBBBBBBBBBA","name":"c.txt","size":2,"mime":"text/plain",)"
+             R"("url":"/files/BBBBBBBBBBBBBBBBBBBBBA/c.txt"}]})");
+  BOOST_TEST(encode_welcome("n", "s", false, 100).ends_with(R"(,"files":{"max_bytes":100}})"));
+  BOOST_TEST(encode_welcome("n", "s").find("files") == std::string::npos);
   BOOST_TEST(encode_upload("r", "f", "/files/upload/t", "c") ==
              R"({"type":"upload","room":"r","file":"f","url":"/files/upload/t","cid":"c"})");
 }

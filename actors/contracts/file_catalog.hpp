@@ -1,0 +1,34 @@
+#pragma once
+// (1.2) What the actors need of the file store: what an uploaded file is
+// (and whose, for which room), and removing files whose message is gone.
+// The node implements it over its store; the actors see only this.
+//
+// Calls are synchronous: the directory store answers from small files in
+// the page cache. A store behind the network would answer from records the
+// bus keeps instead, never by a request from an actor's thread.
+
+#include "actors/contracts/chat_types.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatnode {
+
+/// An uploaded file and who uploaded it where.
+struct uploaded_file {
+  shared_file file;
+  std::string user;
+  std::string room;
+};
+
+class file_catalog {
+public:
+  virtual ~file_catalog() = default;
+  /// The stored files among `ids`, in their order; none for one not stored.
+  virtual std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const = 0;
+  /// Removes the files (and their thumbnails); ids not stored are skipped.
+  virtual void remove(const std::vector<std::string>& ids) const = 0;
+};
+
+} // namespace chatnode
