@@ -27,6 +27,9 @@ public:
   virtual ~file_catalog() = default;
   /// The stored files among `ids`, in their order; none for one not stored.
   virtual std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const = 0;
+  /// Notes that the files were shared in a message: kept from now on until
+  /// the message goes (an upload never sent is removed after a day).
+  virtual void mark_sent(const std::vector<std::string>& ids) const = 0;
   /// Removes the files (and their thumbnails); ids not stored are skipped.
   virtual void remove(const std::vector<std::string>& ids) const = 0;
 };

@@ -97,8 +97,16 @@ store_result store(bus_self self, const store_request& req) {
   // A deleted message's files go with it, on every node: this bus is the only one.
   auto released = req.change == change_kind::remove ? room.files_of(req.target) : std::vector<std::string>{};
   auto stored = room.append(req, now_ms());
-  if (!stored.duplicate && !stored.refused && !released.empty() && self->state.settings.files)
-    self->state.settings.files->remove(released);
+  if (!stored.duplicate && !stored.refused && self->state.settings.files) {
+    if (!released.empty())
+      self->state.settings.files->remove(released);
+    if (!req.files.empty()) {
+      std::vector<std::string> ids;
+      for (const auto& f : req.files)
+        ids.push_back(f.file);
+      self->state.settings.files->mark_sent(ids);
+    }
+  }
   if (!stored.duplicate && !stored.refused) {
     self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
     auto live = stored.message;

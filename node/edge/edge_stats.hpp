@@ -11,6 +11,16 @@
 
 namespace chatnode {
 
+/// (1.2) Uploads and downloads of files.
+struct file_stats {
+  std::atomic<std::uint64_t> stored{0};     ///< uploads stored
+  std::atomic<std::uint64_t> bytes{0};      ///< their bytes
+  std::atomic<std::uint64_t> refused{0};    ///< PUTs refused (link, length, store)
+  std::atomic<std::uint64_t> abandoned{0};  ///< uploads whose client went away
+  std::atomic<std::uint64_t> thumbnails{0}; ///< images given a thumbnail
+  std::atomic<std::uint64_t> downloads{0};  ///< requests for files and thumbnails
+};
+
 struct edge_stats {
   std::atomic<std::int64_t> connections{0};
   std::atomic<std::uint64_t> connections_total{0};
@@ -22,6 +32,7 @@ struct edge_stats {
   std::atomic<std::uint64_t> slow_consumer_closes{0};
   std::array<std::atomic<std::uint64_t>, limit_count> limit_hits{}; ///< the limits the edge enforces
   latency_histogram fanout_latency; ///< from the bus handing a message on to its write
+  file_stats files;
 
   void count_limit(limit which) {
     limit_hits[static_cast<std::size_t>(which)].fetch_add(1, std::memory_order_relaxed);

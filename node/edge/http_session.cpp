@@ -343,8 +343,10 @@ http::message_generator http_session::handle(const request& req) {
   }
   if (path == "/ws")
     return text_response(req, http::status::upgrade_required, "WebSocket upgrade required\n");
-  if (path.starts_with(files_prefix) && ctx_.uploads)
+  if (path.starts_with(files_prefix) && ctx_.uploads) {
+    ctx_.stats.files.downloads.fetch_add(1, std::memory_order_relaxed);
     return file_download(req, path, *ctx_.uploads->store);
+  }
   return static_response(req, ctx_.web_root);
 }
 

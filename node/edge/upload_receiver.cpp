@@ -140,6 +140,7 @@ void upload_receiver::on_read(beast::error_code ec) {
   if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted) {
     writer_.reset(); // the client is gone: nothing kept
+    settings_.stats->abandoned.fetch_add(1, std::memory_order_relaxed);
     done_(std::nullopt, false);
     return;
   }
@@ -189,8 +190,10 @@ void upload_receiver::finish_stored() {
       if (auto facts = make_thumbnail(store.data_path(file.id), store.thumb_path(file.id), &thumb_mime)) {
         file.width = facts->width;
         file.height = facts->height;
-        if (facts->thumbnail)
+        if (facts->thumbnail) {
           file.thumb_mime = thumb_mime;
+          self->settings_.stats->thumbnails.fetch_add(1, std::memory_order_relaxed);
+        }
         store.update(file);
       }
       boost::asio::post(self->stream_.get_executor(), [self, file] { self->answer_created(file); });
@@ -202,6 +205,8 @@ void upload_receiver::finish_stored() {
 }
 
 void upload_receiver::answer_created(const stored_file& file) {
+  settings_.stats->stored.fetch_add(1, std::memory_order_relaxed);
+  settings_.stats->bytes.fetch_add(file.size, std::memory_order_relaxed);
   nlohmann::json answer{{"file", file.id}, {"size", file.size}, {"mime", file.mime}, {"sha256", file.sha256}};
   if (file.width > 0) {
     answer["width"] = file.width;
@@ -213,6 +218,8 @@ void upload_receiver::answer_created(const stored_file& file) {
 
 void upload_receiver::finish(http::status status, std::string body, bool keep_alive) {
   writer_.reset();
+  if (status != http::status::created)
+    settings_.stats->refused.fetch_add(1, std::memory_order_relaxed);
   bool json = status == http::status::created;
   response_shape shape{version_, keep_alive, false};
   done_(

@@ -7,6 +7,7 @@
 
 #include "actors/contracts/upload_ticket.hpp"
 #include "node/files/directory_store.hpp"
+#include "node/edge/edge_stats.hpp"
 #include "node/files/image_workers.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -33,6 +34,7 @@ struct upload_settings {
   const directory_store* store = nullptr;
   std::string secret;              ///< seals and opens upload tickets
   image_workers* images = nullptr; ///< makes thumbnails; none: images are kept as plain files
+  file_stats* stats = nullptr;
 };
 
 class upload_receiver : public std::enable_shared_from_this<upload_receiver> {

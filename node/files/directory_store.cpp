@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -27,7 +29,8 @@ bool write_description(const fs::path& meta, const stored_file& d) {
                      {"created", d.created},
                      {"width", d.width},
                      {"height", d.height},
-                     {"thumb_mime", d.thumb_mime}};
+                     {"thumb_mime", d.thumb_mime},
+                     {"sent", d.sent}};
   auto temp = meta;
   temp += ".tmp";
   {
@@ -194,10 +197,48 @@ std::optional<stored_file> directory_store::describe(std::string_view id) const 
     d.height = static_cast<int>(height->get<std::uint64_t>());
   }
   text("thumb_mime", d.thumb_mime);
+  if (auto sent = doc.find("sent"); sent != doc.end() && sent->is_boolean())
+    d.sent = sent->get<bool>();
   std::error_code ec;
   if (d.id != id || !fs::exists(data_path(id), ec))
     return std::nullopt;
   return d;
+}
+
+bool directory_store::mark_sent(std::string_view id) const {
+  auto d = describe(id);
+  if (!d)
+    return false;
+  d->sent = true;
+  return update(*d);
+}
+
+std::size_t directory_store::sweep(std::int64_t unsent_cutoff, std::int64_t sent_cutoff) const {
+  std::size_t removed = 0;
+  std::error_code ec;
+  // Unfinished uploads carry no description: their age is their file's.
+  auto unfinished_before = fs::file_time_type::clock::now() -
+                           std::chrono::seconds{std::time(nullptr) - static_cast<std::time_t>(unsent_cutoff)};
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec))
+      continue;
+    auto path = it->path();
+    auto name = path.filename().string();
+    if (name.ends_with(".part") || name.ends_with(".tmp")) {
+      // Left by a process that died mid-upload.
+      if (auto written = fs::last_write_time(path, ec); !ec && written < unfinished_before)
+        removed += fs::remove(path, ec) ? 1 : 0;
+      continue;
+    }
+    if (!name.ends_with(".json"))
+      continue;
+    auto id = name.substr(0, name.size() - 5);
+    auto d = describe(id);
+    if (d && d->created < (d->sent ? sent_cutoff : unsent_cutoff))
+      removed += remove(id) ? 1 : 0;
+  }
+  return removed;
 }
 
 bool directory_store::remove(std::string_view id) const {

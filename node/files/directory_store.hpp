@@ -27,6 +27,7 @@ struct stored_file {
   int width = 0;            ///< an image's, as displayed (0: not an image, or unknown)
   int height = 0;
   std::string thumb_mime; ///< the thumbnail's type; empty: none
+  bool sent = false;      ///< shared in a message: kept while the message is
 };
 
 /// A file being written; removed unless committed.
@@ -68,6 +69,12 @@ public:
   /// Replaces a stored file's description (an image's facts added); false
   /// when the file is gone.
   bool update(const stored_file& description) const;
+  /// Notes that the file was shared in a message; false when it is gone.
+  bool mark_sent(std::string_view id) const;
+  /// Removes files never sent that were stored before `unsent_cutoff`
+  /// (seconds since the epoch) and uploads left unfinished since then, and
+  /// sent files stored before `sent_cutoff` (0: none); returns how many went.
+  std::size_t sweep(std::int64_t unsent_cutoff, std::int64_t sent_cutoff = 0) const;
   /// Removes the file, its thumbnail and its description; false when there was none.
   bool remove(std::string_view id) const;
 

@@ -101,6 +101,18 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     out << "chatnode_moderations_total{action=\"" << to_string(static_cast<moderation_action>(i)) << "\"} "
         << load(s.moderations[i]) << '\n';
 
+  metric(out, "chatnode_uploads_total", "counter", "Files uploaded and stored.", load(e.files.stored));
+  metric(out, "chatnode_upload_bytes_total", "counter", "Bytes of the files uploaded and stored.",
+         load(e.files.bytes));
+  metric(out, "chatnode_uploads_refused_total", "counter",
+         "Uploads refused: unknown, used or expired link, body longer or shorter than announced, store full.",
+         load(e.files.refused));
+  metric(out, "chatnode_uploads_abandoned_total", "counter", "Uploads whose client went away before the end.",
+         load(e.files.abandoned));
+  metric(out, "chatnode_thumbnails_total", "counter", "Images given a thumbnail.", load(e.files.thumbnails));
+  metric(out, "chatnode_file_requests_total", "counter", "Requests for stored files and thumbnails.",
+         load(e.files.downloads));
+
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);
   if (status.redis_configured) {

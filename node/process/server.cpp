@@ -287,6 +287,25 @@ std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context&
     {}};
 }
 
+/// Removes uploads never sent after a day, on the image workers (a scan of
+/// the store is no work for an I/O thread), then every hour. The first
+/// sweep also removes the files of messages this node no longer has: the
+/// embedded bus starts empty, and without an archive nothing holds them.
+void sweep_files(boost::asio::steady_timer& timer, const directory_store& store, image_workers& workers,
+                 bool archived, bool first = true) {
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto sent_cutoff = first && !archived ? now + 1 : 0;
+  workers.post([&store, now, sent_cutoff] {
+    if (auto removed = store.sweep(now - 24 * 3600, sent_cutoff); removed > 0)
+      log::info("files_swept", {{"removed", std::to_string(removed)}});
+  });
+  timer.expires_after(std::chrono::hours{1});
+  timer.async_wait([&timer, &store, &workers, archived](boost::system::error_code ec) {
+    if (!ec)
+      sweep_files(timer, store, workers, archived, false);
+  });
+}
+
 /// The edge's limits and readiness, from the configuration.
 void configure_edge(edge_context& ctx, const node_config& config, const std::string& node_name,
                     const fs::path& web_root) {
@@ -383,7 +402,7 @@ int run_server(const node_config& config) {
   ctx.chat = std::make_shared<chat_stats>();
   // Files outlive the connections that stream them.
   directory_store file_store{config.files_dir};
-  upload_settings uploads{&file_store, {}};
+  upload_settings uploads{&file_store, {}, nullptr, &ctx.stats.files};
   // Files: on the embedded default for now. The ticket secret is this
   // process's, so a PUT must come back to this node, and a restart voids
   // tickets not yet used (they last 10 minutes).
@@ -433,7 +452,9 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
+  boost::asio::steady_timer sweeper{ioc};
   if (takes_files) {
+    sweep_files(sweeper, file_store, images, !config.archive_url.empty());
     uploads.secret = random_bytes(32);
     settings_for_sessions.uploads.catalog = catalog;
     settings_for_sessions.uploads.secret = uploads.secret;

@@ -18,6 +18,12 @@ std::vector<std::optional<uploaded_file>> store_catalog::look_up(const std::vect
   return found;
 }
 
+void store_catalog::mark_sent(const std::vector<std::string>& ids) const {
+  for (const auto& id : ids)
+    if (valid_file_id(id))
+      store_.mark_sent(id);
+}
+
 void store_catalog::remove(const std::vector<std::string>& ids) const {
   for (const auto& id : ids)
     if (valid_file_id(id))

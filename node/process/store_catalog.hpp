@@ -13,6 +13,7 @@ public:
     : store_(store) {}
 
   std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const override;
+  void mark_sent(const std::vector<std::string>& ids) const override;
   void remove(const std::vector<std::string>& ids) const override;
 
 private:

@@ -363,3 +363,34 @@ test('twenty uploads of 25 MiB at once: the node holds the buffers, not the file
   // 250 MiB received meanwhile; 64 KiB of buffer per upload is what it may cost.
   assert.ok(during - before < 32 * 1024, `RSS grew by ${during - before} KiB`);
 });
+
+test('metrics count uploads, refusals, abandoned uploads and thumbnails', async () => {
+  const m = await node.metrics();
+  assert.ok(m.chatnode_uploads_total >= 20, JSON.stringify(m));
+  assert.ok(m.chatnode_upload_bytes_total >= 20 * 25 * MiB);
+  assert.ok(m.chatnode_uploads_refused_total >= 4);
+  assert.ok(m.chatnode_uploads_abandoned_total >= 1);
+  assert.ok(m.chatnode_thumbnails_total >= 2);
+  assert.ok(m.chatnode_file_requests_total >= 10);
+});
+
+test('restarted, the embedded node keeps fresh unsent uploads and removes the files of the messages it lost', async () => {
+  const gone = await new Uploader(node, 'gina').connect();
+  await gone.join('files');
+  const sentUp = await gone.upload('files', 'sent.txt', 4, 'text/plain');
+  assert.equal((await fetch(base + sentUp.url, { method: 'PUT', body: 'sent' })).status, 201);
+  const unsentUp = await gone.upload('files', 'kept.txt', 4, 'text/plain');
+  assert.equal((await fetch(base + unsentUp.url, { method: 'PUT', body: 'kept' })).status, 201);
+  assert.equal((await gone.ask({ type: 'send', room: 'files', text: 'x', files: [sentUp.file] })).type, 'message');
+  gone.close();
+  await node.stop();
+  node.child = null;
+  await node.start();
+  base = `http://127.0.0.1:${node.port}`;
+  // The history went with the process (no archive): so did its files.
+  await waitFor(async () => (await fetch(`${base}/files/${sentUp.file}/x`)).status === 404, 'the sent file to go');
+  const kept = await fetch(`${base}/files/${unsentUp.file}/x`);
+  assert.equal(kept.status, 200, 'an upload not sent yet stays its day');
+  assert.equal(await kept.text(), 'kept');
+  ann = await new Uploader(node, 'ann').connect();
+});

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,6 +93,42 @@ BOOST_AUTO_TEST_CASE(removed_files_are_gone) {
   BOOST_TEST(!store.describe(id));
   BOOST_TEST(entries() == 0u);
   BOOST_TEST(!store.remove(id));
+}
+
+BOOST_AUTO_TEST_CASE(a_sweep_removes_old_unsent_files_and_unfinished_uploads) {
+  auto store_one = [&](std::int64_t created, bool sent) {
+    auto id = new_file_id();
+    auto writer = store.create(id);
+    auto d = describe_new(id);
+    d.created = created;
+    BOOST_REQUIRE(writer->commit(d));
+    if (sent)
+      BOOST_REQUIRE(store.mark_sent(id));
+    return id;
+  };
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto old_unsent = store_one(now - 90000, false);
+  auto new_unsent = store_one(now, false);
+  auto old_sent = store_one(now - 90000, true);
+  auto stale = store.create(new_file_id());
+  BOOST_REQUIRE(stale);
+  stale->append("x", 1);
+  auto part = store.data_path(old_unsent);
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (entry.path().extension() == ".part") {
+      part = entry.path();
+      fs::last_write_time(part, fs::file_time_type::clock::now() - std::chrono::hours{30});
+    }
+
+  BOOST_TEST(store.sweep(now - 86400) == 2u); // the old unsent file and the stale part
+  BOOST_TEST(!store.describe(old_unsent));
+  BOOST_TEST(store.describe(new_unsent).has_value());
+  BOOST_TEST(store.describe(old_sent).has_value());
+  BOOST_TEST(store.describe(old_sent)->sent);
+  BOOST_TEST(!fs::exists(part));
+  BOOST_TEST(store.sweep(now - 86400, now + 1) == 1u); // sent ones too, when asked
+  BOOST_TEST(!store.describe(old_sent));
+  BOOST_TEST(store.describe(new_unsent).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
