@@ -508,6 +508,12 @@ void handle_upload(session_self self, request& req) {
                    req.cid);
     return;
   }
+  if (policy.catalog && !policy.catalog->reserve(member->name, req.file_size, policy.daily_bytes)) {
+    st.reply_error(error_code::rate_limited,
+                   "the daily upload quota of " + std::to_string(policy.daily_bytes) + " bytes is used up",
+                   req.cid);
+    return;
+  }
   upload_ticket ticket{new_file_id(),
                        member->name,
                        req.room,

@@ -26,6 +26,7 @@ struct upload_policy {
   std::uint64_t max_bytes = 25ULL << 20;
   std::vector<std::string> refused_types;      ///< "text/html", or a whole family: "video/*"
   std::size_t max_open = 10;                   ///< tickets one connection holds at once (until they expire)
+  std::uint64_t daily_bytes = 1ULL << 30;      ///< what one user may announce for upload in a day
   std::shared_ptr<const file_catalog> catalog; ///< what was uploaded (set when the node takes uploads)
 };
 

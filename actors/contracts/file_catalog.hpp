@@ -9,6 +9,7 @@
 
 #include "actors/contracts/chat_types.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ public:
   virtual ~file_catalog() = default;
   /// The stored files among `ids`, in their order; none for one not stored.
   virtual std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const = 0;
+  /// Counts `bytes` against `user`'s uploads of the day (UTC); false, and
+  /// nothing counted, when that would pass `daily_limit`.
+  virtual bool reserve(const std::string& user, std::uint64_t bytes, std::uint64_t daily_limit) const = 0;
   /// Notes that the files were shared in a message: kept from now on until
   /// the message goes (an upload never sent is removed after a day).
   virtual void mark_sent(const std::vector<std::string>& ids) const = 0;

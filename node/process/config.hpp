@@ -71,6 +71,7 @@ struct node_config {
   std::int64_t files_max_bytes = 25LL << 20;
   std::vector<std::string> files_refused_types; ///< "text/html", or "video/*"
   std::int64_t files_max_uploads_per_connection = 10;
+  std::int64_t files_daily_bytes_per_user = 1LL << 30;
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -462,6 +462,7 @@ int run_server(const node_config& config) {
     settings_for_sessions.uploads.refused_types = config.files_refused_types;
     settings_for_sessions.uploads.max_open =
       static_cast<std::size_t>(config.files_max_uploads_per_connection);
+    settings_for_sessions.uploads.daily_bytes = static_cast<std::uint64_t>(config.files_daily_bytes_per_user);
     ctx.uploads = &uploads;
     try {
       init_image_library("chatnode");

@@ -2,6 +2,8 @@
 
 #include "actors/contracts/upload_ticket.hpp"
 
+#include <ctime>
+
 namespace chatnode {
 
 std::vector<std::optional<uploaded_file>> store_catalog::look_up(const std::vector<std::string>& ids) const {
@@ -16,6 +18,20 @@ std::vector<std::optional<uploaded_file>> store_catalog::look_up(const std::vect
       {d->id, d->name, d->mime, d->size, d->width, d->height, !d->thumb_mime.empty()}, d->user, d->room});
   }
   return found;
+}
+
+bool store_catalog::reserve(const std::string& user, std::uint64_t bytes, std::uint64_t daily_limit) const {
+  auto day = static_cast<std::int64_t>(std::time(nullptr)) / 86400;
+  std::lock_guard lock{quota_mutex_};
+  if (day != quota_day_) {
+    announced_.clear();
+    quota_day_ = day;
+  }
+  auto& used = announced_[user];
+  if (used + bytes > daily_limit)
+    return false;
+  used += bytes;
+  return true;
 }
 
 void store_catalog::mark_sent(const std::vector<std::string>& ids) const {

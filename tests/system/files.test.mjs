@@ -58,6 +58,7 @@ before(async () => {
     CHATNODE_FILES_MAX_BYTES: String(25 * MiB),
     CHATNODE_FILES_REFUSED_TYPES: 'text/x-shellscript, video/*',
     CHATNODE_FILES_MAX_UPLOADS_PER_CONNECTION: '30',
+    CHATNODE_FILES_DAILY_BYTES_PER_USER: String(700 * MiB),
   }).start();
   base = `http://127.0.0.1:${node.port}`;
   ann = await new Uploader(node, 'ann').connect();
@@ -312,6 +313,19 @@ describe('bad uploads: refused, nothing kept', () => {
     assert.equal((await refusal(ann, { room: 'files', name: 'a.mp4', size: 5, mime: 'video/mp4' })).code, 'forbidden');
     assert.equal((await refusal(ann, { room: 'elsewhere', name: 'a.txt', size: 5, mime: '' })).code, 'not_joined');
     assert.equal((await refusal(ann, { room: 'files', name: 'a.txt', size: -5, mime: '' })).code, 'bad_request');
+
+    // A user's day: what they announce counts, on every connection of theirs.
+    const quota = await new Uploader(node, 'quinn').connect();
+    await quota.join('files');
+    for (let i = 0; i < 28; i++) await quota.upload('files', `big${i}.bin`, 25 * MiB, '');
+    const over = await refusal(quota, { room: 'files', name: 'one-more.bin', size: 25 * MiB, mime: '' });
+    assert.equal(over.code, 'rate_limited');
+    assert.match(over.reason, /daily upload quota of 734003200 bytes/);
+    quota.close();
+    const again = await new Uploader(node, 'quinn').connect();
+    await again.join('files');
+    assert.equal((await refusal(again, { room: 'files', name: 'x.bin', size: 25 * MiB, mime: '' })).code, 'rate_limited');
+    again.close();
 
     const bob = await new Uploader(node, 'bob').connect();
     await bob.join('files');
