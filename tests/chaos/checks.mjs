@@ -132,6 +132,24 @@ export function checkArchive(rooms, pg) {
     counts: { rooms: rooms.length, mismatched, archivedMessages: messages, archivedEvents: events }, examples: examples.slice(0, 10) };
 }
 
+/** A client's last `n` events that shaped its member list of its room, one
+ *  string each, oldest first: its connections (`welcome`, with the node),
+ *  `joined`, `members` pages, `presence` and `presence_diff` events, each
+ *  with the names it gave or took and the count. */
+export function presenceTrail(client, n = 10) {
+  const shaped = [];
+  for (const e of client.events) {
+    if (e.type === 'welcome') { shaped.push(`welcome${e.node ? ` ${e.node}` : ''}`); continue; }
+    if (e.room !== client.room) continue;
+    if (e.type === 'joined') shaped.push(`joined [${e.members.join(',')}] count ${e.count}${e.members_more ? ' more' : ''}`);
+    else if (e.type === 'members') shaped.push(`members [${e.members.join(',')}] count ${e.count}${e.more ? ' more' : ''}`);
+    else if (e.type === 'presence') shaped.push(`${e.event} ${e.user} count ${e.count}`);
+    else if (e.type === 'presence_diff')
+      shaped.push(`diff +[${e.joins.join(',')}] -[${e.leaves.join(',')}] count ${e.count}${e.upto !== undefined ? ` upto ${e.upto}` : ''}`);
+  }
+  return shaped.slice(-n);
+}
+
 /** Whether a client's member list of its room equals `truth` (a sorted
  *  list of names): the whole list, or in a big room the part it holds
  *  (names up to `upTo`) and the count. */

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkDuplicates, checkOrder } from './checks.mjs';
+import { checkDuplicates, checkOrder, membersMatch, presenceTrail } from './checks.mjs';
 import { ChaosClient } from './workload.mjs';
 
 const history = ['1-0', '2-0', '3-0', '4-0', '5-0'].map((id) => ({ id, user: 'x', cid: `c${id}` }));
@@ -34,4 +34,17 @@ test('out of order, skipped or twice fails', () => {
   // A message of the writer's own sent once is held to the room's order.
   assert.equal(checkOrder([{ room: 'r', history, clients: [client('w', ['1-0', '4-0', '2-0', '3-0', '5-0'], [['k', '4-0', 1]])] }]).pass, false);
   assert.equal(checkDuplicates([{ room: 'r', history, clients: [client('r', ['1-0', '1-0'])] }]).pass, false);
+});
+
+test("a wrong member list's trail shows the events that made it, the last ones", () => {
+  const c = client('r', []);
+  c.events.push({ type: 'welcome', node: 'n2' });
+  c.events.push({ type: 'joined', room: 'r', history: [], members: ['a', 'b', 'r'], count: 3 });
+  c.events.push({ type: 'presence', room: 'r', user: 'b', event: 'leave', count: 1 });
+  c.events.push({ type: 'presence', room: 'other', user: 'x', event: 'join', count: 9 });
+  c.events.push({ type: 'presence', room: 'r', user: 'b', event: 'join', count: 2 });
+  assert.equal(membersMatch(c, ['a', 'b', 'r']), false);
+  assert.deepEqual(presenceTrail(c), ['joined [] count undefined', 'welcome n2', 'joined [a,b,r] count 3',
+    'leave b count 1', 'join b count 2']);
+  assert.deepEqual(presenceTrail(c, 2), ['leave b count 1', 'join b count 2']);
 });

@@ -16,7 +16,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Netlab, Node, Postgres, RedisCluster, ip, waitFor } from '../system/lib.mjs';
-import { checkArchive, checkDuplicates, checkLost, checkOrder, checkRss, checkShown, longestGap, membersMatch, percentile } from './checks.mjs';
+import { checkArchive, checkDuplicates, checkLost, checkOrder, checkRss, checkShown, longestGap, membersMatch, percentile, presenceTrail } from './checks.mjs';
 import { clusterWhole, runFault } from './faults.mjs';
 import { describe, mulberry32, schedule } from './schedule.mjs';
 import { ChaosClient, Stats } from './workload.mjs';
@@ -177,7 +177,11 @@ try {
   const members = {
     name: 'member lists equal to the truth within presence TTL + 2 s', pass: membersAt !== null && membersAt <= membersDeadline,
     counts: { clients: clients.length, wrong: membersLeft.length, msPastDeadline: membersAt === null ? null : membersAt - membersDeadline },
-    examples: membersLeft.slice(0, 5).map((c) => { const p = c.presence(c.room); return `${c.name}: holds ${p.members.length} count ${p.count} upTo ${p.upTo}, truth ${truth.get(c.room).length}`; }),
+    examples: membersLeft.slice(0, 5).flatMap((c) => {
+      const p = c.presence(c.room);
+      return [`${c.name} on ${c.node?.name}: holds ${p.members.length} count ${p.count} upTo ${p.upTo}, truth ${truth.get(c.room).length}`,
+        ...presenceTrail(c).map((line) => `    ${line}`)];
+    }),
   };
 
   // History: each room paged back to its first message by one of its members.
