@@ -83,8 +83,8 @@ void schedule_flush(hub_self self, const std::string& room_name, room_state& roo
 /// Tells the members that someone came or went (presence_batches.hpp),
 /// timing a batch when the change waits for one.
 void tell_change(hub_self self, const std::string& room_name, room_state& room, const std::string& user,
-                 bool present, const frame_ptr& frame) {
-  if (tell_or_batch(room, room_name, user, present, frame, self->state.settings.big_room))
+                 bool present, const frame_ptr& frame = nullptr, std::size_t frame_count = 0) {
+  if (tell_or_batch(room, room_name, user, present, frame, frame_count, self->state.settings.big_room))
     schedule_flush(self, room_name, room);
 }
 
@@ -122,7 +122,7 @@ void apply_presence(hub_self self, const std::string& room_name, room_state& roo
                     const presence_event& event) {
   auto applied = room.presence.apply(event);
   if (applied.changed)
-    tell_change(self, room_name, room, event.user, event.present, event.frame);
+    tell_change(self, room_name, room, event.user, event.present, event.frame, event.count);
   if (applied.gap)
     ask_who(self, room_name);
 }
@@ -151,9 +151,9 @@ void reconcile(hub_self self, const std::string& room_name, std::uint64_t genera
     self->state.stats->presence_resyncs.fetch_add(1, std::memory_order_relaxed);
   // Told with the view's final size, as their presence events would have been.
   for (const auto& name : changes.came)
-    tell_change(self, room_name, *room, name, true, nullptr);
+    tell_change(self, room_name, *room, name, true);
   for (const auto& name : changes.went)
-    tell_change(self, room_name, *room, name, false, nullptr);
+    tell_change(self, room_name, *room, name, false);
   if (room->presence.take_ask_again())
     ask_who(self, room_name);
 }

@@ -64,14 +64,6 @@ struct room_state {
                            [&](const room_member& m) { return m.session == session; });
     return it == members.end() ? nullptr : &*it;
   }
-
-  /// Sends a presence frame to every joined member but the one it is about
-  /// (members know they are there themselves).
-  void tell(const std::string& user, const frame_ptr& frame) {
-    for (auto& m : members)
-      if (!m.pending && m.name != user)
-        m.sink->send(frame);
-  }
 };
 
 } // namespace chatnode

@@ -9,7 +9,7 @@
 namespace chatnode {
 
 bool tell_or_batch(room_state& room, const std::string& room_name, const std::string& user, bool present,
-                   const frame_ptr& frame, std::size_t big_room) {
+                   const frame_ptr& frame, std::size_t frame_count, std::size_t big_room) {
   // Members of a room told it was big hold part of the list until a batch
   // gives them the rest: changes wait for that batch.
   if (room.told.pending() || room.presence.names().size() > big_room || room.told.count() > big_room) {
@@ -17,9 +17,21 @@ bool tell_or_batch(room_state& room, const std::string& room_name, const std::st
     return true;
   }
   room.told.apply(user, present);
-  room.tell(user, frame
-                    ? frame
-                    : make_frame(encode_presence(room_name, user, present, room.presence.names().size())));
+  // The bus counted at the event; the view may differ from the bus there
+  // (it missed events, which a query makes good later), and the members
+  // hold the view's names.
+  const auto& view = room.presence.names();
+  frame_ptr counted = frame && frame_count == view.size() ? frame : nullptr;
+  frame_ptr counted_with_own; // for members the view lacks
+  for (auto& m : room.members) {
+    if (m.pending || m.name == user)
+      continue; // members know they are there themselves
+    bool own_in_view = view.contains(m.name);
+    auto& f = own_in_view ? counted : counted_with_own;
+    if (!f)
+      f = make_frame(encode_presence(room_name, user, present, view.size() + (own_in_view ? 0 : 1)));
+    m.sink->send(f);
+  }
   return false;
 }
 

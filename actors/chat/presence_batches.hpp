@@ -11,12 +11,17 @@
 
 namespace chatnode {
 
-/// Tells the members that someone came or went: at once in a small room
-/// (`frame`, or one made here when null), or with the next batch in a big
-/// one, and then too while a batch waits, so that changes keep their order.
-/// Returns whether the change waits for a batch.
+/// Tells the members that someone came or went: at once in a small room, or
+/// with the next batch in a big one, and then too while a batch waits, so
+/// that changes keep their order. Returns whether the change waits for a
+/// batch. In a small room each member hears the count of the names it
+/// holds: the view's, and its own, which it holds whether the view does or
+/// not (nobody is told of their own comings and goings, and the bus may
+/// have taken a member of a node cut off from it for gone). `frame`, the
+/// bus's own with the count `frame_count`, goes to those it counts right
+/// for; the others get one made here.
 bool tell_or_batch(room_state& room, const std::string& room_name, const std::string& user, bool present,
-                   const frame_ptr& frame, std::size_t big_room);
+                   const frame_ptr& frame, std::size_t frame_count, std::size_t big_room);
 
 /// A big room's presence changes since the last batch go out: to each
 /// member, how they change the names it holds, and the count. Returns

@@ -108,6 +108,7 @@ struct presence_event {
   std::string user;
   bool present = true; ///< joined; false: left
   frame_ptr frame;
+  std::size_t count = 0; ///< names in the room after it, as the bus counted them: `frame`'s count
 };
 
 /// Who is in a room on every node, as of a presence version.

@@ -267,7 +267,7 @@ void note_member(bus_self self, const std::string& room, const std::string& name
     return;
   ++st.presence_events;
   presence_event event{++p.version, name, present,
-                       make_frame(encode_presence(room, name, present, p.names.size()))};
+                       make_frame(encode_presence(room, name, present, p.names.size())), p.names.size()};
   if (p.names.empty())
     st.presence.erase(pit);
   publish(self, room, presence_atom::value, room, event);

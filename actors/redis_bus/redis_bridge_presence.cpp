@@ -158,7 +158,7 @@ void presence_sync::on_event(const hub_actor& hub, const std::string& room, std:
   bool joined = kind == "join";
   auto frame = make_frame(encode_presence(room, user, joined, count));
   presence_event event{std::strtoull(std::string{version}.c_str(), nullptr, 10), std::move(user), joined,
-                       std::move(frame)};
+                       std::move(frame), count};
   directory_.note_members(room, event.version, count);
   core_.self->send(hub, presence_atom::value, room, std::move(event));
 }

@@ -17,6 +17,8 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 using namespace chatnode;
 using json = nlohmann::json;
 using chatnode::testing::recording_sink;
@@ -101,7 +103,7 @@ struct presence_fixture {
   void event(std::uint64_t version, const std::string& user, bool present, std::size_t count) {
     caf::anon_send(
       hub, presence_atom::value, room,
-      presence_event{version, user, present, make_frame(encode_presence(room, user, present, count))});
+      presence_event{version, user, present, make_frame(encode_presence(room, user, present, count)), count});
   }
 
   void run() { sched->run(); }
@@ -133,6 +135,33 @@ std::vector<std::string> changes(const std::vector<json>& events) {
 }
 
 using names = std::vector<std::string>;
+
+/// A small room's member list as a client keeps it: the names of `joined`
+/// with each `presence` event applied, and the count of the last of them.
+struct held_list {
+  std::set<std::string> names;
+  std::size_t count = 0;
+  /// Frames whose count disagreed with the names held after them.
+  std::vector<std::string> disagreeing;
+
+  void follow(const std::vector<json>& events) {
+    for (const auto& e : events) {
+      if (e["type"] == "joined") {
+        names = {e["members"].begin(), e["members"].end()};
+      } else if (e["type"] == "presence") {
+        if (e["event"] == "join")
+          names.insert(e["user"].get<std::string>());
+        else
+          names.erase(e["user"].get<std::string>());
+      } else {
+        continue;
+      }
+      count = e["count"].get<std::size_t>();
+      if (count != names.size())
+        disagreeing.push_back(e.dump());
+    }
+  }
+};
 
 } // namespace
 
@@ -254,6 +283,82 @@ BOOST_AUTO_TEST_CASE(events_before_the_first_snapshot_count_in_joined) {
   run();
   BOOST_TEST(changes(alice->take()) == names({"-bob"}));
   BOOST_TEST(truth->who_asked == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_member_the_bus_took_for_gone_counts_itself) {
+  set_truth({"alice", "bob", "carol"}, 5);
+  auto alice = enter("alice", "s1");
+  run();
+  held_list held;
+  held.follow(alice->take());
+  // This node was cut off from the bus: alice's entry expired there (6) and
+  // carol's node died (7). Back, the hub asks who is there: alice, still
+  // connected here, is not, yet she holds her own name.
+  set_truth({"bob"}, 7);
+  caf::anon_send(hub, resync_atom::value, room);
+  run();
+  held.follow(alice->take());
+  BOOST_TEST(held.names == std::set<std::string>({"alice", "bob"}));
+  BOOST_TEST(held.count == 2u);
+  // Carol comes back before this node tells the bus of alice again: the
+  // bus counts two; alice, who holds herself, three.
+  event(8, "carol", true, 2);
+  run();
+  held.follow(alice->take());
+  BOOST_TEST(held.count == 3u);
+  // Alice's own join is told to the others only; her count stays right.
+  event(9, "alice", true, 3);
+  run();
+  held.follow(alice->take());
+  BOOST_TEST(held.names == std::set<std::string>({"alice", "bob", "carol"}));
+  BOOST_TEST(held.count == 3u);
+  BOOST_TEST(held.disagreeing == names{});
+}
+
+BOOST_AUTO_TEST_CASE(a_member_swept_with_another_counts_itself_until_it_is_back) {
+  set_truth({"alice", "bob", "carol"}, 5);
+  auto alice = enter("alice", "s1");
+  auto bob = enter("bob", "s2");
+  run();
+  held_list at_alice, at_bob;
+  at_alice.follow(alice->take());
+  at_bob.follow(bob->take());
+  // One heartbeat elsewhere swept carol (her node died) and this node's
+  // names (its entry expired): the bus tells each leave with the count after
+  // both. Carol comes back, then this node tells the bus of its names again.
+  event(6, "carol", false, 0);
+  event(7, "alice", false, 0);
+  event(8, "bob", false, 0);
+  event(9, "carol", true, 1);
+  event(10, "alice", true, 2);
+  event(11, "bob", true, 3);
+  run();
+  at_alice.follow(alice->take());
+  at_bob.follow(bob->take());
+  BOOST_TEST(at_alice.names == std::set<std::string>({"alice", "bob", "carol"}));
+  BOOST_TEST(at_alice.count == 3u);
+  BOOST_TEST(at_alice.disagreeing == names{});
+  BOOST_TEST(at_bob.names == std::set<std::string>({"alice", "bob", "carol"}));
+  BOOST_TEST(at_bob.count == 3u);
+  BOOST_TEST(at_bob.disagreeing == names{});
+  BOOST_TEST(truth->who_asked == 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_after_a_gap_counts_the_names_told) {
+  set_truth({"alice", "bob"}, 5);
+  auto alice = enter("alice", "s1");
+  run();
+  held_list held;
+  held.follow(alice->take());
+  // Version 6 (bob left) never arrived; 7 (carol came) counts without bob,
+  // whom alice still holds until the bus's answer says he is gone.
+  set_truth({"alice", "carol"}, 7);
+  event(7, "carol", true, 2);
+  run();
+  held.follow(alice->take());
+  BOOST_TEST(held.names == std::set<std::string>({"alice", "carol"}));
+  BOOST_TEST(held.count == 2u);
+  BOOST_TEST(held.disagreeing == names{});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
