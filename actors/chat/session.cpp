@@ -278,6 +278,8 @@ result<std::vector<shared_file>, std::string> files_to_send(const session_state&
   for (std::size_t i = 0; i < found.size(); ++i) {
     if (!found[i] || found[i]->user != user || found[i]->room != req.room)
       return "file " + req.files[i] + " is not one you uploaded to this room";
+    if (found[i]->sent)
+      return "file " + req.files[i] + " was sent already";
     files.push_back(std::move(found[i]->file));
   }
   return files;

@@ -21,6 +21,7 @@ struct uploaded_file {
   shared_file file;
   std::string user;
   std::string room;
+  bool sent = false; ///< shared in a message already
 };
 
 class file_catalog {

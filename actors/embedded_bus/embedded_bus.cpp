@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -98,6 +99,9 @@ store_result store(bus_self self, const store_request& req) {
   auto released = req.change == change_kind::remove ? room.files_of(req.target) : std::vector<std::string>{};
   auto stored = room.append(req, now_ms());
   if (!stored.duplicate && !stored.refused && self->state.settings.files) {
+    auto dropped = room.take_dropped_files();
+    released.insert(released.end(), std::make_move_iterator(dropped.begin()),
+                    std::make_move_iterator(dropped.end()));
     if (!released.empty())
       self->state.settings.files->remove(released);
     if (!req.files.empty()) {

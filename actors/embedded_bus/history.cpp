@@ -3,6 +3,8 @@
 #include "actors/wire/protocol.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 namespace chatnode {
 
@@ -42,6 +44,10 @@ const frame_ptr& room_history::current_frame(const entry& e) const {
   if (!e.current)
     e.current = make_frame(encode_current_message(e.message, e.state));
   return e.current;
+}
+
+std::vector<std::string> room_history::take_dropped_files() {
+  return std::exchange(dropped_files_, {});
 }
 
 std::vector<std::string> room_history::files_of(message_id id) const {
@@ -229,6 +235,13 @@ void room_history::drop_front() {
   auto& front = entries_.front();
   if (!front.cid_key.empty())
     cids_.erase(front.cid_key);
+  // Its files stay sent (the store remembers); without an archive nothing
+  // shows them any more, so they go.
+  for (auto& f : front.message.files) {
+    sent_files_.erase(f.file);
+    if (!archived_)
+      dropped_files_.push_back(std::move(f.file));
+  }
   if (!front.change)
     --messages_;
   if (front.message.thread) {

@@ -42,6 +42,9 @@ public:
 
   /// (1.2) The ids of the files a retained message shares.
   std::vector<std::string> files_of(message_id id) const;
+  /// (1.2) Files of messages that left the retention with no archive to keep
+  /// them, since the last call.
+  std::vector<std::string> take_dropped_files();
 
   /// A message, for tests and callers that know no changes.
   append_result append(std::string room, std::string user, std::string text, std::string cid,
@@ -121,6 +124,7 @@ private:
 
   /// (1.2) Files sent in a message of this room: each is sent once.
   std::unordered_set<std::string> sent_files_;
+  std::vector<std::string> dropped_files_;
 
   static std::string cid_key(const std::string& user, const std::string& cid);
   message_id next_id(std::int64_t now_ms);

@@ -14,8 +14,11 @@ std::vector<std::optional<uploaded_file>> store_catalog::look_up(const std::vect
       found.emplace_back();
       continue;
     }
-    found.push_back(uploaded_file{
-      {d->id, d->name, d->mime, d->size, d->width, d->height, !d->thumb_mime.empty()}, d->user, d->room});
+    found.push_back(
+      uploaded_file{{d->id, d->name, d->mime, d->size, d->width, d->height, !d->thumb_mime.empty()},
+                    d->user,
+                    d->room,
+                    d->sent});
   }
   return found;
 }

@@ -180,6 +180,17 @@ BOOST_AUTO_TEST_CASE(files_are_sent_once_and_leave_with_their_message) {
   BOOST_TEST(!now_of(h, id).contains("files"));
 }
 
+BOOST_AUTO_TEST_CASE(files_of_messages_past_the_retention_go_when_no_archive_keeps_them) {
+  room_history h{2};
+  for (int i = 0; i < 3; ++i) {
+    auto req = message_request("r", "u", "m");
+    req.files = {{std::string(21, 'A') + static_cast<char>('A' + i), "f", "text/plain", 1, 0, 0, false}};
+    h.append(req, 100 + i);
+  }
+  BOOST_TEST((h.take_dropped_files() == std::vector<std::string>{std::string(22, 'A')}));
+  BOOST_TEST(h.take_dropped_files().empty()); // told once
+}
+
 BOOST_AUTO_TEST_CASE(a_deleted_reply_no_longer_counts) {
   room_history h{100};
   auto root = h.append("r", "a", "root", "", 100).message.id;
