@@ -33,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (req->type == request_type::history && (req->limit < 1 || req->limit > max_page_size))
     std::abort();
   if (req->type == request_type::send) {
-    if (req->text.empty() || utf8_length(req->text) > limits.max_text_chars)
+    // Text may be empty only beside files (1.2), at most 10 of them.
+    if ((req->text.empty() && req->files.empty()) || utf8_length(req->text) > limits.max_text_chars ||
+        req->files.size() > max_files_per_message)
       std::abort();
     chat_message msg{req->room, {1, 2}, "user", req->text, 1, req->cid};
     auto encoded = nlohmann::json::parse(encode_message(msg), nullptr, false);
