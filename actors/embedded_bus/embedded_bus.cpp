@@ -91,26 +91,31 @@ void tell_archive(bus_self self, const std::string& room, message_id id) {
     self->send(self->state.archive, archive_atom::value, archive_notice{room, id, true});
 }
 
+/// (1.2) After a store: a deleted message's files, and those of messages
+/// that left the retention with no archive to keep them, are removed (this
+/// bus is the only one: on every node); a new message's files are sent.
+void settle_files(const file_catalog& files, room_history& room, const store_request& req,
+                  std::vector<std::string> gone) {
+  auto dropped = room.take_dropped_files();
+  gone.insert(gone.end(), std::make_move_iterator(dropped.begin()), std::make_move_iterator(dropped.end()));
+  if (!gone.empty())
+    files.remove(gone);
+  std::vector<std::string> sent;
+  for (const auto& f : req.files)
+    sent.push_back(f.file);
+  if (!sent.empty())
+    files.mark_sent(sent);
+}
+
 store_result store(bus_self self, const store_request& req) {
   if (muted(self->state, req.room, req.user))
     return {{}, false, refusal{error_code::forbidden, "you are muted in this room"}};
   auto& room = self->state.room(req.room);
-  // A deleted message's files go with it, on every node: this bus is the only one.
-  auto released = req.change == change_kind::remove ? room.files_of(req.target) : std::vector<std::string>{};
+  auto deleted_files =
+    req.change == change_kind::remove ? room.files_of(req.target) : std::vector<std::string>{};
   auto stored = room.append(req, now_ms());
-  if (!stored.duplicate && !stored.refused && self->state.settings.files) {
-    auto dropped = room.take_dropped_files();
-    released.insert(released.end(), std::make_move_iterator(dropped.begin()),
-                    std::make_move_iterator(dropped.end()));
-    if (!released.empty())
-      self->state.settings.files->remove(released);
-    if (!req.files.empty()) {
-      std::vector<std::string> ids;
-      for (const auto& f : req.files)
-        ids.push_back(f.file);
-      self->state.settings.files->mark_sent(ids);
-    }
-  }
+  if (!stored.duplicate && !stored.refused && self->state.settings.files)
+    settle_files(*self->state.settings.files, room, req, std::move(deleted_files));
   if (!stored.duplicate && !stored.refused) {
     self->state.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
     auto live = stored.message;

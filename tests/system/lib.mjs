@@ -401,6 +401,16 @@ export class Node {
   }
 }
 
+/** A node's /readyz: its status and body; status 0 when it does not answer within 2 s. */
+export async function readyz(node) {
+  try {
+    const r = await fetch(`http://${node.host}:${node.port}/readyz`, { signal: AbortSignal.timeout(2000) });
+    return { status: r.status, text: (await r.text()).trim() };
+  } catch (e) {
+    return { status: 0, text: String(e.cause?.code ?? e.message) };
+  }
+}
+
 /** nginx with deploy/nginx.conf as it is, in front of `nodes`: only the
  *  two files compose mounts beside it (listen address, upstreams) differ. */
 export class Balancer {

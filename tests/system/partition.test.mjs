@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
-import { Client, Netlab, Node, Redis, audit, chatnodeBin, waitFor } from './lib.mjs';
+import { Client, Netlab, Node, Redis, audit, chatnodeBin, readyz, waitFor } from './lib.mjs';
 
 const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1' };
 const cutMs = 3000;
@@ -89,15 +89,6 @@ function redisClientsFrom(redis, addr) {
         .filter((line) => line.includes(` addr=${addr}:`)).map((line) => line.match(/^id=(\d+)/)[1]));
     });
   });
-}
-
-async function readyz(node) {
-  try {
-    const r = await fetch(`http://${node.host}:${node.port}/readyz`, { signal: AbortSignal.timeout(2000) });
-    return { status: r.status, text: (await r.text()).trim() };
-  } catch (e) {
-    return { status: 0, text: String(e.cause?.code ?? e.message) };
-  }
 }
 
 /** Redis, node A and node B, each in its own namespace (see the top), ready. */

@@ -17,7 +17,7 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { Client, Netlab, Node, Redis, waitFor } from './lib.mjs';
+import { Client, Netlab, Node, Redis, readyz, waitFor } from './lib.mjs';
 
 const ttlSeconds = 1;
 const env = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: String(ttlSeconds) };
@@ -35,15 +35,6 @@ afterEach(async () => {
   cleanup = [];
   if (failure) throw failure;
 });
-
-async function readyz(node) {
-  try {
-    const r = await fetch(`http://${node.host}:${node.port}/readyz`, { signal: AbortSignal.timeout(2000) });
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
 
 /** Redis and nodes a, b, c, each in its own namespace, ready. */
 async function startLab(nodeEnv = env) {
@@ -115,7 +106,7 @@ for (const order of ['kill, then cut', 'cut, then kill'])
 
       const cut = async () => {
         lab.down(toRedisOf.a.b);
-        await waitFor(async () => (await readyz(a)) === 503, 'A to notice the cut', 10000);
+        await waitFor(async () => (await readyz(a)).status === 503, 'A to notice the cut', 10000);
       };
       const kill = async () => { c.kill('SIGKILL'); await waitFor(() => c.child.signalCode !== null, 'C to die'); };
       if (order === 'kill, then cut') {
@@ -134,7 +125,7 @@ for (const order of ['kill, then cut', 'cut, then kill'])
       await joinAll(onC, clients);
       await sleep(500);
       lab.up(toRedisOf.a.b);
-      await waitFor(async () => (await readyz(a)) === 200, 'A ready again', 15000);
+      await waitFor(async () => (await readyz(a)).status === 200, 'A ready again', 15000);
       const backAt = Date.now();
 
       // By the TTL + 2 s every node has heard everything: what members hold
