@@ -204,12 +204,8 @@ void complete_join(hub_self self, const std::string& room_name, const std::strin
   // What the members here were told, so that later changes and batches
   // apply to it; the first page of it in a big room.
   auto page = room.told.page(std::nullopt, self->state.settings.big_room);
-  if (!room.told.contains(m->name)) {
-    // Its own join may still be on its way from the bus, or in the next batch.
-    ++page.count;
-    if (!page.more || m->name < page.names.back())
-      page.names.insert(std::lower_bound(page.names.begin(), page.names.end(), m->name), m->name);
-  }
+  if (!room.told.contains(m->name))
+    add_own_name(page, std::nullopt, m->name); // its own join may still be on its way
   m->window = {page.more ? member_window::reach::first_page : member_window::reach::given_all, {}};
   m->pending = false;
   m->sink->send(

@@ -42,22 +42,35 @@ bool send_batch(room_state& room, const std::string& room_name, std::size_t big_
   auto changes = room.told.take();
   auto first_after = room.told.page(std::nullopt, big_room);
   bool count_changed = changes.count != changes.count_before;
-  // Members holding the same names share one frame (none: nothing to tell).
+  auto frame_for = [&](const room_member& m) -> frame_ptr {
+    auto diff = batch_diff(m.window, changes, first_before, first_after);
+    auto count = changes.count;
+    if (!room.told.contains(m.name)) { // it holds its own name all the same
+      keep_own_name(diff, m.name);
+      ++count;
+    }
+    if (diff.empty() && diff.upto.empty() && !count_changed)
+      return nullptr; // nothing to tell
+    return make_frame(encode_presence_diff(room_name, diff.add, diff.remove, count, diff.upto));
+  };
+  // Members holding the same names share one frame, but for those whose
+  // own name the told names lack.
   std::map<std::pair<member_window::reach, std::string>, frame_ptr> frames;
   for (auto& m : room.members) {
     if (m.pending)
       continue;
-    auto key = std::pair{m.window.kind, m.window.last};
-    auto it = frames.find(key);
-    if (it == frames.end()) {
-      auto diff = batch_diff(m.window, changes, first_before, first_after);
-      frame_ptr frame;
-      if (!diff.empty() || !diff.upto.empty() || count_changed)
-        frame = make_frame(encode_presence_diff(room_name, diff.add, diff.remove, changes.count, diff.upto));
-      it = frames.emplace(std::move(key), std::move(frame)).first;
+    frame_ptr frame;
+    if (!room.told.contains(m.name)) {
+      frame = frame_for(m);
+    } else {
+      auto key = std::pair{m.window.kind, m.window.last};
+      auto it = frames.find(key);
+      if (it == frames.end())
+        it = frames.emplace(std::move(key), frame_for(m)).first;
+      frame = it->second;
     }
-    if (it->second)
-      m.sink->send(it->second);
+    if (frame)
+      m.sink->send(frame);
     m.window.after_batch(first_after.more);
   }
   return true;
@@ -79,6 +92,8 @@ void send_members(const std::string& room_name, room_state& room, room_member& m
     after = held_last;
   auto page = room.told.page(after, query.limit);
   m.window.extend(page);
+  if (!room.told.contains(m.name))
+    add_own_name(page, after, m.name);
   m.sink->send(make_frame(encode_members(room_name, page.names, page.count, page.more)));
 }
 

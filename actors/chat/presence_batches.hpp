@@ -24,7 +24,8 @@ bool tell_or_batch(room_state& room, const std::string& room_name, const std::st
                    const frame_ptr& frame, std::size_t frame_count, std::size_t big_room);
 
 /// A big room's presence changes since the last batch go out: to each
-/// member, how they change the names it holds, and the count. Returns
+/// member, how they change the names it holds, and the count. As in a small
+/// room, a member holds its own name whether the view does or not. Returns
 /// whether there were any.
 bool send_batch(room_state& room, const std::string& room_name, std::size_t big_room);
 

@@ -74,6 +74,19 @@ list_diff changes_upto(const presence_changes& changes, const std::string& last)
   return {prefix(changes.joins), prefix(changes.leaves), {}};
 }
 
+void add_own_name(member_page& page, const std::optional<std::string>& after, const std::string& own) {
+  ++page.count;
+  if (after && own <= *after)
+    return; // before the page
+  if (page.more && (page.names.empty() || own > page.names.back()))
+    return; // past the page
+  page.names.insert(std::lower_bound(page.names.begin(), page.names.end(), own), own);
+}
+
+void keep_own_name(list_diff& diff, const std::string& own) {
+  std::erase(diff.remove, own);
+}
+
 void told_presence::apply(const std::string& name, bool present) {
   pending_.erase(name);
   if (present)

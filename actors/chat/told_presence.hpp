@@ -73,6 +73,17 @@ list_diff first_page_diff(const member_page& before, const member_page& after);
 /// The changes among the names up to `last`, for a member holding those.
 list_diff changes_upto(const presence_changes& changes, const std::string& last);
 
+// A member always holds its own name, whether the told names have it or
+// not: nobody is told of their own comings and goings, its join may still
+// be on its way from the bus, and the bus may have taken a member of a node
+// cut off from it for gone. These make a page or diff what such a member
+// holds; its count is one more than the room's.
+
+/// The page of names after `after`, with `own` where it falls and counted.
+void add_own_name(member_page& page, const std::optional<std::string>& after, const std::string& own);
+/// The diff without `own` among the names to remove.
+void keep_own_name(list_diff& diff, const std::string& own);
+
 class told_presence {
 public:
   /// A change told to the members at once.

@@ -159,6 +159,16 @@ export function membersMatch(client, truth) {
   return p.members.length === want.length && p.members.every((n, i) => n === want[i]) && (p.count ?? p.members.length) === truth.length;
 }
 
+/** How a client's member list differs from `truth` in the part it holds:
+ *  the names it lacks and those it holds that are gone. */
+export function membersDifference(client, truth) {
+  const p = client.presence(client.room);
+  const want = p.upTo === null ? truth : truth.filter((n) => n <= p.upTo);
+  const held = new Set(p.members);
+  const wanted = new Set(want);
+  return { missing: want.filter((n) => !held.has(n)), extra: p.members.filter((n) => !wanted.has(n)) };
+}
+
 /** No node's RSS growing run over run. A node process (one pid: a restart
  *  starts afresh) is growing when it was sampled at least three times, each
  *  sample above the one before, and the last more than 20% and 16 MiB above

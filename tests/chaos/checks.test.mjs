@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkDuplicates, checkOrder, membersMatch, presenceTrail } from './checks.mjs';
+import { checkDuplicates, checkOrder, membersDifference, membersMatch, presenceTrail } from './checks.mjs';
 import { ChaosClient } from './workload.mjs';
 
 const history = ['1-0', '2-0', '3-0', '4-0', '5-0'].map((id) => ({ id, user: 'x', cid: `c${id}` }));
@@ -44,6 +44,7 @@ test("a wrong member list's trail shows the events that made it, the last ones",
   c.events.push({ type: 'presence', room: 'other', user: 'x', event: 'join', count: 9 });
   c.events.push({ type: 'presence', room: 'r', user: 'b', event: 'join', count: 2 });
   assert.equal(membersMatch(c, ['a', 'b', 'r']), false);
+  assert.deepEqual(membersDifference(c, ['a', 'b', 'q']), { missing: ['q'], extra: ['r'] });
   assert.deepEqual(presenceTrail(c), ['joined [] count undefined', 'welcome n2', 'joined [a,b,r] count 3',
     'leave b count 1', 'join b count 2']);
   assert.deepEqual(presenceTrail(c, 2), ['leave b count 1', 'join b count 2']);

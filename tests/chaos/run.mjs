@@ -16,7 +16,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Netlab, Node, Postgres, RedisCluster, ip, waitFor } from '../system/lib.mjs';
-import { checkArchive, checkDuplicates, checkLost, checkOrder, checkRss, checkShown, longestGap, membersMatch, percentile, presenceTrail } from './checks.mjs';
+import { checkArchive, checkDuplicates, checkLost, checkOrder, checkRss, checkShown, longestGap, membersDifference, membersMatch, percentile, presenceTrail } from './checks.mjs';
 import { clusterWhole, runFault } from './faults.mjs';
 import { describe, mulberry32, schedule } from './schedule.mjs';
 import { ChaosClient, Stats } from './workload.mjs';
@@ -179,7 +179,9 @@ try {
     counts: { clients: clients.length, wrong: membersLeft.length, msPastDeadline: membersAt === null ? null : membersAt - membersDeadline },
     examples: membersLeft.slice(0, 5).flatMap((c) => {
       const p = c.presence(c.room);
-      return [`${c.name} on ${c.node?.name}: holds ${p.members.length} count ${p.count} upTo ${p.upTo}, truth ${truth.get(c.room).length}`,
+      const { missing, extra } = membersDifference(c, truth.get(c.room));
+      return [`${c.name} on ${c.node?.name}: holds ${p.members.length} count ${p.count} upTo ${p.upTo}, truth ${truth.get(c.room).length}; ` +
+        `missing [${missing.join(',')}] extra [${extra.join(',')}]`,
         ...presenceTrail(c).map((line) => `    ${line}`)];
     }),
   };

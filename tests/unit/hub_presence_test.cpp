@@ -163,6 +163,46 @@ struct held_list {
   }
 };
 
+/// A big room's member list as a client keeps it: `joined`'s first page,
+/// `members` pages added, each `presence_diff` applied and cut to its
+/// `upto`, and the count of the last of them.
+struct held_pages {
+  std::set<std::string> names;
+  std::string upto; ///< it holds the names up to this one; empty: all
+  std::size_t count = 0;
+
+  void follow(const std::vector<json>& events) {
+    for (const auto& e : events) {
+      if (e["type"] == "joined") {
+        names = {e["members"].begin(), e["members"].end()};
+        upto = e.value("members_more", false) ? e["members"].back().get<std::string>() : "";
+      } else if (e["type"] == "members") {
+        names.insert(e["members"].begin(), e["members"].end());
+        if (!e["more"].get<bool>())
+          upto.clear();
+        else if (!upto.empty() && e["members"].back().get<std::string>() > upto)
+          upto = e["members"].back().get<std::string>();
+      } else if (e["type"] == "presence_diff") {
+        for (const auto& name : e["leaves"])
+          names.erase(name.get<std::string>());
+        for (const auto& name : e["joins"])
+          names.insert(name.get<std::string>());
+        upto = e.value("upto", "");
+        if (!upto.empty())
+          names.erase(names.upper_bound(upto), names.end());
+      } else if (e["type"] == "presence") {
+        if (e["event"] == "join")
+          names.insert(e["user"].get<std::string>());
+        else
+          names.erase(e["user"].get<std::string>());
+      } else {
+        continue;
+      }
+      count = e["count"].get<std::size_t>();
+    }
+  }
+};
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(hub_presence, presence_fixture)
@@ -459,6 +499,56 @@ BOOST_AUTO_TEST_CASE(a_member_joining_while_a_batch_waits_ends_with_the_same_roo
     BOOST_TEST(got[0]["upto"] == "bob");
     BOOST_TEST(got[0]["count"] == 7);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_member_the_bus_took_for_gone_keeps_its_own_name_through_batches) {
+  set_truth({"alice", "bob", "carol", "dave"}, 4);
+  auto alice = enter("alice", "s1");
+  auto bob = enter("bob", "s2");
+  run();
+  held_pages at_alice, at_bob;
+  at_alice.follow(alice->take());
+  at_bob.follow(bob->take());
+  // This node was cut off from the bus, which swept its names: the room is
+  // small again after the batch, and nobody here is told they left.
+  event(5, "alice", false, 3);
+  event(6, "bob", false, 2);
+  run();
+  flush();
+  at_alice.follow(alice->take());
+  at_bob.follow(bob->take());
+  BOOST_TEST(at_alice.names == std::set<std::string>({"alice", "carol", "dave"}));
+  BOOST_TEST(at_alice.count == 3u);
+  BOOST_TEST(at_bob.names == std::set<std::string>({"bob", "carol", "dave"}));
+  BOOST_TEST(at_bob.count == 3u);
+  // Back, the node tells the bus of its names again: alice's while the room
+  // is small (told at once, to the others), bob's when it is big again
+  // (with the batch).
+  event(7, "alice", true, 3);
+  event(8, "bob", true, 4);
+  run();
+  flush();
+  at_alice.follow(alice->take());
+  at_bob.follow(bob->take());
+  for (auto* held : {&at_alice, &at_bob}) {
+    BOOST_TEST(held->names == std::set<std::string>({"alice", "bob", "carol"}));
+    BOOST_TEST(held->upto == "carol");
+    BOOST_TEST(held->count == 4u);
+  }
+  // Pages asked for meanwhile list a member's own name where it falls.
+  event(9, "alice", false, 3);
+  event(10, "zed", true, 4);
+  run();
+  flush();
+  at_alice.follow(alice->take()); // dave came into the first page
+  BOOST_TEST(at_alice.names == std::set<std::string>({"alice", "bob", "carol", "dave"}));
+  BOOST_TEST(at_alice.count == 5u);
+  ask_members("s1", std::nullopt, 2);
+  run();
+  auto page = alice->take();
+  BOOST_REQUIRE(page.size() == 1u);
+  BOOST_TEST(page[0]["members"] == json::array({"alice", "bob", "carol"}));
+  BOOST_TEST(page[0]["count"] == 5);
 }
 
 BOOST_AUTO_TEST_CASE(a_small_room_is_told_each_change_at_once) {
