@@ -265,6 +265,14 @@ std::string check_archive_url(std::string_view v) {
   return {};
 }
 
+std::string check_files_store(std::string_view v) {
+  if (v.starts_with("s3://"))
+    return "S3 buckets are not supported yet: use dir:PATH";
+  if (!v.starts_with("dir:") || v.size() == 4)
+    return "expected dir:PATH (a directory every node shares)";
+  return {};
+}
+
 const std::vector<setting>& all_settings() {
   static const std::vector<setting> table{
     text("node", "name", &node_config::name, check_node_name),
@@ -307,7 +315,7 @@ const std::vector<setting>& all_settings() {
     number("presence", "batch_ms", &node_config::presence_batch_ms, 10, 60000),
     integer("presence", "batch_members", &node_config::presence_batch_members, 0, 100000000),
     boolean("files", "enabled", &node_config::files_enabled),
-    text("files", "dir", &node_config::files_dir),
+    text("files", "store", &node_config::files_store, check_files_store),
     integer("files", "max_bytes", &node_config::files_max_bytes, 1, 1LL << 40),
     string_list("files", "refused_types", &node_config::files_refused_types),
     integer("files", "max_uploads_per_connection", &node_config::files_max_uploads_per_connection, 1, 10000),

@@ -67,7 +67,7 @@ struct node_config {
     10000; ///< and one interval later for every this many members (0: fixed)
   // [files]
   bool files_enabled = true;
-  std::string files_dir = "data/files"; ///< the directory store (relative: to the working directory)
+  std::string files_store = "dir:data/files"; ///< dir:PATH, a directory (relative: to the working directory)
   std::int64_t files_max_bytes = 25LL << 20;
   std::vector<std::string> files_refused_types; ///< "text/html", or "video/*"
   std::int64_t files_max_uploads_per_connection = 10;

@@ -401,7 +401,7 @@ int run_server(const node_config& config) {
   edge_context ctx;
   ctx.chat = std::make_shared<chat_stats>();
   // Files outlive the connections that stream them.
-  directory_store file_store{config.files_dir};
+  directory_store file_store{config.files_store.substr(4)}; // dir:PATH
   upload_settings uploads{&file_store, {}, nullptr, &ctx.stats.files};
   // Files: on the embedded default for now. The ticket secret is this
   // process's, so a PUT must come back to this node, and a restart voids

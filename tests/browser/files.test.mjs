@@ -27,7 +27,7 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 let node, browser, store;
 before(async () => {
   store = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-'));
-  node = await new Node('files1', '', { CHATNODE_FILES_DIR: store }).start();
+  node = await new Node('files1', '', { CHATNODE_FILES_STORE: `dir:${store}` }).start();
   browser = await launchChromium();
 });
 after(async () => {

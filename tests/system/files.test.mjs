@@ -54,7 +54,7 @@ let dir, node, base, ann;
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-'));
   node = await new Node('files', '', {
-    CHATNODE_FILES_DIR: path.join(dir, 'store'),
+    CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`,
     CHATNODE_FILES_MAX_BYTES: String(25 * MiB),
     CHATNODE_FILES_REFUSED_TYPES: 'text/x-shellscript, video/*',
     CHATNODE_FILES_MAX_UPLOADS_PER_CONNECTION: '30',

@@ -176,6 +176,16 @@ BOOST_AUTO_TEST_CASE(listen_addresses) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_CASE(the_file_store_is_a_directory_named_dir_path) {
+  BOOST_TEST(std::get<node_config>(parse_config("", "t")).files_store == "dir:data/files");
+  auto ok = parse_config("[files]\nstore = \"dir:/var/lib/chatnode/files\"\n", "t");
+  BOOST_REQUIRE(std::holds_alternative<node_config>(ok));
+  BOOST_TEST(std::get<node_config>(ok).files_store == "dir:/var/lib/chatnode/files");
+  for (auto bad : {"store = \"/var/files\"", "store = \"dir:\"", "store = \"s3://bucket\"", "dir = \"data\""})
+    BOOST_TEST(std::holds_alternative<config_error>(parse_config(std::string{"[files]\n"} + bad + "\n", "t")),
+               bad);
+}
+
 BOOST_AUTO_TEST_CASE(the_archive_url_is_postgresql_and_passwords_are_never_shown) {
   auto ok = parse_config(
     "[archive]\nurl = \"postgresql://chatnode:pw@db:5432/chatnode\"\nretention_days = 30\n", "t");
