@@ -14,9 +14,12 @@ ctest --test-dir "$root/build" --output-on-failure "$@"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 "$root/deploy/build.sh" --test --sanitize address,undefined
-# The compose test builds its image from deploy/Dockerfile: once is enough.
+# Once is enough for the slow suites whose subject is not the node's memory:
+# compose builds its image from deploy/Dockerfile, chaos measures faults,
+# and the browser suites test the page (the node paths they take run here
+# in the system suites).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos' "$@"
+  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser' "$@"
 
 echo "== Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, upload tickets and ranges"
-"$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-30}"
+"$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-20}"
