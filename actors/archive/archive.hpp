@@ -22,6 +22,7 @@
 
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/bus_interface.hpp"
+#include "actors/contracts/file_catalog.hpp"
 #include "actors/archive/pg_port.hpp"
 
 #include <caf/actor_system.hpp>
@@ -42,6 +43,9 @@ struct archive_settings {
   std::int64_t retention_days = 0;             ///< archived messages older than this are deleted; 0: never
   std::size_t bus_retention = 1000;            ///< what the bus keeps per room, for the backlog warning
   std::size_t hold = 100000;                   ///< entries per room the bus holds for the archive at most
+  /// (1.2) The file store, for the files of messages the archive's
+  /// retention or an erasure removes; none: the node keeps no files.
+  std::shared_ptr<const file_catalog> files;
   /// Where the archive's warnings go (the node's log): an event name and what happened.
   std::function<void(const std::string& event, const std::string& detail)> warn;
 };

@@ -271,7 +271,7 @@ void handle_dm(session_self self, request& req) {
 result<std::vector<shared_file>, std::string> files_to_send(const session_state& st, const request& req,
                                                             const std::string& user) {
   const auto& catalog = st.settings->uploads.catalog;
-  if (!catalog || st.settings->uploads.secret.empty())
+  if (!catalog || !st.settings->uploads.secret)
     return std::string{"this node takes no uploads"};
   std::vector<shared_file> files;
   auto found = catalog->look_up(req.files);
@@ -484,8 +484,17 @@ bool type_refused(const std::vector<std::string>& refused, std::string_view mime
 void handle_upload(session_self self, request& req) {
   auto& st = self->state;
   const auto& policy = st.settings->uploads;
-  if (policy.secret.empty()) {
+  if (!policy.secret) {
     st.reply_error(error_code::bad_request, "this node takes no uploads", req.cid);
+    return;
+  }
+  auto secret = policy.secret->get();
+  if (!secret) {
+    st.reply_error(error_code::unavailable, "uploads wait for the bus: try again shortly", req.cid);
+    return;
+  }
+  if (policy.catalog && !policy.catalog->reachable()) {
+    st.reply_error(error_code::unavailable, "the file store is unreachable: try again later", req.cid);
     return;
   }
   auto* member = st.in(req.room);
@@ -524,8 +533,7 @@ void handle_upload(session_self self, request& req) {
                        std::move(req.mime),
                        now + upload_ticket_seconds};
   st.uploads.push_back(ticket.expires);
-  st.reply(
-    encode_upload(req.room, ticket.file, "/files/upload/" + seal_ticket(ticket, policy.secret), req.cid));
+  st.reply(encode_upload(req.room, ticket.file, "/files/upload/" + seal_ticket(ticket, *secret), req.cid));
 }
 
 void dispatch(session_self self, request& req) {
@@ -599,7 +607,7 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
   st.limiter.emplace(st.settings->rate_per_second, st.settings->rate_burst);
   const auto& uploads = st.settings->uploads;
   st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty(),
-                          uploads.secret.empty() || !uploads.catalog ? 0 : uploads.max_bytes));
+                          !uploads.secret || !uploads.catalog ? 0 : uploads.max_bytes));
   return {
     [self](frame_atom, const std::string& frame) {
       handle_frame(self, frame);

@@ -9,6 +9,7 @@
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/file_catalog.hpp"
+#include "actors/contracts/upload_secret.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -22,7 +23,7 @@ namespace chatnode {
 
 /// (1.2) What an `upload` may ask for.
 struct upload_policy {
-  std::string secret; ///< seals upload tickets; empty: the node takes no uploads
+  std::shared_ptr<const upload_secret> secret; ///< seals upload tickets; none: the node takes no uploads
   std::uint64_t max_bytes = 25ULL << 20;
   std::vector<std::string> refused_types;      ///< "text/html", or a whole family: "video/*"
   std::size_t max_open = 10;                   ///< tickets one connection holds at once (until they expire)

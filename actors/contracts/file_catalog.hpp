@@ -37,6 +37,9 @@ public:
   virtual void mark_sent(const std::vector<std::string>& ids) const = 0;
   /// Removes the files (and their thumbnails); ids not stored are skipped.
   virtual void remove(const std::vector<std::string>& ids) const = 0;
+  /// Whether the store took a write when it was last checked: while it does
+  /// not, uploads answer `unavailable` (chat goes on).
+  virtual bool reachable() const = 0;
 };
 
 } // namespace chatnode

@@ -28,6 +28,7 @@ void heartbeat(bridge_state& st) {
     return;
   st.presence.heartbeat();
   st.rooms.catch_up_all();
+  st.files.fetch_secret();
 }
 
 void on_link(bridge_state& st, redis_link link, bool up, const std::string& reason) {

@@ -7,7 +7,9 @@
 
 #include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/chat_stats.hpp"
+#include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/upload_secret.hpp"
 #include "actors/redis_bus/redis_port.hpp"
 
 #include <caf/actor_system.hpp>
@@ -35,6 +37,10 @@ struct redis_bridge_settings {
   /// have it (WAIT), and readers see no further than such messages; 0: at once.
   int wait_replicas = 0;
   std::chrono::milliseconds wait_timeout{1000}; ///< longer: the send fails as `unavailable`
+  /// (1.2) Files: the store's catalog (none: no files), and the ticket
+  /// secret, read from Redis (the first node's) and set here.
+  std::shared_ptr<const file_catalog> files;
+  std::shared_ptr<upload_secret> ticket_secret;
 };
 
 /// Spawns the bridge over two connections: one for commands, one that only

@@ -20,7 +20,7 @@ namespace {
 /// the frame around the id it assigns.
 message_template store_template(const store_request& req) {
   if (!req.change)
-    return encode_message_template(req.room, req.user, req.text, req.cid, req.reply_to);
+    return encode_message_template(req.room, req.user, req.text, req.cid, req.reply_to, req.files);
   message_change change;
   change.kind = *req.change;
   change.room = req.room;
@@ -31,6 +31,17 @@ message_template store_template(const store_request& req) {
   change.on = req.on;
   change.cid = req.cid;
   return encode_change_template(change);
+}
+
+/// (1.2) A message's file ids, space-separated, as store.lua takes them.
+std::string file_ids(const std::vector<shared_file>& files) {
+  std::string out;
+  for (const auto& f : files) {
+    if (!out.empty())
+      out += ' ';
+    out += f.file;
+  }
+  return out;
 }
 
 /// A reaction already so: how it stands, for its sender.
@@ -190,34 +201,36 @@ caf::result<store_result> message_store::store(const store_request& req) {
   const auto& settings = core_.settings;
   auto t = store_template(req);
   std::string kind{req.change ? static_cast<char>(*req.change) : 'm'};
-  auto call =
-    redis_call::run_script(scripts::store,
-                           {keys.log(req.room), keys.cids(req.room), keys.channel(req.room),
-                            keys.watermark(req.room), keys.states(req.room), keys.numbered(req.room),
-                            keys.mutes(req.room), keys.archived(req.room), keys.thread_prefix(req.room)},
-                           {kind,
-                            req.user,
-                            req.text,
-                            req.cid,
-                            std::to_string(settings.retention),
-                            t.head,
-                            t.middle,
-                            t.tail,
-                            std::to_string(std::chrono::milliseconds{settings.cid_ttl}.count()),
-                            core_.replicated() ? std::string{} : core_.publish_command(),
-                            req.target.to_string(),
-                            req.emoji,
-                            req.on ? "1" : "0",
-                            req.moderator ? "1" : "0",
-                            archive_.active() ? "1" : "0",
-                            std::to_string(archive_.hold()),
-                            req.reply_to ? req.reply_to->to_string() : std::string{},
-                            req.thread ? req.thread->to_string() : std::string{},
-                            thread_fields().open,
-                            thread_fields().close,
-                            thread_fields().replies,
-                            thread_fields().last_reply},
-                           settings.wait_replicas);
+  auto call = redis_call::run_script(
+    scripts::store,
+    {keys.log(req.room), keys.cids(req.room), keys.channel(req.room), keys.watermark(req.room),
+     keys.states(req.room), keys.numbered(req.room), keys.mutes(req.room), keys.archived(req.room),
+     keys.thread_prefix(req.room), keys.file_claims(req.room)},
+    {kind,
+     req.user,
+     req.text,
+     req.cid,
+     std::to_string(settings.retention),
+     t.head,
+     t.middle,
+     t.tail,
+     std::to_string(std::chrono::milliseconds{settings.cid_ttl}.count()),
+     core_.replicated() ? std::string{} : core_.publish_command(),
+     req.target.to_string(),
+     req.emoji,
+     req.on ? "1" : "0",
+     req.moderator ? "1" : "0",
+     archive_.active() ? "1" : "0",
+     std::to_string(archive_.hold()),
+     req.reply_to ? req.reply_to->to_string() : std::string{},
+     req.thread ? req.thread->to_string() : std::string{},
+     thread_fields().open,
+     thread_fields().close,
+     thread_fields().replies,
+     thread_fields().last_reply,
+     req.change ? std::string{} : files_field(req.files),
+     file_ids(req.files)},
+    settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),
     [this, req](redis_reply r, store_promise& promise) { on_stored(req, r, std::move(promise)); });
@@ -225,6 +238,15 @@ caf::result<store_result> message_store::store(const store_request& req) {
 
 store_result message_store::stored_new(const store_request& req, const redis_reply& r) {
   auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
+  std::vector<std::string> gone;
+  if (r.elements.size() > 4)
+    for (const auto& field : r.elements[4].elements)
+      gone.push_back(field.str);
+  std::vector<std::string> sent;
+  if (!req.change)
+    for (const auto& f : req.files)
+      sent.push_back(f.file);
+  files_.settle(sent, gone);
   core_.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
   if (!req.change)
     directory_.note_activity(req.room, static_cast<std::int64_t>(id.ms));
@@ -239,7 +261,9 @@ void message_store::on_stored(const store_request& req, const redis_reply& r, st
   }
   const auto& outcome = r.elements[0].str;
   if (outcome == "refused") {
-    auto code = r.elements[1].str == "forbidden" ? error_code::forbidden : error_code::not_found;
+    auto code = r.elements[1].str == "forbidden"     ? error_code::forbidden
+                : r.elements[1].str == "bad_request" ? error_code::bad_request
+                                                     : error_code::not_found;
     promise.deliver(store_result{{}, false, refusal{code, r.elements[2].str}});
     return;
   }

@@ -7,6 +7,7 @@
 #include "actors/redis_bus/redis_bridge_archive.hpp"
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 #include "actors/redis_bus/redis_bridge_directory.hpp"
+#include "actors/redis_bus/redis_bridge_files.hpp"
 
 #include <string>
 #include <tuple>
@@ -22,11 +23,13 @@ std::vector<std::string> snapshot_keys(const redis_keys& keys, const std::string
 
 class message_store {
 public:
-  message_store(bridge_core& core, redis_calls& calls, archive_feed& archive, directory_writer& directory)
+  message_store(bridge_core& core, redis_calls& calls, archive_feed& archive, directory_writer& directory,
+                file_keeper& files)
     : core_(core),
       calls_(calls),
       archive_(archive),
-      directory_(directory) {}
+      directory_(directory),
+      files_(files) {}
 
   /// Answers a join's query with the room's snapshot.
   void answer_snapshot(const std::string& room, const recent_query& query, snapshot_promise promise);
@@ -60,6 +63,7 @@ private:
   redis_calls& calls_;
   archive_feed& archive_;
   directory_writer& directory_;
+  file_keeper& files_;
 };
 
 } // namespace chatnode::bridge

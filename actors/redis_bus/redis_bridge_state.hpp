@@ -8,6 +8,7 @@
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 #include "actors/redis_bus/redis_bridge_core.hpp"
 #include "actors/redis_bus/redis_bridge_directory.hpp"
+#include "actors/redis_bus/redis_bridge_files.hpp"
 #include "actors/redis_bus/redis_bridge_messages.hpp"
 #include "actors/redis_bus/redis_bridge_people.hpp"
 #include "actors/redis_bus/redis_bridge_presence.hpp"
@@ -23,7 +24,8 @@ struct bridge_state {
   redis_calls calls{core};                 ///< links, replies awaited, timers
   archive_feed archive{core, calls};       ///< the archive and its hold
   directory_writer directory{core, calls}; ///< members and activity not yet written
-  message_store messages{core, calls, archive, directory};
+  file_keeper files{core, calls};          ///< the ticket secret, files sent and gone
+  message_store messages{core, calls, archive, directory, files};
   presence_sync presence{core, calls, directory, [this](const std::string& room) { rooms.resync(room); }};
   room_links rooms{core, calls, messages, archive, presence}; ///< subscriptions, delivery, catch-up
   people_service people{core, calls, messages, archive};      ///< the notice hub

@@ -16,6 +16,7 @@ struct entry_fields {
   std::string_view kind; ///< empty for a message
   std::string_view target, user, text, cid, emoji, on, count, action, by, number;
   std::string_view reply_to, thread, replies, last_reply; ///< (1.2) see thread_helpers.lua
+  std::string_view files;                                 ///< (1.2) see files_field
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -45,6 +46,7 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'h': out.thread = value; break;
       case 'w': out.replies = value; break;
       case 'l': out.last_reply = value; break;
+      case 'f': out.files = value; break;
     }
   }
   return out;
@@ -58,7 +60,8 @@ chat_message as_message(const std::string& room, const entry_fields& f) {
           static_cast<std::int64_t>(f.id.ms),
           std::string{f.cid},
           message_id::parse(f.reply_to),
-          message_id::parse(f.thread)};
+          message_id::parse(f.thread),
+          files_of_field(f.files)};
 }
 
 /// A number field; nullopt when absent or empty.
@@ -68,6 +71,22 @@ std::optional<std::int64_t> number_field(std::string_view text) {
   if (text.empty() || ec != std::errc{})
     return std::nullopt;
   return n;
+}
+
+void read_files(const nlohmann::json& doc, std::vector<shared_file>& files) {
+  for (const auto& f : doc) {
+    if (!f.is_object() || !f.contains("i") || !f["i"].is_string())
+      continue;
+    shared_file file;
+    file.file = f["i"].get<std::string>();
+    file.name = f.value("n", std::string{});
+    file.mime = f.value("m", std::string{});
+    file.size = f.value("s", std::uint64_t{0});
+    file.width = f.value("w", 0);
+    file.height = f.value("h", 0);
+    file.thumb = f.value("t", false);
+    files.push_back(std::move(file));
+  }
 }
 
 /// A delete of a thread's message: its root's count and newest reply after it.
@@ -131,6 +150,36 @@ stored_message entry_now(const std::string& room, const redis_reply& entry, std:
   auto msg = as_message(room, f);
   auto state = parse_state(state_json, msg.text);
   return {f.id, make_frame(encode_current_message(msg, state))};
+}
+
+std::string files_field(const std::vector<shared_file>& files) {
+  if (files.empty())
+    return {};
+  auto out = nlohmann::json::array();
+  for (const auto& f : files)
+    out.push_back({{"i", f.file},
+                   {"n", f.name},
+                   {"m", f.mime},
+                   {"s", f.size},
+                   {"w", f.width},
+                   {"h", f.height},
+                   {"t", f.thumb}});
+  return out.dump();
+}
+
+std::vector<shared_file> files_of_field(std::string_view field) {
+  std::vector<shared_file> files;
+  if (field.empty())
+    return files;
+  auto doc = nlohmann::json::parse(field, nullptr, false);
+  if (!doc.is_array())
+    return files;
+  try { // a field of another shape reads as no files
+    read_files(doc, files);
+  } catch (const nlohmann::json::exception&) {
+    files.clear();
+  }
+  return files;
 }
 
 message_state parse_state(std::string_view state_json, std::string& text) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatnode::bridge {
 
@@ -29,5 +30,10 @@ stored_message entry_now(const std::string& room, const redis_reply& entry, std:
 /// A states hash value: the message's state, and its edited text in `text`
 /// when it was edited. A malformed value counts as no change.
 message_state parse_state(std::string_view state_json, std::string& text);
+
+/// (1.2) A message's files as its entry's `f` field keeps them (a JSON
+/// array; empty for none), and back (a field of another shape: none).
+std::string files_field(const std::vector<shared_file>& files);
+std::vector<shared_file> files_of_field(std::string_view field);
 
 } // namespace chatnode::bridge

@@ -35,6 +35,10 @@ public:
   std::string channel(const std::string& room) const { return of(room, "live"); }      ///< pub/sub
   /// The room directory (one key, on one shard).
   std::string directory() const { return prefix_ + "{directory}"; }
+  /// (1.2) A room's files sent in messages: file id -> the message's entry id.
+  std::string file_claims(const std::string& room) const { return of(room, "files"); }
+  /// (1.2) The secret that seals upload tickets, the same for every node.
+  std::string upload_secret() const { return prefix_ + "{files}:secret"; }
   /// Notices for users wherever they are connected (every node listens).
   std::string people_channel() const { return prefix_ + "{people}:live"; }
   /// A user's direct conversations: room -> the other user.

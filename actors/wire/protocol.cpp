@@ -1007,7 +1007,8 @@ std::string encode_read(std::string_view room, message_id id, std::size_t unread
 }
 
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
-                                         std::string_view cid, std::optional<message_id> reply_to) {
+                                         std::string_view cid, std::optional<message_id> reply_to,
+                                         const std::vector<shared_file>& files) {
   // Same field order as encode_message, so both produce identical bytes.
   message_template t;
   t.head = "{\"type\":\"message\",\"room\":";
@@ -1019,6 +1020,7 @@ message_template encode_message_template(std::string_view room, std::string_view
   t.middle += ",\"ts\":";
   if (reply_to)
     append_field(t.tail, "reply_to", reply_to->to_string());
+  append_files(t.tail, files);
   if (!cid.empty())
     append_field(t.tail, "cid", cid);
   t.tail += '}';

@@ -39,6 +39,7 @@ struct edge_context {
   address_limits per_address;
   bool redis_configured = false;
   bool archive_configured = false;
+  bool files_configured = false; ///< the node takes uploads
 
   /// Empty while ready; else why not (the /readyz body).
   std::function<std::string()> not_ready_reason;

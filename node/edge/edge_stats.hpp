@@ -19,6 +19,7 @@ struct file_stats {
   std::atomic<std::uint64_t> abandoned{0};  ///< uploads whose client went away
   std::atomic<std::uint64_t> thumbnails{0}; ///< images given a thumbnail
   std::atomic<std::uint64_t> downloads{0};  ///< requests for files and thumbnails
+  std::atomic<bool> store_up{true};         ///< the store took its last probe
 };
 
 struct edge_stats {

@@ -330,6 +330,9 @@ http::message_generator http_session::handle(const request& req) {
       std::string body = down.empty() ? "ready" : "ready; redis shards unreachable: " + down;
       if (ctx_.archive_configured && !ctx_.chat->archive_up.load())
         body += "; archive unreachable (history past retention and search unavailable)";
+      // Nor is the file store: uploads wait for it, chat goes on.
+      if (ctx_.files_configured && !ctx_.stats.files.store_up.load())
+        body += "; file store unreachable (uploads unavailable)";
       return text_response(req, http::status::ok, body + "\n");
     }
     return text_response(req, http::status::service_unavailable, reason + "\n");

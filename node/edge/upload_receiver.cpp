@@ -62,8 +62,13 @@ void upload_receiver::run() {
   version_ = req.version();
   auto target = req.target();
   auto sealed = target.substr(upload_prefix.size(), target.find('?') - upload_prefix.size());
-  ticket_ = open_ticket(sealed, settings_.secret, unix_seconds());
+  auto secret = settings_.secret ? settings_.secret->get() : nullptr;
   // The body of a refused upload is not read: the connection closes after the answer.
+  if (!secret) {
+    finish(http::status::service_unavailable, "uploads wait for the bus: try again shortly\n", false);
+    return;
+  }
+  ticket_ = open_ticket(sealed, *secret, unix_seconds());
   if (!ticket_) {
     finish(http::status::not_found, std::string{unknown_ticket}, false);
     return;
@@ -79,6 +84,10 @@ void upload_receiver::run() {
              "the body is shorter than the " + std::to_string(ticket_->size) + " bytes announced\n", false);
       return;
     }
+  }
+  if (settings_.stats && !settings_.stats->store_up.load(std::memory_order_relaxed)) {
+    finish(http::status::service_unavailable, "the file store is unreachable: try again later\n", false);
+    return;
   }
   if (auto problem = settings_.store->prepare(); !problem.empty()) {
     finish(http::status::insufficient_storage, "the file store cannot be written\n", false);

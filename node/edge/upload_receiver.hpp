@@ -5,6 +5,7 @@
 // is kept of an upload that fails: too long (413), too short (400), a client
 // gone halfway, a full disk (507).
 
+#include "actors/contracts/upload_secret.hpp"
 #include "actors/contracts/upload_ticket.hpp"
 #include "node/files/directory_store.hpp"
 #include "node/edge/edge_stats.hpp"
@@ -32,8 +33,8 @@ inline constexpr std::string_view upload_prefix = "/files/upload/";
 /// What an upload needs from the node.
 struct upload_settings {
   const directory_store* store = nullptr;
-  std::string secret;              ///< seals and opens upload tickets
-  image_workers* images = nullptr; ///< makes thumbnails; none: images are kept as plain files
+  std::shared_ptr<const upload_secret> secret; ///< seals and opens upload tickets
+  image_workers* images = nullptr;             ///< makes thumbnails; none: images are kept as plain files
   file_stats* stats = nullptr;
 };
 

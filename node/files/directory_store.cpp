@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace chatnode {
@@ -117,6 +119,23 @@ std::string directory_store::prepare() const {
     return "cannot create the file store " + root_.string() + ": " + ec.message();
   if (::access(root_.c_str(), W_OK) != 0)
     return "cannot write to the file store " + root_.string();
+  return {};
+}
+
+std::string directory_store::probe() const {
+  if (auto problem = prepare(); !problem.empty())
+    return problem;
+  // Nodes sharing the store probe it each with a file of its own.
+  auto path = root_ / (".probe-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return "cannot write to the file store " + root_.string() + ": " + std::strerror(errno);
+  bool written = ::write(fd, "probe", 5) == 5;
+  int error = written ? 0 : errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!written)
+    return "the file store " + root_.string() + " refused a write: " + std::strerror(error);
   return {};
 }
 

@@ -57,6 +57,10 @@ public:
 
   /// Creates the root if needed; an error message when it cannot be written.
   std::string prepare() const;
+  /// Writes and removes a small file: an error message when the store cannot
+  /// take one (gone, read-only, full). May wait on a network volume: not
+  /// for an I/O or actor thread.
+  std::string probe() const;
   /// A writer for a new file; none when `id` exists, is being written, or
   /// the disk refused.
   std::optional<file_writer> create(std::string_view id) const;

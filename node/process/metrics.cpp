@@ -112,6 +112,8 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
   metric(out, "chatnode_thumbnails_total", "counter", "Images given a thumbnail.", load(e.files.thumbnails));
   metric(out, "chatnode_file_requests_total", "counter", "Requests for stored files and thumbnails.",
          load(e.files.downloads));
+  metric(out, "chatnode_file_store_up", "gauge", "1 when the file store took its last probe (every 10 s).",
+         e.files.store_up.load(std::memory_order_relaxed) ? 1 : 0);
 
   metric(out, "chatnode_redis_configured", "gauge", "1 when a Redis URL is configured.",
          status.redis_configured ? 1 : 0);

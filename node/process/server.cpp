@@ -76,9 +76,15 @@ struct running_bus {
   std::function<std::vector<shard_state>()> shards; ///< unset for one Redis
 };
 
+/// Files on the bus: the store's catalog, and the ticket secret every node shares.
+struct bus_files {
+  std::shared_ptr<const file_catalog> catalog; ///< none: the node takes no files
+  std::shared_ptr<upload_secret> secret;
+};
+
 std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
                                            const node_config& config, const std::string& node_name,
-                                           const stats_ptr& stats) {
+                                           const stats_ptr& stats, const bus_files& files) {
   redis_connection::timing timing;
   timing.connect_timeout = to_ms(config.redis_timeout_seconds);
   timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -95,6 +101,10 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
   // A WAIT holds the command link: it must end well before the link is
   // taken for silent.
   settings.wait_timeout = timing.ping_timeout / 3;
+  if (files.catalog) {
+    settings.files = files.catalog;
+    settings.ticket_secret = files.secret;
+  }
   auto bridge_handle = std::make_shared<bus_actor>();
 
   if (settings.sharded) {
@@ -247,7 +257,8 @@ struct running_archive {
 };
 
 running_archive start_archive(caf::actor_system& system, net::io_context& ioc, const node_config& config,
-                              const bus_actor& bus, const stats_ptr& stats) {
+                              const bus_actor& bus, const stats_ptr& stats,
+                              std::shared_ptr<const file_catalog> files) {
   if (config.archive_url.empty())
     return {};
   auto handle = std::make_shared<archive_actor>();
@@ -260,6 +271,7 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
   settings.retention_days = config.archive_retention_days;
   settings.bus_retention = static_cast<std::size_t>(config.retention);
   settings.hold = static_cast<std::size_t>(config.archive_hold);
+  settings.files = std::move(files);
   settings.warn = [](const std::string& event, const std::string& detail) {
     log::warn(event, {{"detail", detail}});
   };
@@ -277,32 +289,57 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
 /// The bus: Redis when configured, else the embedded one.
 std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context& ioc,
                                      const node_config& config, const std::string& node_name,
-                                     const stats_ptr& stats, std::shared_ptr<const file_catalog> files) {
+                                     const stats_ptr& stats, const bus_files& files) {
   if (!config.redis_url.empty())
-    return start_redis_bus(system, ioc, config, node_name, stats);
+    return start_redis_bus(system, ioc, config, node_name, stats, files);
+  if (files.secret)
+    files.secret->set(random_bytes(32)); // one process: its own
   return running_bus{
-    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention), std::move(files)},
+    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention), files.catalog},
                        stats),
     {},
     {}};
 }
 
 /// Removes uploads never sent after a day, on the image workers (a scan of
-/// the store is no work for an I/O thread), then every hour. The first
-/// sweep also removes the files of messages this node no longer has: the
-/// embedded bus starts empty, and without an archive nothing holds them.
+/// the store is no work for an I/O thread), then every hour. Unless the
+/// messages are `kept` (by Redis or an archive), the first sweep also
+/// removes the files of messages this node no longer has: the embedded bus
+/// starts empty.
 void sweep_files(boost::asio::steady_timer& timer, const directory_store& store, image_workers& workers,
-                 bool archived, bool first = true) {
+                 bool kept, bool first = true) {
   auto now = static_cast<std::int64_t>(std::time(nullptr));
-  auto sent_cutoff = first && !archived ? now + 1 : 0;
+  auto sent_cutoff = first && !kept ? now + 1 : 0;
   workers.post([&store, now, sent_cutoff] {
     if (auto removed = store.sweep(now - 24 * 3600, sent_cutoff); removed > 0)
       log::info("files_swept", {{"removed", std::to_string(removed)}});
   });
   timer.expires_after(std::chrono::hours{1});
-  timer.async_wait([&timer, &store, &workers, archived](boost::system::error_code ec) {
+  timer.async_wait([&timer, &store, &workers, kept](boost::system::error_code ec) {
     if (!ec)
-      sweep_files(timer, store, workers, archived, false);
+      sweep_files(timer, store, workers, kept, false);
+  });
+}
+
+/// Probes the file store every 10 s on the image workers (a network volume
+/// may hang: no I/O thread waits on it). While it fails, uploads answer
+/// `unavailable` and /readyz says so; each change is logged once.
+void watch_store(boost::asio::steady_timer& timer, const directory_store& store, image_workers& workers,
+                 file_stats& stats) {
+  workers.post([&store, &stats] {
+    auto problem = store.probe();
+    bool up = problem.empty();
+    if (stats.store_up.exchange(up) != up) {
+      if (up)
+        log::info("file_store_reachable", {});
+      else
+        log::warn("file_store_unreachable", {{"detail", problem}});
+    }
+  });
+  timer.expires_after(std::chrono::seconds{10});
+  timer.async_wait([&timer, &store, &workers, &stats](boost::system::error_code ec) {
+    if (!ec)
+      watch_store(timer, store, workers, stats);
   });
 }
 
@@ -403,11 +440,13 @@ int run_server(const node_config& config) {
   // Files outlive the connections that stream them.
   directory_store file_store{config.files_store.substr(4)}; // dir:PATH
   upload_settings uploads{&file_store, {}, nullptr, &ctx.stats.files};
-  // Files: on the embedded default for now. The ticket secret is this
-  // process's, so a PUT must come back to this node, and a restart voids
-  // tickets not yet used (they last 10 minutes).
-  bool takes_files = config.files_enabled && config.redis_url.empty();
-  auto catalog = takes_files ? std::make_shared<const store_catalog>(file_store) : nullptr;
+  // Files: the store is a directory every node shares; the bus sets the
+  // ticket secret (this process's own on the embedded bus, so a restart
+  // voids tickets not yet used there: they last 10 minutes).
+  bool takes_files = config.files_enabled;
+  auto catalog =
+    takes_files ? std::make_shared<const store_catalog>(file_store, ctx.stats.files.store_up) : nullptr;
+  auto ticket_secret = takes_files ? std::make_shared<upload_secret>() : nullptr;
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
                sweep_period_for(to_ms(config.idle_timeout_seconds))};
@@ -419,7 +458,7 @@ int run_server(const node_config& config) {
 
   // The bus (Redis when configured, else the embedded one), the hub, and
   // how a connection gets its session.
-  auto started = start_bus(system, ioc, config, node_name, ctx.chat, catalog);
+  auto started = start_bus(system, ioc, config, node_name, ctx.chat, bus_files{catalog, ticket_secret});
   if (!started)
     return 2;
   auto bus = started->bus;
@@ -430,7 +469,7 @@ int run_server(const node_config& config) {
                         std::chrono::milliseconds{static_cast<std::int64_t>(config.presence_batch_ms)},
                         static_cast<std::size_t>(config.presence_batch_members)});
   auto directory = spawn_directory(system, bus);
-  auto archived = start_archive(system, ioc, config, bus, ctx.chat);
+  auto archived = start_archive(system, ioc, config, bus, ctx.chat, catalog);
   auto archive = archived.archive;
   ctx.archive_configured = !config.archive_url.empty();
   auto settings_for_api = session_settings_of(config, node_name);
@@ -453,11 +492,14 @@ int run_server(const node_config& config) {
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
   boost::asio::steady_timer sweeper{ioc};
+  boost::asio::steady_timer store_watch{ioc};
   if (takes_files) {
-    sweep_files(sweeper, file_store, images, !config.archive_url.empty());
-    uploads.secret = random_bytes(32);
+    ctx.files_configured = true;
+    sweep_files(sweeper, file_store, images, !config.archive_url.empty() || !config.redis_url.empty());
+    watch_store(store_watch, file_store, images, ctx.stats.files);
+    uploads.secret = ticket_secret;
     settings_for_sessions.uploads.catalog = catalog;
-    settings_for_sessions.uploads.secret = uploads.secret;
+    settings_for_sessions.uploads.secret = ticket_secret;
     settings_for_sessions.uploads.max_bytes = static_cast<std::uint64_t>(config.files_max_bytes);
     settings_for_sessions.uploads.refused_types = config.files_refused_types;
     settings_for_sessions.uploads.max_open =

@@ -6,6 +6,7 @@
 #include "actors/contracts/file_catalog.hpp"
 #include "node/files/directory_store.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -13,16 +14,20 @@ namespace chatnode {
 
 class store_catalog : public file_catalog {
 public:
-  explicit store_catalog(const directory_store& store)
-    : store_(store) {}
+  /// `up` says whether the store took its last probe (file_stats::store_up).
+  store_catalog(const directory_store& store, const std::atomic<bool>& up)
+    : store_(store),
+      up_(up) {}
 
   std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const override;
   bool reserve(const std::string& user, std::uint64_t bytes, std::uint64_t daily_limit) const override;
   void mark_sent(const std::vector<std::string>& ids) const override;
   void remove(const std::vector<std::string>& ids) const override;
+  bool reachable() const override { return up_.load(std::memory_order_relaxed); }
 
 private:
   const directory_store& store_;
+  const std::atomic<bool>& up_;
   /// Bytes each user announced today: the day they count for, and the sum.
   mutable std::mutex quota_mutex_;
   mutable std::int64_t quota_day_ = -1;

@@ -11,6 +11,7 @@
 //   CHATNODE_SOURCE_DIR=. node --test tests/compose/
 
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Client, ResumingClient, SteadyWriter, sourceDir, waitFor } from '../system/lib.mjs';
@@ -94,6 +95,30 @@ test('compose up: every container healthy, and two people chat in a browser thro
     return answer.type === 'search' && answer.messages.length === 1 && answer.messages[0];
   }, 'the archive to find the message', 20000);
   assert.equal(found.text, 'hello from compose');
+
+  // A file PUT through the balancer (bigger than nginx's default body limit)
+  // lands in the volume every node mounts: each node serves it.
+  const ask = async (request, match) => {
+    const from = searcher.events.length;
+    searcher.send(request);
+    return waitFor(() => searcher.events.slice(from).find(match), `an answer to ${request.type}`);
+  };
+  const bytes = randomBytes(3 * 1024 * 1024);
+  const up = await waitFor(async () => {
+    const answer = await ask({ type: 'upload', room: 'compose', name: 'minutes.pdf', size: bytes.length, mime: 'application/pdf', cid: 'up' },
+      (e) => e.cid === 'up');
+    return answer.type === 'upload' && answer; // `unavailable` until the node read the shared ticket secret
+  }, 'an upload link', 20000);
+  const put = await fetch(page + up.url, { method: 'PUT', body: bytes });
+  assert.equal(put.status, 201, await put.clone().text());
+  const sent = await ask({ type: 'send', room: 'compose', text: 'the minutes', files: [up.file], cid: 'sf' }, (e) => e.cid === 'sf');
+  assert.equal(sent.type, 'message', JSON.stringify(sent));
+  const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+  for (const n of nodeNames) {
+    const got = await fetch(`http://127.0.0.1:${nodePorts[n]}${sent.files[0].url}`);
+    assert.equal(got.status, 200, n);
+    assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(bytes), `${n} serves the same bytes`);
+  }
 });
 
 /** Six readers and a writer through the balancer, as the page connects. */

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -407,4 +407,30 @@ test('restarted, the embedded node keeps fresh unsent uploads and removes the fi
   assert.equal(kept.status, 200, 'an upload not sent yet stays its day');
   assert.equal(await kept.text(), 'kept');
   ann = await new Uploader(node, 'ann').connect();
+});
+
+test('a file store that cannot be written: still ready and saying so, uploads unavailable, chat going on; back within 10 s', async () => {
+  const store = path.join(dir, 'store');
+  const away = path.join(dir, 'store-away');
+  const readyz = async () => { const r = await fetch(`${base}/readyz`); return { status: r.status, body: await r.text() }; };
+  await ann.join('files');
+  const up = await ann.upload('files', 'before.txt', 6, 'text/plain');
+  // The store's directory replaced by a file: nothing can be written under it (root too).
+  renameSync(store, away);
+  writeFileSync(store, 'not a directory');
+  try {
+    await waitFor(async () => (await readyz()).body.includes('file store unreachable'), 'readyz to name the store', 15000);
+    assert.equal((await readyz()).status, 200, 'the node stays in the balancer');
+    const refused = await ann.ask({ type: 'upload', room: 'files', name: 'x.txt', size: 1, mime: 'text/plain' });
+    assert.equal(refused.type, 'error');
+    assert.equal(refused.code, 'unavailable');
+    assert.equal((await fetch(base + up.url, { method: 'PUT', body: 'before' })).status, 503);
+    assert.equal((await node.metrics()).chatnode_file_store_up, 0);
+    assert.equal((await ann.ask({ type: 'send', room: 'files', text: 'chat goes on' })).type, 'message');
+  } finally {
+    rmSync(store, { force: true });
+    renameSync(away, store);
+  }
+  await waitFor(async () => !(await readyz()).body.includes('file store'), 'the store to be back', 15000);
+  assert.equal((await fetch(base + up.url, { method: 'PUT', body: 'before' })).status, 201, 'the link still good');
 });

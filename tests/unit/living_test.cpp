@@ -239,4 +239,31 @@ BOOST_AUTO_TEST_CASE(redis_states_read_back_as_written_by_the_store_script) {
   BOOST_TEST(text == "kept");
 }
 
+BOOST_AUTO_TEST_CASE(a_messages_files_read_back_from_its_redis_entry_as_sent) {
+  std::vector<shared_file> files{
+    {"AAAAAAAAAAAAAAAAAAAAAA", "a \"b\".png", "image/png", 7, 20, 10, true},
+    {"BBBBBBBBBBBBBBBBBBBBBB", "ü.pdf", "application/pdf", 1ULL << 33, 0, 0, false}};
+  auto field = bridge::files_field(files);
+  BOOST_TEST(bridge::files_of_field(field) == files);
+  BOOST_TEST(bridge::files_field({}).empty());
+  BOOST_TEST(bridge::files_of_field("").empty());
+  // Another shape reads as no files, not as an error.
+  for (auto bad : {"not json", "{}", R"([{"i":5}])", R"([{"i":"x","s":"big"}])"})
+    BOOST_TEST(bridge::files_of_field(bad).empty(), bad);
+
+  // A message entry with its `f` field is the message with its files.
+  redis_reply entry;
+  entry.type = redis_reply::kind::array;
+  redis_reply id{redis_reply::kind::string, 0, "9-0", {}};
+  redis_reply fields{redis_reply::kind::array, 0, {}, {}};
+  for (std::string part : {"u", "al", "t", "look", "c", "", "n", "1", "f", field.c_str()})
+    fields.elements.push_back({redis_reply::kind::string, 0, part, {}});
+  entry.elements = {id, fields};
+  auto event = json::parse(*bridge::entry_event("r", entry).frame);
+  BOOST_TEST(event["files"].size() == 2u);
+  BOOST_TEST(event["files"][0]["width"] == 20);
+  BOOST_TEST(event["files"][1]["size"] == (1ULL << 33));
+  BOOST_TEST(json::parse(*bridge::entry_now("r", entry, "").frame)["files"] == event["files"]);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

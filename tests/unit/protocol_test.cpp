@@ -379,6 +379,11 @@ BOOST_AUTO_TEST_CASE(thread_fragments_make_what_the_encoders_do) {
   chat_message msg{"r", {9, 1}, "al", "re", 9, "c1", message_id{5, 0}, message_id{4, 0}};
   auto t = encode_message_template(msg.room, msg.user, msg.text, msg.cid, msg.reply_to);
   BOOST_TEST(t.head + "9-1" + t.middle + "9" + f.open + "4-0" + f.close + t.tail == encode_message(msg));
+  // (1.2) A message's files come after the reply, before the cid.
+  msg.files = {{"AAAAAAAAAAAAAAAAAAAAAA", "a b.png", "image/png", 7, 20, 10, true},
+               {"BBBBBBBBBBBBBBBBBBBBBB", "c.pdf", "application/pdf", 9, 0, 0, false}};
+  t = encode_message_template(msg.room, msg.user, msg.text, msg.cid, msg.reply_to, msg.files);
+  BOOST_TEST(t.head + "9-1" + t.middle + "9" + f.open + "4-0" + f.close + t.tail == encode_message(msg));
 
   message_change del{change_kind::remove, "r", {10, 0}, {9, 1}, "al", "", 10, "", true, 0, "c2"};
   del.thread = message_id{4, 0};

@@ -22,16 +22,24 @@
 -- step, and its root goes into its event right after the ts; a delete of
 -- one takes it off its root's count, and its event says the root's count
 -- and newest reply after it.
+-- A message's files (1.2) go into its entry's `f` field (a JSON array of
+-- objects, `i` the file id) and are claimed in the room's file claims hash
+-- (file id -> entry id): a file is sent in one message only. A deleted
+-- message's files, and those of messages trimmed while no archive keeps
+-- them, are returned for the bridge to remove from the store.
 -- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
---       archived mark, thread list prefix
+--       archived mark, thread list prefix, file claims
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
 --       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0'),
 --       '1' for a moderator, '1' with an archive, hold, reply_to ('' for
 --       none), thread ('' for none), and the thread's fields: open, close,
---       replies, last_reply
--- Returns {'new', id, frame, previous}, {'dup', id, {field, value, ...}, previous},
--- {'refused', code, reason} or, for a reaction already so, {'same', id, count}
--- (id: the newest change of the target); previous is '' when published here.
+--       replies, last_reply; the files field ('' for none) and the file ids,
+--       space-separated
+-- Returns {'new', id, frame, previous, {files field, ...}},
+-- {'dup', id, {field, value, ...}, previous}, {'refused', code, reason} or,
+-- for a reaction already so, {'same', id, count} (id: the newest change of
+-- the target); previous is '' when published here; the files fields are
+-- those of messages whose files are to go.
 local kind, user, text, cid, publish = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[10]
 local retention = tonumber(ARGV[5])
 local function entry_before(id)
@@ -55,6 +63,27 @@ if cid ~= '' then
 end
 
 if in_force(KEYS[7], user) then return {'refused', 'forbidden', 'you are muted in this room'} end
+
+local file_ids = {}
+if kind == 'm' then
+  for file in string.gmatch(ARGV[24], '%S+') do
+    if redis.call('HEXISTS', KEYS[10], file) == 1 then
+      return {'refused', 'bad_request', 'file ' .. file .. ' was sent already'}
+    end
+    table.insert(file_ids, file)
+  end
+end
+-- A message's files leave the claims; the fields of those to remove go back.
+local files_gone = {}
+local function drop_files(field, remove)
+  if not field or field == '' then return end
+  local ok, files = pcall(cjson.decode, field)
+  if not ok or type(files) ~= 'table' then return end
+  for _, f in ipairs(files) do
+    if type(f) == 'table' and type(f.i) == 'string' then redis.call('HDEL', KEYS[10], f.i) end
+  end
+  if remove then table.insert(files_gone, field) end
+end
 
 local root, root_state
 if kind == 'm' and ARGV[17] ~= '' then
@@ -112,6 +141,9 @@ end
 if ARGV[17] ~= '' and kind == 'm' then
   for _, v in ipairs({'y', ARGV[17]}) do table.insert(entry, v) end
 end
+if ARGV[23] ~= '' and kind == 'm' then
+  for _, v in ipairs({'f', ARGV[23]}) do table.insert(entry, v) end
+end
 if root then
   root_state.H = (root_state.H or 0) + 1
   for _, v in ipairs({'h', root, 'i', root_state.H}) do table.insert(entry, v) end
@@ -147,6 +179,8 @@ elseif kind == 'r' then
 end
 local id = redis.call('XADD', KEYS[1], '*', unpack(entry))
 local ms = tonumber(string.match(id, '^(%d+)'))
+for _, file in ipairs(file_ids) do redis.call('HSET', KEYS[10], file, id) end
+if kind == 'd' then drop_files(target_fields.f, true) end
 if kind ~= 'm' then
   if kind == 'e' then
     state.e, state.t = tostring(ms), text
@@ -186,6 +220,7 @@ if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slac
       local waits = archived and len <= hold and id_after(e[1], archived)
       if waits or (len <= cap and not f.k and tonumber(f.n or '0') > numbered - retention) then cut = e[1] break end
       if not f.k then table.insert(gone, e[1]) end
+      if not f.k then drop_files(f.f, ARGV[15] ~= '1') end
       if not f.k and f.h then redis.call('LPOP', KEYS[9] .. f.h) end
       len = len - 1
     end
@@ -208,4 +243,4 @@ if cid ~= '' then
 end
 local frame = ARGV[6] .. id .. ARGV[7] .. (kind == 'r' and count or ms) .. thread_part .. ARGV[8]
 if publish ~= '' then redis.call(publish, KEYS[3], 'm' .. id .. '\n' .. frame) end
-return {'new', id, frame, previous}
+return {'new', id, frame, previous, files_gone}

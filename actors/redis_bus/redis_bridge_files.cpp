@@ -1,0 +1,35 @@
+#include "actors/redis_bus/redis_bridge_files.hpp"
+
+#include "actors/contracts/signing.hpp"
+#include "actors/redis_bus/redis_entries.hpp"
+
+namespace chatnode::bridge {
+
+void file_keeper::fetch_secret() {
+  if (!active() || !core_.settings.ticket_secret)
+    return;
+  auto mine = random_bytes(32);
+  // SET NX GET: the value Redis held, or nil when it held none and took ours.
+  calls_.send(redis_call::command({"SET", core_.keys.upload_secret(), mine, "NX", "GET"}),
+              [secret = core_.settings.ticket_secret, mine](redis_reply r) {
+                if (r.type == redis_reply::kind::nil)
+                  secret->set(mine);
+                else if (r.type == redis_reply::kind::string && r.str.size() >= 16)
+                  secret->set(r.str);
+              });
+}
+
+void file_keeper::settle(const std::vector<std::string>& sent, const std::vector<std::string>& gone) {
+  if (!active())
+    return;
+  std::vector<std::string> removed;
+  for (const auto& field : gone)
+    for (auto& f : files_of_field(field))
+      removed.push_back(std::move(f.file));
+  if (!removed.empty())
+    core_.settings.files->remove(removed);
+  if (!sent.empty())
+    core_.settings.files->mark_sent(sent);
+}
+
+} // namespace chatnode::bridge

@@ -1,0 +1,154 @@
+// Files across nodes (PROTOCOL.md, "Files and images (1.2)"): three nodes
+// on a real redis-server sharing one directory store, with nginx in front
+// as deploy/nginx.conf configures it. A ticket one node grants is taken by
+// whichever node the balancer sends the PUT to; the message and its file
+// reach members on the other nodes, bytes and thumbnail served by every
+// node; a file is sent in one message only, even when two nodes are asked
+// at once; a deleted message's files, and those of messages the stream's
+// retention drops (no archive here), are gone on every node; a restarted
+// node keeps serving the files of messages Redis still holds.
+//
+//   CHATNODE_BIN=build/chatnode node --test tests/system/files_redis.test.mjs
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { png } from './files.mjs';
+import { Balancer, Client, Node, Redis, waitFor } from './lib.mjs';
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const retention = 5;
+
+/** A client that can ask and wait for the answer. */
+class Member extends Client {
+  async ask(request) {
+    const from = this.events.length;
+    const cid = `c${Math.random().toString(36).slice(2)}`;
+    this.send({ ...request, cid });
+    return waitFor(() => this.events.slice(from).find((e) => e.cid === cid), `${this.name}: answer to ${request.type}`);
+  }
+  /** Uploads `bytes` through `base` (the balancer): the file's id. */
+  async upload(base, room, name, bytes, mime) {
+    const up = await this.ask({ type: 'upload', room, name, size: bytes.length, mime });
+    assert.equal(up.type, 'upload', JSON.stringify(up));
+    const put = await fetch(base + up.url, { method: 'PUT', body: bytes });
+    assert.equal(put.status, 201, await put.clone().text());
+    return up.file;
+  }
+}
+
+let redis, dir, balancer;
+const nodes = [];
+const members = [];
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-redis-'));
+  redis = await new Redis().start();
+  const env = { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`, CHATNODE_HISTORY_RETENTION: String(retention) };
+  for (const name of ['f1', 'f2', 'f3']) nodes.push(await new Node(name, redis.url, env).start());
+  await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready');
+  balancer = await new Balancer(nodes).start();
+});
+after(async () => {
+  for (const m of members) m.close();
+  await balancer?.stop();
+  for (const n of nodes) await n.stop();
+  await redis?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function member(node, name, room) {
+  const m = await new Member(node, name).connect();
+  members.push(m);
+  assert.ok(m.events.find((e) => e.type === 'welcome')?.files?.max_bytes > 0, 'welcome offers files');
+  await m.join(room);
+  return m;
+}
+
+const fileStatus = async (node, file) => (await fetch(`http://127.0.0.1:${node.port}/files/${file}/x`)).status;
+
+test('a file uploaded through the balancer and sent on one node reaches the others, bytes and thumbnail alike', async () => {
+  const ann = await member(nodes[0], 'ann', 'share');
+  const bob = await member(nodes[2], 'bob', 'share');
+  // Every node must have read the shared secret: any of them may take the PUT.
+  const image = png(1200, 800);
+  const pdf = randomBytes(200 * 1024);
+  const ids = [];
+  for (const [name, bytes, mime] of [['chart.png', image, 'image/png'], ['notes.pdf', pdf, 'application/pdf']])
+    ids.push(await waitFor(() => ann.upload(balancer.origin, 'share', name, bytes, mime).catch(() => null), `upload of ${name}`));
+  const sent = await ann.ask({ type: 'send', room: 'share', text: 'both', files: ids });
+  assert.equal(sent.type, 'message', JSON.stringify(sent));
+  const got = await waitFor(() => bob.events.find((e) => e.type === 'message' && e.id === sent.id), 'bob to get the message');
+  assert.deepEqual(got.files.map((f) => [f.file, f.name, f.size, f.mime]),
+    [[ids[0], 'chart.png', image.length, 'image/png'], [ids[1], 'notes.pdf', pdf.length, 'application/pdf']]);
+  assert.equal(got.files[0].width, 1200);
+  assert.equal(got.files[0].height, 800);
+  assert.equal(got.files[0].thumb, `/files/thumb/${ids[0]}`);
+
+  for (const node of nodes) {
+    const base = `http://127.0.0.1:${node.port}`;
+    assert.equal(sha256(Buffer.from(await (await fetch(base + got.files[0].url)).arrayBuffer())), sha256(image), node.name);
+    assert.equal(sha256(Buffer.from(await (await fetch(base + got.files[1].url)).arrayBuffer())), sha256(pdf), node.name);
+  }
+  const thumb = await fetch(`${balancer.origin}${got.files[0].thumb}`);
+  assert.equal(thumb.status, 200);
+  const file = path.join(dir, 'thumb.jpg');
+  writeFileSync(file, Buffer.from(await thumb.arrayBuffer()));
+  assert.match(execFileSync('file', ['-b', file], { encoding: 'utf8' }), /^JPEG image data.*, 320x213/);
+
+  // History read on another node carries the files too.
+  const carl = await member(nodes[1], 'carl', 'share');
+  const joined = carl.events.find((e) => e.type === 'joined' && e.room === 'share');
+  assert.deepEqual(joined.history.find((m) => m.id === sent.id).files, got.files);
+});
+
+test('a file is sent in one message only, though two nodes are asked at once', async () => {
+  const ann = await member(nodes[0], 'dee', 'once');
+  const again = await member(nodes[1], 'dee', 'once'); // the same user on another node
+  const id = await waitFor(() => ann.upload(balancer.origin, 'once', 'one.pdf', randomBytes(1000), 'application/pdf').catch(() => null), 'upload');
+  const answers = await Promise.all([ann.ask({ type: 'send', room: 'once', text: 'a', files: [id] }),
+    again.ask({ type: 'send', room: 'once', text: 'b', files: [id] })]);
+  assert.deepEqual(answers.map((a) => a.type).sort(), ['error', 'message'], JSON.stringify(answers));
+  const refused = answers.find((a) => a.type === 'error');
+  assert.equal(refused.code, 'bad_request');
+  assert.match(refused.reason, /sent already/);
+  const later = await again.ask({ type: 'send', room: 'once', text: 'c', files: [id] });
+  assert.equal(later.type, 'error');
+});
+
+test("a deleted message's files are gone on every node, and the stream's retention takes those of older messages", async () => {
+  const ann = await member(nodes[0], 'eve', 'gone');
+  const bob = await member(nodes[1], 'fay', 'gone');
+  const upload = (name) => waitFor(() => ann.upload(balancer.origin, 'gone', name, png(400, 300), 'image/png').catch(() => null), 'upload');
+  const deleted = await upload('deleted.png');
+  const kept = await upload('aged.png');
+  const first = await ann.ask({ type: 'send', room: 'gone', text: 'to delete', files: [deleted] });
+  const second = await ann.ask({ type: 'send', room: 'gone', text: 'to age', files: [kept] });
+  for (const node of nodes) assert.equal(await fileStatus(node, deleted), 200);
+
+  const removal = await bob.ask({ type: 'delete', room: 'gone', target: first.id });
+  assert.equal(removal.type, 'error', 'only its author may delete it');
+  const done = await ann.ask({ type: 'delete', room: 'gone', target: first.id });
+  assert.equal(done.type, 'delete', JSON.stringify(done));
+  for (const node of nodes) {
+    assert.equal(await fileStatus(node, deleted), 404, node.name);
+    assert.equal((await fetch(`http://127.0.0.1:${node.port}/files/thumb/${deleted}`)).status, 404, node.name);
+  }
+
+  // A restarted node serves the files of messages Redis still holds.
+  await nodes[2].stop();
+  await nodes[2].start();
+  await waitFor(() => nodes[2].ready(), 'f3 ready again');
+  assert.equal(await fileStatus(nodes[2], kept), 200);
+
+  // `retention` more messages: the one with the file leaves the stream.
+  for (let i = 0; i < retention + 1; i++) await ann.ask({ type: 'send', room: 'gone', text: `filler ${i}` });
+  await waitFor(async () => (await fileStatus(nodes[1], kept)) === 404, 'the aged file to go');
+  const from = ann.events.length;
+  ann.send({ type: 'history', room: 'gone', limit: 50 });
+  const history = await waitFor(() => ann.events.slice(from).find((e) => e.type === 'history'), 'a history page');
+  assert.ok(!history.messages.some((m) => m.id === second.id), 'the aged message left the history');
+});
