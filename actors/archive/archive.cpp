@@ -59,7 +59,7 @@ struct archive_state {
   std::unordered_map<std::uint64_t, pg_callback> calls;
   clock::time_point last_sweep;
   clock::time_point last_warning;
-  clock::time_point last_expiry;
+  std::optional<clock::time_point> last_expiry; ///< none: expire once the schema is ready
   clock::time_point last_schema_try;
 
   static inline const char* name = "archive";
@@ -96,6 +96,23 @@ std::int64_t number_of(const std::optional<std::string>& v) {
 void warn(archive_self self, const std::string& event, const std::string& detail) {
   if (self->state.settings.warn)
     self->state.settings.warn(event, detail);
+}
+
+/// (1.2) Removes from the store the files a JSON array of ids names: those
+/// of messages the archive no longer keeps.
+void remove_files(archive_self self, const std::optional<std::string>& ids_json) {
+  const auto& files = self->state.settings.files;
+  if (!files || !ids_json)
+    return;
+  auto ids = nlohmann::json::parse(*ids_json, nullptr, false);
+  if (!ids.is_array())
+    return;
+  std::vector<std::string> gone;
+  for (const auto& id : ids)
+    if (id.is_string())
+      gone.push_back(id.get<std::string>());
+  if (!gone.empty())
+    files->remove(gone);
 }
 
 void set_up(archive_self self) {
@@ -324,15 +341,20 @@ void sweep(archive_self self) {
            " entries of a room for it, so a room that gets more before the archive catches up loses its "
            "oldest to it");
   }
-  if (st.schema_ready && st.settings.retention_days > 0 && now - st.last_expiry >= std::chrono::minutes{10}) {
+  if (st.schema_ready && st.settings.retention_days > 0 &&
+      (!st.last_expiry || now - *st.last_expiry >= std::chrono::minutes{10})) {
     st.last_expiry = now;
     auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-    run(self, st.writer, "SELECT chatnode_expire($1::integer, $2::bigint)",
+    run(self, st.writer, "SELECT gone, files FROM chatnode_expire($1::integer, $2::bigint)",
         {std::to_string(st.settings.retention_days), std::to_string(wall_ms)}, [self](pg_result r) {
-          if (!r.ok())
+          if (!r.ok()) {
             warn(self, "archive_expiry_failed", r.error);
+            return;
+          }
+          if (!r.rows.empty() && r.rows[0].size() > 1)
+            remove_files(self, r.rows[0][1]);
         });
   }
 }
@@ -392,14 +414,16 @@ void erase_retained(archive_self self, std::string user, std::vector<std::string
                     caf::typed_response_promise<erase_result> promise, erase_result done) {
   auto& st = self->state;
   if (rooms.empty()) {
-    run(self, st.writer, "SELECT chatnode_erase_user($1)", {user}, [promise, done](pg_result r) mutable {
-      if (!r.ok() || r.rows.empty()) {
-        promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
-        return;
-      }
-      done.archived = static_cast<std::uint64_t>(number_of(r.rows[0][0]));
-      promise.deliver(done);
-    });
+    run(self, st.writer, "SELECT gone, files FROM chatnode_erase_user($1)", {user},
+        [self, promise, done](pg_result r) mutable {
+          if (!r.ok() || r.rows.empty() || r.rows[0].size() < 2) {
+            promise.deliver(caf::make_error(caf::sec::runtime_error, "archive: " + r.error));
+            return;
+          }
+          done.archived = static_cast<std::uint64_t>(number_of(r.rows[0][0]));
+          remove_files(self, r.rows[0][1]);
+          promise.deliver(done);
+        });
     return;
   }
   auto room = std::move(rooms.back());
@@ -644,6 +668,38 @@ void add_reply_columns(const std::vector<std::optional<std::string>>& row, chat_
     state.last_reply = number_of(row[12]);
 }
 
+/// (1.2) A message's files as its `files` array was published (column 13).
+std::vector<shared_file> files_of_column(const std::optional<std::string>& column) {
+  std::vector<shared_file> files;
+  if (!column)
+    return files;
+  auto list = nlohmann::json::parse(*column, nullptr, false);
+  if (!list.is_array())
+    return files;
+  for (const auto& f : list) {
+    if (!f.is_object())
+      continue;
+    auto text = [&](const char* key) {
+      auto it = f.find(key);
+      return it != f.end() && it->is_string() ? it->get<std::string>() : std::string{};
+    };
+    auto number = [&](const char* key) -> std::uint64_t {
+      auto it = f.find(key);
+      return it != f.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    };
+    shared_file file{text("file"),
+                     text("name"),
+                     text("mime"),
+                     number("size"),
+                     static_cast<int>(number("width")),
+                     static_cast<int>(number("height")),
+                     !text("thumb").empty()};
+    if (!file.file.empty())
+      files.push_back(std::move(file));
+  }
+  return files;
+}
+
 } // namespace
 
 std::vector<stored_message> messages_of_rows(const std::string& room, const pg_result& rows) {
@@ -674,6 +730,8 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
           state.reactions.emplace_back(pair[0].get<std::string>(), std::move(users));
         }
     add_reply_columns(row, msg, state);
+    if (row.size() > 13)
+      msg.files = files_of_column(row[13]);
     out.push_back({msg.id, make_frame(encode_current_message(msg, state))});
   }
   return out;

@@ -7,8 +7,12 @@
 // stored, archived, paged back, duplicated and missed.
 
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { png } from './files.mjs';
 import { Client, Node, Postgres, Redis, compareIds, waitFor } from './lib.mjs';
 
 const SECRET = 'archive-suite-secret-0123456789';
@@ -180,10 +184,11 @@ describe('the archive on the embedded bus', () => {
 });
 
 describe('the archive over one Redis and three nodes', () => {
-  let pg, redis, nodes;
+  let pg, redis, nodes, store;
   const env = () => ({ ...fast, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50', CHATNODE_AUTH_SECRET: SECRET,
-    CHATNODE_API_KEY: API_KEY });
+    CHATNODE_API_KEY: API_KEY, CHATNODE_FILES_STORE: `dir:${store}` });
   before(async () => {
+    store = mkdtempSync(path.join(os.tmpdir(), 'chatnode-archive-files-'));
     pg = await new Postgres().start();
     redis = await new Redis().start();
     nodes = [];
@@ -193,6 +198,7 @@ describe('the archive over one Redis and three nodes', () => {
     for (const n of nodes ?? []) await n.stop().catch(() => {});
     await redis?.destroy();
     await pg?.destroy();
+    if (store) rmSync(store, { recursive: true, force: true });
   });
 
   test('1,000 messages from three nodes page back to the first, each archived once', async () => {
@@ -327,6 +333,57 @@ describe('the archive over one Redis and three nodes', () => {
     const found = await al.search('erase1', 'private');
     assert.deepEqual(found.messages, []);
     eve.close(); al.close();
+  });
+
+  test('files of messages past the retention: paged and found by name from the archive, removed by its expiry and by an erasure', async () => {
+    const ann = await new Reader(nodes[0], 'ann', { signed: true }).connect();
+    await ann.join('filed');
+    const put = async (name, bytes, mime) => {
+      const up = await waitFor(async () => {
+        const answer = await ann.ask({ type: 'upload', room: 'filed', name, size: bytes.length, mime, cid: `u${++sends}` },
+          (e) => e.type === 'upload' || e.type === 'error');
+        return answer.type === 'upload' ? answer : null; // `unavailable` until the node read the ticket secret
+      }, `upload of ${name}`);
+      const r = await fetch(`http://127.0.0.1:${nodes[1].port}${up.url}`, { method: 'PUT', body: bytes });
+      assert.equal(r.status, 201);
+      return up.file;
+    };
+    const report = await put('Quarterly-Report.pdf', randomBytes(5000), 'application/pdf');
+    const photo = await put('beach.png', png(64, 48), 'image/png');
+    const send = (text, files) => {
+      const cid = `f${++sends}`;
+      return ann.ask({ type: 'send', room: 'filed', text, files, cid }, (e) => e.type === 'message' && e.cid === cid);
+    };
+    const withReport = await send('the numbers', [report]);
+    const withPhoto = await send('', [photo]);
+    await sendMany(ann, 'filed', 60, (i) => `filler ${i}`);
+    await waitFor(() => archived(pg, 'filed').messages === 62, 'everything archived', 20000).catch((e) => { console.log(JSON.stringify(archived(pg, 'filed'))); throw e; });
+
+    // Out of Redis, in the archive: the files as they were sent, still served.
+    const paged = await ann.pageAll('filed');
+    assert.deepEqual(paged.find((m) => m.id === withReport.id).files, withReport.files);
+    assert.deepEqual(paged.find((m) => m.id === withPhoto.id).files, withPhoto.files);
+    const status = async (file) => (await fetch(`http://127.0.0.1:${nodes[2].port}/files/${file}/x`)).status;
+    assert.equal(await status(report), 200);
+    for (const words of ['quarterly', 'Quarterly-Report.pdf', 'report pdf', 'beach']) {
+      const found = await ann.search('filed', words);
+      assert.ok(found.messages.some((m) => m.files?.length), `search for ${words}: ${JSON.stringify(found)}`);
+    }
+
+    // The archive's retention takes the report's message, and its file.
+    const [ms, seq] = withReport.id.split('-');
+    pg.query(`UPDATE archive_messages SET ts = ts - 400 * 86400000::bigint WHERE room = 'filed' AND ms = ${ms} AND seq = ${seq}`);
+    await nodes[2].stop();
+    nodes[2] = await new Node('n3', redis.url, { ...env(), CHATNODE_ARCHIVE_RETENTION_DAYS: '365' }).start();
+    await waitFor(async () => (await status(report)) === 404, 'the expired message\'s file to go');
+    assert.equal(await status(photo), 200);
+
+    // Erasing ann takes the photo of her archived message.
+    const r = await fetch(`http://127.0.0.1:${nodes[0].port}/api/users/ann/erase`,
+      { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.equal(r.status, 200);
+    await waitFor(async () => (await status(photo)) === 404, 'the erased user\'s file to go');
+    ann.close();
   });
 
   test('retention in days: a room\'s own through the server API, the expiry keeping the rest', async () => {

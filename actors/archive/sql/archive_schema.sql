@@ -74,6 +74,17 @@ BEGIN
       WHERE thread_ms IS NOT NULL;
     INSERT INTO chatnode_schema (version) VALUES (2);
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 3) THEN
+    -- (1.2) Files: a message's files as published (its `files` array), and
+    -- their names, which search matches too (words is made again over both;
+    -- the view over its columns is made again below).
+    DROP VIEW IF EXISTS chatnode_message_rows;
+    ALTER TABLE archive_messages ADD COLUMN files jsonb, ADD COLUMN file_names text, DROP COLUMN words;
+    ALTER TABLE archive_messages ADD COLUMN words tsvector
+      GENERATED ALWAYS AS (to_tsvector('simple', body || ' ' || COALESCE(file_names, ''))) STORED;
+    CREATE INDEX archive_messages_words ON archive_messages USING gin (words);
+    INSERT INTO chatnode_schema (version) VALUES (3);
+  END IF;
 END
 $migrate$;
 
@@ -82,9 +93,30 @@ CREATE OR REPLACE VIEW chatnode_message_rows AS
   SELECT m.*, CASE WHEN m.thread_ms IS NULL THEN NULL ELSE m.thread_ms || '-' || m.thread_seq END AS thread
   FROM archive_messages m;
 
--- Their columns grew in version 2: replaced by dropping.
+-- Their columns grew in versions 2 and 3: replaced by dropping.
 DROP FUNCTION IF EXISTS chatnode_page(text, bigint, bigint, integer);
 DROP FUNCTION IF EXISTS chatnode_search(text, text, bigint, bigint, integer);
+DROP FUNCTION IF EXISTS chatnode_thread(text, bigint, bigint, bigint, bigint, integer);
+DROP FUNCTION IF EXISTS chatnode_expire(integer, bigint);
+DROP FUNCTION IF EXISTS chatnode_erase_user(text);
+
+-- (1.2) A message's files as published, when it has any.
+CREATE OR REPLACE FUNCTION chatnode_files(files jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE WHEN jsonb_typeof(files) = 'array' AND jsonb_array_length(files) > 0 THEN files END
+$fn$;
+
+-- (1.2) What search matches of a message's files: each name as it is and
+-- in words ("Q3-report.pdf" also as "Q3 report pdf").
+CREATE OR REPLACE FUNCTION chatnode_file_names(files jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT string_agg((f->>'name') || ' ' || regexp_replace(f->>'name', '[^[:alnum:]]+', ' ', 'g'), ' ')
+  FROM jsonb_array_elements(COALESCE(chatnode_files(files), '[]')) f
+$fn$;
+
+-- (1.2) The ids of the files of messages, as a JSON array.
+CREATE OR REPLACE FUNCTION chatnode_file_ids(lists jsonb[]) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT COALESCE(jsonb_agg(f->'file'), '[]')
+  FROM unnest(lists) l, jsonb_array_elements(COALESCE(chatnode_files(l), '[]')) f
+$fn$;
 
 -- A thread's message was deleted: its root counts one fewer, and its newest
 -- reply is the newest not deleted.
@@ -171,9 +203,10 @@ BEGIN
       END IF;
       th_ms := split_part(ev->>'thread', '-', 1)::bigint;
       th_seq := split_part(ev->>'thread', '-', 2)::bigint;
-      INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid, reply_to, thread_ms, thread_seq)
+      INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid, reply_to, thread_ms, thread_seq,
+                                    files, file_names)
       VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''),
-              ev->>'reply_to', th_ms, th_seq)
+              ev->>'reply_to', th_ms, th_seq, chatnode_files(ev->'files'), chatnode_file_names(ev->'files'))
       ON CONFLICT DO NOTHING;
       IF FOUND AND th_ms IS NOT NULL THEN
         UPDATE archive_messages SET replies = COALESCE(replies, 0) + 1, last_reply = (ev->>'ts')::bigint
@@ -186,7 +219,8 @@ BEGIN
         UPDATE archive_messages SET body = ev->>'text', edited = (ev->>'ts')::bigint
         WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted;
       ELSIF k = 'delete' THEN
-        UPDATE archive_messages SET body = '', edited = NULL, deleted = true, reactions = '[]'
+        UPDATE archive_messages
+        SET body = '', edited = NULL, deleted = true, reactions = '[]', files = NULL, file_names = NULL
         WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted
         RETURNING thread_ms, thread_seq INTO th_ms, th_seq;
         IF th_ms IS NOT NULL THEN
@@ -218,10 +252,11 @@ $fn$;
 -- first, each as it now is.
 CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
-               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
+               files jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply
+         m.replies, m.last_reply, m.files
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -233,10 +268,11 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_thread(p_room text, r_ms bigint, r_seq bigint, b_ms bigint, b_seq bigint,
                                            p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
-               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
+               files jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply
+         m.replies, m.last_reply, m.files
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.thread_ms = r_ms AND m.thread_seq = r_seq AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -247,10 +283,11 @@ $fn$;
 -- than (b_ms, b_seq), newest first.
 CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
-               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint)
+               deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
+               files jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply
+         m.replies, m.last_reply, m.files
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
     AND (m.ms, m.seq) < (b_ms, b_seq)
@@ -260,28 +297,35 @@ $fn$;
 
 -- Archived messages and events older than the retention: a room's own
 -- retention_days, else `default_days` (0: kept forever). Returns the
--- messages deleted.
+-- messages deleted, and the ids of their files (for the file store).
 CREATE OR REPLACE FUNCTION chatnode_expire(default_days integer, now_ms bigint)
-RETURNS bigint LANGUAGE plpgsql AS $fn$
+RETURNS TABLE (gone bigint, files jsonb) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
 DECLARE
-  gone bigint := 0;
+  gone_now bigint := 0;
   n bigint;
+  lists jsonb[];
+  more jsonb[];
 BEGIN
   IF default_days > 0 THEN
-    DELETE FROM archive_messages m
-    WHERE m.ts < now_ms - default_days * 86400000::bigint
-      AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = m.room AND r.retention_days IS NOT NULL);
-    GET DIAGNOSTICS gone = ROW_COUNT;
+    WITH d AS (
+      DELETE FROM archive_messages m
+      WHERE m.ts < now_ms - default_days * 86400000::bigint
+        AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = m.room AND r.retention_days IS NOT NULL)
+      RETURNING m.files)
+    SELECT count(*), array_agg(d.files) INTO gone_now, lists FROM d;
     DELETE FROM archive_events e
     WHERE e.ms < now_ms - default_days * 86400000::bigint
       AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = e.room AND r.retention_days IS NOT NULL);
   END IF;
-  DELETE FROM archive_messages m USING archive_rooms r
-  WHERE m.room = r.room AND r.retention_days > 0 AND m.ts < now_ms - r.retention_days * 86400000::bigint;
-  GET DIAGNOSTICS n = ROW_COUNT;
+  WITH d AS (
+    DELETE FROM archive_messages m USING archive_rooms r
+    WHERE m.room = r.room AND r.retention_days > 0 AND m.ts < now_ms - r.retention_days * 86400000::bigint
+    RETURNING m.files)
+  SELECT count(*), array_agg(d.files) INTO n, more FROM d;
   DELETE FROM archive_events e USING archive_rooms r
   WHERE e.room = r.room AND r.retention_days > 0 AND e.ms < now_ms - r.retention_days * 86400000::bigint;
-  RETURN gone + n;
+  RETURN QUERY SELECT gone_now + n, chatnode_file_ids(COALESCE(lists, '{}') || COALESCE(more, '{}'));
 END
 $fn$;
 
@@ -289,13 +333,15 @@ $fn$;
 -- reactions off every message (for the privacy laws operators are bound
 -- by). Returns the rows removed.
 CREATE OR REPLACE FUNCTION chatnode_erase_user(who text)
-RETURNS bigint LANGUAGE plpgsql AS $fn$
+RETURNS TABLE (gone bigint, files jsonb) LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
 DECLARE
-  gone bigint := 0;
+  gone_now bigint := 0;
   n bigint;
+  lists jsonb[];
 BEGIN
-  DELETE FROM archive_messages WHERE author = who;
-  GET DIAGNOSTICS gone = ROW_COUNT;
+  WITH d AS (DELETE FROM archive_messages m WHERE m.author = who RETURNING m.files)
+  SELECT count(*), array_agg(d.files) INTO gone_now, lists FROM d;
   DELETE FROM archive_events WHERE author = who;
   GET DIAGNOSTICS n = ROW_COUNT;
   UPDATE archive_messages
@@ -305,7 +351,7 @@ BEGIN
           FROM jsonb_array_elements(reactions) pair) kept
     WHERE jsonb_array_length(users) > 0), '[]')
   WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(reactions) pair WHERE pair->1 @> to_jsonb(who));
-  RETURN gone + n;
+  RETURN QUERY SELECT gone_now + n, chatnode_file_ids(COALESCE(lists, '{}'));
 END
 $fn$;
 
