@@ -99,6 +99,10 @@ void upload_receiver::run() {
     return;
   }
   writer_.emplace(std::move(*writer));
+  // The parser reads as much as the connection's buffer holds: a chunk's
+  // worth, so that each read and write moves 64 KiB (not the 16 KiB a
+  // request's headers needed), a quarter of the system calls.
+  buffer_.reserve(chunk_.size());
   hash_ = EVP_MD_CTX_new();
   EVP_DigestInit_ex(hash_, EVP_sha256(), nullptr);
   bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");

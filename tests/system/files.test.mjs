@@ -374,7 +374,7 @@ test('twenty uploads of 25 MiB at once: the node holds the buffers, not the file
   assert.deepEqual(answers.map((r) => r.status), Array(count).fill(201));
   carol.close();
   console.log(`# RSS before ${before} KiB, with ${count} uploads of 25 MiB half received ${during} KiB (+${during - before} KiB)`);
-  // 250 MiB received meanwhile; 64 KiB of buffer per upload is what it may cost.
+  // 250 MiB received meanwhile; two 64 KiB buffers per upload is what it may cost.
   assert.ok(during - before < 32 * 1024, `RSS grew by ${during - before} KiB`);
 });
 
