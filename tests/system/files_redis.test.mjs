@@ -6,7 +6,9 @@
 // node; a file is sent in one message only, even when two nodes are asked
 // at once; a deleted message's files, and those of messages the stream's
 // retention drops (no archive here), are gone on every node; a restarted
-// node keeps serving the files of messages Redis still holds.
+// node keeps serving the files of messages Redis still holds. The same on a
+// Redis Cluster: the ticket secret's key and each room's claims live on
+// their own shards.
 //
 //   CHATNODE_BIN=build/chatnode node --test tests/system/files_redis.test.mjs
 
@@ -18,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { png } from './files.mjs';
-import { Balancer, Client, Node, Redis, waitFor } from './lib.mjs';
+import { Balancer, Client, Node, Redis, RedisCluster, waitFor } from './lib.mjs';
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const retention = 5;
@@ -151,4 +153,30 @@ test("a deleted message's files are gone on every node, and the stream's retenti
   ann.send({ type: 'history', room: 'gone', limit: 50 });
   const history = await waitFor(() => ann.events.slice(from).find((e) => e.type === 'history'), 'a history page');
   assert.ok(!history.messages.some((m) => m.id === second.id), 'the aged message left the history');
+});
+
+test('on a Redis Cluster: a ticket from one node taken by another, the file sent once and received elsewhere', async () => {
+  const cluster = await new RedisCluster({ masters: 3, replicas: 0 }).start();
+  const onCluster = [];
+  try {
+    const env = { CHATNODE_REDIS_MODE: 'cluster', CHATNODE_FILES_STORE: `dir:${path.join(dir, 'cluster-store')}` };
+    for (const name of ['k1', 'k2']) onCluster.push(await new Node(name, cluster.url, env).start());
+    await waitFor(async () => (await Promise.all(onCluster.map((n) => n.ready()))).every(Boolean), 'nodes ready', 20000);
+    const ann = await member(onCluster[0], 'gus', 'sharded');
+    const bob = await member(onCluster[1], 'hal', 'sharded');
+    const bytes = randomBytes(64 * 1024);
+    // Granted by k1, PUT to k2.
+    const id = await waitFor(() => ann.upload(`http://127.0.0.1:${onCluster[1].port}`, 'sharded', 'data.bin', bytes,
+      'application/octet-stream').catch(() => null), 'upload', 20000);
+    const sent = await ann.ask({ type: 'send', room: 'sharded', text: 'sharded', files: [id] });
+    assert.equal(sent.type, 'message', JSON.stringify(sent));
+    const got = await waitFor(() => bob.events.find((e) => e.type === 'message' && e.id === sent.id), 'hal to get it');
+    const download = await fetch(`http://127.0.0.1:${onCluster[1].port}${got.files[0].url}`);
+    assert.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(bytes));
+    const twice = await bob.ask({ type: 'send', room: 'sharded', text: 'again', files: [id] });
+    assert.equal(twice.type, 'error');
+  } finally {
+    for (const n of onCluster) await n.stop();
+    await cluster.destroy();
+  }
 });
