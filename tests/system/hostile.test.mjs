@@ -305,8 +305,9 @@ test('10,000 joins at once: the rate limit answers each, rooms stay bounded', as
   const before = (await node.metrics()).chatnode_rooms;
   const started = Date.now();
   for (let i = 0; i < 10000; i++) c.ws.send(JSON.stringify({ type: 'join', room: `spam${i}`, name: 'joiner' }));
+  const tick = setInterval(() => console.log('# answers', c.events.filter((e) => e.type === 'joined' || e.type === 'error').length, Date.now() - started, 'close', c.closeCode, JSON.stringify(c.events.filter((e) => e.type === 'error' && e.code !== 'rate_limited').slice(0, 3))), 2000);
   await waitFor(() => c.events.filter((e) => e.type === 'joined' || e.type === 'error').length === 10000,
-    'an answer to every join', 30000);
+    'an answer to every join', 30000).finally(() => clearInterval(tick));
   const joined = c.events.filter((e) => e.type === 'joined').length;
   const limited = errors(c, 'rate_limited').length;
   assert.equal(joined + limited, 10000);
