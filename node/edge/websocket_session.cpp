@@ -106,13 +106,17 @@ void websocket_session::do_read() {
     return;
   if (reader_.failed()) {
     std::string{}.swap(unread_); // read past the error: never looked at
-  } else if (!unread_.empty()) {
-    // What was read before a pause comes first.
-    std::string held;
-    held.swap(unread_);
-    take_bytes(held.data(), held.size());
-    if (read_paused_.load() || reader_.failed() || close_heard_ || closed_.load())
-      return;
+  } else {
+    // What was read before a pause comes first, all of it before any byte
+    // read after: taking it may pause reading again, and the actor may
+    // resume it before take_bytes returns, leaving the rest held once more.
+    while (!unread_.empty()) {
+      std::string held;
+      held.swap(unread_);
+      take_bytes(held.data(), held.size());
+      if (read_paused_.load() || reader_.failed() || close_heard_ || closed_.load())
+        return;
+    }
   }
   waiting_ = true;
   socket_.async_wait(net::socket_base::wait_read,
