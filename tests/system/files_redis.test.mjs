@@ -155,6 +155,29 @@ test("a deleted message's files are gone on every node, and the stream's retenti
   assert.ok(!history.messages.some((m) => m.id === second.id), 'the aged message left the history');
 });
 
+test('a Redis that lost its data gets a new ticket secret, and every node follows within a heartbeat', async () => {
+  const key = 'chatnode:{files}:secret';
+  const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' }).trim();
+  const before = cli('GET', key);
+  assert.ok(before.length >= 16, 'the first node stored a secret');
+  cli('FLUSHALL');
+  await waitFor(() => cli('GET', key).length >= 16, 'a node to store a secret again', 15000);
+  assert.notEqual(cli('GET', key), before, 'a new secret');
+  // A node started now knows only the new secret: f1 takes its tickets once it follows.
+  const late = await new Node('f4', redis.url, { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}` }).start();
+  try {
+    const ann = await member(late, 'ida', 'reset');
+    const bytes = randomBytes(1000);
+    await waitFor(async () => {
+      const up = await ann.ask({ type: 'upload', room: 'reset', name: 'after.bin', size: bytes.length, mime: 'application/octet-stream' });
+      if (up.type !== 'upload') return false;
+      return (await fetch(`http://127.0.0.1:${nodes[0].port}${up.url}`, { method: 'PUT', body: bytes })).status === 201;
+    }, 'f1 to take a ticket sealed with the new secret', 15000);
+  } finally {
+    await late.stop();
+  }
+});
+
 test('on a Redis Cluster: a ticket from one node taken by another, the file sent once and received elsewhere', async () => {
   const cluster = await new RedisCluster({ masters: 3, replicas: 0 }).start();
   const onCluster = [];
