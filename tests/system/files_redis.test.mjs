@@ -161,7 +161,7 @@ test('a Redis that lost its data gets a new ticket secret, and every node follow
   const before = cli('GET', key);
   assert.ok(before.length >= 16, 'the first node stored a secret');
   cli('FLUSHALL');
-  await waitFor(() => cli('GET', key).length >= 16, 'a node to store a secret again', 15000);
+  await waitFor(() => cli('GET', key).length >= 16, 'a node to store a secret again', 30000);
   assert.notEqual(cli('GET', key), before, 'a new secret');
   // A node started now knows only the new secret: f1 takes its tickets once it follows.
   const late = await new Node('f4', redis.url, { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}` }).start();
@@ -172,7 +172,7 @@ test('a Redis that lost its data gets a new ticket secret, and every node follow
       const up = await ann.ask({ type: 'upload', room: 'reset', name: 'after.bin', size: bytes.length, mime: 'application/octet-stream' });
       if (up.type !== 'upload') return false;
       return (await fetch(`http://127.0.0.1:${nodes[0].port}${up.url}`, { method: 'PUT', body: bytes })).status === 201;
-    }, 'f1 to take a ticket sealed with the new secret', 15000);
+    }, 'f1 to take a ticket sealed with the new secret', 30000);
   } finally {
     await late.stop();
   }
