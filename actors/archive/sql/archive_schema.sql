@@ -1,8 +1,10 @@
 -- The archive's schema, run by every node at start in one transaction under
 -- an advisory lock, so nodes starting together migrate once. Tables change
 -- only by numbered migrations (each applied once, recorded in
--- chatnode_schema); functions are replaced at every start, so they always
--- match the node that runs them. The last statement answers the schema's
+-- chatnode_schema); functions are replaced at every start (CREATE OR
+-- REPLACE, which callers on other links never see missing), so they always
+-- match the node that runs them; one whose result changes is dropped in the
+-- migration that changes it. The last statement answers the schema's
 -- version: a node older than its database refuses to archive.
 --
 -- Ids are Redis stream ids "<ms>-<seq>", kept as two bigints (ms, seq) so
@@ -15,6 +17,8 @@ CREATE TABLE IF NOT EXISTS chatnode_schema (
 );
 
 DO $migrate$
+DECLARE
+  migrated boolean := false;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 1) THEN
     -- Per room: the newest entry archived (the high-water mark), the newest
@@ -62,6 +66,7 @@ BEGIN
     CREATE INDEX archive_events_author ON archive_events (author);
     CREATE INDEX archive_events_ms ON archive_events (ms);
     INSERT INTO chatnode_schema (version) VALUES (1);
+    migrated := true;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 2) THEN
     -- (1.2) Replies and threads: the message a message quotes ("ms-seq"),
@@ -73,6 +78,7 @@ BEGIN
     CREATE INDEX archive_messages_thread ON archive_messages (room, thread_ms, thread_seq, ms, seq)
       WHERE thread_ms IS NOT NULL;
     INSERT INTO chatnode_schema (version) VALUES (2);
+    migrated := true;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 3) THEN
     -- (1.2) Files: a message's files as published (its `files` array), and
@@ -84,6 +90,18 @@ BEGIN
       GENERATED ALWAYS AS (to_tsvector('simple', body || ' ' || COALESCE(file_names, ''))) STORED;
     CREATE INDEX archive_messages_words ON archive_messages USING gin (words);
     INSERT INTO chatnode_schema (version) VALUES (3);
+    migrated := true;
+  END IF;
+  -- Functions whose result columns grew (versions 2 and 3) are made again
+  -- by dropping, only when a migration ran: dropped at every start, a
+  -- function being called on another node's link would vanish under it
+  -- ("cache lookup failed"). Else CREATE OR REPLACE below keeps each one.
+  IF migrated THEN
+    DROP FUNCTION IF EXISTS chatnode_page(text, bigint, bigint, integer);
+    DROP FUNCTION IF EXISTS chatnode_search(text, text, bigint, bigint, integer);
+    DROP FUNCTION IF EXISTS chatnode_thread(text, bigint, bigint, bigint, bigint, integer);
+    DROP FUNCTION IF EXISTS chatnode_expire(integer, bigint);
+    DROP FUNCTION IF EXISTS chatnode_erase_user(text);
   END IF;
 END
 $migrate$;
@@ -92,13 +110,6 @@ $migrate$;
 CREATE OR REPLACE VIEW chatnode_message_rows AS
   SELECT m.*, CASE WHEN m.thread_ms IS NULL THEN NULL ELSE m.thread_ms || '-' || m.thread_seq END AS thread
   FROM archive_messages m;
-
--- Their columns grew in versions 2 and 3: replaced by dropping.
-DROP FUNCTION IF EXISTS chatnode_page(text, bigint, bigint, integer);
-DROP FUNCTION IF EXISTS chatnode_search(text, text, bigint, bigint, integer);
-DROP FUNCTION IF EXISTS chatnode_thread(text, bigint, bigint, bigint, bigint, integer);
-DROP FUNCTION IF EXISTS chatnode_expire(integer, bigint);
-DROP FUNCTION IF EXISTS chatnode_erase_user(text);
 
 -- (1.2) A message's files as published, when it has any.
 CREATE OR REPLACE FUNCTION chatnode_files(files jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
