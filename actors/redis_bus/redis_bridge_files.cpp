@@ -3,6 +3,9 @@
 #include "actors/contracts/signing.hpp"
 #include "actors/redis_bus/redis_entries.hpp"
 
+#include <chrono>
+#include <utility>
+
 namespace chatnode::bridge {
 
 void file_keeper::fetch_secret() {
@@ -11,12 +14,26 @@ void file_keeper::fetch_secret() {
   auto mine = random_bytes(32);
   // SET NX GET: the value Redis held, or nil when it held none and took ours.
   calls_.send(redis_call::command({"SET", core_.keys.upload_secret(), mine, "NX", "GET"}),
-              [secret = core_.settings.ticket_secret, mine](redis_reply r) {
+              [this, secret = core_.settings.ticket_secret, mine](redis_reply r) {
                 if (r.type == redis_reply::kind::nil)
                   secret->set(mine);
                 else if (r.type == redis_reply::kind::string && r.str.size() >= 16)
                   secret->set(r.str);
+                else if (!secret->get())
+                  retry_secret_soon();
               });
+}
+
+void file_keeper::retry_secret_soon() {
+  // Its shard not connected yet, say: the node is not ready until it has
+  // the secret, so it asks again well before the next heartbeat.
+  if (std::exchange(retry_pending_, true))
+    return;
+  calls_.after(std::chrono::milliseconds{200}, [this] {
+    retry_pending_ = false;
+    if (calls_.command_up())
+      fetch_secret();
+  });
 }
 
 void file_keeper::settle(const std::vector<std::string>& sent, const std::vector<std::string>& gone) {

@@ -31,8 +31,12 @@ public:
   void settle(const std::vector<std::string>& sent, const std::vector<std::string>& gone);
 
 private:
+  /// A failed read while the secret is unknown: asked again shortly.
+  void retry_secret_soon();
+
   bridge_core& core_;
   redis_calls& calls_;
+  bool retry_pending_ = false;
 };
 
 } // namespace chatnode::bridge

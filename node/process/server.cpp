@@ -363,6 +363,10 @@ void configure_edge(edge_context& ctx, const node_config& config, const std::str
       return "shutting down";
     if (ctx.redis_configured && !ctx.chat->redis_up.load())
       return ctx.chat->redis_reason();
+    // Until the bus has read the shared ticket secret, a PUT the balancer
+    // sends here fails: a node just started waits for it (once known it stays).
+    if (ctx.uploads && ctx.uploads->secret && !ctx.uploads->secret->get())
+      return "starting: the upload ticket secret is not read yet";
     return {};
   };
 }

@@ -80,7 +80,7 @@ test('a file uploaded through the balancer and sent on one node reaches the othe
   const pdf = randomBytes(200 * 1024);
   const ids = [];
   for (const [name, bytes, mime] of [['chart.png', image, 'image/png'], ['notes.pdf', pdf, 'application/pdf']])
-    ids.push(await waitFor(() => ann.upload(balancer.origin, 'share', name, bytes, mime).catch(() => null), `upload of ${name}`));
+    ids.push(await ann.upload(balancer.origin, 'share', name, bytes, mime));
   const sent = await ann.ask({ type: 'send', room: 'share', text: 'both', files: ids });
   assert.equal(sent.type, 'message', JSON.stringify(sent));
   const got = await waitFor(() => bob.events.find((e) => e.type === 'message' && e.id === sent.id), 'bob to get the message');
@@ -110,7 +110,7 @@ test('a file uploaded through the balancer and sent on one node reaches the othe
 test('a file is sent in one message only, though two nodes are asked at once', async () => {
   const ann = await member(nodes[0], 'dee', 'once');
   const again = await member(nodes[1], 'dee', 'once'); // the same user on another node
-  const id = await waitFor(() => ann.upload(balancer.origin, 'once', 'one.pdf', randomBytes(1000), 'application/pdf').catch(() => null), 'upload');
+  const id = await ann.upload(balancer.origin, 'once', 'one.pdf', randomBytes(1000), 'application/pdf');
   const answers = await Promise.all([ann.ask({ type: 'send', room: 'once', text: 'a', files: [id] }),
     again.ask({ type: 'send', room: 'once', text: 'b', files: [id] })]);
   assert.deepEqual(answers.map((a) => a.type).sort(), ['error', 'message'], JSON.stringify(answers));
@@ -124,7 +124,7 @@ test('a file is sent in one message only, though two nodes are asked at once', a
 test("a deleted message's files are gone on every node, and the stream's retention takes those of older messages", async () => {
   const ann = await member(nodes[0], 'eve', 'gone');
   const bob = await member(nodes[1], 'fay', 'gone');
-  const upload = (name) => waitFor(() => ann.upload(balancer.origin, 'gone', name, png(400, 300), 'image/png').catch(() => null), 'upload');
+  const upload = (name) => ann.upload(balancer.origin, 'gone', name, png(400, 300), 'image/png');
   const deleted = await upload('deleted.png');
   const kept = await upload('aged.png');
   const first = await ann.ask({ type: 'send', room: 'gone', text: 'to delete', files: [deleted] });
@@ -166,13 +166,17 @@ test('a Redis that lost its data gets a new ticket secret, and every node follow
   // A node started now knows only the new secret: f1 takes its tickets once it follows.
   const late = await new Node('f4', redis.url, { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}` }).start();
   try {
+    await waitFor(() => late.ready(), 'f4 ready: it has read the secret');
     const ann = await member(late, 'ida', 'reset');
     const bytes = randomBytes(1000);
+    // One ticket, PUT to f1 until f1 follows (a refused PUT leaves the ticket as it was).
+    const up = await ann.ask({ type: 'upload', room: 'reset', name: 'after.bin', size: bytes.length, mime: 'application/octet-stream' });
+    assert.equal(up.type, 'upload', JSON.stringify(up));
+    let status;
     await waitFor(async () => {
-      const up = await ann.ask({ type: 'upload', room: 'reset', name: 'after.bin', size: bytes.length, mime: 'application/octet-stream' });
-      if (up.type !== 'upload') return false;
-      return (await fetch(`http://127.0.0.1:${nodes[0].port}${up.url}`, { method: 'PUT', body: bytes })).status === 201;
-    }, 'f1 to take a ticket sealed with the new secret', 30000);
+      status = (await fetch(`http://127.0.0.1:${nodes[0].port}${up.url}`, { method: 'PUT', body: bytes })).status;
+      return status === 201;
+    }, () => `f1 to take a ticket sealed with the new secret (its last answer: ${status})`, 30000);
   } finally {
     await late.stop();
   }
@@ -189,8 +193,9 @@ test('on a Redis Cluster: a ticket from one node taken by another, the file sent
     const bob = await member(onCluster[1], 'hal', 'sharded');
     const bytes = randomBytes(64 * 1024);
     // Granted by k1, PUT to k2.
-    const id = await waitFor(() => ann.upload(`http://127.0.0.1:${onCluster[1].port}`, 'sharded', 'data.bin', bytes,
-      'application/octet-stream').catch(() => null), 'upload', 20000);
+    // Ready means the secret is read: the first try is taken.
+    const id = await ann.upload(`http://127.0.0.1:${onCluster[1].port}`, 'sharded', 'data.bin', bytes,
+      'application/octet-stream');
     const sent = await ann.ask({ type: 'send', room: 'sharded', text: 'sharded', files: [id] });
     assert.equal(sent.type, 'message', JSON.stringify(sent));
     const got = await waitFor(() => bob.events.find((e) => e.type === 'message' && e.id === sent.id), 'hal to get it');

@@ -21,17 +21,19 @@ export const chatnodeBin = process.env.CHATNODE_BIN ?? path.join(sourceDir, 'bui
 
 /** Polls `predicate` until it holds or `ms` pass; throws with `what` then.
  *  A predicate that never returns (a request nobody answers) ends the wait
- *  at the deadline too. */
+ *  at the deadline too. `what` may be a function, asked only then (to say
+ *  what the last try saw). */
 export async function waitFor(predicate, what, ms = 10000) {
   const deadline = Date.now() + ms;
+  const describe = () => (typeof what === 'function' ? what() : what);
   for (;;) {
     let timer;
     const late = Symbol('late');
     const bound = new Promise((resolve) => { timer = setTimeout(() => resolve(late), Math.max(0, deadline - Date.now()) + 1000); });
     const value = await Promise.race([predicate(), bound]).finally(() => clearTimeout(timer));
-    if (value === late) throw new Error(`timed out after ${ms} ms waiting for ${what} (the check itself did not return)`);
+    if (value === late) throw new Error(`timed out after ${ms} ms waiting for ${describe()} (the check itself did not return)`);
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${describe()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
