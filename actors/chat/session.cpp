@@ -11,6 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <unordered_map>
@@ -519,21 +520,38 @@ void handle_upload(session_self self, request& req) {
                    req.cid);
     return;
   }
-  if (policy.catalog && !policy.catalog->reserve(member->name, req.file_size, policy.daily_bytes)) {
-    st.reply_error(error_code::rate_limited,
-                   "the daily upload quota of " + std::to_string(policy.daily_bytes) + " bytes is used up",
-                   req.cid);
-    return;
-  }
-  upload_ticket ticket{new_file_id(),
-                       member->name,
-                       req.room,
-                       std::move(req.file_name),
-                       req.file_size,
-                       std::move(req.mime),
-                       now + upload_ticket_seconds};
-  st.uploads.push_back(ticket.expires);
-  st.reply(encode_upload(req.room, ticket.file, "/files/upload/" + seal_ticket(ticket, *secret), req.cid));
+  // The slot is held while the bus counts the quota, so that requests in
+  // flight cannot pass the limit on open uploads either.
+  auto expires = now + upload_ticket_seconds;
+  st.uploads.push_back(expires);
+  upload_ticket ticket{new_file_id(), member->name,        req.room, std::move(req.file_name),
+                       req.file_size, std::move(req.mime), expires};
+  auto release = [self, expires] {
+    auto& held = self->state.uploads;
+    if (auto it = std::find(held.begin(), held.end(), expires); it != held.end())
+      held.erase(it);
+  };
+  self
+    ->request(st.bus, st.settings->bus_timeout, quota_atom::value, member->name, req.file_size,
+              policy.daily_bytes)
+    .then(
+      [self, ticket = std::move(ticket), secret, cid = req.cid, release](bool counted) {
+        auto& st = self->state;
+        if (!counted) {
+          release();
+          st.reply_error(error_code::rate_limited,
+                         "the daily upload quota of " + std::to_string(st.settings->uploads.daily_bytes) +
+                           " bytes is used up",
+                         cid);
+          return;
+        }
+        st.reply(
+          encode_upload(ticket.room, ticket.file, "/files/upload/" + seal_ticket(ticket, *secret), cid));
+      },
+      [self, cid = req.cid, release](const caf::error&) {
+        release();
+        self->state.reply_error(error_code::unavailable, "uploads wait for the bus: try again shortly", cid);
+      });
 }
 
 void dispatch(session_self self, request& req) {

@@ -99,6 +99,11 @@ using entries = caf::replies_to<entries_atom, entries_query>::with<entry_batch>;
 using archiver = caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>;
 /// The archive holds a room's entries this far: they may leave the bus.
 using archived = caf::reacts_to<archived_atom, archived_mark>;
+
+// -- files (1.2)
+/// Counts bytes a user announces for upload today, on every node alike:
+/// (user, bytes, daily limit); false, nothing counted, past the limit.
+using quota = caf::replies_to<quota_atom, std::string, std::uint64_t, std::uint64_t>::with<bool>;
 } // namespace bus_message
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
@@ -108,16 +113,17 @@ using bus_actor =
                    bus_message::subscribe, bus_message::unsubscribe, bus_message::member, bus_message::recent,
                    bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
                    bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
-                   bus_message::archiver, bus_message::archived>;
+                   bus_message::archiver, bus_message::archived, bus_message::quota>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
                                  bus_message::recent, bus_message::who>;
 
 /// What a session sends the bus for its client's requests.
-using session_bus = caf::typed_actor<bus_message::store, bus_message::read, bus_message::history,
-                                     bus_message::typing, bus_message::admit, bus_message::moderate,
-                                     bus_message::dm, bus_message::dms, bus_message::rooms>;
+using session_bus =
+  caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
+                   bus_message::admit, bus_message::moderate, bus_message::dm, bus_message::dms,
+                   bus_message::rooms, bus_message::quota>;
 
 /// What the directory watcher asks the bus.
 using directory_bus = caf::typed_actor<bus_message::rooms>;

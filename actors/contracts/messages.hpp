@@ -56,6 +56,7 @@ using erase_atom = caf::atom_constant<caf::atom("erase")>;
 using retention_atom = caf::atom_constant<caf::atom("retention")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using quota_atom = caf::atom_constant<caf::atom("quota")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {

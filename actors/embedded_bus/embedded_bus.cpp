@@ -337,6 +337,10 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       if (auto it = self->state.rooms.find(m.room); it != self->state.rooms.end())
         it->second.mark_archived(m.mark);
     },
+    [self](quota_atom, const std::string& user, std::uint64_t bytes, std::uint64_t limit) {
+      const auto& files = self->state.settings.files;
+      return !files || files->reserve(user, bytes, limit);
+    },
     [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
       self->state.archive = archive;
       self->state.hold = hold;

@@ -3,6 +3,7 @@
 #include "actors/contracts/signing.hpp"
 #include "actors/redis_bus/redis_entries.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -34,6 +35,36 @@ void file_keeper::retry_secret_soon() {
     if (calls_.command_up())
       fetch_secret();
   });
+}
+
+caf::result<bool> file_keeper::reserve(const std::string& user, std::uint64_t bytes, std::uint64_t limit) {
+  if (!active())
+    return true;
+  auto day =
+    std::chrono::duration_cast<std::chrono::hours>(std::chrono::system_clock::now().time_since_epoch())
+      .count() /
+    24;
+  auto key = core_.keys.upload_quota(user, day);
+  auto amount = std::to_string(bytes);
+  // INCRBY counts at once on every node; past the limit it is taken back.
+  // Two users' concurrent tries at the edge may both be refused, never both let through.
+  return calls_.answer_then<bool>(
+    redis_call::command({"INCRBY", key, amount}),
+    [this, key, amount, bytes, limit](redis_reply r, caf::typed_response_promise<bool> promise) mutable {
+      if (r.type != redis_reply::kind::integer) {
+        promise.deliver(redis_failure(r.str));
+        return;
+      }
+      auto total = static_cast<std::uint64_t>(std::max<long long>(r.integer, 0));
+      if (total > limit) {
+        calls_.send_and_forget({"DECRBY", key, amount});
+        promise.deliver(false);
+        return;
+      }
+      if (total == bytes) // the day's first: the key goes once the day is surely over
+        calls_.send_and_forget({"EXPIRE", key, std::to_string(2 * 86400)});
+      promise.deliver(true);
+    });
 }
 
 void file_keeper::settle(const std::vector<std::string>& sent, const std::vector<std::string>& gone) {

@@ -8,7 +8,9 @@
 
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 
+#include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace chatnode::bridge {
@@ -29,6 +31,15 @@ public:
   /// After a store: `sent` are a new message's file ids; `gone` the files
   /// (as store.lua keeps them: JSON arrays) of messages deleted or trimmed.
   void settle(const std::vector<std::string>& sent, const std::vector<std::string>& gone);
+
+  /// A user's upload quota, counted in Redis so that every node sees the
+  /// same day's total (a key per user and day, kept two days).
+  caf::result<bool> reserve(const std::string& user, std::uint64_t bytes, std::uint64_t limit);
+
+  auto handlers() {
+    return std::make_tuple([this](quota_atom, const std::string& user, std::uint64_t bytes,
+                                  std::uint64_t limit) { return reserve(user, bytes, limit); });
+  }
 
 private:
   /// A failed read while the secret is unknown: asked again shortly.

@@ -39,6 +39,10 @@ public:
   std::string file_claims(const std::string& room) const { return of(room, "files"); }
   /// (1.2) The secret that seals upload tickets, the same for every node.
   std::string upload_secret() const { return prefix_ + "{files}:secret"; }
+  /// (1.2) Bytes a user announced for upload on a day (days since the epoch).
+  std::string upload_quota(const std::string& user, long long day) const {
+    return prefix_ + "{quota:" + user + "}:" + std::to_string(day);
+  }
   /// Notices for users wherever they are connected (every node listens).
   std::string people_channel() const { return prefix_ + "{people}:live"; }
   /// A user's direct conversations: room -> the other user.

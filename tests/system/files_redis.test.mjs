@@ -6,7 +6,8 @@
 // node; a file is sent in one message only, even when two nodes are asked
 // at once; a deleted message's files, and those of messages the stream's
 // retention drops (no archive here), are gone on every node; a restarted
-// node keeps serving the files of messages Redis still holds. The same on a
+// node keeps serving the files of messages Redis still holds; a user's daily
+// quota is one total over every node. The same on a
 // Redis Cluster: the ticket secret's key and each room's claims live on
 // their own shards.
 //
@@ -24,6 +25,7 @@ import { Balancer, Client, Node, Redis, RedisCluster, waitFor } from './lib.mjs'
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const retention = 5;
+const dailyQuota = 8 * 1024 * 1024;
 
 /** A client that can ask and wait for the answer. */
 class Member extends Client {
@@ -49,7 +51,8 @@ const members = [];
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-redis-'));
   redis = await new Redis().start();
-  const env = { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`, CHATNODE_HISTORY_RETENTION: String(retention) };
+  const env = { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`, CHATNODE_HISTORY_RETENTION: String(retention),
+    CHATNODE_FILES_DAILY_BYTES_PER_USER: String(dailyQuota) };
   for (const name of ['f1', 'f2', 'f3']) nodes.push(await new Node(name, redis.url, env).start());
   await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready');
   balancer = await new Balancer(nodes).start();
@@ -153,6 +156,22 @@ test("a deleted message's files are gone on every node, and the stream's retenti
   ann.send({ type: 'history', room: 'gone', limit: 50 });
   const history = await waitFor(() => ann.events.slice(from).find((e) => e.type === 'history'), 'a history page');
   assert.ok(!history.messages.some((m) => m.id === second.id), 'the aged message left the history');
+});
+
+test('the daily upload quota is one total over every node', async () => {
+  const [on1, on2, on3] = await Promise.all(nodes.map((n) => member(n, 'quinn', 'quota')));
+  const ask = (m, size) => m.ask({ type: 'upload', room: 'quota', name: 'part.bin', size, mime: 'application/octet-stream' });
+  const mib = 1024 * 1024;
+  assert.equal((await ask(on1, 3 * mib)).type, 'upload');
+  assert.equal((await ask(on2, 3 * mib)).type, 'upload');
+  // 9 MiB announced in all would pass the 8 MiB a day, though no node saw more than 3.
+  const refused = await ask(on3, 3 * mib);
+  assert.deepEqual([refused.type, refused.code], ['error', 'rate_limited'], JSON.stringify(refused));
+  assert.match(refused.reason, /daily upload quota/);
+  // What was refused was not counted: 2 MiB more still fits exactly.
+  assert.equal((await ask(on3, 2 * mib)).type, 'upload');
+  const over = await ask(on1, 1);
+  assert.equal(over.code, 'rate_limited', JSON.stringify(over));
 });
 
 test('a Redis that lost its data gets a new ticket secret, and every node follows within a heartbeat', async () => {

@@ -50,6 +50,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](entries_atom, const entries_query&) { return entry_batch{}; },
     [](archiver_atom, const archive_actor&, std::uint64_t) {},
     [](archived_atom, const archived_mark&) {},
+    [](quota_atom, const std::string&, std::uint64_t, std::uint64_t) { return true; },
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;
