@@ -189,6 +189,7 @@ function fillMessage(li, m, inThread = false) {
   if (page.editing === m.id) parts.push(editor(m));
   else if (m.text || !m.files?.length) parts.push(formattedText(m.text));
   if (m.files?.length) parts.push(messageFiles(m));
+  if (m.preview && page.editing !== m.id) parts.push(previewCard(m.preview));
   const reactions = make('div', 'reactions');
   for (const [emoji, users] of m.reactions) {
     const chip = button(`${emoji} ${users.length}`, 'chip', () => page.current.react(m.id, emoji, !users.includes(page.name)).catch(failed),
@@ -456,6 +457,29 @@ function messageFiles(m) {
     }
   }
   return box;
+}
+
+/** (1.2) What a message's first link shows: its site, title (the link),
+ *  description, and the node's copy of its image. Text stays text. */
+function previewCard(p) {
+  const card = make('div', 'preview-card');
+  if (p.site) card.append(make('div', 'site', p.site));
+  const title = make('a', 'title', p.title || p.url);
+  title.href = p.url;
+  title.target = '_blank';
+  title.rel = 'noopener noreferrer nofollow';
+  card.append(title);
+  if (p.description) card.append(make('div', 'description', p.description));
+  const image = filePath(p.image);
+  if (image) {
+    const img = make('img');
+    img.alt = '';
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    img.src = image;
+    card.append(img);
+  }
+  return card;
 }
 
 // -- the lightbox ------------------------------------------------------------------

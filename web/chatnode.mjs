@@ -138,6 +138,14 @@ export function filePath(u) {
     && !u.includes('..') && !/%2[eEfF]|%5[cC]/.test(u) ? u : null;
 }
 
+/** (1.2) A message's link preview as the node sent it, or null: its url only
+ *  http(s), its image only a same-origin path under /files/. */
+export function previewOf(p) {
+  if (!p || typeof p !== 'object' || typeof p.url !== 'string' || !/^https?:\/\//i.test(p.url)) return null;
+  const text = (v) => (typeof v === 'string' ? v : '');
+  return { url: p.url, title: text(p.title), description: text(p.description), site: text(p.site), image: filePath(p.image) };
+}
+
 /** A message's files as the node sent them, keeping only same-origin paths
  *  under /files/ (others are dropped: a url is never followed elsewhere). */
 export function filesOf(list) {
@@ -451,12 +459,13 @@ export class Room extends Emitter {
       reactions: new Map(Object.entries(m.reactions ?? {}).map(([emoji, users]) => [emoji, [...users]])),
       reply_to: m.reply_to ?? null, thread: m.thread ?? null,
       files: m.deleted ? [] : filesOf(m.files),
+      preview: m.deleted ? null : previewOf(m.preview),
       replies: m.replies ?? 0, last_reply: m.last_reply ?? null,
       lastChange, threadMark, // the newest id its replies and last_reply reflect
     };
   }
 
-  /** An edit, delete or reaction: applied once, in order, never to a deleted message. */
+  /** An edit, delete, reaction or preview: applied once, in order, never to a deleted message. */
   _change(e) {
     this._seen(e.id);
     const m = this._find(e.target);
@@ -464,7 +473,8 @@ export class Room extends Emitter {
     if (!m || e.unchanged || m.deleted || compareIds(e.id, m.lastChange) <= 0) return;
     m.lastChange = e.id;
     if (e.type === 'edit') { m.text = e.text; m.edited = e.ts; }
-    else if (e.type === 'delete') { m.deleted = true; m.text = ''; m.edited = null; m.reactions = new Map(); m.files = []; }
+    else if (e.type === 'delete') { m.deleted = true; m.text = ''; m.edited = null; m.reactions = new Map(); m.files = []; m.preview = null; }
+    else if (e.type === 'preview') m.preview = previewOf(e);
     else {
       const users = (m.reactions.get(e.emoji) ?? []).filter((u) => u !== e.user);
       if (e.on) users.push(e.user);
@@ -736,7 +746,7 @@ export class ChatClient extends Emitter {
         }
         break;
       }
-      case 'edit': case 'delete': case 'reaction':
+      case 'edit': case 'delete': case 'reaction': case 'preview':
         if (!room) break;
         room._change(ev);
         this.#settle(ev);

@@ -700,6 +700,18 @@ std::vector<shared_file> files_of_column(const std::optional<std::string>& colum
   return files;
 }
 
+/// (1.2) A message's preview as the archive keeps it: {url, title, description, site, image}.
+std::optional<link_preview> preview_of_column(const std::string& column) {
+  auto doc = nlohmann::json::parse(column, nullptr, false);
+  if (!doc.is_object() || !doc.contains("url") || !doc["url"].is_string())
+    return std::nullopt;
+  auto text = [&](const char* key) {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  return link_preview{text("url"), text("title"), text("description"), text("site"), text("image")};
+}
+
 } // namespace
 
 std::vector<stored_message> messages_of_rows(const std::string& room, const pg_result& rows) {
@@ -732,6 +744,8 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
     add_reply_columns(row, msg, state);
     if (row.size() > 13)
       msg.files = files_of_column(row[13]);
+    if (row.size() > 14 && row[14])
+      state.preview = preview_of_column(*row[14]);
     out.push_back({msg.id, make_frame(encode_current_message(msg, state))});
   }
   return out;

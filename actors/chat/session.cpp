@@ -7,6 +7,7 @@
 #include "actors/people/directory.hpp"
 #include "actors/people/moderation.hpp"
 #include "actors/people/token.hpp"
+#include "actors/previews/first_link.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -325,13 +326,20 @@ void handle_store(session_self self, request& req) {
   }
   auto what = store.change ? "the change" : "the message";
   auto cid = std::move(req.cid);
+  // (1.2) Its first link is previewed once it is stored: never before.
+  auto link = !store.change && st.settings->previewer ? first_link(store.text) : std::string{};
+  auto room = store.room;
+  auto author = store.user;
   self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
     .then(
-      [self, cid](const store_result& result) {
+      [self, cid, link, room, author](const store_result& result) {
         if (result.refused)
           self->state.reply_error(result.refused->code, result.refused->reason, cid);
         else if (result.duplicate)
           self->state.sink->send(result.message.frame);
+        else if (!link.empty())
+          self->send(self->state.settings->previewer, preview_atom::value,
+                     preview_job{room, result.message.id, author, link});
       },
       [self, cid, what](const caf::error&) {
         self->state.reply_error(error_code::unavailable, std::string{what} + " could not be stored", cid);

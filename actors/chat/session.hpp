@@ -45,6 +45,8 @@ struct session_settings {
   /// The archive, if one is configured: history past the bus's retention, and search.
   archive_actor archive;
   upload_policy uploads;
+  /// (1.2) Previews the first link of messages sent here; none: previews are off.
+  previewer_actor previewer;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

@@ -104,6 +104,13 @@ using archived = caf::reacts_to<archived_atom, archived_mark>;
 /// Counts bytes a user announces for upload today, on every node alike:
 /// (user, bytes, daily limit); false, nothing counted, past the limit.
 using quota = caf::replies_to<quota_atom, std::string, std::uint64_t, std::uint64_t>::with<bool>;
+
+// -- link previews (1.2)
+/// What the cache holds for a link: (url). Every node asks the same cache,
+/// so a link is fetched once an hour, by one node at a time.
+using preview_lookup = caf::replies_to<pvlookup_atom, std::string>::with<cached_preview>;
+/// What a fetch of a link found, kept an hour: (url, preview or none).
+using preview_keep = caf::reacts_to<pvkeep_atom, std::string, std::optional<link_preview>>;
 } // namespace bus_message
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
@@ -113,7 +120,8 @@ using bus_actor =
                    bus_message::subscribe, bus_message::unsubscribe, bus_message::member, bus_message::recent,
                    bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
                    bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
-                   bus_message::archiver, bus_message::archived, bus_message::quota>;
+                   bus_message::archiver, bus_message::archived, bus_message::quota,
+                   bus_message::preview_lookup, bus_message::preview_keep>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -124,6 +132,10 @@ using session_bus =
   caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
                    bus_message::admit, bus_message::moderate, bus_message::dm, bus_message::dms,
                    bus_message::rooms, bus_message::quota>;
+
+/// What the previewer sends the bus: it asks the cache, and stores previews.
+using preview_bus =
+  caf::typed_actor<bus_message::store, bus_message::preview_lookup, bus_message::preview_keep>;
 
 /// What the directory watcher asks the bus.
 using directory_bus = caf::typed_actor<bus_message::rooms>;

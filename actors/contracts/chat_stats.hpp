@@ -81,6 +81,17 @@ inline std::string_view to_string(limit which) {
   return names[static_cast<std::size_t>(which)];
 }
 
+/// (1.2) What came of a link to preview: fetched with a preview found, fetched
+/// with none usable (refused, failed, not HTML, no title), found in the
+/// cache (another message's fetch within the hour), or not fetched (an
+/// unlisted room, a limit).
+enum class preview_outcome { fetched, unusable, cached, skipped };
+
+inline std::string_view to_string(preview_outcome outcome) {
+  static constexpr std::string_view names[] = {"fetched", "unusable", "cached", "skipped"};
+  return names[static_cast<std::size_t>(outcome)];
+}
+
 struct chat_stats {
   std::atomic<std::int64_t> rooms{0};
   std::atomic<std::uint64_t> messages_in{0};
@@ -90,6 +101,8 @@ struct chat_stats {
   std::atomic<std::uint64_t> presence_resyncs{0};                   ///< a room's view corrected from the bus
   std::atomic<std::uint64_t> presence_batches{0};          ///< a big room's presence changes sent together
   std::array<std::atomic<std::uint64_t>, 5> moderations{}; ///< by moderation_action
+  /// (1.2) Links previewed, by what came of them (preview_outcome).
+  std::array<std::atomic<std::uint64_t>, 4> previews{};
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected
@@ -123,6 +136,10 @@ struct chat_stats {
 
   void count_moderation(moderation_action action) {
     moderations[static_cast<std::size_t>(action)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void count_preview(preview_outcome outcome) {
+    previews[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
   }
 
   void count_error(error_code code) {

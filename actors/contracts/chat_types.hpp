@@ -52,8 +52,20 @@ struct chat_message {
 };
 
 /// What a change event does to the message it targets; a moderation event
-/// is kept in the same order but targets a user, not a message.
-enum class change_kind : char { edit = 'e', remove = 'd', reaction = 'r', moderation = 'o' };
+/// is kept in the same order but targets a user, not a message. (1.2) A
+/// preview is the node's: what the message's first link shows.
+enum class change_kind : char { edit = 'e', remove = 'd', reaction = 'r', moderation = 'o', preview = 'p' };
+
+/// (1.2) What a message's first link shows, as the node that fetched it found it.
+struct link_preview {
+  std::string url;
+  std::string title;
+  std::string description;
+  std::string site;
+  std::string image; ///< a path on the node to a copy of the page's image; empty: none
+
+  bool operator==(const link_preview&) const = default;
+};
 
 /// What a moderator does to a user in a room.
 enum class moderation_action { mute, unmute, kick, ban, unban };
@@ -91,6 +103,8 @@ struct message_change {
   std::optional<message_id> thread{};
   std::size_t replies = 0;
   std::optional<std::int64_t> last_reply{};
+  /// (1.2) A preview: what the target's first link shows.
+  link_preview preview{};
 };
 
 /// What the changes so far made of a message (its text lives with it).
@@ -103,6 +117,7 @@ struct message_state {
   /// ever stored in its thread), and the ts of the newest of them.
   std::optional<std::size_t> replies{};
   std::optional<std::int64_t> last_reply{};
+  std::optional<link_preview> preview{}; ///< (1.2) its first link's
 
   bool has_reaction(std::string_view emoji, std::string_view user) const;
   std::size_t count(std::string_view emoji) const;

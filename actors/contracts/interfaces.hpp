@@ -17,6 +17,7 @@
 //   session -> directory: watch, unwatch;  directory -> bus: rooms
 //   bus     -> archive : archive (work to do);  archive -> bus: entries -> entry_batch
 //   session -> archive : history -> message_page, search -> message_page
+//   session -> previewer: preview;  previewer -> bus: pvlookup, pvkeep, store
 
 #include "actors/contracts/messages.hpp"
 
@@ -76,6 +77,12 @@ using directory_actor =
 
 /// The server API (api.hpp).
 using api_actor = caf::typed_actor<caf::replies_to<api_atom, api_request>::with<api_response>>;
+
+/// (1.2) The previewer: a message's first link to preview, and what the
+/// node's fetcher found of it (its own message, back from the fetch).
+using previewer_actor =
+  caf::typed_actor<caf::reacts_to<preview_atom, preview_job>,
+                   caf::reacts_to<fetched_atom, preview_job, std::optional<link_preview>>>;
 
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<

@@ -57,6 +57,10 @@ using retention_atom = caf::atom_constant<caf::atom("retention")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using quota_atom = caf::atom_constant<caf::atom("quota")>;
+using preview_atom = caf::atom_constant<caf::atom("preview")>;
+using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
+using pvlookup_atom = caf::atom_constant<caf::atom("pvlookup")>;
+using pvkeep_atom = caf::atom_constant<caf::atom("pvkeep")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -141,6 +145,7 @@ struct store_request {
   std::optional<message_id> reply_to{}; ///< message: the one it quotes
   std::optional<message_id> thread{};   ///< message: the thread it is in (its root, or a message in it)
   std::vector<shared_file> files{};     ///< (1.2) message: the files it shares (each sent once)
+  link_preview preview{};               ///< (1.2) preview: what the target's first link shows
 };
 
 /// Why a bus refused a request (a change, an admission, a read).
@@ -275,6 +280,23 @@ inline store_request message_request(std::string room, std::string user, std::st
   return req;
 }
 
+/// (1.2) A message whose first link is to be previewed, by the node its
+/// author sent it on.
+struct preview_job {
+  std::string room;
+  message_id target;
+  std::string author;
+  std::string url;
+  int waits = 0; ///< times it waited for another node's fetch of the link
+};
+
+/// (1.2) What the preview cache holds for a link.
+struct cached_preview {
+  enum class state { fetch, wait, found };
+  state what = state::fetch;           ///< fetch: this node fetches it now; wait: another node is
+  std::optional<link_preview> preview; ///< found: what it shows, or none: the link has no usable one
+};
+
 /// The bus's answer to store_atom.
 struct store_result {
   stored_message message;
@@ -318,6 +340,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::recent_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::preview_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::cached_preview)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<chatnode::link_preview>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)

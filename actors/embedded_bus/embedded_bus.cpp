@@ -1,6 +1,7 @@
 #include "actors/embedded_bus/embedded_bus.hpp"
 
 #include "actors/embedded_bus/history.hpp"
+#include "actors/embedded_bus/link_cache.hpp"
 #include "actors/people/moderation.hpp"
 #include "actors/contracts/messages.hpp"
 #include "actors/contracts/chat_stats.hpp"
@@ -43,6 +44,7 @@ struct embedded_bus_state {
   /// The archive, told of every entry stored; none without one.
   archive_actor archive;
   std::size_t hold = 0; ///< entries per room held for the archive at most
+  link_cache previews;  ///< (1.2) links fetched within the hour
 
   room_history& room(const std::string& name) {
     auto [it, added] = rooms.try_emplace(name, settings.retention);
@@ -340,6 +342,10 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](quota_atom, const std::string& user, std::uint64_t bytes, std::uint64_t limit) {
       const auto& files = self->state.settings.files;
       return !files || files->reserve(user, bytes, limit);
+    },
+    [self](pvlookup_atom, const std::string& url) { return self->state.previews.look_up(url); },
+    [self](pvkeep_atom, const std::string& url, std::optional<link_preview>& found) {
+      self->state.previews.keep(url, std::move(found));
     },
     [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
       self->state.archive = archive;

@@ -111,11 +111,14 @@ room_history::append_result room_history::store_change(const store_request& req,
     return refuse(error_code::not_found, "no such message in the room's history");
   if (target->state.deleted)
     return refuse(error_code::not_found, "the message was deleted");
+  if (kind == change_kind::preview && target->state.preview)
+    return refuse(error_code::bad_request, "the message has a preview already");
   bool moderated = kind == change_kind::remove && req.moderator;
   if (kind != change_kind::reaction && target->message.user != req.user && !moderated)
     return refuse(error_code::forbidden, kind == change_kind::edit ? "only its author may edit a message"
                                                                    : "only its author may delete a message");
   message_change change{kind, req.room, {}, req.target, req.user, req.text, 0, req.emoji, req.on, 0, req.cid};
+  change.preview = req.preview;
   if (kind == change_kind::reaction && target->state.has_reaction(req.emoji, req.user) == req.on) {
     // Already so: nothing is stored, the sender hears how it stands.
     change.id = target->last_change;
@@ -148,6 +151,7 @@ room_history::append_result room_history::store_change(const store_request& req,
       target->state.react(req.emoji, req.user, req.on);
       change.count = target->state.count(req.emoji);
       break;
+    case change_kind::preview: target->state.preview = req.preview; break;
     case change_kind::moderation: break; // not a change of a message: append_moderation
   }
   target->last_change = change.id;

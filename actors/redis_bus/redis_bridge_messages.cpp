@@ -30,6 +30,7 @@ message_template store_template(const store_request& req) {
   change.emoji = req.emoji;
   change.on = req.on;
   change.cid = req.cid;
+  change.preview = req.preview;
   return encode_change_template(change);
 }
 
@@ -229,7 +230,8 @@ caf::result<store_result> message_store::store(const store_request& req) {
      thread_fields().replies,
      thread_fields().last_reply,
      req.change ? std::string{} : files_field(req.files),
-     file_ids(req.files)},
+     file_ids(req.files),
+     req.change == change_kind::preview ? preview_field(req.preview) : std::string{}},
     settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),

@@ -12,6 +12,7 @@
 #include "actors/redis_bus/redis_bridge_messages.hpp"
 #include "actors/redis_bus/redis_bridge_people.hpp"
 #include "actors/redis_bus/redis_bridge_presence.hpp"
+#include "actors/redis_bus/redis_bridge_previews.hpp"
 #include "actors/redis_bus/redis_bridge_rooms.hpp"
 
 namespace chatnode::bridge {
@@ -29,6 +30,7 @@ struct bridge_state {
   presence_sync presence{core, calls, directory, [this](const std::string& room) { rooms.resync(room); }};
   room_links rooms{core, calls, messages, archive, presence}; ///< subscriptions, delivery, catch-up
   people_service people{core, calls, messages, archive};      ///< the notice hub
+  preview_cache previews{core, calls};                        ///< links fetched within the hour
 
   static inline const char* name = "redis_bridge";
 };

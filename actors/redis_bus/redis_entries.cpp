@@ -17,6 +17,7 @@ struct entry_fields {
   std::string_view target, user, text, cid, emoji, on, count, action, by, number;
   std::string_view reply_to, thread, replies, last_reply; ///< (1.2) see thread_helpers.lua
   std::string_view files;                                 ///< (1.2) see files_field
+  std::string_view preview;                               ///< (1.2) see preview_field
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -47,6 +48,7 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'w': out.replies = value; break;
       case 'l': out.last_reply = value; break;
       case 'f': out.files = value; break;
+      case 'p': out.preview = value; break;
     }
   }
   return out;
@@ -89,6 +91,17 @@ void read_files(const nlohmann::json& doc, std::vector<shared_file>& files) {
   }
 }
 
+/// (1.2) A preview as an object: u url, t title, d description, s site, i image.
+std::optional<link_preview> preview_of(const nlohmann::json& doc) {
+  if (!doc.is_object() || !doc.contains("u") || !doc["u"].is_string())
+    return std::nullopt;
+  auto text = [&](const char* key) {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  return link_preview{text("u"), text("t"), text("d"), text("s"), text("i")};
+}
+
 /// A delete of a thread's message: its root's count and newest reply after it.
 void add_thread_state(message_change& change, const entry_fields& f) {
   change.thread = message_id::parse(f.thread);
@@ -129,6 +142,7 @@ stored_message entry_event(const std::string& room, const redis_reply& entry) {
   message_change change;
   change.kind = f.kind == "d"   ? change_kind::remove
                 : f.kind == "r" ? change_kind::reaction
+                : f.kind == "p" ? change_kind::preview
                                 : change_kind::edit;
   change.room = room;
   change.id = f.id;
@@ -142,6 +156,8 @@ stored_message entry_event(const std::string& room, const redis_reply& entry) {
   change.cid = f.cid;
   if (change.kind == change_kind::remove)
     add_thread_state(change, f);
+  if (change.kind == change_kind::preview)
+    change.preview = preview_of_field(f.preview).value_or(link_preview{});
   return {f.id, make_frame(encode_change(change))};
 }
 
@@ -165,6 +181,19 @@ std::string files_field(const std::vector<shared_file>& files) {
                    {"h", f.height},
                    {"t", f.thumb}});
   return out.dump();
+}
+
+std::string preview_field(const link_preview& preview) {
+  nlohmann::json doc{
+    {"u", preview.url}, {"t", preview.title}, {"d", preview.description}, {"s", preview.site}};
+  if (!preview.image.empty())
+    doc["i"] = preview.image;
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<link_preview> preview_of_field(std::string_view field) {
+  auto doc = nlohmann::json::parse(field, nullptr, false);
+  return doc.is_discarded() ? std::nullopt : preview_of(doc);
 }
 
 std::vector<shared_file> files_of_field(std::string_view field) {
@@ -208,6 +237,8 @@ message_state parse_state(std::string_view state_json, std::string& text) {
     if (auto t = doc.find("t"); t != doc.end() && t->is_string())
       text = t->get<std::string>();
   }
+  if (auto p = doc.find("p"); p != doc.end())
+    state.preview = preview_of(*p);
   // An empty list is encoded as {} by Redis's Lua JSON: only arrays hold reactions.
   if (auto r = doc.find("r"); r != doc.end() && r->is_array()) {
     for (const auto& pair : *r) {

@@ -7,6 +7,7 @@
 #include "actors/redis_bus/redis_port.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,5 +36,11 @@ message_state parse_state(std::string_view state_json, std::string& text);
 /// array; empty for none), and back (a field of another shape: none).
 std::string files_field(const std::vector<shared_file>& files);
 std::vector<shared_file> files_of_field(std::string_view field);
+/// (1.2) A preview as store.lua keeps it, in its entry's `p` field and in
+/// the message's state: a JSON object (u url, t title, d description, s
+/// site, i image).
+std::string preview_field(const link_preview& preview);
+/// The preview of such a field; none when it is not one.
+std::optional<link_preview> preview_of_field(std::string_view field);
 
 } // namespace chatnode::bridge

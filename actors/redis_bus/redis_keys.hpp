@@ -43,6 +43,8 @@ public:
   std::string upload_quota(const std::string& user, long long day) const {
     return prefix_ + "{quota:" + user + "}:" + std::to_string(day);
   }
+  /// (1.2) The preview cache's entry of a link (by its digest).
+  std::string preview(const std::string& digest) const { return prefix_ + "{preview:" + digest + "}"; }
   /// Notices for users wherever they are connected (every node listens).
   std::string people_channel() const { return prefix_ + "{people}:live"; }
   /// A user's direct conversations: room -> the other user.

@@ -610,6 +610,16 @@ void append_field(std::string& out, std::string_view key, std::string_view value
   append_escaped(out, value);
 }
 
+/// (1.2) A preview's fields, in its event and in a message's snapshot.
+void append_preview_fields(std::string& out, const link_preview& preview) {
+  append_field(out, "url", preview.url);
+  append_field(out, "title", preview.title);
+  append_field(out, "description", preview.description);
+  append_field(out, "site", preview.site);
+  if (!preview.image.empty())
+    append_field(out, "image", preview.image);
+}
+
 /// A message's thread (right after its ts: a store writes it there) and
 /// the message it quotes.
 void append_reply_fields(std::string& out, const chat_message& msg) {
@@ -831,6 +841,13 @@ std::string encode_current_message(const chat_message& msg, const message_state&
   out += '}';
   if (state.replies)
     append_thread_state(out, *state.replies, state.last_reply);
+  if (state.preview && !state.deleted) {
+    out += ",\"preview\":{";
+    auto fields = out.size();
+    append_preview_fields(out, *state.preview);
+    out.erase(fields, 1); // the first field's comma
+    out += '}';
+  }
   out += '}';
   return out;
 }
@@ -843,6 +860,7 @@ std::string_view change_type(change_kind kind) {
     case change_kind::remove: return "delete";
     case change_kind::reaction: return "reaction";
     case change_kind::moderation: return "moderation";
+    case change_kind::preview: return "preview";
   }
   return "edit";
 }
@@ -857,7 +875,9 @@ message_template encode_change_template(const message_change& change) {
   append_escaped(t.head, change.room);
   t.head += ",\"id\":\"";
   t.middle = "\",\"target\":\"" + change.target.to_string() + '"';
-  append_field(t.middle, "user", change.user);
+  // A preview is the node's, not a user's.
+  if (change.kind != change_kind::preview)
+    append_field(t.middle, "user", change.user);
   switch (change.kind) {
     case change_kind::edit:
       append_field(t.middle, "text", change.text);
@@ -865,6 +885,10 @@ message_template encode_change_template(const message_change& change) {
       break;
     case change_kind::remove:
     case change_kind::moderation: t.middle += ",\"ts\":"; break;
+    case change_kind::preview:
+      append_preview_fields(t.middle, change.preview);
+      t.middle += ",\"ts\":";
+      break;
     case change_kind::reaction:
       append_field(t.middle, "emoji", change.emoji);
       t.middle += change.on ? ",\"on\":true" : ",\"on\":false";

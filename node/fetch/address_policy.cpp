@@ -72,10 +72,10 @@ constexpr std::array<range<16>, 9> v6_ranges{{
   {v6({0xff}), 8, "multicast (ff00::/8)", false},
 }};
 
-std::string_view refused_v4(const boost::asio::ip::address_v4& address, bool allow_private) {
+std::string_view refused_v4(const boost::asio::ip::address_v4& address, const allowed_networks& allowed) {
   auto bytes = address.to_bytes();
   for (const auto& r : v4_ranges)
-    if (in(bytes, r) && !(allow_private && r.is_private))
+    if (in(bytes, r) && !(r.is_private && allowed.contains(boost::asio::ip::address{address})))
       return r.why;
   return {};
 }
@@ -103,19 +103,23 @@ std::optional<boost::asio::ip::address_v4> carried_v4(const v6_bytes& b) {
 
 } // namespace
 
-std::string_view refused_address(const boost::asio::ip::address& address, bool allow_private) {
+std::string_view refused_address(const boost::asio::ip::address& address, const allowed_networks& allowed) {
   if (address.is_v4())
-    return refused_v4(address.to_v4(), allow_private);
+    return refused_v4(address.to_v4(), allowed);
   auto bytes = address.to_v6().to_bytes();
   for (const auto& r : v6_ranges)
-    if (in(bytes, r) && !(allow_private && r.is_private))
+    if (in(bytes, r) && !(r.is_private && allowed.contains(address)))
       return r.why;
   if (auto v4 = carried_v4(bytes)) {
-    auto why = refused_v4(*v4, allow_private);
+    auto why = refused_v4(*v4, allowed);
     if (!why.empty())
       return why; // the IPv4 address it carries is refused
   }
   return {};
+}
+
+std::string_view refused_address(const boost::asio::ip::address& address, bool allow_private) {
+  return refused_address(address, allow_private ? allowed_networks::all_private() : allowed_networks{});
 }
 
 } // namespace chatnode

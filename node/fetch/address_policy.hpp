@@ -13,6 +13,8 @@
 // that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are checked
 // as the IPv4 address they carry.
 
+#include "node/fetch/allowed_networks.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <string_view>
@@ -20,9 +22,11 @@
 namespace chatnode {
 
 /// Why an address is refused; empty when the node may connect to it.
-/// `allow_private`: loopback, private and shared (CGNAT) addresses are
-/// allowed (a deployment that previews its own intranet, or a
-/// test's stand-in on loopback).
+/// Loopback, private and shared (CGNAT) addresses in `allowed` are allowed
+/// (a deployment that previews its own intranet, or a test's stand-in on
+/// loopback).
+std::string_view refused_address(const boost::asio::ip::address& address, const allowed_networks& allowed);
+/// The same with every private network allowed, or none.
 std::string_view refused_address(const boost::asio::ip::address& address, bool allow_private = false);
 
 } // namespace chatnode

@@ -6,6 +6,8 @@
 // most a bounded number of bytes within a deadline, and only text/html.
 // Asynchronous on the given executor's io_context: nothing blocks a thread.
 
+#include "node/fetch/allowed_networks.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -20,7 +22,7 @@ struct fetch_limits {
   std::size_t max_bytes = 1024 * 1024;      ///< of the body; more is not read (what came is used)
   std::chrono::milliseconds deadline{5000}; ///< for the whole fetch, redirects included
   int max_redirects = 3;
-  bool allow_private = false; ///< see refused_address
+  allowed_networks allow_private; ///< private networks it may reach (see refused_address)
 };
 
 struct fetch_result {

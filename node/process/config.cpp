@@ -320,6 +320,9 @@ const std::vector<setting>& all_settings() {
     string_list("files", "refused_types", &node_config::files_refused_types),
     integer("files", "max_uploads_per_connection", &node_config::files_max_uploads_per_connection, 1, 10000),
     integer("files", "daily_bytes_per_user", &node_config::files_daily_bytes_per_user, 1, 1LL << 50),
+    boolean("previews", "enabled", &node_config::previews_enabled),
+    string_list("previews", "allow_private", &node_config::previews_allow_private),
+    boolean("previews", "in_unlisted_rooms", &node_config::previews_in_unlisted_rooms),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

@@ -72,6 +72,10 @@ struct node_config {
   std::vector<std::string> files_refused_types; ///< "text/html", or "video/*"
   std::int64_t files_max_uploads_per_connection = 10;
   std::int64_t files_daily_bytes_per_user = 1LL << 30;
+  // [previews]
+  bool previews_enabled = true;
+  std::vector<std::string> previews_allow_private; ///< networks (CIDR) the fetcher may reach although private
+  bool previews_in_unlisted_rooms = false; ///< unlisted rooms and direct conversations get previews too
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -101,6 +101,12 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     out << "chatnode_moderations_total{action=\"" << to_string(static_cast<moderation_action>(i)) << "\"} "
         << load(s.moderations[i]) << '\n';
 
+  family(out, "chatnode_link_previews_total", "counter",
+         "Links of messages sent on this node to preview, by what came of them.");
+  for (std::size_t i = 0; i < s.previews.size(); ++i)
+    out << "chatnode_link_previews_total{outcome=\"" << to_string(static_cast<preview_outcome>(i)) << "\"} "
+        << load(s.previews[i]) << '\n';
+
   metric(out, "chatnode_uploads_total", "counter", "Files uploaded and stored.", load(e.files.stored));
   metric(out, "chatnode_upload_bytes_total", "counter", "Bytes of the files uploaded and stored.",
          load(e.files.bytes));

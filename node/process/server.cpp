@@ -10,6 +10,8 @@
 #include "actors/redis_bus/redis_bridge.hpp"
 #include "actors/redis_bus/redis_scripts.hpp"
 #include "actors/chat/session.hpp"
+#include "actors/previews/previewer.hpp"
+#include "node/process/preview_fetcher.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
 #include "node/files/directory_store.hpp"
@@ -428,6 +430,10 @@ int run_server(const node_config& config) {
   auto checked = check_endpoints(config);
   if (auto* problem = std::get_if<std::string>(&checked))
     return startup_error(*problem);
+  std::string networks_problem;
+  auto preview_networks = allowed_networks::parse(config.previews_allow_private, networks_problem);
+  if (!networks_problem.empty())
+    return startup_error("previews.allow_private: " + networks_problem);
   const auto& where = std::get<endpoints>(checked);
   auto node_name = config.name.empty() ? host_name() : config.name;
   if (auto problem = io_backend_problem(); !problem.empty())
@@ -495,6 +501,17 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
+  // (1.2) Link previews: fetched on the first I/O thread, never on an actor's.
+  previewer_actor previewer;
+  if (config.previews_enabled) {
+    fetch_limits limits;
+    limits.allow_private = preview_networks;
+    previewer_settings preview_settings;
+    preview_settings.in_unlisted = config.previews_in_unlisted_rooms;
+    previewer = spawn_previewer(system, bus, std::make_shared<preview_fetcher>(ioc, std::move(limits)),
+                                preview_settings, ctx.chat);
+    settings_for_sessions.previewer = previewer;
+  }
   boost::asio::steady_timer sweeper{ioc};
   boost::asio::steady_timer store_watch{ioc};
   if (takes_files) {
@@ -532,7 +549,10 @@ int run_server(const node_config& config) {
     caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
     if (archive)
       caf::anon_send_exit(archive, caf::exit_reason::user_shutdown);
+    if (previewer)
+      caf::anon_send_exit(previewer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    previewer = nullptr;
     archive = nullptr;
     hub = nullptr;
     directory = nullptr;

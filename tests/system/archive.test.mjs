@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,7 +122,8 @@ describe('the archive on the embedded bus', () => {
   let pg, node, plain;
   before(async () => {
     pg = await new Postgres().start();
-    node = await new Node('solo', '', { CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50' }).start();
+    node = await new Node('solo', '', { CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50',
+      CHATNODE_PREVIEWS_ALLOW_PRIVATE: '127.0.0.1/32' }).start();
     plain = await new Node('plain', '', {}).start();
   });
   after(async () => { await node?.stop(); await plain?.stop(); await pg?.destroy(); });
@@ -186,6 +188,34 @@ describe('the archive on the embedded bus', () => {
     e = await bo.search('lounge', 'apple');
     assert.deepEqual([e.code, e.reason], ['unavailable', 'search needs an archive']);
     al.close(); bo.close();
+  });
+
+  test('a link\'s preview is archived with its message, paged back from the archive, and gone with the message', async () => {
+    const page = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><head><title>Archived page</title><meta name="description" content="kept"></head></html>');
+    });
+    await new Promise((resolve) => page.listen(0, '127.0.0.1', resolve));
+    try {
+      const al = await new Reader(node, 'al').connect();
+      await al.join('linked');
+      const link = `http://127.0.0.1:${page.address().port}/page`;
+      await sendMany(al, 'linked', 2, () => `see ${link}`);
+      const [kept, deleted] = idsOf(al, 'linked');
+      for (const id of [kept, deleted])
+        await waitFor(() => al.events.find((e) => e.type === 'preview' && e.target === id), 'the preview');
+      const gone = await al.ask({ type: 'delete', room: 'linked', target: deleted, cid: 'd-linked' }, (e) => e.cid === 'd-linked');
+      assert.equal(gone.type, 'delete');
+      await sendMany(al, 'linked', 60); // past the retention of 50
+      await waitFor(() => archived(pg, 'linked').messages === 62, 'the archive to hold them', 20000);
+      const paged = await al.pageAll('linked', 40);
+      assert.deepEqual(paged.find((m) => m.id === kept).preview,
+        { url: link, title: 'Archived page', description: 'kept', site: '127.0.0.1' });
+      assert.equal(paged.find((m) => m.id === deleted).preview, undefined);
+      al.close();
+    } finally {
+      page.close();
+    }
   });
 
   test('the schema, run again as every node does on each connect, never takes a function from a query running beside it', async () => {

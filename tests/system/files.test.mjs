@@ -21,14 +21,8 @@ import { Client, Node, waitFor } from './lib.mjs';
 const MiB = 1024 * 1024;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** A raw client that can ask and wait for the answer. */
+/** A raw client that uploads. */
 class Uploader extends Client {
-  async ask(request) {
-    const from = this.events.length;
-    const cid = `c${Math.random().toString(36).slice(2)}`;
-    this.send({ ...request, cid });
-    return waitFor(() => this.events.slice(from).find((e) => e.cid === cid), `${this.name}: answer to ${request.type}`);
-  }
   async upload(room, name, size, mime) {
     const answer = await this.ask({ type: 'upload', room, name, size, mime });
     assert.equal(answer.type, 'upload', JSON.stringify(answer));

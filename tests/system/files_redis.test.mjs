@@ -27,14 +27,8 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const retention = 5;
 const dailyQuota = 8 * 1024 * 1024;
 
-/** A client that can ask and wait for the answer. */
+/** A client that uploads through the balancer. */
 class Member extends Client {
-  async ask(request) {
-    const from = this.events.length;
-    const cid = `c${Math.random().toString(36).slice(2)}`;
-    this.send({ ...request, cid });
-    return waitFor(() => this.events.slice(from).find((e) => e.cid === cid), `${this.name}: answer to ${request.type}`);
-  }
   /** Uploads `bytes` through `base` (the balancer): the file's id. */
   async upload(base, room, name, bytes, mime) {
     const up = await this.ask({ type: 'upload', room, name, size: bytes.length, mime });

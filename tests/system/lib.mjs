@@ -465,6 +465,13 @@ export class Client {
     return this;
   }
   send(obj) { if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
+  /** Sends a request with a cid of its own and waits for the answer that carries it. */
+  async ask(request) {
+    const from = this.events.length;
+    const cid = `c${Math.random().toString(36).slice(2)}`;
+    this.send({ ...request, cid });
+    return waitFor(() => this.events.slice(from).find((e) => e.cid === cid), `${this.name}: answer to ${request.type}`);
+  }
   async join(room, since) {
     const before = this.events.length;
     this.send({ type: 'join', room, name: this.name, ...(since ? { since } : {}) });

@@ -68,4 +68,38 @@ BOOST_AUTO_TEST_CASE(allowing_private_networks_lets_them_through_but_never_link_
     BOOST_TEST(!why(a, true).empty(), a);
 }
 
+BOOST_AUTO_TEST_CASE(listed_networks_alone_are_allowed_and_never_the_always_refused) {
+  std::string error;
+  auto allowed = allowed_networks::parse({"127.0.0.2/32", "10.1.0.0/16", "fd00::/8"}, error);
+  BOOST_TEST(error.empty());
+  auto why_with = [&](const char* text) {
+    return std::string{refused_address(boost::asio::ip::make_address(text), allowed)};
+  };
+  for (const char* a : {"127.0.0.2", "10.1.255.1", "fd12::1", "::ffff:127.0.0.2", "::ffff:10.1.0.9"})
+    BOOST_TEST(why_with(a).empty(), a);
+  BOOST_TEST(why_with("127.0.0.1") == "loopback (127/8)");
+  BOOST_TEST(why_with("10.2.0.1") == "private (10/8)");
+  BOOST_TEST(why_with("::ffff:127.0.0.1") == "loopback (127/8)");
+  BOOST_TEST(why_with("fc00::1") == "unique local (fc00::/7)");
+  // Listing an always-refused range allows nothing of it.
+  auto metadata = allowed_networks::parse({"169.254.0.0/16", "0.0.0.0/0"}, error);
+  BOOST_TEST(error.empty());
+  BOOST_TEST(std::string{refused_address(boost::asio::ip::make_address("169.254.169.254"), metadata)} ==
+             why("169.254.169.254"));
+  BOOST_TEST(std::string{refused_address(boost::asio::ip::make_address("1.1.1.1"), metadata)}.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_network_that_is_not_one_is_named) {
+  std::string error;
+  auto none = allowed_networks::parse({"10.0.0.0/8", "10.0.0.0/33"}, error);
+  BOOST_TEST(error.find("10.0.0.0/33") != std::string::npos);
+  BOOST_TEST(none.empty());
+  allowed_networks::parse({"intranet"}, error);
+  BOOST_TEST(error.find("\"intranet\" is not a network") != std::string::npos);
+  auto bare = allowed_networks::parse({"192.168.1.7"}, error);
+  BOOST_TEST(error.empty());
+  BOOST_TEST(bare.contains(boost::asio::ip::make_address("192.168.1.7")));
+  BOOST_TEST(!bare.contains(boost::asio::ip::make_address("192.168.1.8")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

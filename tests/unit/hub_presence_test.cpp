@@ -51,6 +51,8 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](archiver_atom, const archive_actor&, std::uint64_t) {},
     [](archived_atom, const archived_mark&) {},
     [](quota_atom, const std::string&, std::uint64_t, std::uint64_t) { return true; },
+    [](pvlookup_atom, const std::string&) { return cached_preview{}; },
+    [](pvkeep_atom, const std::string&, const std::optional<link_preview>&) {},
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;

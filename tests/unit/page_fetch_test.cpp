@@ -99,7 +99,7 @@ fetch_result fetch(const std::string& url, fetch_limits limits = {}) {
 
 fetch_limits local() {
   fetch_limits limits;
-  limits.allow_private = true;
+  limits.allow_private = allowed_networks::all_private();
   limits.deadline = 2000ms;
   return limits;
 }

@@ -92,7 +92,15 @@ BEGIN
     INSERT INTO chatnode_schema (version) VALUES (3);
     migrated := true;
   END IF;
-  -- Functions whose result columns grew (versions 2 and 3) are made again
+  IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 4) THEN
+    -- (1.2) What a message's first link shows ({url, title, description,
+    -- site, image}), as its preview event said.
+    DROP VIEW IF EXISTS chatnode_message_rows;
+    ALTER TABLE archive_messages ADD COLUMN preview jsonb;
+    INSERT INTO chatnode_schema (version) VALUES (4);
+    migrated := true;
+  END IF;
+  -- Functions whose result columns grew (versions 2, 3 and 4) are made again
   -- by dropping, only when a migration ran: dropped at every start, a
   -- function being called on another node's link would vanish under it
   -- ("cache lookup failed"). Else CREATE OR REPLACE below keeps each one.
@@ -223,7 +231,7 @@ BEGIN
         UPDATE archive_messages SET replies = COALESCE(replies, 0) + 1, last_reply = (ev->>'ts')::bigint
         WHERE room = p_room AND ms = th_ms AND seq = th_seq;
       END IF;
-    ELSIF k IN ('edit', 'delete', 'reaction') THEN
+    ELSIF k IN ('edit', 'delete', 'reaction', 'preview') THEN
       t_ms := split_part(ev->>'target', '-', 1)::bigint;
       t_seq := split_part(ev->>'target', '-', 2)::bigint;
       IF k = 'edit' THEN
@@ -231,12 +239,19 @@ BEGIN
         WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted;
       ELSIF k = 'delete' THEN
         UPDATE archive_messages
-        SET body = '', edited = NULL, deleted = true, reactions = '[]', files = NULL, file_names = NULL
+        SET body = '', edited = NULL, deleted = true, reactions = '[]', files = NULL, file_names = NULL,
+            preview = NULL
         WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted
         RETURNING thread_ms, thread_seq INTO th_ms, th_seq;
         IF th_ms IS NOT NULL THEN
           PERFORM chatnode_unreply(p_room, th_ms, th_seq);
         END IF;
+      ELSIF k = 'preview' THEN
+        UPDATE archive_messages
+        SET preview = jsonb_strip_nulls(jsonb_build_object('url', ev->'url', 'title', ev->'title',
+                                                           'description', ev->'description', 'site', ev->'site',
+                                                           'image', ev->'image'))
+        WHERE room = p_room AND ms = t_ms AND seq = t_seq AND NOT deleted AND preview IS NULL;
       ELSE
         UPDATE archive_messages
         SET reactions = chatnode_react(reactions, ev->>'emoji', ev->>'user', (ev->>'on')::boolean)
@@ -264,10 +279,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb)
+               files jsonb, preview jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files
+         m.replies, m.last_reply, m.files, m.preview
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -280,10 +295,10 @@ CREATE OR REPLACE FUNCTION chatnode_thread(p_room text, r_ms bigint, r_seq bigin
                                            p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb)
+               files jsonb, preview jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files
+         m.replies, m.last_reply, m.files, m.preview
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.thread_ms = r_ms AND m.thread_seq = r_seq AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -295,10 +310,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb)
+               files jsonb, preview jsonb)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files
+         m.replies, m.last_reply, m.files, m.preview
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
     AND (m.ms, m.seq) < (b_ms, b_seq)

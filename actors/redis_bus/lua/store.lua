@@ -1,4 +1,4 @@
--- Stores a message, or a change of one (edit, delete, reaction), and
+-- Stores a message, or a change of one (edit, delete, reaction, preview), and
 -- publishes it, once per (user, cid). Retry ids live in the room's `cids`
 -- sorted set, scored by their entry's ms, and leave it once older than the
 -- cid TTL or than the stream's oldest entry: memory for them is bounded by
@@ -27,6 +27,8 @@
 -- (file id -> entry id): a file is sent in one message only. A deleted
 -- message's files, and those of messages trimmed while no archive keeps
 -- them, are returned for the bridge to remove from the store.
+-- A preview (1.2) is the node's: stored once per message (in the state's
+-- `p`, and the entry's `p` field), under the message's author's name.
 -- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
 --       archived mark, thread list prefix, file claims
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
@@ -34,7 +36,7 @@
 --       '1' for a moderator, '1' with an archive, hold, reply_to ('' for
 --       none), thread ('' for none), and the thread's fields: open, close,
 --       replies, last_reply; the files field ('' for none) and the file ids,
---       space-separated
+--       space-separated; a preview's field (JSON)
 -- Returns {'new', id, frame, previous, {files field, ...}},
 -- {'dup', id, {field, value, ...}, previous}, {'refused', code, reason} or,
 -- for a reaction already so, {'same', id, count} (id: the newest change of
@@ -105,6 +107,7 @@ if kind ~= 'm' then
   local raw = redis.call('HGET', KEYS[5], target)
   state = raw and cjson.decode(raw) or {}
   if state.d then return {'refused', 'not_found', 'the message was deleted'} end
+  if kind == 'p' and state.p then return {'refused', 'bad_request', 'the message has a preview already'} end
   if kind ~= 'r' and f.u ~= user and not (kind == 'd' and ARGV[14] == '1') then
     return {'refused', 'forbidden', 'only its author may ' .. (kind == 'e' and 'edit' or 'delete') .. ' a message'}
   end
@@ -164,6 +167,8 @@ end
 local count = 0
 if kind == 'e' then
   table.insert(entry, 't'); table.insert(entry, text)
+elseif kind == 'p' then
+  table.insert(entry, 'p'); table.insert(entry, ARGV[25])
 elseif kind == 'r' then
   if ARGV[13] == '1' then
     if not users then users = {}; table.insert(state.r, {ARGV[12], users}) end
@@ -186,6 +191,8 @@ if kind ~= 'm' then
     state.e, state.t = tostring(ms), text
   elseif kind == 'd' then
     state = {d = 1, h = state.h, l = state.l, H = state.H} -- a deleted root keeps its thread
+  elseif kind == 'p' then
+    state.p = cjson.decode(ARGV[25])
   end
   state.v = id
   redis.call('HSET', KEYS[5], target, cjson.encode(state))
