@@ -1,5 +1,6 @@
 // Conversations in the page: how it shows what people type (the Markdown
-// subset, links, mentions), quoted replies, and threads in a side pane. The
+// subset, links, mentions), quoted replies, threads in a side pane, and link
+// previews (a page on loopback the node may reach). The
 // parser (web/format.mjs) is checked alone, then the page in a real
 // Chromium, people on one node: every element comes from the parse, markup
 // in a message stays text, and only http(s) becomes a link.
@@ -8,6 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -61,14 +63,23 @@ test('the parser: blocks of code and quotes; the text on the wire is untouched',
   }
 });
 
-let node, browser;
+let node, browser, site;
 before(async () => {
-  node = await new Node('f1', '').start();
+  // A page on loopback to preview, which this node may reach (no other).
+  site = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<html><head><meta property="og:title" content="Release notes: <faster> uploads">
+      <meta property="og:description" content="What changed, and how to upgrade.">
+      <meta property="og:site_name" content="chatnode blog"></head><body></body></html>`);
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  node = await new Node('f1', '', { CHATNODE_PREVIEWS_ALLOW_PRIVATE: '127.0.0.1/32' }).start();
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await node?.stop();
+  site?.close();
 });
 
 async function person(name, room, viewport = { width: 1000, height: 720 }) {
@@ -239,4 +250,33 @@ test('threads: a side pane with its own composer, counts and the last replier on
   await ada.getByLabel('Reply in thread').press('Escape');
   assert.equal(await adaPane.isVisible(), false);
   assert.equal(await ada.evaluate(() => document.activeElement.id), 'message');
+});
+
+test('link previews: a card under the message, its title a link to the page, its text text', async () => {
+  const room = `preview-${process.pid}`;
+  const ada = await person('ada', room);
+  const bob = await person('bob', room);
+  const link = `http://127.0.0.1:${site.address().port}/notes`;
+  const box = ada.getByLabel('Message', { exact: true });
+  await box.fill(`the notes are out: ${link}`);
+  await box.press('Enter');
+  const card = bob.locator('#messages .msg').filter({ hasText: 'the notes are out' }).locator('.preview-card');
+  await card.waitFor();
+  assert.equal(await card.locator('.site').textContent(), 'chatnode blog');
+  const title = card.locator('a.title');
+  assert.equal(await title.textContent(), 'Release notes: <faster> uploads');
+  assert.equal(await title.getAttribute('href'), link);
+  assert.equal(await title.getAttribute('target'), '_blank');
+  assert.equal(await title.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await card.locator('.description').textContent(), 'What changed, and how to upgrade.');
+  assert.equal(await card.locator('faster').count(), 0, 'markup in a title stays text');
+  // A new tab opens on the page itself.
+  const [tab] = await Promise.all([bob.context().waitForEvent('page'), title.click()]);
+  await tab.waitForLoadState();
+  assert.equal(tab.url(), link);
+  await tab.close();
+  // Someone who joins later sees it in the snapshot.
+  const cy = await person('cy', room);
+  await cy.locator('#messages .preview-card a.title').waitFor();
+  await bob.screenshot({ path: path.join(screenshots, 'conversation-preview.png') });
 });
