@@ -21,6 +21,7 @@ struct previewer_state {
   std::shared_ptr<link_fetcher> fetcher;
   previewer_settings settings;
   stats_ptr stats;
+  std::size_t fetching = 0; ///< fetches under way
   std::unordered_map<std::string, rate_limiter> rooms;
   std::unordered_map<std::string, rate_limiter> users;
   static inline const char* name = "previewer";
@@ -69,6 +70,11 @@ void look_up(previewer_self self, preview_job job) {
               st.stats->count_preview(preview_outcome::skipped);
             return;
           case cached_preview::state::fetch: {
+            if (st.fetching >= st.settings.max_fetching) { // its claim lapses in 30 s
+              st.stats->count_preview(preview_outcome::skipped);
+              return;
+            }
+            ++st.fetching;
             auto back = caf::actor_cast<caf::actor>(self);
             st.fetcher->fetch(job.url, [back, job](std::optional<link_preview> found) {
               caf::anon_send(back, fetched_atom::value, job, std::move(found));
@@ -104,6 +110,7 @@ previewer_actor::behavior_type previewer(previewer_self self, preview_bus bus,
       look_up(self, std::move(job));
     },
     [self](fetched_atom, const preview_job& job, std::optional<link_preview>& found) {
+      --self->state.fetching;
       self->send(self->state.bus, pvkeep_atom::value, job.url, found);
       self->state.stats->count_preview(found ? preview_outcome::fetched : preview_outcome::unusable);
       if (found)

@@ -15,6 +15,7 @@
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 namespace chatnode {
@@ -25,6 +26,9 @@ struct previewer_settings {
   double user_per_minute = 10;          ///< previews fetched for one user's messages
   std::chrono::milliseconds wait{1000}; ///< before asking again while another node fetches the link
   int max_waits = 10;                   ///< then the message goes without
+  /// Fetches under way at once (each ends within the fetcher's deadline);
+  /// past it a link goes without, whatever the rooms and users.
+  std::size_t max_fetching = 16;
   std::chrono::milliseconds bus_timeout{5000};
 };
 
