@@ -3,8 +3,9 @@
 #   deploy/install-deps.sh          build and run
 #   deploy/install-deps.sh --test   also the test suite's needs (redis-server, postgresql-15,
 #                                   Boost.Test, chromium and an emoji font, playwright-core, Docker's
-#                                   engine and docker-compose, iptables, debootstrap, and the interop suite's
-#                                   WebSocket clients: python3-websockets, Go with gorilla/websocket)
+#                                   engine and docker-compose, iptables, debootstrap, the interop suite's
+#                                   WebSocket clients: python3-websockets, Go with gorilla/websocket, and
+#                                   awscli, which checks the S3 client against s3rver)
 # Idempotent and quiet: prints only what it installs.
 set -euo pipefail
 
@@ -20,7 +21,7 @@ packages=(
 if $with_tests; then
   packages+=(libboost-test1.81-dev redis-server postgresql-15 nginx shellcheck clang libclang-rt-14-dev chromium fonts-noto-color-emoji nodejs npm iproute2 ca-certificates
              docker.io docker-compose iptables debootstrap clang-format
-             python3-websockets golang-go golang-github-gorilla-websocket-dev)
+             python3-websockets golang-go golang-github-gorilla-websocket-dev awscli)
 fi
 
 missing=()
@@ -53,7 +54,7 @@ if ((${#missing[@]} > 0)); then
   rm -f "$log"
 fi
 
-# The Node.js test suites' packages (playwright-core, ws), from their lock files.
+# The Node.js test suites' packages (playwright-core, ws, s3rver), from their lock files.
 if $with_tests; then
   for lock in "$root"/tests/*/package-lock.json; do
     [[ -f "$lock" ]] || continue
