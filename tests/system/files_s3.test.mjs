@@ -1,0 +1,271 @@
+// The S3 client (node/files/s3_client.hpp) against an S3 implementation it
+// was not written with, s3rver, on a loopback port and a fresh folder, and
+// checked with a client of others, Debian's aws CLI: what the one writes
+// the other reads byte for byte (SHA-256), both ways; a 25 MiB upload
+// streamed in pieces; byte ranges; a listing over pages; a delete, then
+// 404; and an unknown access key refused, S3's error code shown (s3rver
+// checks the access key but not SigV4 signatures, so a wrong secret key is
+// not refused by it: tests/unit/s3_signing_test.cpp checks signatures
+// against AWS's and botocore's). tests/support/s3_tool.cpp runs one client
+// operation a process.
+//
+//   S3_TOOL=build/tests/s3_tool node --test tests/system/files_s3.test.mjs
+
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { freePort, sourceDir, waitFor } from './lib.mjs';
+
+const MiB = 1024 * 1024;
+const bucket = 'chatnode-files';
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const s3Tool = process.env.S3_TOOL ?? path.join(sourceDir, 'build/tests/s3_tool');
+// Debian's, not another one earlier on PATH.
+const awsCli = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+const run = promisify(execFile);
+const s3rverBin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
+
+let server;
+let endpoint;
+let scratch;
+
+/** Runs s3_tool; its JSON result, and its exit status. */
+async function tool(args, env = {}) {
+  const options = {
+    env: { ...process.env, S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY: 'S3RVER', S3_SECRET_KEY: 'S3RVER', ...env },
+    maxBuffer: 16 * MiB,
+  };
+  try {
+    const { stdout } = await run(s3Tool, args, options);
+    return { exit: 0, ...JSON.parse(stdout) };
+  } catch (error) {
+    if (typeof error.code !== 'number' || !error.stdout) throw error;
+    return { exit: error.code, ...JSON.parse(error.stdout) };
+  }
+}
+
+/** Runs `aws s3api ...` on s3rver; its parsed JSON output, or its failure. */
+async function aws(...args) {
+  const options = {
+    env: {
+      PATH: process.env.PATH,
+      HOME: scratch,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_PAGER: '',
+    },
+    maxBuffer: 16 * MiB,
+  };
+  try {
+    const { stdout } = await run(awsCli, ['--endpoint-url', endpoint, '--output', 'json', 's3api', ...args], options);
+    return { ok: true, ...(stdout.trim() ? JSON.parse(stdout) : {}) };
+  } catch (error) {
+    return { ok: false, stderr: String(error.stderr) };
+  }
+}
+
+function scratchFile(name, bytes) {
+  const file = path.join(scratch, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+before(async () => {
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'chatnode-s3-'));
+  const port = await freePort();
+  // s3rver's ListObjectsV2 continuation tokens are DES-encrypted, which
+  // Node's OpenSSL 3 offers only with its legacy provider.
+  server = spawn(process.execPath, ['--openssl-legacy-provider', s3rverBin, '-d', path.join(scratch, 'store'),
+    '-a', '127.0.0.1', '-p', String(port), '--silent', '--configure-bucket', bucket], { stdio: ['ignore', 'ignore', 'inherit'] });
+  endpoint = `http://127.0.0.1:${port}`;
+  await waitFor(() => fetch(endpoint).then(() => true, () => false), `s3rver on ${endpoint}`);
+});
+
+after(async () => {
+  if (server.exitCode === null) {
+    server.kill();
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('S3 client against s3rver, checked with the aws CLI', () => {
+  test('an object the client puts is what aws gets', async () => {
+    const bytes = randomBytes(100 * 1024 + 7);
+    const put = await tool(['put', 'one/put.bin', scratchFile('put.bin', bytes), 'application/x-test']);
+    assert.equal(put.exit, 0, JSON.stringify(put));
+    assert.equal(put.status, 200);
+
+    const out = path.join(scratch, 'put.aws');
+    const got = await aws('get-object', '--bucket', bucket, '--key', 'one/put.bin', out);
+    assert.ok(got.ok, got.stderr);
+    assert.equal(got.ContentType, 'application/x-test');
+    assert.equal(sha256(readFileSync(out)), sha256(bytes));
+  });
+
+  test('an object aws puts is what the client gets and heads', async () => {
+    const bytes = randomBytes(300 * 1024 + 3);
+    const put = await aws('put-object', '--bucket', bucket, '--key', 'one/aws.bin', '--body', scratchFile('aws.bin', bytes),
+      '--content-type', 'image/png');
+    assert.ok(put.ok, put.stderr);
+
+    const out = path.join(scratch, 'aws.client');
+    const got = await tool(['get', 'one/aws.bin', out]);
+    assert.equal(got.exit, 0, JSON.stringify(got));
+    assert.equal(got.status, 200);
+    assert.equal(got.content_length, bytes.length);
+    assert.equal(got.content_type, 'image/png');
+    assert.equal(sha256(readFileSync(out)), sha256(bytes));
+
+    const head = await tool(['head', 'one/aws.bin']);
+    assert.equal(head.exit, 0, JSON.stringify(head));
+    assert.equal(head.content_length, bytes.length);
+    assert.equal(head.content_type, 'image/png');
+    assert.ok(head.last_modified.length > 0);
+  });
+
+  test('byte ranges of an object, and a whole object past max_bytes refused', async () => {
+    const bytes = randomBytes(64 * 1024);
+    assert.ok((await aws('put-object', '--bucket', bucket, '--key', 'one/ranged', '--body', scratchFile('ranged', bytes))).ok);
+
+    const out = path.join(scratch, 'ranged.part');
+    const middle = await tool(['get', 'one/ranged', out, '1000-1999']);
+    assert.equal(middle.status, 206, JSON.stringify(middle));
+    assert.equal(middle.content_range, `bytes 1000-1999/${bytes.length}`);
+    assert.equal(middle.content_length, 1000);
+    assert.equal(sha256(readFileSync(out)), sha256(bytes.subarray(1000, 2000)));
+
+    const tail = await tool(['get', 'one/ranged', out, `${bytes.length - 10}-`]);
+    assert.equal(tail.status, 206, JSON.stringify(tail));
+    assert.equal(sha256(readFileSync(out)), sha256(bytes.subarray(bytes.length - 10)));
+
+    const capped = await tool(['get', 'one/ranged', out, '', '1000']);
+    assert.equal(capped.exit, 1, JSON.stringify(capped));
+    assert.match(capped.error, /larger than allowed/);
+  });
+
+  test('a 25 MiB upload streamed in pieces is what aws gets', async () => {
+    const bytes = randomBytes(25 * MiB);
+    const result = await tool(['stream-put', 'big/stream.bin', scratchFile('stream.bin', bytes), String(256 * 1024),
+      'application/octet-stream']);
+    assert.equal(result.exit, 0, JSON.stringify(result));
+    assert.equal(result.status, 200);
+    assert.equal(result.pieces, 100);
+
+    const head = await aws('head-object', '--bucket', bucket, '--key', 'big/stream.bin');
+    assert.ok(head.ok, head.stderr);
+    assert.equal(head.ContentLength, 25 * MiB);
+    const out = path.join(scratch, 'stream.aws');
+    assert.ok((await aws('get-object', '--bucket', bucket, '--key', 'big/stream.bin', out)).ok);
+    assert.equal(sha256(readFileSync(out)), sha256(bytes));
+  });
+
+  test('keys that need encoding, both ways', async () => {
+    const key = 'odd/a b+c&d=é?.txt';
+    const bytes = randomBytes(999);
+    const put = await tool(['put', key, scratchFile('odd', bytes), 'text/plain']);
+    assert.equal(put.exit, 0, JSON.stringify(put));
+    const out = path.join(scratch, 'odd.aws');
+    const got = await aws('get-object', '--bucket', bucket, '--key', key, out);
+    assert.ok(got.ok, got.stderr);
+    assert.equal(sha256(readFileSync(out)), sha256(bytes));
+
+    const listed = await tool(['list', 'odd/']);
+    assert.deepEqual(listed.objects.map((o) => o.key), [key]);
+  });
+
+  test('a listing over pages has every key and size, as aws lists them', async () => {
+    const expected = new Map();
+    for (let i = 0; i < 23; ++i) {
+      const bytes = randomBytes(10 + i);
+      const key = `many/${String(i).padStart(2, '0')}`;
+      const put = await tool(['put', key, scratchFile('many', bytes)]);
+      assert.equal(put.exit, 0, JSON.stringify(put));
+      expected.set(key, bytes.length);
+    }
+    for (const i of [23, 24]) {
+      const key = `many/${i}`;
+      assert.ok((await aws('put-object', '--bucket', bucket, '--key', key, '--body', scratchFile('many', randomBytes(i)))).ok);
+      expected.set(key, i);
+    }
+
+    const listed = await tool(['list', 'many/', '10']);
+    assert.equal(listed.exit, 0, JSON.stringify(listed));
+    assert.equal(listed.pages, 3);
+    assert.deepEqual(new Map(listed.objects.map((o) => [o.key, o.size])), expected);
+    assert.ok(listed.objects.every((o) => /^\d{4}-\d\d-\d\dT/.test(o.last_modified)));
+    // The three pages went over one kept connection.
+    assert.equal(listed.idle_connections, 1);
+
+    const theirs = await aws('list-objects-v2', '--bucket', bucket, '--prefix', 'many/');
+    assert.ok(theirs.ok, theirs.stderr);
+    assert.deepEqual(new Map(theirs.Contents.map((o) => [o.Key, o.Size])), expected);
+  });
+
+  test('a delete, then 404 to both', async () => {
+    assert.ok((await aws('put-object', '--bucket', bucket, '--key', 'gone/aws', '--body', scratchFile('gone', 'x'))).ok);
+    const removed = await tool(['delete', 'gone/aws']);
+    assert.equal(removed.exit, 0, JSON.stringify(removed));
+    assert.equal(removed.status, 204);
+
+    const head = await aws('head-object', '--bucket', bucket, '--key', 'gone/aws');
+    assert.ok(!head.ok);
+    assert.match(head.stderr, /404/);
+
+    const got = await tool(['get', 'gone/aws', path.join(scratch, 'gone.out')]);
+    assert.equal(got.exit, 1);
+    assert.equal(got.status, 404);
+    assert.equal(got.code, 'NoSuchKey');
+    assert.match(got.error, /^NoSuchKey: /);
+    const headed = await tool(['head', 'gone/aws']);
+    assert.equal(headed.status, 404);
+  });
+
+  test('an unknown access key is refused, with S3 saying why', async () => {
+    const stranger = { S3_ACCESS_KEY: 'STRANGER' };
+    const put = await tool(['put', 'refused/small', scratchFile('refused', 'nope')], stranger);
+    assert.equal(put.exit, 1, JSON.stringify(put));
+    assert.equal(put.status, 403);
+    assert.equal(put.code, 'InvalidAccessKeyId');
+    assert.match(put.error, /^InvalidAccessKeyId: .+/);
+
+    const streamed = await tool(['stream-put', 'refused/big', scratchFile('refused-big', randomBytes(2 * MiB))], stranger);
+    assert.equal(streamed.exit, 1, JSON.stringify(streamed));
+    assert.equal(streamed.code, 'InvalidAccessKeyId');
+
+    const listed = await tool(['list', ''], stranger);
+    assert.equal(listed.code, 'InvalidAccessKeyId', JSON.stringify(listed));
+
+    const theirs = await aws('list-objects-v2', '--bucket', bucket, '--prefix', 'refused/');
+    assert.ok(theirs.ok, theirs.stderr);
+    assert.equal(theirs.Contents, undefined);
+  });
+
+  test('a store that does not answer is a timeout, a closed port a refusal', async () => {
+    const closed = await tool(['head', 'x'], { S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+    assert.equal(closed.exit, 1);
+    assert.equal(closed.status, 0);
+    assert.match(closed.error, /refused/i);
+
+    const silent = net.createServer(() => {});
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      const late = await tool(['head', 'x'], { S3_ENDPOINT: `http://127.0.0.1:${silent.address().port}`, S3_TIMEOUT_MS: '500' });
+      assert.equal(late.exit, 1);
+      assert.equal(late.error, 'timed out');
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      silent.close();
+    }
+  });
+});
