@@ -6,8 +6,8 @@
 // 404; and an unknown access key refused, S3's error code shown (s3rver
 // checks the access key but not SigV4 signatures, so a wrong secret key is
 // not refused by it: tests/unit/s3_signing_test.cpp checks signatures
-// against AWS's and botocore's). tests/support/s3_tool.cpp runs one client
-// operation a process.
+// against AWS's and botocore's). Over TLS, a certificate is verified, its
+// name too. tests/support/s3_tool.cpp runs one client operation a process.
 //
 //   S3_TOOL=build/tests/s3_tool node --test tests/system/files_s3.test.mjs
 
@@ -79,22 +79,38 @@ function scratchFile(name, bytes) {
   return file;
 }
 
-before(async () => {
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'chatnode-s3-'));
+/** An s3rver child on a free loopback port, over TLS with `tls` ({ key, cert } files). */
+async function startS3rver(directory, tls) {
   const port = await freePort();
+  const tlsArgs = tls ? ['--key', tls.key, '--cert', tls.cert] : [];
   // s3rver's ListObjectsV2 continuation tokens are DES-encrypted, which
   // Node's OpenSSL 3 offers only with its legacy provider.
-  server = spawn(process.execPath, ['--openssl-legacy-provider', s3rverBin, '-d', path.join(scratch, 'store'),
-    '-a', '127.0.0.1', '-p', String(port), '--silent', '--configure-bucket', bucket], { stdio: ['ignore', 'ignore', 'inherit'] });
-  endpoint = `http://127.0.0.1:${port}`;
-  await waitFor(() => fetch(endpoint).then(() => true, () => false), `s3rver on ${endpoint}`);
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', s3rverBin, '-d', directory, '-a', '127.0.0.1',
+    '-p', String(port), '--silent', '--configure-bucket', bucket, ...tlsArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const listening = () => new Promise((resolve) => {
+    const probe = net.connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true); });
+    probe.on('error', () => resolve(false));
+  });
+  await waitFor(listening, `s3rver on port ${port}`);
+  return { child, port };
+}
+
+async function stop(child) {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill();
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+before(async () => {
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'chatnode-s3-'));
+  const started = await startS3rver(path.join(scratch, 'store'));
+  server = started.child;
+  endpoint = `http://127.0.0.1:${started.port}`;
 });
 
 after(async () => {
-  if (server.exitCode === null) {
-    server.kill();
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
+  await stop(server);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -267,5 +283,43 @@ describe('S3 client against s3rver, checked with the aws CLI', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('S3 client over TLS', () => {
+  let tlsServer;
+  let cert;
+  let port;
+
+  before(async () => {
+    // A certificate for 127.0.0.1 that only SSL_CERT_FILE makes trusted.
+    const key = path.join(scratch, 'tls.key');
+    cert = path.join(scratch, 'tls.crt');
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+    ({ child: tlsServer, port } = await startS3rver(path.join(scratch, 'tls-store'), { key, cert }));
+  });
+
+  after(() => stop(tlsServer));
+
+  test('a trusted certificate for the name: put and get', async () => {
+    const env = { S3_ENDPOINT: `https://127.0.0.1:${port}`, SSL_CERT_FILE: cert };
+    const bytes = randomBytes(200 * 1024);
+    const put = await tool(['put', 'tls/one', scratchFile('tls-one', bytes)], env);
+    assert.equal(put.exit, 0, JSON.stringify(put));
+    const out = path.join(scratch, 'tls-one.out');
+    const got = await tool(['get', 'tls/one', out], env);
+    assert.equal(got.exit, 0, JSON.stringify(got));
+    assert.equal(sha256(readFileSync(out)), sha256(bytes));
+  });
+
+  test('a certificate not trusted, or for another name, is refused', async () => {
+    const untrusted = await tool(['head', 'tls/one'], { S3_ENDPOINT: `https://127.0.0.1:${port}`, SSL_CERT_FILE: '/dev/null' });
+    assert.equal(untrusted.exit, 1);
+    assert.match(untrusted.error, /certificate verify failed/);
+
+    const otherName = await tool(['head', 'tls/one'], { S3_ENDPOINT: `https://localhost:${port}`, SSL_CERT_FILE: cert });
+    assert.equal(otherName.exit, 1);
+    assert.match(otherName.error, /certificate verify failed/);
   });
 });
