@@ -3,11 +3,11 @@
 // checked with a client of others, Debian's aws CLI: what the one writes
 // the other reads byte for byte (SHA-256), both ways; a 25 MiB upload
 // streamed in pieces; byte ranges; a listing over pages; a delete, then
-// 404; and an unknown access key refused, S3's error code shown (s3rver
-// checks the access key but not SigV4 signatures, so a wrong secret key is
-// not refused by it: tests/unit/s3_signing_test.cpp checks signatures
-// against AWS's and botocore's). Over TLS, a certificate is verified, its
-// name too. tests/support/s3_tool.cpp runs one client operation a process.
+// 404; an unknown access key refused, S3's error code shown. s3rver does
+// not check SigV4 signatures: sigv4_gateway.py checks them with botocore
+// in front of it, every operation's passing and a wrong secret key's
+// refused. Over TLS, a certificate is verified, its name too.
+// tests/support/s3_tool.cpp runs one client operation a process.
 //
 //   S3_TOOL=build/tests/s3_tool node --test tests/system/files_s3.test.mjs
 
@@ -283,6 +283,63 @@ describe('S3 client against s3rver, checked with the aws CLI', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('S3 client through a gateway that checks signatures with botocore', () => {
+  let gateway;
+  let gatewayEndpoint;
+
+  before(async () => {
+    const port = await freePort();
+    gateway = spawn('/usr/bin/python3', [path.join(sourceDir, 'tests/system/sigv4_gateway.py'), String(port),
+      new URL(endpoint).port, 'S3RVER', 'S3RVER'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      gateway.stdout.once('data', resolve);
+      gateway.once('exit', (code) => reject(new Error(`sigv4_gateway.py exited with ${code}`)));
+    });
+    gatewayEndpoint = `http://127.0.0.1:${port}`;
+  });
+
+  after(() => stop(gateway));
+
+  test('every operation signed with the secret key passes', async () => {
+    const env = { S3_ENDPOINT: gatewayEndpoint };
+    const key = 'signed/a b+c&é.bin';
+    const bytes = randomBytes(4096);
+    const put = await tool(['put', key, scratchFile('signed', bytes), 'application/x-signed'], env);
+    assert.equal(put.exit, 0, JSON.stringify(put));
+    const streamed = await tool(['stream-put', 'signed/streamed', scratchFile('signed-streamed', bytes), '1000'], env);
+    assert.equal(streamed.exit, 0, JSON.stringify(streamed));
+    const out = path.join(scratch, 'signed.out');
+    const ranged = await tool(['get', key, out, '10-19'], env);
+    assert.equal(ranged.status, 206, JSON.stringify(ranged));
+    assert.equal(sha256(readFileSync(out)), sha256(bytes.subarray(10, 20)));
+    const head = await tool(['head', key], env);
+    assert.equal(head.exit, 0, JSON.stringify(head));
+    const listed = await tool(['list', 'signed/', '1'], env);
+    assert.equal(listed.exit, 0, JSON.stringify(listed));
+    assert.deepEqual(listed.objects.map((o) => o.key).sort(), [key, 'signed/streamed'].sort());
+    assert.equal(listed.pages, 2);
+    const removed = await tool(['delete', 'signed/streamed'], env);
+    assert.equal(removed.exit, 0, JSON.stringify(removed));
+  });
+
+  test('a wrong secret key is refused, S3 saying why', async () => {
+    const env = { S3_ENDPOINT: gatewayEndpoint, S3_SECRET_KEY: 'not-the-secret' };
+    const put = await tool(['put', 'unsigned/small', scratchFile('unsigned', 'nope')], env);
+    assert.equal(put.exit, 1, JSON.stringify(put));
+    assert.equal(put.status, 403);
+    assert.equal(put.code, 'SignatureDoesNotMatch');
+    assert.match(put.error, /^SignatureDoesNotMatch: The request signature/);
+    const streamed = await tool(['stream-put', 'unsigned/big', scratchFile('unsigned-big', randomBytes(MiB))], env);
+    assert.equal(streamed.code, 'SignatureDoesNotMatch', JSON.stringify(streamed));
+    const listed = await tool(['list', ''], env);
+    assert.equal(listed.code, 'SignatureDoesNotMatch', JSON.stringify(listed));
+
+    const theirs = await aws('list-objects-v2', '--bucket', bucket, '--prefix', 'unsigned/');
+    assert.ok(theirs.ok, theirs.stderr);
+    assert.equal(theirs.Contents, undefined);
   });
 });
 
