@@ -4,7 +4,7 @@
 //   s3_tool put KEY FILE [CONTENT_TYPE]
 //   s3_tool stream-put KEY FILE [PIECE_BYTES] [CONTENT_TYPE]   (the file read as it is sent)
 //   s3_tool get KEY OUT_FILE [FIRST-[LAST]] [MAX_BYTES]
-//   s3_tool head KEY
+//   s3_tool head KEY [PAUSE_MS]                                (twice, PAUSE_MS apart, when given)
 //   s3_tool delete KEY
 //   s3_tool list PREFIX [MAX_KEYS]                             (every page)
 // The store from the environment: S3_ENDPOINT, S3_BUCKET, S3_REGION,
@@ -13,6 +13,7 @@
 #include "node/files/s3_client.hpp"
 #include "node/files/s3_upload.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -140,6 +141,23 @@ void list_all(s3_client& client, const std::string& prefix, int max_keys, json& 
   (*page)("");
 }
 
+/// Two heads, `pause` apart: the second on the first's connection when
+/// the server kept it, on a new one when it closed it meanwhile.
+void head_twice(boost::asio::io_context& io, s3_client& client, const std::string& key,
+                std::chrono::milliseconds pause, json& out) {
+  client.head_object(key, [&io, &client, &out, key, pause](chatnode::s3_object_result first) {
+    out = {{"ok", false}, {"first", described(first)}, {"idle_after_first", client.idle_connections()}};
+    auto timer = std::make_shared<boost::asio::steady_timer>(io, pause);
+    timer->async_wait([&client, &out, key, timer](boost::system::error_code) {
+      client.head_object(key, [&client, &out](chatnode::s3_object_result second) {
+        out["second"] = described(second);
+        out["idle_after_second"] = client.idle_connections();
+        out["ok"] = out["first"]["ok"].get<bool>() && second.ok();
+      });
+    });
+  });
+}
+
 int run(int argc, char** argv) {
   if (argc < 3) {
     std::cerr << "usage: s3_tool put|stream-put|get|head|delete|list KEY|PREFIX ...\n";
@@ -163,6 +181,8 @@ int run(int argc, char** argv) {
         std::ofstream{path, std::ios::binary}.write(r.body.data(),
                                                     static_cast<std::streamsize>(r.body.size()));
     });
+  } else if (command == "head" && argc > 3) {
+    head_twice(io, client, key, std::chrono::milliseconds{std::stoll(arg(3))}, out);
   } else if (command == "head") {
     client.head_object(key, [&](chatnode::s3_object_result r) { out = described(r); });
   } else if (command == "delete") {

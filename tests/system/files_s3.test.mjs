@@ -266,6 +266,19 @@ describe('S3 client against s3rver, checked with the aws CLI', () => {
     assert.equal(theirs.Contents, undefined);
   });
 
+  test('a kept connection is reused, and one the server closed while idle is not a failure', async () => {
+    assert.ok((await aws('put-object', '--bucket', bucket, '--key', 'kept/one', '--body', scratchFile('kept', 'k'))).ok);
+    const soon = await tool(['head', 'kept/one', '50']);
+    assert.equal(soon.exit, 0, JSON.stringify(soon));
+    assert.equal(soon.idle_after_first, 1);
+    assert.equal(soon.idle_after_second, 1);
+    // s3rver (Node's HTTP server) closes a connection idle for 5 s.
+    const late = await tool(['head', 'kept/one', '5500']);
+    assert.equal(late.exit, 0, JSON.stringify(late));
+    assert.equal(late.second.status, 200);
+    assert.equal(late.idle_after_second, 1);
+  });
+
   test('a store that does not answer is a timeout, a closed port a refusal', async () => {
     const closed = await tool(['head', 'x'], { S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
     assert.equal(closed.exit, 1);
