@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan+UBSan) through CMake: the frame decoder,
 # the HTTP target and static paths, the config parser, join tokens, the WebSocket frame
-# reader (alone and against Beast's), the link preview's HTML reader, and upload tickets
-# and download ranges; runs each for a bounded time on its seed corpus under
+# reader (alone and against Beast's), the link preview's HTML reader, the S3 client's XML
+# reader, and upload tickets and download ranges; runs each for a bounded time on its seed corpus under
 # tests/fuzz/corpus.
 #   deploy/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
 # Needs clang and libclang-rt-14-dev (deploy/install-deps.sh --test installs them).
@@ -23,7 +23,7 @@ if ! { CXX=clang++ cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   exit 1
 fi
 
-for target in protocol http_target config token ws_frame ws_frame_beast page_metadata upload; do
+for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   # New inputs go to the scratch corpus; the seeds in the tree stay as they are.

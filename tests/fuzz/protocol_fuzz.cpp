@@ -2,17 +2,28 @@
 // every accepted request obeys the protocol's rules; a stored message encodes
 // to JSON that gives back its text unaltered.
 
+#include "actors/previews/first_link.hpp"
 #include "actors/wire/protocol.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 
 using namespace chatnode;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view frame{reinterpret_cast<const char*>(data), size};
+  // A message's link to preview is an http(s) URL found in what was sent.
+  auto link = first_link(frame);
+  std::string scheme = link.substr(0, link.find("://"));
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!link.empty() && (frame.find(link) == std::string_view::npos || link.size() > max_preview_url ||
+                        (scheme != "http" && scheme != "https")))
+    std::abort();
   protocol_limits limits;
   auto result = decode_request(frame, limits);
   auto* req = std::get_if<request>(&result);
