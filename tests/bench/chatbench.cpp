@@ -3,7 +3,7 @@
 //   chatbench fanout --url ws://H:P/ws[,ws://H2:P2/ws] --clients N --rooms R
 //                    --senders S --rate MSGS_PER_SENDER_PER_S --size BYTES
 //                    --duration SECONDS [--pids PID,PID] [--json FILE] [--threads T]
-//                    [--redis-pids PID,PID]
+//                    [--redis-pids PID,PID] [--link URL]
 //   chatbench conns  --url ... --clients N [--sources 127.0.0.1,127.0.0.2] [--pids ...]
 //   chatbench burst  --url ... --clients N --rooms R --senders S --count K [--pids ...]
 //   chatbench storm  --url ... --clients N [--first K] [--senders 0|1] [--connect-rate R]
@@ -78,6 +78,7 @@ struct options {
   double connect_rate = 0; ///< clients started per second at most (0: as fast as they connect)
   double rate = 10, duration = 10, warmup = 2;
   std::string json_path;
+  std::string link; ///< each message carries it, made unique (?<client>-<seq>): the previews' path
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -118,6 +119,8 @@ options parse_options(int argc, char** argv) {
       o.senders = std::stoi(v);
     else if (k == "--size")
       o.size = std::stoi(v);
+    else if (k == "--link")
+      o.link = v;
     else if (k == "--count")
       o.count = std::stoi(v);
     else if (k == "--threads")
@@ -384,6 +387,8 @@ public:
   void send_one() {
     auto text =
       std::to_string(index_) + ":" + std::to_string(next_seq_) + ":" + std::to_string(now_ns()) + ":";
+    if (!st_.opts.link.empty())
+      text += " " + st_.opts.link + "?" + std::to_string(index_) + "-" + std::to_string(next_seq_) + " ";
     if (static_cast<int>(text.size()) < st_.opts.size)
       text.append(static_cast<std::size_t>(st_.opts.size) - text.size(), 'x');
     write("{\"type\":\"send\",\"room\":\"bench" + std::to_string(room_) + "\",\"text\":\"" + text +
