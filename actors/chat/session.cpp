@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace chatnode {
@@ -326,20 +327,23 @@ void handle_store(session_self self, request& req) {
   }
   auto what = store.change ? "the change" : "the message";
   auto cid = std::move(req.cid);
-  // (1.2) Its first link is previewed once it is stored: never before.
-  auto link = !store.change && st.settings->previewer ? first_link(store.text) : std::string{};
-  auto room = store.room;
-  auto author = store.user;
+  // (1.2) Its first link is previewed once it is stored: never before. Only
+  // a message with a link pays for the job's copies.
+  std::optional<preview_job> preview;
+  if (!store.change && st.settings->previewer)
+    if (auto link = first_link(store.text); !link.empty())
+      preview = preview_job{store.room, {}, store.user, std::move(link)};
   self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
     .then(
-      [self, cid, link, room, author](const store_result& result) {
+      [self, cid, preview = std::move(preview)](const store_result& result) mutable {
         if (result.refused)
           self->state.reply_error(result.refused->code, result.refused->reason, cid);
         else if (result.duplicate)
           self->state.sink->send(result.message.frame);
-        else if (!link.empty())
-          self->send(self->state.settings->previewer, preview_atom::value,
-                     preview_job{room, result.message.id, author, link});
+        else if (preview) {
+          preview->target = result.message.id;
+          self->send(self->state.settings->previewer, preview_atom::value, std::move(*preview));
+        }
       },
       [self, cid, what](const caf::error&) {
         self->state.reply_error(error_code::unavailable, std::string{what} + " could not be stored", cid);
