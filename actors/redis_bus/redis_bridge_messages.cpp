@@ -62,11 +62,15 @@ store_result reaction_as_is(const store_request& req, const redis_reply& r) {
 }
 
 /// The entry a repeated cid stored before, as published.
+/// A repeated cid's entry. One nobody was shown yet (its first store's WAIT
+/// timed out) is published now, and its echo through the hub answers the
+/// sender in the room's order, as a new message's does.
 store_result stored_before(const std::string& room, const redis_reply& r) {
   redis_reply entry;
   entry.type = redis_reply::kind::array;
   entry.elements = {r.elements[1], r.elements[2]};
-  return {entry_event(room, entry), true, std::nullopt};
+  bool unshown = r.elements.size() > 4 && r.elements[4].str == "1";
+  return {entry_event(room, entry), !unshown, std::nullopt};
 }
 
 /// The message of an entry and its state at position `i` of a script's answer.

@@ -38,7 +38,8 @@
 --       replies, last_reply; the files field ('' for none) and the file ids,
 --       space-separated; a preview's field (JSON)
 -- Returns {'new', id, frame, previous, {files field, ...}},
--- {'dup', id, {field, value, ...}, previous}, {'refused', code, reason} or,
+-- {'dup', id, {field, value, ...}, previous, unshown ('1': past the
+-- watermark, so nobody was shown it yet)}, {'refused', code, reason} or,
 -- for a reaction already so, {'same', id, count} (id: the newest change of
 -- the target); previous is '' when published here; the files fields are
 -- those of messages whose files are to go.
@@ -57,8 +58,14 @@ if cid ~= '' then
       if f.u == user and f.c == cid then
         -- A write of this script's own, so that the WAIT after it covers
         -- the entry, whichever connection stored it.
-        if publish == '' then redis.call('PEXPIRE', KEYS[2], ARGV[9]) end
-        return {'dup', e[1], e[2], publish == '' and entry_before('(' .. e[1]) or ''}
+        local previous, unshown = '', '0'
+        if publish == '' then
+          redis.call('PEXPIRE', KEYS[2], ARGV[9])
+          previous = entry_before('(' .. e[1])
+          local mark = redis.call('GET', KEYS[4])
+          if mark and id_after(e[1], mark) then unshown = '1' end
+        end
+        return {'dup', e[1], e[2], previous, unshown}
       end
     end
   end
