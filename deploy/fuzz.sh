@@ -5,11 +5,14 @@
 # reader, and upload tickets and download ranges; runs each for a bounded time on its seed corpus under
 # tests/fuzz/corpus.
 #   deploy/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
+#   deploy/fuzz.sh --build-only            builds the targets and stops
 # Needs clang and libclang-rt-14-dev (deploy/install-deps.sh --test installs them).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-20}
+build_only=false
+[[ "$seconds" == --build-only ]] && build_only=true
 out="$root/build-fuzz"
 mkdir -p "$out"
 
@@ -22,6 +25,7 @@ if ! { CXX=clang++ cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   echo "fuzz: the targets did not build" >&2
   exit 1
 fi
+$build_only && exit 0
 
 for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload; do
   work="$out/corpus-$target"

@@ -3,17 +3,46 @@
 # first the Release build (with deploy/compose.yaml run for real in Docker),
 # then again under AddressSanitizer and UndefinedBehaviorSanitizer, then a
 # bounded fuzzing run of each libFuzzer target. Extra arguments go to ctest (e.g. -L unit).
+#
+# The Release suites mostly wait on processes, timers and the network, so
+# the sanitizer and fuzzing builds run beside them at the lowest priority
+# (nice 19): they take the CPU the suites leave idle, never the suites' own.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+started=$SECONDS
+phase() { echo "== $1 (at $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s)"; }
+
+phase "Installing what is missing"
 "$root/deploy/install-deps.sh" --test
 
-echo "== Release build"
+phase "Release build"
 "$root/deploy/build.sh" --test
+
+# The sanitizer and fuzzing builds, in the background; their output is kept
+# and shown only if one fails.
+background_log=$(mktemp)
+set -m # a process group of its own, so that an early exit stops all of it
+(
+  renice -n 19 "$BASHPID" >/dev/null
+  "$root/deploy/build.sh" --test --sanitize address,undefined
+  "$root/deploy/fuzz.sh" --build-only
+) >"$background_log" 2>&1 &
+background=$!
+set +m
+trap 'kill -- "-$background" 2>/dev/null || true; rm -f "$background_log"' EXIT
+
+phase "Release suites (the sanitizer and fuzzing builds beside them, at nice 19)"
 ctest --test-dir "$root/build" --output-on-failure "$@"
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-"$root/deploy/build.sh" --test --sanitize address,undefined
+phase "Waiting for the sanitizer and fuzzing builds"
+if ! wait "$background"; then
+  cat "$background_log" >&2
+  echo "the sanitizer or fuzzing build failed" >&2
+  exit 1
+fi
+
+phase "AddressSanitizer + UndefinedBehaviorSanitizer suites"
 # Once is enough for the slow suites whose subject is not the node's memory:
 # compose builds its image from deploy/Dockerfile, chaos measures faults,
 # and the browser suites test the page (the node paths they take run here
@@ -21,5 +50,6 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser' "$@"
 
-echo "== Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML, upload tickets and ranges"
+phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML, upload tickets and ranges"
 "$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-20}"
+phase "Done"
