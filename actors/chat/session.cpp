@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -52,6 +53,11 @@ struct session_state {
   std::string identity;
   /// When the upload tickets this connection holds expire.
   std::vector<std::int64_t> uploads;
+  /// (1.2) The `send` whose files the catalog is looking up (the look-up's
+  /// number: look_ups), and the stores that came after it, in order.
+  std::optional<request> checking;
+  std::uint64_t look_ups = 0;
+  std::deque<request> behind_check;
 
   /// The room's membership, if admitted.
   membership* in(const std::string& room) {
@@ -266,30 +272,45 @@ void handle_dm(session_self self, request& req) {
       });
 }
 
-/// Sends a message or a change to the bus. A stored one is acknowledged by
-/// its echo through the hub; one that was not published (a repeated cid, a
-/// reaction already so) is answered here, as is a refusal.
-/// (1.2) The files a `send` names, as stored: each uploaded by this user to
-/// this room. A refusal's reason otherwise.
-result<std::vector<shared_file>, std::string> files_to_send(const session_state& st, const request& req,
-                                                            const std::string& user) {
-  const auto& catalog = st.settings->uploads.catalog;
-  if (!catalog || !st.settings->uploads.secret)
-    return std::string{"this node takes no uploads"};
-  std::vector<shared_file> files;
-  auto found = catalog->look_up(req.files);
-  for (std::size_t i = 0; i < found.size(); ++i) {
-    if (!found[i] || found[i]->user != user || found[i]->room != req.room)
-      return "file " + req.files[i] + " is not one you uploaded to this room";
-    if (found[i]->sent)
-      return "file " + req.files[i] + " was sent already";
-    files.push_back(std::move(found[i]->file));
+/// (1.2) The files a `send` names, checked against what the catalog found:
+/// each uploaded by this user to this room, and not sent yet.
+files_checked check_files(const file_catalog::found_files& found, const std::vector<std::string>& ids,
+                          const std::string& user, const std::string& room) {
+  files_checked checked;
+  if (found.failed || found.files.size() != ids.size()) {
+    checked.unavailable = true;
+    return checked;
   }
-  return files;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& f = found.files[i];
+    if (!f || f->user != user || f->room != room) {
+      checked.refusal = "file " + ids[i] + " is not one you uploaded to this room";
+      return checked;
+    }
+    if (f->sent) {
+      checked.refusal = "file " + ids[i] + " was sent already";
+      return checked;
+    }
+    checked.files.push_back(f->file);
+  }
+  return checked;
 }
 
+void store_now(session_self self, request& req, std::vector<shared_file> files);
+
+/// Sends a message or a change to the bus. A `send` with files first has
+/// them looked up in the catalog, which may answer later: stores that come
+/// meanwhile wait behind it, so that a connection's messages keep their order.
 void handle_store(session_self self, request& req) {
   auto& st = self->state;
+  if (st.checking) {
+    if (st.behind_check.size() >= max_waiting_per_join) {
+      st.reply_error(error_code::rate_limited, "too many requests while files are looked up", req.cid);
+      return;
+    }
+    st.behind_check.push_back(std::move(req));
+    return;
+  }
   auto* member = st.in(req.room);
   if (member == nullptr) {
     st.reply_error(error_code::not_joined,
@@ -298,15 +319,52 @@ void handle_store(session_self self, request& req) {
                    req.cid);
     return;
   }
-  std::vector<shared_file> files;
-  if (req.type == request_type::send && !req.files.empty()) {
-    auto checked = files_to_send(st, req, member->name);
-    if (!ok(checked)) {
-      st.reply_error(error_code::bad_request, error_of(checked), req.cid);
-      return;
-    }
-    files = std::move(std::get<std::vector<shared_file>>(checked));
+  if (req.type != request_type::send || req.files.empty()) {
+    store_now(self, req, {});
+    return;
   }
+  const auto& catalog = st.settings->uploads.catalog;
+  if (!catalog || !st.settings->uploads.secret) {
+    st.reply_error(error_code::bad_request, "this node takes no uploads", req.cid);
+    return;
+  }
+  auto number = ++st.look_ups;
+  auto ids = req.files;
+  st.checking = std::move(req);
+  catalog->look_up(ids, [me = caf::actor_cast<session_actor>(self), number, ids, user = member->name,
+                         room = st.checking->room](file_catalog::found_files found) {
+    caf::anon_send(me, files_atom::value, number, check_files(found, ids, user, room));
+  });
+}
+
+/// The catalog's answer for the `send` waiting on it; then the stores behind it.
+void on_files_checked(session_self self, std::uint64_t number, files_checked& checked) {
+  auto& st = self->state;
+  if (!st.checking || number != st.look_ups)
+    return;
+  auto req = std::move(*st.checking);
+  st.checking.reset();
+  if (checked.unavailable)
+    st.reply_error(error_code::unavailable, "the file store did not answer: try again", req.cid);
+  else if (!checked.refusal.empty())
+    st.reply_error(error_code::bad_request, checked.refusal, req.cid);
+  else if (st.in(req.room) == nullptr)
+    st.reply_error(error_code::not_joined, "join the room before sending to it", req.cid);
+  else
+    store_now(self, req, std::move(checked.files));
+  while (!st.checking && !st.behind_check.empty()) {
+    auto next = std::move(st.behind_check.front());
+    st.behind_check.pop_front();
+    handle_store(self, next);
+  }
+}
+
+/// A store, its files checked. A stored one is acknowledged by its echo
+/// through the hub; one that was not published (a repeated cid, a reaction
+/// already so) is answered here, as is a refusal.
+void store_now(session_self self, request& req, std::vector<shared_file> files) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
   store_request store;
   store.room = req.room;
   store.user = member->name;
@@ -648,6 +706,9 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
       self->state.sink->frame_handled();
     },
     [self](kicked_atom, const std::string& room) { self->state.rooms.erase(room); },
+    [self](files_atom, std::uint64_t number, files_checked& checked) {
+      on_files_checked(self, number, checked);
+    },
     [self](closed_atom) {
       auto& st = self->state;
       for (const auto& [room, member] : st.rooms)

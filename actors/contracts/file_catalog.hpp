@@ -3,13 +3,15 @@
 // (and whose, for which room), and removing files whose message is gone.
 // The node implements it over its store; the actors see only this.
 //
-// Calls are synchronous: the directory store answers from small files in
-// the page cache. A store behind the network would answer from records the
-// bus keeps instead, never by a request from an actor's thread.
+// A look-up answers through a callback, at once (the directory store reads
+// small files in the page cache) or later from another thread (a store
+// behind the network): an actor never waits on the store. The other calls
+// return at once; what they start runs on the node's threads.
 
 #include "actors/contracts/chat_types.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,8 +29,14 @@ struct uploaded_file {
 class file_catalog {
 public:
   virtual ~file_catalog() = default;
-  /// The stored files among `ids`, in their order; none for one not stored.
-  virtual std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const = 0;
+  /// What a look-up found: each id's file in order (none: not stored), or
+  /// that the store could not be asked.
+  struct found_files {
+    std::vector<std::optional<uploaded_file>> files;
+    bool failed = false;
+  };
+  /// Looks up `ids`; `done` runs once, on any thread, maybe before this returns.
+  virtual void look_up(const std::vector<std::string>& ids, std::function<void(found_files)> done) const = 0;
   /// Counts `bytes` against `user`'s uploads of the day (UTC); false, and
   /// nothing counted, when that would pass `daily_limit`.
   virtual bool reserve(const std::string& user, std::uint64_t bytes, std::uint64_t daily_limit) const = 0;

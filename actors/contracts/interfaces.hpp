@@ -93,6 +93,8 @@ using session_actor = caf::typed_actor<
   /// The connection is gone.
   caf::reacts_to<closed_atom>,
   /// A moderator put this session out of a room.
-  caf::reacts_to<kicked_atom, std::string>>;
+  caf::reacts_to<kicked_atom, std::string>,
+  /// (1.2) The files of the `send` it looked up (by the look-up's number).
+  caf::reacts_to<files_atom, std::uint64_t, files_checked>>;
 
 } // namespace chatnode

@@ -61,6 +61,7 @@ using preview_atom = caf::atom_constant<caf::atom("preview")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using pvlookup_atom = caf::atom_constant<caf::atom("pvlookup")>;
 using pvkeep_atom = caf::atom_constant<caf::atom("pvkeep")>;
+using files_atom = caf::atom_constant<caf::atom("files")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -327,6 +328,14 @@ struct read_notice {
   frame_ptr frame;
 };
 
+/// (1.2) The file catalog's answer about the files a `send` names, to the
+/// session that asked: the files as stored, or why they cannot be sent.
+struct files_checked {
+  std::vector<shared_file> files;
+  std::string refusal;      ///< non-empty: not this user's, not for this room, or sent already
+  bool unavailable = false; ///< the store could not be asked
+};
+
 } // namespace chatnode
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
@@ -346,6 +355,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<chatnode::link_preview>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::files_checked)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::admit_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::admission)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::moderation_request)

@@ -13,13 +13,15 @@ namespace chatnode {
 
 /// (1.2) Uploads and downloads of files.
 struct file_stats {
-  std::atomic<std::uint64_t> stored{0};     ///< uploads stored
-  std::atomic<std::uint64_t> bytes{0};      ///< their bytes
-  std::atomic<std::uint64_t> refused{0};    ///< PUTs refused (link, length, store)
-  std::atomic<std::uint64_t> abandoned{0};  ///< uploads whose client went away
-  std::atomic<std::uint64_t> thumbnails{0}; ///< images given a thumbnail
-  std::atomic<std::uint64_t> downloads{0};  ///< requests for files and thumbnails
-  std::atomic<bool> store_up{true};         ///< the store took its last probe
+  std::atomic<std::uint64_t> stored{0};       ///< uploads stored
+  std::atomic<std::uint64_t> bytes{0};        ///< their bytes
+  std::atomic<std::uint64_t> refused{0};      ///< PUTs refused (link, length, store)
+  std::atomic<std::uint64_t> abandoned{0};    ///< uploads whose client went away
+  std::atomic<std::uint64_t> thumbnails{0};   ///< images given a thumbnail
+  std::atomic<std::uint64_t> downloads{0};    ///< requests for files and thumbnails
+  std::atomic<std::uint64_t> store_errors{0}; ///< store requests that failed (writes, reads)
+  std::atomic<std::int64_t> receiving{0};     ///< uploads being received now
+  std::atomic<bool> store_up{true};           ///< the store took its last probe
 };
 
 struct edge_stats {

@@ -74,21 +74,30 @@ bool attribute_char(unsigned char c) {
 
 /// What is sent: the file itself or its thumbnail.
 struct served {
-  std::filesystem::path path;
   std::string type;        ///< Content-Type
   std::string disposition; ///< Content-Disposition
   std::string tag;         ///< ETag
 };
 
-served file_itself(const directory_store& store, const stored_file& file) {
+served file_itself(const stored_file& file) {
   bool image = inline_image(file.mime);
-  return {store.data_path(file.id), image ? file.mime : "application/octet-stream",
+  return {image ? file.mime : "application/octet-stream",
           content_disposition(image ? "inline" : "attachment", file.name), "\"" + file.sha256 + "\""};
 }
 
-served thumbnail_of(const directory_store& store, const stored_file& file) {
-  return {store.thumb_path(file.id), file.thumb_mime, "inline", "\"" + file.sha256 + "-thumb\""};
+served thumbnail_of(const stored_file& file) {
+  return {file.thumb_mime, "inline", "\"" + file.sha256 + "-thumb\""};
 }
+
+/// What a download request asks, kept while the store answers.
+struct download_request {
+  unsigned version = 11;
+  bool keep_alive = true;
+  bool head = false;
+  std::string if_none_match;
+  std::string if_range;
+  std::string range;
+};
 
 template <class Body>
 void file_headers(http::response<Body>& res, const served& what) {
@@ -127,68 +136,128 @@ std::string content_disposition(std::string_view kind, std::string_view name) {
   return std::string{kind} + "; filename=\"" + fallback + "\"; filename*=UTF-8''" + exact;
 }
 
-http::message_generator file_download(const http::request<http::string_body>& req, std::string_view path,
-                                      const directory_store& store) {
+namespace {
+
+template <class Body>
+void shape(http::response<Body>& res, const download_request& req) {
+  res.version(req.version);
+  res.keep_alive(req.keep_alive);
+}
+
+http::message_generator plain(const download_request& req, http::status status, std::string body) {
+  response_shape how{req.version, req.keep_alive, false};
+  return text_response(how, status, std::move(body));
+}
+
+/// The answer once the store described the file.
+download_answer answer_for(const download_request& req, file_store& store, const stored_file& file,
+                           bool thumb) {
+  download_answer answer;
+  auto what = thumb ? thumbnail_of(file) : file_itself(file);
+  if (req.if_none_match == what.tag) {
+    http::response<http::empty_body> res{http::status::not_modified, req.version};
+    file_headers(res, what);
+    shape(res, req);
+    answer.whole.emplace(std::move(res));
+    return answer;
+  }
+  // The size: the description's, or the thumbnail file's on this machine.
+  auto local = store.local_path(file.id, thumb);
+  file_range_body::value_type body;
+  std::uint64_t size = thumb ? file.thumb_size : file.size;
+  if (!local.empty()) {
+    beast::error_code ec;
+    body.file.open(local.c_str(), beast::file_mode::scan, ec);
+    if (!ec)
+      size = body.file.size(ec);
+    if (ec) {
+      answer.whole.emplace(plain(req, http::status::not_found, "no such file\n"));
+      return answer;
+    }
+  }
+  // If-Range naming another version: the whole file, not a piece of the wrong one.
+  auto range =
+    req.if_range.empty() || req.if_range == what.tag ? read_range(req.range, size) : range_answer{};
+  if (range.verdict == range_verdict::unsatisfiable) {
+    http::response<http::empty_body> res{http::status::range_not_satisfiable, req.version};
+    file_headers(res, what);
+    res.set(http::field::content_range, "bytes */" + std::to_string(size));
+    res.content_length(0);
+    shape(res, req);
+    answer.whole.emplace(std::move(res));
+    return answer;
+  }
+  bool partial = range.verdict == range_verdict::partial;
+  auto offset = partial ? range.first : 0;
+  auto length = partial ? range.last - range.first + 1 : size;
+  auto status = partial ? http::status::partial_content : http::status::ok;
+  http::response<http::empty_body> head{status, req.version};
+  file_headers(head, what);
+  if (partial)
+    head.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" +
+                                           std::to_string(offset + length - 1) + "/" + std::to_string(size));
+  shape(head, req);
+  head.content_length(length);
+  if (req.head) {
+    answer.whole.emplace(std::move(head));
+    return answer;
+  }
+  if (!local.empty()) {
+    body.offset = offset;
+    body.length = length;
+    http::response<file_range_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                        std::make_tuple(status, req.version)};
+    for (const auto& field : head)
+      res.set(field.name_string(), field.value());
+    shape(res, req);
+    res.content_length(length);
+    answer.whole.emplace(std::move(res));
+    return answer;
+  }
+  // In the store elsewhere: the header now, the bytes read and streamed after it.
+  answer.header.base() = head.base();
+  answer.id = file.id;
+  answer.thumb = thumb;
+  answer.offset = offset;
+  answer.length = length;
+  return answer;
+}
+
+} // namespace
+
+void file_download(const http::request<http::string_body>& req, std::string_view path, file_store& store,
+                   std::atomic<std::uint64_t>& store_errors, std::function<void(download_answer)> done) {
+  download_request asked{req.version(),
+                         req.keep_alive(),
+                         req.method() == http::verb::head,
+                         std::string{req[http::field::if_none_match]},
+                         std::string{req[http::field::if_range]},
+                         std::string{req[http::field::range]}};
   auto rest = path.substr(files_prefix.size());
   bool thumb = rest.starts_with(thumb_segment);
   if (thumb)
     rest.remove_prefix(thumb_segment.size());
-  auto id = rest.substr(0, rest.find('/'));
-  auto not_found = [&] { return text_response(req, http::status::not_found, "no such file\n"); };
-  if (!valid_file_id(id))
-    return not_found();
-  auto file = store.describe(id);
-  if (!file || (thumb && file->thumb_mime.empty()))
-    return not_found();
-  auto what = thumb ? thumbnail_of(store, *file) : file_itself(store, *file);
-  if (req[http::field::if_none_match] == what.tag) {
-    http::response<http::empty_body> res{http::status::not_modified, req.version()};
-    file_headers(res, what);
-    res.keep_alive(req.keep_alive());
-    return res;
+  auto id = std::string{rest.substr(0, rest.find('/'))};
+  if (!valid_file_id(id)) {
+    download_answer answer;
+    answer.whole.emplace(plain(asked, http::status::not_found, "no such file\n"));
+    done(std::move(answer));
+    return;
   }
-  file_range_body::value_type body;
-  beast::error_code ec;
-  body.file.open(what.path.c_str(), beast::file_mode::scan, ec);
-  if (ec)
-    return not_found();
-  auto size = body.file.size(ec);
-  if (ec)
-    return not_found();
-  // If-Range naming another version: the whole file, not a piece of the wrong one.
-  auto if_range = req[http::field::if_range];
-  auto range =
-    if_range.empty() || if_range == what.tag ? read_range(req[http::field::range], size) : range_answer{};
-  if (range.verdict == range_verdict::unsatisfiable) {
-    http::response<http::empty_body> res{http::status::range_not_satisfiable, req.version()};
-    file_headers(res, what);
-    res.set(http::field::content_range, "bytes */" + std::to_string(size));
-    res.content_length(0);
-    res.keep_alive(req.keep_alive());
-    return res;
-  }
-  bool partial = range.verdict == range_verdict::partial;
-  body.offset = partial ? range.first : 0;
-  body.length = partial ? range.last - range.first + 1 : size;
-  auto status = partial ? http::status::partial_content : http::status::ok;
-  auto length = body.length;
-  auto offset = body.offset;
-  http::response<file_range_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                      std::make_tuple(status, req.version())};
-  file_headers(res, what);
-  if (partial)
-    res.set(http::field::content_range, "bytes " + std::to_string(offset) + "-" +
-                                          std::to_string(offset + length - 1) + "/" + std::to_string(size));
-  res.keep_alive(req.keep_alive());
-  res.content_length(length);
-  if (req.method() == http::verb::head) {
-    http::response<http::empty_body> head{status, req.version()};
-    for (const auto& field : res)
-      head.set(field.name_string(), field.value());
-    head.keep_alive(req.keep_alive());
-    return head;
-  }
-  return res;
+  store.describe(id, [asked, &store, &store_errors, thumb, done = std::move(done)](
+                       std::optional<stored_file> file, store_error error) {
+    download_answer answer;
+    if (!error.empty()) {
+      store_errors.fetch_add(1, std::memory_order_relaxed);
+      answer.whole.emplace(
+        plain(asked, http::status::service_unavailable, "the file store did not answer: try again\n"));
+    } else if (!file || (thumb && file->thumb_mime.empty())) {
+      answer.whole.emplace(plain(asked, http::status::not_found, "no such file\n"));
+    } else {
+      answer = answer_for(asked, store, *file, thumb);
+    }
+    done(std::move(answer));
+  });
 }
 
 } // namespace chatnode

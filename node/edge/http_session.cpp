@@ -7,6 +7,7 @@
 #include "node/edge/origin_policy.hpp"
 #include "node/edge/static_files.hpp"
 #include "node/edge/file_download.hpp"
+#include "node/edge/file_stream.hpp"
 #include "node/edge/upload_receiver.hpp"
 #include "node/edge/websocket_session.hpp"
 
@@ -224,6 +225,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       return;
   } else if (path_of(req.target()).starts_with("/api/") && !ctx_.api_key.empty()) {
     handle_api(std::move(req));
+  } else if (path_of(req.target()).starts_with(files_prefix) && ctx_.uploads &&
+             (req.method() == http::verb::get || req.method() == http::verb::head)) {
+    serve_file(req);
   } else {
     auto keep_alive = req.keep_alive() && !ctx_.stopping.load();
     respond(handle(req), keep_alive);
@@ -275,6 +279,32 @@ void http_session::handle_api(request req) {
                               keep_alive);
               });
   });
+}
+
+void http_session::serve_file(const request& req) {
+  ctx_.stats.files.downloads.fetch_add(1, std::memory_order_relaxed);
+  auto keep_alive = req.keep_alive() && !ctx_.stopping.load();
+  // The store may answer on another thread: the answer is written from the socket's own.
+  file_download(req, path_of(req.target()), *ctx_.uploads->store, ctx_.stats.files.store_errors,
+                [self = shared_from_this(), keep_alive](download_answer answer) {
+                  net::post(
+                    self->stream_.get_executor(), [self, keep_alive, answer = std::move(answer)]() mutable {
+                      if (answer.whole) {
+                        self->respond(std::move(*answer.whole), keep_alive);
+                        return;
+                      }
+                      auto& store = *self->ctx_.uploads->store;
+                      std::make_shared<file_stream>(self->stream_, store, self->ctx_.stats.files.store_errors,
+                                                    std::move(answer),
+                                                    [self, keep_alive](bool whole) {
+                                                      if (whole && keep_alive)
+                                                        self->do_read();
+                                                      else
+                                                        self->do_close();
+                                                    })
+                        ->run();
+                    });
+                });
 }
 
 bool http_session::try_upgrade(request& req) {
@@ -346,10 +376,6 @@ http::message_generator http_session::handle(const request& req) {
   }
   if (path == "/ws")
     return text_response(req, http::status::upgrade_required, "WebSocket upgrade required\n");
-  if (path.starts_with(files_prefix) && ctx_.uploads) {
-    ctx_.stats.files.downloads.fetch_add(1, std::memory_order_relaxed);
-    return file_download(req, path, *ctx_.uploads->store);
-  }
   return static_response(req, ctx_.web_root);
 }
 

@@ -46,6 +46,8 @@ private:
   boost::beast::http::message_generator handle(const request& req);
   /// Checks and performs a WebSocket upgrade; false when refused (answered).
   bool try_upgrade(request& req);
+  /// A stored file or thumbnail, once the store has described it.
+  void serve_file(const request& req);
   /// Checks the key of a server API request and has the API actor answer it.
   void handle_api(request req);
   /// Writes a response and goes on with the connection (or closes it).

@@ -53,6 +53,7 @@ upload_receiver::upload_receiver(beast::tcp_stream& stream, beast::flat_buffer& 
 }
 
 upload_receiver::~upload_receiver() {
+  release_writer();
   if (hash_)
     EVP_MD_CTX_free(hash_);
 }
@@ -89,16 +90,38 @@ void upload_receiver::run() {
     finish(http::status::service_unavailable, "the file store is unreachable: try again later\n", false);
     return;
   }
-  if (auto problem = settings_.store->prepare(); !problem.empty()) {
+  // The store may answer from another thread: back to this one.
+  bool image = settings_.images && inline_image(ticket_->mime);
+  settings_.store->create(
+    ticket_->file, ticket_->size, ticket_->mime, image,
+    [self = shared_from_this()](std::shared_ptr<store_writer> writer, store_error error) {
+      self->on_own_thread(
+        [self, writer = std::move(writer), error = std::move(error)] { self->on_created(writer, error); });
+    });
+}
+
+template <class Step>
+void upload_receiver::on_own_thread(Step step) {
+  boost::asio::post(stream_.get_executor(), std::move(step));
+}
+
+void upload_receiver::on_created(std::shared_ptr<store_writer> writer, const store_error& error) {
+  if (!error.empty()) {
+    settings_.stats->store_errors.fetch_add(1, std::memory_order_relaxed);
     finish(http::status::insufficient_storage, "the file store cannot be written\n", false);
     return;
   }
-  auto writer = settings_.store->create(ticket_->file);
   if (!writer) {
     finish(http::status::not_found, std::string{unknown_ticket}, false);
     return;
   }
-  writer_.emplace(std::move(*writer));
+  writer_ = std::move(writer);
+  settings_.stats->receiving.fetch_add(1, std::memory_order_relaxed);
+  start_reading();
+}
+
+void upload_receiver::start_reading() {
+  const auto& req = body_->get();
   // The parser reads as much as the connection's buffer holds: a chunk's
   // worth, so that each read and write moves 64 KiB (not the 16 KiB a
   // request's headers needed), a quarter of the system calls.
@@ -135,14 +158,32 @@ void upload_receiver::read_more() {
 
 void upload_receiver::on_read(beast::error_code ec) {
   auto got = chunk_.size() - body_->get().body().size;
-  if (got > 0) {
-    received_ += got;
-    EVP_DigestUpdate(hash_, chunk_.data(), got);
-    if (!writer_->append(chunk_.data(), got)) {
-      finish(http::status::insufficient_storage, "the file store refused the bytes\n", false);
-      return;
-    }
+  if (got == 0) {
+    after_read(ec);
+    return;
   }
+  received_ += got;
+  EVP_DigestUpdate(hash_, chunk_.data(), got);
+  // The next read waits for the store to take these bytes: a slow store
+  // slows the client, never fills this node's memory.
+  stream_.expires_never();
+  writer_->append(std::string{chunk_.data(), got}, [self = shared_from_this(), ec](store_error error) {
+    self->on_own_thread([self, ec, error = std::move(error)] { self->on_appended(error, ec); });
+  });
+}
+
+void upload_receiver::on_appended(const store_error& error, beast::error_code read_error) {
+  if (!writer_)
+    return; // finished meanwhile
+  if (!error.empty()) {
+    settings_.stats->store_errors.fetch_add(1, std::memory_order_relaxed);
+    finish(http::status::insufficient_storage, "the file store refused the bytes\n", false);
+    return;
+  }
+  after_read(read_error);
+}
+
+void upload_receiver::after_read(beast::error_code ec) {
   if (ec == http::error::need_buffer)
     ec = {};
   if (ec == http::error::body_limit) {
@@ -152,7 +193,7 @@ void upload_receiver::on_read(beast::error_code ec) {
   }
   if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted) {
-    writer_.reset(); // the client is gone: nothing kept
+    release_writer(); // the client is gone: nothing kept
     settings_.stats->abandoned.fetch_add(1, std::memory_order_relaxed);
     done_(std::nullopt, false);
     return;
@@ -188,33 +229,50 @@ void upload_receiver::finish_stored() {
                    0,
                    0,
                    {}};
-  if (!writer_->commit(file)) {
-    // Another upload of the same ticket finished first, or the disk refused.
-    finish(http::status::not_found, std::string{unknown_ticket}, false);
-    return;
-  }
-  writer_.reset();
   if (settings_.images && inline_image(file.mime)) {
     // Decoding takes tens of milliseconds: on the image workers, then back
     // to this connection's thread. A full queue: kept without a thumbnail.
-    auto queued = settings_.images->post([self = shared_from_this(), file]() mutable {
-      const auto& store = *self->settings_.store;
+    auto queued = settings_.images->post([self = shared_from_this(), file, source = writer_->local_copy(),
+                                          thumb = writer_->thumbnail_path()]() mutable {
       std::string thumb_mime;
-      if (auto facts = make_thumbnail(store.data_path(file.id), store.thumb_path(file.id), &thumb_mime)) {
+      if (auto facts = make_thumbnail(source, thumb, &thumb_mime)) {
         file.width = facts->width;
         file.height = facts->height;
-        if (facts->thumbnail) {
+        std::error_code ec;
+        auto thumb_size = std::filesystem::file_size(thumb, ec);
+        if (facts->thumbnail && !ec) {
           file.thumb_mime = thumb_mime;
+          file.thumb_size = thumb_size;
           self->settings_.stats->thumbnails.fetch_add(1, std::memory_order_relaxed);
         }
-        store.update(file);
       }
-      boost::asio::post(self->stream_.get_executor(), [self, file] { self->answer_created(file); });
+      self->on_own_thread([self, file] { self->commit(file); });
     });
     if (queued)
       return;
   }
-  answer_created(file);
+  commit(file);
+}
+
+void upload_receiver::commit(const stored_file& file) {
+  if (!writer_)
+    return;
+  writer_->commit(file, [self = shared_from_this(), file](store_error error, bool used) {
+    self->on_own_thread([self, file, error = std::move(error), used] {
+      if (used) {
+        // Another upload of the same ticket finished first.
+        self->finish(http::status::not_found, std::string{unknown_ticket}, false);
+        return;
+      }
+      if (!error.empty()) {
+        self->settings_.stats->store_errors.fetch_add(1, std::memory_order_relaxed);
+        self->finish(http::status::insufficient_storage, "the file store refused the file\n", false);
+        return;
+      }
+      self->release_writer();
+      self->answer_created(file);
+    });
+  });
 }
 
 void upload_receiver::answer_created(const stored_file& file) {
@@ -229,8 +287,14 @@ void upload_receiver::answer_created(const stored_file& file) {
          body_->get().keep_alive());
 }
 
-void upload_receiver::finish(http::status status, std::string body, bool keep_alive) {
+void upload_receiver::release_writer() {
+  if (writer_)
+    settings_.stats->receiving.fetch_sub(1, std::memory_order_relaxed);
   writer_.reset();
+}
+
+void upload_receiver::finish(http::status status, std::string body, bool keep_alive) {
+  release_writer();
   if (status != http::status::created)
     settings_.stats->refused.fetch_add(1, std::memory_order_relaxed);
   bool json = status == http::status::created;

@@ -1,13 +1,14 @@
 #pragma once
 // `PUT /files/upload/<ticket>`: the bytes of an upload, streamed into the
 // file store as they arrive (one 64 KiB buffer per upload, whatever the
-// file's size), checked against what the `upload` request announced. Nothing
-// is kept of an upload that fails: too long (413), too short (400), a client
-// gone halfway, a full disk (507).
+// file's size: the next read waits for the store to take the last one),
+// checked against what the `upload` request announced. Nothing is kept of
+// an upload that fails: too long (413), too short (400), a client gone
+// halfway, a store that refuses (507).
 
 #include "actors/contracts/upload_secret.hpp"
 #include "actors/contracts/upload_ticket.hpp"
-#include "node/files/directory_store.hpp"
+#include "node/files/file_store.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/files/image_workers.hpp"
 
@@ -32,7 +33,7 @@ inline constexpr std::string_view upload_prefix = "/files/upload/";
 
 /// What an upload needs from the node.
 struct upload_settings {
-  const directory_store* store = nullptr;
+  file_store* store = nullptr;
   std::shared_ptr<const upload_secret> secret; ///< seals and opens upload tickets
   image_workers* images = nullptr;             ///< makes thumbnails; none: images are kept as plain files
   file_stats* stats = nullptr;
@@ -54,10 +55,20 @@ public:
   void run();
 
 private:
+  /// Runs `step` on this connection's thread, with this upload kept alive.
+  template <class Step>
+  void on_own_thread(Step step);
+  void on_created(std::shared_ptr<store_writer> writer, const store_error& error);
+  void start_reading();
   void read_more();
   void on_read(boost::beast::error_code ec);
+  void on_appended(const store_error& error, boost::beast::error_code read_error);
+  void after_read(boost::beast::error_code ec);
   void finish(boost::beast::http::status status, std::string body, bool keep_alive);
+  /// Drops the writer (nothing kept unless committed) and counts the upload as no longer received.
+  void release_writer();
   void finish_stored();
+  void commit(const stored_file& file);
   /// 201 with what the store now holds.
   void answer_created(const stored_file& file);
 
@@ -67,7 +78,7 @@ private:
   const upload_settings& settings_;
   done_fn done_;
   std::optional<upload_ticket> ticket_;
-  std::optional<file_writer> writer_;
+  std::shared_ptr<store_writer> writer_;
   EVP_MD_CTX* hash_ = nullptr;
   std::uint64_t received_ = 0;
   unsigned version_ = 11;

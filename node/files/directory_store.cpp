@@ -1,7 +1,5 @@
 #include "node/files/directory_store.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <utility>
 
 namespace chatnode {
 
@@ -21,23 +20,11 @@ namespace {
 
 /// Writes a description beside the file, replacing any: a reader sees the old one or the new one.
 bool write_description(const fs::path& meta, const stored_file& d) {
-  nlohmann::json doc{{"id", d.id},
-                     {"user", d.user},
-                     {"room", d.room},
-                     {"name", d.name},
-                     {"mime", d.mime},
-                     {"size", d.size},
-                     {"sha256", d.sha256},
-                     {"created", d.created},
-                     {"width", d.width},
-                     {"height", d.height},
-                     {"thumb_mime", d.thumb_mime},
-                     {"sent", d.sent}};
   auto temp = meta;
   temp += ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out << describe_as_json(d);
     if (!out.flush())
       return false;
   }
@@ -186,40 +173,11 @@ std::optional<stored_file> directory_store::describe(std::string_view id) const 
     return std::nullopt;
   std::stringstream contents;
   contents << in.rdbuf();
-  auto doc = nlohmann::json::parse(contents.str(), nullptr, false);
-  if (!doc.is_object())
+  auto d = description_from_json(contents.str());
+  if (!d)
     return std::nullopt;
-  // Read by exact JSON types: a store shared by several nodes is outside input too.
-  auto text = [&doc](const char* key, std::string& out) {
-    auto it = doc.find(key);
-    if (it == doc.end() || !it->is_string())
-      return false;
-    out = it->get<std::string>();
-    return true;
-  };
-  stored_file d;
-  auto size = doc.find("size");
-  auto created = doc.find("created");
-  if (!text("id", d.id) || !text("user", d.user) || !text("room", d.room) || !text("name", d.name) ||
-      !text("mime", d.mime) || !text("sha256", d.sha256) || size == doc.end() ||
-      !size->is_number_unsigned() || created == doc.end() || !created->is_number_integer())
-    return std::nullopt;
-  d.size = size->get<std::uint64_t>();
-  d.created = created->get<std::int64_t>();
-  // An image's facts, when known.
-  auto width = doc.find("width");
-  auto height = doc.find("height");
-  if (width != doc.end() && width->is_number_unsigned() && height != doc.end() &&
-      height->is_number_unsigned() && width->get<std::uint64_t>() < (1u << 20) &&
-      height->get<std::uint64_t>() < (1u << 20)) {
-    d.width = static_cast<int>(width->get<std::uint64_t>());
-    d.height = static_cast<int>(height->get<std::uint64_t>());
-  }
-  text("thumb_mime", d.thumb_mime);
-  if (auto sent = doc.find("sent"); sent != doc.end() && sent->is_boolean())
-    d.sent = sent->get<bool>();
   std::error_code ec;
-  if (d.id != id || !fs::exists(data_path(id), ec))
+  if (d->id != id || !fs::exists(data_path(id), ec))
     return std::nullopt;
   return d;
 }

@@ -6,6 +6,8 @@
 // one upload. Writes and reads are the page cache's: like the static files,
 // they run on the I/O thread that moves the bytes.
 
+#include "node/files/file_store.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -13,22 +15,6 @@
 #include <string_view>
 
 namespace chatnode {
-
-/// What the store knows of a file.
-struct stored_file {
-  std::string id;
-  std::string user; ///< who uploaded it
-  std::string room; ///< the room it was uploaded to
-  std::string name;
-  std::string mime;
-  std::uint64_t size = 0;
-  std::string sha256;       ///< hex
-  std::int64_t created = 0; ///< seconds since the epoch
-  int width = 0;            ///< an image's, as displayed (0: not an image, or unknown)
-  int height = 0;
-  std::string thumb_mime; ///< the thumbnail's type; empty: none
-  bool sent = false;      ///< shared in a message: kept while the message is
-};
 
 /// A file being written; removed unless committed.
 class file_writer {
@@ -42,6 +28,8 @@ public:
   bool append(const void* bytes, std::size_t size);
   /// Makes the file and its description visible under its id.
   bool commit(const stored_file& description);
+  /// Where the bytes are while they are written.
+  const std::filesystem::path& part_path() const { return part_; }
 
 private:
   void discard();

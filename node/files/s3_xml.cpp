@@ -1,6 +1,7 @@
 #include "node/files/s3_xml.hpp"
 
 #include <charconv>
+#include <ctime>
 #include <optional>
 
 namespace chatnode {
@@ -120,6 +121,28 @@ s3_listing parse_s3_listing(std::string_view xml) {
     out.objects.push_back(std::move(object));
   }
   return out;
+}
+
+std::optional<std::int64_t> s3_time_seconds(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS, then fractions and a zone S3 always gives as Z.
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':')
+    return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t length, int& out) {
+    auto [end, error] = std::from_chars(text.data() + at, text.data() + at + length, out);
+    return error == std::errc{} && end == text.data() + at + length;
+  };
+  std::tm t{};
+  int year = 0, month = 0;
+  if (!number(0, 4, year) || !number(5, 2, month) || !number(8, 2, t.tm_mday) || !number(11, 2, t.tm_hour) ||
+      !number(14, 2, t.tm_min) || !number(17, 2, t.tm_sec))
+    return std::nullopt;
+  if (month < 1 || month > 12 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 ||
+      t.tm_sec > 60)
+    return std::nullopt;
+  t.tm_year = year - 1900;
+  t.tm_mon = month - 1;
+  return static_cast<std::int64_t>(::timegm(&t));
 }
 
 } // namespace chatnode

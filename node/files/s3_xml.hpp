@@ -6,6 +6,7 @@
 // already bounded (an error body, a list page of at most 1 MiB).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,5 +38,7 @@ s3_listing parse_s3_listing(std::string_view xml);
 /// The text with XML's character references replaced (&amp; &lt; &gt;
 /// &quot; &apos; &#NN; &#xNN;); an unknown one is kept as it is.
 std::string xml_unescape(std::string_view text);
+/// Seconds since the epoch of an S3 time ("2026-12-07T01:02:03.000Z"); none when it is not one.
+std::optional<std::int64_t> s3_time_seconds(std::string_view text);
 
 } // namespace chatnode

@@ -1,5 +1,7 @@
 #include "node/process/config.hpp"
 
+#include "node/files/s3_endpoint.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -265,12 +267,38 @@ std::string check_archive_url(std::string_view v) {
   return {};
 }
 
+/// An S3 bucket's name, as S3 allows it: 3 to 63 lowercase letters, digits,
+/// dots and hyphens, beginning and ending with a letter or digit.
+bool valid_bucket(std::string_view b) {
+  if (b.size() < 3 || b.size() > 63)
+    return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(b.front()) || !alnum(b.back()))
+    return false;
+  return std::all_of(b.begin(), b.end(), [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+}
+
 std::string check_files_store(std::string_view v) {
   if (v.starts_with("s3://"))
-    return "S3 buckets are not supported yet: use dir:PATH";
+    return valid_bucket(v.substr(5)) ? std::string{}
+                                     : "expected s3://BUCKET with S3's rules for a bucket's name";
   if (!v.starts_with("dir:") || v.size() == 4)
-    return "expected dir:PATH (a directory every node shares)";
+    return "expected dir:PATH (a directory every node shares) or s3://BUCKET";
   return {};
+}
+
+std::string check_s3_endpoint(std::string_view v) {
+  if (v.empty() || parse_s3_endpoint(v))
+    return {};
+  return "expected \"\" (AWS S3 in s3_region) or http(s)://host[:port]";
+}
+
+std::string check_s3_region(std::string_view v) {
+  if (!v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      }))
+    return {};
+  return "expected a region's name, such as us-east-1";
 }
 
 const std::vector<setting>& all_settings() {
@@ -316,6 +344,9 @@ const std::vector<setting>& all_settings() {
     integer("presence", "batch_members", &node_config::presence_batch_members, 0, 100000000),
     boolean("files", "enabled", &node_config::files_enabled),
     text("files", "store", &node_config::files_store, check_files_store),
+    text("files", "s3_endpoint", &node_config::files_s3_endpoint, check_s3_endpoint),
+    text("files", "s3_region", &node_config::files_s3_region, check_s3_region),
+    boolean("files", "s3_path_style", &node_config::files_s3_path_style),
     integer("files", "max_bytes", &node_config::files_max_bytes, 1, 1LL << 40),
     string_list("files", "refused_types", &node_config::files_refused_types),
     integer("files", "max_uploads_per_connection", &node_config::files_max_uploads_per_connection, 1, 10000),

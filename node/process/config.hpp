@@ -67,7 +67,12 @@ struct node_config {
     10000; ///< and one interval later for every this many members (0: fixed)
   // [files]
   bool files_enabled = true;
-  std::string files_store = "dir:data/files"; ///< dir:PATH, a directory (relative: to the working directory)
+  std::string files_store =
+    "dir:data/files";            ///< dir:PATH, a directory (relative: to the working directory); s3://BUCKET
+  std::string files_s3_endpoint; ///< http(s)://host[:port]; empty: AWS S3 in files_s3_region
+  std::string files_s3_region = "us-east-1";
+  bool files_s3_path_style =
+    false; ///< "/bucket/key" on the endpoint (MinIO, s3rver); false: "bucket.host/key"
   std::int64_t files_max_bytes = 25LL << 20;
   std::vector<std::string> files_refused_types; ///< "text/html", or "video/*"
   std::int64_t files_max_uploads_per_connection = 10;

@@ -113,11 +113,16 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
   metric(out, "chatnode_uploads_refused_total", "counter",
          "Uploads refused: unknown, used or expired link, body longer or shorter than announced, store full.",
          load(e.files.refused));
+  metric(out, "chatnode_uploads_receiving", "gauge", "Uploads whose bytes are being received now.",
+         e.files.receiving.load(std::memory_order_relaxed));
   metric(out, "chatnode_uploads_abandoned_total", "counter", "Uploads whose client went away before the end.",
          load(e.files.abandoned));
   metric(out, "chatnode_thumbnails_total", "counter", "Images given a thumbnail.", load(e.files.thumbnails));
   metric(out, "chatnode_file_requests_total", "counter", "Requests for stored files and thumbnails.",
          load(e.files.downloads));
+  metric(out, "chatnode_file_store_errors_total", "counter",
+         "Requests the file store failed or refused: writes of uploads, reads of downloads.",
+         load(e.files.store_errors));
   metric(out, "chatnode_file_store_up", "gauge", "1 when the file store took its last probe (every 10 s).",
          e.files.store_up.load(std::memory_order_relaxed) ? 1 : 0);
 

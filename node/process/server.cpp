@@ -14,7 +14,8 @@
 #include "node/process/preview_fetcher.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
-#include "node/files/directory_store.hpp"
+#include "node/files/directory_file_store.hpp"
+#include "node/files/s3_store.hpp"
 #include "node/files/image_workers.hpp"
 #include "node/files/thumbnailer.hpp"
 #include "node/process/store_catalog.hpp"
@@ -303,18 +304,20 @@ std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context&
     {}};
 }
 
-/// Removes uploads never sent after a day, on the image workers (a scan of
-/// the store is no work for an I/O thread), then every hour. Unless the
-/// messages are `kept` (by Redis or an archive), the first sweep also
+/// Removes uploads never sent after a day, then every hour; started on the
+/// image workers (a directory's scan is no work for an I/O thread). Unless
+/// the messages are `kept` (by Redis or an archive), the first sweep also
 /// removes the files of messages this node no longer has: the embedded bus
 /// starts empty.
-void sweep_files(boost::asio::steady_timer& timer, const directory_store& store, image_workers& workers,
-                 bool kept, bool first = true) {
+void sweep_files(boost::asio::steady_timer& timer, file_store& store, image_workers& workers, bool kept,
+                 bool first = true) {
   auto now = static_cast<std::int64_t>(std::time(nullptr));
   auto sent_cutoff = first && !kept ? now + 1 : 0;
   workers.post([&store, now, sent_cutoff] {
-    if (auto removed = store.sweep(now - 24 * 3600, sent_cutoff); removed > 0)
-      log::info("files_swept", {{"removed", std::to_string(removed)}});
+    store.sweep(now - 24 * 3600, sent_cutoff, [](std::size_t removed) {
+      if (removed > 0)
+        log::info("files_swept", {{"removed", std::to_string(removed)}});
+    });
   });
   timer.expires_after(std::chrono::hours{1});
   timer.async_wait([&timer, &store, &workers, kept](boost::system::error_code ec) {
@@ -323,26 +326,57 @@ void sweep_files(boost::asio::steady_timer& timer, const directory_store& store,
   });
 }
 
-/// Probes the file store every 10 s on the image workers (a network volume
-/// may hang: no I/O thread waits on it). While it fails, uploads answer
-/// `unavailable` and /readyz says so; each change is logged once.
-void watch_store(boost::asio::steady_timer& timer, const directory_store& store, image_workers& workers,
+/// Probes the file store every 10 s from the image workers (a network
+/// volume may hang: no I/O thread waits on it). While it fails, uploads
+/// answer `unavailable` and /readyz says so; each change is logged once.
+void watch_store(boost::asio::steady_timer& timer, file_store& store, image_workers& workers,
                  file_stats& stats) {
   workers.post([&store, &stats] {
-    auto problem = store.probe();
-    bool up = problem.empty();
-    if (stats.store_up.exchange(up) != up) {
-      if (up)
-        log::info("file_store_reachable", {});
-      else
-        log::warn("file_store_unreachable", {{"detail", problem}});
-    }
+    store.probe([&stats](store_error problem) {
+      bool up = problem.empty();
+      if (stats.store_up.exchange(up) != up) {
+        if (up)
+          log::info("file_store_reachable", {});
+        else
+          log::warn("file_store_unreachable", {{"detail", problem}});
+      }
+    });
   });
   timer.expires_after(std::chrono::seconds{10});
   timer.async_wait([&timer, &store, &workers, &stats](boost::system::error_code ec) {
     if (!ec)
       watch_store(timer, store, workers, stats);
   });
+}
+
+/// The file store `[files] store` names: a directory, or an S3-compatible
+/// bucket with the credentials in the environment. None, with the reason,
+/// when it cannot be made.
+std::unique_ptr<file_store> make_file_store(const node_config& config, std::string& problem) {
+  if (!config.files_store.starts_with("s3://"))
+    return std::make_unique<directory_file_store>(config.files_store.substr(4)); // dir:PATH
+  s3_config s3;
+  s3.bucket = config.files_store.substr(5);
+  s3.region = config.files_s3_region;
+  s3.path_style = config.files_s3_path_style;
+  s3.endpoint = config.files_s3_endpoint.empty() ? "https://s3." + s3.region + ".amazonaws.com"
+                                                 : config.files_s3_endpoint;
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string{v ? v : ""};
+  };
+  s3.credentials = {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
+  if (s3.credentials.access_key.empty() || s3.credentials.secret_key.empty()) {
+    problem =
+      "files.store: an S3 bucket needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment";
+    return nullptr;
+  }
+  try {
+    return std::make_unique<s3_store>(std::move(s3), fs::temp_directory_path() / "chatnode-uploads");
+  } catch (const std::exception& e) {
+    problem = std::string{"files.s3_endpoint: "} + e.what();
+    return nullptr;
+  }
 }
 
 /// The edge's limits and readiness, from the configuration.
@@ -448,14 +482,17 @@ int run_server(const node_config& config) {
   edge_context ctx;
   ctx.chat = std::make_shared<chat_stats>();
   // Files outlive the connections that stream them.
-  directory_store file_store{config.files_store.substr(4)}; // dir:PATH
-  upload_settings uploads{&file_store, {}, nullptr, &ctx.stats.files};
+  std::string store_problem;
+  auto file_store = config.files_enabled ? make_file_store(config, store_problem) : nullptr;
+  if (!store_problem.empty())
+    return startup_error(store_problem);
+  upload_settings uploads{file_store.get(), {}, nullptr, &ctx.stats.files};
   // Files: the store is a directory every node shares; the bus sets the
   // ticket secret (this process's own on the embedded bus, so a restart
   // voids tickets not yet used there: they last 10 minutes).
   bool takes_files = config.files_enabled;
   auto catalog =
-    takes_files ? std::make_shared<const store_catalog>(file_store, ctx.stats.files.store_up) : nullptr;
+    takes_files ? std::make_shared<const store_catalog>(*file_store, ctx.stats.files.store_up) : nullptr;
   auto ticket_secret = takes_files ? std::make_shared<upload_secret>() : nullptr;
   io_pool pool{thread_count(config.io_threads),
                std::chrono::nanoseconds{static_cast<std::int64_t>(config.write_coalesce_ms * 1e6)},
@@ -516,8 +553,8 @@ int run_server(const node_config& config) {
   boost::asio::steady_timer store_watch{ioc};
   if (takes_files) {
     ctx.files_configured = true;
-    sweep_files(sweeper, file_store, images, !config.archive_url.empty() || !config.redis_url.empty());
-    watch_store(store_watch, file_store, images, ctx.stats.files);
+    sweep_files(sweeper, *file_store, images, !config.archive_url.empty() || !config.redis_url.empty());
+    watch_store(store_watch, *file_store, images, ctx.stats.files);
     uploads.secret = ticket_secret;
     settings_for_sessions.uploads.catalog = catalog;
     settings_for_sessions.uploads.secret = ticket_secret;
@@ -590,6 +627,9 @@ int run_server(const node_config& config) {
     if (auto actor = session->actor())
       caf::anon_send(actor, closed_atom::value);
   stop_all();
+  // No store completion runs from here on: the connections it would answer go with the I/O threads.
+  if (file_store)
+    file_store->stop();
   log::info("stopped", {{"node", node_name}});
   return 0;
 }

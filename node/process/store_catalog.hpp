@@ -4,7 +4,7 @@
 // node's alone: the embedded default is one node).
 
 #include "actors/contracts/file_catalog.hpp"
-#include "node/files/directory_store.hpp"
+#include "node/files/file_store.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -15,18 +15,19 @@ namespace chatnode {
 class store_catalog : public file_catalog {
 public:
   /// `up` says whether the store took its last probe (file_stats::store_up).
-  store_catalog(const directory_store& store, const std::atomic<bool>& up)
+  store_catalog(file_store& store, const std::atomic<bool>& up)
     : store_(store),
       up_(up) {}
 
-  std::vector<std::optional<uploaded_file>> look_up(const std::vector<std::string>& ids) const override;
+  /// Describes the files all at once; answers when the last is described.
+  void look_up(const std::vector<std::string>& ids, std::function<void(found_files)> done) const override;
   bool reserve(const std::string& user, std::uint64_t bytes, std::uint64_t daily_limit) const override;
   void mark_sent(const std::vector<std::string>& ids) const override;
   void remove(const std::vector<std::string>& ids) const override;
   bool reachable() const override { return up_.load(std::memory_order_relaxed); }
 
 private:
-  const directory_store& store_;
+  file_store& store_;
   const std::atomic<bool>& up_;
   /// Bytes each user announced today: the day they count for, and the sum.
   mutable std::mutex quota_mutex_;

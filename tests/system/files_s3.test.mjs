@@ -14,23 +14,19 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { aws as awsOn, bucket, startS3rver as startFileServer, stopChild } from './file_stores.mjs';
 import { freePort, sourceDir, waitFor } from './lib.mjs';
 
 const MiB = 1024 * 1024;
-const bucket = 'chatnode-files';
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const s3Tool = process.env.S3_TOOL ?? path.join(sourceDir, 'build/tests/s3_tool');
-// Debian's, not another one earlier on PATH.
-const awsCli = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 const run = promisify(execFile);
-const s3rverBin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
 
 let server;
 let endpoint;
@@ -52,26 +48,7 @@ async function tool(args, env = {}) {
 }
 
 /** Runs `aws s3api ...` on s3rver; its parsed JSON output, or its failure. */
-async function aws(...args) {
-  const options = {
-    env: {
-      PATH: process.env.PATH,
-      HOME: scratch,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_PAGER: '',
-    },
-    maxBuffer: 16 * MiB,
-  };
-  try {
-    const { stdout } = await run(awsCli, ['--endpoint-url', endpoint, '--output', 'json', 's3api', ...args], options);
-    return { ok: true, ...(stdout.trim() ? JSON.parse(stdout) : {}) };
-  } catch (error) {
-    return { ok: false, stderr: String(error.stderr) };
-  }
-}
+const aws = (...args) => awsOn(endpoint, scratch, ...args);
 
 function scratchFile(name, bytes) {
   const file = path.join(scratch, name);
@@ -79,28 +56,8 @@ function scratchFile(name, bytes) {
   return file;
 }
 
-/** An s3rver child on a free loopback port, over TLS with `tls` ({ key, cert } files). */
-async function startS3rver(directory, tls) {
-  const port = await freePort();
-  const tlsArgs = tls ? ['--key', tls.key, '--cert', tls.cert] : [];
-  // s3rver's ListObjectsV2 continuation tokens are DES-encrypted, which
-  // Node's OpenSSL 3 offers only with its legacy provider.
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', s3rverBin, '-d', directory, '-a', '127.0.0.1',
-    '-p', String(port), '--silent', '--configure-bucket', bucket, ...tlsArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const listening = () => new Promise((resolve) => {
-    const probe = net.connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true); });
-    probe.on('error', () => resolve(false));
-  });
-  await waitFor(listening, `s3rver on port ${port}`);
-  return { child, port };
-}
-
-async function stop(child) {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill();
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
-}
+const startS3rver = (directory, tls) => startFileServer(directory, { tls });
+const stop = stopChild;
 
 before(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'chatnode-s3-'));

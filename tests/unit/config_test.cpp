@@ -176,12 +176,24 @@ BOOST_AUTO_TEST_CASE(listen_addresses) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_CASE(the_file_store_is_a_directory_named_dir_path) {
+BOOST_AUTO_TEST_CASE(the_file_store_is_a_directory_or_an_s3_bucket) {
   BOOST_TEST(std::get<node_config>(parse_config("", "t")).files_store == "dir:data/files");
   auto ok = parse_config("[files]\nstore = \"dir:/var/lib/chatnode/files\"\n", "t");
   BOOST_REQUIRE(std::holds_alternative<node_config>(ok));
   BOOST_TEST(std::get<node_config>(ok).files_store == "dir:/var/lib/chatnode/files");
-  for (auto bad : {"store = \"/var/files\"", "store = \"dir:\"", "store = \"s3://bucket\"", "dir = \"data\""})
+  auto s3 = parse_config(
+    "[files]\nstore = \"s3://chat-files.example\"\ns3_endpoint = \"http://minio:9000\"\n"
+    "s3_region = \"eu-west-3\"\ns3_path_style = true\n",
+    "t");
+  BOOST_REQUIRE(std::holds_alternative<node_config>(s3));
+  BOOST_TEST(std::get<node_config>(s3).files_store == "s3://chat-files.example");
+  BOOST_TEST(std::get<node_config>(s3).files_s3_endpoint == "http://minio:9000");
+  BOOST_TEST(std::get<node_config>(s3).files_s3_region == "eu-west-3");
+  BOOST_TEST(std::get<node_config>(s3).files_s3_path_style);
+  for (auto bad :
+       {"store = \"/var/files\"", "store = \"dir:\"", "store = \"s3://\"", "store = \"s3://Bucket\"",
+        "store = \"s3://-b-\"", "store = \"s3://ab\"", "s3_endpoint = \"ftp://x\"",
+        "s3_endpoint = \"http://x/path\"", "s3_region = \"\"", "s3_region = \"EU WEST\"", "dir = \"data\""})
     BOOST_TEST(std::holds_alternative<config_error>(parse_config(std::string{"[files]\n"} + bad + "\n", "t")),
                bad);
 }

@@ -55,4 +55,13 @@ BOOST_AUTO_TEST_CASE(references_unknown_or_broken_are_kept) {
   BOOST_TEST(xml_unescape("&nbsp; &#xZZ; & ;") == "&nbsp; &#xZZ; & ;");
 }
 
+BOOST_AUTO_TEST_CASE(s3_times_as_seconds) {
+  BOOST_TEST(*s3_time_seconds("1970-01-01T00:00:00.000Z") == 0);
+  BOOST_TEST(*s3_time_seconds("2026-12-07T01:02:03.000Z") == 1796605323);
+  BOOST_TEST(*s3_time_seconds("2024-02-29T23:59:59Z") == 1709251199);
+  BOOST_TEST(!s3_time_seconds("2026-13-07T01:02:03.000Z"));
+  BOOST_TEST(!s3_time_seconds("2026-12-07 01:02:03"));
+  BOOST_TEST(!s3_time_seconds("yesterday"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
