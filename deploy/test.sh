@@ -4,9 +4,10 @@
 # then again under AddressSanitizer and UndefinedBehaviorSanitizer, then a
 # bounded fuzzing run of each libFuzzer target. Extra arguments go to ctest (e.g. -L unit).
 #
-# The Release suites mostly wait on processes, timers and the network, so
-# the sanitizer and fuzzing builds run beside them at the lowest priority
-# (nice 19): they take the CPU the suites leave idle, never the suites' own.
+# The suites mostly wait on processes, timers and the network, so the
+# sanitizer and fuzzing builds run beside the Release suites, and the
+# fuzzing beside the sanitizer suites, at the lowest priority (nice 19):
+# they take the CPU the suites leave idle, never the suites' own.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,7 +43,19 @@ if ! wait "$background"; then
   exit 1
 fi
 
-phase "AddressSanitizer + UndefinedBehaviorSanitizer suites"
+# The fuzzing runs beside the sanitizer suites, again at nice 19: bounded
+# in time, they take what CPU the suites leave.
+fuzz_log=$(mktemp)
+set -m
+(
+  renice -n 19 "$BASHPID" >/dev/null
+  "$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-20}"
+) >"$fuzz_log" 2>&1 &
+fuzzing=$!
+set +m
+trap 'kill -- "-$background" "-$fuzzing" 2>/dev/null || true; rm -f "$background_log" "$fuzz_log"' EXIT
+
+phase "AddressSanitizer + UndefinedBehaviorSanitizer suites (fuzzing beside them, at nice 19)"
 # Once is enough for the slow suites whose subject is not the node's memory:
 # compose builds its image from deploy/Dockerfile, chaos measures faults,
 # and the browser suites test the page (the node paths they take run here
@@ -50,6 +63,12 @@ phase "AddressSanitizer + UndefinedBehaviorSanitizer suites"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser' "$@"
 
-phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML, upload tickets and ranges"
-"$root/deploy/fuzz.sh" "${CHATNODE_FUZZ_SECONDS:-20}"
+phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML and file descriptions, upload tickets and ranges"
+fuzzed=0
+wait "$fuzzing" || fuzzed=$?
+cat "$fuzz_log"
+if ((fuzzed != 0)); then
+  echo "fuzzing failed" >&2
+  exit 1
+fi
 phase "Done"

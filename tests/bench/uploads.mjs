@@ -1,5 +1,6 @@
-// Files' figures on a real node (the embedded default, its directory store
-// in the temporary folder):
+// Files' figures on a real node (the embedded default, its store the one
+// FILES_STORE names, as in tests/system/file_stores.mjs: a directory in the
+// temporary folder, or "s3", a bucket of s3rver on loopback):
 // 1. Throughput: one 25 MiB file PUT at a time, RUNS times; printed: MB/s
 //    of each (from the PUT to its 201, the thumbnail-free path), min,
 //    median and max.
@@ -11,14 +12,13 @@
 //    retries of the last run's messages); printed: p50 and p99 latency of
 //    each run, the B/A ratio of each pair, and the node's peak RSS in each.
 //
-//   CHATNODE_BIN=build/chatnode CHATBENCH=build/tests/bench/chatbench \
+//   CHATNODE_BIN=build/chatnode CHATBENCH=build/tests/bench/chatbench [FILES_STORE=s3] \
 //     node tests/bench/uploads.mjs [RUNS (10)] [PAIRS (3)] [SECONDS (10)]
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { openStore } from '../system/file_stores.mjs';
 import { Client, Node, waitFor } from '../system/lib.mjs';
 
 const [runs = 10, pairs = 3, seconds = 10] = process.argv.slice(2).map(Number);
@@ -27,14 +27,14 @@ const chatbench = process.env.CHATBENCH ?? 'build/tests/bench/chatbench';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)[1]);
 
-const dir = mkdtempSync(path.join(process.env.STORE_PARENT ?? os.tmpdir(), 'chatnode-uploads-bench-'));
+const store = await openStore();
 let node, base, uploader;
 /** A fresh node (its store kept), and the uploader joined on it. */
 async function fresh() {
   uploader?.close();
   await node?.stop();
   node = await new Node('uploads', '', {
-    CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`,
+    ...store.env,
     CHATNODE_FILES_MAX_UPLOADS_PER_CONNECTION: '1000',
     CHATNODE_FILES_DAILY_BYTES_PER_USER: String(1 << 30) + '0',
     CHATNODE_LIMITS_MAX_CONNECTIONS_PER_ADDRESS: '0',
@@ -66,7 +66,7 @@ try {
   await fresh();
   const rates = [];
   for (let i = 0; i < runs; i++) rates.push(bytes.length / 1e6 / await upload());
-  console.log(`upload of 25 MiB, one at a time, ${runs} runs: MB/s min ${Math.min(...rates).toFixed(0)}, ` +
+  console.log(`upload of 25 MiB to the ${store.kind} store, one at a time, ${runs} runs: MB/s min ${Math.min(...rates).toFixed(0)}, ` +
     `median ${median(rates).toFixed(0)}, max ${Math.max(...rates).toFixed(0)}`);
 
   const bench = () => new Promise((resolve, reject) => {
@@ -98,5 +98,5 @@ try {
 } finally {
   uploader.close();
   await node.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await store.close();
 }

@@ -1,5 +1,6 @@
 // Files across nodes (PROTOCOL.md, "Files and images (1.2)"): three nodes
-// on a real redis-server sharing one directory store, with nginx in front
+// on a real redis-server sharing one store (the one FILES_STORE names, as
+// in file_stores.mjs: a directory, or an s3rver bucket), with nginx in front
 // as deploy/nginx.conf configures it. A ticket one node grants is taken by
 // whichever node the balancer sends the PUT to; the message and its file
 // reach members on the other nodes, bytes and thumbnail served by every
@@ -11,15 +12,15 @@
 // Redis Cluster: the ticket secret's key and each room's claims live on
 // their own shards.
 //
-//   CHATNODE_BIN=build/chatnode node --test tests/system/files_redis.test.mjs
+//   CHATNODE_BIN=build/chatnode [FILES_STORE=s3] node --test tests/system/files_redis.test.mjs
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { openStore } from './file_stores.mjs';
 import { png } from './files.mjs';
 import { Balancer, Client, Node, Redis, RedisCluster, waitFor } from './lib.mjs';
 
@@ -39,13 +40,14 @@ class Member extends Client {
   }
 }
 
-let redis, dir, balancer;
+let store, redis, dir, balancer;
 const nodes = [];
 const members = [];
 before(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'chatnode-files-redis-'));
+  store = await openStore();
+  dir = store.scratch;
   redis = await new Redis().start();
-  const env = { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}`, CHATNODE_HISTORY_RETENTION: String(retention),
+  const env = { ...store.env, CHATNODE_HISTORY_RETENTION: String(retention),
     CHATNODE_FILES_DAILY_BYTES_PER_USER: String(dailyQuota) };
   for (const name of ['f1', 'f2', 'f3']) nodes.push(await new Node(name, redis.url, env).start());
   await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready');
@@ -56,7 +58,7 @@ after(async () => {
   await balancer?.stop();
   for (const n of nodes) await n.stop();
   await redis?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await store?.close();
 });
 
 async function member(node, name, room) {
@@ -177,7 +179,7 @@ test('a Redis that lost its data gets a new ticket secret, and every node follow
   await waitFor(() => cli('GET', key).length >= 16, 'a node to store a secret again', 30000);
   assert.notEqual(cli('GET', key), before, 'a new secret');
   // A node started now knows only the new secret: f1 takes its tickets once it follows.
-  const late = await new Node('f4', redis.url, { CHATNODE_FILES_STORE: `dir:${path.join(dir, 'store')}` }).start();
+  const late = await new Node('f4', redis.url, store.env).start();
   try {
     await waitFor(() => late.ready(), 'f4 ready: it has read the secret');
     const ann = await member(late, 'ida', 'reset');
@@ -199,7 +201,7 @@ test('on a Redis Cluster: a ticket from one node taken by another, the file sent
   const cluster = await new RedisCluster({ masters: 3, replicas: 0 }).start();
   const onCluster = [];
   try {
-    const env = { CHATNODE_REDIS_MODE: 'cluster', CHATNODE_FILES_STORE: `dir:${path.join(dir, 'cluster-store')}` };
+    const env = { CHATNODE_REDIS_MODE: 'cluster', ...store.env };
     for (const name of ['k1', 'k2']) onCluster.push(await new Node(name, cluster.url, env).start());
     await waitFor(async () => (await Promise.all(onCluster.map((n) => n.ready()))).every(Boolean), 'nodes ready', 20000);
     const ann = await member(onCluster[0], 'gus', 'sharded');
