@@ -167,11 +167,11 @@ void handle_moderate(session_self self, request& req) {
   auto& st = self->state;
   auto* member = st.in(req.room);
   if (member == nullptr) {
-    st.reply_error(error_code::not_joined, "join the room before moderating it");
+    st.reply_error(error_code::not_joined, "join the room before moderating it", req.cid);
     return;
   }
   if (member->role == user_role::member) {
-    st.reply_error(error_code::forbidden, "only moderators and admins may moderate");
+    st.reply_error(error_code::forbidden, "only moderators and admins may moderate", req.cid);
     return;
   }
   moderation_request action{req.room, member->name, req.action, req.user, req.seconds};
@@ -181,8 +181,8 @@ void handle_moderate(session_self self, request& req) {
   // The moderation event reaches this session through the hub with the room.
   self->request(st.bus, st.settings->bus_timeout, moderate_atom::value, std::move(action))
     .then([](const store_result&) {},
-          [self](const caf::error&) {
-            self->state.reply_error(error_code::unavailable, "the moderation could not be stored");
+          [self, cid = req.cid](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the moderation could not be stored", cid);
           });
 }
 
@@ -201,61 +201,62 @@ void handle_rooms(session_self self, request& req) {
         if (watch && !std::exchange(st.watching, true))
           self->send(st.directory, watch_atom::value, directory_watcher{st.id, st.sink, listing});
       },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "the directory is unavailable");
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the directory is unavailable", cid);
       });
 }
 
 /// Direct conversations need to know who the user is: a join secret, and a
 /// token this connection has shown. False (answered) when not.
-bool knows_identity(session_self self) {
+bool knows_identity(session_self self, const request& req) {
   auto& st = self->state;
   if (st.settings->auth_secret.empty()) {
-    st.reply_error(error_code::forbidden, "direct messages need join tokens");
+    st.reply_error(error_code::forbidden, "direct messages need join tokens", req.cid);
     return false;
   }
   if (st.identity.empty()) {
-    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are");
+    st.reply_error(error_code::forbidden, "join a room with your token first: it says who you are", req.cid);
     return false;
   }
   return true;
 }
 
 /// The user's direct conversations.
-void handle_dms(session_self self) {
+void handle_dms(session_self self, const request& req) {
   auto& st = self->state;
-  if (!knows_identity(self))
+  if (!knows_identity(self, req))
     return;
   self->request(st.bus, st.settings->bus_timeout, dms_atom::value, st.identity)
     .then([self](const conversation_list& list) { self->state.reply(encode_conversations(list)); },
-          [self](const caf::error&) {
-            self->state.reply_error(error_code::unavailable, "the conversations are unavailable");
+          [self, cid = req.cid](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the conversations are unavailable", cid);
           });
 }
 
 /// Opens the direct conversation with another user and joins it.
 void handle_dm(session_self self, request& req) {
   auto& st = self->state;
-  if (!knows_identity(self))
+  if (!knows_identity(self, req))
     return;
   if (req.user == st.identity) {
-    st.reply_error(error_code::bad_request, "a direct conversation needs another user");
+    st.reply_error(error_code::bad_request, "a direct conversation needs another user", req.cid);
     return;
   }
   auto peer = req.user;
   self->request(st.bus, st.settings->bus_timeout, dm_atom::value, dm_request{st.identity, req.user})
     .then(
-      [self](const std::string& room) {
+      [self, cid = req.cid](const std::string& room) {
         auto& st = self->state;
         if (room.empty()) {
-          st.reply_error(error_code::forbidden, "too many direct conversations: at most " +
-                                                  std::to_string(max_conversations_per_user));
+          st.reply_error(
+            error_code::forbidden,
+            "too many direct conversations: at most " + std::to_string(max_conversations_per_user), cid);
           return;
         }
         if (!st.rooms.contains(room) && st.rooms.size() >= st.settings->max_rooms) {
           st.stats->count_limit(limit::rooms_per_session);
           st.reply_error(error_code::bad_request,
-                         "too many rooms: at most " + std::to_string(st.settings->max_rooms));
+                         "too many rooms: at most " + std::to_string(st.settings->max_rooms), cid);
           return;
         }
         auto join = ++st.joins;
@@ -263,12 +264,12 @@ void handle_dm(session_self self, request& req) {
         self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{room, st.identity})
           .then([self, room, join, size = st.settings->limits.default_page_size](
                   const admission& answer) { enter(self, room, join, answer, std::nullopt, size); },
-                [self](const caf::error&) {
-                  self->state.reply_error(error_code::unavailable, "the conversation is unavailable");
+                [self, cid](const caf::error&) {
+                  self->state.reply_error(error_code::unavailable, "the conversation is unavailable", cid);
                 });
       },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "the conversation could not be opened");
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the conversation could not be opened", cid);
       });
 }
 
@@ -412,23 +413,23 @@ void handle_read(session_self self, request& req) {
   auto& st = self->state;
   auto* member = st.in(req.room);
   if (member == nullptr) {
-    st.reply_error(error_code::not_joined, "not in this room");
+    st.reply_error(error_code::not_joined, "not in this room", req.cid);
     return;
   }
   self
     ->request(st.bus, st.settings->bus_timeout, read_atom::value,
               read_request{req.room, member->name, req.read})
     .then(
-      [self](const read_result& result) {
+      [self, cid = req.cid](const read_result& result) {
         // A position that moved reaches this session through the hub with
         // the user's others.
         if (result.refused)
-          self->state.reply_error(result.refused->code, result.refused->reason);
+          self->state.reply_error(result.refused->code, result.refused->reason, cid);
         else if (!result.published)
           self->state.sink->send(result.frame);
       },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "the read position could not be stored");
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the read position could not be stored", cid);
       });
 }
 
@@ -443,16 +444,17 @@ std::string encode_page_of(const history_query& query, const message_page& page)
 void handle_page(session_self self, request& req) {
   auto& st = self->state;
   if (st.in(req.room) == nullptr) {
-    st.reply_error(error_code::not_joined, req.type == request_type::thread
-                                             ? "join the room before reading its threads"
-                                             : "join the room before reading its history");
+    st.reply_error(error_code::not_joined,
+                   req.type == request_type::thread ? "join the room before reading its threads"
+                                                    : "join the room before reading its history",
+                   req.cid);
     return;
   }
   history_query query{req.room, req.before, req.limit,
                       req.type == request_type::thread ? req.thread : std::nullopt};
   self->request(st.bus, st.settings->bus_timeout, history_atom::value, query)
     .then(
-      [self, query](message_page& page) {
+      [self, query, cid = req.cid](message_page& page) {
         auto& st = self->state;
         if (!st.settings->archive || page.messages.size() >= query.limit) {
           st.reply(encode_page_of(query, page));
@@ -470,17 +472,17 @@ void handle_page(session_self self, request& req) {
             },
             // The archive is away: what the bus has, and `more` as it says;
             // past the bus's end, an error the client may retry, not an end.
-            [self, query, page](const caf::error&) {
+            [self, query, page, cid](const caf::error&) {
               if (page.messages.empty())
                 self->state.reply_error(error_code::unavailable,
-                                        "older messages are in the archive, which is away: try again");
+                                        "older messages are in the archive, which is away: try again", cid);
               else
                 self->state.reply(encode_page_of(query, page));
             });
       },
-      [self, query](const caf::error&) {
+      [self, query, cid = req.cid](const caf::error&) {
         self->state.reply_error(error_code::unavailable,
-                                query.thread ? "the thread is unavailable" : "history is unavailable");
+                                query.thread ? "the thread is unavailable" : "history is unavailable", cid);
       });
 }
 
@@ -490,7 +492,7 @@ void handle_page(session_self self, request& req) {
 void handle_search(session_self self, request& req) {
   auto& st = self->state;
   if (!st.settings->archive) {
-    st.reply_error(error_code::unavailable, "search needs an archive");
+    st.reply_error(error_code::unavailable, "search needs an archive", req.cid);
     return;
   }
   if (st.in(req.room) == nullptr) {
@@ -498,14 +500,14 @@ void handle_search(session_self self, request& req) {
     // a party to a direct conversation), else `not_joined`.
     self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, st.identity})
       .then(
-        [self](const admission& answer) {
+        [self, cid = req.cid](const admission& answer) {
           if (answer.refused)
-            self->state.reply_error(error_code::forbidden, answer.refused->reason);
+            self->state.reply_error(error_code::forbidden, answer.refused->reason, cid);
           else
-            self->state.reply_error(error_code::not_joined, "join the room before searching it");
+            self->state.reply_error(error_code::not_joined, "join the room before searching it", cid);
         },
-        [self](const caf::error&) {
-          self->state.reply_error(error_code::not_joined, "join the room before searching it");
+        [self, cid = req.cid](const caf::error&) {
+          self->state.reply_error(error_code::not_joined, "join the room before searching it", cid);
         });
     return;
   }
@@ -516,8 +518,8 @@ void handle_search(session_self self, request& req) {
               search_query{req.room, req.text, req.before, req.limit})
     .then(
       [self, room, words](const message_page& page) { self->state.reply(encode_search(room, words, page)); },
-      [self](const caf::error&) {
-        self->state.reply_error(error_code::unavailable, "search is unavailable (the archive is away)");
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "search is unavailable (the archive is away)", cid);
       });
 }
 
@@ -643,7 +645,7 @@ void dispatch(session_self self, request& req) {
     case request_type::join: handle_join(self, req); break;
     case request_type::leave:
       if (st.rooms.erase(req.room) == 0) {
-        st.reply_error(error_code::not_joined, "not in this room");
+        st.reply_error(error_code::not_joined, "not in this room", req.cid);
         return;
       }
       self->send(st.hub, leave_atom::value, req.room, st.id);
@@ -656,14 +658,14 @@ void dispatch(session_self self, request& req) {
     case request_type::moderate: handle_moderate(self, req); break;
     case request_type::dm: handle_dm(self, req); break;
     case request_type::rooms: handle_rooms(self, req); break;
-    case request_type::dms: handle_dms(self); break;
+    case request_type::dms: handle_dms(self, req); break;
     case request_type::history:
     case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;
     case request_type::upload: handle_upload(self, req); break;
     case request_type::members:
       if (st.in(req.room) == nullptr) {
-        st.reply_error(error_code::not_joined, "join the room before listing its members");
+        st.reply_error(error_code::not_joined, "join the room before listing its members", req.cid);
         return;
       }
       self->send(st.hub, members_atom::value, req.room,
@@ -672,7 +674,7 @@ void dispatch(session_self self, request& req) {
     case request_type::typing: {
       auto* member = st.in(req.room);
       if (member == nullptr) {
-        st.reply_error(error_code::not_joined, "not in this room");
+        st.reply_error(error_code::not_joined, "not in this room", req.cid);
         return;
       }
       self->send(st.bus, typing_atom::value, req.room, member->name, st.id);

@@ -487,21 +487,12 @@ std::optional<decode_error> read_roomless(const json& doc, const protocol_limits
   return std::nullopt;
 }
 
-/// A request's own fields after its room. Requests that change something
-/// keep their cid: the answer (or refusal) carries it back.
-std::optional<decode_error> read_room_fields(const json& doc, const protocol_limits& limits, std::string cid,
-                                             request& req) {
+/// A request's own fields after its room (its cid is read already: a
+/// refusal carries it back).
+std::optional<decode_error> read_room_fields(const json& doc, const protocol_limits& limits, request& req) {
   switch (req.type) {
-    case request_type::join: {
-      // A client joining several rooms tells their refusals apart by it.
-      req.cid = std::move(cid);
-      auto err = read_join(doc, limits, req);
-      if (err)
-        err->cid = req.cid;
-      return err;
-    }
+    case request_type::join: return read_join(doc, limits, req);
     case request_type::send:
-      req.cid = std::move(cid);
       if (auto err = read_files(doc, req))
         return err;
       // With files, the text may be empty.
@@ -515,20 +506,16 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
       req.thread = root;
       return read_history(doc, limits, req);
     }
-    case request_type::upload: req.cid = std::move(cid); return read_upload(doc, req);
+    case request_type::upload: return read_upload(doc, req);
     case request_type::history: return read_history(doc, limits, req);
     case request_type::search: return read_search(doc, req);
     case request_type::members: return read_members(doc, req);
     case request_type::edit:
-      req.cid = std::move(cid);
       if (auto err = read_required_id(doc, "target", req.target, req.cid))
         return err;
       return read_send(doc, limits, req);
-    case request_type::remove:
-      req.cid = std::move(cid);
-      return read_required_id(doc, "target", req.target, req.cid);
+    case request_type::remove: return read_required_id(doc, "target", req.target, req.cid);
     case request_type::react:
-      req.cid = std::move(cid);
       if (auto err = read_required_id(doc, "target", req.target, req.cid))
         return err;
       return read_react(doc, req);
@@ -553,9 +540,16 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   std::string cid;
   if (auto err = read_envelope(doc, cid, req))
     return *err;
+  // Every answer to the request, a refusal included, carries its cid.
+  req.cid = cid;
+  auto refused = [&cid](decode_error err) {
+    if (err.cid.empty())
+      err.cid = cid;
+    return err;
+  };
   if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms) {
     if (auto err = read_roomless(doc, limits, req))
-      return *err;
+      return refused(*err);
     return req;
   }
   std::optional<std::string> room;
@@ -564,8 +558,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   if (!valid_room(*room))
     return fail(error_code::bad_request, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -", cid);
   req.room = std::move(*room);
-  if (auto err = read_room_fields(doc, limits, std::move(cid), req))
-    return *err;
+  if (auto err = read_room_fields(doc, limits, req))
+    return refused(*err);
   return req;
 }
 

@@ -494,6 +494,26 @@ BOOST_FIXTURE_TEST_CASE(not_joined_and_too_large, node_fixture) {
   send_and_ack(a, room, "ok", "n5");
 }
 
+// Errors answering a request that carried a cid carry it too: every
+// request about a room, for a room not joined.
+BOOST_FIXTURE_TEST_CASE(every_refusal_carries_the_requests_cid, node_fixture) {
+  const std::string room = unique_name("nocid");
+  ws_client a = open_client(node);
+  expect_error(a, {{"type", "history"}, {"room", room}, {"cid", "h1"}}, "not_joined");
+  expect_error(a, {{"type", "thread"}, {"room", room}, {"root", "1-0"}, {"cid", "t1"}}, "not_joined");
+  expect_error(a, {{"type", "members"}, {"room", room}, {"cid", "m1"}}, "not_joined");
+  expect_error(a, {{"type", "typing"}, {"room", room}, {"cid", "y1"}}, "not_joined");
+  expect_error(a, {{"type", "read"}, {"room", room}, {"id", "1-0"}, {"cid", "r1"}}, "not_joined");
+  expect_error(a, {{"type", "leave"}, {"room", room}, {"cid", "l1"}}, "not_joined");
+  expect_error(a, {{"type", "moderate"}, {"room", room}, {"action", "mute"}, {"user", "x"}, {"cid", "o1"}},
+               "not_joined");
+  expect_error(a, {{"type", "edit"}, {"room", room}, {"target", "1-0"}, {"text", "x"}, {"cid", "e1"}},
+               "not_joined");
+  expect_error(a, {{"type", "search"}, {"room", room}, {"query", "x"}, {"cid", "s1"}}, "unavailable");
+  expect_error(a, {{"type", "dms"}, {"cid", "d1"}}, "forbidden");
+  BOOST_TEST(a.is_open());
+}
+
 BOOST_FIXTURE_TEST_CASE(errors_are_counted_in_metrics, node_fixture) {
   const std::string room = unique_name("errmetrics");
   ws_client a = open_client(node);
