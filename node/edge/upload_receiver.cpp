@@ -167,7 +167,8 @@ void upload_receiver::on_read(beast::error_code ec) {
   // The next read waits for the store to take these bytes: a slow store
   // slows the client, never fills this node's memory.
   stream_.expires_never();
-  writer_->append(std::string{chunk_.data(), got}, [self = shared_from_this(), ec](store_error error) {
+  // The chunk stays as it is until the store took it: the next read comes after.
+  writer_->append(chunk_.data(), got, [self = shared_from_this(), ec](store_error error) {
     self->on_own_thread([self, ec, error = std::move(error)] { self->on_appended(error, ec); });
   });
 }

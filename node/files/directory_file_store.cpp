@@ -24,8 +24,8 @@ public:
     fs::remove(thumbnail_path(), ec);
   }
 
-  void append(std::string bytes, std::function<void(store_error)> done) override {
-    done(writer_.append(bytes.data(), bytes.size()) ? store_error{} : "the disk refused the bytes");
+  void append(const char* bytes, std::size_t size, std::function<void(store_error)> done) override {
+    done(writer_.append(bytes, size) ? store_error{} : "the disk refused the bytes");
   }
 
   fs::path local_copy() const override { return writer_.part_path(); }

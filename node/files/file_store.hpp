@@ -45,8 +45,9 @@ using store_error = std::string;
 class store_writer {
 public:
   virtual ~store_writer() = default;
-  /// Writes the next bytes; one write at a time, each after the last one's `done`.
-  virtual void append(std::string bytes, std::function<void(store_error)> done) = 0;
+  /// Writes the next bytes, which stay the caller's and unchanged until
+  /// `done` runs; one write at a time, each after the last one's `done`.
+  virtual void append(const char* bytes, std::size_t size, std::function<void(store_error)> done) = 0;
   /// After the last byte: the bytes on this machine's disk, for the image
   /// workers (asked for at create); and where they may write its thumbnail.
   virtual std::filesystem::path local_copy() const = 0;

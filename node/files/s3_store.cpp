@@ -80,15 +80,16 @@ public:
       forget_(id_);
   }
 
-  void append(std::string bytes, std::function<void(store_error)> done) override {
-    if (spool_fd_ >= 0 && !spool_bytes(bytes)) {
+  void append(const char* bytes, std::size_t size, std::function<void(store_error)> done) override {
+    if (spool_fd_ >= 0 && !spool_bytes(bytes, size)) {
       ::close(std::exchange(spool_fd_, -1));
       std::error_code ec;
       fs::remove(spool_, ec);
       spool_.clear();
     }
-    written_ += bytes.size();
-    upload_->write(std::move(bytes), [done = std::move(done)](std::string error) { done(error); });
+    written_ += size;
+    upload_->write(boost::asio::buffer(bytes, size),
+                   [done = std::move(done)](std::string error) { done(error); });
   }
 
   fs::path local_copy() const override { return spool_; }
@@ -135,16 +136,15 @@ public:
     };
     // A file of no bytes is one write of none.
     if (size_ == 0) {
-      upload_->write({}, [put_thumbnail](std::string error) { put_thumbnail(error); });
+      upload_->write(boost::asio::const_buffer{},
+                     [put_thumbnail](std::string error) { put_thumbnail(error); });
       return;
     }
     put_thumbnail({});
   }
 
 private:
-  bool spool_bytes(const std::string& bytes) {
-    const char* at = bytes.data();
-    auto left = bytes.size();
+  bool spool_bytes(const char* at, std::size_t left) {
     while (left > 0) {
       auto n = ::write(spool_fd_, at, left);
       if (n < 0 && errno == EINTR)

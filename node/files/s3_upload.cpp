@@ -34,7 +34,7 @@ s3_upload::s3_upload(std::shared_ptr<s3_transport> transport, std::string key, s
   request_.body().more = true;
 }
 
-void s3_upload::write(std::string piece, std::function<void(std::string)> written) {
+void s3_upload::write(net::const_buffer piece, std::function<void(std::string)> written) {
   std::string misuse;
   if (over_)
     misuse = "the upload is over";
@@ -42,14 +42,14 @@ void s3_upload::write(std::string piece, std::function<void(std::string)> writte
     misuse = "a write before the last one was written";
   else if (piece.size() > remaining_)
     misuse = "more bytes than the upload's length";
-  else if (piece.empty() && remaining_ > 0)
+  else if (piece.size() == 0 && remaining_ > 0)
     misuse = "a write of no bytes";
   if (!misuse.empty()) {
     net::post(transport_->io, [written = std::move(written), misuse] { written(misuse); });
     return;
   }
   writing_ = true;
-  net::co_spawn(transport_->io, send(std::move(piece)),
+  net::co_spawn(transport_->io, send(piece),
                 [self = shared_from_this(), written = std::move(written)](std::exception_ptr failure,
                                                                           std::optional<s3_result> result) {
                   self->writing_ = false;
@@ -64,7 +64,7 @@ void s3_upload::write(std::string piece, std::function<void(std::string)> writte
                 });
 }
 
-net::awaitable<std::optional<s3_result>> s3_upload::send(std::string piece) {
+net::awaitable<std::optional<s3_result>> s3_upload::send(net::const_buffer piece) {
   auto until = s3_connection::clock::now() + transport_->config.stall_timeout;
   if (!connection_) {
     bool reused = false;
@@ -74,7 +74,7 @@ net::awaitable<std::optional<s3_result>> s3_upload::send(std::string piece) {
   }
   connection_->expires_at(until);
   remaining_ -= piece.size();
-  request_.body().data = piece.empty() ? nullptr : piece.data();
+  request_.body().data = piece.size() == 0 ? nullptr : const_cast<void*>(piece.data());
   request_.body().size = piece.size();
   request_.body().more = remaining_ > 0;
   std::string write_failure;

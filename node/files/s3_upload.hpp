@@ -10,6 +10,7 @@
 #include "node/files/s3_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -26,20 +27,20 @@ public:
   s3_upload(std::shared_ptr<s3_transport> transport, std::string key, std::uint64_t content_length,
             std::string content_type, std::function<void(s3_result)> complete);
 
-  /// Sends the next piece; `written` runs once it is sent (an empty error),
-  /// or with why the upload ended, after which `complete` runs too. The
-  /// last byte's write also waits for the answer, which `complete` gets.
-  /// An object of no bytes: one write of none. Dropping the upload before
-  /// its last write abandons it: the connection is closed, `complete` is
-  /// not called.
-  void write(std::string piece, std::function<void(std::string error)> written);
+  /// Sends the next piece, whose bytes stay the caller's and unchanged until
+  /// `written` runs: once it is sent (an empty error), or with why the
+  /// upload ended, after which `complete` runs too. The last byte's write
+  /// also waits for the answer, which `complete` gets. An object of no
+  /// bytes: one write of none. Dropping the upload before its last write
+  /// abandons it: the connection is closed, `complete` is not called.
+  void write(boost::asio::const_buffer piece, std::function<void(std::string error)> written);
 
   /// Bytes still to write.
   std::uint64_t remaining() const { return remaining_; }
 
 private:
   /// The piece sent; the upload's result once it is over, nullopt while more is wanted.
-  boost::asio::awaitable<std::optional<s3_result>> send(std::string piece);
+  boost::asio::awaitable<std::optional<s3_result>> send(boost::asio::const_buffer piece);
   /// Reads the answer, after the last byte or after a write failed (`write_failure`).
   boost::asio::awaitable<std::optional<s3_result>> answer(std::string write_failure);
   void end(s3_result result, const std::function<void(std::string)>& written);

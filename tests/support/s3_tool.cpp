@@ -96,11 +96,13 @@ void stream_put(s3_client& client, const std::string& key, const std::string& pa
     out["pieces"] = *pieces;
   });
   auto next = std::make_shared<std::function<void()>>();
-  *next = [upload, in, piece_bytes, pieces, next] {
-    std::string piece(std::min<std::uint64_t>(piece_bytes, upload->remaining()), '\0');
-    in->read(piece.data(), static_cast<std::streamsize>(piece.size()));
+  auto piece = std::make_shared<std::string>();
+  *next = [upload, in, piece_bytes, pieces, next, piece] {
+    piece->assign(std::min<std::uint64_t>(piece_bytes, upload->remaining()), '\0');
+    in->read(piece->data(), static_cast<std::streamsize>(piece->size()));
     ++*pieces;
-    upload->write(std::move(piece), [upload, next](std::string error) {
+    // The piece stays as it is until written: the next is read after.
+    upload->write(boost::asio::buffer(*piece), [upload, next](std::string error) {
       if (error.empty() && upload->remaining() > 0)
         (*next)();
       else
