@@ -219,6 +219,18 @@ describe('files in messages', () => {
     for (const c of [dave, joiner, later]) c.close();
   });
 
+  test('a message with files and the text sent right after it arrive in the order they were sent', async () => {
+    const file = await stored(ann, 'first.txt', Buffer.from('first'), 'text/plain');
+    // No wait between them: the text waits behind the store's look-up of the file.
+    ann.send({ type: 'send', room: 'files', text: 'with the file', files: [file], cid: 'order-1' });
+    ann.send({ type: 'send', room: 'files', text: 'right after', cid: 'order-2' });
+    const echo = (cid) => ann.events.find((e) => e.type === 'message' && e.cid === cid);
+    await waitFor(() => echo('order-1') && echo('order-2'), 'both echoes');
+    assert.ok(ann.events.indexOf(echo('order-1')) < ann.events.indexOf(echo('order-2')), 'echoes in the order sent');
+    const [a, b] = [echo('order-1').id, echo('order-2').id].map((id) => id.split('-').map(Number));
+    assert.ok(a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]), 'ids in the order sent');
+  });
+
   test('only files the sender uploaded to this room, at most ten, each once in a message', async () => {
     const bob = await new Uploader(node, 'bob2').connect();
     await bob.join('files');
