@@ -88,7 +88,10 @@ describe('a big room on two nodes over one Redis (big above 4 members, batches e
     // Each holds exactly the room's names up to its last one (the early ones
     // were cut to the first page when the room became big) and its count.
     await waitFor(() => [...early, ...late].every((c) => c.presence(room).upTo !== null && holdsExactly(c, room, truth)),
-      'every member to hold exactly its part of the room', 15000);
+      () => `every member to hold exactly its part of the room ${JSON.stringify(truth)}; held: ${
+        [...early, ...late].map((c) => `${c.name} ${JSON.stringify(c.presence(room))}`).join('; ')}; errors: ${
+        JSON.stringify([...early, ...late, ...churners].flatMap((c) => c.events.filter((e) => e.type === 'error')
+          .map((e) => `${c.name} ${e.code} ${e.reason}`)))}`, 15000);
     const elapsed = Date.now() - startedAt;
     for (const c of [...early, ...late]) {
       const batches = c.events.filter((e) => e.type === 'presence_diff').length;

@@ -452,6 +452,7 @@ export class Client {
   }
   async connect() {
     this.closeCode = null;
+    const from = this.events.length; // a reconnect waits for its own welcome
     this.ws = new WebSocket(`ws://${this.node.host ?? '127.0.0.1'}:${this.node.port}/ws`);
     this.ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString());
@@ -461,7 +462,7 @@ export class Client {
     });
     this.ws.on('close', (code) => { this.closeCode = code; });
     this.ws.on('error', () => {});
-    await waitFor(() => this.events.some((e) => e.type === 'welcome'), `${this.name} welcome`);
+    await waitFor(() => this.events.slice(from).some((e) => e.type === 'welcome'), `${this.name} welcome`);
     return this;
   }
   send(obj) { if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj)); }
