@@ -82,7 +82,8 @@ using api_actor = caf::typed_actor<caf::replies_to<api_atom, api_request>::with<
 /// node's fetcher found of it (its own message, back from the fetch).
 using previewer_actor =
   caf::typed_actor<caf::reacts_to<preview_atom, preview_job>,
-                   caf::reacts_to<fetched_atom, preview_job, std::optional<link_preview>>>;
+                   caf::reacts_to<fetched_atom, preview_job, std::optional<link_preview>>,
+                   caf::reacts_to<pvowned_atom, preview_job, link_preview>>;
 
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<

@@ -59,6 +59,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using quota_atom = caf::atom_constant<caf::atom("quota")>;
 using preview_atom = caf::atom_constant<caf::atom("preview")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
+using pvowned_atom = caf::atom_constant<caf::atom("pvowned")>;
 using pvlookup_atom = caf::atom_constant<caf::atom("pvlookup")>;
 using pvkeep_atom = caf::atom_constant<caf::atom("pvkeep")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
@@ -352,6 +353,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::store_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::preview_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::cached_preview)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<chatnode::link_preview>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::link_preview)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)

@@ -17,6 +17,19 @@ bool valid_file_id(std::string_view id) {
   return bytes && bytes->size() == 16;
 }
 
+std::string preview_image_path(std::string_view file, std::string_view mime) {
+  return "/files/" + std::string{file} + (mime == "image/png" ? "/preview.png" : "/preview.jpg");
+}
+
+std::string file_of_preview_image(std::string_view path) {
+  constexpr std::string_view prefix = "/files/";
+  if (!path.starts_with(prefix))
+    return {};
+  path.remove_prefix(prefix.size());
+  auto id = path.substr(0, path.find('/'));
+  return valid_file_id(id) ? std::string{id} : std::string{};
+}
+
 std::string seal_ticket(const upload_ticket& t, std::string_view secret) {
   nlohmann::json body{{"f", t.file}, {"u", t.user}, {"r", t.room},   {"n", t.name},
                       {"s", t.size}, {"m", t.mime}, {"e", t.expires}};

@@ -31,6 +31,11 @@ std::string new_file_id();
 /// True for what new_file_id makes: 22 characters of base64url.
 bool valid_file_id(std::string_view id);
 
+/// (1.2) A link preview's image, kept as a file: its path on the node, and
+/// the file id a path names (empty when it names none).
+std::string preview_image_path(std::string_view file, std::string_view mime);
+std::string file_of_preview_image(std::string_view path);
+
 /// The ticket as URL-safe text: base64url(JSON) "." base64url(HMAC-SHA256).
 std::string seal_ticket(const upload_ticket& ticket, std::string_view secret);
 /// The ticket, when `sealed` is one this secret made and it has not expired.

@@ -1,5 +1,6 @@
 #include "actors/embedded_bus/history.hpp"
 
+#include "actors/contracts/upload_ticket.hpp"
 #include "actors/wire/protocol.hpp"
 
 #include <algorithm>
@@ -52,9 +53,13 @@ std::vector<std::string> room_history::take_dropped_files() {
 
 std::vector<std::string> room_history::files_of(message_id id) const {
   std::vector<std::string> ids;
-  if (auto it = find(id); it != entries_.end() && !it->change)
+  if (auto it = find(id); it != entries_.end() && !it->change) {
     for (const auto& f : it->message.files)
       ids.push_back(f.file);
+    if (it->state.preview)
+      if (auto image = file_of_preview_image(it->state.preview->image); !image.empty())
+        ids.push_back(std::move(image)); // its message's own copy
+  }
   return ids;
 }
 
@@ -246,6 +251,9 @@ void room_history::drop_front() {
     if (!archived_)
       dropped_files_.push_back(std::move(f.file));
   }
+  if (!archived_ && front.state.preview)
+    if (auto image = file_of_preview_image(front.state.preview->image); !image.empty())
+      dropped_files_.push_back(std::move(image));
   if (!front.change)
     --messages_;
   if (front.message.thread) {

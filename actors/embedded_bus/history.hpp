@@ -40,7 +40,8 @@ public:
   /// answers with what it stored instead.
   append_result append(const store_request& req, std::int64_t now_ms);
 
-  /// (1.2) The ids of the files a retained message shares.
+  /// (1.2) The ids of the files a retained message shares, and its
+  /// preview's image (a copy of its own).
   std::vector<std::string> files_of(message_id id) const;
   /// (1.2) Files of messages that left the retention with no archive to keep
   /// them, since the last call.

@@ -38,7 +38,8 @@ bool take(std::unordered_map<std::string, rate_limiter>& buckets, const std::str
 }
 
 /// Stores the preview as an entry of the room, in its author's name (the
-/// bus takes a preview per message once).
+/// bus takes a preview per message once); its image's copy is kept only
+/// when this store added it.
 void store(previewer_self self, const preview_job& job, const link_preview& preview) {
   store_request req;
   req.room = job.room;
@@ -47,8 +48,28 @@ void store(previewer_self self, const preview_job& job, const link_preview& prev
   req.target = job.target;
   req.cid = "preview:" + job.target.to_string();
   req.preview = preview;
+  auto fetcher = self->state.fetcher;
   self->request(self->state.bus, self->state.settings.bus_timeout, store_atom::value, std::move(req))
-    .then([](const store_result&) {}, [](const caf::error&) {});
+    .then(
+      [fetcher, preview](const store_result& stored) {
+        fetcher->settle_image(preview, !stored.refused && !stored.duplicate);
+      },
+      // No answer: the store may still have happened, so the copy is kept (a
+      // few KiB no preview may name, rather than a preview's image gone).
+      [fetcher, preview](const caf::error&) { fetcher->settle_image(preview, true); });
+}
+
+/// The message gets a copy of the preview's image of its own (link_fetcher),
+/// then the preview is stored.
+void own_and_store(previewer_self self, const preview_job& job, const link_preview& preview) {
+  if (preview.image.empty()) {
+    store(self, job, preview);
+    return;
+  }
+  auto back = caf::actor_cast<caf::actor>(self);
+  self->state.fetcher->own_image(preview, [back, job](link_preview owned) {
+    caf::anon_send(back, pvowned_atom::value, job, std::move(owned));
+  });
 }
 
 void look_up(previewer_self self, preview_job job) {
@@ -61,7 +82,7 @@ void look_up(previewer_self self, preview_job job) {
           case cached_preview::state::found:
             st.stats->count_preview(cached.preview ? preview_outcome::cached : preview_outcome::unusable);
             if (cached.preview)
-              store(self, job, *cached.preview);
+              own_and_store(self, job, *cached.preview);
             return;
           case cached_preview::state::wait:
             if (++job.waits <= st.settings.max_waits)
@@ -114,8 +135,9 @@ previewer_actor::behavior_type previewer(previewer_self self, preview_bus bus,
       self->send(self->state.bus, pvkeep_atom::value, job.url, found);
       self->state.stats->count_preview(found ? preview_outcome::fetched : preview_outcome::unusable);
       if (found)
-        store(self, job, *found);
+        own_and_store(self, job, *found);
     },
+    [self](pvowned_atom, const preview_job& job, const link_preview& preview) { store(self, job, preview); },
   };
 }
 

@@ -23,8 +23,8 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <optional>
-#include <variant>
 
 namespace chatnode {
 
@@ -89,14 +89,37 @@ net::awaitable<tcp::socket> connect_checked(const target& t, const fetch_limits&
   throw refused{why.empty() ? "the name has no address" : "refused address: " + why};
 }
 
-/// One GET over `stream`; answers the response's header and what was read of its body.
+/// What is fetched: its Accept header and the content types taken.
+struct wanted {
+  fetch_kind kind;
+  const char* accept() const { return kind == fetch_kind::page ? "text/html" : "image/*"; }
+  bool takes(std::string_view content_type) const {
+    auto type = content_type.substr(0, content_type.find(';'));
+    while (!type.empty() && type.back() == ' ')
+      type.remove_suffix(1);
+    if (kind == fetch_kind::page)
+      return beast::iequals(type.substr(0, 9), "text/html");
+    for (std::string_view image : {"image/png", "image/jpeg", "image/gif", "image/webp"})
+      if (beast::iequals(type, image))
+        return true;
+    return false;
+  }
+};
+
+/// A response's header and what was read of its body.
+struct answer {
+  http::response_header<> header;
+  std::string body;
+  bool whole = false; ///< the body ended within the limit
+};
+
+/// One GET over `stream`.
 template <class Stream>
-net::awaitable<std::pair<http::response_header<>, std::string>> get(Stream& stream, const target& t,
-                                                                    const fetch_limits& limits) {
+net::awaitable<answer> get(Stream& stream, const target& t, const fetch_limits& limits, wanted what) {
   http::request<http::empty_body> req{http::verb::get, t.path, 11};
   req.set(http::field::host, t.host_header);
   req.set(http::field::user_agent, "chatnode-preview/" CHATNODE_VERSION);
-  req.set(http::field::accept, "text/html");
+  req.set(http::field::accept, what.accept());
   req.set(http::field::accept_encoding, "identity");
   co_await http::async_write(stream, req, net::use_awaitable);
 
@@ -104,13 +127,11 @@ net::awaitable<std::pair<http::response_header<>, std::string>> get(Stream& stre
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   co_await http::async_read_header(stream, buffer, parser, net::use_awaitable);
-  auto header = parser.get().base();
-  std::string body;
-  bool html = beast::iequals(header[http::field::content_type].substr(0, 9), "text/html");
-  if (parser.get().result_int() / 100 != 2 || !html)
-    co_return std::pair{std::move(header), std::move(body)};
+  answer out{parser.get().base(), {}, false};
+  if (parser.get().result_int() / 100 != 2 || !what.takes(out.header[http::field::content_type]))
+    co_return out;
   char chunk[16 * 1024];
-  while (!parser.is_done() && body.size() < limits.max_bytes) {
+  while (!parser.is_done() && out.body.size() < limits.max_bytes) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
     boost::system::error_code ec;
@@ -118,12 +139,17 @@ net::awaitable<std::pair<http::response_header<>, std::string>> get(Stream& stre
     if (ec && ec != http::error::need_buffer)
       break; // what came is used
     auto got = sizeof chunk - parser.get().body().size;
-    body.append(chunk, std::min(got, limits.max_bytes - body.size()));
+    auto room = limits.max_bytes - out.body.size();
+    out.body.append(chunk, std::min(got, room));
+    if (got > room)
+      co_return out; // cut at the limit: not whole
   }
-  co_return std::pair{std::move(header), std::move(body)};
+  out.whole = parser.is_done();
+  co_return out;
 }
 
-net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text, fetch_limits limits) {
+net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text, fetch_limits limits,
+                                   wanted what) {
   fetch_result out;
   auto until = clock::now() + limits.deadline;
   auto parsed = boost::urls::parse_uri(url_text);
@@ -135,7 +161,7 @@ net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text,
     if (!t)
       throw refused{"only http and https URLs with a host are fetched"};
     auto socket = co_await connect_checked(*t, limits, until);
-    std::pair<http::response_header<>, std::string> answer;
+    answer got;
     if (t->tls) {
       beast::ssl_stream<beast::tcp_stream> stream{beast::tcp_stream{std::move(socket)}, tls};
       beast::get_lowest_layer(stream).expires_at(until);
@@ -143,13 +169,13 @@ net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text,
         throw refused{"TLS: bad server name"};
       stream.set_verify_callback(net::ssl::host_name_verification{t->host});
       co_await stream.async_handshake(net::ssl::stream_base::client, net::use_awaitable);
-      answer = co_await get(stream, *t, limits);
+      got = co_await get(stream, *t, limits, what);
     } else {
       beast::tcp_stream stream{std::move(socket)};
       stream.expires_at(until);
-      answer = co_await get(stream, *t, limits);
+      got = co_await get(stream, *t, limits, what);
     }
-    auto& [header, body] = answer;
+    auto& header = got.header;
     auto status = header.result_int();
     if (status >= 300 && status < 400 && header.count(http::field::location)) {
       if (hop == limits.max_redirects)
@@ -166,19 +192,21 @@ net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text,
     if (status / 100 != 2)
       throw refused{"status " + std::to_string(status)};
     out.content_type = header[http::field::content_type];
-    if (!beast::iequals(std::string_view{out.content_type}.substr(0, 9), "text/html"))
-      throw refused{"not text/html"};
+    if (!what.takes(out.content_type))
+      throw refused{what.kind == fetch_kind::page ? "not text/html" : "not a PNG, JPEG, GIF or WebP image"};
+    if (what.kind == fetch_kind::image && !got.whole)
+      throw refused{"an image larger than " + std::to_string(limits.max_bytes) + " bytes, or cut off"};
     out.url = url.buffer();
-    out.body = std::move(body);
+    out.body = std::move(got.body);
     co_return out;
   }
 }
 
 } // namespace
 
-void fetch_page(net::io_context& io, net::ssl::context& tls, std::string url, const fetch_limits& limits,
-                std::function<void(fetch_result)> done) {
-  net::co_spawn(io, fetch(tls, std::move(url), limits),
+void fetch_url(net::io_context& io, net::ssl::context& tls, std::string url, const fetch_limits& limits,
+               fetch_kind kind, std::function<void(fetch_result)> done) {
+  net::co_spawn(io, fetch(tls, std::move(url), limits, wanted{kind}),
                 [done = std::move(done)](std::exception_ptr error, fetch_result result) {
                   if (error) {
                     result = {};

@@ -1,9 +1,10 @@
 #pragma once
-// Fetches a page someone else linked, for its preview: an http(s) GET that
-// connects only to addresses the policy allows (address_policy.hpp), each
-// name resolved once and the connection made to the address checked,
-// following at most a few redirects, each checked the same way, reading at
-// most a bounded number of bytes within a deadline, and only text/html.
+// Fetches a page someone else linked, for its preview, and the page's
+// image: an http(s) GET that connects only to addresses the policy allows
+// (address_policy.hpp), each name resolved once and the connection made to
+// the address checked, following at most a few redirects, each checked the
+// same way, reading at most a bounded number of bytes within a deadline,
+// and only text/html (or, for the image, only PNG, JPEG, GIF and WebP).
 // Asynchronous on the given executor's io_context: nothing blocks a thread.
 
 #include "node/fetch/allowed_networks.hpp"
@@ -32,10 +33,19 @@ struct fetch_result {
   std::string body;         ///< at most max_bytes
 };
 
+/// What a fetch takes: a page (text/html, its first max_bytes used) or a
+/// page's image (PNG, JPEG, GIF or WebP, whole within max_bytes).
+enum class fetch_kind { page, image };
+
 /// Starts a fetch of `url`; `done` runs once, on `io`. `tls` verifies
 /// servers (the system's CAs, or a test's).
-void fetch_page(boost::asio::io_context& io, boost::asio::ssl::context& tls, std::string url,
-                const fetch_limits& limits, std::function<void(fetch_result)> done);
+void fetch_url(boost::asio::io_context& io, boost::asio::ssl::context& tls, std::string url,
+               const fetch_limits& limits, fetch_kind kind, std::function<void(fetch_result)> done);
+
+inline void fetch_page(boost::asio::io_context& io, boost::asio::ssl::context& tls, std::string url,
+                       const fetch_limits& limits, std::function<void(fetch_result)> done) {
+  fetch_url(io, tls, std::move(url), limits, fetch_kind::page, std::move(done));
+}
 
 /// A TLS client context that verifies peers against the system's CAs.
 boost::asio::ssl::context make_client_tls();

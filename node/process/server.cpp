@@ -545,8 +545,13 @@ int run_server(const node_config& config) {
     limits.allow_private = preview_networks;
     previewer_settings preview_settings;
     preview_settings.in_unlisted = config.previews_in_unlisted_rooms;
-    previewer = spawn_previewer(system, bus, std::make_shared<preview_fetcher>(ioc, std::move(limits)),
-                                preview_settings, ctx.chat);
+    // With a file store, a preview's image is kept there as a thumbnail.
+    preview_images kept_images;
+    if (takes_files)
+      kept_images = {file_store.get(), &images, fs::temp_directory_path() / "chatnode-previews"};
+    previewer = spawn_previewer(
+      system, bus, std::make_shared<preview_fetcher>(ioc, std::move(limits), std::move(kept_images)),
+      preview_settings, ctx.chat);
     settings_for_sessions.previewer = previewer;
   }
   boost::asio::steady_timer sweeper{ioc};

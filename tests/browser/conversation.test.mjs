@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseInline, parseMessage } from '../../web/format.mjs';
+import { png } from '../system/files.mjs';
 import { Client, Node, waitFor } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
@@ -67,9 +68,14 @@ let node, browser, site;
 before(async () => {
   // A page on loopback to preview, which this node may reach (no other).
   site = http.createServer((req, res) => {
+    if (req.url === '/cover.png') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      return res.end(png(1200, 600));
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<html><head><meta property="og:title" content="Release notes: <faster> uploads">
       <meta property="og:description" content="What changed, and how to upgrade.">
+      <meta property="og:image" content="/cover.png">
       <meta property="og:site_name" content="chatnode blog"></head><body></body></html>`);
   });
   await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
@@ -270,6 +276,11 @@ test('link previews: a card under the message, its title a link to the page, its
   assert.equal(await title.getAttribute('rel'), 'noopener noreferrer nofollow');
   assert.equal(await card.locator('.description').textContent(), 'What changed, and how to upgrade.');
   assert.equal(await card.locator('faster').count(), 0, 'markup in a title stays text');
+  // The page's image, as the node's thumbnail of it: loaded from the node.
+  const image = card.locator('img');
+  await bob.waitForFunction((img) => img.complete && img.naturalWidth > 0, await image.elementHandle());
+  assert.match(await image.getAttribute('src'), /^\/files\/[A-Za-z0-9_-]{22}\/preview\.jpg$/);
+  assert.deepEqual(await image.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [320, 160]);
   // A new tab opens on the page itself.
   const [tab] = await Promise.all([bob.context().waitForEvent('page'), title.click()]);
   await tab.waitForLoadState();

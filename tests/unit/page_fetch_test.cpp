@@ -1,4 +1,5 @@
 #include "node/fetch/page_fetch.hpp"
+#include "node/process/preview_fetcher.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -66,6 +67,12 @@ private:
         res.body() = "{}";
       } else if (path == "/big") {
         res.body() = "<html><head><title>Big</title></head><body>" + std::string(3 * 1024 * 1024, 'x');
+      } else if (path == "/pic") {
+        res.set(http::field::content_type, "image/png");
+        res.body() = std::string(1000, 'p');
+      } else if (path == "/svg") {
+        res.set(http::field::content_type, "image/svg+xml");
+        res.body() = "<svg/>";
       } else if (path == "/slow") {
         std::this_thread::sleep_for(600ms);
         continue;
@@ -83,12 +90,12 @@ private:
   std::thread thread_;
 };
 
-fetch_result fetch(const std::string& url, fetch_limits limits = {}) {
+fetch_result fetch(const std::string& url, fetch_limits limits = {}, fetch_kind kind = fetch_kind::page) {
   net::io_context io;
   auto tls = make_client_tls();
   fetch_result out;
   bool called = false;
-  fetch_page(io, tls, url, limits, [&](fetch_result r) {
+  fetch_url(io, tls, url, limits, kind, [&](fetch_result r) {
     out = std::move(r);
     called = true;
   });
@@ -148,6 +155,45 @@ BOOST_AUTO_TEST_CASE(only_html_within_the_limits) {
   for (const char* url : {"ftp://example.com/", "file:///etc/passwd", "javascript:alert(1)",
                           "http://user:pw@example.com/", "not a url"})
     BOOST_TEST(!fetch(url, local()).error.empty(), url);
+}
+
+BOOST_AUTO_TEST_CASE(an_image_whole_within_the_limit_and_of_a_type_shown_inline) {
+  page_server server;
+  auto pic = fetch(server.url("/pic"), local(), fetch_kind::image);
+  BOOST_TEST(pic.error == "");
+  BOOST_TEST(pic.body.size() == 1000u);
+  auto limits = local();
+  limits.max_bytes = 999; // one byte short: an image cut off is no image
+  BOOST_TEST(fetch(server.url("/pic"), limits, fetch_kind::image).error.starts_with("an image larger than"));
+  BOOST_TEST(fetch(server.url("/svg"), local(), fetch_kind::image).error ==
+             "not a PNG, JPEG, GIF or WebP image");
+  BOOST_TEST(fetch(server.url("/page"), local(), fetch_kind::image).error ==
+             "not a PNG, JPEG, GIF or WebP image");
+  BOOST_TEST(fetch(server.url("/pic"), local()).error == "not text/html"); // and a page is no image
+  BOOST_TEST(fetch(server.url("/pic"), {}, fetch_kind::image).error == "refused address: loopback (127/8)");
+}
+
+BOOST_AUTO_TEST_CASE(a_page_image_is_resolved_against_the_page_and_only_http_kept) {
+  auto image_of = [](std::string tag) {
+    fetch_result page;
+    page.url = "https://news.example/a/story?x=1";
+    page.content_type = "text/html";
+    page.body = "<html><head><meta property=\"og:title\" content=\"T\">" + tag + "</head></html>";
+    std::string image;
+    BOOST_TEST(preview_of_page(page, &image).has_value());
+    return image;
+  };
+  BOOST_TEST(image_of(R"(<meta property="og:image" content="/img/p.png">)") ==
+             "https://news.example/img/p.png");
+  BOOST_TEST(image_of(R"(<meta property="og:image" content="p.png">)") == "https://news.example/a/p.png");
+  BOOST_TEST(image_of(R"(<meta property="og:image" content="//cdn.example/p.png">)") ==
+             "https://cdn.example/p.png");
+  BOOST_TEST(image_of(R"(<meta property="og:image" content="http://cdn.example/p.png">)") ==
+             "http://cdn.example/p.png");
+  for (const char* refused : {R"(<meta property="og:image" content="data:image/png;base64,AAAA">)",
+                              R"x(<meta property="og:image" content="javascript:alert(1)">)x",
+                              R"(<meta property="og:image" content="file:///etc/passwd">)", ""})
+    BOOST_TEST(image_of(refused) == "", refused);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -54,4 +54,14 @@ BOOST_AUTO_TEST_CASE(file_ids_are_128_random_bits) {
   BOOST_TEST(!valid_file_id("AAAAAAAAAAAAAAAAAAAAA/"));
 }
 
+BOOST_AUTO_TEST_CASE(a_preview_image_path_names_its_file) {
+  auto id = new_file_id();
+  BOOST_TEST(preview_image_path(id, "image/jpeg") == "/files/" + id + "/preview.jpg");
+  BOOST_TEST(preview_image_path(id, "image/png") == "/files/" + id + "/preview.png");
+  BOOST_TEST(file_of_preview_image(preview_image_path(id, "image/png")) == id);
+  for (const char* other : {"", "/files/", "https://example.com/files/x/y.jpg", "/files/thumb/abc",
+                            "/files/../../etc/passwd/x", "/files/AAAAAAAAAAAAAAAAAAAAA/x"})
+    BOOST_TEST(file_of_preview_image(other) == "", other);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

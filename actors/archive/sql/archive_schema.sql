@@ -131,6 +131,16 @@ CREATE OR REPLACE FUNCTION chatnode_file_names(files jsonb) RETURNS text LANGUAG
   FROM jsonb_array_elements(COALESCE(chatnode_files(files), '[]')) f
 $fn$;
 
+-- (1.2) The files a message owns: those it shares, and its preview's image
+-- (a copy of its own, `/files/<id>/...`), in the shape of its `files`.
+CREATE OR REPLACE FUNCTION chatnode_owned_files(files jsonb, preview jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT COALESCE(chatnode_files(files), '[]') ||
+         CASE WHEN preview->>'image' ~ '^/files/[A-Za-z0-9_-]+/'
+              THEN jsonb_build_array(jsonb_build_object('file', split_part(preview->>'image', '/', 3)))
+              ELSE '[]' END
+$fn$;
+
 -- (1.2) The ids of the files of messages, as a JSON array.
 CREATE OR REPLACE FUNCTION chatnode_file_ids(lists jsonb[]) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
   SELECT COALESCE(jsonb_agg(f->'file'), '[]')
@@ -338,7 +348,7 @@ BEGIN
       DELETE FROM archive_messages m
       WHERE m.ts < now_ms - default_days * 86400000::bigint
         AND NOT EXISTS (SELECT 1 FROM archive_rooms r WHERE r.room = m.room AND r.retention_days IS NOT NULL)
-      RETURNING m.files)
+      RETURNING chatnode_owned_files(m.files, m.preview) AS files)
     SELECT count(*), array_agg(d.files) INTO gone_now, lists FROM d;
     DELETE FROM archive_events e
     WHERE e.ms < now_ms - default_days * 86400000::bigint
@@ -347,7 +357,7 @@ BEGIN
   WITH d AS (
     DELETE FROM archive_messages m USING archive_rooms r
     WHERE m.room = r.room AND r.retention_days > 0 AND m.ts < now_ms - r.retention_days * 86400000::bigint
-    RETURNING m.files)
+    RETURNING chatnode_owned_files(m.files, m.preview) AS files)
   SELECT count(*), array_agg(d.files) INTO n, more FROM d;
   DELETE FROM archive_events e USING archive_rooms r
   WHERE e.room = r.room AND r.retention_days > 0 AND e.ms < now_ms - r.retention_days * 86400000::bigint;
@@ -366,7 +376,7 @@ DECLARE
   n bigint;
   lists jsonb[];
 BEGIN
-  WITH d AS (DELETE FROM archive_messages m WHERE m.author = who RETURNING m.files)
+  WITH d AS (DELETE FROM archive_messages m WHERE m.author = who RETURNING chatnode_owned_files(m.files, m.preview) AS files)
   SELECT count(*), array_agg(d.files) INTO gone_now, lists FROM d;
   DELETE FROM archive_events WHERE author = who;
   GET DIAGNOSTICS n = ROW_COUNT;

@@ -28,7 +28,8 @@
 -- message's files, and those of messages trimmed while no archive keeps
 -- them, are returned for the bridge to remove from the store.
 -- A preview (1.2) is the node's: stored once per message (in the state's
--- `p`, and the entry's `p` field), under the message's author's name.
+-- `p`, and the entry's `p` field), under the message's author's name. Its
+-- image (a file of the message's own) goes as the message's files go.
 -- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
 --       archived mark, thread list prefix, file claims
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
@@ -92,6 +93,13 @@ local function drop_files(field, remove)
     if type(f) == 'table' and type(f.i) == 'string' then redis.call('HDEL', KEYS[10], f.i) end
   end
   if remove then table.insert(files_gone, field) end
+end
+-- A preview's image is a file of its message's own (a copy): it goes with
+-- the message, and with the preview's entry when the stream trims it.
+local function drop_preview_image(preview)
+  if type(preview) ~= 'table' or type(preview.i) ~= 'string' then return end
+  local file = string.match(preview.i, '^/files/([%w_%-]+)/')
+  if file then table.insert(files_gone, cjson.encode({{i = file}})) end
 end
 
 local root, root_state
@@ -192,7 +200,10 @@ end
 local id = redis.call('XADD', KEYS[1], '*', unpack(entry))
 local ms = tonumber(string.match(id, '^(%d+)'))
 for _, file in ipairs(file_ids) do redis.call('HSET', KEYS[10], file, id) end
-if kind == 'd' then drop_files(target_fields.f, true) end
+if kind == 'd' then
+  drop_files(target_fields.f, true)
+  drop_preview_image(state.p)
+end
 if kind ~= 'm' then
   if kind == 'e' then
     state.e, state.t = tostring(ms), text
@@ -235,6 +246,10 @@ if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slac
       if waits or (len <= cap and not f.k and tonumber(f.n or '0') > numbered - retention) then cut = e[1] break end
       if not f.k then table.insert(gone, e[1]) end
       if not f.k then drop_files(f.f, ARGV[15] ~= '1') end
+      if f.k == 'p' and ARGV[15] ~= '1' then
+        local ok, preview = pcall(cjson.decode, f.p or '')
+        if ok then drop_preview_image(preview) end
+      end
       if not f.k and f.h then redis.call('LPOP', KEYS[9] .. f.h) end
       len = len - 1
     end
