@@ -279,13 +279,19 @@ function renderReplyBar() {
   el.replyBar.hidden = false;
 }
 
-/** Under a thread's root: how many replies, when the last came, and who
- *  wrote it when this page holds it; a click opens the thread. */
+/** Under a thread's root: how many replies, when the last came, who wrote
+ *  it when this page holds it, and how many are new in a thread the user
+ *  follows; a click opens the thread. */
 function threadSummary(m) {
-  const last = page.current?.threads.get(m.id)?.messages.filter((r) => !r.deleted).at(-1);
+  const thread = page.current?.threads.get(m.id);
+  const last = thread?.messages.filter((r) => !r.deleted).at(-1);
   const when = m.last_reply ? ` · last ${timeOf(m.last_reply)}` : '';
   const label = `${m.replies} ${m.replies === 1 ? 'reply' : 'replies'}${last ? ` · ${last.user}` : ''}${when}`;
-  return button(label, 'thread-link', () => openThread(m.id), `Open the thread: ${label}`);
+  const unread = thread?.followed ? thread.unread : 0;
+  const title = `Open the thread: ${label}${unread ? `, ${unread} new` : ''}`;
+  const link = button(label, 'thread-link', () => openThread(m.id), title);
+  if (unread) link.append(make('span', 'badge thread-unread', `${unread} new`));
+  return link;
 }
 
 /** Opens a thread in the side pane (the whole screen on a phone). */
@@ -298,13 +304,14 @@ function openThread(rootId) {
       if (page.current === thread.room) rerender(thread.root); // the summary's last replier
       if (page.thread === thread) renderThread();
     };
-    thread.on('message', redraw);
+    thread.on('message', () => { redraw(); if (page.thread === thread) markSeen(); });
     thread.on('messages', redraw);
     thread.on('change', redraw);
   }
   page.thread = thread;
   el.threadPane.hidden = false;
   renderThread();
+  markSeen();
   if (thread.more) thread.loadOlder().then(() => { if (page.thread === thread) renderThread(); });
   el.threadMessage.focus();
 }
@@ -694,6 +701,12 @@ function renderRoomList() {
       badge.setAttribute('aria-label', `${room.unread} unread`);
       b.append(' ', badge);
     }
+    const inThreads = room.followedThreads().reduce((n, t) => n + t.unread, 0);
+    if (inThreads > 0 && room !== page.current) {
+      const badge = make('span', 'badge thread-unread', `${inThreads} in threads`);
+      badge.setAttribute('aria-label', `${inThreads} unread in threads you follow`);
+      b.append(' ', badge);
+    }
     li.append(b);
     return li;
   }));
@@ -704,7 +717,10 @@ function renderRoomList() {
 /** The reader sees the newest messages: tell the node (and their other tabs). */
 function markSeen() {
   const room = page.current;
-  if (!room?.joined || document.hidden || !nearBottom()) return;
+  if (!room?.joined || document.hidden) return;
+  // The open thread's pane shows its newest messages: they are read.
+  if (page.thread?.room === room) page.thread.markRead();
+  if (!nearBottom()) return;
   const last = room.lastMessageId();
   if (last && (!room.read || compareIds(last, room.read) > 0)) room.markRead(last);
 }
@@ -857,6 +873,11 @@ function watch(room) {
   });
   // The divider stays where it was while the room is shown; the counts clear.
   room.on('read', renderRoomList);
+  // Followed threads' unread counts, on their roots' summaries and in the list.
+  room.on('threads', () => {
+    if (here()) for (const t of room.threads.values()) rerender(t.root);
+    renderRoomList();
+  });
   room.on('presence', ({ user, event, leaves }) => {
     if (!here()) return;
     if (event === 'leave') stopTyping(user);

@@ -179,7 +179,13 @@ function newestOf(a, b) {
  * the room's events; loadOlder() pages back as a room's does. The root's
  * `replies` and `last_reply` are on the root message, when the room holds it.
  * Events: message (a new one in the thread), messages (older ones loaded),
- * change (one of its messages changed).
+ * change (one of its messages changed), read (the user's follow, read
+ * position or unread count in it changed).
+ *
+ * Following: the user follows a thread they started, replied in or were
+ * mentioned in (`followed`); `read` is their position in it (synced over
+ * their sessions, as the room's) and `unread` the thread's messages after
+ * it. The room lists them (room.followedThreads()).
  */
 export class Thread extends Emitter {
   constructor(room, root) {
@@ -190,7 +196,47 @@ export class Thread extends Emitter {
     this.byId = new Map();
     this.more = true;      // until a page says the thread's first message was reached
     this.loadingOlder = null;
+    this.followed = false; // the user follows it (the node's `threads`, or what live messages showed)
+    this.read = null;      // the newest thread message the user read
+    this.unread = 0;
     for (const m of room.messages) if (m.thread === root) this._put(m);
+  }
+
+  /** Tells the node (and the user's other sessions) how far the user has
+   *  read this thread: its newest message by default. */
+  markRead(id = this.messages.at(-1)?.id) {
+    if (!this.followed || !id || (this.read && compareIds(id, this.read) <= 0)) return;
+    this.room.client._send({ type: 'thread_read', room: this.room.name, root: this.root, id });
+  }
+
+  /** A follow and position the node told (`threads` or `thread_read`). */
+  _position(read, unread) {
+    if (read === null) {
+      this.followed = false;
+      this.read = null;
+      this.unread = 0;
+    } else if (!this.read || compareIds(read, this.read) >= 0) {
+      this.followed = true;
+      this.read = read;
+      this.unread = unread;
+    }
+    this.emit('read', { read: this.read, unread: this.unread, followed: this.followed });
+  }
+
+  /** A live message of this thread: who follows now, and what is unread,
+   *  by the node's rules (its author, the root's author, those it mentions). */
+  _live(message, me) {
+    const root = this.room._find(this.root);
+    if (message.user === me) {
+      this.followed = true;
+      this.read = message.id;
+      this.unread = 0;
+    } else {
+      if (!this.followed && (root?.user === me || mentionsIn(message.text).includes(me))) this.followed = true;
+      if (this.followed && (!this.read || compareIds(message.id, this.read) > 0)) this.unread += 1;
+    }
+    this.emit('read', { read: this.read, unread: this.unread, followed: this.followed });
+    this.room.emit('threads', { threads: this.room.followedThreads() });
   }
 
   /** Posts a message in this thread (options as Room.send's). */
@@ -237,7 +283,8 @@ export class Thread extends Emitter {
  * Events: joined, message (a new message), change (a message edited,
  * deleted or reacted to), messages (older ones loaded), presence (someone
  * came or went, or a big room's batch of such changes, or more names
- * loaded), typing, read, error, left.
+ * loaded), typing, read, threads (the threads the user follows, or their
+ * unread counts, changed), error, left.
  *
  * In a big room `members` holds the names loaded so far (the first page,
  * then what loadMembers() adds), kept exact by the node's changes among
@@ -274,6 +321,18 @@ export class Room extends Emitter {
   thread(root) {
     if (!this.threads.has(root)) this.threads.set(root, new Thread(this, root));
     return this.threads.get(root);
+  }
+
+  /** The threads the user follows here, newest reply first. */
+  followedThreads() {
+    const last = (t) => this._find(t.root)?.last_reply ?? 0;
+    return [...this.threads.values()].filter((t) => t.followed).sort((a, b) => last(b) - last(a));
+  }
+
+  /** Asks the node which threads the user follows here, with their unread
+   *  counts (done on every join; again after a followed thread's delete). */
+  refreshThreads() {
+    if (this.joined) this.client._send({ type: 'threads', room: this.name });
   }
 
   /** Enters the room (now, or once connected); resumes after reconnects. */
@@ -408,6 +467,8 @@ export class Room extends Emitter {
     }
     const known = this._find(m.id);
     const message = live && !known ? Room.#fromWire(m, m.id, null) : this._object(m, mark);
+    // Follows first: the root's redraw, on its count, shows them.
+    if (message.thread && live && !known) this.thread(message.thread)._live(message, this.client.name);
     if (message.thread && !known) this._counted(message);
     let lo = 0, hi = this.messages.length;
     while (lo < hi) {
@@ -469,7 +530,10 @@ export class Room extends Emitter {
   _change(e) {
     this._seen(e.id);
     const m = this._find(e.target);
-    if (e.type === 'delete' && e.thread && !e.unchanged) this._uncounted(e, Boolean(m && !m.deleted));
+    if (e.type === 'delete' && e.thread && !e.unchanged) {
+      this._uncounted(e, Boolean(m && !m.deleted));
+      if (this.threads.get(e.thread)?.followed) this.refreshThreads(); // what is unread, the node knows
+    }
     if (!m || e.unchanged || m.deleted || compareIds(e.id, m.lastChange) <= 0) return;
     m.lastChange = e.id;
     if (e.type === 'edit') { m.text = e.text; m.edited = e.ts; }
@@ -801,6 +865,26 @@ export class ChatClient extends Emitter {
       case 'typing':
         if (room && ev.user !== this.name) room.emit('typing', { user: ev.user });
         break;
+      case 'threads':
+        if (!room) break;
+        {
+          const listed = new Map((ev.threads ?? []).map((t) => [t.root, t]));
+          for (const t of room.threads.values()) if (t.followed && !listed.has(t.root)) t._position(null, 0);
+          for (const [root, t] of listed) {
+            const thread = room.thread(root);
+            // A position the user has not read into yet is a follow with nothing read.
+            thread.followed = true;
+            if (t.read === null) { thread.read = null; thread.unread = t.unread ?? 0; thread.emit('read', { read: null, unread: thread.unread, followed: true }); }
+            else thread._position(t.read, t.unread ?? 0);
+          }
+          room.emit('threads', { threads: room.followedThreads() });
+        }
+        break;
+      case 'thread_read':
+        if (!room || typeof ev.root !== 'string') break;
+        room.thread(ev.root)._position(ev.id ?? null, ev.unread ?? 0);
+        room.emit('threads', { threads: room.followedThreads() });
+        break;
       case 'read':
         if (!room) break;
         if (!room.read || compareIds(ev.id, room.read) >= 0) { room.read = ev.id; room.unread = ev.unread; }
@@ -843,6 +927,7 @@ export class ChatClient extends Emitter {
     for (const m of ev.history ?? []) { room._put(m, false, mark); room._seen(m.id); }
     if ('read' in ev) { room.read = ev.read; room.unread = ev.unread ?? 0; }
     room.emit('joined', { members: [...room.members], read: room.read, unread: room.unread });
+    room.refreshThreads();
     // Writes not yet acknowledged go again, with the same cid: the node stores each once.
     for (const p of this.pending.values()) if (p.room === room.name) this._send(p.request);
     if (ev.dm) {

@@ -416,9 +416,12 @@ void handle_read(session_self self, request& req) {
     st.reply_error(error_code::not_joined, "not in this room", req.cid);
     return;
   }
+  std::optional<message_id> root;
+  if (req.type == request_type::thread_read)
+    root = req.thread;
   self
     ->request(st.bus, st.settings->bus_timeout, read_atom::value,
-              read_request{req.room, member->name, req.read})
+              read_request{req.room, member->name, req.read, root})
     .then(
       [self, cid = req.cid](const read_result& result) {
         // A position that moved reaches this session through the hub with
@@ -430,6 +433,24 @@ void handle_read(session_self self, request& req) {
       },
       [self, cid = req.cid](const caf::error&) {
         self->state.reply_error(error_code::unavailable, "the read position could not be stored", cid);
+      });
+}
+
+/// (1.2) The threads of a room the user follows.
+void handle_threads(session_self self, request& req) {
+  auto& st = self->state;
+  auto* member = st.in(req.room);
+  if (member == nullptr) {
+    st.reply_error(error_code::not_joined, "not in this room", req.cid);
+    return;
+  }
+  self->request(st.bus, st.settings->bus_timeout, threads_atom::value, threads_query{req.room, member->name})
+    .then(
+      [self, room = req.room](const followed_threads& threads) {
+        self->state.sink->send(make_frame(encode_threads(room, threads)));
+      },
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the threads you follow could not be read", cid);
       });
 }
 
@@ -654,7 +675,9 @@ void dispatch(session_self self, request& req) {
     case request_type::edit:
     case request_type::remove:
     case request_type::react: handle_store(self, req); break;
-    case request_type::read: handle_read(self, req); break;
+    case request_type::read:
+    case request_type::thread_read: handle_read(self, req); break;
+    case request_type::threads: handle_threads(self, req); break;
     case request_type::moderate: handle_moderate(self, req); break;
     case request_type::dm: handle_dm(self, req); break;
     case request_type::rooms: handle_rooms(self, req); break;

@@ -58,8 +58,10 @@ namespace bus_message {
 // -- messages and their changes
 /// Stores a message or a change once per (user, cid).
 using store = caf::replies_to<store_atom, store_request>::with<store_result>;
-/// Moves a user's read position forward.
+/// Moves a user's read position forward, in a room or (1.2) a thread.
 using read = caf::replies_to<read_atom, read_request>::with<read_result>;
+/// (1.2) The threads of a room a user follows.
+using threads = caf::replies_to<threads_atom, threads_query>::with<followed_threads>;
 /// A page of older messages.
 using history = caf::replies_to<history_atom, history_query>::with<message_page>;
 /// Relays a typing notice: (room, user, session).
@@ -121,7 +123,7 @@ using bus_actor =
                    bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
                    bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
                    bus_message::archiver, bus_message::archived, bus_message::quota,
-                   bus_message::preview_lookup, bus_message::preview_keep>;
+                   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -131,7 +133,7 @@ using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscrib
 using session_bus =
   caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
                    bus_message::admit, bus_message::moderate, bus_message::dm, bus_message::dms,
-                   bus_message::rooms, bus_message::quota>;
+                   bus_message::rooms, bus_message::quota, bus_message::threads>;
 
 /// What the previewer sends the bus: it asks the cache, and stores previews.
 using preview_bus =

@@ -67,6 +67,21 @@ struct link_preview {
   bool operator==(const link_preview&) const = default;
 };
 
+/// (1.2) A thread a user follows (they started it, replied in it or were
+/// mentioned in it), with their read position in it.
+struct followed_thread {
+  message_id root;
+  std::optional<message_id> read; ///< the newest thread message read; none yet
+  std::size_t unread = 0;         ///< thread messages after it, not deleted
+  std::size_t replies = 0;        ///< the thread's messages, not deleted
+  std::optional<std::int64_t> last_reply;
+};
+
+/// (1.2) The threads a user follows in a room, newest reply first.
+struct followed_threads {
+  std::vector<followed_thread> threads;
+};
+
 /// What a moderator does to a user in a room.
 enum class moderation_action { mute, unmute, kick, ban, unban };
 

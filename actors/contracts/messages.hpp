@@ -60,6 +60,7 @@ using quota_atom = caf::atom_constant<caf::atom("quota")>;
 using preview_atom = caf::atom_constant<caf::atom("preview")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using pvowned_atom = caf::atom_constant<caf::atom("pvowned")>;
+using threads_atom = caf::atom_constant<caf::atom("threads")>;
 using pvlookup_atom = caf::atom_constant<caf::atom("pvlookup")>;
 using pvkeep_atom = caf::atom_constant<caf::atom("pvkeep")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
@@ -308,11 +309,19 @@ struct store_result {
   std::optional<refusal> refused; ///< a change that was not stored
 };
 
-/// A session says how far its user has read in a room.
+/// A session says how far its user has read in a room, or (1.2) in one of
+/// its threads.
 struct read_request {
   std::string room;
   std::string user;
   message_id id;
+  std::optional<message_id> root; ///< a thread's read position: the thread's root
+};
+
+/// (1.2) Which threads of a room a user follows.
+struct threads_query {
+  std::string room;
+  std::string user;
 };
 
 /// The bus's answer to read_atom: the `read` event. When the position moved
@@ -355,6 +364,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::cached_preview)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<chatnode::link_preview>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::link_preview)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::threads_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::followed_threads)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::read_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::files_checked)

@@ -5,6 +5,7 @@
 #include "actors/people/moderation.hpp"
 #include "actors/contracts/messages.hpp"
 #include "actors/contracts/chat_stats.hpp"
+#include "actors/contracts/mentions.hpp"
 #include "actors/wire/protocol.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -154,8 +155,25 @@ room_snapshot snapshot(bus_self self, const recent_query& query) {
   return snapshot;
 }
 
+/// (1.2) Moves a follower's read position in a thread; when it moved, their
+/// sessions hear it. A thread they do not follow has none.
+read_result mark_thread_read(bus_self self, const read_request& req) {
+  auto it = self->state.rooms.find(req.room);
+  auto update =
+    it == self->state.rooms.end() ? std::nullopt : it->second.mark_thread_read(req.user, *req.root, req.id);
+  if (!update)
+    return {make_frame(encode_thread_read(req.room, *req.root, std::nullopt, 0)), false, std::nullopt};
+  auto frame =
+    make_frame(encode_thread_read(req.room, *req.root, update->position.id, update->position.unread));
+  if (update->moved)
+    publish(self, req.room, read_atom::value, req.room, read_notice{req.user, frame});
+  return {frame, update->moved, std::nullopt};
+}
+
 /// Moves a user's read position; when it moved, their sessions hear it.
 read_result mark_read(bus_self self, const read_request& req) {
+  if (req.root)
+    return mark_thread_read(self, req);
   auto it = self->state.rooms.find(req.room);
   auto update = it == self->state.rooms.end() ? std::nullopt : it->second.mark_read(req.user, req.id);
   if (!update)
@@ -302,6 +320,11 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     },
     [self](store_atom, const store_request& req) { return store(self, req); },
     [self](read_atom, const read_request& req) { return mark_read(self, req); },
+    [self](threads_atom, const threads_query& query) {
+      auto it = self->state.rooms.find(query.room);
+      return it == self->state.rooms.end() ? followed_threads{}
+                                           : it->second.threads_of(query.user, max_threads_listed);
+    },
     [self](admit_atom, const admit_request& req) { return admit(self, req); },
     [self](moderate_atom, const moderation_request& req) { return moderate(self, req); },
     [self](dm_atom, const dm_request& req) { return open_dm(self, req); },

@@ -1,5 +1,6 @@
 #include "actors/embedded_bus/history.hpp"
 
+#include "actors/contracts/mentions.hpp"
 #include "actors/contracts/upload_ticket.hpp"
 #include "actors/wire/protocol.hpp"
 
@@ -100,6 +101,8 @@ room_history::append_result room_history::append(const store_request& req, std::
   if (!key.empty())
     cids_[key] = id;
   stored_message stored{id, e.frame};
+  if (root)
+    follow_thread(*root, e);
   entries_.push_back(std::move(e));
   ++messages_;
   trim();
@@ -222,6 +225,14 @@ void room_history::count_reply(message_id root, entry& reply) {
   threads_[root].push_back(reply.id);
 }
 
+void room_history::follow_thread(message_id root, const entry& reply) {
+  follows_.follow(root, reply.message.user, reply.id);
+  if (auto it = find(root); it != entries_.end())
+    follows_.follow(root, it->message.user);
+  for (const auto& name : mentioned_names(reply.message.text, max_mentions_followed))
+    follows_.follow(root, name);
+}
+
 void room_history::uncount_reply(const entry& reply, message_change& change) {
   auto root = find(*reply.message.thread);
   if (root == entries_.end())
@@ -254,8 +265,10 @@ void room_history::drop_front() {
   if (!archived_ && front.state.preview)
     if (auto image = file_of_preview_image(front.state.preview->image); !image.empty())
       dropped_files_.push_back(std::move(image));
-  if (!front.change)
+  if (!front.change) {
     --messages_;
+    follows_.forget(front.id); // a root that leaves takes no more replies: nobody follows it
+  }
   if (front.message.thread) {
     // Thread messages leave in the order they came: this one is its thread's oldest.
     auto thread = threads_.find(*front.message.thread);
@@ -397,6 +410,52 @@ std::optional<room_history::read_update> room_history::mark_read(const std::stri
     it->second = id;
   }
   return read_update{{id, unread_after(id)}, true};
+}
+
+std::size_t room_history::thread_unread(message_id root, std::optional<message_id> read) const {
+  auto thread = threads_.find(root);
+  if (thread == threads_.end())
+    return 0;
+  std::size_t unread = 0;
+  for (auto it = thread->second.rbegin(); it != thread->second.rend() && (!read || *it > *read); ++it)
+    if (auto e = find(*it); e != entries_.end() && !e->state.deleted)
+      ++unread;
+  return unread;
+}
+
+std::optional<room_history::read_update> room_history::mark_thread_read(const std::string& user,
+                                                                        message_id root, message_id id) {
+  auto read = follows_.read_of(root, user);
+  auto thread = threads_.find(root);
+  if (!read || thread == threads_.end())
+    return std::nullopt;
+  id = std::min(id, thread->second.back());
+  bool moved = follows_.mark_read(root, user, id);
+  auto now = moved ? std::optional{id} : *read;
+  return read_update{{now, thread_unread(root, now)}, moved};
+}
+
+followed_threads room_history::threads_of(const std::string& user, std::size_t limit) const {
+  followed_threads out;
+  for (auto root : follows_.roots_of(user)) {
+    auto it = find(root);
+    if (it == entries_.end())
+      continue;
+    followed_thread t;
+    t.root = root;
+    t.read = follows_.read_of(root, user).value_or(std::nullopt);
+    t.unread = thread_unread(root, t.read);
+    t.replies = it->state.replies.value_or(0);
+    t.last_reply = it->state.last_reply;
+    out.threads.push_back(std::move(t));
+  }
+  std::stable_sort(out.threads.begin(), out.threads.end(),
+                   [](const followed_thread& a, const followed_thread& b) {
+                     return a.last_reply.value_or(0) > b.last_reply.value_or(0);
+                   });
+  if (out.threads.size() > limit)
+    out.threads.resize(limit);
+  return out;
 }
 
 } // namespace chatnode

@@ -8,6 +8,7 @@
 
 #include "actors/contracts/chat_types.hpp"
 #include "actors/contracts/messages.hpp"
+#include "actors/embedded_bus/thread_follows.hpp"
 
 #include <cstddef>
 #include <deque>
@@ -85,6 +86,13 @@ public:
   };
   std::optional<read_update> mark_read(const std::string& user, message_id id);
 
+  /// (1.2) Moves a follower's read position in `root`'s thread up to `id`
+  /// (never back, never past the thread's newest message). Nullopt when
+  /// the user does not follow the thread (or it has no message).
+  std::optional<read_update> mark_thread_read(const std::string& user, message_id root, message_id id);
+  /// (1.2) The threads a user follows here, newest reply first, at most `limit`.
+  followed_threads threads_of(const std::string& user, std::size_t limit) const;
+
   /// Up to `limit` entries (messages and changes) after `after`, as they
   /// were published, for the archive.
   entry_batch entries_after(message_id after, std::size_t limit) const;
@@ -142,6 +150,11 @@ private:
   void drop_front();
   const frame_ptr& current_frame(const entry& e) const;
   std::size_t unread_after(message_id id) const;
+  /// A thread's messages after `read` (all with none) that are not deleted.
+  std::size_t thread_unread(message_id root, std::optional<message_id> read) const;
+  /// A new thread message: its author (read up to it), its root's author
+  /// and those it mentions follow the thread.
+  void follow_thread(message_id root, const entry& reply);
   void trim();
   /// Whether messages older than those retained were stored (and archived).
   bool archived_older() const;
@@ -153,6 +166,7 @@ private:
   std::unordered_map<std::string, message_id> cids_; ///< user+cid -> id, for retained entries
   std::unordered_map<std::string, message_id> reads_;
   std::map<message_id, std::deque<message_id>> threads_; ///< root -> its retained thread messages
+  thread_follows follows_;                               ///< (1.2) who follows which thread
   message_id last_id_;
   bool archived_ = false;
   std::size_t hold_ = 0;

@@ -45,6 +45,8 @@ const lua_script archived{redis_scripts::archived};
 const lua_script history{redis_scripts::history};
 const lua_script thread{redis_scripts::thread};
 const lua_script read{redis_scripts::read};
+const lua_script thread_read{redis_scripts::thread_read};
+const lua_script threads{redis_scripts::threads};
 const lua_script admit{redis_scripts::admit};
 const lua_script moderate{redis_scripts::moderate};
 const lua_script directory{redis_scripts::directory};

@@ -9,6 +9,7 @@
 #include "actors/redis_bus/redis_bridge_presence.hpp"
 #include "actors/redis_bus/redis_entries.hpp"
 #include "actors/contracts/chat_stats.hpp"
+#include "actors/contracts/mentions.hpp"
 
 #include <algorithm>
 
@@ -165,7 +166,63 @@ caf::result<message_page> message_store::thread_page(const history_query& query)
     });
 }
 
+caf::result<read_result> message_store::mark_thread_read(const read_request& req) {
+  const auto& keys = core_.keys;
+  return calls_.answer<read_result>(
+    redis_call::run_script(
+      scripts::thread_read,
+      {keys.thread_prefix(req.room), keys.states(req.room), keys.channel(req.room), keys.watermark(req.room)},
+      {req.user, req.root->to_string(), req.id.to_string(), core_.publish_command(),
+       core_.replicated_flag()}),
+    [room = req.room, root = *req.root](const redis_reply& r) -> std::optional<read_result> {
+      if (!is_array(r, 1))
+        return std::nullopt;
+      if (r.elements[0].str == "none" || r.elements.size() < 3) // not followed: no position
+        return read_result{make_frame(encode_thread_read(room, root, std::nullopt, 0)), false, std::nullopt};
+      auto id = message_id::parse(r.elements[1].str);
+      auto unread = static_cast<std::size_t>(std::max<long long>(r.elements[2].integer, 0));
+      return read_result{make_frame(encode_thread_read(room, root, id, unread)), r.elements[0].str == "new",
+                         std::nullopt};
+    });
+}
+
+caf::result<followed_threads> message_store::threads(const threads_query& query) {
+  const auto& keys = core_.keys;
+  return calls_.answer<followed_threads>(
+    redis_call::run_script(
+      scripts::threads, {keys.thread_prefix(query.room), keys.states(query.room), keys.watermark(query.room)},
+      {query.user, core_.replicated_flag()}),
+    [](const redis_reply& r) -> std::optional<followed_threads> {
+      if (r.is_error())
+        return std::nullopt;
+      followed_threads out;
+      for (const auto& t : r.elements) {
+        if (t.elements.size() < 5)
+          continue;
+        auto root = message_id::parse(t.elements[0].str);
+        if (!root)
+          continue;
+        followed_thread f;
+        f.root = *root;
+        f.read = message_id::parse(t.elements[1].str);
+        f.unread = static_cast<std::size_t>(std::max<long long>(t.elements[2].integer, 0));
+        f.replies = static_cast<std::size_t>(std::max<long long>(t.elements[3].integer, 0));
+        if (!t.elements[4].str.empty())
+          f.last_reply = std::strtoll(t.elements[4].str.c_str(), nullptr, 10);
+        out.threads.push_back(std::move(f));
+      }
+      std::stable_sort(out.threads.begin(), out.threads.end(), [](const auto& a, const auto& b) {
+        return a.last_reply.value_or(0) > b.last_reply.value_or(0);
+      });
+      if (out.threads.size() > max_threads_listed)
+        out.threads.resize(max_threads_listed);
+      return out;
+    });
+}
+
 caf::result<read_result> message_store::mark_read(const read_request& req) {
+  if (req.root)
+    return mark_thread_read(req);
   const auto& keys = core_.keys;
   return calls_.answer<read_result>(
     redis_call::run_script(
@@ -201,6 +258,22 @@ void message_store::publish_replicated(const std::string& room, store_result res
                }));
 }
 
+namespace {
+
+/// The names a thread message mentions, one per line, for store.lua.
+std::string mentioned_lines(const std::string& text) {
+  std::string lines;
+  for (const auto& name : mentioned_names(text, max_mentions_followed)) {
+    if (name.find('\n') != std::string::npos)
+      continue;
+    lines += name;
+    lines += '\n';
+  }
+  return lines;
+}
+
+} // namespace
+
 caf::result<store_result> message_store::store(const store_request& req) {
   const auto& keys = core_.keys;
   const auto& settings = core_.settings;
@@ -235,7 +308,8 @@ caf::result<store_result> message_store::store(const store_request& req) {
      thread_fields().last_reply,
      req.change ? std::string{} : files_field(req.files),
      file_ids(req.files),
-     req.change == change_kind::preview ? preview_field(req.preview) : std::string{}},
+     req.change == change_kind::preview ? preview_field(req.preview) : std::string{},
+     req.thread && !req.change ? mentioned_lines(req.text) : std::string{}},
     settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),

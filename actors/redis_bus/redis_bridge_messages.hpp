@@ -43,7 +43,10 @@ public:
       [this](history_atom, const history_query& query) -> caf::result<message_page> {
         return history(query);
       },
-      [this](read_atom, const read_request& req) -> caf::result<read_result> { return mark_read(req); });
+      [this](read_atom, const read_request& req) -> caf::result<read_result> { return mark_read(req); },
+      [this](threads_atom, const threads_query& query) -> caf::result<followed_threads> {
+        return threads(query);
+      });
   }
 
 private:
@@ -56,6 +59,10 @@ private:
   /// A page of a thread (query.thread), from its list of messages.
   caf::result<message_page> thread_page(const history_query& query);
   caf::result<read_result> mark_read(const read_request& req);
+  /// (1.2) A follower's read position in a thread (req.root).
+  caf::result<read_result> mark_thread_read(const read_request& req);
+  /// (1.2) The threads of a room a user follows.
+  caf::result<followed_threads> threads(const threads_query& query);
   std::optional<room_snapshot> decode_snapshot(const std::string& room, const recent_query& query,
                                                const redis_reply& r) const;
 

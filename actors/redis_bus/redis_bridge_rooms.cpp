@@ -210,6 +210,9 @@ void room_links::on_published(const std::string& channel, std::string payload) {
     case 'r': // r<id> <unread>\n<user>
       on_read(r, *room, head, payload.substr(nl + 1));
       break;
+    case 'R': // R<root> <id> <unread>\n<user>: (1.2) a thread's read position
+      on_thread_read(r, *room, head, payload.substr(nl + 1));
+      break;
   }
 }
 
@@ -243,6 +246,22 @@ void room_links::on_read(room_link& r, const std::string& room, std::string_view
   core_.self->send(
     r.hub, read_atom::value, room,
     read_notice{std::move(user), make_frame(encode_read(room, *id, static_cast<std::size_t>(unread)))});
+}
+
+void room_links::on_thread_read(room_link& r, const std::string& room, std::string_view head,
+                                std::string user) {
+  auto first = head.find(' ');
+  auto second = first == std::string_view::npos ? first : head.find(' ', first + 1);
+  if (second == std::string_view::npos)
+    return;
+  auto root = message_id::parse(head.substr(0, first));
+  auto id = message_id::parse(head.substr(first + 1, second - first - 1));
+  if (!root || !id)
+    return;
+  auto unread = std::strtoull(std::string{head.substr(second + 1)}.c_str(), nullptr, 10);
+  core_.self->send(r.hub, read_atom::value, room,
+                   read_notice{std::move(user), make_frame(encode_thread_read(
+                                                  room, *root, *id, static_cast<std::size_t>(unread)))});
 }
 
 void room_links::deliver_new(const std::string& room, room_link& r, stored_message msg) {

@@ -126,6 +126,8 @@ private:
   void on_message(const std::string& room, room_link& r, char kind, std::string_view head, std::string frame);
   /// A read position from the channel: `head` is "<id> <unread>".
   void on_read(room_link& r, const std::string& room, std::string_view head, std::string user);
+  /// (1.2) A follower's read position in a thread moved: their sessions here hear it.
+  void on_thread_read(room_link& r, const std::string& room, std::string_view head, std::string user);
 
   bridge_core& core_;
   redis_calls& calls_;

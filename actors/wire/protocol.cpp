@@ -186,6 +186,10 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::thread;
   if (name == "upload")
     return request_type::upload;
+  if (name == "threads")
+    return request_type::threads;
+  if (name == "thread_read")
+    return request_type::thread_read;
   return std::nullopt;
 }
 
@@ -507,6 +511,14 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
       return read_history(doc, limits, req);
     }
     case request_type::upload: return read_upload(doc, req);
+    case request_type::thread_read: {
+      message_id root;
+      if (auto err = read_required_id(doc, "root", root, req.cid))
+        return err;
+      req.thread = root;
+      return read_required_id(doc, "id", req.read, req.cid);
+    }
+    case request_type::threads: break;
     case request_type::history: return read_history(doc, limits, req);
     case request_type::search: return read_search(doc, req);
     case request_type::members: return read_members(doc, req);
@@ -1021,6 +1033,44 @@ std::string encode_read(std::string_view room, message_id id, std::size_t unread
   out += ",\"unread\":";
   out += std::to_string(unread);
   out += '}';
+  return out;
+}
+
+std::string encode_thread_read(std::string_view room, message_id root, std::optional<message_id> id,
+                               std::size_t unread) {
+  auto out = start_event("thread_read");
+  append_field(out, "room", room);
+  append_field(out, "root", root.to_string());
+  if (id)
+    append_field(out, "id", id->to_string());
+  else
+    out += ",\"id\":null";
+  out += ",\"unread\":";
+  out += std::to_string(unread);
+  out += '}';
+  return out;
+}
+
+std::string encode_threads(std::string_view room, const followed_threads& followed) {
+  auto out = start_event("threads");
+  append_field(out, "room", room);
+  out += ",\"threads\":[";
+  bool first = true;
+  for (const auto& t : followed.threads) {
+    out += first ? "{" : ",{";
+    first = false;
+    out += "\"root\":";
+    append_escaped(out, t.root.to_string());
+    if (t.read)
+      append_field(out, "read", t.read->to_string());
+    else
+      out += ",\"read\":null";
+    out += ",\"unread\":" + std::to_string(t.unread);
+    out += ",\"replies\":" + std::to_string(t.replies);
+    out += ",\"last_reply\":" + (t.last_reply ? std::to_string(*t.last_reply) : std::string{"null"});
+    out += '}';
+  }
+  out += "]}";
   return out;
 }
 

@@ -53,9 +53,11 @@ enum class request_type {
   rooms,
   dms,
   search,
-  members, ///< (1.1) a page of a room's member names
-  thread,  ///< (1.2) a page of a thread's messages
-  upload   ///< (1.2) leave to upload a file
+  members,    ///< (1.1) a page of a room's member names
+  thread,     ///< (1.2) a page of a thread's messages
+  upload,     ///< (1.2) leave to upload a file
+  threads,    ///< (1.2) the threads of a room the user follows
+  thread_read ///< (1.2) the user's read position in a thread
 };
 
 /// A decoded, validated client request.
@@ -72,7 +74,7 @@ struct request {
   message_id target;                                  ///< edit, delete, react: the message changed
   std::string emoji;                                  ///< react
   bool on = true;                                     ///< react: added (false: taken back)
-  message_id read;                                    ///< read: the newest message read
+  message_id read;                                    ///< read, thread_read: the newest message read
   moderation_action action = moderation_action::kick; ///< moderate
   std::string user;                                   ///< moderate: whom; dm: the other user
   std::optional<std::int64_t> seconds;                ///< moderate: how long (mute, ban); none: until lifted
@@ -80,11 +82,11 @@ struct request {
   bool watch = false;                                 ///< rooms: room_update events from now on
   std::optional<std::string> after;                   ///< members: the page starts after this name
   std::optional<message_id> reply_to;                 ///< send: optional, the message it quotes
-  std::optional<message_id> thread;                   ///< send: optional, the thread's root; thread: the root
-  std::string file_name;                              ///< upload: the file's name (1 to 255 bytes)
-  std::uint64_t file_size = 0;                        ///< upload: its size in bytes
-  std::string mime;                                   ///< upload: its type, lower case, without parameters
-  std::vector<std::string> files;                     ///< send: ids of files uploaded to the room (1.2)
+  std::optional<message_id> thread; ///< send: optional, the thread's root; thread, thread_read: the root
+  std::string file_name;            ///< upload: the file's name (1 to 255 bytes)
+  std::uint64_t file_size = 0;      ///< upload: its size in bytes
+  std::string mime;                 ///< upload: its type, lower case, without parameters
+  std::vector<std::string> files;   ///< send: ids of files uploaded to the room (1.2)
 };
 
 /// Why a frame was refused.
@@ -145,6 +147,11 @@ struct thread_fragments {
 };
 const thread_fragments& thread_fields();
 std::string encode_read(std::string_view room, message_id id, std::size_t unread);
+/// (1.2) A user's read position in a thread; none: a thread they do not follow.
+std::string encode_thread_read(std::string_view room, message_id root, std::optional<message_id> id,
+                               std::size_t unread);
+/// (1.2) The threads of a room a user follows.
+std::string encode_threads(std::string_view room, const followed_threads& threads);
 std::string encode_moderation(const moderation_event& event);
 /// A page of the room directory; `next` is the cursor of the page after, if any.
 std::string encode_rooms(const std::vector<directory_entry>& rooms, std::optional<std::size_t> next);

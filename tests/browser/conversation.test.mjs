@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseInline, parseMessage } from '../../web/format.mjs';
 import { png } from '../system/files.mjs';
-import { Client, Node, waitFor } from '../system/lib.mjs';
+import { Client, Node, Redis, waitFor } from '../system/lib.mjs';
 import { launchChromium, pageHooks } from './lib.mjs';
 
 const screenshots = process.env.SCREENSHOT_DIR ?? os.tmpdir();
@@ -88,12 +88,12 @@ after(async () => {
   site?.close();
 });
 
-async function person(name, room, viewport = { width: 1000, height: 720 }) {
+async function person(name, room, viewport = { width: 1000, height: 720 }, on = node) {
   const context = await browser.newContext({ viewport });
   context.setDefaultTimeout(WAIT);
   await context.addInitScript(pageHooks);
   const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${node.port}/`);
+  await page.goto(`http://127.0.0.1:${on.port}/`);
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Room', { exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join' }).click();
@@ -256,6 +256,59 @@ test('threads: a side pane with its own composer, counts and the last replier on
   await ada.getByLabel('Reply in thread').press('Escape');
   assert.equal(await adaPane.isVisible(), false);
   assert.equal(await ada.evaluate(() => document.activeElement.id), 'message');
+});
+
+test('followed threads: the unread marker on the root, on two devices on two nodes, cleared by reading on either', async () => {
+  const redis = await new Redis().start();
+  const nodes = [];
+  try {
+    for (const name of ['u1', 'u2']) nodes.push(await new Node(name, redis.url).start());
+    const room = `follow-${process.pid}`;
+    const ada = await person('ada', room, undefined, nodes[0]);
+    const adaPhone = await person('ada', room, { width: 390, height: 760 }, nodes[1]); // her second device
+    const bob = await person('bob', room, undefined, nodes[1]);
+    const box = ada.getByLabel('Message', { exact: true });
+    await box.fill('Friday: where do we meet?');
+    await box.press('Enter');
+    const root = (p) => p.locator('#messages .msg').filter({ hasText: 'Friday: where do we meet?' });
+    await root(bob).click();
+    await root(bob).getByRole('button', { name: 'Reply in a thread' }).click();
+    const reply = async (text) => {
+      await bob.getByLabel('Reply in thread').fill(text);
+      await bob.getByLabel('Reply in thread').press('Enter');
+      await bob.locator('#thread-messages .msg').filter({ hasText: text }).waitFor();
+    };
+    await reply('At the station, at ten.');
+
+    // ada started the thread: she follows it, and both her devices mark the reply as new.
+    const marker = (p) => root(p).locator('.thread-link .thread-unread');
+    for (const p of [ada, adaPhone]) await marker(p).filter({ hasText: '1 new' }).waitFor();
+    await ada.screenshot({ path: path.join(screenshots, 'conversation-thread-unread.png') });
+    assert.equal(await marker(bob).count(), 0, 'his own reply is read');
+
+    // Reading it on the phone (another node) clears the marker on the desktop.
+    await root(adaPhone).locator('.thread-link').click();
+    await adaPhone.getByRole('complementary', { name: 'Thread' }).locator('#thread-messages .msg')
+      .filter({ hasText: 'At the station' }).waitFor();
+    await waitFor(async () => (await marker(ada).count()) === 0, 'the desktop\'s marker to clear', WAIT);
+
+    // The phone closes the thread; two more replies are new on both devices.
+    await adaPhone.getByLabel('Reply in thread').press('Escape');
+    await reply('I will bring the tickets.');
+    await reply('And an umbrella.');
+    for (const p of [ada, adaPhone]) await marker(p).filter({ hasText: '2 new' }).waitFor();
+    // The desktop reads them; with the thread open there, the next reply is read as it comes.
+    await root(ada).locator('.thread-link').click();
+    for (const p of [ada, adaPhone]) await waitFor(async () => (await marker(p).count()) === 0, 'the markers to clear', WAIT);
+    await reply('See you there.');
+    await ada.locator('#thread-messages .msg').filter({ hasText: 'See you there' }).waitFor();
+    await adaPhone.locator('#messages .msg .thread-link').filter({ hasText: /^4 replies/ }).waitFor();
+    await waitFor(async () => (await marker(adaPhone).count()) === 0, 'a reply read on the desktop as it came not to be new on the phone', WAIT);
+    for (const p of [ada, adaPhone, bob]) await p.context().close();
+  } finally {
+    for (const n of nodes) await n.stop().catch(() => {});
+    await redis.destroy();
+  }
 });
 
 test('link previews: a card under the message, its title a link to the page, its text text', async () => {

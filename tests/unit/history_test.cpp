@@ -1,4 +1,5 @@
 #include "actors/embedded_bus/history.hpp"
+#include "actors/contracts/mentions.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -149,6 +150,44 @@ BOOST_AUTO_TEST_CASE(replies_and_threads_are_stored_and_counted_on_the_root) {
   BOOST_TEST(!now_of(h, quoted).contains("replies"));
   // Thread messages are in the room's order like any other.
   BOOST_TEST(h.page(std::nullopt, 100).messages.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(mentions_are_found_as_clients_find_them) {
+  auto names = mentioned_names("@ann hi, (@bob) and @cy! mail a@b.c @ann @ @Zoë.", 10);
+  BOOST_TEST((names == std::vector<std::string>{"ann", "bob", "cy", "Zoë"}));
+  BOOST_TEST(mentioned_names("@a @b @c", 2).size() == 2u);
+  BOOST_TEST(mentioned_names("@" + std::string(33, 'x'), 10).empty());
+  BOOST_TEST(mentioned_names("@" + std::string(32, 'x'), 10).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(threads_are_followed_with_a_read_position_each) {
+  room_history h{6};
+  auto root = h.append("r", "ann", "root", "", 100).message.id;
+  auto b1 = h.append(reply("hi @cy", root, std::nullopt, "bob"), 110).message.id;
+  auto followers = [&](const std::string& user) { return h.threads_of(user, 100).threads; };
+  BOOST_REQUIRE(followers("ann").size() == 1u);
+  BOOST_TEST(!followers("ann")[0].read);
+  BOOST_TEST(followers("ann")[0].unread == 1u);
+  BOOST_TEST(*followers("bob")[0].read == b1); // his own reply is read
+  BOOST_TEST(followers("cy").size() == 1u);
+  BOOST_TEST(followers("dan").empty());
+  BOOST_TEST(!h.mark_thread_read("dan", root, b1));
+
+  auto c1 = h.append(reply("ok", root, std::nullopt, "cy"), 120).message.id;
+  auto moved = h.mark_thread_read("ann", root, message_id{999, 0}); // past the thread: its newest
+  BOOST_REQUIRE(moved);
+  BOOST_TEST(moved->moved);
+  BOOST_TEST(*moved->position.id == c1);
+  BOOST_TEST(!h.mark_thread_read("ann", root, b1)->moved); // never back
+  h.append(deletion(c1, "cy"), 121);
+  BOOST_TEST(followers("bob")[0].unread == 0u); // a deleted reply is not unread
+  BOOST_TEST(followers("bob")[0].replies == 1u);
+
+  // The root leaves the retained history: nobody follows its thread.
+  for (int i = 0; i < 6; ++i)
+    h.append("r", "x", "more", "", 200 + i);
+  BOOST_TEST(followers("ann").empty());
+  BOOST_TEST(!h.mark_thread_read("ann", root, b1));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_or_deleted_targets_are_not_found) {

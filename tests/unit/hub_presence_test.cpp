@@ -43,6 +43,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](dms_atom, const std::string&) { return conversation_list{}; },
     [](disconnect_atom, const std::string&) {},
     [](history_atom, const history_query&) { return message_page{}; },
+    [](threads_atom, const threads_query&) { return followed_threads{}; },
     [](typing_atom, const std::string&, const std::string&, const std::string&) {},
     [](subscribe_atom, const std::string&, const hub_actor&) {},
     [](unsubscribe_atom, const std::string&, const hub_actor&) {},

@@ -83,6 +83,35 @@ BOOST_AUTO_TEST_CASE(decodes_every_request_type) {
   decode_ok(R"({"type":"typing","room":"r","extra":{"x":[1,2]}})");
 }
 
+BOOST_AUTO_TEST_CASE(thread_follows_are_asked_and_answered) {
+  auto threads = decode_ok(R"({"type":"threads","room":"r"})");
+  BOOST_TEST((threads.type == request_type::threads));
+  auto read = decode_ok(R"({"type":"thread_read","room":"r","root":"5-1","id":"9-0"})");
+  BOOST_TEST((read.type == request_type::thread_read));
+  BOOST_REQUIRE(read.thread);
+  BOOST_TEST(read.thread->to_string() == "5-1");
+  BOOST_TEST(read.read.to_string() == "9-0");
+  expect_error(R"({"type":"thread_read","room":"r","id":"9-0"})", error_code::bad_request);
+  expect_error(R"({"type":"thread_read","room":"r","root":"x","id":"9-0"})", error_code::bad_request);
+  expect_error(R"({"type":"thread_read","room":"r","root":"5-1","id":9})", error_code::bad_request);
+  expect_error(R"({"type":"threads"})", error_code::bad_request);
+
+  auto unfollowed = json::parse(encode_thread_read("r", message_id{5, 1}, std::nullopt, 0));
+  BOOST_TEST(unfollowed["id"].is_null());
+  BOOST_TEST(unfollowed["root"] == "5-1");
+  followed_threads list;
+  list.threads.push_back({message_id{5, 1}, std::nullopt, 2, 3, 70});
+  list.threads.push_back({message_id{6, 0}, message_id{8, 0}, 0, 1, std::nullopt});
+  auto answer = json::parse(encode_threads("r", list));
+  BOOST_TEST(answer["type"] == "threads");
+  BOOST_TEST(answer["threads"].size() == 2u);
+  BOOST_TEST(answer["threads"][0]["read"].is_null());
+  BOOST_TEST(answer["threads"][0]["unread"] == 2);
+  BOOST_TEST(answer["threads"][0]["last_reply"] == 70);
+  BOOST_TEST(answer["threads"][1]["read"] == "8-0");
+  BOOST_TEST(answer["threads"][1]["last_reply"].is_null());
+}
+
 BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_json_object) {
   for (auto frame :
        {"", "nonsense", "[]", "[{\"type\":\"join\"}]", "\"join\"", "42", "null", "{", "{\"type\":\"join\",}"})

@@ -37,7 +37,8 @@
 --       '1' for a moderator, '1' with an archive, hold, reply_to ('' for
 --       none), thread ('' for none), and the thread's fields: open, close,
 --       replies, last_reply; the files field ('' for none) and the file ids,
---       space-separated; a preview's field (JSON)
+--       space-separated; a preview's field (JSON); the names a thread
+--       message mentions, one per line
 -- Returns {'new', id, frame, previous, {files field, ...}},
 -- {'dup', id, {field, value, ...}, previous, unshown ('1': past the
 -- watermark, so nobody was shown it yet)}, {'refused', code, reason} or,
@@ -220,6 +221,18 @@ if root then
   root_state.h, root_state.l = (root_state.h or 0) + 1, tostring(ms)
   redis.call('HSET', KEYS[5], root, cjson.encode(root_state))
   redis.call('RPUSH', KEYS[9] .. root, id)
+  -- Who follows the thread now: the author, read up to this reply, the
+  -- root's author and the names mentioned.
+  local followers = followers_key(KEYS[9], root)
+  local function follow(name)
+    redis.call('HSETNX', followers, name, '')
+    redis.call('SADD', followed_key(KEYS[9], name), root)
+  end
+  follow(user)
+  redis.call('HSET', followers, user, id)
+  local root_entry = redis.call('XRANGE', KEYS[1], root, root)[1]
+  if root_entry then follow(entry_fields(root_entry).u) end
+  for name in string.gmatch(ARGV[26] or '', '[^\n]+') do follow(name) end
   thread_part = ARGV[19] .. root .. ARGV[20]
 elseif thread_state then
   redis.call('HSET', KEYS[5], target_fields.h, cjson.encode(thread_state))
@@ -251,6 +264,7 @@ if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slac
         if ok then drop_preview_image(preview) end
       end
       if not f.k and f.h then redis.call('LPOP', KEYS[9] .. f.h) end
+      if not f.k and not f.h then forget_followers(KEYS[9], e[1]) end
       len = len - 1
     end
     from, count = '(' .. batch[#batch][1], 64

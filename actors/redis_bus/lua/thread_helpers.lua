@@ -7,6 +7,14 @@
 -- the list <thread prefix><root>: stored with the message, popped as it
 -- leaves the stream (thread messages leave in the order they came).
 --
+-- Follows (1.2): who follows a root's thread, with how far each has read it,
+-- in the hash <thread prefix><root>> (user -> id of the newest thread
+-- message read, '' for none yet); the roots a user follows in the room, in
+-- the set <thread prefix>@<user>. A thread message's author (read up to it),
+-- its root's author and up to 10 names it mentions follow the thread. The
+-- hash goes when its root leaves the stream (a root that left takes no more
+-- replies), and the root leaves each follower's set with it.
+--
 -- These helpers, put before each script that needs them.
 
 -- A message still in the stream and not deleted: its fields and state, or
@@ -46,4 +54,34 @@ local function newest_reply(list, states, except)
     end
   end
   return nil
+end
+
+-- The hash of a root's followers, and the set of a user's roots.
+local function followers_key(prefix, root) return prefix .. root .. '>' end
+local function followed_key(prefix, user) return prefix .. '@' .. user end
+
+-- A root left the stream: nobody follows its thread any more.
+local function forget_followers(prefix, root)
+  local followers = followers_key(prefix, root)
+  for _, name in ipairs(redis.call('HKEYS', followers)) do
+    redis.call('SREM', followed_key(prefix, name), root)
+  end
+  redis.call('DEL', followers)
+end
+
+-- A thread's messages after `read` ('' for all) up to the readable `upper`
+-- that are not deleted, and its newest message readers may see.
+local function thread_unread(list, states, read, upper)
+  local ids = redis.call('LRANGE', list, 0, -1)
+  local unread, newest = 0, nil
+  for i = #ids, 1, -1 do
+    local id = ids[i]
+    if upper == '+' or not id_after(id, upper) then
+      newest = newest or id
+      if read ~= '' and not id_after(id, read) then break end
+      local raw = redis.call('HGET', states, id)
+      if not (raw and cjson.decode(raw).d) then unread = unread + 1 end
+    end
+  end
+  return unread, newest
 end
