@@ -1,5 +1,5 @@
 // Replies and threads (PROTOCOL.md, 1.2) across nodes on a real redis-server,
-// with the archive in a real PostgreSQL: what a connected client, a joiner on
+// and again on a Redis Cluster, with the archive in a real PostgreSQL: what a connected client, a joiner on
 // each node, a client resumed with `since` (all three through the client
 // library, web/chatnode.mjs) and a reader of `history` and `thread` pages
 // only make of the same activity must agree; root counts are right at once
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ChatClient, compareIds } from '../../web/chatnode.mjs';
-import { Client, Node, Postgres, Redis, waitFor } from './lib.mjs';
+import { Client, Node, Postgres, Redis, RedisCluster, waitFor } from './lib.mjs';
 
 const fast = { CHATNODE_REDIS_TIMEOUT_SECONDS: '1', CHATNODE_REDIS_PRESENCE_TTL_SECONDS: '2' };
 
@@ -70,14 +70,20 @@ function differences(a, b) {
   return out;
 }
 
-describe('replies and threads over one Redis, three nodes and an archive', () => {
+/** One Redis, or a Redis Cluster of three masters: the same cases on each. */
+const buses = {
+  'one Redis': { start: () => new Redis().start(), env: {} },
+  'a Redis Cluster': { start: () => new RedisCluster({ masters: 3, replicas: 0 }).start(), env: { CHATNODE_REDIS_MODE: 'cluster' } },
+};
+
+for (const [busName, bus] of Object.entries(buses)) describe(`replies and threads over ${busName}, three nodes and an archive`, () => {
   let pg, redis;
   const nodes = [];
   const libraryClients = [];
   before(async () => {
     pg = await new Postgres().start();
-    redis = await new Redis().start();
-    const env = { ...fast, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50' };
+    redis = await bus.start();
+    const env = { ...fast, ...bus.env, CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_HISTORY_RETENTION: '50' };
     for (const name of ['t1', 't2', 't3']) nodes.push(await new Node(name, redis.url, env).start());
     await waitFor(async () => (await Promise.all(nodes.map((n) => n.ready()))).every(Boolean), 'nodes ready', 20000);
   });
