@@ -18,6 +18,7 @@ set(rules
   "the edge reaches actors through their contracts only@node/edge@^(actors/|node/links/)@^actors/(contracts|wire)/"
   "outbound fetching stands alone@node/fetch@^(actors/|node/edge/|node/links/)@^actors/contracts/result\\.hpp$"
   "the file store stands alone@node/files@^(actors/|node/edge/|node/links/|node/fetch/)@-"
+  "web push's cryptography stands alone@node/push@^(actors/|node/edge/|node/links/|node/fetch/|node/files/)@-"
 )
 
 set(found "")
