@@ -397,14 +397,18 @@ test('Chromium', async (t) => {
     assert.equal(r, 'joined');
   });
   await check(t, 'chromium', 'over_limit', async () => {
-    // Chromium writes all of a message before it reads: the node must read
-    // past its refusal, or the reset under the write shows here as 1006.
+    // The node must read past its refusal, or the reset under Chromium's
+    // write shows here as 1006. Chromium answers a close at once and drops
+    // the part of the message it has not written yet (the node sees its close
+    // mid-message); when that part had not left the page, the page reports
+    // wasClean false (a race inside Chromium, about 1 in 20 at 1 MiB). The
+    // code is what tells the page why, and it must be ours every time.
     for (const size of [LIMIT + 1, 1 << 20]) {
       const r = await inPage(async (ws, expect, closed, until, text) => {
         ws.send(text);
         return closed();
       }, padded('chromium-large', size));
-      assert.deepEqual(r, { code: 1009, wasClean: true }, `${size} bytes`);
+      assert.equal(r.code, 1009, `${size} bytes: ${JSON.stringify(r)}`);
     }
   });
   await notApplicable(t, 'chromium', 'invalid_utf8', 'a page\'s strings are always sent as valid UTF-8');
