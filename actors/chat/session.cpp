@@ -233,6 +233,23 @@ void handle_dms(session_self self, const request& req) {
           });
 }
 
+/// (1.2) The deployment's VAPID public key, which a browser's subscription
+/// is bound to.
+void handle_push_key(session_self self, const request& req) {
+  auto& st = self->state;
+  if (!st.settings->push) {
+    st.reply_error(error_code::unavailable, "push notifications are off on this node", req.cid);
+    return;
+  }
+  if (auto key = st.settings->push->get()) {
+    st.reply(encode_push_key(key->public_key, req.cid));
+    return;
+  }
+  auto problem = st.settings->push->problem();
+  st.reply_error(error_code::unavailable,
+                 problem ? *problem : "the push key is not known yet: try again shortly", req.cid);
+}
+
 /// Opens the direct conversation with another user and joins it.
 void handle_dm(session_self self, request& req) {
   auto& st = self->state;
@@ -682,6 +699,7 @@ void dispatch(session_self self, request& req) {
     case request_type::dm: handle_dm(self, req); break;
     case request_type::rooms: handle_rooms(self, req); break;
     case request_type::dms: handle_dms(self, req); break;
+    case request_type::push_key: handle_push_key(self, req); break;
     case request_type::history:
     case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;

@@ -9,6 +9,7 @@
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/file_catalog.hpp"
+#include "actors/contracts/push_identity.hpp"
 #include "actors/contracts/upload_secret.hpp"
 
 #include <caf/actor_system.hpp>
@@ -47,6 +48,8 @@ struct session_settings {
   upload_policy uploads;
   /// (1.2) Previews the first link of messages sent here; none: previews are off.
   previewer_actor previewer;
+  /// (1.2) The deployment's VAPID key for Web Push; none: push is off.
+  std::shared_ptr<const push_identity> push;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

@@ -29,6 +29,7 @@ void heartbeat(bridge_state& st) {
   st.presence.heartbeat();
   st.rooms.catch_up_all();
   st.files.fetch_secret();
+  st.push.fetch_key();
 }
 
 void on_link(bridge_state& st, redis_link link, bool up, const std::string& reason) {

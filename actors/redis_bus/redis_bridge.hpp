@@ -10,6 +10,7 @@
 #include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/interfaces.hpp"
 #include "actors/contracts/upload_secret.hpp"
+#include "actors/contracts/push_identity.hpp"
 #include "actors/redis_bus/redis_port.hpp"
 
 #include <caf/actor_system.hpp>
@@ -41,6 +42,9 @@ struct redis_bridge_settings {
   /// secret, read from Redis (the first node's) and set here.
   std::shared_ptr<const file_catalog> files;
   std::shared_ptr<upload_secret> ticket_secret;
+  /// (1.2) Web Push: the deployment's VAPID key, read from Redis (the first
+  /// node's) and set here; none: push is off.
+  std::shared_ptr<push_identity> push_key;
 };
 
 /// Spawns the bridge over two connections: one for commands, one that only

@@ -13,6 +13,7 @@
 #include "actors/redis_bus/redis_bridge_people.hpp"
 #include "actors/redis_bus/redis_bridge_presence.hpp"
 #include "actors/redis_bus/redis_bridge_previews.hpp"
+#include "actors/redis_bus/redis_bridge_push.hpp"
 #include "actors/redis_bus/redis_bridge_rooms.hpp"
 
 namespace chatnode::bridge {
@@ -31,6 +32,7 @@ struct bridge_state {
   room_links rooms{core, calls, messages, archive, presence}; ///< subscriptions, delivery, catch-up
   people_service people{core, calls, messages, archive};      ///< the notice hub
   preview_cache previews{core, calls};                        ///< links fetched within the hour
+  push_keeper push{core, calls};                              ///< the VAPID key
 
   static inline const char* name = "redis_bridge";
 };

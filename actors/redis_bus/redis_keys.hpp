@@ -39,6 +39,8 @@ public:
   std::string file_claims(const std::string& room) const { return of(room, "files"); }
   /// (1.2) The secret that seals upload tickets, the same for every node.
   std::string upload_secret() const { return prefix_ + "{files}:secret"; }
+  /// (1.2) The deployment's VAPID private key (PEM), the first node's.
+  std::string push_key() const { return prefix_ + "{push}:vapid"; }
   /// (1.2) Bytes a user announced for upload on a day (days since the epoch).
   std::string upload_quota(const std::string& user, long long day) const {
     return prefix_ + "{quota:" + user + "}:" + std::to_string(day);

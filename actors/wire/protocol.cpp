@@ -190,6 +190,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::threads;
   if (name == "thread_read")
     return request_type::thread_read;
+  if (name == "push_key")
+    return request_type::push_key;
   return std::nullopt;
 }
 
@@ -535,6 +537,7 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     case request_type::moderate: return read_moderate(doc, req);
     case request_type::dm:
     case request_type::dms:
+    case request_type::push_key:
     case request_type::rooms: // no room: read_roomless
     case request_type::leave:
     case request_type::typing: break;
@@ -559,7 +562,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
       err.cid = cid;
     return err;
   };
-  if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms) {
+  if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms ||
+      req.type == request_type::push_key) {
     if (auto err = read_roomless(doc, limits, req))
       return refused(*err);
     return req;
@@ -1047,6 +1051,15 @@ std::string encode_thread_read(std::string_view room, message_id root, std::opti
     out += ",\"id\":null";
   out += ",\"unread\":";
   out += std::to_string(unread);
+  out += '}';
+  return out;
+}
+
+std::string encode_push_key(std::string_view key, std::string_view cid) {
+  auto out = start_event("push_key");
+  append_field(out, "key", key);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
   out += '}';
   return out;
 }

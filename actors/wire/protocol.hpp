@@ -53,11 +53,12 @@ enum class request_type {
   rooms,
   dms,
   search,
-  members,    ///< (1.1) a page of a room's member names
-  thread,     ///< (1.2) a page of a thread's messages
-  upload,     ///< (1.2) leave to upload a file
-  threads,    ///< (1.2) the threads of a room the user follows
-  thread_read ///< (1.2) the user's read position in a thread
+  members,     ///< (1.1) a page of a room's member names
+  thread,      ///< (1.2) a page of a thread's messages
+  upload,      ///< (1.2) leave to upload a file
+  threads,     ///< (1.2) the threads of a room the user follows
+  thread_read, ///< (1.2) the user's read position in a thread
+  push_key     ///< (1.2) the deployment's VAPID public key, for Web Push
 };
 
 /// A decoded, validated client request.
@@ -150,6 +151,9 @@ std::string encode_read(std::string_view room, message_id id, std::size_t unread
 /// (1.2) A user's read position in a thread; none: a thread they do not follow.
 std::string encode_thread_read(std::string_view room, message_id root, std::optional<message_id> id,
                                std::size_t unread);
+/// (1.2) `push_key`: the deployment's VAPID public key (base64url), with
+/// the request's cid when it had one.
+std::string encode_push_key(std::string_view key, std::string_view cid);
 /// (1.2) The threads of a room a user follows.
 std::string encode_threads(std::string_view room, const followed_threads& threads);
 std::string encode_moderation(const moderation_event& event);

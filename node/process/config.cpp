@@ -287,6 +287,16 @@ std::string check_files_store(std::string_view v) {
   return {};
 }
 
+std::string check_push_key_file(std::string_view v) {
+  return v.empty() ? "expected a file's path (relative: to the working directory)" : std::string{};
+}
+
+std::string check_vapid_private_key(std::string_view v) {
+  if (v.empty() || v.starts_with("-----BEGIN "))
+    return {};
+  return "expected \"\" or a P-256 private key in PEM (-----BEGIN PRIVATE KEY----- ...)";
+}
+
 std::string check_s3_endpoint(std::string_view v) {
   if (v.empty() || parse_s3_endpoint(v))
     return {};
@@ -354,6 +364,9 @@ const std::vector<setting>& all_settings() {
     boolean("previews", "enabled", &node_config::previews_enabled),
     string_list("previews", "allow_private", &node_config::previews_allow_private),
     boolean("previews", "in_unlisted_rooms", &node_config::previews_in_unlisted_rooms),
+    boolean("push", "enabled", &node_config::push_enabled),
+    text("push", "key_file", &node_config::push_key_file, check_push_key_file),
+    text("push", "vapid_private_key", &node_config::push_vapid_private_key, check_vapid_private_key),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

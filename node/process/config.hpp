@@ -81,6 +81,10 @@ struct node_config {
   bool previews_enabled = true;
   std::vector<std::string> previews_allow_private; ///< networks (CIDR) the fetcher may reach although private
   bool previews_in_unlisted_rooms = false; ///< unlisted rooms and direct conversations get previews too
+  // [push]
+  bool push_enabled = true;
+  std::string push_key_file = "data/push/vapid.pem"; ///< a node alone keeps its VAPID key here
+  std::string push_vapid_private_key; ///< the operator's own VAPID key (PEM); empty: the deployment's own
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -12,6 +12,7 @@
 #include "actors/chat/session.hpp"
 #include "actors/previews/previewer.hpp"
 #include "node/process/preview_fetcher.hpp"
+#include "node/process/push_key.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
 #include "node/files/directory_file_store.hpp"
@@ -80,14 +81,17 @@ struct running_bus {
 };
 
 /// Files on the bus: the store's catalog, and the ticket secret every node shares.
-struct bus_files {
+/// What the node shares with its bus: the file store's catalog and the
+/// ticket secret, and (1.2) the push identity, which a Redis bus completes.
+struct bus_shares {
   std::shared_ptr<const file_catalog> catalog; ///< none: the node takes no files
   std::shared_ptr<upload_secret> secret;
+  std::shared_ptr<push_identity> push; ///< none: push is off
 };
 
 std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_context& ioc,
                                            const node_config& config, const std::string& node_name,
-                                           const stats_ptr& stats, const bus_files& files) {
+                                           const stats_ptr& stats, const bus_shares& files) {
   redis_connection::timing timing;
   timing.connect_timeout = to_ms(config.redis_timeout_seconds);
   timing.ping_timeout = to_ms(config.redis_timeout_seconds);
@@ -108,6 +112,7 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
     settings.files = files.catalog;
     settings.ticket_secret = files.secret;
   }
+  settings.push_key = files.push;
   auto bridge_handle = std::make_shared<bus_actor>();
 
   if (settings.sharded) {
@@ -292,7 +297,7 @@ running_archive start_archive(caf::actor_system& system, net::io_context& ioc, c
 /// The bus: Redis when configured, else the embedded one.
 std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context& ioc,
                                      const node_config& config, const std::string& node_name,
-                                     const stats_ptr& stats, const bus_files& files) {
+                                     const stats_ptr& stats, const bus_shares& files) {
   if (!config.redis_url.empty())
     return start_redis_bus(system, ioc, config, node_name, stats, files);
   if (files.secret)
@@ -486,6 +491,13 @@ int run_server(const node_config& config) {
   auto file_store = config.files_enabled ? make_file_store(config, store_problem) : nullptr;
   if (!store_problem.empty())
     return startup_error(store_problem);
+  // (1.2) Web Push: the deployment's VAPID key.
+  auto push_key = push_identity_of(config);
+  if (!ok(push_key))
+    return startup_error(error_of(push_key));
+  auto push = std::get<0>(push_key);
+  if (auto problem = push ? push->problem() : nullptr)
+    log::warn("push_unavailable", {{"reason", *problem}});
   upload_settings uploads{file_store.get(), {}, nullptr, &ctx.stats.files};
   // Files: the store is a directory every node shares; the bus sets the
   // ticket secret (this process's own on the embedded bus, so a restart
@@ -505,7 +517,8 @@ int run_server(const node_config& config) {
 
   // The bus (Redis when configured, else the embedded one), the hub, and
   // how a connection gets its session.
-  auto started = start_bus(system, ioc, config, node_name, ctx.chat, bus_files{catalog, ticket_secret});
+  auto started =
+    start_bus(system, ioc, config, node_name, ctx.chat, bus_shares{catalog, ticket_secret, push});
   if (!started)
     return 2;
   auto bus = started->bus;
@@ -538,6 +551,7 @@ int run_server(const node_config& config) {
   configure_edge(ctx, config, node_name, where.web_root);
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
+  settings_for_sessions.push = push;
   // (1.2) Link previews: fetched on the first I/O thread, never on an actor's.
   previewer_actor previewer;
   if (config.previews_enabled) {

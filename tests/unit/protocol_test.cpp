@@ -83,6 +83,19 @@ BOOST_AUTO_TEST_CASE(decodes_every_request_type) {
   decode_ok(R"({"type":"typing","room":"r","extra":{"x":[1,2]}})");
 }
 
+BOOST_AUTO_TEST_CASE(the_push_key_is_asked_without_a_room_and_answered_with_the_cid) {
+  auto asked = decode_ok(R"({"type":"push_key","cid":"k1"})");
+  BOOST_TEST((asked.type == request_type::push_key));
+  BOOST_TEST(asked.cid == "k1");
+  BOOST_TEST(asked.room.empty());
+  BOOST_TEST((decode_ok(R"({"type":"push_key","room":"ignored"})").type == request_type::push_key));
+  auto answer = json::parse(encode_push_key("BAbc-_", "k1"));
+  BOOST_TEST(answer["type"] == "push_key");
+  BOOST_TEST(answer["key"] == "BAbc-_");
+  BOOST_TEST(answer["cid"] == "k1");
+  BOOST_TEST(!json::parse(encode_push_key("BAbc-_", "")).contains("cid"));
+}
+
 BOOST_AUTO_TEST_CASE(thread_follows_are_asked_and_answered) {
   auto threads = decode_ok(R"({"type":"threads","room":"r"})");
   BOOST_TEST((threads.type == request_type::threads));
