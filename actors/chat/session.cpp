@@ -208,10 +208,10 @@ void handle_rooms(session_self self, request& req) {
 
 /// Direct conversations need to know who the user is: a join secret, and a
 /// token this connection has shown. False (answered) when not.
-bool knows_identity(session_self self, const request& req) {
+bool knows_identity(session_self self, const request& req, const char* what = "direct messages") {
   auto& st = self->state;
   if (st.settings->auth_secret.empty()) {
-    st.reply_error(error_code::forbidden, "direct messages need join tokens", req.cid);
+    st.reply_error(error_code::forbidden, std::string{what} + " need join tokens", req.cid);
     return false;
   }
   if (st.identity.empty()) {
@@ -248,6 +248,65 @@ void handle_push_key(session_self self, const request& req) {
   auto problem = st.settings->push->problem();
   st.reply_error(error_code::unavailable,
                  problem ? *problem : "the push key is not known yet: try again shortly", req.cid);
+}
+
+/// (1.2) A user's push subscriptions and levels: theirs only, so a user
+/// known by a token.
+bool may_push(session_self self, const request& req) {
+  auto& st = self->state;
+  if (!st.settings->push) {
+    st.reply_error(error_code::unavailable, "push notifications are off on this node", req.cid);
+    return false;
+  }
+  return knows_identity(self, req, "push notifications");
+}
+
+/// (1.2) Keeps or forgets a browser's push subscription for the user.
+void handle_push_subscription(session_self self, request& req) {
+  auto& st = self->state;
+  if (!may_push(self, req))
+    return;
+  bool subscribing = req.type == request_type::push_subscribe;
+  if (subscribing && req.endpoint.starts_with("http://") && !st.settings->push_allow_http_endpoints) {
+    st.reply_error(error_code::bad_request, "endpoint must be https", req.cid);
+    return;
+  }
+  auto done = [self, subscribing, endpoint = req.endpoint, cid = req.cid](bool kept) {
+    auto& st = self->state;
+    if (subscribing && !kept)
+      st.reply_error(error_code::forbidden,
+                     "at most " + std::to_string(max_push_subscriptions) +
+                       " push subscriptions per user: unsubscribe one first",
+                     cid);
+    else
+      st.reply(
+        encode_push_subscription(subscribing ? "push_subscribed" : "push_unsubscribed", endpoint, cid));
+  };
+  auto failed = [self, cid = req.cid](const caf::error&) {
+    self->state.reply_error(error_code::unavailable, "the push subscription could not be kept", cid);
+  };
+  if (subscribing)
+    self
+      ->request(st.bus, st.settings->bus_timeout, pushsub_atom::value,
+                push_subscription{st.identity, req.endpoint, req.p256dh, req.push_secret})
+      .then(done, failed);
+  else
+    self->request(st.bus, st.settings->bus_timeout, pushunsub_atom::value, st.identity, req.endpoint)
+      .then(done, failed);
+}
+
+/// (1.2) The user's level in a room; their sessions on every node are told.
+void handle_notify(session_self self, request& req) {
+  auto& st = self->state;
+  if (!may_push(self, req))
+    return;
+  self
+    ->request(st.bus, st.settings->bus_timeout, notify_atom::value,
+              notify_setting{st.identity, req.room, req.level})
+    .then([](bool) {},
+          [self, cid = req.cid](const caf::error&) {
+            self->state.reply_error(error_code::unavailable, "the level could not be kept", cid);
+          });
 }
 
 /// Opens the direct conversation with another user and joins it.
@@ -700,6 +759,9 @@ void dispatch(session_self self, request& req) {
     case request_type::rooms: handle_rooms(self, req); break;
     case request_type::dms: handle_dms(self, req); break;
     case request_type::push_key: handle_push_key(self, req); break;
+    case request_type::push_subscribe:
+    case request_type::push_unsubscribe: handle_push_subscription(self, req); break;
+    case request_type::notify: handle_notify(self, req); break;
     case request_type::history:
     case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;

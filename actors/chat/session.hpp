@@ -50,6 +50,9 @@ struct session_settings {
   previewer_actor previewer;
   /// (1.2) The deployment's VAPID key for Web Push; none: push is off.
   std::shared_ptr<const push_identity> push;
+  /// (1.2) Subscriptions whose push service is plain http are taken (tests
+  /// of a local push service); else only https.
+  bool push_allow_http_endpoints = false;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

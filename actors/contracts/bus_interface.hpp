@@ -52,6 +52,9 @@ struct bus_settings {
   std::size_t retention = 1000; ///< messages kept per room (with the changes after the oldest)
   /// (1.2) Where the files messages share are; a deleted message's are removed.
   std::shared_ptr<const file_catalog> files{};
+  /// (1.2) Where the embedded bus keeps push subscriptions and levels
+  /// across restarts; empty: in memory only (the Redis bridge keeps them in Redis).
+  std::string push_file{};
 };
 
 namespace bus_message {
@@ -113,6 +116,15 @@ using quota = caf::replies_to<quota_atom, std::string, std::uint64_t, std::uint6
 using preview_lookup = caf::replies_to<pvlookup_atom, std::string>::with<cached_preview>;
 /// What a fetch of a link found, kept an hour: (url, preview or none).
 using preview_keep = caf::reacts_to<pvkeep_atom, std::string, std::optional<link_preview>>;
+
+// -- push notifications (1.2)
+/// Keeps a user's push subscription (the same endpoint again: its keys
+/// replaced); false, nothing kept, when the user has the most already.
+using push_subscribe = caf::replies_to<pushsub_atom, push_subscription>::with<bool>;
+/// Forgets one: (user, endpoint); whether it was kept.
+using push_unsubscribe = caf::replies_to<pushunsub_atom, std::string, std::string>::with<bool>;
+/// Keeps a user's level in a room and tells their sessions on every node.
+using notify = caf::replies_to<notify_atom, notify_setting>::with<bool>;
 } // namespace bus_message
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
@@ -123,7 +135,8 @@ using bus_actor =
                    bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
                    bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
                    bus_message::archiver, bus_message::archived, bus_message::quota,
-                   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads>;
+                   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads,
+                   bus_message::push_subscribe, bus_message::push_unsubscribe, bus_message::notify>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -133,7 +146,8 @@ using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscrib
 using session_bus =
   caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
                    bus_message::admit, bus_message::moderate, bus_message::dm, bus_message::dms,
-                   bus_message::rooms, bus_message::quota, bus_message::threads>;
+                   bus_message::rooms, bus_message::quota, bus_message::threads, bus_message::push_subscribe,
+                   bus_message::push_unsubscribe, bus_message::notify>;
 
 /// What the previewer sends the bus: it asks the cache, and stores previews.
 using preview_bus =

@@ -64,6 +64,9 @@ using threads_atom = caf::atom_constant<caf::atom("threads")>;
 using pvlookup_atom = caf::atom_constant<caf::atom("pvlookup")>;
 using pvkeep_atom = caf::atom_constant<caf::atom("pvkeep")>;
 using files_atom = caf::atom_constant<caf::atom("files")>;
+using pushsub_atom = caf::atom_constant<caf::atom("pushsub")>;
+using pushunsub_atom = caf::atom_constant<caf::atom("pushunsub")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -346,8 +349,29 @@ struct files_checked {
   bool unavailable = false; ///< the store could not be asked
 };
 
+/// (1.2) A browser's push subscription for a user, as the browser gave it.
+struct push_subscription {
+  std::string user;
+  std::string endpoint; ///< the push service's URL for this browser
+  std::string p256dh;   ///< the browser's P-256 key, base64url
+  std::string auth;     ///< the browser's 16-byte secret, base64url
+};
+
+/// (1.2) A user's notification level in a room.
+struct notify_setting {
+  std::string user;
+  std::string room;
+  std::string level; ///< all, mentions or none
+};
+
+/// (1.2) At most this many push subscriptions per user (browsers and
+/// devices); another endpoint past it is refused.
+inline constexpr std::size_t max_push_subscriptions = 10;
+
 } // namespace chatnode
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_subscription)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::notify_setting)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::room_snapshot)

@@ -2,6 +2,7 @@
 
 #include "actors/embedded_bus/history.hpp"
 #include "actors/embedded_bus/link_cache.hpp"
+#include "actors/embedded_bus/push_registry.hpp"
 #include "actors/people/moderation.hpp"
 #include "actors/contracts/messages.hpp"
 #include "actors/contracts/chat_stats.hpp"
@@ -46,6 +47,7 @@ struct embedded_bus_state {
   archive_actor archive;
   std::size_t hold = 0; ///< entries per room held for the archive at most
   link_cache previews;  ///< (1.2) links fetched within the hour
+  push_registry push;   ///< (1.2) push subscriptions and levels, per user
 
   room_history& room(const std::string& name) {
     auto [it, added] = rooms.try_emplace(name, settings.retention);
@@ -305,6 +307,8 @@ void note_member(bus_self self, const std::string& room, const std::string& name
 bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stats_ptr stats) {
   self->state.settings = settings;
   self->state.stats = std::move(stats);
+  if (!settings.push_file.empty())
+    self->state.push = push_registry{settings.push_file};
   self->set_error_handler([](caf::error&) {}); // an error message must not stop the bus
   return {
     [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
@@ -369,6 +373,15 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](pvlookup_atom, const std::string& url) { return self->state.previews.look_up(url); },
     [self](pvkeep_atom, const std::string& url, std::optional<link_preview>& found) {
       self->state.previews.keep(url, std::move(found));
+    },
+    [self](pushsub_atom, const push_subscription& s) { return self->state.push.subscribe(s); },
+    [self](pushunsub_atom, const std::string& user, const std::string& endpoint) {
+      return self->state.push.unsubscribe(user, endpoint);
+    },
+    [self](notify_atom, const notify_setting& n) {
+      self->state.push.set_level(n);
+      tell_everywhere(self, user_notice{n.user, make_frame(encode_notify(n.room, n.level)), false});
+      return true;
     },
     [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
       self->state.archive = archive;

@@ -1,6 +1,9 @@
 #include "actors/redis_bus/redis_bridge_push.hpp"
 
 #include "actors/contracts/push_identity.hpp"
+#include "actors/wire/protocol.hpp"
+
+#include <utility>
 
 namespace chatnode::bridge {
 
@@ -18,6 +21,44 @@ void push_keeper::fetch_key() {
                                         ") is not a P-256 private key in PEM: replace or delete it");
                 }
               });
+}
+
+caf::result<bool> push_keeper::subscribe(const push_subscription& s) {
+  return calls_.answer_then<bool>(
+    redis_call::run_script(scripts::push_subscribe, {core_.keys.push_subscriptions(s.user)},
+                           {s.endpoint, s.p256dh + " " + s.auth, std::to_string(max_push_subscriptions)}),
+    [](redis_reply r, caf::typed_response_promise<bool> promise) {
+      if (r.type != redis_reply::kind::integer)
+        promise.deliver(redis_failure(r.str));
+      else
+        promise.deliver(r.integer == 1);
+    });
+}
+
+caf::result<bool> push_keeper::unsubscribe(const std::string& user, const std::string& endpoint) {
+  return calls_.answer_then<bool>(
+    redis_call::command({"HDEL", core_.keys.push_subscriptions(user), endpoint}),
+    [](redis_reply r, caf::typed_response_promise<bool> promise) {
+      if (r.type != redis_reply::kind::integer)
+        promise.deliver(redis_failure(r.str));
+      else
+        promise.deliver(r.integer == 1);
+    });
+}
+
+caf::result<bool> push_keeper::set_level(const notify_setting& n) {
+  return calls_.answer_then<bool>(
+    redis_call::command({"HSET", core_.keys.notify_levels(n.user), n.room, n.level}),
+    [this, n](redis_reply r, caf::typed_response_promise<bool> promise) {
+      if (r.type != redis_reply::kind::integer) {
+        promise.deliver(redis_failure(r.str));
+        return;
+      }
+      // To the user's sessions on every node, this one's through the channel too.
+      calls_.send_and_forget({core_.publish_command(), core_.keys.people_channel(),
+                              "n" + n.user + "\n" + encode_notify(n.room, n.level)});
+      promise.deliver(true);
+    });
 }
 
 } // namespace chatnode::bridge

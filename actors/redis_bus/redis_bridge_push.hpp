@@ -1,8 +1,12 @@
 #pragma once
 // (1.2) The Redis bridge's side of Web Push: the deployment's VAPID key, the
-// first node's, kept in Redis for every node.
+// first node's, kept in Redis for every node; users' push subscriptions and
+// notification levels, kept per user (a hash each, on the user's own slot).
 
 #include "actors/redis_bus/redis_bridge_calls.hpp"
+
+#include <string>
+#include <tuple>
 
 namespace chatnode::bridge {
 
@@ -18,7 +22,21 @@ public:
   /// they would with any new key).
   void fetch_key();
 
+  auto handlers() {
+    return std::make_tuple(
+      [this](pushsub_atom, const push_subscription& s) -> caf::result<bool> { return subscribe(s); },
+      [this](pushunsub_atom, const std::string& user, const std::string& endpoint) -> caf::result<bool> {
+        return unsubscribe(user, endpoint);
+      },
+      [this](notify_atom, const notify_setting& n) -> caf::result<bool> { return set_level(n); });
+  }
+
 private:
+  caf::result<bool> subscribe(const push_subscription& s);
+  caf::result<bool> unsubscribe(const std::string& user, const std::string& endpoint);
+  /// Keeps the level, then tells the user's sessions on every node.
+  caf::result<bool> set_level(const notify_setting& n);
+
   bridge_core& core_;
   redis_calls& calls_;
 };

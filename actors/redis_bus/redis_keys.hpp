@@ -41,6 +41,12 @@ public:
   std::string upload_secret() const { return prefix_ + "{files}:secret"; }
   /// (1.2) The deployment's VAPID private key (PEM), the first node's.
   std::string push_key() const { return prefix_ + "{push}:vapid"; }
+  /// (1.2) A user's push subscriptions: endpoint -> "p256dh auth".
+  std::string push_subscriptions(const std::string& user) const {
+    return prefix_ + "{push:" + user + "}:subs";
+  }
+  /// (1.2) A user's notification levels: room -> level.
+  std::string notify_levels(const std::string& user) const { return prefix_ + "{push:" + user + "}:levels"; }
   /// (1.2) Bytes a user announced for upload on a day (days since the epoch).
   std::string upload_quota(const std::string& user, long long day) const {
     return prefix_ + "{quota:" + user + "}:" + std::to_string(day);

@@ -192,6 +192,12 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::thread_read;
   if (name == "push_key")
     return request_type::push_key;
+  if (name == "push_subscribe")
+    return request_type::push_subscribe;
+  if (name == "push_unsubscribe")
+    return request_type::push_unsubscribe;
+  if (name == "notify")
+    return request_type::notify;
   return std::nullopt;
 }
 
@@ -485,7 +491,62 @@ std::optional<decode_error> read_envelope(const json& doc, std::string& cid_text
 
 /// The fields of a request that names no room: the node names a direct
 /// conversation's room, `dms` lists the user's, `rooms` the directory.
+constexpr std::size_t max_endpoint_bytes = 2048;
+
+/// (1.2) A push service's URL: http(s), a host, at most 2,048 bytes of
+/// printable ASCII. Whether plain http is allowed is the node's to say.
+std::optional<decode_error> read_endpoint(const json& doc, request& req) {
+  std::optional<std::string> endpoint;
+  if (!read_string(doc, "endpoint", endpoint) || !endpoint)
+    return fail(error_code::bad_request, "endpoint is missing or not a string", req.cid);
+  auto& e = *endpoint;
+  auto scheme = e.starts_with("https://") ? 8u : e.starts_with("http://") ? 7u : 0u;
+  if (scheme == 0 || e.size() > max_endpoint_bytes || e.size() == scheme || e[scheme] == '/' ||
+      !std::all_of(e.begin(), e.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
+    return fail(error_code::bad_request, "endpoint must be an http(s) URL of at most 2048 bytes", req.cid);
+  req.endpoint = std::move(e);
+  return std::nullopt;
+}
+
+/// A key of a push subscription: base64url of exactly `bytes` bytes,
+/// padding allowed and dropped.
+std::optional<std::string> push_key_field(const json& keys, const char* key, std::size_t bytes) {
+  std::optional<std::string> text;
+  if (!read_string(keys, key, text) || !text)
+    return std::nullopt;
+  while (!text->empty() && text->back() == '=')
+    text->pop_back();
+  auto base64url = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  };
+  if (text->size() != (bytes * 8 + 5) / 6 || !std::all_of(text->begin(), text->end(), base64url))
+    return std::nullopt;
+  return text;
+}
+
+std::optional<decode_error> read_push_subscription(const json& doc, request& req) {
+  if (auto err = read_endpoint(doc, req))
+    return err;
+  auto keys = doc.find("keys");
+  if (keys == doc.end() || !keys->is_object())
+    return fail(error_code::bad_request, "keys must be an object with p256dh and auth", req.cid);
+  auto p256dh = push_key_field(*keys, "p256dh", 65);
+  if (!p256dh || !p256dh->starts_with('B')) // 0x04: an uncompressed point
+    return fail(error_code::bad_request, "keys.p256dh must be a P-256 public key (65 bytes, base64url)",
+                req.cid);
+  auto secret = push_key_field(*keys, "auth", 16);
+  if (!secret)
+    return fail(error_code::bad_request, "keys.auth must be 16 bytes, base64url", req.cid);
+  req.p256dh = std::move(*p256dh);
+  req.push_secret = std::move(*secret);
+  return std::nullopt;
+}
+
 std::optional<decode_error> read_roomless(const json& doc, const protocol_limits& limits, request& req) {
+  if (req.type == request_type::push_subscribe)
+    return read_push_subscription(doc, req);
+  if (req.type == request_type::push_unsubscribe)
+    return read_endpoint(doc, req);
   if (req.type == request_type::dm)
     return read_name(doc, "user", req.user);
   if (req.type == request_type::rooms)
@@ -536,8 +597,18 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     case request_type::read: return read_required_id(doc, "id", req.read, {});
     case request_type::moderate: return read_moderate(doc, req);
     case request_type::dm:
+    case request_type::notify: {
+      std::optional<std::string> level;
+      if (!read_string(doc, "level", level) || !level ||
+          (*level != "all" && *level != "mentions" && *level != "none"))
+        return fail(error_code::bad_request, "level must be all, mentions or none", req.cid);
+      req.level = std::move(*level);
+      break;
+    }
     case request_type::dms:
     case request_type::push_key:
+    case request_type::push_subscribe:
+    case request_type::push_unsubscribe:
     case request_type::rooms: // no room: read_roomless
     case request_type::leave:
     case request_type::typing: break;
@@ -563,7 +634,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
     return err;
   };
   if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms ||
-      req.type == request_type::push_key) {
+      req.type == request_type::push_key || req.type == request_type::push_subscribe ||
+      req.type == request_type::push_unsubscribe) {
     if (auto err = read_roomless(doc, limits, req))
       return refused(*err);
     return req;
@@ -1051,6 +1123,23 @@ std::string encode_thread_read(std::string_view room, message_id root, std::opti
     out += ",\"id\":null";
   out += ",\"unread\":";
   out += std::to_string(unread);
+  out += '}';
+  return out;
+}
+
+std::string encode_push_subscription(std::string_view type, std::string_view endpoint, std::string_view cid) {
+  auto out = start_event(type);
+  append_field(out, "endpoint", endpoint);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+std::string encode_notify(std::string_view room, std::string_view level) {
+  auto out = start_event("notify");
+  append_field(out, "room", room);
+  append_field(out, "level", level);
   out += '}';
   return out;
 }

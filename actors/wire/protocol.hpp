@@ -53,12 +53,15 @@ enum class request_type {
   rooms,
   dms,
   search,
-  members,     ///< (1.1) a page of a room's member names
-  thread,      ///< (1.2) a page of a thread's messages
-  upload,      ///< (1.2) leave to upload a file
-  threads,     ///< (1.2) the threads of a room the user follows
-  thread_read, ///< (1.2) the user's read position in a thread
-  push_key     ///< (1.2) the deployment's VAPID public key, for Web Push
+  members,          ///< (1.1) a page of a room's member names
+  thread,           ///< (1.2) a page of a thread's messages
+  upload,           ///< (1.2) leave to upload a file
+  threads,          ///< (1.2) the threads of a room the user follows
+  thread_read,      ///< (1.2) the user's read position in a thread
+  push_key,         ///< (1.2) the deployment's VAPID public key, for Web Push
+  push_subscribe,   ///< (1.2) a browser's push subscription to keep for the user
+  push_unsubscribe, ///< (1.2) one to forget
+  notify            ///< (1.2) the user's notification level in a room
 };
 
 /// A decoded, validated client request.
@@ -88,6 +91,10 @@ struct request {
   std::uint64_t file_size = 0;      ///< upload: its size in bytes
   std::string mime;                 ///< upload: its type, lower case, without parameters
   std::vector<std::string> files;   ///< send: ids of files uploaded to the room (1.2)
+  std::string endpoint;             ///< push_subscribe, push_unsubscribe: the push service's URL (1.2)
+  std::string p256dh;               ///< push_subscribe: the browser's key (base64url, no padding)
+  std::string push_secret;          ///< push_subscribe: the browser's `auth` secret (base64url, no padding)
+  std::string level;                ///< notify: all, mentions or none
 };
 
 /// Why a frame was refused.
@@ -151,6 +158,11 @@ std::string encode_read(std::string_view room, message_id id, std::size_t unread
 /// (1.2) A user's read position in a thread; none: a thread they do not follow.
 std::string encode_thread_read(std::string_view room, message_id root, std::optional<message_id> id,
                                std::size_t unread);
+/// (1.2) `push_subscribed` or `push_unsubscribed` (as `type` says): the
+/// endpoint, with the request's cid when it had one.
+std::string encode_push_subscription(std::string_view type, std::string_view endpoint, std::string_view cid);
+/// (1.2) `notify`: the user's level in a room, to each of their sessions.
+std::string encode_notify(std::string_view room, std::string_view level);
 /// (1.2) `push_key`: the deployment's VAPID public key (base64url), with
 /// the request's cid when it had one.
 std::string encode_push_key(std::string_view key, std::string_view cid);

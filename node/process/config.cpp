@@ -367,6 +367,7 @@ const std::vector<setting>& all_settings() {
     boolean("push", "enabled", &node_config::push_enabled),
     text("push", "key_file", &node_config::push_key_file, check_push_key_file),
     text("push", "vapid_private_key", &node_config::push_vapid_private_key, check_vapid_private_key),
+    boolean("push", "allow_http_endpoints", &node_config::push_allow_http_endpoints),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

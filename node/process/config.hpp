@@ -84,7 +84,8 @@ struct node_config {
   // [push]
   bool push_enabled = true;
   std::string push_key_file = "data/push/vapid.pem"; ///< a node alone keeps its VAPID key here
-  std::string push_vapid_private_key; ///< the operator's own VAPID key (PEM); empty: the deployment's own
+  std::string push_vapid_private_key;     ///< the operator's own VAPID key (PEM); empty: the deployment's own
+  bool push_allow_http_endpoints = false; ///< subscriptions to plain http push services (tests) are taken
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -302,11 +302,11 @@ std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context&
     return start_redis_bus(system, ioc, config, node_name, stats, files);
   if (files.secret)
     files.secret->set(random_bytes(32)); // one process: its own
-  return running_bus{
-    spawn_embedded_bus(system, bus_settings{static_cast<std::size_t>(config.retention), files.catalog},
-                       stats),
-    {},
-    {}};
+  bus_settings settings{static_cast<std::size_t>(config.retention), files.catalog};
+  // (1.2) Push subscriptions beside the node's VAPID key, so both outlive it.
+  if (files.push)
+    settings.push_file = (fs::path{config.push_key_file}.parent_path() / "subscriptions.json").string();
+  return running_bus{spawn_embedded_bus(system, std::move(settings), stats), {}, {}};
 }
 
 /// Removes uploads never sent after a day, then every hour; started on the
@@ -552,6 +552,7 @@ int run_server(const node_config& config) {
   auto settings_for_sessions = session_settings_of(config, node_name);
   settings_for_sessions.archive = archive;
   settings_for_sessions.push = push;
+  settings_for_sessions.push_allow_http_endpoints = config.push_allow_http_endpoints;
   // (1.2) Link previews: fetched on the first I/O thread, never on an actor's.
   previewer_actor previewer;
   if (config.previews_enabled) {

@@ -54,6 +54,9 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](quota_atom, const std::string&, std::uint64_t, std::uint64_t) { return true; },
     [](pvlookup_atom, const std::string&) { return cached_preview{}; },
     [](pvkeep_atom, const std::string&, const std::optional<link_preview>&) {},
+    [](pushsub_atom, const push_subscription&) { return false; },
+    [](pushunsub_atom, const std::string&, const std::string&) { return false; },
+    [](notify_atom, const notify_setting&) { return false; },
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;

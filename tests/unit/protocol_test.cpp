@@ -96,6 +96,47 @@ BOOST_AUTO_TEST_CASE(the_push_key_is_asked_without_a_room_and_answered_with_the_
   BOOST_TEST(!json::parse(encode_push_key("BAbc-_", "")).contains("cid"));
 }
 
+BOOST_AUTO_TEST_CASE(push_subscriptions_and_levels_are_read_strictly) {
+  // As PushSubscription.toJSON() gives them: a 65-byte point and a 16-byte
+  // secret, base64url (padding taken and dropped).
+  const std::string p256dh = "B" + std::string(86, 'A');
+  const std::string auth = std::string(22, 'x');
+  auto sub = decode_ok(
+    R"({"type":"push_subscribe","endpoint":"https://fcm.googleapis.com/fcm/send/abc","keys":{"p256dh":")" +
+    p256dh + R"(","auth":")" + auth + R"(=="},"cid":"s1"})");
+  BOOST_TEST((sub.type == request_type::push_subscribe));
+  BOOST_TEST(sub.endpoint == "https://fcm.googleapis.com/fcm/send/abc");
+  BOOST_TEST(sub.p256dh == p256dh);
+  BOOST_TEST(sub.push_secret == auth);
+  auto keys = [&](const std::string& k, const std::string& a) {
+    return R"({"type":"push_subscribe","endpoint":"https://p.example/x","keys":{"p256dh":")" + k +
+           R"(","auth":")" + a + R"("}})";
+  };
+  expect_error(keys("A" + std::string(86, 'A'), auth), error_code::bad_request); // not an uncompressed point
+  expect_error(keys(p256dh + "A", auth), error_code::bad_request);
+  expect_error(keys(p256dh, std::string(21, 'x')), error_code::bad_request);
+  expect_error(keys(p256dh, std::string(21, 'x') + "+"), error_code::bad_request); // base64, not base64url
+  expect_error(R"({"type":"push_subscribe","endpoint":"https://p.example/x"})", error_code::bad_request);
+  for (const char* endpoint : {"", "https://", "https:///x", "mailto:a@b", "https://p.example/a b"})
+    expect_error(std::string{R"({"type":"push_subscribe","endpoint":")"} + endpoint +
+                   R"(","keys":{"p256dh":")" + p256dh + R"(","auth":")" + auth + R"("}})",
+                 error_code::bad_request);
+  auto unsub = decode_ok(R"({"type":"push_unsubscribe","endpoint":"http://127.0.0.1:9/x"})");
+  BOOST_TEST((unsub.type == request_type::push_unsubscribe));
+  BOOST_TEST(unsub.endpoint == "http://127.0.0.1:9/x");
+  auto notify = decode_ok(R"({"type":"notify","room":"lobby","level":"mentions"})");
+  BOOST_TEST((notify.type == request_type::notify));
+  BOOST_TEST(notify.level == "mentions");
+  expect_error(R"({"type":"notify","room":"lobby","level":"ALL"})", error_code::bad_request);
+  expect_error(R"({"type":"notify","level":"all"})", error_code::bad_request);
+
+  auto told = json::parse(encode_notify("lobby", "none"));
+  BOOST_TEST(told == json::parse(R"({"type":"notify","room":"lobby","level":"none"})"));
+  auto kept = json::parse(encode_push_subscription("push_subscribed", "https://p.example/x", "s1"));
+  BOOST_TEST(kept ==
+             json::parse(R"({"type":"push_subscribed","endpoint":"https://p.example/x","cid":"s1"})"));
+}
+
 BOOST_AUTO_TEST_CASE(thread_follows_are_asked_and_answered) {
   auto threads = decode_ok(R"({"type":"threads","room":"r"})");
   BOOST_TEST((threads.type == request_type::threads));

@@ -1,0 +1,120 @@
+#include "actors/embedded_bus/push_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <system_error>
+
+namespace chatnode {
+
+using json = nlohmann::json;
+
+push_registry::push_registry(std::filesystem::path file)
+  : file_(std::move(file)) {
+  if (file_.empty())
+    return;
+  std::ifstream in{file_};
+  if (!in)
+    return;
+  auto doc = json::parse(in, nullptr, false);
+  if (!doc.is_object())
+    return;
+  // What does not have the shape written here is skipped, not trusted.
+  if (auto subs = doc.find("subscriptions"); subs != doc.end() && subs->is_object())
+    for (const auto& [user, list] : subs->items()) {
+      if (!list.is_array())
+        continue;
+      for (const auto& s : list)
+        if (s.is_object() && s.value("endpoint", json{}).is_string() &&
+            s.value("p256dh", json{}).is_string() && s.value("auth", json{}).is_string() &&
+            subscriptions_[user].size() < max_push_subscriptions)
+          subscriptions_[user].push_back({user, s["endpoint"], s["p256dh"], s["auth"]});
+    }
+  if (auto levels = doc.find("levels"); levels != doc.end() && levels->is_object())
+    for (const auto& [user, rooms] : levels->items()) {
+      if (!rooms.is_object())
+        continue;
+      for (const auto& [room, level] : rooms.items())
+        if (level.is_string())
+          levels_[user][room] = level.get<std::string>();
+    }
+}
+
+bool push_registry::subscribe(const push_subscription& s) {
+  auto& list = subscriptions_[s.user];
+  auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.endpoint == s.endpoint; });
+  if (it != list.end()) {
+    *it = s;
+  } else {
+    if (list.size() >= max_push_subscriptions)
+      return false;
+    list.push_back(s);
+  }
+  save();
+  return true;
+}
+
+bool push_registry::unsubscribe(const std::string& user, const std::string& endpoint) {
+  auto found = subscriptions_.find(user);
+  if (found == subscriptions_.end())
+    return false;
+  auto& list = found->second;
+  auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.endpoint == endpoint; });
+  if (it == list.end())
+    return false;
+  list.erase(it);
+  if (list.empty())
+    subscriptions_.erase(found);
+  save();
+  return true;
+}
+
+void push_registry::set_level(const notify_setting& n) {
+  levels_[n.user][n.room] = n.level;
+  save();
+}
+
+const std::vector<push_subscription>& push_registry::subscriptions(const std::string& user) const {
+  static const std::vector<push_subscription> none;
+  auto it = subscriptions_.find(user);
+  return it == subscriptions_.end() ? none : it->second;
+}
+
+std::string push_registry::level(const std::string& user, const std::string& room) const {
+  auto it = levels_.find(user);
+  if (it == levels_.end())
+    return {};
+  auto room_level = it->second.find(room);
+  return room_level == it->second.end() ? std::string{} : room_level->second;
+}
+
+void push_registry::save() const {
+  if (file_.empty())
+    return;
+  json doc{{"subscriptions", json::object()}, {"levels", json::object()}};
+  for (const auto& [user, list] : subscriptions_) {
+    auto& out = doc["subscriptions"][user] = json::array();
+    for (const auto& s : list)
+      out.push_back({{"endpoint", s.endpoint}, {"p256dh", s.p256dh}, {"auth", s.auth}});
+  }
+  for (const auto& [user, rooms] : levels_)
+    for (const auto& [room, level] : rooms)
+      doc["levels"][user][room] = level;
+  std::error_code ec;
+  std::filesystem::create_directories(file_.parent_path(), ec);
+  auto aside = file_;
+  aside += ".new";
+  {
+    std::ofstream out{aside, std::ios::trunc};
+    out << doc.dump();
+    if (!out)
+      return; // kept in memory; written with the next change
+  }
+  // It holds each browser's secret: for the node's user alone.
+  std::filesystem::permissions(aside,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  std::filesystem::rename(aside, file_, ec);
+}
+
+} // namespace chatnode

@@ -1,0 +1,42 @@
+#pragma once
+// (1.2) The embedded bus's push subscriptions and notification levels, per
+// user. Kept in a file (when given one) so that they survive restarts, as
+// Redis keeps them for a deployment of many nodes: a browser subscribes once
+// and is not asked again when the node restarts.
+
+#include "actors/contracts/messages.hpp"
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace chatnode {
+
+class push_registry {
+public:
+  /// Reads what `file` holds (nothing when it is missing or unreadable);
+  /// without a file, everything is kept in memory only.
+  explicit push_registry(std::filesystem::path file = {});
+
+  /// False, nothing kept, when the user has the most subscriptions already
+  /// and this endpoint is not one of them.
+  bool subscribe(const push_subscription& s);
+  /// Whether the endpoint was the user's.
+  bool unsubscribe(const std::string& user, const std::string& endpoint);
+  void set_level(const notify_setting& n);
+
+  const std::vector<push_subscription>& subscriptions(const std::string& user) const;
+  /// The user's level in a room; empty when the user chose none there.
+  std::string level(const std::string& user, const std::string& room) const;
+
+private:
+  /// Writes everything to the file (aside, then renamed into place).
+  void save() const;
+
+  std::filesystem::path file_;
+  std::map<std::string, std::vector<push_subscription>> subscriptions_;
+  std::map<std::string, std::map<std::string, std::string>> levels_; ///< user -> room -> level
+};
+
+} // namespace chatnode
