@@ -303,10 +303,16 @@ void handle_notify(session_self self, request& req) {
   self
     ->request(st.bus, st.settings->bus_timeout, notify_atom::value,
               notify_setting{st.identity, req.room, req.level})
-    .then([](bool) {},
-          [self, cid = req.cid](const caf::error&) {
-            self->state.reply_error(error_code::unavailable, "the level could not be kept", cid);
-          });
+    .then(
+      [self, cid = req.cid](bool kept) {
+        if (!kept)
+          self->state.reply_error(
+            error_code::forbidden,
+            "levels are kept for at most " + std::to_string(max_notify_levels) + " rooms per user", cid);
+      },
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the level could not be kept", cid);
+      });
 }
 
 /// Opens the direct conversation with another user and joins it.

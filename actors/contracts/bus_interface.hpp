@@ -123,7 +123,8 @@ using preview_keep = caf::reacts_to<pvkeep_atom, std::string, std::optional<link
 using push_subscribe = caf::replies_to<pushsub_atom, push_subscription>::with<bool>;
 /// Forgets one: (user, endpoint); whether it was kept.
 using push_unsubscribe = caf::replies_to<pushunsub_atom, std::string, std::string>::with<bool>;
-/// Keeps a user's level in a room and tells their sessions on every node.
+/// Keeps a user's level in a room and tells their sessions on every node;
+/// false, nothing kept, when the user has levels in the most rooms already.
 using notify = caf::replies_to<notify_atom, notify_setting>::with<bool>;
 } // namespace bus_message
 

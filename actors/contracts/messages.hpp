@@ -367,6 +367,9 @@ struct notify_setting {
 /// (1.2) At most this many push subscriptions per user (browsers and
 /// devices); another endpoint past it is refused.
 inline constexpr std::size_t max_push_subscriptions = 10;
+/// (1.2) Levels are kept for at most this many rooms per user; a level for
+/// another room past it is refused.
+inline constexpr std::size_t max_notify_levels = 1000;
 
 } // namespace chatnode
 

@@ -379,7 +379,8 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       return self->state.push.unsubscribe(user, endpoint);
     },
     [self](notify_atom, const notify_setting& n) {
-      self->state.push.set_level(n);
+      if (!self->state.push.set_level(n))
+        return false;
       tell_everywhere(self, user_notice{n.user, make_frame(encode_notify(n.room, n.level)), false});
       return true;
     },

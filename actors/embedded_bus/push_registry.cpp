@@ -36,7 +36,7 @@ push_registry::push_registry(std::filesystem::path file)
       if (!rooms.is_object())
         continue;
       for (const auto& [room, level] : rooms.items())
-        if (level.is_string())
+        if (level.is_string() && levels_[user].size() < max_notify_levels)
           levels_[user][room] = level.get<std::string>();
     }
 }
@@ -70,9 +70,13 @@ bool push_registry::unsubscribe(const std::string& user, const std::string& endp
   return true;
 }
 
-void push_registry::set_level(const notify_setting& n) {
-  levels_[n.user][n.room] = n.level;
+bool push_registry::set_level(const notify_setting& n) {
+  auto& rooms = levels_[n.user];
+  if (!rooms.contains(n.room) && rooms.size() >= max_notify_levels)
+    return false;
+  rooms[n.room] = n.level;
   save();
+  return true;
 }
 
 const std::vector<push_subscription>& push_registry::subscriptions(const std::string& user) const {

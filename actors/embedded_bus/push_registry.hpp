@@ -24,7 +24,9 @@ public:
   bool subscribe(const push_subscription& s);
   /// Whether the endpoint was the user's.
   bool unsubscribe(const std::string& user, const std::string& endpoint);
-  void set_level(const notify_setting& n);
+  /// False, nothing kept, when the user has levels in the most rooms
+  /// already and not in this one.
+  bool set_level(const notify_setting& n);
 
   const std::vector<push_subscription>& subscriptions(const std::string& user) const;
   /// The user's level in a room; empty when the user chose none there.

@@ -47,7 +47,7 @@ const lua_script thread{redis_scripts::thread};
 const lua_script read{redis_scripts::read};
 const lua_script thread_read{redis_scripts::thread_read};
 const lua_script threads{redis_scripts::threads};
-const lua_script push_subscribe{redis_scripts::push_subscribe};
+const lua_script push_keep{redis_scripts::push_keep};
 const lua_script admit{redis_scripts::admit};
 const lua_script moderate{redis_scripts::moderate};
 const lua_script directory{redis_scripts::directory};

@@ -3,6 +3,7 @@
 #include "actors/contracts/push_identity.hpp"
 #include "actors/wire/protocol.hpp"
 
+#include <functional>
 #include <utility>
 
 namespace chatnode::bridge {
@@ -23,16 +24,25 @@ void push_keeper::fetch_key() {
               });
 }
 
-caf::result<bool> push_keeper::subscribe(const push_subscription& s) {
+caf::result<bool> push_keeper::keep(std::string key, std::string field, std::string value, std::size_t most,
+                                    std::function<void()> then) {
   return calls_.answer_then<bool>(
-    redis_call::run_script(scripts::push_subscribe, {core_.keys.push_subscriptions(s.user)},
-                           {s.endpoint, s.p256dh + " " + s.auth, std::to_string(max_push_subscriptions)}),
-    [](redis_reply r, caf::typed_response_promise<bool> promise) {
-      if (r.type != redis_reply::kind::integer)
+    redis_call::run_script(scripts::push_keep, {std::move(key)},
+                           {std::move(field), std::move(value), std::to_string(most)}),
+    [then = std::move(then)](redis_reply r, caf::typed_response_promise<bool> promise) {
+      if (r.type != redis_reply::kind::integer) {
         promise.deliver(redis_failure(r.str));
-      else
-        promise.deliver(r.integer == 1);
+        return;
+      }
+      if (r.integer == 1 && then)
+        then();
+      promise.deliver(r.integer == 1);
     });
+}
+
+caf::result<bool> push_keeper::subscribe(const push_subscription& s) {
+  return keep(core_.keys.push_subscriptions(s.user), s.endpoint, s.p256dh + " " + s.auth,
+              max_push_subscriptions, {});
 }
 
 caf::result<bool> push_keeper::unsubscribe(const std::string& user, const std::string& endpoint) {
@@ -47,18 +57,12 @@ caf::result<bool> push_keeper::unsubscribe(const std::string& user, const std::s
 }
 
 caf::result<bool> push_keeper::set_level(const notify_setting& n) {
-  return calls_.answer_then<bool>(
-    redis_call::command({"HSET", core_.keys.notify_levels(n.user), n.room, n.level}),
-    [this, n](redis_reply r, caf::typed_response_promise<bool> promise) {
-      if (r.type != redis_reply::kind::integer) {
-        promise.deliver(redis_failure(r.str));
-        return;
-      }
-      // To the user's sessions on every node, this one's through the channel too.
-      calls_.send_and_forget({core_.publish_command(), core_.keys.people_channel(),
-                              "n" + n.user + "\n" + encode_notify(n.room, n.level)});
-      promise.deliver(true);
-    });
+  // Kept, it is told to the user's sessions on every node, this one's
+  // through the channel too.
+  return keep(core_.keys.notify_levels(n.user), n.room, n.level, max_notify_levels, [this, n] {
+    calls_.send_and_forget({core_.publish_command(), core_.keys.people_channel(),
+                            "n" + n.user + "\n" + encode_notify(n.room, n.level)});
+  });
 }
 
 } // namespace chatnode::bridge

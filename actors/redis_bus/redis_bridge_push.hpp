@@ -5,6 +5,8 @@
 
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <tuple>
 
@@ -32,9 +34,14 @@ public:
   }
 
 private:
+  /// Keeps `field` in a user's hash at `key` unless it holds `most` fields
+  /// and not this one; `then` runs once it is kept.
+  caf::result<bool> keep(std::string key, std::string field, std::string value, std::size_t most,
+                         std::function<void()> then);
   caf::result<bool> subscribe(const push_subscription& s);
   caf::result<bool> unsubscribe(const std::string& user, const std::string& endpoint);
-  /// Keeps the level, then tells the user's sessions on every node.
+  /// Keeps the level, then tells the user's sessions on every node; false
+  /// when the user has levels in the most rooms already.
   caf::result<bool> set_level(const notify_setting& n);
 
   bridge_core& core_;

@@ -22,12 +22,13 @@ extern const char* const read;       ///< read.lua: a user's read position moves
 extern const char* const
   thread_read;                    ///< thread_read.lua: (1.2) a follower's read position in a thread moves up
 extern const char* const threads; ///< threads.lua: (1.2) the threads of a room a user follows
-extern const char* const push_subscribe; ///< push_subscribe.lua: (1.2) a user's push subscription kept
-extern const char* const admit;          ///< admit.lua: may a user enter a room
-extern const char* const moderate;       ///< moderate.lua: a moderation action, stored in the room's order
-extern const char* const directory;      ///< directory.lua: a room's members or last message in the directory
-extern const char* const presence;       ///< presence.lua: a name present or absent on a node
-extern const char* const refresh;        ///< refresh.lua: a node's presence heartbeat in a room
+extern const char* const
+  push_keep; ///< push_keep.lua: (1.2) a user's push subscription or level kept, up to a bound
+extern const char* const admit;     ///< admit.lua: may a user enter a room
+extern const char* const moderate;  ///< moderate.lua: a moderation action, stored in the room's order
+extern const char* const directory; ///< directory.lua: a room's members or last message in the directory
+extern const char* const presence;  ///< presence.lua: a name present or absent on a node
+extern const char* const refresh;   ///< refresh.lua: a node's presence heartbeat in a room
 
 /// Every script's source, as run (helpers included): what a connection loads when it connects.
 std::vector<std::string> all();

@@ -83,6 +83,19 @@ async function story(nodes, restart) {
     assert.equal(bob.events.slice(seen.bob).filter((e) => e.type === 'notify').length, 1, 'bob hears only his own');
     assert.equal(ann2.events.slice(seen.ann2).filter((e) => e.type === 'notify').length, 1, 'ann hears only hers');
 
+    // Levels are kept for at most 1,000 rooms a user: 999 more are taken
+    // (each told to both devices), the next refused, a kept one changed.
+    const before = ann2.events.length;
+    for (let i = 1; i < 1000; i++) ann1.send({ type: 'notify', room: `room-${i}`, level: 'all' });
+    await waitFor(() => ann2.events.slice(before).filter((e) => e.type === 'notify').length === 999,
+      'the phone told of 999 more levels', 30000);
+    const tooMany = await ann1.ask({ type: 'notify', room: 'room-1000', level: 'all' });
+    assert.deepEqual([tooMany.type, tooMany.code, tooMany.reason],
+      ['error', 'forbidden', 'levels are kept for at most 1000 rooms per user']);
+    ann1.send({ type: 'notify', room: 'room-7', level: 'mentions' });
+    await waitFor(() => ann2.events.find((e) => e.type === 'notify' && e.room === 'room-7' && e.level === 'mentions'),
+      'a kept level changed');
+
     // Kept across a restart: still ten, so an eleventh is still refused.
     for (const c of [ann1, ann2, bob]) c.close();
     const after = await restart();
@@ -118,7 +131,8 @@ describe('on the embedded bus', () => {
       const kept = JSON.parse(readFileSync(file, 'utf8'));
       assert.equal(kept.subscriptions.ann.length, 10);
       assert.deepEqual(Object.keys(kept.subscriptions.ann[0]).sort(), ['auth', 'endpoint', 'p256dh']);
-      assert.deepEqual(kept.levels, { ann: { lobby: 'none' }, bob: { lobby: 'all' } });
+      assert.equal(Object.keys(kept.levels.ann).length, 1000);
+      assert.deepEqual([kept.levels.ann.lobby, kept.levels.ann['room-7'], kept.levels.bob], ['none', 'mentions', { lobby: 'all' }]);
     } finally {
       await node.stop();
     }
@@ -202,6 +216,7 @@ async function overRedis(url, env, cli) {
     const keys = subs[subs.indexOf(endpoint(0)) + 1].split(' ');
     assert.deepEqual(keys.map((k) => Buffer.from(k, 'base64url').length), [65, 16]);
     assert.equal(cli('HGET', 'chatnode:{push:ann}:levels', 'lobby').trim(), 'none');
+    assert.equal(cli('HLEN', 'chatnode:{push:ann}:levels').trim(), '1000');
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
   }

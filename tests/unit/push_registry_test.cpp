@@ -41,6 +41,17 @@ BOOST_AUTO_TEST_CASE(at_most_ten_per_user_and_the_same_endpoint_replaces_its_key
   BOOST_TEST(r.subscriptions("nobody").empty());
 }
 
+BOOST_AUTO_TEST_CASE(levels_are_kept_for_at_most_a_thousand_rooms_a_user) {
+  push_registry r;
+  for (std::size_t i = 0; i < max_notify_levels; ++i)
+    BOOST_TEST(r.set_level({"ann", "room-" + std::to_string(i), "all"}));
+  BOOST_TEST(!r.set_level({"ann", "one-more", "all"}));
+  BOOST_TEST(r.set_level({"ann", "room-7", "none"})); // a kept one changes
+  BOOST_TEST(r.level("ann", "room-7") == "none");
+  BOOST_TEST(r.level("ann", "one-more").empty());
+  BOOST_TEST(r.set_level({"bob", "one-more", "all"}));
+}
+
 BOOST_AUTO_TEST_CASE(what_is_kept_in_the_file_is_read_back_after_a_restart) {
   scratch_dir dir;
   auto file = dir.path / "push" / "subscriptions.json";
