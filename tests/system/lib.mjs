@@ -277,11 +277,16 @@ export class RedisCluster {
   /** Room names (`prefix` and a number) until every master owns at least
    *  `perMaster` of them: a Map from master port to its rooms. */
   roomsOnEveryMaster(perMaster, prefix) {
-    const byMaster = new Map(this.masters().map((m) => [m.port, []]));
+    // Masters that own slots: a server just started again may still call
+    // itself a master with none until gossip reaches it, and no room would
+    // ever be its (the search never ended, and hung the suite). Bounded too:
+    // this runs synchronously, and a hang here no test deadline can end.
+    const byMaster = new Map(this.masters().filter((m) => m.slots.length).map((m) => [m.port, []]));
     for (let i = 0; [...byMaster.values()].some((r) => r.length < perMaster); i++) {
+      if (i === 500) throw new Error(`no ${perMaster} rooms on every master in 500 names: ${JSON.stringify([...byMaster])}`);
       const room = `${prefix}${i}`;
-      const owner = this.masterOf(`chatnode:{${room}}:log`);
-      if (byMaster.get(owner.port).length < perMaster) byMaster.get(owner.port).push(room);
+      const rooms = byMaster.get(this.masterOf(`chatnode:{${room}}:log`)?.port);
+      if (rooms && rooms.length < perMaster) rooms.push(room);
     }
     return byMaster;
   }
