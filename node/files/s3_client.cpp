@@ -5,10 +5,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <charconv>
+#include <chrono>
 
 // g++ 12 at -O1 (the sanitizer builds) takes the frame of one of these
 // coroutines, allocated and freed by Asio's own operator new and delete,
@@ -33,29 +37,53 @@ bool closed_while_idle(const boost::system::error_code& ec) {
          ec == net::error::broken_pipe;
 }
 
+/// Whether S3 asks for the request again: 500 and 503 are transient by its
+/// own documentation (503 is "slow down"), and gateways before a store
+/// answer 502 and 504. (s3rver also answers 500 to a HEAD that races a PUT
+/// of the same key, which a download's look-up can meet when the message's
+/// "sent" mark is being written.)
+bool worth_retrying(const s3_response& answer) {
+  auto status = answer.header.result_int();
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
 /// One request with its whole body, and its answer. A kept connection the
-/// server had closed meanwhile is replaced once by a new one: the request
-/// is whole, so sending it again is safe.
+/// server had closed meanwhile is replaced once by a new one; an answer that
+/// asks for the request again gets it twice more, 50 and then 200 ms later,
+/// within the request's time. The request is whole, so sending it again is
+/// safe, and every S3 request made here (PUT of a whole object, GET, HEAD,
+/// DELETE, a listing) is idempotent.
 net::awaitable<s3_response> exchange(std::shared_ptr<s3_transport> transport, s3_call call, std::string body,
                                      bool head, std::size_t max_body) {
+  using namespace std::chrono_literals;
   auto until = clock::now() + transport->config.request_timeout;
-  for (int attempt = 0;; ++attempt) {
+  int stale_retries = 0;
+  int busy_retries = 0;
+  for (;;) {
     std::string host;
     http::request<http::string_body> request{transport->signed_header(call, host)};
     request.body() = body;
     request.prepare_payload();
     bool reused = false;
     auto connection = co_await transport->connect(host, until, reused);
+    s3_response answer;
     try {
       co_await connection->send(request);
-      auto answer = co_await connection->receive(head, max_body);
-      if (answer.keep_alive)
-        transport->keep(host, std::move(connection));
-      co_return answer;
+      answer = co_await connection->receive(head, max_body);
     } catch (const boost::system::system_error& e) {
-      if (!reused || attempt > 0 || !closed_while_idle(e.code()))
+      if (!reused || stale_retries++ > 0 || !closed_while_idle(e.code()))
         throw;
+      continue;
     }
+    if (answer.keep_alive)
+      transport->keep(host, std::move(connection));
+    auto pause = busy_retries == 0 ? 50ms : 200ms;
+    if (busy_retries == 2 || !worth_retrying(answer) || clock::now() + pause >= until)
+      co_return answer;
+    ++busy_retries;
+    net::steady_timer timer{co_await net::this_coro::executor};
+    timer.expires_after(pause);
+    co_await timer.async_wait(net::use_awaitable);
   }
 }
 

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -234,6 +235,39 @@ describe('S3 client against s3rver, checked with the aws CLI', () => {
     assert.equal(late.exit, 0, JSON.stringify(late));
     assert.equal(late.second.status, 200);
     assert.equal(late.idle_after_second, 1);
+  });
+
+  test('500 and 503 are asked again twice, 50 and 200 ms apart; other answers are not', async () => {
+    // A stand-in store answering each HEAD from a script of statuses.
+    let script = [];
+    const seen = [];
+    const standIn = http.createServer((req, res) => {
+      seen.push(Date.now());
+      res.writeHead(script.shift() ?? 200, { 'content-length': '0' });
+      res.end();
+    });
+    await new Promise((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+    const at = { S3_ENDPOINT: `http://127.0.0.1:${standIn.address().port}` };
+    try {
+      script = [503, 500];
+      const recovered = await tool(['head', 'x'], at);
+      assert.deepEqual([recovered.exit, recovered.status, seen.length], [0, 200, 3], JSON.stringify(recovered));
+      const gaps = [seen[1] - seen[0], seen[2] - seen[1]];
+      assert.ok(gaps[0] >= 45 && gaps[1] >= 190, `pauses ${gaps.join(', ')} ms`);
+
+      seen.length = 0;
+      script = [500, 503, 502, 200];
+      const gaveUp = await tool(['head', 'x'], at);
+      assert.deepEqual([gaveUp.status, seen.length], [502, 3], 'three tries at most');
+
+      for (const status of [404, 403, 400]) {
+        seen.length = 0;
+        script = [status];
+        assert.deepEqual([(await tool(['head', 'x'], at)).status, seen.length], [status, 1], `${status} is an answer`);
+      }
+    } finally {
+      standIn.close();
+    }
   });
 
   test('a store that does not answer is a timeout, a closed port a refusal', async () => {
