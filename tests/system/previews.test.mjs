@@ -206,6 +206,9 @@ describe('previews on one node', () => {
     await waitFor(async () => (await outcomes(node)).unusable >= before.unusable + 3, 'the three links to come to nothing', 15000);
     for (const m of [pdf, slow, big]) assert.equal(ann.previewOf(m.id), undefined, `no preview for ${m.text}`);
     const [slowHit] = pages.hits('/slow');
+    // The node counts its outcome as it hangs up; the page server hears the
+    // close a moment later (later still under the sanitizers).
+    await waitFor(() => slowHit.closed !== null, 'the page server to see the slow page\'s connection close', 5000);
     const gaveUp = slowHit.closed - slowHit.at;
     const [bigHit] = pages.hits('/big');
     console.log(`# slow page: the node hung up after ${gaveUp} ms; 10 MiB page: ${bigHit.sent} bytes written before it hung up`);
