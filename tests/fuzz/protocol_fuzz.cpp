@@ -29,11 +29,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto* req = std::get_if<request>(&result);
   if (req == nullptr)
     return 0;
-  // dm, dms and rooms name no room (the node names a conversation); every other
-  // request names a valid one.
-  bool roomless =
-    req->type == request_type::dm || req->type == request_type::dms || req->type == request_type::rooms;
+  // dm, dms and rooms name no room (the node names a conversation), nor do
+  // (1.2) the push key and subscriptions; every other request names a valid one.
+  bool roomless = req->type == request_type::dm || req->type == request_type::dms ||
+                  req->type == request_type::rooms || req->type == request_type::push_key ||
+                  req->type == request_type::push_subscribe || req->type == request_type::push_unsubscribe;
   if (roomless ? !req->room.empty() : !valid_room(req->room))
+    std::abort();
+  // (1.2) A subscription's endpoint is an http(s) URL of at most 2,048 bytes;
+  // its keys are base64url of 65 and 16 bytes, unpadded.
+  if (req->type == request_type::push_subscribe || req->type == request_type::push_unsubscribe) {
+    const auto& e = req->endpoint;
+    if (e.size() > 2048 || !(e.starts_with("https://") || e.starts_with("http://")))
+      std::abort();
+  }
+  if (req->type == request_type::push_subscribe &&
+      (req->p256dh.size() != 87 || req->push_secret.size() != 22))
+    std::abort();
+  if (req->type == request_type::notify && req->level != "all" && req->level != "mentions" &&
+      req->level != "none")
     std::abort();
   if (utf8_length(req->cid) > max_cid_chars)
     std::abort();
