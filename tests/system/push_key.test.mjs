@@ -160,6 +160,31 @@ test('with one Redis: the first node\'s key, for every node, across restarts', a
   }
 });
 
+test('a key in Redis that is not one: push_key unavailable, naming it, and the chat goes on', async () => {
+  const redis = await new Redis().start();
+  try {
+    execFileSync('redis-cli', ['-p', String(redis.port), 'SET', 'chatnode:{push}:vapid', 'not a key']);
+    await withNode('bad', redis.url, {}, async (node) => {
+      let answer;
+      await waitFor(async () => { answer = await ask(node); return /VAPID key kept in Redis/.test(answer.reason ?? ''); },
+        'the node to have read the bad key');
+      assert.deepEqual([answer.type, answer.code], ['error', 'unavailable']);
+      assert.match(answer.reason, /chatnode:\{push\}:vapid\) is not a P-256 private key in PEM: replace or delete it/);
+      const c = await new Client(node, 'ann').connect();
+      await c.join('lobby');
+      c.close();
+      // Deleted, it is made again within a heartbeat, and the node takes it.
+      execFileSync('redis-cli', ['-p', String(redis.port), 'DEL', 'chatnode:{push}:vapid']);
+      const key = await waitFor(async () => { const a = await ask(node); return a.type === 'push_key' && a.key; },
+        'a new key after the bad one was deleted', 20000);
+      const kept = execFileSync('redis-cli', ['-p', String(redis.port), 'GET', 'chatnode:{push}:vapid']).toString();
+      assert.equal(key, publicKeyOf(kept));
+    });
+  } finally {
+    await redis.destroy();
+  }
+});
+
 test('with a Redis Cluster: the same', async () => {
   const cluster = await new RedisCluster({ masters: 3, replicas: 0 }).start();
   try {
