@@ -1,5 +1,7 @@
 #include "actors/chat/session.hpp"
 
+#include "actors/push/push_decision.hpp"
+
 #include "actors/contracts/interfaces.hpp"
 #include "actors/chat/rate_limiter.hpp"
 #include "actors/contracts/upload_ticket.hpp"
@@ -261,6 +263,30 @@ bool may_push(session_self self, const request& req) {
   return knows_identity(self, req, "push notifications");
 }
 
+/// (1.2) Whether an endpoint's host is one the operator listed (any, when
+/// none is): the host between "://" and the path, without user info or
+/// port. The node checks it again, parsed as a URL, at every push.
+bool push_host_listed(std::string_view endpoint, const std::vector<std::string>& allowed) {
+  if (allowed.empty())
+    return true;
+  auto start = endpoint.find("://");
+  if (start == std::string_view::npos)
+    return false;
+  auto authority = endpoint.substr(start + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (auto at = authority.rfind('@'); at != std::string_view::npos)
+    authority.remove_prefix(at + 1);
+  if (!authority.empty() && authority.front() != '[')
+    authority = authority.substr(0, authority.find(':'));
+  return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& host) {
+    return host.size() == authority.size() &&
+           std::equal(host.begin(), host.end(), authority.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
 /// (1.2) Keeps or forgets a browser's push subscription for the user.
 void handle_push_subscription(session_self self, request& req) {
   auto& st = self->state;
@@ -269,6 +295,10 @@ void handle_push_subscription(session_self self, request& req) {
   bool subscribing = req.type == request_type::push_subscribe;
   if (subscribing && req.endpoint.starts_with("http://") && !st.settings->push_allow_http_endpoints) {
     st.reply_error(error_code::bad_request, "endpoint must be https", req.cid);
+    return;
+  }
+  if (subscribing && !push_host_listed(req.endpoint, st.settings->push_allowed_hosts)) {
+    st.reply_error(error_code::bad_request, "this node does not push to that push service", req.cid);
     return;
   }
   auto done = [self, subscribing, endpoint = req.endpoint, cid = req.cid](bool kept) {
@@ -474,16 +504,28 @@ void store_now(session_self self, request& req, std::vector<shared_file> files) 
   if (!store.change && st.settings->previewer)
     if (auto link = first_link(store.text); !link.empty())
       preview = preview_job{store.room, {}, store.user, std::move(link)};
+  // (1.2) A new message may owe pushes once it is stored.
+  std::optional<push_owed_message> push;
+  if (!store.change && st.settings->pusher)
+    push = owed_push(store.room, {}, store.user, store.text);
   self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
     .then(
-      [self, cid, preview = std::move(preview)](const store_result& result) mutable {
-        if (result.refused)
+      [self, cid, preview = std::move(preview), push = std::move(push)](const store_result& result) mutable {
+        if (result.refused) {
           self->state.reply_error(result.refused->code, result.refused->reason, cid);
-        else if (result.duplicate)
+          return;
+        }
+        if (result.duplicate) {
           self->state.sink->send(result.message.frame);
-        else if (preview) {
+          return;
+        }
+        if (preview) {
           preview->target = result.message.id;
           self->send(self->state.settings->previewer, preview_atom::value, std::move(*preview));
+        }
+        if (push) {
+          push->id = result.message.id.to_string();
+          self->send(self->state.settings->pusher, pushowe_atom::value, std::move(*push));
         }
       },
       [self, cid, what](const caf::error&) {

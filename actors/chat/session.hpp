@@ -48,11 +48,16 @@ struct session_settings {
   upload_policy uploads;
   /// (1.2) Previews the first link of messages sent here; none: previews are off.
   previewer_actor previewer;
+  /// (1.2) Told of every message stored here, which may owe pushes; none:
+  /// push is off.
+  pusher_actor pusher;
   /// (1.2) The deployment's VAPID key for Web Push; none: push is off.
   std::shared_ptr<const push_identity> push;
   /// (1.2) Subscriptions whose push service is plain http are taken (tests
   /// of a local push service); else only https.
   bool push_allow_http_endpoints = false;
+  /// (1.2) The push services' hosts subscriptions may name; empty: any.
+  std::vector<std::string> push_allowed_hosts;
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

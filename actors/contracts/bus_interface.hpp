@@ -55,6 +55,8 @@ struct bus_settings {
   /// (1.2) Where the embedded bus keeps push subscriptions and levels
   /// across restarts; empty: in memory only (the Redis bridge keeps them in Redis).
   std::string push_file{};
+  /// (1.2) How long a pending push gathers a user's messages in a room.
+  std::int64_t push_fold_ms = 30000;
 };
 
 namespace bus_message {
@@ -126,18 +128,33 @@ using push_unsubscribe = caf::replies_to<pushunsub_atom, std::string, std::strin
 /// Keeps a user's level in a room and tells their sessions on every node;
 /// false, nothing kept, when the user has levels in the most rooms already.
 using notify = caf::replies_to<notify_atom, notify_setting>::with<bool>;
+/// Decides who a stored message owes a push (see push_owed_message) and
+/// folds it into their pending pushes, each due `fold` after its first
+/// message; answers for how many users it opened a pending push, and into
+/// how many it folded.
+using push_owe = caf::replies_to<pushowe_atom, push_owed_message>::with<std::uint32_t, std::uint32_t>;
+/// Claims up to n pushes that are due (or whose claim by another node ran
+/// out), each for `lease` ms: (n, lease ms).
+using push_due = caf::replies_to<pushdue_atom, std::uint32_t, std::int64_t>::with<std::vector<claimed_push>>;
+/// Whether a user is still away from a room (no session of theirs has it
+/// joined on any node) and has not read up to the message: (room, user, id).
+using push_away = caf::replies_to<pushaway_atom, std::string, std::string, std::string>::with<bool>;
+/// A user's push subscriptions: (user).
+using push_subscriptions = caf::replies_to<pushsubs_atom, std::string>::with<std::vector<push_subscription>>;
+/// What became of a claimed push.
+using push_settle = caf::reacts_to<pushsettle_atom, push_settlement>;
 } // namespace bus_message
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
 /// hub and keeps presence over all nodes.
-using bus_actor =
-  caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
-                   bus_message::subscribe, bus_message::unsubscribe, bus_message::member, bus_message::recent,
-                   bus_message::who, bus_message::admit, bus_message::moderate, bus_message::dm,
-                   bus_message::dms, bus_message::rooms, bus_message::disconnect, bus_message::entries,
-                   bus_message::archiver, bus_message::archived, bus_message::quota,
-                   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads,
-                   bus_message::push_subscribe, bus_message::push_unsubscribe, bus_message::notify>;
+using bus_actor = caf::typed_actor<
+  bus_message::store, bus_message::read, bus_message::history, bus_message::typing, bus_message::subscribe,
+  bus_message::unsubscribe, bus_message::member, bus_message::recent, bus_message::who, bus_message::admit,
+  bus_message::moderate, bus_message::dm, bus_message::dms, bus_message::rooms, bus_message::disconnect,
+  bus_message::entries, bus_message::archiver, bus_message::archived, bus_message::quota,
+  bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads, bus_message::push_subscribe,
+  bus_message::push_unsubscribe, bus_message::notify, bus_message::push_owe, bus_message::push_due,
+  bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -153,6 +170,12 @@ using session_bus =
 /// What the previewer sends the bus: it asks the cache, and stores previews.
 using preview_bus =
   caf::typed_actor<bus_message::store, bus_message::preview_lookup, bus_message::preview_keep>;
+
+/// What the pusher sends the bus: it owes, claims, checks and settles
+/// pushes, and drops subscriptions their push service no longer knows.
+using push_bus =
+  caf::typed_actor<bus_message::push_owe, bus_message::push_due, bus_message::push_away,
+                   bus_message::push_subscriptions, bus_message::push_settle, bus_message::push_unsubscribe>;
 
 /// What the directory watcher asks the bus.
 using directory_bus = caf::typed_actor<bus_message::rooms>;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -103,6 +104,16 @@ struct chat_stats {
   std::array<std::atomic<std::uint64_t>, 5> moderations{}; ///< by moderation_action
   /// (1.2) Links previewed, by what came of them (preview_outcome).
   std::array<std::atomic<std::uint64_t>, 4> previews{};
+  /// (1.2) Web Push: pending pushes opened and messages folded into one,
+  /// pushes a push service took, pushes no longer wanted when due (read or
+  /// the room joined meanwhile), subscriptions dropped (404, 410), pushes
+  /// given up after an hour of retries.
+  std::atomic<std::uint64_t> push_opened{0};
+  std::atomic<std::uint64_t> push_folded{0};
+  std::atomic<std::uint64_t> push_sent{0};
+  std::atomic<std::uint64_t> push_unwanted{0};
+  std::atomic<std::uint64_t> push_dropped_subscriptions{0};
+  std::atomic<std::uint64_t> push_gave_up{0};
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected
@@ -142,6 +153,16 @@ struct chat_stats {
     previews[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
   }
 
+  /// (1.2) A push that failed, by the push service's status (0: none came).
+  void count_push_failure(int status) {
+    std::lock_guard guard{reason_mutex_};
+    ++push_failures_[status];
+  }
+  std::map<int, std::uint64_t> push_failures() const {
+    std::lock_guard guard{reason_mutex_};
+    return push_failures_;
+  }
+
   void count_error(error_code code) {
     errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -149,6 +170,7 @@ struct chat_stats {
 private:
   mutable std::mutex reason_mutex_;
   std::string redis_reason_ = "redis is not connected yet";
+  std::map<int, std::uint64_t> push_failures_;
 };
 
 using stats_ptr = std::shared_ptr<chat_stats>;

@@ -85,6 +85,13 @@ using previewer_actor =
                    caf::reacts_to<fetched_atom, preview_job, std::optional<link_preview>>,
                    caf::reacts_to<pvowned_atom, preview_job, link_preview>>;
 
+/// (1.2) The pusher: messages stored on this node that may owe pushes, its
+/// timer, and what push services answered (its own messages, back from the
+/// sender).
+using pusher_actor =
+  caf::typed_actor<caf::reacts_to<pushowe_atom, push_owed_message>, caf::reacts_to<tick_atom>,
+                   caf::reacts_to<pushsent_atom, std::string, std::string, push_outcome>>;
+
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<
   /// A text frame.

@@ -67,6 +67,12 @@ using files_atom = caf::atom_constant<caf::atom("files")>;
 using pushsub_atom = caf::atom_constant<caf::atom("pushsub")>;
 using pushunsub_atom = caf::atom_constant<caf::atom("pushunsub")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
+using pushowe_atom = caf::atom_constant<caf::atom("pushowe")>;
+using pushdue_atom = caf::atom_constant<caf::atom("pushdue")>;
+using pushaway_atom = caf::atom_constant<caf::atom("pushaway")>;
+using pushsubs_atom = caf::atom_constant<caf::atom("pushsubs")>;
+using pushsettle_atom = caf::atom_constant<caf::atom("pushsettl")>;
+using pushsent_atom = caf::atom_constant<caf::atom("pushsent")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -364,6 +370,58 @@ struct notify_setting {
   std::string level; ///< all, mentions or none
 };
 
+/// (1.2) A message just stored that may owe its room's users a push: the
+/// bus decides who (their level, not its sender, away from the room on
+/// every node, not read yet) and folds it into each one's pending push.
+struct push_owed_message {
+  std::string room;
+  std::string id;                     ///< the message's
+  std::string sender;                 ///< its user
+  std::string text;                   ///< its text, cut to what a push shows
+  bool dm = false;                    ///< a direct conversation
+  std::vector<std::string> mentioned; ///< the names its text mentions
+};
+
+/// (1.2) One user's push for one room, due and claimed by this node for a
+/// while (another node takes it over when that passes without a settle).
+struct claimed_push {
+  std::string key; ///< what settles it
+  std::string user;
+  std::string room;
+  std::string id;     ///< the newest message folded in
+  std::string sender; ///< its user
+  std::string text;
+  bool dm = false;
+  std::uint32_t count = 1;          ///< messages folded in
+  std::int64_t first_try_ms = 0;    ///< when sending began; 0: not yet
+  std::uint32_t attempts = 0;       ///< sends that ended in a retry
+  std::vector<std::string> pending; ///< endpoints still owed; empty: all of the user's
+};
+
+/// (1.2) What became of a claimed push: settled (no retry), or to be sent
+/// again at `retry_at_ms` to the endpoints in `pending`.
+struct push_settlement {
+  std::string key;
+  std::int64_t retry_at_ms = 0; ///< 0: settled
+  std::int64_t first_try_ms = 0;
+  std::uint32_t attempts = 0;
+  std::vector<std::string> pending;
+};
+
+/// (1.2) What a push service answered one push: its HTTP status (0: no
+/// answer: refused address, TLS, network or time), and how long it asked
+/// to wait (Retry-After, seconds; -1 when it did not say).
+struct push_outcome {
+  int status = 0;
+  int retry_after = -1;
+  std::string error;    ///< why, when there was no status
+  bool refused = false; ///< the node will never post there (its address, host or scheme): dropped
+};
+
+/// (1.2) Pushes pending or being sent in a deployment at once, at most; past
+/// it a new one is dropped.
+inline constexpr std::size_t max_pending_pushes = 100000;
+
 /// (1.2) At most this many push subscriptions per user (browsers and
 /// devices); another endpoint past it is refused.
 inline constexpr std::size_t max_push_subscriptions = 10;
@@ -375,6 +433,12 @@ inline constexpr std::size_t max_notify_levels = 1000;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_subscription)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::notify_setting)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_owed_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::claimed_push)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<chatnode::claimed_push>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<chatnode::push_subscription>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_settlement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::stored_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::message_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::room_snapshot)

@@ -3,6 +3,8 @@
 #include "actors/embedded_bus/history.hpp"
 #include "actors/embedded_bus/link_cache.hpp"
 #include "actors/embedded_bus/push_registry.hpp"
+#include "actors/push/push_decision.hpp"
+#include "actors/push/push_queue.hpp"
 #include "actors/people/moderation.hpp"
 #include "actors/contracts/messages.hpp"
 #include "actors/contracts/chat_stats.hpp"
@@ -45,9 +47,10 @@ struct embedded_bus_state {
   std::unordered_map<std::string, conversation_list> user_conversations;
   /// The archive, told of every entry stored; none without one.
   archive_actor archive;
-  std::size_t hold = 0; ///< entries per room held for the archive at most
-  link_cache previews;  ///< (1.2) links fetched within the hour
-  push_registry push;   ///< (1.2) push subscriptions and levels, per user
+  std::size_t hold = 0;     ///< entries per room held for the archive at most
+  link_cache previews;      ///< (1.2) links fetched within the hour
+  push_registry push;       ///< (1.2) push subscriptions and levels, per user
+  push_queue pushes{30000}; ///< (1.2) pushes owed and being sent (in memory)
 
   room_history& room(const std::string& name) {
     auto [it, added] = rooms.try_emplace(name, settings.retention);
@@ -304,11 +307,47 @@ void note_member(bus_self self, const std::string& room, const std::string& name
   publish(self, room, presence_atom::value, room, event);
 }
 
+/// (1.2) Whether `user` has no session in `room` and has not read `id` there.
+bool away_from(const embedded_bus_state& st, const std::string& room, const std::string& user,
+               message_id id) {
+  if (auto p = st.presence.find(room); p != st.presence.end() && p->second.names.contains(user))
+    return false;
+  auto h = st.rooms.find(room);
+  if (h == st.rooms.end())
+    return true;
+  auto read = h->second.read_of(user).id;
+  return !read || *read < id;
+}
+
+/// (1.2) Folds a stored message into the pushes it owes (push_decision.hpp).
+caf::result<std::uint32_t, std::uint32_t> owe_pushes(bus_self self, const push_owed_message& m) {
+  auto& st = self->state;
+  auto id = message_id::parse(m.id);
+  if (!id)
+    return {0u, 0u};
+  push_candidates candidates;
+  candidates.at_all = st.push.users_at_all(m.room);
+  if (auto c = st.conversations.find(m.room); c != st.conversations.end())
+    candidates.parties = {c->second.first, c->second.second};
+  std::uint32_t opened = 0;
+  std::uint32_t folded = 0;
+  for (const auto& user : candidates.of(m)) {
+    if (!pushes_for(m, user, st.push.level(user, m.room)) || st.push.subscriptions(user).empty() ||
+        !away_from(st, m.room, user, *id))
+      continue;
+    auto owed = st.pushes.owe(user, m, now_ms());
+    opened += owed == push_queue::owed::opened;
+    folded += owed == push_queue::owed::folded;
+  }
+  return {opened, folded};
+}
+
 bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stats_ptr stats) {
   self->state.settings = settings;
   self->state.stats = std::move(stats);
   if (!settings.push_file.empty())
     self->state.push = push_registry{settings.push_file};
+  self->state.pushes = push_queue{settings.push_fold_ms};
   self->set_error_handler([](caf::error&) {}); // an error message must not stop the bus
   return {
     [self](subscribe_atom, const std::string& room, const hub_actor& hub) {
@@ -384,6 +423,16 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       tell_everywhere(self, user_notice{n.user, make_frame(encode_notify(n.room, n.level)), false});
       return true;
     },
+    [self](pushowe_atom, const push_owed_message& m) { return owe_pushes(self, m); },
+    [self](pushdue_atom, std::uint32_t n, std::int64_t lease_ms) {
+      return self->state.pushes.claim(n, lease_ms, now_ms());
+    },
+    [self](pushaway_atom, const std::string& room, const std::string& user, const std::string& id) {
+      auto parsed = message_id::parse(id);
+      return parsed && away_from(self->state, room, user, *parsed);
+    },
+    [self](pushsubs_atom, const std::string& user) { return self->state.push.subscriptions(user); },
+    [self](pushsettle_atom, const push_settlement& s) { self->state.pushes.settle(s); },
     [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
       self->state.archive = archive;
       self->state.hold = hold;

@@ -36,8 +36,11 @@ push_registry::push_registry(std::filesystem::path file)
       if (!rooms.is_object())
         continue;
       for (const auto& [room, level] : rooms.items())
-        if (level.is_string() && levels_[user].size() < max_notify_levels)
+        if (level.is_string() && levels_[user].size() < max_notify_levels) {
           levels_[user][room] = level.get<std::string>();
+          if (level == "all")
+            at_all_[room].insert(user);
+        }
     }
 }
 
@@ -75,6 +78,13 @@ bool push_registry::set_level(const notify_setting& n) {
   if (!rooms.contains(n.room) && rooms.size() >= max_notify_levels)
     return false;
   rooms[n.room] = n.level;
+  if (n.level == "all") {
+    at_all_[n.room].insert(n.user);
+  } else if (auto it = at_all_.find(n.room); it != at_all_.end()) {
+    it->second.erase(n.user);
+    if (it->second.empty())
+      at_all_.erase(it);
+  }
   save();
   return true;
 }
@@ -91,6 +101,12 @@ std::string push_registry::level(const std::string& user, const std::string& roo
     return {};
   auto room_level = it->second.find(room);
   return room_level == it->second.end() ? std::string{} : room_level->second;
+}
+
+const std::set<std::string>& push_registry::users_at_all(const std::string& room) const {
+  static const std::set<std::string> none;
+  auto it = at_all_.find(room);
+  return it == at_all_.end() ? none : it->second;
 }
 
 void push_registry::save() const {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ public:
   const std::vector<push_subscription>& subscriptions(const std::string& user) const;
   /// The user's level in a room; empty when the user chose none there.
   std::string level(const std::string& user, const std::string& room) const;
+  /// Users who chose `all` in a room.
+  const std::set<std::string>& users_at_all(const std::string& room) const;
 
 private:
   /// Writes everything to the file (aside, then renamed into place).
@@ -39,6 +42,7 @@ private:
   std::filesystem::path file_;
   std::map<std::string, std::vector<push_subscription>> subscriptions_;
   std::map<std::string, std::map<std::string, std::string>> levels_; ///< user -> room -> level
+  std::map<std::string, std::set<std::string>> at_all_;              ///< room -> users at `all`
 };
 
 } // namespace chatnode

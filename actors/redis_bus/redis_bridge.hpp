@@ -45,6 +45,8 @@ struct redis_bridge_settings {
   /// (1.2) Web Push: the deployment's VAPID key, read from Redis (the first
   /// node's) and set here; none: push is off.
   std::shared_ptr<push_identity> push_key;
+  /// (1.2) How long a pending push gathers a user's messages in a room.
+  std::chrono::milliseconds push_fold{30000};
 };
 
 /// Spawns the bridge over two connections: one for commands, one that only

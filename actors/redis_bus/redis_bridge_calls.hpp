@@ -29,7 +29,8 @@ struct lua_script {
 /// The scripts of actors/redis_bus/lua/.
 namespace scripts {
 extern const lua_script store, replicated, snapshot, catch_up, archived, history, thread, read, thread_read,
-  threads, push_keep, admit, moderate, directory, presence, refresh;
+  threads, push_keep, push_decide, push_away, push_level, push_owe, push_claim, push_settle, admit, moderate,
+  directory, presence, refresh;
 } // namespace scripts
 
 /// One thing for Redis to do: a script, run by its SHA, or a plain command.

@@ -60,6 +60,7 @@ caf::result<bool> push_keeper::set_level(const notify_setting& n) {
   // Kept, it is told to the user's sessions on every node, this one's
   // through the channel too.
   return keep(core_.keys.notify_levels(n.user), n.room, n.level, max_notify_levels, [this, n] {
+    scheduler_.keep_room_level(n);
     calls_.send_and_forget({core_.publish_command(), core_.keys.people_channel(),
                             "n" + n.user + "\n" + encode_notify(n.room, n.level)});
   });

@@ -4,6 +4,7 @@
 // notification levels, kept per user (a hash each, on the user's own slot).
 
 #include "actors/redis_bus/redis_bridge_calls.hpp"
+#include "actors/redis_bus/redis_bridge_pushes.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -14,9 +15,10 @@ namespace chatnode::bridge {
 
 class push_keeper {
 public:
-  push_keeper(bridge_core& core, redis_calls& calls)
+  push_keeper(bridge_core& core, redis_calls& calls, push_scheduler& scheduler)
     : core_(core),
-      calls_(calls) {}
+      calls_(calls),
+      scheduler_(scheduler) {}
 
   /// Reads the kept key, storing this node's if Redis holds none. Asked on
   /// every heartbeat, as the upload secret is: a Redis that lost its data
@@ -46,6 +48,7 @@ private:
 
   bridge_core& core_;
   redis_calls& calls_;
+  push_scheduler& scheduler_;
 };
 
 } // namespace chatnode::bridge

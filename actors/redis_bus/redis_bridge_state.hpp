@@ -14,6 +14,7 @@
 #include "actors/redis_bus/redis_bridge_presence.hpp"
 #include "actors/redis_bus/redis_bridge_previews.hpp"
 #include "actors/redis_bus/redis_bridge_push.hpp"
+#include "actors/redis_bus/redis_bridge_pushes.hpp"
 #include "actors/redis_bus/redis_bridge_rooms.hpp"
 
 namespace chatnode::bridge {
@@ -32,7 +33,8 @@ struct bridge_state {
   room_links rooms{core, calls, messages, archive, presence}; ///< subscriptions, delivery, catch-up
   people_service people{core, calls, messages, archive};      ///< the notice hub
   preview_cache previews{core, calls};                        ///< links fetched within the hour
-  push_keeper push{core, calls};                              ///< the VAPID key
+  push_scheduler pushes{core, calls};                         ///< pushes owed, claimed and settled
+  push_keeper push{core, calls, pushes};                      ///< the VAPID key, subscriptions, levels
 
   static inline const char* name = "redis_bridge";
 };

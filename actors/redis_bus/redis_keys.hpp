@@ -47,6 +47,14 @@ public:
   }
   /// (1.2) A user's notification levels: room -> level.
   std::string notify_levels(const std::string& user) const { return prefix_ + "{push:" + user + "}:levels"; }
+  /// (1.2) Users' notification levels in a room (user -> level), and those at `all`.
+  std::string room_levels(const std::string& room) const { return of(room, "notify"); }
+  std::string room_at_all(const std::string& room) const { return of(room, "notify_all"); }
+  /// (1.2) Pushes pending and claimed (key -> JSON), when each is due, and
+  /// the claims' numbering: one slot every node's pusher asks.
+  std::string push_jobs() const { return prefix_ + "{push}:jobs"; }
+  std::string push_due() const { return prefix_ + "{push}:due"; }
+  std::string push_sequence() const { return prefix_ + "{push}:seq"; }
   /// (1.2) Bytes a user announced for upload on a day (days since the epoch).
   std::string upload_quota(const std::string& user, long long day) const {
     return prefix_ + "{quota:" + user + "}:" + std::to_string(day);

@@ -24,11 +24,17 @@ extern const char* const
 extern const char* const threads; ///< threads.lua: (1.2) the threads of a room a user follows
 extern const char* const
   push_keep; ///< push_keep.lua: (1.2) a user's push subscription or level kept, up to a bound
-extern const char* const admit;     ///< admit.lua: may a user enter a room
-extern const char* const moderate;  ///< moderate.lua: a moderation action, stored in the room's order
-extern const char* const directory; ///< directory.lua: a room's members or last message in the directory
-extern const char* const presence;  ///< presence.lua: a name present or absent on a node
-extern const char* const refresh;   ///< refresh.lua: a node's presence heartbeat in a room
+extern const char* const push_decide; ///< push_decide.lua: (1.2) who a stored message owes a push
+extern const char* const push_away;   ///< push_away.lua: (1.2) whether a due push is still wanted
+extern const char* const push_level;  ///< push_level.lua: (1.2) a user's level kept on the room's slot
+extern const char* const push_owe;    ///< push_owe.lua: (1.2) a message folded into a user's pending push
+extern const char* const push_claim;  ///< push_claim.lua: (1.2) due pushes claimed for a while
+extern const char* const push_settle; ///< push_settle.lua: (1.2) a claimed push ended or due again
+extern const char* const admit;       ///< admit.lua: may a user enter a room
+extern const char* const moderate;    ///< moderate.lua: a moderation action, stored in the room's order
+extern const char* const directory;   ///< directory.lua: a room's members or last message in the directory
+extern const char* const presence;    ///< presence.lua: a name present or absent on a node
+extern const char* const refresh;     ///< refresh.lua: a node's presence heartbeat in a room
 
 /// Every script's source, as run (helpers included): what a connection loads when it connects.
 std::vector<std::string> all();

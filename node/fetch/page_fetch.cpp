@@ -1,6 +1,6 @@
 #include "node/fetch/page_fetch.hpp"
 
-#include "node/fetch/address_policy.hpp"
+#include "node/fetch/checked_connect.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -36,58 +36,7 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
 
-/// A failure that ends the fetch with a reason.
-struct refused {
-  std::string why;
-};
-
-/// The target of one request: scheme, host, port and path with query.
-struct target {
-  bool tls = false;
-  std::string host;        ///< as resolved, and the TLS server name
-  std::string host_header; ///< as the Host field says it (brackets, port)
-  std::string port;
-  std::string path;
-};
-
-std::optional<target> target_of(const boost::urls::url& url) {
-  target t;
-  if (url.scheme_id() == boost::urls::scheme::https)
-    t.tls = true;
-  else if (url.scheme_id() != boost::urls::scheme::http)
-    return std::nullopt;
-  if (!url.has_authority() || url.host().empty() || url.has_userinfo())
-    return std::nullopt;
-  t.host = url.host_address();
-  t.host_header = url.encoded_host_and_port();
-  t.port = url.has_port() ? std::string{url.port()} : (t.tls ? "443" : "80");
-  t.path = url.encoded_target().empty() ? "/" : std::string{url.encoded_target()};
-  return t;
-}
-
-/// Resolves the host once and connects to the first allowed address.
-net::awaitable<tcp::socket> connect_checked(const target& t, const fetch_limits& limits,
-                                            clock::time_point until) {
-  auto executor = co_await net::this_coro::executor;
-  tcp::resolver resolver{executor};
-  auto results = co_await resolver.async_resolve(t.host, t.port, net::use_awaitable);
-  std::string why;
-  for (const auto& entry : results) {
-    auto reason = refused_address(entry.endpoint().address(), limits.allow_private);
-    if (!reason.empty()) {
-      why = std::string{reason};
-      continue;
-    }
-    beast::tcp_stream stream{executor};
-    stream.expires_at(until);
-    boost::system::error_code ec;
-    co_await stream.async_connect(entry.endpoint(), net::redirect_error(net::use_awaitable, ec));
-    if (!ec)
-      co_return stream.release_socket();
-    why = ec.message();
-  }
-  throw refused{why.empty() ? "the name has no address" : "refused address: " + why};
-}
+using refused = outbound_refused;
 
 /// What is fetched: its Accept header and the content types taken.
 struct wanted {
@@ -115,7 +64,7 @@ struct answer {
 
 /// One GET over `stream`.
 template <class Stream>
-net::awaitable<answer> get(Stream& stream, const target& t, const fetch_limits& limits, wanted what) {
+net::awaitable<answer> get(Stream& stream, const request_target& t, const fetch_limits& limits, wanted what) {
   http::request<http::empty_body> req{http::verb::get, t.path, 11};
   req.set(http::field::host, t.host_header);
   req.set(http::field::user_agent, "chatnode-preview/" CHATNODE_VERSION);
@@ -160,7 +109,7 @@ net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text,
     auto t = target_of(url);
     if (!t)
       throw refused{"only http and https URLs with a host are fetched"};
-    auto socket = co_await connect_checked(*t, limits, until);
+    auto socket = co_await connect_checked(*t, limits.allow_private, until);
     answer got;
     if (t->tls) {
       beast::ssl_stream<beast::tcp_stream> stream{beast::tcp_stream{std::move(socket)}, tls};
@@ -210,15 +159,7 @@ void fetch_url(net::io_context& io, net::ssl::context& tls, std::string url, con
                 [done = std::move(done)](std::exception_ptr error, fetch_result result) {
                   if (error) {
                     result = {};
-                    try {
-                      std::rethrow_exception(error);
-                    } catch (const refused& r) {
-                      result.error = r.why;
-                    } catch (const boost::system::system_error& e) {
-                      result.error = e.code() == beast::error::timeout ? "too slow" : e.code().message();
-                    } catch (const std::exception& e) {
-                      result.error = e.what();
-                    }
+                    result.error = outbound_failure(error, "too slow");
                   }
                   done(std::move(result));
                 });

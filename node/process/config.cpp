@@ -297,6 +297,12 @@ std::string check_vapid_private_key(std::string_view v) {
   return "expected \"\" or a P-256 private key in PEM (-----BEGIN PRIVATE KEY----- ...)";
 }
 
+std::string check_vapid_subject(std::string_view v) {
+  if ((v.starts_with("mailto:") && v.size() > 7) || (v.starts_with("https://") && v.size() > 8))
+    return {};
+  return "expected a contact for push services: mailto:ADDRESS or https://URL";
+}
+
 std::string check_s3_endpoint(std::string_view v) {
   if (v.empty() || parse_s3_endpoint(v))
     return {};
@@ -368,6 +374,11 @@ const std::vector<setting>& all_settings() {
     text("push", "key_file", &node_config::push_key_file, check_push_key_file),
     text("push", "vapid_private_key", &node_config::push_vapid_private_key, check_vapid_private_key),
     boolean("push", "allow_http_endpoints", &node_config::push_allow_http_endpoints),
+    text("push", "vapid_subject", &node_config::push_vapid_subject, check_vapid_subject),
+    string_list("push", "allowed_hosts", &node_config::push_allowed_hosts),
+    string_list("push", "allow_private", &node_config::push_allow_private),
+    number("push", "fold_seconds", &node_config::push_fold_seconds, 1, 3600),
+    number("push", "claim_seconds", &node_config::push_claim_seconds, 15, 3600),
     number("shutdown", "drain_seconds", &node_config::drain_seconds, 0, 3600),
     number("shutdown", "grace_seconds", &node_config::grace_seconds, 0, 3600),
   };

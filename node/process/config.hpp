@@ -86,6 +86,12 @@ struct node_config {
   std::string push_key_file = "data/push/vapid.pem"; ///< a node alone keeps its VAPID key here
   std::string push_vapid_private_key;     ///< the operator's own VAPID key (PEM); empty: the deployment's own
   bool push_allow_http_endpoints = false; ///< subscriptions to plain http push services (tests) are taken
+  /// Who push services may contact about this deployment's pushes (RFC 8292's `sub`).
+  std::string push_vapid_subject = "mailto:postmaster@localhost";
+  std::vector<std::string> push_allowed_hosts; ///< push services' hosts pushed to; empty: any
+  std::vector<std::string> push_allow_private; ///< networks (CIDR) push services may be in although private
+  double push_fold_seconds = 30;               ///< a user's messages in a room gathered into one push
+  double push_claim_seconds = 60;              ///< a node's hold on a push it sends, before another node may
   // [shutdown]
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;

@@ -107,6 +107,24 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     out << "chatnode_link_previews_total{outcome=\"" << to_string(static_cast<preview_outcome>(i)) << "\"} "
         << load(s.previews[i]) << '\n';
 
+  metric(out, "chatnode_push_owed_total", "counter",
+         "Pending pushes opened for messages sent on this node (a user and room each).", load(s.push_opened));
+  metric(out, "chatnode_push_folded_total", "counter",
+         "Messages sent on this node folded into a push already pending.", load(s.push_folded));
+  metric(out, "chatnode_pushes_sent_total", "counter",
+         "Pushes this node sent that a push service took (2xx).", load(s.push_sent));
+  metric(out, "chatnode_pushes_unwanted_total", "counter",
+         "Pushes not sent when due: the user read the room or joined it meanwhile.", load(s.push_unwanted));
+  metric(out, "chatnode_push_subscriptions_dropped_total", "counter",
+         "Subscriptions dropped: their push service answered 404 or 410, or the node will not post there.",
+         load(s.push_dropped_subscriptions));
+  metric(out, "chatnode_pushes_given_up_total", "counter", "Pushes given up after an hour of retries.",
+         load(s.push_gave_up));
+  family(out, "chatnode_push_failures_total", "counter",
+         "Pushes a push service did not take, by its status (0: no answer); 429 and 5xx are retried.");
+  for (const auto& [status, count] : s.push_failures())
+    out << "chatnode_push_failures_total{status=\"" << status << "\"} " << count << '\n';
+
   metric(out, "chatnode_uploads_total", "counter", "Files uploaded and stored.", load(e.files.stored));
   metric(out, "chatnode_upload_bytes_total", "counter", "Bytes of the files uploaded and stored.",
          load(e.files.bytes));

@@ -11,7 +11,9 @@
 #include "actors/redis_bus/redis_scripts.hpp"
 #include "actors/chat/session.hpp"
 #include "actors/previews/previewer.hpp"
+#include "actors/push/pusher.hpp"
 #include "node/process/preview_fetcher.hpp"
+#include "node/process/push_delivery.hpp"
 #include "node/process/push_key.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
@@ -113,6 +115,7 @@ std::optional<running_bus> start_redis_bus(caf::actor_system& system, net::io_co
     settings.ticket_secret = files.secret;
   }
   settings.push_key = files.push;
+  settings.push_fold = to_ms(config.push_fold_seconds);
   auto bridge_handle = std::make_shared<bus_actor>();
 
   if (settings.sharded) {
@@ -306,6 +309,7 @@ std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context&
   // (1.2) Push subscriptions beside the node's VAPID key, so both outlive it.
   if (files.push)
     settings.push_file = (fs::path{config.push_key_file}.parent_path() / "subscriptions.json").string();
+  settings.push_fold_ms = static_cast<std::int64_t>(config.push_fold_seconds * 1000);
   return running_bus{spawn_embedded_bus(system, std::move(settings), stats), {}, {}};
 }
 
@@ -473,6 +477,9 @@ int run_server(const node_config& config) {
   auto preview_networks = allowed_networks::parse(config.previews_allow_private, networks_problem);
   if (!networks_problem.empty())
     return startup_error("previews.allow_private: " + networks_problem);
+  auto push_networks = allowed_networks::parse(config.push_allow_private, networks_problem);
+  if (!networks_problem.empty())
+    return startup_error("push.allow_private: " + networks_problem);
   const auto& where = std::get<endpoints>(checked);
   auto node_name = config.name.empty() ? host_name() : config.name;
   if (auto problem = io_backend_problem(); !problem.empty())
@@ -553,6 +560,7 @@ int run_server(const node_config& config) {
   settings_for_sessions.archive = archive;
   settings_for_sessions.push = push;
   settings_for_sessions.push_allow_http_endpoints = config.push_allow_http_endpoints;
+  settings_for_sessions.push_allowed_hosts = config.push_allowed_hosts;
   // (1.2) Link previews: fetched on the first I/O thread, never on an actor's.
   previewer_actor previewer;
   if (config.previews_enabled) {
@@ -568,6 +576,21 @@ int run_server(const node_config& config) {
       system, bus, std::make_shared<preview_fetcher>(ioc, std::move(limits), std::move(kept_images)),
       preview_settings, ctx.chat);
     settings_for_sessions.previewer = previewer;
+  }
+  // (1.2) Web Push: sent from the first I/O thread, decided by the bus.
+  pusher_actor pusher;
+  if (push) {
+    push_post_limits limits;
+    limits.allow_http = config.push_allow_http_endpoints;
+    limits.allow_private = push_networks;
+    limits.allowed_hosts = config.push_allowed_hosts;
+    pusher_settings push_settings;
+    push_settings.lease =
+      std::chrono::milliseconds{static_cast<std::int64_t>(config.push_claim_seconds * 1000)};
+    pusher = spawn_pusher(
+      system, bus, std::make_shared<push_delivery>(ioc, push, config.push_vapid_subject, std::move(limits)),
+      push_settings, ctx.chat);
+    settings_for_sessions.pusher = pusher;
   }
   boost::asio::steady_timer sweeper{ioc};
   boost::asio::steady_timer store_watch{ioc};
@@ -608,8 +631,11 @@ int run_server(const node_config& config) {
       caf::anon_send_exit(archive, caf::exit_reason::user_shutdown);
     if (previewer)
       caf::anon_send_exit(previewer, caf::exit_reason::user_shutdown);
+    if (pusher)
+      caf::anon_send_exit(pusher, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     previewer = nullptr;
+    pusher = nullptr;
     archive = nullptr;
     hub = nullptr;
     directory = nullptr;

@@ -57,6 +57,13 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](pushsub_atom, const push_subscription&) { return false; },
     [](pushunsub_atom, const std::string&, const std::string&) { return false; },
     [](notify_atom, const notify_setting&) { return false; },
+    [](pushowe_atom, const push_owed_message&) -> caf::result<std::uint32_t, std::uint32_t> {
+      return {0u, 0u};
+    },
+    [](pushdue_atom, std::uint32_t, std::int64_t) { return std::vector<claimed_push>{}; },
+    [](pushaway_atom, const std::string&, const std::string&, const std::string&) { return false; },
+    [](pushsubs_atom, const std::string&) { return std::vector<push_subscription>{}; },
+    [](pushsettle_atom, const push_settlement&) {},
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;
