@@ -345,6 +345,24 @@ void handle_notify(session_self self, request& req) {
       });
 }
 
+/// (1.2) The user's levels, in every room they set one.
+void handle_notify_levels(session_self self, request& req) {
+  auto& st = self->state;
+  if (!may_push(self, req))
+    return;
+  self->request(st.bus, st.settings->bus_timeout, notifylv_atom::value, st.identity)
+    .then(
+      [self, cid = req.cid](const std::vector<notify_setting>& levels) {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        for (const auto& l : levels)
+          pairs.emplace_back(l.room, l.level);
+        self->state.reply(encode_notify_levels(pairs, cid));
+      },
+      [self, cid = req.cid](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "the levels could not be read", cid);
+      });
+}
+
 /// Opens the direct conversation with another user and joins it.
 void handle_dm(session_self self, request& req) {
   auto& st = self->state;
@@ -810,6 +828,7 @@ void dispatch(session_self self, request& req) {
     case request_type::push_subscribe:
     case request_type::push_unsubscribe: handle_push_subscription(self, req); break;
     case request_type::notify: handle_notify(self, req); break;
+    case request_type::notify_levels: handle_notify_levels(self, req); break;
     case request_type::history:
     case request_type::thread: handle_page(self, req); break;
     case request_type::search: handle_search(self, req); break;

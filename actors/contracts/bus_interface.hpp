@@ -128,6 +128,8 @@ using push_unsubscribe = caf::replies_to<pushunsub_atom, std::string, std::strin
 /// Keeps a user's level in a room and tells their sessions on every node;
 /// false, nothing kept, when the user has levels in the most rooms already.
 using notify = caf::replies_to<notify_atom, notify_setting>::with<bool>;
+/// A user's levels, in every room they set one: (user).
+using notify_levels = caf::replies_to<notifylv_atom, std::string>::with<std::vector<notify_setting>>;
 /// Decides who a stored message owes a push (see push_owed_message) and
 /// folds it into their pending pushes, each due `fold` after its first
 /// message; answers for how many users it opened a pending push, and into
@@ -153,8 +155,8 @@ using bus_actor = caf::typed_actor<
   bus_message::moderate, bus_message::dm, bus_message::dms, bus_message::rooms, bus_message::disconnect,
   bus_message::entries, bus_message::archiver, bus_message::archived, bus_message::quota,
   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads, bus_message::push_subscribe,
-  bus_message::push_unsubscribe, bus_message::notify, bus_message::push_owe, bus_message::push_due,
-  bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle>;
+  bus_message::push_unsubscribe, bus_message::notify, bus_message::notify_levels, bus_message::push_owe,
+  bus_message::push_due, bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -165,7 +167,7 @@ using session_bus =
   caf::typed_actor<bus_message::store, bus_message::read, bus_message::history, bus_message::typing,
                    bus_message::admit, bus_message::moderate, bus_message::dm, bus_message::dms,
                    bus_message::rooms, bus_message::quota, bus_message::threads, bus_message::push_subscribe,
-                   bus_message::push_unsubscribe, bus_message::notify>;
+                   bus_message::push_unsubscribe, bus_message::notify, bus_message::notify_levels>;
 
 /// What the previewer sends the bus: it asks the cache, and stores previews.
 using preview_bus =

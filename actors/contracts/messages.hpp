@@ -73,6 +73,7 @@ using pushaway_atom = caf::atom_constant<caf::atom("pushaway")>;
 using pushsubs_atom = caf::atom_constant<caf::atom("pushsubs")>;
 using pushsettle_atom = caf::atom_constant<caf::atom("pushsettl")>;
 using pushsent_atom = caf::atom_constant<caf::atom("pushsent")>;
+using notifylv_atom = caf::atom_constant<caf::atom("notifylv")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -433,6 +434,7 @@ inline constexpr std::size_t max_notify_levels = 1000;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_subscription)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::notify_setting)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<chatnode::notify_setting>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::push_owed_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::claimed_push)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<chatnode::claimed_push>)

@@ -423,6 +423,7 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
       tell_everywhere(self, user_notice{n.user, make_frame(encode_notify(n.room, n.level)), false});
       return true;
     },
+    [self](notifylv_atom, const std::string& user) { return self->state.push.levels(user); },
     [self](pushowe_atom, const push_owed_message& m) { return owe_pushes(self, m); },
     [self](pushdue_atom, std::uint32_t n, std::int64_t lease_ms) {
       return self->state.pushes.claim(n, lease_ms, now_ms());

@@ -103,6 +103,14 @@ std::string push_registry::level(const std::string& user, const std::string& roo
   return room_level == it->second.end() ? std::string{} : room_level->second;
 }
 
+std::vector<notify_setting> push_registry::levels(const std::string& user) const {
+  std::vector<notify_setting> out;
+  if (auto it = levels_.find(user); it != levels_.end())
+    for (const auto& [room, level] : it->second)
+      out.push_back({user, room, level});
+  return out;
+}
+
 const std::set<std::string>& push_registry::users_at_all(const std::string& room) const {
   static const std::set<std::string> none;
   auto it = at_all_.find(room);

@@ -32,6 +32,8 @@ public:
   const std::vector<push_subscription>& subscriptions(const std::string& user) const;
   /// The user's level in a room; empty when the user chose none there.
   std::string level(const std::string& user, const std::string& room) const;
+  /// The user's levels, in every room they chose one.
+  std::vector<notify_setting> levels(const std::string& user) const;
   /// Users who chose `all` in a room.
   const std::set<std::string>& users_at_all(const std::string& room) const;
 

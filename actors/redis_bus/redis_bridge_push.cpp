@@ -66,4 +66,17 @@ caf::result<bool> push_keeper::set_level(const notify_setting& n) {
   });
 }
 
+caf::result<std::vector<notify_setting>> push_keeper::levels(const std::string& user) {
+  return calls_.answer<std::vector<notify_setting>>(
+    redis_call::command({"HGETALL", core_.keys.notify_levels(user)}),
+    [user](const redis_reply& r) -> std::optional<std::vector<notify_setting>> {
+      if (!is_array(r))
+        return std::nullopt;
+      std::vector<notify_setting> out;
+      for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
+        out.push_back({user, r.elements[i].str, r.elements[i + 1].str});
+      return out;
+    });
+}
+
 } // namespace chatnode::bridge

@@ -32,7 +32,10 @@ public:
       [this](pushunsub_atom, const std::string& user, const std::string& endpoint) -> caf::result<bool> {
         return unsubscribe(user, endpoint);
       },
-      [this](notify_atom, const notify_setting& n) -> caf::result<bool> { return set_level(n); });
+      [this](notify_atom, const notify_setting& n) -> caf::result<bool> { return set_level(n); },
+      [this](notifylv_atom, const std::string& user) -> caf::result<std::vector<notify_setting>> {
+        return levels(user);
+      });
   }
 
 private:
@@ -45,6 +48,7 @@ private:
   /// Keeps the level, then tells the user's sessions on every node; false
   /// when the user has levels in the most rooms already.
   caf::result<bool> set_level(const notify_setting& n);
+  caf::result<std::vector<notify_setting>> levels(const std::string& user);
 
   bridge_core& core_;
   redis_calls& calls_;

@@ -198,6 +198,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::push_unsubscribe;
   if (name == "notify")
     return request_type::notify;
+  if (name == "notify_levels")
+    return request_type::notify_levels;
   return std::nullopt;
 }
 
@@ -609,6 +611,7 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     case request_type::push_key:
     case request_type::push_subscribe:
     case request_type::push_unsubscribe:
+    case request_type::notify_levels:
     case request_type::rooms: // no room: read_roomless
     case request_type::leave:
     case request_type::typing: break;
@@ -635,7 +638,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   };
   if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms ||
       req.type == request_type::push_key || req.type == request_type::push_subscribe ||
-      req.type == request_type::push_unsubscribe) {
+      req.type == request_type::push_unsubscribe || req.type == request_type::notify_levels) {
     if (auto err = read_roomless(doc, limits, req))
       return refused(*err);
     return req;
@@ -1147,6 +1150,26 @@ std::string encode_notify(std::string_view room, std::string_view level) {
 std::string encode_push_key(std::string_view key, std::string_view cid) {
   auto out = start_event("push_key");
   append_field(out, "key", key);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+std::string encode_notify_levels(const std::vector<std::pair<std::string, std::string>>& levels,
+                                 std::string_view cid) {
+  auto out = start_event("notify_levels");
+  out += ",\"levels\":{";
+  bool first = true;
+  for (const auto& l : levels) {
+    if (!first)
+      out += ',';
+    first = false;
+    append_escaped(out, l.first);
+    out += ':';
+    append_escaped(out, l.second);
+  }
+  out += '}';
   if (!cid.empty())
     append_field(out, "cid", cid);
   out += '}';

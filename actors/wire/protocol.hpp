@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -61,7 +62,8 @@ enum class request_type {
   push_key,         ///< (1.2) the deployment's VAPID public key, for Web Push
   push_subscribe,   ///< (1.2) a browser's push subscription to keep for the user
   push_unsubscribe, ///< (1.2) one to forget
-  notify            ///< (1.2) the user's notification level in a room
+  notify,           ///< (1.2) the user's notification level in a room
+  notify_levels     ///< (1.2) the user's levels in every room they set one
 };
 
 /// A decoded, validated client request.
@@ -166,6 +168,9 @@ std::string encode_notify(std::string_view room, std::string_view level);
 /// (1.2) `push_key`: the deployment's VAPID public key (base64url), with
 /// the request's cid when it had one.
 std::string encode_push_key(std::string_view key, std::string_view cid);
+/// (1.2) `notify_levels`: the user's levels (room -> level), with the request's cid.
+std::string encode_notify_levels(const std::vector<std::pair<std::string, std::string>>& levels,
+                                 std::string_view cid);
 /// (1.2) The threads of a room a user follows.
 std::string encode_threads(std::string_view room, const followed_threads& threads);
 std::string encode_moderation(const moderation_event& event);

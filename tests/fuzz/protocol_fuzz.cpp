@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // (1.2) the push key and subscriptions; every other request names a valid one.
   bool roomless = req->type == request_type::dm || req->type == request_type::dms ||
                   req->type == request_type::rooms || req->type == request_type::push_key ||
-                  req->type == request_type::push_subscribe || req->type == request_type::push_unsubscribe;
+                  req->type == request_type::push_subscribe || req->type == request_type::push_unsubscribe ||
+                  req->type == request_type::notify_levels;
   if (roomless ? !req->room.empty() : !valid_room(req->room))
     std::abort();
   // (1.2) A subscription's endpoint is an http(s) URL of at most 2,048 bytes;

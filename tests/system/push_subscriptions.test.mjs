@@ -102,6 +102,11 @@ async function story(nodes, restart) {
     const back = await person(after[after.length - 1], 'ann');
     try {
       assert.equal((await back.subscribe(endpoint(10))).code, 'forbidden', 'the ten outlived the restart');
+      // Every level of hers, for a page to show (and none of bob's).
+      const levels = await back.ask({ type: 'notify_levels' });
+      assert.equal(levels.type, 'notify_levels', JSON.stringify(levels).slice(0, 200));
+      assert.equal(Object.keys(levels.levels).length, 1000);
+      assert.deepEqual([levels.levels.lobby, levels.levels['room-7'], levels.levels['room-8']], ['none', 'mentions', 'all']);
       const gone = await back.unsubscribe(endpoint(4));
       assert.deepEqual({ type: gone.type, endpoint: gone.endpoint }, { type: 'push_unsubscribed', endpoint: endpoint(4) });
       assert.equal((await back.unsubscribe(endpoint(4))).type, 'push_unsubscribed', 'forgetting twice is no error');

@@ -57,6 +57,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](pushsub_atom, const push_subscription&) { return false; },
     [](pushunsub_atom, const std::string&, const std::string&) { return false; },
     [](notify_atom, const notify_setting&) { return false; },
+    [](notifylv_atom, const std::string&) { return std::vector<notify_setting>{}; },
     [](pushowe_atom, const push_owed_message&) -> caf::result<std::uint32_t, std::uint32_t> {
       return {0u, 0u};
     },

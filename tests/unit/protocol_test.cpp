@@ -96,6 +96,16 @@ BOOST_AUTO_TEST_CASE(the_push_key_is_asked_without_a_room_and_answered_with_the_
   BOOST_TEST(!json::parse(encode_push_key("BAbc-_", "")).contains("cid"));
 }
 
+BOOST_AUTO_TEST_CASE(a_users_levels_are_asked_without_a_room_and_listed_by_room) {
+  auto asked = decode_ok(R"({"type":"notify_levels","cid":"l1"})");
+  BOOST_TEST((asked.type == request_type::notify_levels));
+  BOOST_TEST(asked.room.empty());
+  auto answer = json::parse(encode_notify_levels({{"lobby", "none"}, {"q\"uote", "all"}}, "l1"));
+  BOOST_TEST(answer.dump() ==
+             R"({"cid":"l1","levels":{"lobby":"none","q\"uote":"all"},"type":"notify_levels"})");
+  BOOST_TEST(json::parse(encode_notify_levels({}, ""))["levels"].empty());
+}
+
 BOOST_AUTO_TEST_CASE(push_subscriptions_and_levels_are_read_strictly) {
   // As PushSubscription.toJSON() gives them: a 65-byte point and a 16-byte
   // secret, base64url (padding taken and dropped).
