@@ -11,7 +11,8 @@ const el = {
   joinView: $('join-view'), joinForm: $('join-form'), name: $('name'), room: $('room'),
   tokenField: $('token-field'), token: $('token'), joinError: $('join-error'),
   chatView: $('chat-view'), roomList: $('room-list'), addRoomForm: $('add-room-form'), addRoom: $('add-room'),
-  askNotify: $('ask-notify'), notifyYes: $('notify-yes'), notifyNo: $('notify-no'),
+  askNotify: $('ask-notify'), askNotifyText: $('ask-notify-text'), notifyYes: $('notify-yes'), notifyNo: $('notify-no'),
+  notifyLevel: $('notify-level'),
   liftForm: $('lift-form'), liftUser: $('lift-user'),
   browse: $('browse'), directory: $('directory'), directoryList: $('directory-list'), directoryMore: $('directory-more'),
   roomTitle: $('room-title'), status: $('status'), leave: $('leave'), membersToggle: $('members-toggle'),
@@ -62,6 +63,9 @@ const page = {
   flash: null,            // id of the message marked a moment (gone to)
   attachments: [],        // files being uploaded or uploaded for the next message: see attachFiles()
   lightbox: null,         // { images, at, back }: the images of the room shown, which, and the focus to give back
+  worker: null,           // (1.2) the service worker's registration, where the browser has one
+  pushOn: false,          // this browser's push subscription was given to the node on this connection
+  levels: null,           // (1.2) room -> the user's notification level, once read (join tokens only)
 };
 
 // -- rendering helpers ---------------------------------------------------------
@@ -749,17 +753,76 @@ function notifyMention(room, m) {
   n.onclick = () => { window.focus(); show(room.name); n.close(); };
 }
 
-function offerNotifications() {
-  if (!('Notification' in window) || Notification.permission !== 'default' || store.get('chatnode.asked')) return;
+/** Pushes reach a closed tab where the browser has a service worker and a
+ *  push manager, and the user is known by a token (subscriptions are theirs). */
+function pushPossible() {
+  return Boolean(page.token && page.worker?.pushManager && 'Notification' in window);
+}
+
+/** Says once, quietly, that notifications reach this user only while a tab is open. */
+function pushUnavailable() {
+  if (store.get('chatnode.push-note')) return;
+  store.set('chatnode.push-note', '1');
+  notice('Notifications can reach you here only while this tab is open.');
+}
+
+/** Gives this browser's push subscription to the node (asked once per connection). */
+async function enablePush() {
+  if (page.pushOn || !pushPossible() || Notification.permission !== 'granted') return;
+  page.pushOn = true;
+  try {
+    await page.client.enablePush(page.worker);
+  } catch {
+    page.pushOn = false;
+    pushUnavailable();
+  }
+}
+
+async function offerNotifications() {
+  if (!('Notification' in window)) return;
+  await page.workerReady;
+  if (Notification.permission === 'granted') { enablePush(); return; }
+  if (Notification.permission !== 'default' || store.get('chatnode.asked')) return;
+  el.askNotifyText.textContent = pushPossible()
+    ? 'Get notified of mentions and direct messages, even when this tab is closed?'
+    : 'Get a notification when someone mentions you while this tab is hidden?';
   el.askNotify.hidden = false;
 }
 
 el.notifyYes.addEventListener('click', async () => {
   store.set('chatnode.asked', '1');
   el.askNotify.hidden = true;
-  try { await Notification.requestPermission(); } catch { /* refused */ }
+  let answer = 'denied';
+  try { answer = await Notification.requestPermission(); } catch { /* refused */ }
+  if (answer === 'granted' && page.token) {
+    if (pushPossible()) enablePush(); else pushUnavailable();
+  }
 });
 el.notifyNo.addEventListener('click', () => { store.set('chatnode.asked', '1'); el.askNotify.hidden = true; });
+
+/** The room's notification level, where the user set one or its default. */
+function renderNotifyLevel() {
+  const room = page.current;
+  el.notifyLevel.hidden = !room || !page.levels;
+  if (el.notifyLevel.hidden) return;
+  el.notifyLevel.value = page.levels[room.name] ?? (room.peer ? 'all' : 'mentions');
+}
+
+el.notifyLevel.addEventListener('change', () => {
+  if (!page.current || !page.levels) return;
+  page.levels[page.current.name] = el.notifyLevel.value;
+  page.client.setNotifyLevel(page.current.name, el.notifyLevel.value);
+});
+
+// (1.2) The service worker shows pushes while no tab is open; a click on one
+// opens its room here when a tab is.
+page.workerReady = 'serviceWorker' in navigator
+  ? navigator.serviceWorker.register('sw.js').then((r) => { page.worker = r; }, () => {})
+  : Promise.resolve();
+navigator.serviceWorker?.addEventListener('message', (e) => {
+  const room = e.data?.type === 'open-room' ? e.data.room : null;
+  if (typeof room === 'string' && ROOM_RE.test(room) && page.client) openRoom(room);
+});
 
 // -- rooms -----------------------------------------------------------------------
 
@@ -792,6 +855,7 @@ function show(name) {
   const unread = room.unreadMessages();
   if (unread.length) page.divider.set(name, unread[0].id);
   el.roomTitle.textContent = room.peer ? `@ ${room.peer}` : `# ${name}`;
+  renderNotifyLevel();
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   renderRoom();
   renderAttachments();
@@ -830,9 +894,12 @@ function watch(room) {
   room.on('joined', () => {
     page.everJoined = true;
     if (page.token && !page.listedConversations) {
-      // A join proved who the user is: their direct conversations come back.
+      // A join proved who the user is: their direct conversations come back,
+      // and their notification levels.
       page.listedConversations = true;
       page.client.conversations().then((list) => list.forEach((c) => addConversation(c.room)), () => {});
+      page.client.notifyLevels().then((levels) => { page.levels = { ...levels, ...page.levels }; renderNotifyLevel(); },
+        () => {});
     }
     if (here()) {
       const first = !page.divider.has(room.name) && room.unreadMessages().length;
@@ -1249,6 +1316,8 @@ function start(name, rooms, current) {
   page.divider.clear();
   page.everJoined = false;
   page.listedConversations = false;
+  page.levels = null;
+  page.pushOn = false;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
   page.client = client;
@@ -1278,6 +1347,11 @@ function start(name, rooms, current) {
     if (entry.members === 0 && !entry.last_ts) directory.rooms.delete(entry.room);
     else directory.rooms.set(entry.room, { room: entry.room, members: entry.members, last_ts: entry.last_ts });
     renderDirectory();
+  });
+  client.on('notify', ({ room, level }) => {
+    if (!page.levels) return;
+    page.levels[room] = level;
+    renderNotifyLevel();
   });
   client.on('conversation', ({ room, peer }) => {
     addConversation(room);

@@ -55,6 +55,17 @@ export function splitMentions(text) {
 }
 
 /** A fresh id for a write (a `cid`). */
+/** base64url (no padding) of bytes; and back. */
+function b64url(bytes) {
+  let text = '';
+  for (const b of new Uint8Array(bytes)) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+function fromB64url(text) {
+  const plain = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(plain, (c) => c.charCodeAt(0));
+}
+
 export function newCid() {
   const c = globalThis.crypto;
   if (c?.randomUUID) return c.randomUUID();
@@ -575,7 +586,63 @@ export class ChatClient extends Emitter {
     this.answers = new Map();  // event type -> resolvers waiting for the answer to a request (rooms, dms)
     this.joining = new Map();  // a join's cid -> its room, until answered
     this.uploads = new Map();  // an upload request's cid -> { resolve, reject }, until answered
+    this.asked = new Map();    // (1.2) a push request's cid -> { type, resolve, reject }, until answered
   }
+
+  // -- push notifications (1.2) ------------------------------------------------
+
+  /** Sends a request with a cid of its own; resolves with the event of
+   *  `answerType` that carries it, rejects with its error (a ChatError). */
+  #request(request, answerType) {
+    return new Promise((resolve, reject) => {
+      const cid = newCid();
+      this.asked.set(cid, { type: answerType, resolve, reject });
+      if (!this._send({ ...request, cid })) {
+        this.asked.delete(cid);
+        reject(new ChatError({ code: 'closed', reason: 'not connected' }));
+      }
+    });
+  }
+
+  /** The deployment's VAPID public key (base64url), for pushManager.subscribe. */
+  async pushKey() { return (await this.#request({ type: 'push_key' }, 'push_key')).key; }
+
+  /** Subscribes this browser to pushes for the user (join tokens only): with
+   *  the page's service worker `registration`, asks the browser for a push
+   *  subscription bound to the deployment's key (the browser may ask the
+   *  user) and gives it to the node. Resolves with the PushSubscription;
+   *  rejects where push is unavailable (no service worker or PushManager,
+   *  permission denied, push off on the node: a ChatError `unavailable`). */
+  async enablePush(registration) {
+    if (!registration?.pushManager) throw new ChatError({ code: 'unavailable', reason: 'this browser cannot receive pushes' });
+    const key = await this.pushKey();
+    let subscription = await registration.pushManager.getSubscription();
+    const bound = subscription?.options?.applicationServerKey;
+    if (subscription && bound && b64url(bound) !== key) {
+      await subscription.unsubscribe(); // made for another deployment's key
+      subscription = null;
+    }
+    subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(key) });
+    const { endpoint, keys } = subscription.toJSON();
+    await this.#request({ type: 'push_subscribe', endpoint, keys: { p256dh: keys.p256dh, auth: keys.auth } }, 'push_subscribed');
+    return subscription;
+  }
+
+  /** Stops pushes to this browser: the node forgets its subscription, and
+   *  the browser drops it. */
+  async disablePush(registration) {
+    const subscription = await registration?.pushManager?.getSubscription();
+    if (!subscription) return;
+    await this.#request({ type: 'push_unsubscribe', endpoint: subscription.endpoint }, 'push_unsubscribed');
+    await subscription.unsubscribe();
+  }
+
+  /** The user's notification level in every room they set one: { room: level }. */
+  async notifyLevels() { return (await this.#request({ type: 'notify_levels' }, 'notify_levels')).levels ?? {}; }
+
+  /** Sets the user's level in a room: all, mentions or none. Every session of
+   *  theirs hears a `notify` event. */
+  setNotifyLevel(room, level) { return this._send({ type: 'notify', room, level }); }
 
   /** An `upload` request: resolves with the node's answer ({ file, url }),
    *  matched by cid; rejects with its error. */
@@ -754,6 +821,12 @@ export class ChatClient extends Emitter {
   }
 
   #handle(ev) {
+    const asked = ev.cid && ev.type !== 'error' ? this.asked.get(ev.cid) : undefined;
+    if (asked?.type === ev.type) {
+      this.asked.delete(ev.cid);
+      asked.resolve(ev);
+      return;
+    }
     const room = typeof ev.room === 'string' ? this.rooms.get(ev.room) : undefined;
     switch (ev.type) {
       case 'welcome':
@@ -782,6 +855,9 @@ export class ChatClient extends Emitter {
         break;
       case 'dms':
         this.#answer('dms', ev);
+        break;
+      case 'notify':
+        this.emit('notify', { room: ev.room, level: ev.level });
         break;
       case 'conversation':
         this.emit('conversation', { room: ev.room, peer: ev.peer });
@@ -938,6 +1014,8 @@ export class ChatClient extends Emitter {
   }
 
   #error(ev) {
+    const asked = ev.cid ? this.asked.get(ev.cid) : undefined;
+    if (asked) { this.asked.delete(ev.cid); asked.reject(new ChatError(ev)); return; }
     const upload = ev.cid ? this.uploads.get(ev.cid) : undefined;
     if (upload) { upload.reject(new ChatError(ev)); return; }
     const joining = ev.cid ? this.joining.get(ev.cid) : undefined;
