@@ -63,7 +63,7 @@ phase "AddressSanitizer + UndefinedBehaviorSanitizer suites (fuzzing beside them
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser' "$@"
 
-phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML and file descriptions, upload tickets and ranges, Web Push subscription keys"
+phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML and file descriptions, upload tickets and ranges, Web Push subscription keys, Retry-After"
 fuzzed=0
 wait "$fuzzing" || fuzzed=$?
 cat "$fuzz_log"

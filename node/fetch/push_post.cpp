@@ -17,9 +17,6 @@
 
 #include <openssl/ssl.h>
 
-#include <charconv>
-#include <ctime>
-
 namespace chatnode {
 
 namespace {
@@ -111,30 +108,6 @@ bool push_host_allowed(const std::string& host, const std::vector<std::string>& 
     if (beast::iequals(a, host))
       return true;
   return false;
-}
-
-int retry_after_seconds(std::string_view field, std::chrono::system_clock::time_point now) {
-  while (!field.empty() && field.front() == ' ')
-    field.remove_prefix(1);
-  while (!field.empty() && field.back() == ' ')
-    field.remove_suffix(1);
-  if (field.empty())
-    return -1;
-  int seconds = 0;
-  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), seconds);
-  if (ec == std::errc{} && end == field.data() + field.size())
-    return seconds >= 0 ? seconds : -1;
-  if (ec == std::errc::result_out_of_range)
-    return 3600 * 24; // a number past int: as long as anyone waits
-  // An HTTP date (RFC 9110 §5.6.7, its preferred form).
-  std::tm tm{};
-  std::string text{field};
-  auto* parsed = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (parsed == nullptr || *parsed != '\0')
-    return -1;
-  auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  auto wait = std::chrono::duration_cast<std::chrono::seconds>(at - now).count();
-  return wait > 0 ? static_cast<int>(std::min<long long>(wait, 3600 * 24)) : 0;
 }
 
 void post_push(net::io_context& io, net::ssl::context& tls, push_post_request request,

@@ -6,6 +6,7 @@
 // asked. Only the status and Retry-After are read of the answer.
 
 #include "node/fetch/allowed_networks.hpp"
+#include "node/fetch/retry_after.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -47,10 +48,6 @@ std::string push_audience(const std::string& endpoint);
 
 /// Whether `host` is in `allowed` (case-insensitive); an empty list allows any.
 bool push_host_allowed(const std::string& host, const std::vector<std::string>& allowed);
-
-/// Seconds a Retry-After field asks for (delta-seconds or an HTTP date);
-/// -1 when it says neither.
-int retry_after_seconds(std::string_view field, std::chrono::system_clock::time_point now);
 
 /// Posts; `done` runs once, on `io`.
 void post_push(boost::asio::io_context& io, boost::asio::ssl::context& tls, push_post_request request,

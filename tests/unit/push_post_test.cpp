@@ -35,10 +35,14 @@ BOOST_AUTO_TEST_CASE(retry_after_in_seconds_or_as_a_date) {
   BOOST_TEST(retry_after_seconds(" 0 ", now) == 0);
   BOOST_TEST(retry_after_seconds("", now) == -1);
   BOOST_TEST(retry_after_seconds("-5", now) == -1);
+  BOOST_TEST(retry_after_seconds("-0", now) == -1);
+  BOOST_TEST(retry_after_seconds("-99999999999999999999", now) == -1);
+  BOOST_TEST(retry_after_seconds("100000", now) == 86400);
   BOOST_TEST(retry_after_seconds("soon", now) == -1);
   BOOST_TEST(retry_after_seconds("99999999999999999999", now) == 86400);
   BOOST_TEST(retry_after_seconds("Wed, 21 Oct 2015 07:30:00 GMT", now) == 120);
   BOOST_TEST(retry_after_seconds("Wed, 21 Oct 2015 07:00:00 GMT", now) == 0); // past: at once
+  BOOST_TEST(retry_after_seconds("Wed, 21 Oct 4030 07:30:00 GMT", now) == 86400);
   BOOST_TEST(retry_after_seconds("Wed, 21 Oct 2015 07:30:00 GMT trailing", now) == -1);
 }
 
