@@ -34,6 +34,19 @@ std::shared_ptr<const push::vapid_key> push_delivery::key() {
   return parsed_;
 }
 
+std::string push_delivery::authorization(const std::shared_ptr<const push::vapid_key>& key,
+                                         const std::string& audience) {
+  using namespace std::chrono;
+  auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+  std::lock_guard guard{mutex_};
+  if (tokens_.size() > 1000 && !tokens_.contains(audience))
+    tokens_.clear(); // push services are few: a flood of others starts the cache over
+  auto& kept = tokens_[audience];
+  if (kept.by != key || now - kept.made >= 3600)
+    kept = {key->authorization(audience, subject_, now + 12 * 3600), now, key};
+  return kept.header;
+}
+
 void push_delivery::send(push_request request, std::function<void(push_outcome)> done) {
   // The cryptography runs on the I/O thread that posts it, not the pusher's.
   boost::asio::post(
@@ -53,11 +66,8 @@ void push_delivery::send(push_request request, std::function<void(push_outcome)>
         done({0, -1, "the subscription's keys: " + body.error, true});
         return;
       }
-      using namespace std::chrono;
-      auto expires = duration_cast<seconds>(system_clock::now().time_since_epoch()).count() + 12 * 3600;
-      push_post_request post{
-        request.to.endpoint, std::move(body.body), vapid->authorization(audience, subject_, expires),
-        request.ttl,         request.urgency,      request.topic};
+      push_post_request post{request.to.endpoint, std::move(body.body), authorization(vapid, audience),
+                             request.ttl,         request.urgency,      request.topic};
       post_push(io_, tls_, std::move(post), limits_, [done = std::move(done)](push_post_result r) {
         done({r.status, r.retry_after, std::move(r.error), r.refused});
       });

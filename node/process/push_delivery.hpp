@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace chatnode {
 
@@ -33,6 +34,10 @@ public:
 private:
   /// The deployment's key, parsed once per key.
   std::shared_ptr<const push::vapid_key> key();
+  /// The Authorization header for a push service's origin: a token made
+  /// for 12 hours and used for one (a signature per push service an hour,
+  /// not per push), made again when the key changes.
+  std::string authorization(const std::shared_ptr<const push::vapid_key>& key, const std::string& audience);
 
   boost::asio::io_context& io_;
   boost::asio::ssl::context tls_;
@@ -42,6 +47,12 @@ private:
   std::mutex mutex_;
   std::string parsed_pem_;
   std::shared_ptr<const push::vapid_key> parsed_;
+  struct token {
+    std::string header;
+    std::int64_t made = 0;                     ///< seconds since the epoch
+    std::shared_ptr<const push::vapid_key> by; ///< the key that signed it
+  };
+  std::unordered_map<std::string, token> tokens_; ///< by audience
 };
 
 } // namespace chatnode

@@ -69,8 +69,10 @@ pkey_ptr public_key_of(std::string_view point) {
     return none;
   pkey_ptr out{key, EVP_PKEY_free};
   // fromdata does not check that the point is on the curve: a check does.
+  // The quick one (on the curve, not at infinity) is the whole check on
+  // P-256, whose cofactor is 1; the full one adds a scalar multiplication.
   pkey_ctx_ptr check{EVP_PKEY_CTX_new(out.get(), nullptr), EVP_PKEY_CTX_free};
-  if (!check || EVP_PKEY_public_check(check.get()) != 1)
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
     return none;
   return out;
 }
