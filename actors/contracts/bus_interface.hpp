@@ -145,6 +145,9 @@ using push_away = caf::replies_to<pushaway_atom, std::string, std::string, std::
 using push_subscriptions = caf::replies_to<pushsubs_atom, std::string>::with<std::vector<push_subscription>>;
 /// What became of a claimed push.
 using push_settle = caf::reacts_to<pushsettle_atom, push_settlement>;
+/// The embedded bus's own timer: subscriptions and levels changed within
+/// the last second are written to its file (the Redis bridge ignores it).
+using push_save = caf::reacts_to<pushsave_atom>;
 } // namespace bus_message
 
 /// The bus: stores messages, gives them ids, publishes them to every node's
@@ -156,7 +159,8 @@ using bus_actor = caf::typed_actor<
   bus_message::entries, bus_message::archiver, bus_message::archived, bus_message::quota,
   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads, bus_message::push_subscribe,
   bus_message::push_unsubscribe, bus_message::notify, bus_message::notify_levels, bus_message::push_owe,
-  bus_message::push_due, bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle>;
+  bus_message::push_due, bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle,
+  bus_message::push_save>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,

@@ -74,6 +74,7 @@ using pushsubs_atom = caf::atom_constant<caf::atom("pushsubs")>;
 using pushsettle_atom = caf::atom_constant<caf::atom("pushsettl")>;
 using pushsent_atom = caf::atom_constant<caf::atom("pushsent")>;
 using notifylv_atom = caf::atom_constant<caf::atom("notifylv")>;
+using pushsave_atom = caf::atom_constant<caf::atom("pushsave")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {

@@ -47,10 +47,11 @@ struct embedded_bus_state {
   std::unordered_map<std::string, conversation_list> user_conversations;
   /// The archive, told of every entry stored; none without one.
   archive_actor archive;
-  std::size_t hold = 0;     ///< entries per room held for the archive at most
-  link_cache previews;      ///< (1.2) links fetched within the hour
-  push_registry push;       ///< (1.2) push subscriptions and levels, per user
-  push_queue pushes{30000}; ///< (1.2) pushes owed and being sent (in memory)
+  std::size_t hold = 0;       ///< entries per room held for the archive at most
+  link_cache previews;        ///< (1.2) links fetched within the hour
+  push_registry push;         ///< (1.2) push subscriptions and levels, per user
+  push_queue pushes{30000};   ///< (1.2) pushes owed and being sent (in memory)
+  bool push_save_due = false; ///< a write of `push` is on the timer
 
   room_history& room(const std::string& name) {
     auto [it, added] = rooms.try_emplace(name, settings.retention);
@@ -307,6 +308,18 @@ void note_member(bus_self self, const std::string& room, const std::string& name
   publish(self, room, presence_atom::value, room, event);
 }
 
+/// (1.2) Subscriptions and levels changed: written to the file within a
+/// second, once for a burst of changes.
+template <class T>
+T saved_soon(bus_self self, T result) {
+  auto& st = self->state;
+  if (st.push.unsaved() && !st.push_save_due) {
+    st.push_save_due = true;
+    self->delayed_send(self, std::chrono::seconds{1}, pushsave_atom::value);
+  }
+  return result;
+}
+
 /// (1.2) Whether `user` has no session in `room` and has not read `id` there.
 bool away_from(const embedded_bus_state& st, const std::string& room, const std::string& user,
                message_id id) {
@@ -413,15 +426,21 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     [self](pvkeep_atom, const std::string& url, std::optional<link_preview>& found) {
       self->state.previews.keep(url, std::move(found));
     },
-    [self](pushsub_atom, const push_subscription& s) { return self->state.push.subscribe(s); },
+    [self](pushsub_atom, const push_subscription& s) {
+      return saved_soon(self, self->state.push.subscribe(s));
+    },
     [self](pushunsub_atom, const std::string& user, const std::string& endpoint) {
-      return self->state.push.unsubscribe(user, endpoint);
+      return saved_soon(self, self->state.push.unsubscribe(user, endpoint));
     },
     [self](notify_atom, const notify_setting& n) {
       if (!self->state.push.set_level(n))
         return false;
       tell_everywhere(self, user_notice{n.user, make_frame(encode_notify(n.room, n.level)), false});
-      return true;
+      return saved_soon(self, true);
+    },
+    [self](pushsave_atom) {
+      self->state.push_save_due = false;
+      self->state.push.save();
     },
     [self](notifylv_atom, const std::string& user) { return self->state.push.levels(user); },
     [self](pushowe_atom, const push_owed_message& m) { return owe_pushes(self, m); },

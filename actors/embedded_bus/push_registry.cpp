@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <system_error>
+#include <utility>
 
 namespace chatnode {
 
@@ -54,7 +55,7 @@ bool push_registry::subscribe(const push_subscription& s) {
       return false;
     list.push_back(s);
   }
-  save();
+  unsaved_ = !file_.empty();
   return true;
 }
 
@@ -69,7 +70,7 @@ bool push_registry::unsubscribe(const std::string& user, const std::string& endp
   list.erase(it);
   if (list.empty())
     subscriptions_.erase(found);
-  save();
+  unsaved_ = !file_.empty();
   return true;
 }
 
@@ -85,7 +86,7 @@ bool push_registry::set_level(const notify_setting& n) {
     if (it->second.empty())
       at_all_.erase(it);
   }
-  save();
+  unsaved_ = !file_.empty();
   return true;
 }
 
@@ -117,8 +118,12 @@ const std::set<std::string>& push_registry::users_at_all(const std::string& room
   return it == at_all_.end() ? none : it->second;
 }
 
-void push_registry::save() const {
-  if (file_.empty())
+push_registry::~push_registry() {
+  save();
+}
+
+void push_registry::save() {
+  if (file_.empty() || !unsaved_)
     return;
   json doc{{"subscriptions", json::object()}, {"levels", json::object()}};
   for (const auto& [user, list] : subscriptions_) {
@@ -137,12 +142,33 @@ void push_registry::save() const {
     std::ofstream out{aside, std::ios::trunc};
     out << doc.dump();
     if (!out)
-      return; // kept in memory; written with the next change
+      return; // kept in memory; written at the next save
   }
   // It holds each browser's secret: for the node's user alone.
   std::filesystem::permissions(aside,
                                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
   std::filesystem::rename(aside, file_, ec);
+  if (!ec)
+    unsaved_ = false;
+}
+
+push_registry::push_registry(push_registry&& other) noexcept
+  : file_(std::exchange(other.file_, {})),
+    unsaved_(std::exchange(other.unsaved_, false)),
+    subscriptions_(std::move(other.subscriptions_)),
+    levels_(std::move(other.levels_)),
+    at_all_(std::move(other.at_all_)) {}
+
+push_registry& push_registry::operator=(push_registry&& other) noexcept {
+  if (this != &other) {
+    save(); // what this one held is written before it is replaced
+    file_ = std::exchange(other.file_, {});
+    unsaved_ = std::exchange(other.unsaved_, false);
+    subscriptions_ = std::move(other.subscriptions_);
+    levels_ = std::move(other.levels_);
+    at_all_ = std::move(other.at_all_);
+  }
+  return *this;
 }
 
 } // namespace chatnode

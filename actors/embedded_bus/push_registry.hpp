@@ -19,6 +19,11 @@ public:
   /// Reads what `file` holds (nothing when it is missing or unreadable);
   /// without a file, everything is kept in memory only.
   explicit push_registry(std::filesystem::path file = {});
+  /// What changed since the last save is written.
+  ~push_registry();
+  /// The moved-from registry keeps no file: it writes nothing.
+  push_registry(push_registry&& other) noexcept;
+  push_registry& operator=(push_registry&& other) noexcept;
 
   /// False, nothing kept, when the user has the most subscriptions already
   /// and this endpoint is not one of them.
@@ -37,11 +42,16 @@ public:
   /// Users who chose `all` in a room.
   const std::set<std::string>& users_at_all(const std::string& room) const;
 
-private:
-  /// Writes everything to the file (aside, then renamed into place).
-  void save() const;
+  /// Changes not written to the file yet: the owner calls save() soon (a
+  /// burst of changes is one write, not one each).
+  bool unsaved() const { return unsaved_; }
+  /// Writes everything to the file (aside, then renamed into place), when
+  /// something changed; a failed write is tried again on the next call.
+  void save();
 
+private:
   std::filesystem::path file_;
+  bool unsaved_ = false;
   std::map<std::string, std::vector<push_subscription>> subscriptions_;
   std::map<std::string, std::map<std::string, std::string>> levels_; ///< user -> room -> level
   std::map<std::string, std::set<std::string>> at_all_;              ///< room -> users at `all`

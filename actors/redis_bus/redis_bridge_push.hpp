@@ -35,7 +35,8 @@ public:
       [this](notify_atom, const notify_setting& n) -> caf::result<bool> { return set_level(n); },
       [this](notifylv_atom, const std::string& user) -> caf::result<std::vector<notify_setting>> {
         return levels(user);
-      });
+      },
+      [](pushsave_atom) {}); // Redis keeps them as they come
   }
 
 private:

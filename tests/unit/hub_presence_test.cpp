@@ -65,6 +65,7 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](pushaway_atom, const std::string&, const std::string&, const std::string&) { return false; },
     [](pushsubs_atom, const std::string&) { return std::vector<push_subscription>{}; },
     [](pushsettle_atom, const push_settlement&) {},
+    [](pushsave_atom) {},
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;

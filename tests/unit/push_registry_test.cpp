@@ -58,6 +58,12 @@ BOOST_AUTO_TEST_CASE(what_is_kept_in_the_file_is_read_back_after_a_restart) {
   {
     push_registry r{file};
     BOOST_TEST(r.subscribe(sub("ann", 1)));
+    // A burst of changes is one write, when the owner saves (or at the end).
+    BOOST_TEST(r.unsaved());
+    BOOST_TEST(!fs::exists(file));
+    r.save();
+    BOOST_TEST(!r.unsaved());
+    BOOST_TEST(fs::exists(file));
     BOOST_TEST(r.subscribe(sub("ann", 2)));
     BOOST_TEST(r.unsubscribe("ann", sub("ann", 1).endpoint));
     r.set_level({"ann", "lobby", "none"});
