@@ -221,7 +221,11 @@ async function checkMetrics(nodes) {
   // Pushes taken: bob, ed, gus and ivy's third; hal's 410 dropped one.
   assert.equal(total('chatnode_pushes_sent_total'), 4);
   assert.equal(total('chatnode_push_subscriptions_dropped_total'), 1);
-  assert.equal(total('chatnode_pushes_unwanted_total'), 1, 'di\'s, read before it was due');
+  // di's, read before it was due; and cy's when her join on the other node
+  // reached Redis's presence only after the mention was decided (the check
+  // when due caught it: she got none either way, as the story asserts).
+  const unwanted = total('chatnode_pushes_unwanted_total');
+  assert.ok(unwanted === 1 || unwanted === 2, `pushes not wanted when due: ${unwanted}`);
   assert.equal(total('chatnode_push_folded_total'), 19);
   assert.equal(all.reduce((n, m) => n + (m['chatnode_push_failures_total{status="503"}'] ?? 0), 0), 2);
 }
