@@ -58,10 +58,11 @@ trap 'kill -- "-$background" "-$fuzzing" 2>/dev/null || true; rm -f "$background
 phase "AddressSanitizer + UndefinedBehaviorSanitizer suites (fuzzing beside them, at nice 19)"
 # Once is enough for the slow suites whose subject is not the node's memory:
 # compose builds its image from deploy/Dockerfile, chaos measures faults,
-# and the browser suites test the page (the node paths they take run here
-# in the system suites).
+# the browser suites test the page (the node paths they take run here in
+# the system suites), and the lint and deploy checks read files, not the
+# binary.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser' "$@"
+  ctest --test-dir "$root/build-address-undefined" --output-on-failure -LE 'compose|chaos|browser|lint|deploy' "$@"
 
 phase "Fuzzing (libFuzzer, ASan+UBSan): protocol decoder, HTTP target and static paths, config, join tokens, WebSocket frames, page metadata, S3 XML and file descriptions, upload tickets and ranges, Web Push subscription keys, Retry-After"
 fuzzed=0
