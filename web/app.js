@@ -759,11 +759,13 @@ function pushPossible() {
   return Boolean(page.token && page.worker?.pushManager && 'Notification' in window);
 }
 
-/** Says once, quietly, that notifications reach this user only while a tab is open. */
-function pushUnavailable() {
+/** Says once, quietly, that notifications reach this user only while a tab
+ *  is open, or (the browser blocks them) not at all. */
+function pushUnavailable(blocked = false) {
   if (store.get('chatnode.push-note')) return;
   store.set('chatnode.push-note', '1');
-  notice('Notifications can reach you here only while this tab is open.');
+  notice(blocked ? 'Notifications are blocked in this browser: mentions show only here.'
+    : 'Notifications can reach you here only while this tab is open.');
 }
 
 /** Gives this browser's push subscription to the node (asked once per connection). */
@@ -794,7 +796,8 @@ el.notifyYes.addEventListener('click', async () => {
   el.askNotify.hidden = true;
   let answer = 'denied';
   try { answer = await Notification.requestPermission(); } catch { /* refused */ }
-  if (answer === 'granted' && page.token) {
+  if (answer === 'denied') pushUnavailable(true);
+  else if (answer === 'granted' && page.token) {
     if (pushPossible()) enablePush(); else pushUnavailable();
   }
 });
