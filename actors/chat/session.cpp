@@ -303,6 +303,8 @@ void handle_push_subscription(session_self self, request& req) {
   }
   auto done = [self, subscribing, endpoint = req.endpoint, cid = req.cid](bool kept) {
     auto& st = self->state;
+    if (subscribing && kept)
+      st.settings->push->set_subscribed();
     if (subscribing && !kept)
       st.reply_error(error_code::forbidden,
                      "at most " + std::to_string(max_push_subscriptions) +
@@ -524,7 +526,7 @@ void store_now(session_self self, request& req, std::vector<shared_file> files) 
       preview = preview_job{store.room, {}, store.user, std::move(link)};
   // (1.2) A new message may owe pushes once it is stored.
   std::optional<push_owed_message> push;
-  if (!store.change && st.settings->pusher)
+  if (!store.change && st.settings->pusher && st.settings->push && st.settings->push->anyone_subscribed())
     push = owed_push(store.room, {}, store.user, store.text);
   self->request(st.bus, st.settings->bus_timeout, store_atom::value, std::move(store))
     .then(

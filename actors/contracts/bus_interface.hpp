@@ -37,6 +37,7 @@
 
 #include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/push_identity.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -57,6 +58,9 @@ struct bus_settings {
   std::string push_file{};
   /// (1.2) How long a pending push gathers a user's messages in a room.
   std::int64_t push_fold_ms = 30000;
+  /// (1.2) The deployment's push identity, told when the file holds
+  /// subscriptions; none: push is off.
+  std::shared_ptr<const push_identity> push_key{};
 };
 
 namespace bus_message {

@@ -53,11 +53,20 @@ public:
   }
   std::shared_ptr<const std::string> problem() const { return problem_.load(std::memory_order_acquire); }
 
+  /// Whether anyone in the deployment ever subscribed to pushes: until
+  /// then a stored message asks nothing of the bus for pushes (push on
+  /// costs nothing until someone subscribes). Set by this node's
+  /// subscriptions, by the bus when it holds some (read from Redis on every
+  /// heartbeat), and never unset.
+  bool anyone_subscribed() const { return subscribed_.load(std::memory_order_relaxed); }
+  void set_subscribed() const { subscribed_.store(true, std::memory_order_relaxed); }
+
 private:
   std::string candidate_;
   derive_fn derive_;
   std::atomic<std::shared_ptr<const key>> value_;
   std::atomic<std::shared_ptr<const std::string>> problem_;
+  mutable std::atomic<bool> subscribed_{false}; ///< a fact learned, not part of the key
 };
 
 } // namespace chatnode

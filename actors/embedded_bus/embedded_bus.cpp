@@ -361,6 +361,8 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
   if (!settings.push_file.empty())
     self->state.push = push_registry{settings.push_file};
   self->state.pushes = push_queue{settings.push_fold_ms};
+  if (settings.push_key && self->state.push.any_subscription())
+    settings.push_key->set_subscribed();
   self->set_error_handler([](caf::error&) {}); // an error message must not stop the bus
   return {
     [self](subscribe_atom, const std::string& room, const hub_actor& hub) {

@@ -37,6 +37,8 @@ public:
   const std::vector<push_subscription>& subscriptions(const std::string& user) const;
   /// The user's level in a room; empty when the user chose none there.
   std::string level(const std::string& user, const std::string& room) const;
+  /// Whether any user has a subscription.
+  bool any_subscription() const { return !subscriptions_.empty(); }
   /// The user's levels, in every room they chose one.
   std::vector<notify_setting> levels(const std::string& user) const;
   /// Users who chose `all` in a room.

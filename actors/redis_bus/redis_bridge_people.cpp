@@ -166,6 +166,13 @@ caf::result<conversation_list> people_service::list_conversations(const std::str
 // -- the people channel ---------------------------------------------------------------
 
 void people_service::on_notice(const std::string& payload) {
+  // (1.2) Someone subscribed to pushes: this node asks for push decisions
+  // from now on (it needs no hub to hear it).
+  if (!payload.empty() && payload[0] == 's') {
+    if (core_.settings.push_key)
+      core_.settings.push_key->set_subscribed();
+    return;
+  }
   auto nl = payload.find('\n');
   if (payload.size() < 2 || nl == std::string::npos || !notice_hub_)
     return;

@@ -10,8 +10,15 @@ namespace chatnode::bridge {
 
 void push_keeper::fetch_key() {
   auto identity = core_.settings.push_key;
-  if (!identity || identity->candidate().empty())
-    return; // push is off, or the operator's key is used as is
+  if (!identity)
+    return; // push is off
+  if (!identity->anyone_subscribed())
+    calls_.send(redis_call::command({"EXISTS", core_.keys.push_anyone()}), [identity](redis_reply r) {
+      if (r.type == redis_reply::kind::integer && r.integer == 1)
+        identity->set_subscribed();
+    });
+  if (identity->candidate().empty())
+    return; // the operator's key is used as is
   // SET NX GET: the key Redis held, or nil when it held none and took ours.
   calls_.send(redis_call::command({"SET", core_.keys.push_key(), identity->candidate(), "NX", "GET"}),
               [this, identity](redis_reply r) {
@@ -42,7 +49,14 @@ caf::result<bool> push_keeper::keep(std::string key, std::string field, std::str
 
 caf::result<bool> push_keeper::subscribe(const push_subscription& s) {
   return keep(core_.keys.push_subscriptions(s.user), s.endpoint, s.p256dh + " " + s.auth,
-              max_push_subscriptions, {});
+              max_push_subscriptions, [this] {
+                // Every node asks for push decisions from now on: told at
+                // once, and kept for nodes that start later.
+                calls_.send_and_forget({"SET", core_.keys.push_anyone(), "1"});
+                calls_.send_and_forget({core_.publish_command(), core_.keys.people_channel(), "s\n"});
+                if (core_.settings.push_key)
+                  core_.settings.push_key->set_subscribed();
+              });
 }
 
 caf::result<bool> push_keeper::unsubscribe(const std::string& user, const std::string& endpoint) {

@@ -55,6 +55,9 @@ public:
   std::string push_jobs() const { return prefix_ + "{push}:jobs"; }
   std::string push_due() const { return prefix_ + "{push}:due"; }
   std::string push_sequence() const { return prefix_ + "{push}:seq"; }
+  /// (1.2) Set once anyone subscribed to pushes: until then no node asks
+  /// for push decisions.
+  std::string push_anyone() const { return prefix_ + "{push}:any"; }
   /// (1.2) Bytes a user announced for upload on a day (days since the epoch).
   std::string upload_quota(const std::string& user, long long day) const {
     return prefix_ + "{quota:" + user + "}:" + std::to_string(day);

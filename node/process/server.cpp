@@ -310,6 +310,7 @@ std::optional<running_bus> start_bus(caf::actor_system& system, net::io_context&
   if (files.push)
     settings.push_file = (fs::path{config.push_key_file}.parent_path() / "subscriptions.json").string();
   settings.push_fold_ms = static_cast<std::int64_t>(config.push_fold_seconds * 1000);
+  settings.push_key = files.push;
   return running_bus{spawn_embedded_bus(system, std::move(settings), stats), {}, {}};
 }
 

@@ -281,6 +281,9 @@ describe('a node SIGKILLed with a push owed, over Redis', () => {
       const ann = await new Person(a, 'ann').connect();
       await ann.enter('lobby');
       const sent = await ann.say('lobby', '@kim before the crash');
+      // Owed: the decision, which follows the store, is in Redis.
+      const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args]).toString().trim();
+      await waitFor(() => cli('HLEN', 'chatnode:{push}:jobs') === '1', 'the push owed');
       a.kill('SIGKILL');
       const killed = Date.now();
       await waitFor(() => kim.sub.received.length > 0, 'kim\'s push from the other node', 20000);
