@@ -173,7 +173,7 @@ async function story(a, b, fold) {
     let last;
     for (let i = 1; i <= 20; i++) {
       last = await ann.say('lobby', `@gus ping ${i}`);
-      if (i < 20) await sleep(fold >= 12 ? 500 : 50);
+      if (i < 20) await sleep(fold >= 12 ? 400 : 50); // within 10 s, with room for slow echoes before the fold ends
     }
     await waitFor(() => gus.sub.received.length > 0, 'gus\'s push', (fold + 10) * 1000);
     await sleep(3000);
