@@ -147,7 +147,8 @@ void start(pusher_self self, claimed_push push) {
 
 void claim(pusher_self self) {
   auto& st = self->state;
-  if (st.claiming || st.flying.size() >= st.settings.max_in_flight)
+  if (st.claiming || st.flying.size() >= st.settings.max_in_flight ||
+      (st.settings.identity && !st.settings.identity->anyone_subscribed()))
     return;
   st.claiming = true;
   auto room = static_cast<std::uint32_t>(st.settings.max_in_flight - st.flying.size());

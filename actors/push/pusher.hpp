@@ -12,6 +12,7 @@
 #include "actors/contracts/bus_interface.hpp"
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/interfaces.hpp"
+#include "actors/contracts/push_identity.hpp"
 #include "actors/contracts/push_sender.hpp"
 
 #include <caf/actor_system.hpp>
@@ -37,6 +38,8 @@ struct pusher_settings {
   std::chrono::milliseconds first_backoff{10000};
   std::chrono::milliseconds max_backoff{std::chrono::minutes{15}};
   std::chrono::milliseconds bus_timeout{5000};
+  /// Until it says someone subscribed, nothing can be due: no claim is asked.
+  std::shared_ptr<const push_identity> identity;
 };
 
 pusher_actor spawn_pusher(caf::actor_system& sys, push_bus bus, std::shared_ptr<push_sender> sender,

@@ -586,6 +586,7 @@ int run_server(const node_config& config) {
     limits.allow_private = push_networks;
     limits.allowed_hosts = config.push_allowed_hosts;
     pusher_settings push_settings;
+    push_settings.identity = push;
     push_settings.lease =
       std::chrono::milliseconds{static_cast<std::int64_t>(config.push_claim_seconds * 1000)};
     pusher = spawn_pusher(
