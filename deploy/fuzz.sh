@@ -2,8 +2,8 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan) through CMake: the frame decoder,
 # the HTTP target and static paths, the config parser, join tokens, the WebSocket frame
 # reader (alone and against Beast's), the link preview's HTML reader, the S3 client's XML
-# reader, upload tickets and download ranges, Web Push subscription keys, and a push
-# service's Retry-After; runs each
+# reader, upload tickets and download ranges, Web Push subscription keys, a push
+# service's Retry-After, and an identity provider's JWKS; runs each
 # for a bounded time on its seed corpus under tests/fuzz/corpus.
 #   deploy/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
 #   deploy/fuzz.sh --build-only            builds the targets and stops
@@ -28,7 +28,7 @@ if ! { CXX=clang++ cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 fi
 $build_only && exit 0
 
-for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload push_keys retry_after; do
+for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload push_keys retry_after jwks; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   # New inputs go to the scratch corpus; the seeds in the tree stay as they are.

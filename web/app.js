@@ -1326,7 +1326,17 @@ function start(name, rooms, current) {
   page.client = client;
   // Attaching is offered where the node takes uploads (welcome says so).
   client.on('welcome', ({ files }) => { el.attach.hidden = !files; });
-  client.on('status', ({ status, retryIn }) => {
+  client.on('status', ({ status, retryIn, code }) => {
+    if (code === 4001) {
+      // (1.2) The token expired, and this page has no way to get a fresh one
+      // by itself: back to the form, which keeps the name and rooms.
+      askForToken();
+      el.token.value = '';
+      closeAll();
+      showJoinError('Your token expired: paste a fresh one to go on.');
+      el.token.focus();
+      return;
+    }
     if (status === 'connecting') setStatus(client.attempt === 0 ? 'connecting…' : 'reconnecting…', 'connecting');
     else if (status === 'offline') {
       if (!navigator.onLine) setStatus('offline', 'offline');

@@ -54,7 +54,6 @@ export function splitMentions(text) {
   return parts;
 }
 
-/** A fresh id for a write (a `cid`). */
 /** base64url (no padding) of bytes; and back. */
 function b64url(bytes) {
   let text = '';
@@ -66,6 +65,18 @@ function fromB64url(text) {
   return Uint8Array.from(plain, (c) => c.charCodeAt(0));
 }
 
+/** (1.2) A JWT's `exp` (seconds), read from its payload; 0 when it has none.
+ *  The client only plans its renewal by it: the node checks the token. */
+export function tokenExpiry(token) {
+  try {
+    const exp = JSON.parse(new TextDecoder().decode(fromB64url(String(token).split('.')[1] ?? ''))).exp;
+    return Number.isFinite(exp) ? exp : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A fresh id for a write (a `cid`). */
 export function newCid() {
   const c = globalThis.crypto;
   if (c?.randomUUID) return c.randomUUID();
@@ -563,17 +574,24 @@ export class Room extends Emitter {
 /**
  * A connection to a chatnode, with its rooms.
  * Options: url (ws:// or wss:// of /ws), name, token (when the node wants
- * join tokens), WebSocket (a class; the global one by default).
- * Events: status ({ status: 'connecting' | 'online' | 'offline', retryIn }),
- * welcome, error (errors no request of this client's waits for).
+ * join tokens), renewToken (1.2: an async function that returns a fresh
+ * token for the same user; called before the token expires, and the
+ * connection goes on with it), WebSocket (a class; the global one by default).
+ * Events: status ({ status: 'connecting' | 'online' | 'offline', retryIn, code }),
+ * welcome, token ({ exp }: a fresh token taken), error (errors no request
+ * of this client's waits for). Without renewToken, a connection whose token
+ * expires is closed by the node (4001) and not opened again: status
+ * 'offline' with code 4001, until setToken().
  */
 export class ChatClient extends Emitter {
-  constructor({ url, name, token = '', WebSocket: Socket = globalThis.WebSocket } = {}) {
+  constructor({ url, name, token = '', renewToken = null, WebSocket: Socket = globalThis.WebSocket } = {}) {
     super();
     if (!Socket) throw new Error('no WebSocket class: pass one as the WebSocket option');
     this.url = url;
     this.name = name;
     this.token = token;
+    this.renewToken = renewToken;
+    this.renewTimer = null;
     this.Socket = Socket;
     this.rooms = new Map();
     this.pending = new Map();  // cid -> { room, request, resolve, reject, tries, timer }
@@ -587,6 +605,47 @@ export class ChatClient extends Emitter {
     this.joining = new Map();  // a join's cid -> its room, until answered
     this.uploads = new Map();  // an upload request's cid -> { resolve, reject }, until answered
     this.asked = new Map();    // (1.2) a push request's cid -> { type, resolve, reject }, until answered
+  }
+
+  // -- the token (1.2) ------------------------------------------------------------
+
+  /** Takes a fresh token for the same user: the node is told at once (an
+   *  `auth` request), and a connection closed at expiry opens again. */
+  async setToken(token) {
+    this.token = token;
+    this.#planRenewal();
+    if (this.connected) {
+      const answer = await this.#request({ type: 'auth', token }, 'auth');
+      this.emit('token', { exp: answer.exp });
+      return answer.exp;
+    }
+    if (this.wantOpen && !this.ws) this.reconnectNow();
+    return tokenExpiry(token);
+  }
+
+  /** Renews the token a while before it expires: a fifth of what is left,
+   *  a minute at most. */
+  #planRenewal() {
+    clearTimeout(this.renewTimer);
+    const exp = tokenExpiry(this.token);
+    if (!this.renewToken || !exp || !this.wantOpen) return;
+    const left = exp * 1000 - Date.now();
+    this.renewTimer = setTimeout(() => this.#renew(), Math.max(0, left - Math.min(60000, left / 5)));
+  }
+
+  async #renew() {
+    try {
+      await this.setToken(await this.renewToken());
+    } catch (error) {
+      // Tried again shortly while the old token lasts; the node closes the
+      // connection at its expiry otherwise.
+      const exp = tokenExpiry(this.token);
+      if (exp && exp * 1000 > Date.now() + 2000) {
+        clearTimeout(this.renewTimer);
+        this.renewTimer = setTimeout(() => this.#renew(), Math.min(10000, (exp * 1000 - Date.now()) / 2));
+      }
+      this.emit('error', { code: 'unauthorized', reason: `the token could not be renewed: ${error?.message ?? error}` });
+    }
   }
 
   // -- push notifications (1.2) ------------------------------------------------
@@ -726,6 +785,7 @@ export class ChatClient extends Emitter {
   close() {
     this.wantOpen = false;
     clearTimeout(this.timer);
+    clearTimeout(this.renewTimer);
     const ws = this.ws;
     this.ws = null;
     this.connected = false;
@@ -762,6 +822,11 @@ export class ChatClient extends Emitter {
         for (const t of room.threads.values()) { t.loadingOlder?.resolve(0); t.loadingOlder = null; }
       }
       for (const u of [...this.uploads.values()]) u.reject(new ChatError({ code: 'closed', reason: 'the connection was lost' }));
+      if (e.code === 4001 && !this.renewToken) {
+        // The token expired: a new connection with it would be refused too.
+        this.emit('status', { status: 'offline', code: 4001, reason: 'token expired' });
+        return;
+      }
       if (this.wantOpen) this.#scheduleReconnect(e.code);
     };
     ws.onerror = () => {};
@@ -835,6 +900,13 @@ export class ChatClient extends Emitter {
         // A node that takes uploads says so, with its limit; else null.
         this.files = ev.files && typeof ev.files === 'object' ? ev.files : null;
         this.emit('welcome', { node: ev.node, session: ev.session, auth: ev.auth, files: this.files });
+        // A token that expired while away is renewed before the joins.
+        if (this.renewToken && tokenExpiry(this.token) && tokenExpiry(this.token) * 1000 < Date.now() + 2000) {
+          Promise.resolve().then(() => this.renewToken()).then((token) => { this.token = token; }, () => {})
+            .finally(() => { this.#planRenewal(); for (const r of this.rooms.values()) if (r.wanted) this._join(r); });
+          break;
+        }
+        this.#planRenewal();
         for (const r of this.rooms.values()) if (r.wanted) this._join(r);
         break;
       case 'joined': {

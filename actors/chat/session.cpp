@@ -2,6 +2,7 @@
 
 #include "actors/push/push_decision.hpp"
 
+#include "actors/contracts/close_code.hpp"
 #include "actors/contracts/interfaces.hpp"
 #include "actors/chat/rate_limiter.hpp"
 #include "actors/contracts/upload_ticket.hpp"
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -53,6 +55,11 @@ struct session_state {
   std::uint64_t joins = 0;
   /// With join tokens: who this connection is (its first valid token's sub).
   std::string identity;
+  /// (1.2) With join tokens: when the latest accepted token expires
+  /// (seconds since the epoch; 0: none accepted yet). The connection is
+  /// closed then unless a fresh one came.
+  std::int64_t token_expires = 0;
+  bool expiry_timer = false; ///< its timer is set
   /// When the upload tickets this connection holds expire.
   std::vector<std::int64_t> uploads;
   /// (1.2) The `send` whose files the catalog is looking up (the look-up's
@@ -115,30 +122,158 @@ void enter(session_self self, const std::string& room, std::uint64_t join, const
     dispatch(self, req);
 }
 
+/// (1.2) The one timer that checks the token's expiry, set for it (a day
+/// at most: a far expiry is checked again then, and no clock overflows).
+void schedule_expiry(session_self self) {
+  auto& st = self->state;
+  st.expiry_timer = true;
+  auto now_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  constexpr std::int64_t day_ms = 86'400'000;
+  auto wait_ms = st.token_expires > INT64_MAX / 1000 - day_ms ? day_ms : st.token_expires * 1000 - now_ms;
+  self->delayed_send(self, std::chrono::milliseconds{std::clamp<std::int64_t>(wait_ms, 0, day_ms)},
+                     expire_atom::value);
+}
+
+/// (1.2) A token accepted for this connection: it lasts at least until its
+/// `exp` (a later token may extend it).
+void extend_token(session_self self, std::int64_t expires) {
+  auto& st = self->state;
+  st.token_expires = std::max(st.token_expires, expires);
+  if (!st.expiry_timer)
+    schedule_expiry(self);
+}
+
+/// (1.2) The expiry timer fired: the connection is closed with 4001 unless
+/// a fresh token came meanwhile.
+void on_expiry_timer(session_self self) {
+  auto& st = self->state;
+  st.expiry_timer = false;
+  if (!st.sink)
+    return;
+  if (unix_seconds() < st.token_expires) {
+    schedule_expiry(self);
+    return;
+  }
+  st.reply_error(error_code::unauthorized, "token expired");
+  st.sink->close(close_code::token_expired, "token expired");
+}
+
+/// The rules a token is checked by: the secret, the issuer's keys as held now.
+struct held_rules {
+  std::shared_ptr<const jwk_set> keys; ///< kept alive while the rules point at them
+  token_rules rules;
+};
+
+held_rules rules_of(const session_settings& settings) {
+  held_rules out;
+  if (settings.issuer_keys)
+    out.keys = settings.issuer_keys->get();
+  out.rules = token_rules{settings.auth_secret, settings.issuer_keys != nullptr, out.keys.get(),
+                          settings.expected_issuer, settings.expected_audience};
+  return out;
+}
+
+using token_verdict = result<token_claims, token_problem>;
+
+/// Checks a join's or renewal's token. A key the issuer's keys lack has the
+/// keeper fetch them again (at most once per 30 s for the whole node) and
+/// the token checked once more; `then` gets the verdict, at once (true
+/// returned) or later (false).
+bool check_token_then(session_self self, std::function<token_verdict(const token_rules&)> check,
+                      std::function<void(const token_verdict&)> then) {
+  auto& st = self->state;
+  auto held = rules_of(*st.settings);
+  auto verdict = check(held.rules);
+  if (ok(verdict) || error_of(verdict) != token_problem::unknown_key || !st.settings->issuer_keeper) {
+    then(verdict);
+    return true;
+  }
+  auto again = [self, check, then] {
+    auto held = rules_of(*self->state.settings);
+    then(check(held.rules));
+  };
+  self->request(st.settings->issuer_keeper, std::chrono::seconds{10}, jwks_atom::value)
+    .then([again](bool) { again(); }, [again](const caf::error&) { again(); });
+  return false;
+}
+
+/// A verified token's claims taken for this connection: false (and nothing
+/// taken) when they name another user than it has shown before.
+bool take_claims(session_self self, const token_claims& claims) {
+  auto& st = self->state;
+  if (!st.identity.empty() && claims.name != st.identity)
+    return false;
+  st.identity = claims.name;
+  extend_token(self, claims.expires);
+  return true;
+}
+
+constexpr std::string_view another_user = "token was issued for another user than this connection's";
+
+/// Asks the bus to admit a join whose token (if any) was taken.
+void admit_join(session_self self, const std::string& room, std::uint64_t join,
+                std::optional<message_id> since, std::size_t page_size) {
+  auto& st = self->state;
+  auto name = st.rooms.at(room).name;
+  self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{room, name})
+    .then([self, room, join, since,
+           page_size](const admission& answer) { enter(self, room, join, answer, since, page_size); },
+          [self, room, join](const caf::error&) {
+            enter(
+              self, room, join,
+              admission{refusal{error_code::unavailable, "the room is unavailable; join again later"}, {}},
+              std::nullopt, 0);
+          });
+}
+
+/// What a join needs once its token is checked.
+struct join_ask {
+  std::string room;
+  std::string name;
+  std::string cid;
+  std::optional<message_id> since;
+  std::size_t page_size = 0;
+  /// The room's entry made while the token waited for the issuer's keys
+  /// (its join number); 0: none was made.
+  std::uint64_t held = 0;
+};
+
+/// A join whose token was checked: refused, or on to the bus's admission.
+void finish_join(session_self self, const join_ask& ask, const token_verdict& verdict) {
+  auto& st = self->state;
+  auto refuse = [&](std::string reason) {
+    st.stats->count_limit(limit::auth);
+    if (ask.held != 0) // the held entry goes, and requests that waited for it are answered
+      enter(self, ask.room, ask.held, admission{refusal{error_code::unauthorized, std::move(reason)}, {}},
+            std::nullopt, 0);
+    else
+      st.reply_error(error_code::unauthorized, reason, ask.cid);
+  };
+  if (!ok(verdict)) {
+    refuse(std::string{describe(error_of(verdict))});
+    return;
+  }
+  const auto& claims = std::get<token_claims>(verdict);
+  if (!take_claims(self, claims)) {
+    refuse(std::string{another_user});
+    return;
+  }
+  auto join = ask.held;
+  if (join == 0) {
+    join = ++st.joins;
+    st.rooms[ask.room] = {ask.name, claims.role, false, join, {}, ask.cid};
+  } else {
+    st.rooms.at(ask.room).role = claims.role;
+  }
+  admit_join(self, ask.room, join, ask.since, ask.page_size);
+}
+
 void handle_join(session_self self, request& req) {
   auto& st = self->state;
-  auto role = user_role::member;
   bool dm = is_dm_room(req.room);
-  if (!st.settings->auth_secret.empty()) {
-    // A direct conversation is its two users', not the rooms claim's.
-    auto verdict =
-      (dm ? verify_identity(req.token, st.settings->auth_secret, req.name, unix_seconds())
-          : verify_token(req.token, st.settings->auth_secret, req.name, req.room, unix_seconds()));
-    if (!ok(verdict)) {
-      self->state.stats->count_limit(limit::auth);
-      st.reply_error(error_code::unauthorized, describe(error_of(verdict)), req.cid);
-      return;
-    }
-    const auto& claims = std::get<token_claims>(verdict);
-    if (!st.identity.empty() && claims.name != st.identity) {
-      self->state.stats->count_limit(limit::auth);
-      st.reply_error(error_code::unauthorized, "token was issued for another user than this connection's",
-                     req.cid);
-      return;
-    }
-    st.identity = claims.name;
-    role = claims.role;
-  } else if (dm) {
+  if (!st.settings->tokens_required() && dm) {
     st.reply_error(error_code::forbidden, "direct messages need join tokens", req.cid);
     return;
   }
@@ -148,20 +283,63 @@ void handle_join(session_self self, request& req) {
                    "too many rooms: at most " + std::to_string(st.settings->max_rooms), req.cid);
     return;
   }
-  auto join = ++st.joins;
-  st.rooms[req.room] = {req.name, role, false, join, {}, req.cid};
-  auto room = req.room;
-  auto since = req.since;
-  auto page_size = req.limit;
-  self->request(st.bus, st.settings->bus_timeout, admit_atom::value, admit_request{req.room, req.name})
-    .then([self, room, join, since,
-           page_size](const admission& answer) { enter(self, room, join, answer, since, page_size); },
-          [self, room, join](const caf::error&) {
-            enter(
-              self, room, join,
-              admission{refusal{error_code::unavailable, "the room is unavailable; join again later"}, {}},
-              std::nullopt, 0);
-          });
+  join_ask ask{req.room, req.name, req.cid, req.since, req.limit, 0};
+  if (!st.settings->tokens_required()) {
+    auto join = ++st.joins;
+    st.rooms[req.room] = {req.name, user_role::member, false, join, {}, req.cid};
+    admit_join(self, ask.room, join, ask.since, ask.page_size);
+    return;
+  }
+  // A direct conversation is its two users', not the rooms claim's.
+  auto check = [token = req.token, name = req.name, room = req.room, dm](const token_rules& rules) {
+    return dm ? verify_identity(token, rules, name, unix_seconds())
+              : verify_token(token, rules, name, room, unix_seconds());
+  };
+  auto pending = std::make_shared<join_ask>(ask);
+  bool answered = check_token_then(self, check, [self, pending](const token_verdict& verdict) {
+    auto& st = self->state;
+    if (pending->held != 0) {
+      auto it = st.rooms.find(pending->room);
+      if (it == st.rooms.end() || it->second.join != pending->held)
+        return; // left, or joined again, meanwhile
+    }
+    finish_join(self, *pending, verdict);
+  });
+  // While the issuer's keys are fetched, requests for a room not joined yet
+  // wait for this join, as they wait for its admission.
+  if (!answered && !st.rooms.contains(req.room)) {
+    pending->held = ++st.joins;
+    st.rooms[req.room] = {req.name, user_role::member, false, pending->held, {}, req.cid};
+  }
+}
+
+/// (1.2) A fresh token for the connection's user: its joins last past the
+/// old token's expiry.
+void handle_auth(session_self self, const request& req) {
+  auto& st = self->state;
+  if (!st.settings->tokens_required()) {
+    st.reply_error(error_code::bad_request, "this node takes no tokens", req.cid);
+    return;
+  }
+  auto check = [token = req.token, name = st.identity](const token_rules& rules) {
+    return verify_identity(token, rules, name, unix_seconds());
+  };
+  check_token_then(self, check, [self, cid = req.cid](const token_verdict& verdict) {
+    auto& st = self->state;
+    if (!st.sink)
+      return; // closed meanwhile
+    if (!ok(verdict)) {
+      st.stats->count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, describe(error_of(verdict)), cid);
+      return;
+    }
+    if (!take_claims(self, std::get<token_claims>(verdict))) {
+      st.stats->count_limit(limit::auth);
+      st.reply_error(error_code::unauthorized, another_user, cid);
+      return;
+    }
+    st.reply(encode_auth(st.token_expires, cid));
+  });
 }
 
 /// A moderator acts on a user in a room they are in.
@@ -212,7 +390,7 @@ void handle_rooms(session_self self, request& req) {
 /// token this connection has shown. False (answered) when not.
 bool knows_identity(session_self self, const request& req, const char* what = "direct messages") {
   auto& st = self->state;
-  if (st.settings->auth_secret.empty()) {
+  if (!st.settings->tokens_required()) {
     st.reply_error(error_code::forbidden, std::string{what} + " need join tokens", req.cid);
     return false;
   }
@@ -808,6 +986,7 @@ void dispatch(session_self self, request& req) {
   }
   switch (req.type) {
     case request_type::join: handle_join(self, req); break;
+    case request_type::auth: handle_auth(self, req); break;
     case request_type::leave:
       if (st.rooms.erase(req.room) == 0) {
         st.reply_error(error_code::not_joined, "not in this room", req.cid);
@@ -868,7 +1047,7 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
   st.settings = std::move(settings);
   st.limiter.emplace(st.settings->rate_per_second, st.settings->rate_burst);
   const auto& uploads = st.settings->uploads;
-  st.reply(encode_welcome(st.settings->node, st.id, !st.settings->auth_secret.empty(),
+  st.reply(encode_welcome(st.settings->node, st.id, st.settings->tokens_required(),
                           !uploads.secret || !uploads.catalog ? 0 : uploads.max_bytes));
   return {
     [self](frame_atom, const std::string& frame) {
@@ -880,6 +1059,7 @@ session_actor::behavior_type session(session_self self, sink_ptr sink, std::stri
       self->state.sink->frame_handled();
     },
     [self](kicked_atom, const std::string& room) { self->state.rooms.erase(room); },
+    [self](expire_atom) { on_expiry_timer(self); },
     [self](files_atom, std::uint64_t number, files_checked& checked) {
       on_files_checked(self, number, checked);
     },

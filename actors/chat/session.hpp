@@ -11,6 +11,7 @@
 #include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/push_identity.hpp"
 #include "actors/contracts/upload_secret.hpp"
+#include "actors/people/issuer_keys.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -39,6 +40,13 @@ struct session_settings {
   double rate_burst = 40;
   std::size_t max_rooms = 100;
   std::string auth_secret; ///< non-empty: every join needs a token signed with it
+  /// (1.2) The identity provider's keys: tokens they verify are taken too,
+  /// with `issuer` and `audience` checked when set; none: HS256 alone.
+  std::shared_ptr<const chatnode::issuer_keys> issuer_keys;
+  /// (1.2) Fetches those keys again when a token names one not held.
+  issuer_actor issuer_keeper;
+  std::string expected_issuer;
+  std::string expected_audience;
   std::chrono::milliseconds bus_timeout{
     5000}; ///< a store or history query slower than this fails as `unavailable`
   /// Told of every moderation action a session makes (the node logs it).
@@ -58,6 +66,9 @@ struct session_settings {
   bool push_allow_http_endpoints = false;
   /// (1.2) The push services' hosts subscriptions may name; empty: any.
   std::vector<std::string> push_allowed_hosts;
+
+  /// Whether joins need tokens (a secret, an identity provider, or both).
+  bool tokens_required() const { return !auth_secret.empty() || issuer_keys != nullptr; }
 };
 
 /// Spawns a session for a new connection and sends it `welcome`. The

@@ -114,6 +114,10 @@ struct chat_stats {
   std::atomic<std::uint64_t> push_unwanted{0};
   std::atomic<std::uint64_t> push_dropped_subscriptions{0};
   std::atomic<std::uint64_t> push_gave_up{0};
+  /// (1.2) The identity provider's JWKS: fetches that brought keys and
+  /// those that failed (the last good keys kept), and the keys held.
+  std::array<std::atomic<std::uint64_t>, 2> issuer_fetches{};
+  std::atomic<std::int64_t> issuer_keys{0};
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected

@@ -14,5 +14,6 @@ inline constexpr std::uint16_t policy_violation = 1008; ///< put out by an opera
 inline constexpr std::uint16_t too_big = 1009;          ///< a message over [limits] max_frame_bytes
 inline constexpr std::uint16_t service_restart = 1012;  ///< drained on SIGTERM: reconnect elsewhere
 inline constexpr std::uint16_t try_again_later = 1013;  ///< a reader too slow for its queue
+inline constexpr std::uint16_t token_expired = 4001;    ///< (1.2) its token expired with no fresh one
 
 } // namespace chatnode::close_code

@@ -92,6 +92,17 @@ using pusher_actor =
   caf::typed_actor<caf::reacts_to<pushowe_atom, push_owed_message>, caf::reacts_to<tick_atom>,
                    caf::reacts_to<pushsent_atom, std::string, std::string, push_outcome>>;
 
+/// (1.2) The issuer keeper (actors/people/issuer_keeper.hpp): the identity
+/// provider's keys, fetched at start, every 10 minutes, and when a token
+/// names a key not held (at most once per 30 seconds).
+using issuer_actor = caf::typed_actor<
+  /// A token names a key not held: true once the keys were fetched anew.
+  caf::replies_to<jwks_atom>::with<bool>,
+  /// Its refresh timer.
+  caf::reacts_to<tick_atom>,
+  /// What a fetch brought: (fetch number, the document, or why none came).
+  caf::reacts_to<fetched_atom, std::uint64_t, std::string, std::string>>;
+
 /// One client's session: what the edge decoded from its connection.
 using session_actor = caf::typed_actor<
   /// A text frame.
@@ -103,6 +114,8 @@ using session_actor = caf::typed_actor<
   /// A moderator put this session out of a room.
   caf::reacts_to<kicked_atom, std::string>,
   /// (1.2) The files of the `send` it looked up (by the look-up's number).
-  caf::reacts_to<files_atom, std::uint64_t, files_checked>>;
+  caf::reacts_to<files_atom, std::uint64_t, files_checked>,
+  /// (1.2) Its token may have expired: its own timer.
+  caf::reacts_to<expire_atom>>;
 
 } // namespace chatnode

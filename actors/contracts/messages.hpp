@@ -75,6 +75,8 @@ using pushsettle_atom = caf::atom_constant<caf::atom("pushsettl")>;
 using pushsent_atom = caf::atom_constant<caf::atom("pushsent")>;
 using notifylv_atom = caf::atom_constant<caf::atom("notifylv")>;
 using pushsave_atom = caf::atom_constant<caf::atom("pushsave")>;
+using jwks_atom = caf::atom_constant<caf::atom("jwks")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {

@@ -200,6 +200,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::notify;
   if (name == "notify_levels")
     return request_type::notify_levels;
+  if (name == "auth")
+    return request_type::auth;
   return std::nullopt;
 }
 
@@ -276,17 +278,25 @@ std::optional<decode_error> read_rooms(const json& doc, const protocol_limits& l
   return std::nullopt;
 }
 
+/// A token field (join's optional one, auth's required one).
+std::optional<decode_error> read_token(const json& doc, request& req, bool required) {
+  std::optional<std::string> token;
+  if (!read_string(doc, "token", token) || (required && !token))
+    return fail(error_code::bad_request,
+                required ? "token is missing or not a string" : "token must be a string");
+  if (token && token->size() > max_token_chars)
+    return fail(error_code::bad_request, "token is longer than 4096 characters");
+  req.token = std::move(token).value_or("");
+  return std::nullopt;
+}
+
 std::optional<decode_error> read_join(const json& doc, const protocol_limits& limits, request& req) {
   if (auto err = read_name(doc, "name", req.name))
     return err;
   if (auto err = read_id(doc, "since", req.since))
     return err;
-  std::optional<std::string> token;
-  if (!read_string(doc, "token", token))
-    return fail(error_code::bad_request, "token must be a string");
-  if (token && token->size() > max_token_chars)
-    return fail(error_code::bad_request, "token is longer than 4096 characters");
-  req.token = std::move(token).value_or("");
+  if (auto err = read_token(doc, req, false))
+    return err;
   req.limit = limits.default_page_size;
   return std::nullopt;
 }
@@ -553,6 +563,8 @@ std::optional<decode_error> read_roomless(const json& doc, const protocol_limits
     return read_name(doc, "user", req.user);
   if (req.type == request_type::rooms)
     return read_rooms(doc, limits, req);
+  if (req.type == request_type::auth)
+    return read_token(doc, req, true);
   return std::nullopt;
 }
 
@@ -612,6 +624,7 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     case request_type::push_subscribe:
     case request_type::push_unsubscribe:
     case request_type::notify_levels:
+    case request_type::auth:
     case request_type::rooms: // no room: read_roomless
     case request_type::leave:
     case request_type::typing: break;
@@ -638,7 +651,8 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   };
   if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms ||
       req.type == request_type::push_key || req.type == request_type::push_subscribe ||
-      req.type == request_type::push_unsubscribe || req.type == request_type::notify_levels) {
+      req.type == request_type::push_unsubscribe || req.type == request_type::notify_levels ||
+      req.type == request_type::auth) {
     if (auto err = read_roomless(doc, limits, req))
       return refused(*err);
     return req;
@@ -1150,6 +1164,16 @@ std::string encode_notify(std::string_view room, std::string_view level) {
 std::string encode_push_key(std::string_view key, std::string_view cid) {
   auto out = start_event("push_key");
   append_field(out, "key", key);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+std::string encode_auth(std::int64_t exp, std::string_view cid) {
+  auto out = start_event("auth");
+  out += ",\"exp\":";
+  out += std::to_string(exp);
   if (!cid.empty())
     append_field(out, "cid", cid);
   out += '}';

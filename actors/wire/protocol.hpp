@@ -63,7 +63,8 @@ enum class request_type {
   push_subscribe,   ///< (1.2) a browser's push subscription to keep for the user
   push_unsubscribe, ///< (1.2) one to forget
   notify,           ///< (1.2) the user's notification level in a room
-  notify_levels     ///< (1.2) the user's levels in every room they set one
+  notify_levels,    ///< (1.2) the user's levels in every room they set one
+  auth              ///< (1.2) a fresh token for the connection's user
 };
 
 /// A decoded, validated client request.
@@ -168,6 +169,9 @@ std::string encode_notify(std::string_view room, std::string_view level);
 /// (1.2) `push_key`: the deployment's VAPID public key (base64url), with
 /// the request's cid when it had one.
 std::string encode_push_key(std::string_view key, std::string_view cid);
+/// (1.2) `auth`: the connection's token is good until `exp` (seconds since
+/// the epoch), with the request's cid when it had one.
+std::string encode_auth(std::int64_t exp, std::string_view cid);
 /// (1.2) `notify_levels`: the user's levels (room -> level), with the request's cid.
 std::string encode_notify_levels(const std::vector<std::pair<std::string, std::string>>& levels,
                                  std::string_view cid);

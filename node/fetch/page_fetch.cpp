@@ -41,13 +41,27 @@ using refused = outbound_refused;
 /// What is fetched: its Accept header and the content types taken.
 struct wanted {
   fetch_kind kind;
-  const char* accept() const { return kind == fetch_kind::page ? "text/html" : "image/*"; }
+  const char* accept() const {
+    switch (kind) {
+      case fetch_kind::page: return "text/html";
+      case fetch_kind::json: return "application/json";
+      case fetch_kind::image: break;
+    }
+    return "image/*";
+  }
+  const char* user_agent() const {
+    return kind == fetch_kind::json ? "chatnode/" CHATNODE_VERSION : "chatnode-preview/" CHATNODE_VERSION;
+  }
   bool takes(std::string_view content_type) const {
     auto type = content_type.substr(0, content_type.find(';'));
     while (!type.empty() && type.back() == ' ')
       type.remove_suffix(1);
     if (kind == fetch_kind::page)
       return beast::iequals(type.substr(0, 9), "text/html");
+    if (kind == fetch_kind::json)
+      return beast::iequals(type, "application/json") ||
+             (type.size() > 5 && beast::iequals(type.substr(0, 12), "application/") &&
+              beast::iequals(type.substr(type.size() - 5), "+json"));
     for (std::string_view image : {"image/png", "image/jpeg", "image/gif", "image/webp"})
       if (beast::iequals(type, image))
         return true;
@@ -67,7 +81,7 @@ template <class Stream>
 net::awaitable<answer> get(Stream& stream, const request_target& t, const fetch_limits& limits, wanted what) {
   http::request<http::empty_body> req{http::verb::get, t.path, 11};
   req.set(http::field::host, t.host_header);
-  req.set(http::field::user_agent, "chatnode-preview/" CHATNODE_VERSION);
+  req.set(http::field::user_agent, what.user_agent());
   req.set(http::field::accept, what.accept());
   req.set(http::field::accept_encoding, "identity");
   co_await http::async_write(stream, req, net::use_awaitable);
@@ -142,9 +156,12 @@ net::awaitable<fetch_result> fetch(net::ssl::context& tls, std::string url_text,
       throw refused{"status " + std::to_string(status)};
     out.content_type = header[http::field::content_type];
     if (!what.takes(out.content_type))
-      throw refused{what.kind == fetch_kind::page ? "not text/html" : "not a PNG, JPEG, GIF or WebP image"};
-    if (what.kind == fetch_kind::image && !got.whole)
-      throw refused{"an image larger than " + std::to_string(limits.max_bytes) + " bytes, or cut off"};
+      throw refused{what.kind == fetch_kind::page   ? "not text/html"
+                    : what.kind == fetch_kind::json ? "not application/json"
+                                                    : "not a PNG, JPEG, GIF or WebP image"};
+    if (what.kind != fetch_kind::page && !got.whole)
+      throw refused{std::string{what.kind == fetch_kind::json ? "a document" : "an image"} + " larger than " +
+                    std::to_string(limits.max_bytes) + " bytes, or cut off"};
     out.url = url.buffer();
     out.body = std::move(got.body);
     co_return out;

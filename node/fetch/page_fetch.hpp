@@ -33,9 +33,11 @@ struct fetch_result {
   std::string body;         ///< at most max_bytes
 };
 
-/// What a fetch takes: a page (text/html, its first max_bytes used) or a
-/// page's image (PNG, JPEG, GIF or WebP, whole within max_bytes).
-enum class fetch_kind { page, image };
+/// What a fetch takes: a page (text/html, its first max_bytes used), a
+/// page's image (PNG, JPEG, GIF or WebP, whole within max_bytes), or (1.2)
+/// a JSON document the operator named (application/json or a +json type,
+/// whole within max_bytes: an identity provider's JWKS).
+enum class fetch_kind { page, image, json };
 
 /// Starts a fetch of `url`; `done` runs once, on `io`. `tls` verifies
 /// servers (the system's CAs, or a test's).

@@ -252,6 +252,21 @@ std::string check_secret(std::string_view v) {
   return {};
 }
 
+std::string check_jwks_url(std::string_view v) {
+  if (v.empty())
+    return {};
+  if (!v.starts_with("https://") || v.size() <= 8 || v.size() > 2048 ||
+      std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; }))
+    return "expected \"\" (no identity provider) or the https URL of its JWKS";
+  return {};
+}
+
+std::string check_claim_value(std::string_view v) {
+  if (v.size() > 1024)
+    return "expected at most 1024 characters";
+  return {};
+}
+
 std::string check_api_key(std::string_view v) {
   if (!v.empty() && v.size() < 16)
     return "expected \"\" (the API off) or a key of at least 16 characters";
@@ -351,6 +366,9 @@ const std::vector<setting>& all_settings() {
     integer("redis", "cid_ttl_seconds", &node_config::redis_cid_ttl_seconds, 1, 365 * 86400),
     integer("redis", "wait_replicas", &node_config::redis_wait_replicas, 0, 16),
     text("auth", "secret", &node_config::auth_secret, check_secret),
+    text("auth", "jwks_url", &node_config::auth_jwks_url, check_jwks_url),
+    text("auth", "issuer", &node_config::auth_issuer, check_claim_value),
+    text("auth", "audience", &node_config::auth_audience, check_claim_value),
     text("api", "key", &node_config::api_key, check_api_key),
     text("archive", "url", &node_config::archive_url, check_archive_url),
     integer("archive", "retention_days", &node_config::archive_retention_days, 0, 1000000),

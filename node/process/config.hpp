@@ -55,7 +55,10 @@ struct node_config {
   std::int64_t redis_wait_replicas = 0;
   // [auth]
   std::string auth_secret;
-  std::string api_key; ///< [api] key: the server API's bearer key; empty: the API is off
+  std::string auth_jwks_url; ///< (1.2) the identity provider's JWKS (https); empty: none
+  std::string auth_issuer;   ///< (1.2) its tokens' `iss`; empty: not checked
+  std::string auth_audience; ///< (1.2) its tokens' `aud`; empty: not checked
+  std::string api_key;       ///< [api] key: the server API's bearer key; empty: the API is off
   // [archive]
   std::string archive_url;                 ///< postgresql://...; empty: no archive
   std::int64_t archive_retention_days = 0; ///< archived messages older than this are deleted; 0: kept forever

@@ -107,6 +107,13 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
     out << "chatnode_link_previews_total{outcome=\"" << to_string(static_cast<preview_outcome>(i)) << "\"} "
         << load(s.previews[i]) << '\n';
 
+  family(out, "chatnode_issuer_key_fetches_total", "counter",
+         "Fetches of the identity provider's JWKS, by result (failed: the last good keys were kept).");
+  out << "chatnode_issuer_key_fetches_total{result=\"ok\"} " << load(s.issuer_fetches[0]) << '\n';
+  out << "chatnode_issuer_key_fetches_total{result=\"failed\"} " << load(s.issuer_fetches[1]) << '\n';
+  metric(out, "chatnode_issuer_keys", "gauge", "Signing keys of the identity provider this node holds.",
+         load(s.issuer_keys));
+
   metric(out, "chatnode_push_owed_total", "counter",
          "Pending pushes opened for messages sent on this node (a user and room each).", load(s.push_opened));
   metric(out, "chatnode_push_folded_total", "counter",

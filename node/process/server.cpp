@@ -14,6 +14,8 @@
 #include "actors/push/pusher.hpp"
 #include "node/process/preview_fetcher.hpp"
 #include "node/process/push_delivery.hpp"
+#include "node/process/jwks_source.hpp"
+#include "actors/people/issuer_keeper.hpp"
 #include "node/process/push_key.hpp"
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/edge_context.hpp"
@@ -578,6 +580,25 @@ int run_server(const node_config& config) {
       preview_settings, ctx.chat);
     settings_for_sessions.previewer = previewer;
   }
+  // (1.2) The identity provider's keys, fetched on the first I/O thread.
+  issuer_actor issuer_keeper;
+  if (!config.auth_jwks_url.empty()) {
+    auto keys = std::make_shared<issuer_keys>();
+    issuer_keeper_settings keeper_settings;
+    keeper_settings.jwks_url = config.auth_jwks_url;
+    keeper_settings.on_fetch = [url = config.auth_jwks_url](std::size_t count, const std::string& problem) {
+      if (problem.empty())
+        log::info("issuer_keys", {{"url", url}, {"keys", std::to_string(count)}});
+      else
+        log::warn("issuer_keys_unavailable", {{"url", url}, {"reason", problem}});
+    };
+    issuer_keeper = spawn_issuer_keeper(system, keys, std::make_shared<jwks_source>(ioc),
+                                        std::move(keeper_settings), ctx.chat);
+    settings_for_sessions.issuer_keys = keys;
+    settings_for_sessions.issuer_keeper = issuer_keeper;
+    settings_for_sessions.expected_issuer = config.auth_issuer;
+    settings_for_sessions.expected_audience = config.auth_audience;
+  }
   // (1.2) Web Push: sent from the first I/O thread, decided by the bus.
   pusher_actor pusher;
   if (push) {
@@ -635,7 +656,10 @@ int run_server(const node_config& config) {
       caf::anon_send_exit(previewer, caf::exit_reason::user_shutdown);
     if (pusher)
       caf::anon_send_exit(pusher, caf::exit_reason::user_shutdown);
+    if (issuer_keeper)
+      caf::anon_send_exit(issuer_keeper, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    issuer_keeper = nullptr;
     previewer = nullptr;
     pusher = nullptr;
     archive = nullptr;

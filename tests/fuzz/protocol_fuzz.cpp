@@ -30,11 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (req == nullptr)
     return 0;
   // dm, dms and rooms name no room (the node names a conversation), nor do
-  // (1.2) the push key and subscriptions; every other request names a valid one.
+  // (1.2) the push key and subscriptions, and a token's renewal; every other request names a valid one.
   bool roomless = req->type == request_type::dm || req->type == request_type::dms ||
                   req->type == request_type::rooms || req->type == request_type::push_key ||
                   req->type == request_type::push_subscribe || req->type == request_type::push_unsubscribe ||
-                  req->type == request_type::notify_levels;
+                  req->type == request_type::notify_levels || req->type == request_type::auth;
   if (roomless ? !req->room.empty() : !valid_room(req->room))
     std::abort();
   // (1.2) A subscription's endpoint is an http(s) URL of at most 2,048 bytes;
