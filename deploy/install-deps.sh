@@ -54,7 +54,8 @@ if ((${#missing[@]} > 0)); then
   rm -f "$log"
 fi
 
-# The Node.js test suites' packages (playwright-core, ws, s3rver, http_ece, jose), from their lock files.
+# The Node.js test suites' packages (playwright-core, ws, s3rver, http_ece, jose, ajv, the OpenAPI
+# validator, typescript), from their lock files.
 if $with_tests; then
   for lock in "$root"/tests/*/package-lock.json; do
     [[ -f "$lock" ]] || continue

@@ -2,6 +2,7 @@
 
 #include "node/edge/edge_stats.hpp"
 #include "node/edge/http_responses.hpp"
+#include "node/edge/openapi_document.hpp"
 #include "node/process/log.hpp"
 #include "node/process/metrics.hpp"
 #include "node/edge/origin_policy.hpp"
@@ -247,6 +248,12 @@ void http_session::handle_api(request req) {
   auto json_response = [&req](http::status status, std::string body) {
     return text_response(req, status, std::move(body), "application/json");
   };
+  // (1.2) The API's description is public: it tells how to use the key, not the key.
+  if (path_of(req.target()) == "/api/openapi.json" &&
+      (req.method() == http::verb::get || req.method() == http::verb::head)) {
+    respond(json_response(http::status::ok, std::string{openapi_document()}), keep_alive);
+    return;
+  }
   // The key, compared in constant time; nothing else is looked at without it.
   auto given = req[http::field::authorization];
   std::string expected = "Bearer " + ctx_.api_key;
