@@ -36,6 +36,7 @@ struct session_state {
   session_bus bus;
   directory_actor directory;
   bool watching = false;                            ///< the room directory
+  bool expiry_timer = false;                        ///< (1.2) the token's expiry timer is set
   std::shared_ptr<const session_settings> settings; ///< one for every session of the node
   stats_ptr stats;
   std::optional<rate_limiter> limiter;
@@ -59,7 +60,6 @@ struct session_state {
   /// (seconds since the epoch; 0: none accepted yet). The connection is
   /// closed then unless a fresh one came.
   std::int64_t token_expires = 0;
-  bool expiry_timer = false; ///< its timer is set
   /// When the upload tickets this connection holds expire.
   std::vector<std::int64_t> uploads;
   /// (1.2) The `send` whose files the catalog is looking up (the look-up's
