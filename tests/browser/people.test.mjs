@@ -24,9 +24,9 @@ let redis, browser;
 const nodes = [];
 const bigNodes = []; // a room is big above 5 members here
 
-function token(sub, role) {
+function token(sub, role, ttl = 3600) {
   const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, rooms: '*', exp: Math.floor(Date.now() / 1000) + 3600, ...(role ? { role } : {}) })}`;
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, rooms: '*', exp: Math.floor(Date.now() / 1000) + ttl, ...(role ? { role } : {}) })}`;
   return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`;
 }
 
@@ -46,14 +46,14 @@ after(async () => {
 });
 
 
-async function person(node, name, room, role) {
+async function person(node, name, room, role, ttl) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   context.setDefaultTimeout(WAIT);
   await context.addInitScript(pageHooks);
   await context.addInitScript(() => { window.__permission = 'granted'; });
   const page = await context.newPage();
   page.on('dialog', (d) => d.accept()); // the ban confirmation
-  await page.goto(`http://127.0.0.1:${node.port}/?token=${encodeURIComponent(token(name, role))}`);
+  await page.goto(`http://127.0.0.1:${node.port}/?token=${encodeURIComponent(token(name, role, ttl))}`);
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Room', { exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join' }).click();
@@ -135,6 +135,29 @@ test('a moderator and two users on two nodes: the directory, a direct conversati
   await item(al.page, 'welcome all').waitFor();
 
   for (const p of [mo, al, bo]) await p.context.close();
+});
+
+test('(1.2) a token that expires: the page goes back to its form and asks for a fresh one, which joins again', async () => {
+  const room = `brief-${process.pid}`;
+  const started = Date.now();
+  const { page, context } = await person(nodes[0], 'kai', room, undefined, 4);
+  await say(page, 'before the token ends');
+  // The node closes the connection at the token's exp (4001): the form, with the reason, and an empty token field.
+  const problem = page.locator('#join-error');
+  await problem.filter({ hasText: 'Your token expired: paste a fresh one to go on.' }).waitFor({ timeout: 10000 });
+  assert.ok(Date.now() - started >= 3000, 'not before the token\'s exp');
+  const field = page.getByLabel('Token', { exact: true });
+  assert.equal(await field.inputValue(), '');
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'kai');
+  await page.screenshot({ path: path.join(screenshots, 'people-token-expired.png') });
+  // A fresh token: in again, the room's history there.
+  await field.fill(token('kai'));
+  await page.getByLabel('Room', { exact: true }).fill(room);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  await item(page, 'before the token ends').waitFor();
+  await say(page, 'after a fresh token');
+  await context.close();
 });
 
 test('a big room: the member panel shows the count and loads names as it scrolls, kept current by batches', async () => {
