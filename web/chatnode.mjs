@@ -65,6 +65,9 @@ function fromB64url(text) {
   return Uint8Array.from(plain, (c) => c.charCodeAt(0));
 }
 
+/** The longest wait setTimeout takes as asked. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** (1.2) A JWT's `exp` (seconds), read from its payload; 0 when it has none.
  *  The client only plans its renewal by it: the node checks the token. */
 export function tokenExpiry(token) {
@@ -630,7 +633,11 @@ export class ChatClient extends Emitter {
     const exp = tokenExpiry(this.token);
     if (!this.renewToken || !exp || !this.wantOpen) return;
     const left = exp * 1000 - Date.now();
-    this.renewTimer = setTimeout(() => this.#renew(), Math.max(0, left - Math.min(60000, left / 5)));
+    const wait = Math.max(0, left - Math.min(60000, left / 5));
+    // Timers wait at most 2^31 - 1 ms (24.8 days; a longer one fires at
+    // once): a token that lasts longer is planned again then.
+    this.renewTimer = wait > MAX_TIMER_MS ? setTimeout(() => this.#planRenewal(), MAX_TIMER_MS)
+      : setTimeout(() => this.#renew(), wait);
   }
 
   async #renew() {

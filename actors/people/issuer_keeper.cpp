@@ -83,13 +83,12 @@ issuer_actor::behavior_type keeper(keeper_actor self, std::shared_ptr<issuer_key
   return {
     [self](jwks_atom) -> caf::result<bool> {
       auto& st = self->state;
-      if (st.in_flight) {
-        st.waiting.push_back(self->make_response_promise<bool>());
-        return st.waiting.back();
+      if (!st.in_flight) {
+        if (st.last_start && clock::now() - *st.last_start < st.settings.min_gap)
+          return false;
+        start_fetch(self);
       }
-      if (st.last_start && clock::now() - *st.last_start < st.settings.min_gap)
-        return false;
-      start_fetch(self);
+      // Answered when the fetch in flight ends.
       st.waiting.push_back(self->make_response_promise<bool>());
       return st.waiting.back();
     },

@@ -306,6 +306,19 @@ describe('a connection\'s token: renewal and expiry', () => {
     assert.ok(!statuses.some((s) => s.code === 4001), JSON.stringify(statuses));
     lib.close();
 
+    // A token that lasts longer than a timer can wait (2^31 ms, 24.8 days)
+    // is not renewed at once, over and over.
+    let early = 0;
+    const long = new ChatClient({ url: `ws://127.0.0.1:${node.port}/ws`, name: 'lou', WebSocket,
+      token: await mint(k, 'lou', { exp: now() + 40 * 86400 }),
+      renewToken: async () => { early += 1; return mint(k, 'lou', { exp: now() + 40 * 86400 }); } });
+    long.connect();
+    const longRoom = long.room('general').join();
+    await new Promise((resolve) => { const off = longRoom.on('joined', () => { off(); resolve(); }); });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(early, 0, 'no renewal of a 40-day token');
+    long.close();
+
     const plain = new ChatClient({ url: `ws://127.0.0.1:${node.port}/ws`, name: 'max', WebSocket,
       token: await mint(k, 'max', { exp: now() + 2 }) });
     const seen = [];
