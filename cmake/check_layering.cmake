@@ -14,6 +14,7 @@ set(rules
   "buses know nothing of the chat core@actors/embedded_bus@^actors/chat/@-"
   "buses know nothing of the chat core@actors/redis_bus@^actors/chat/@-"
   "buses know nothing of the chat core@actors/archive@^actors/chat/@-"
+  "the webhook sender knows only the contracts@actors/webhooks@^actors/@^actors/(contracts|webhooks)/"
   "links include no actor, only ports@node/links@^(actors/|node/edge/)@^actors/(redis_bus/redis_port|redis_bus/cluster_slots|archive/pg_port|contracts/result)\\.hpp$"
   "the edge reaches actors through their contracts only@node/edge@^(actors/|node/links/)@^actors/(contracts|wire)/"
   "outbound fetching stands alone@node/fetch@^(actors/|node/edge/|node/links/)@^actors/contracts/result\\.hpp$"

@@ -111,6 +111,19 @@ using archiver = caf::reacts_to<archiver_atom, archive_actor, std::uint64_t>;
 /// The archive holds a room's entries this far: they may leave the bus.
 using archived = caf::reacts_to<archived_atom, archived_mark>;
 
+// -- the webhooks' feed (1.2)
+/// The webhook sender to tell of entries stored, and how many entries per
+/// room to hold for it at most, and whether private rooms' entries go to it
+/// (webhook_room): (sender, hold, private rooms).
+using hooker = caf::reacts_to<hooker_atom, webhook_actor, std::uint64_t, bool>;
+/// Claims a room's delivery: one node at a time delivers a room's entries,
+/// so they go out in its order; a lease not renewed runs out, and another
+/// node takes the room over from the cursor.
+using hook_claim = caf::replies_to<hookclaim_atom, hook_claim_request>::with<hook_lease>;
+/// Moves a room's webhook cursor (only by the lease's holder); entries up
+/// to it may leave the bus.
+using hook_move = caf::replies_to<hookmove_atom, hook_progress>::with<bool>;
+
 // -- files (1.2)
 /// Counts bytes a user announces for upload today, on every node alike:
 /// (user, bytes, daily limit); false, nothing counted, past the limit.
@@ -164,7 +177,7 @@ using bus_actor = caf::typed_actor<
   bus_message::preview_lookup, bus_message::preview_keep, bus_message::threads, bus_message::push_subscribe,
   bus_message::push_unsubscribe, bus_message::notify, bus_message::notify_levels, bus_message::push_owe,
   bus_message::push_due, bus_message::push_away, bus_message::push_subscriptions, bus_message::push_settle,
-  bus_message::push_save>;
+  bus_message::push_save, bus_message::hooker, bus_message::hook_claim, bus_message::hook_move>;
 
 /// What a hub sends the bus: it follows rooms and who is in them.
 using hub_bus = caf::typed_actor<bus_message::subscribe, bus_message::unsubscribe, bus_message::member,
@@ -193,6 +206,10 @@ using directory_bus = caf::typed_actor<bus_message::rooms>;
 /// What the server API sends the bus.
 using api_bus = caf::typed_actor<bus_message::store, bus_message::moderate, bus_message::disconnect,
                                  bus_message::rooms, bus_message::who>;
+
+/// What the webhook sender sends the bus: it claims rooms, reads their
+/// entries and moves their cursors.
+using webhook_bus = caf::typed_actor<bus_message::entries, bus_message::hook_claim, bus_message::hook_move>;
 
 /// What the archive sends the bus: it reads the feed, marks what it holds,
 /// and erases as a moderator would.

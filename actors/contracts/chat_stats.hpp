@@ -118,6 +118,17 @@ struct chat_stats {
   /// those that failed (the last good keys kept), and the keys held.
   std::array<std::atomic<std::uint64_t>, 2> issuer_fetches{};
   std::atomic<std::int64_t> issuer_keys{0};
+  /// (1.2) Webhooks: entries the receiver took (2xx), attempts that failed
+  /// (retried), entries dropped after retrying for `retry_for`, rooms taken
+  /// over from a node whose lease ran out, rooms with entries not sent yet
+  /// and how long the oldest of them has waited.
+  std::atomic<std::uint64_t> webhook_delivered{0};
+  std::atomic<std::uint64_t> webhook_failed{0};
+  std::atomic<std::uint64_t> webhook_dropped{0};
+  std::atomic<std::uint64_t> webhook_takeovers{0};
+  std::atomic<std::int64_t> webhook_rooms_pending{0};
+  std::atomic<std::int64_t> webhook_backlog_seconds{0};
+  latency_histogram webhook_post_seconds;
 
   // The Redis bridge, when one is configured.
   std::atomic<bool> redis_up{false}; ///< both links connected

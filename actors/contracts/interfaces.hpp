@@ -17,6 +17,8 @@
 //   session -> directory: watch, unwatch;  directory -> bus: rooms
 //   bus     -> archive : archive (work to do);  archive -> bus: entries -> entry_batch
 //   session -> archive : history -> message_page, search -> message_page
+//   bus     -> webhooks: webhook (work to do); webhooks -> bus: hookclaim -> hook_lease,
+//                        entries -> entry_batch, hookmove -> bool
 //   session -> previewer: preview;  previewer -> bus: pvlookup, pvkeep, store
 
 #include "actors/contracts/messages.hpp"
@@ -68,6 +70,12 @@ using archive_actor = caf::typed_actor<
   caf::replies_to<erase_atom, std::string>::with<erase_result>,
   /// A room's own archive retention in days (0: the node's default): (room, days).
   caf::replies_to<retention_atom, std::string, std::int64_t>::with<bool>>;
+
+/// (1.2) A node's webhook sender (actors/webhooks/): posts every room's
+/// entries to the deployment's receiver, in each room's order.
+using webhook_actor = caf::typed_actor<
+  /// A room has entries to deliver.
+  caf::reacts_to<webhook_atom, archive_notice>>;
 
 /// A node's directory watcher: keeps the sessions that watch the room
 /// directory current (directory.hpp).

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chatnode {
@@ -77,6 +78,10 @@ using notifylv_atom = caf::atom_constant<caf::atom("notifylv")>;
 using pushsave_atom = caf::atom_constant<caf::atom("pushsave")>;
 using jwks_atom = caf::atom_constant<caf::atom("jwks")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
+using hooker_atom = caf::atom_constant<caf::atom("hooker")>;
+using hookclaim_atom = caf::atom_constant<caf::atom("hookclaim")>;
+using hookmove_atom = caf::atom_constant<caf::atom("hookmove")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -239,7 +244,8 @@ struct dm_request {
 };
 
 /// The bus stored an entry in a room (`stored_here`: on this node's
-/// request), or this node saw one stored elsewhere: the archive has work.
+/// request), or this node saw one stored elsewhere: the archive (and the
+/// webhooks) have work.
 struct archive_notice {
   std::string room;
   message_id newest;
@@ -268,6 +274,41 @@ using entry_batch = std::vector<archived_entry>;
 struct archived_mark {
   std::string room;
   message_id mark;
+};
+
+/// (1.2) Whether a room's entries go to the webhooks: every listed room's,
+/// and with `private_rooms` also those of `_` rooms and direct conversations.
+inline bool webhook_room(std::string_view room, bool private_rooms) {
+  return private_rooms || (!room.empty() && room.front() != '_');
+}
+
+/// (1.2) A node asks to deliver a room's webhooks: the room's lease, for
+/// `lease_ms`, unless another owner holds it.
+struct hook_claim_request {
+  std::string room;
+  std::string owner;
+  std::int64_t lease_ms = 0;
+};
+
+/// (1.2) A room's webhook cursor as the bus keeps it, and whether the asker
+/// holds the room's lease.
+struct hook_lease {
+  bool granted = false;
+  bool took_over = false;            ///< granted because the last holder's lease ran out
+  message_id cursor;                 ///< delivered up to here
+  std::int64_t failing_since_ms = 0; ///< the entry after the cursor has failed since (wall ms); 0: not
+};
+
+/// (1.2) The lease holder moves a room's cursor forward (or only keeps its
+/// lease, with the same cursor), says since when the next entry fails, and
+/// renews or lets go of the lease. Answered false when the lease is another's.
+struct hook_progress {
+  std::string room;
+  std::string owner;
+  message_id cursor;
+  std::int64_t failing_since_ms = 0;
+  bool release = false;
+  std::int64_t lease_ms = 0;
 };
 
 /// A search of a room's archived messages for words.
@@ -481,4 +522,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entries_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::entry_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::search_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::archived_mark)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_claim_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_lease)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::erase_result)

@@ -47,7 +47,13 @@ struct embedded_bus_state {
   std::unordered_map<std::string, conversation_list> user_conversations;
   /// The archive, told of every entry stored; none without one.
   archive_actor archive;
-  std::size_t hold = 0;       ///< entries per room held for the archive at most
+  std::size_t hold = 0; ///< entries per room held for the archive at most
+  /// (1.2) The webhook sender, told of every entry of the rooms it takes; none without one.
+  webhook_actor webhooks;
+  std::size_t hook_hold = 0; ///< entries per room held for it at most
+  bool hook_private = false; ///< it takes `_` rooms and direct conversations too
+  /// (1.2) Rooms whose next entry's webhook has been failing, since (wall ms).
+  std::unordered_map<std::string, std::int64_t> hook_failing;
   link_cache previews;        ///< (1.2) links fetched within the hour
   push_registry push;         ///< (1.2) push subscriptions and levels, per user
   push_queue pushes{30000};   ///< (1.2) pushes owed and being sent (in memory)
@@ -55,9 +61,15 @@ struct embedded_bus_state {
 
   room_history& room(const std::string& name) {
     auto [it, added] = rooms.try_emplace(name, settings.retention);
-    if (added)
+    if (added) {
       it->second.set_archived(archive != nullptr, hold);
+      it->second.set_hooked(hooked(name), hook_hold);
+    }
     return it->second;
+  }
+
+  bool hooked(const std::string& room) const {
+    return webhooks != nullptr && webhook_room(room, hook_private);
   }
 
   static inline const char* name = "embedded_bus";
@@ -94,10 +106,12 @@ bool muted(const embedded_bus_state& st, const std::string& room, const std::str
   return it != st.rules.end() && it->second.muted(user, now_ms());
 }
 
-/// Tells the archive (if any) that a room has a new entry.
-void tell_archive(bus_self self, const std::string& room, message_id id) {
+/// Tells the archive and the webhooks (those there are) that a room has a new entry.
+void tell_followers(bus_self self, const std::string& room, message_id id) {
   if (self->state.archive)
     self->send(self->state.archive, archive_atom::value, archive_notice{room, id, true});
+  if (self->state.hooked(room))
+    self->send(self->state.webhooks, webhook_atom::value, archive_notice{room, id, true});
 }
 
 /// (1.2) After a store: a deleted message's files, and those of messages
@@ -130,7 +144,7 @@ store_result store(bus_self self, const store_request& req) {
     auto live = stored.message;
     live.received_ns = steady_now_ns();
     publish(self, req.room, deliver_atom::value, req.room, live);
-    tell_archive(self, req.room, stored.message.id);
+    tell_followers(self, req.room, stored.message.id);
   }
   return stored;
 }
@@ -226,7 +240,7 @@ store_result moderate(bus_self self, const moderation_request& req) {
   auto live = stored;
   live.received_ns = steady_now_ns();
   publish(self, req.room, deliver_atom::value, req.room, live);
-  tell_archive(self, req.room, stored.id);
+  tell_followers(self, req.room, stored.id);
   if (req.action == moderation_action::kick || req.action == moderation_action::ban)
     publish(self, req.room, kick_atom::value, req.room,
             kick_notice{req.user, make_frame(encode_kicked(req.room, req.by))});
@@ -455,6 +469,33 @@ bus_actor::behavior_type embedded_bus(bus_self self, bus_settings settings, stat
     },
     [self](pushsubs_atom, const std::string& user) { return self->state.push.subscriptions(user); },
     [self](pushsettle_atom, const push_settlement& s) { self->state.pushes.settle(s); },
+    [self](hooker_atom, const webhook_actor& webhooks, std::uint64_t hold, bool private_rooms) {
+      auto& st = self->state;
+      st.webhooks = webhooks;
+      st.hook_hold = hold;
+      st.hook_private = private_rooms;
+      for (auto& [name, history] : st.rooms)
+        history.set_hooked(st.hooked(name), hold);
+    },
+    // One node, one sender: the lease is always its own.
+    [self](hookclaim_atom, const hook_claim_request& claim) {
+      auto& st = self->state;
+      hook_lease lease;
+      lease.granted = true;
+      lease.cursor = st.room(claim.room).hook_cursor();
+      if (auto it = st.hook_failing.find(claim.room); it != st.hook_failing.end())
+        lease.failing_since_ms = it->second;
+      return lease;
+    },
+    [self](hookmove_atom, const hook_progress& p) {
+      auto& st = self->state;
+      st.room(p.room).mark_hooked(p.cursor);
+      if (p.failing_since_ms > 0)
+        st.hook_failing[p.room] = p.failing_since_ms;
+      else
+        st.hook_failing.erase(p.room);
+      return true;
+    },
     [self](archiver_atom, const archive_actor& archive, std::uint64_t hold) {
       self->state.archive = archive;
       self->state.hold = hold;

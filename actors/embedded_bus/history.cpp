@@ -23,6 +23,9 @@ std::string room_history::cid_key(const std::string& user, const std::string& ci
 }
 
 message_id room_history::next_id(std::int64_t now_ms) {
+  // The first entry stored while webhooks take the room is the first they send.
+  if (hooked_ && !hook_mark_)
+    hook_mark_ = last_id_;
   auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(now_ms, 0));
   // Like Redis streams: never go back in time, count up within one ms.
   if (ms <= last_id_.ms)
@@ -283,11 +286,15 @@ void room_history::drop_front() {
 
 void room_history::trim() {
   auto cap = retention_ * change_allowance;
-  // With an archive, an entry not archived yet stays (up to the cap): the
-  // backlog waits here while the archive is slow or away.
-  auto archived = [this](const entry& e) { return !archived_ || e.id <= archived_mark_; };
+  // With an archive or webhooks, an entry not archived or sent yet stays
+  // (up to the cap): the backlog waits here while they are slow or away.
+  auto archived = [this](const entry& e) {
+    return (!archived_ || e.id <= archived_mark_) && (!hook_mark_ || e.id <= *hook_mark_);
+  };
   if (archived_)
     cap = std::max(cap, hold_);
+  if (hooked_)
+    cap = std::max(cap, hook_hold_);
   while ((messages_ > retention_ && archived(entries_.front())) || entries_.size() > cap) {
     drop_front();
     // Changes before the oldest message kept change nothing that is kept.
@@ -351,6 +358,24 @@ void room_history::mark_archived(message_id mark) {
   if (mark <= archived_mark_)
     return;
   archived_mark_ = mark;
+  trim();
+}
+
+void room_history::set_hooked(bool hooked, std::size_t hold) {
+  hooked_ = hooked;
+  hook_hold_ = hold;
+  if (!hooked)
+    hook_mark_.reset();
+}
+
+message_id room_history::hook_cursor() const {
+  return hook_mark_ ? *hook_mark_ : last_id_;
+}
+
+void room_history::mark_hooked(message_id mark) {
+  if (!hooked_ || (hook_mark_ && mark <= *hook_mark_))
+    return;
+  hook_mark_ = mark;
   trim();
 }
 

@@ -110,6 +110,15 @@ public:
   /// before it is archived.
   void mark_archived(message_id mark);
 
+  /// (1.2) Webhooks take this room's entries: from the next one stored on,
+  /// entries not sent yet stay past the retention, up to `hold`.
+  void set_hooked(bool hooked, std::size_t hold);
+  /// (1.2) The webhooks sent every entry up to here (the newest entry
+  /// before any was stored for them).
+  message_id hook_cursor() const;
+  /// (1.2) The webhooks sent every entry up to `mark` (never back).
+  void mark_hooked(message_id mark);
+
   std::size_t size() const { return messages_; }
   /// The ts of the newest retained message, if any.
   std::optional<std::int64_t> last_message_ts() const;
@@ -171,6 +180,9 @@ private:
   bool archived_ = false;
   std::size_t hold_ = 0;
   message_id archived_mark_;
+  bool hooked_ = false;
+  std::size_t hook_hold_ = 0;
+  std::optional<message_id> hook_mark_; ///< none: nothing stored for the webhooks yet
 };
 
 } // namespace chatnode

@@ -93,8 +93,8 @@ redis_bridge_actor::behavior_type redis_bridge(bridge_actor* self, std::shared_p
     },
     std::tuple_cat(bridge_handlers(self, tick), st.calls.handlers(), st.rooms.handlers(),
                    st.messages.handlers(), st.presence.handlers(), st.people.handlers(),
-                   st.directory.handlers(), st.archive.handlers(), st.files.handlers(),
-                   st.previews.handlers(), st.push.handlers(), st.pushes.handlers()));
+                   st.directory.handlers(), st.feed.handlers(), st.files.handlers(), st.previews.handlers(),
+                   st.push.handlers(), st.pushes.handlers()));
 }
 
 } // namespace

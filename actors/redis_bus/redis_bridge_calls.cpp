@@ -56,6 +56,8 @@ const lua_script push_claim{redis_scripts::push_claim};
 const lua_script push_settle{redis_scripts::push_settle};
 const lua_script admit{redis_scripts::admit};
 const lua_script moderate{redis_scripts::moderate};
+const lua_script hook_claim{redis_scripts::hook_claim};
+const lua_script hook_move{redis_scripts::hook_move};
 const lua_script directory{redis_scripts::directory};
 const lua_script presence{redis_scripts::presence};
 const lua_script refresh{redis_scripts::refresh};

@@ -30,7 +30,7 @@ struct lua_script {
 namespace scripts {
 extern const lua_script store, replicated, snapshot, catch_up, archived, history, thread, read, thread_read,
   threads, push_keep, push_decide, push_away, push_level, push_owe, push_claim, push_settle, admit, moderate,
-  directory, presence, refresh;
+  hook_claim, hook_move, directory, presence, refresh;
 } // namespace scripts
 
 /// One thing for Redis to do: a script, run by its SHA, or a plain command.

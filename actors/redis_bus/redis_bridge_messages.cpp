@@ -115,7 +115,7 @@ std::optional<room_snapshot> message_store::decode_snapshot(const std::string& r
   }
   if (!query.since) // newest first
     std::reverse(snap.history.messages.begin(), snap.history.messages.end());
-  snap.history.more = r.elements[3].integer != 0 || (!query.since && archive_.older_archived(entries));
+  snap.history.more = r.elements[3].integer != 0 || (!query.since && feed_.older_archived(entries));
   snap.members = distinct_names(r.elements[1]);
   snap.presence_version = std::strtoull(r.elements[2].str.c_str(), nullptr, 10);
   snap.read = message_id::parse(r.elements[5].str);
@@ -137,7 +137,7 @@ caf::result<message_page> message_store::history(const history_query& query) {
         return std::nullopt;
       const auto& entries = r.elements[0].elements;
       message_page page;
-      page.more = entries.size() > query.limit || archive_.older_archived(entries);
+      page.more = entries.size() > query.limit || feed_.older_archived(entries);
       for (std::size_t i = 0; i < std::min(query.limit, entries.size()); ++i)
         page.messages.push_back(entry_at(query.room, entries, r.elements[1].elements, i));
       std::reverse(page.messages.begin(), page.messages.end());
@@ -159,7 +159,7 @@ caf::result<message_page> message_store::thread_page(const history_query& query)
       const auto& entries = r.elements[0].elements;
       message_page page;
       // Older ones in the stream, or ones that left it for the archive.
-      page.more = r.elements[2].integer == 1 || (r.elements[2].integer == 2 && archive_.active());
+      page.more = r.elements[2].integer == 1 || (r.elements[2].integer == 2 && feed_.active());
       for (std::size_t i = 0; i < entries.size(); ++i)
         page.messages.push_back(entry_at(query.room, entries, r.elements[1].elements, i));
       return page;
@@ -283,7 +283,7 @@ caf::result<store_result> message_store::store(const store_request& req) {
     scripts::store,
     {keys.log(req.room), keys.cids(req.room), keys.channel(req.room), keys.watermark(req.room),
      keys.states(req.room), keys.numbered(req.room), keys.mutes(req.room), keys.archived(req.room),
-     keys.thread_prefix(req.room), keys.file_claims(req.room)},
+     keys.thread_prefix(req.room), keys.file_claims(req.room), keys.hook(req.room)},
     {kind,
      req.user,
      req.text,
@@ -298,8 +298,8 @@ caf::result<store_result> message_store::store(const store_request& req) {
      req.emoji,
      req.on ? "1" : "0",
      req.moderator ? "1" : "0",
-     archive_.active() ? "1" : "0",
-     std::to_string(archive_.hold()),
+     feed_.active() ? "1" : "0",
+     std::to_string(feed_.hold()),
      req.reply_to ? req.reply_to->to_string() : std::string{},
      req.thread ? req.thread->to_string() : std::string{},
      thread_fields().open,
@@ -309,7 +309,8 @@ caf::result<store_result> message_store::store(const store_request& req) {
      req.change ? std::string{} : files_field(req.files),
      file_ids(req.files),
      req.change == change_kind::preview ? preview_field(req.preview) : std::string{},
-     req.thread && !req.change ? mentioned_lines(req.text) : std::string{}},
+     req.thread && !req.change ? mentioned_lines(req.text) : std::string{},
+     feed_.hook_hold(req.room)},
     settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),
@@ -330,7 +331,7 @@ store_result message_store::stored_new(const store_request& req, const redis_rep
   core_.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
   if (!req.change)
     directory_.note_activity(req.room, static_cast<std::int64_t>(id.ms));
-  archive_.tell(req.room, id, true);
+  feed_.tell(req.room, id, true);
   return {{id, make_frame(r.elements[2].str)}, false, std::nullopt};
 }
 

@@ -4,7 +4,7 @@
 // snapshot a member entering a room starts from. It keeps no state: all of
 // it is in Redis.
 
-#include "actors/redis_bus/redis_bridge_archive.hpp"
+#include "actors/redis_bus/redis_bridge_feed.hpp"
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 #include "actors/redis_bus/redis_bridge_directory.hpp"
 #include "actors/redis_bus/redis_bridge_files.hpp"
@@ -23,11 +23,11 @@ std::vector<std::string> snapshot_keys(const redis_keys& keys, const std::string
 
 class message_store {
 public:
-  message_store(bridge_core& core, redis_calls& calls, archive_feed& archive, directory_writer& directory,
+  message_store(bridge_core& core, redis_calls& calls, entry_feed& feed, directory_writer& directory,
                 file_keeper& files)
     : core_(core),
       calls_(calls),
-      archive_(archive),
+      feed_(feed),
       directory_(directory),
       files_(files) {}
 
@@ -68,7 +68,7 @@ private:
 
   bridge_core& core_;
   redis_calls& calls_;
-  archive_feed& archive_;
+  entry_feed& feed_;
   directory_writer& directory_;
   file_keeper& files_;
 };

@@ -70,10 +70,11 @@ caf::result<store_result> people_service::moderate(const moderation_request& req
   auto call = redis_call::run_script(
     scripts::moderate,
     {keys.log(req.room), keys.bans(req.room), keys.mutes(req.room), keys.channel(req.room),
-     keys.watermark(req.room), keys.numbered(req.room)},
+     keys.watermark(req.room), keys.numbered(req.room), keys.hook(req.room)},
     {std::string{to_string(req.action)}, req.user, req.by,
      req.seconds ? std::to_string(*req.seconds) : std::string{}, t.head, t.middle, t.tail,
-     core_.replicated() ? std::string{} : core_.publish_command(), core_.publish_command()},
+     core_.replicated() ? std::string{} : core_.publish_command(), core_.publish_command(),
+     feed_.hook_hold(req.room).empty() ? "0" : "1"},
     core_.settings.wait_replicas);
   return calls_.answer_then<store_result>(std::move(call),
                                           [this, room = req.room](redis_reply r, store_promise& promise) {
@@ -88,7 +89,7 @@ void people_service::on_moderated(const std::string& room, const redis_reply& r,
   }
   core_.stats->messages_stored.fetch_add(1, std::memory_order_relaxed);
   auto id = message_id::parse(r.elements[1].str).value_or(message_id{});
-  archive_.tell(room, id, true);
+  feed_.tell(room, id, true);
   store_result result{{id, make_frame(r.elements[2].str)}, false, std::nullopt};
   if (!core_.replicated()) {
     promise.deliver(std::move(result));

@@ -4,7 +4,7 @@
 // conversations, and notices for users wherever they are connected (the
 // people channel every node listens to).
 
-#include "actors/redis_bus/redis_bridge_archive.hpp"
+#include "actors/redis_bus/redis_bridge_feed.hpp"
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 #include "actors/redis_bus/redis_bridge_messages.hpp"
 
@@ -18,11 +18,11 @@ using room_promise = caf::typed_response_promise<std::string>;
 
 class people_service {
 public:
-  people_service(bridge_core& core, redis_calls& calls, message_store& messages, archive_feed& archive)
+  people_service(bridge_core& core, redis_calls& calls, message_store& messages, entry_feed& feed)
     : core_(core),
       calls_(calls),
       messages_(messages),
-      archive_(archive) {}
+      feed_(feed) {}
 
   /// This node's hub, for notices to users whatever rooms they are in.
   void set_notice_hub(const hub_actor& hub) { notice_hub_ = hub; }
@@ -64,7 +64,7 @@ private:
   bridge_core& core_;
   redis_calls& calls_;
   message_store& messages_;
-  archive_feed& archive_;
+  entry_feed& feed_;
   hub_actor notice_hub_;
 };
 

@@ -268,7 +268,7 @@ void room_links::deliver_new(const std::string& room, room_link& r, stored_messa
   if (r.last && msg.id <= *r.last)
     return;
   r.last = msg.id;
-  archive_.tell(room, msg.id, false);
+  feed_.tell(room, msg.id, false);
   core_.self->send(r.hub, deliver_atom::value, room, std::move(msg));
 }
 

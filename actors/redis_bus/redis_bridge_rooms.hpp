@@ -5,7 +5,7 @@
 // link lost, a slot moved, or, when messages are published once replicated,
 // one published ahead of an earlier one).
 
-#include "actors/redis_bus/redis_bridge_archive.hpp"
+#include "actors/redis_bus/redis_bridge_feed.hpp"
 #include "actors/redis_bus/redis_bridge_calls.hpp"
 #include "actors/redis_bus/redis_bridge_messages.hpp"
 #include "actors/redis_bus/redis_bridge_presence.hpp"
@@ -56,12 +56,12 @@ struct room_link {
 
 class room_links {
 public:
-  room_links(bridge_core& core, redis_calls& calls, message_store& messages, archive_feed& archive,
+  room_links(bridge_core& core, redis_calls& calls, message_store& messages, entry_feed& feed,
              presence_sync& presence)
     : core_(core),
       calls_(calls),
       messages_(messages),
-      archive_(archive),
+      feed_(feed),
       presence_(presence) {}
 
   /// A hub wants a room's events.
@@ -132,7 +132,7 @@ private:
   bridge_core& core_;
   redis_calls& calls_;
   message_store& messages_;
-  archive_feed& archive_;
+  entry_feed& feed_;
   presence_sync& presence_;
   std::unordered_map<std::string, room_link> rooms_;
   std::unordered_map<std::string, std::string> channel_rooms_; ///< channel -> room

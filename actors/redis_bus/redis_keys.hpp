@@ -31,8 +31,10 @@ public:
   } ///< a direct conversation's users
   std::string presence_version(const std::string& room) const { return of(room, "pver"); }
   std::string archived(const std::string& room) const { return of(room, "archived"); } ///< the archive's mark
-  std::string nodes(const std::string& room) const { return of(room, "nodes"); }       ///< node liveness
-  std::string channel(const std::string& room) const { return of(room, "live"); }      ///< pub/sub
+  /// (1.2) The webhooks' cursor and lease (hook_claim.lua).
+  std::string hook(const std::string& room) const { return of(room, "hook"); }
+  std::string nodes(const std::string& room) const { return of(room, "nodes"); }  ///< node liveness
+  std::string channel(const std::string& room) const { return of(room, "live"); } ///< pub/sub
   /// The room directory (one key, on one shard).
   std::string directory() const { return prefix_ + "{directory}"; }
   /// (1.2) A room's files sent in messages: file id -> the message's entry id.

@@ -32,9 +32,11 @@ extern const char* const push_claim;  ///< push_claim.lua: (1.2) due pushes clai
 extern const char* const push_settle; ///< push_settle.lua: (1.2) a claimed push ended or due again
 extern const char* const admit;       ///< admit.lua: may a user enter a room
 extern const char* const moderate;    ///< moderate.lua: a moderation action, stored in the room's order
-extern const char* const directory;   ///< directory.lua: a room's members or last message in the directory
-extern const char* const presence;    ///< presence.lua: a name present or absent on a node
-extern const char* const refresh;     ///< refresh.lua: a node's presence heartbeat in a room
+extern const char* const hook_claim;  ///< hook_claim.lua: (1.2) a room's webhook delivery claimed for a while
+extern const char* const hook_move; ///< hook_move.lua: (1.2) a room's webhook cursor moved, its lease renewed
+extern const char* const directory; ///< directory.lua: a room's members or last message in the directory
+extern const char* const presence;  ///< presence.lua: a name present or absent on a node
+extern const char* const refresh;   ///< refresh.lua: a node's presence heartbeat in a room
 
 /// Every script's source, as run (helpers included): what a connection loads when it connects.
 std::vector<std::string> all();

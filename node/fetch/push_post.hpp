@@ -1,9 +1,10 @@
 #pragma once
 // (1.2) Delivers one Web Push message (RFC 8030 §5): a POST of the
-// encrypted body to the subscription's endpoint, over a connection to an
-// address the policy allows (checked_connect.hpp), TLS verified, within a
-// deadline. No redirect is followed: a push service answers where it is
-// asked. Only the status and Retry-After are read of the answer.
+// encrypted body to the subscription's endpoint (outbound_post.hpp: an
+// address the policy allows, TLS verified, within a deadline, no redirect
+// followed, since a push service answers where it is asked) to a push
+// service the operator's list allows. Only the status and Retry-After
+// count of the answer.
 
 #include "node/fetch/allowed_networks.hpp"
 #include "node/fetch/retry_after.hpp"

@@ -261,6 +261,21 @@ std::string check_jwks_url(std::string_view v) {
   return {};
 }
 
+std::string check_webhooks_url(std::string_view v) {
+  if (v.empty())
+    return {};
+  if (!(v.starts_with("https://") || v.starts_with("http://")) || v.size() > 2048 ||
+      std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; }))
+    return "expected \"\" (no webhooks) or the http(s) URL of the receiver";
+  return {};
+}
+
+std::string check_webhooks_secret(std::string_view v) {
+  if (!v.empty() && v.size() < 16)
+    return "expected \"\" or a secret of at least 16 characters";
+  return {};
+}
+
 std::string check_claim_value(std::string_view v) {
   if (v.size() > 1024)
     return "expected at most 1024 characters";
@@ -373,6 +388,11 @@ const std::vector<setting>& all_settings() {
     text("archive", "url", &node_config::archive_url, check_archive_url),
     integer("archive", "retention_days", &node_config::archive_retention_days, 0, 1000000),
     integer("archive", "hold", &node_config::archive_hold, 1000, 10000000),
+    text("webhooks", "url", &node_config::webhooks_url, check_webhooks_url),
+    text("webhooks", "secret", &node_config::webhooks_secret, check_webhooks_secret),
+    boolean("webhooks", "private", &node_config::webhooks_private),
+    number("webhooks", "retry_for_seconds", &node_config::webhooks_retry_for_seconds, 1, 7 * 86400),
+    integer("webhooks", "hold", &node_config::webhooks_hold, 1000, 10000000),
     integer("presence", "big_room", &node_config::presence_big_room, 1, 1000000),
     number("presence", "batch_ms", &node_config::presence_batch_ms, 10, 60000),
     integer("presence", "batch_members", &node_config::presence_batch_members, 0, 100000000),
@@ -477,6 +497,12 @@ config_result parse_config(std::string_view text, std::string_view source) {
     }
   }
   return config;
+}
+
+std::string config_conflict(const node_config& config) {
+  if (!config.webhooks_url.empty() && config.webhooks_secret.empty())
+    return "webhooks.url needs webhooks.secret: every delivery is signed with it";
+  return {};
 }
 
 config_result load_config(const std::string& path) {

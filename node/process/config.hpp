@@ -63,6 +63,12 @@ struct node_config {
   std::string archive_url;                 ///< postgresql://...; empty: no archive
   std::int64_t archive_retention_days = 0; ///< archived messages older than this are deleted; 0: kept forever
   std::int64_t archive_hold = 100000;      ///< entries per room the bus holds for the archive at most
+  // [webhooks] (1.2)
+  std::string webhooks_url;                  ///< http(s) URL every entry is posted to; empty: no webhooks
+  std::string webhooks_secret;               ///< signs each delivery (X-Chatnode-Signature)
+  bool webhooks_private = false;             ///< `_` rooms' and direct conversations' entries are sent too
+  double webhooks_retry_for_seconds = 86400; ///< an entry not taken this long is dropped
+  std::int64_t webhooks_hold = 100000;       ///< entries per room the bus holds for the webhooks at most
   // [presence]
   std::int64_t presence_big_room = 100; ///< rooms with more members get batched presence and paged lists
   double presence_batch_ms = 500.0;     ///< a big room's presence changes go out at most this often
@@ -99,6 +105,9 @@ struct node_config {
   double drain_seconds = 2.0;
   double grace_seconds = 10.0;
 };
+
+/// What settings that are each fine say wrong together, or empty.
+std::string config_conflict(const node_config& config);
 
 /// One line naming where (file and line, variable or flag), the key and the problem.
 struct config_error {

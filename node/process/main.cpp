@@ -191,6 +191,8 @@ int main(int argc, char** argv) {
   if (auto* error = std::get_if<chatnode::config_error>(&result))
     return chatnode::startup_error(error->message);
   const auto& config = std::get<chatnode::node_config>(result);
+  if (auto conflict = chatnode::config_conflict(config); !conflict.empty())
+    return chatnode::startup_error(conflict);
 
   if (check_only) {
     auto shown = config;
@@ -198,6 +200,8 @@ int main(int argc, char** argv) {
       shown.auth_secret = "(hidden)"; // never printed: logs and terminals keep it
     if (!shown.api_key.empty())
       shown.api_key = "(hidden)";
+    if (!shown.webhooks_secret.empty())
+      shown.webhooks_secret = "(hidden)";
     shown.redis_url = chatnode::without_password(shown.redis_url);
     shown.archive_url = chatnode::without_password(shown.archive_url);
     std::printf("# effective configuration: %s, CHATNODE_* variables and flags\n%s", config_path.c_str(),

@@ -132,6 +132,23 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
   for (const auto& [status, count] : s.push_failures())
     out << "chatnode_push_failures_total{status=\"" << status << "\"} " << count << '\n';
 
+  family(out, "chatnode_webhook_deliveries_total", "counter",
+         "Webhook posts this node made, by result: delivered (2xx), failed (tried again with backoff), "
+         "dropped (an entry given up after retry_for_seconds).");
+  out << "chatnode_webhook_deliveries_total{result=\"delivered\"} " << load(s.webhook_delivered) << '\n';
+  out << "chatnode_webhook_deliveries_total{result=\"failed\"} " << load(s.webhook_failed) << '\n';
+  out << "chatnode_webhook_deliveries_total{result=\"dropped\"} " << load(s.webhook_dropped) << '\n';
+  metric(out, "chatnode_webhook_takeovers_total", "counter",
+         "Rooms this node took over delivering when the node before stopped renewing its lease.",
+         load(s.webhook_takeovers));
+  metric(out, "chatnode_webhook_rooms_pending", "gauge", "Rooms with entries this node has not seen sent.",
+         s.webhook_rooms_pending.load());
+  metric(out, "chatnode_webhook_backlog_seconds", "gauge",
+         "How long the oldest entry this node waits to see sent has waited.",
+         s.webhook_backlog_seconds.load());
+  histogram(out, "chatnode_webhook_post_seconds", "Time for one webhook post's answer (or its failure).",
+            s.webhook_post_seconds);
+
   metric(out, "chatnode_uploads_total", "counter", "Files uploaded and stored.", load(e.files.stored));
   metric(out, "chatnode_upload_bytes_total", "counter", "Bytes of the files uploaded and stored.",
          load(e.files.bytes));

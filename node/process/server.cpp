@@ -15,6 +15,8 @@
 #include "node/process/preview_fetcher.hpp"
 #include "node/process/push_delivery.hpp"
 #include "node/process/jwks_source.hpp"
+#include "node/process/webhook_delivery.hpp"
+#include "actors/webhooks/webhook_sender.hpp"
 #include "actors/people/issuer_keeper.hpp"
 #include "node/process/push_key.hpp"
 #include "node/edge/edge_stats.hpp"
@@ -615,6 +617,24 @@ int run_server(const node_config& config) {
       push_settings, ctx.chat);
     settings_for_sessions.pusher = pusher;
   }
+  // (1.2) Webhooks: every entry posted to the receiver, from the first I/O thread.
+  webhook_actor webhooks;
+  if (!config.webhooks_url.empty()) {
+    webhook_settings hook_settings;
+    hook_settings.secret = config.webhooks_secret;
+    hook_settings.retry_for =
+      std::chrono::milliseconds{static_cast<std::int64_t>(config.webhooks_retry_for_seconds * 1000)};
+    hook_settings.hold = static_cast<std::size_t>(config.webhooks_hold);
+    hook_settings.warn = [](const std::string& event, const std::string& detail) {
+      log::warn(event, {{"detail", detail}});
+    };
+    webhooks = spawn_webhook_sender(system, bus, std::make_shared<webhook_delivery>(ioc, config.webhooks_url),
+                                    std::move(hook_settings), ctx.chat);
+    caf::anon_send(bus, hooker_atom::value, webhooks, static_cast<std::uint64_t>(config.webhooks_hold),
+                   config.webhooks_private);
+    log::info("webhooks_configured", {{"url", config.webhooks_url},
+                                      {"private_rooms", config.webhooks_private ? "sent" : "not sent"}});
+  }
   boost::asio::steady_timer sweeper{ioc};
   boost::asio::steady_timer store_watch{ioc};
   if (takes_files) {
@@ -656,12 +676,15 @@ int run_server(const node_config& config) {
       caf::anon_send_exit(previewer, caf::exit_reason::user_shutdown);
     if (pusher)
       caf::anon_send_exit(pusher, caf::exit_reason::user_shutdown);
+    if (webhooks)
+      caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     if (issuer_keeper)
       caf::anon_send_exit(issuer_keeper, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
     issuer_keeper = nullptr;
     previewer = nullptr;
     pusher = nullptr;
+    webhooks = nullptr;
     archive = nullptr;
     hub = nullptr;
     directory = nullptr;

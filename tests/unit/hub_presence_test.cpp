@@ -66,6 +66,9 @@ bus_actor::behavior_type scripted_bus(bus_actor::pointer, std::shared_ptr<bus_tr
     [](pushsubs_atom, const std::string&) { return std::vector<push_subscription>{}; },
     [](pushsettle_atom, const push_settlement&) {},
     [](pushsave_atom) {},
+    [](hooker_atom, const webhook_actor&, std::uint64_t, bool) {},
+    [](hookclaim_atom, const hook_claim_request&) { return hook_lease{}; },
+    [](hookmove_atom, const hook_progress&) { return false; },
     [truth](recent_atom, const recent_query&) {
       room_snapshot snapshot;
       snapshot.members = truth->members;

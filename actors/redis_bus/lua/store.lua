@@ -16,7 +16,8 @@
 -- replicas, naming the entry before it, which this returns.
 -- With an archive, no entry newer than the room's archived mark leaves the
 -- stream while the stream holds at most `hold` entries: the backlog waits
--- here while the archive is slow or away.
+-- here while the archive is slow or away. Webhooks (1.2) hold entries after
+-- their cursor the same way, up to their own hold.
 -- A muted user stores nothing; a moderator may delete anyone's message.
 -- A message in a thread (thread_helpers.lua) counts on its root in the same
 -- step, and its root goes into its event right after the ts; a delete of
@@ -31,14 +32,15 @@
 -- `p`, and the entry's `p` field), under the message's author's name. Its
 -- image (a file of the message's own) goes as the message's files go.
 -- KEYS: stream, retry ids, channel, watermark, states, messages stored, mutes,
---       archived mark, thread list prefix, file claims
+--       archived mark, thread list prefix, file claims, webhook hash
 -- ARGV: kind (m, e, d, r), user, text, cid, retention, head, middle, tail,
 --       cid ttl ms, publish command ('' for none), target, emoji, on ('1'/'0'),
 --       '1' for a moderator, '1' with an archive, hold, reply_to ('' for
 --       none), thread ('' for none), and the thread's fields: open, close,
 --       replies, last_reply; the files field ('' for none) and the file ids,
 --       space-separated; a preview's field (JSON); the names a thread
---       message mentions, one per line
+--       message mentions, one per line; the webhooks' hold ('' when they
+--       do not take the room)
 -- Returns {'new', id, frame, previous, {files field, ...}},
 -- {'dup', id, {field, value, ...}, previous, unshown ('1': past the
 -- watermark, so nobody was shown it yet)}, {'refused', code, reason} or,
@@ -198,6 +200,7 @@ elseif kind == 'r' then
   count = #users
   for _, v in ipairs({'j', ARGV[12], 'o', ARGV[13], 'x', count}) do table.insert(entry, v) end
 end
+if (ARGV[27] or '') ~= '' then hook_start(KEYS[11], KEYS[1]) end
 local id = redis.call('XADD', KEYS[1], '*', unpack(entry))
 local ms = tonumber(string.match(id, '^(%d+)'))
 for _, file in ipairs(file_ids) do redis.call('HSET', KEYS[10], file, id) end
@@ -245,10 +248,17 @@ end
 -- every `slack` messages, or when the stream is over its cap.
 local cap = retention * 8
 local hold = ARGV[15] == '1' and math.max(cap, tonumber(ARGV[16])) or cap
+local hooked = (ARGV[27] or '') ~= ''
+if hooked then hold = math.max(hold, tonumber(ARGV[27])) end
 local slack = math.min(100, math.max(1, math.floor(retention / 10)))
 local len = redis.call('XLEN', KEYS[1])
 if len > hold or (len > cap and hold == cap) or (kind == 'm' and numbered % slack == 0) then
+  -- The older of the archive's mark and the webhooks' cursor: what both hold.
   local archived = ARGV[15] == '1' and (redis.call('GET', KEYS[8]) or '0-0') or nil
+  if hooked then
+    local sent = redis.call('HGET', KEYS[11], 'c') or '0-0'
+    if not archived or id_after(archived, sent) then archived = sent end
+  end
   local gone, cut, from, count = {}, nil, '-', 1
   while not cut do
     local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', count)

@@ -68,3 +68,11 @@ local function messages_down(stream, upper, count)
   end
   return found
 end
+
+-- (1.2) Webhooks take the room: the first entry stored for them is the
+-- first they send, so the cursor starts at the newest entry before it.
+local function hook_start(hook_key, stream)
+  if redis.call('HEXISTS', hook_key, 'c') == 1 then return end
+  local e = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  redis.call('HSET', hook_key, 'c', e[1] and e[1][1] or '0-0')
+end

@@ -1,0 +1,113 @@
+#include "node/fetch/outbound_post.hpp"
+
+#include "node/fetch/checked_connect.hpp"
+#include "node/fetch/retry_after.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+
+#include <openssl/ssl.h>
+
+namespace chatnode {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using clock = std::chrono::steady_clock;
+using refused = outbound_refused;
+
+template <class Stream>
+net::awaitable<outbound_answer> exchange(Stream& stream, const request_target& t, const outbound_post& r,
+                                         std::size_t max_body) {
+  http::request<http::string_body> req{http::verb::post, t.path, 11};
+  req.set(http::field::host, t.host_header);
+  req.set(http::field::user_agent, r.user_agent);
+  req.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers)
+    req.set(name, value);
+  req.body() = r.body;
+  req.prepare_payload();
+  co_await http::async_write(stream, req, net::use_awaitable);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(max_body);
+  boost::system::error_code ec;
+  co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+  // The status is what counts: an answer whose body is long or cut still said it.
+  if (ec && !parser.is_header_done())
+    throw boost::system::system_error{ec};
+  outbound_answer out;
+  out.status = static_cast<int>(parser.get().result_int());
+  out.retry_after =
+    retry_after_seconds(parser.get()[http::field::retry_after], std::chrono::system_clock::now());
+  if (!ec)
+    out.body = std::move(parser.get().body());
+  co_return out;
+}
+
+net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, outbound_limits limits,
+                                     std::function<std::string(const std::string&)> check) {
+  auto until = clock::now() + limits.deadline;
+  auto parsed = boost::urls::parse_uri(r.url);
+  if (!parsed)
+    throw refused{"the URL is not a URL"};
+  auto t = target_of(*parsed);
+  if (!t || (!t->tls && !limits.allow_http))
+    throw refused{limits.allow_http ? "the URL is not an http(s) URL with a host"
+                                    : "the URL is not an https URL with a host"};
+  if (check)
+    if (auto why = check(t->host); !why.empty())
+      throw refused{why};
+  auto socket = co_await connect_checked(*t, limits.allow_private, until);
+  if (!t->tls) {
+    beast::tcp_stream stream{std::move(socket)};
+    stream.expires_at(until);
+    co_return co_await exchange(stream, *t, r, limits.max_answer_body);
+  }
+  beast::ssl_stream<beast::tcp_stream> stream{beast::tcp_stream{std::move(socket)}, tls};
+  beast::get_lowest_layer(stream).expires_at(until);
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), t->host.c_str()))
+    throw refused{"TLS: bad server name"};
+  stream.set_verify_callback(net::ssl::host_name_verification{t->host});
+  co_await stream.async_handshake(net::ssl::stream_base::client, net::use_awaitable);
+  co_return co_await exchange(stream, *t, r, limits.max_answer_body);
+}
+
+} // namespace
+
+void post_outbound(net::io_context& io, net::ssl::context& tls, outbound_post request,
+                   const outbound_limits& limits, std::function<void(outbound_answer)> done,
+                   std::function<std::string(const std::string&)> check) {
+  net::co_spawn(io, post(tls, std::move(request), limits, std::move(check)),
+                [done = std::move(done)](std::exception_ptr error, outbound_answer result) {
+                  if (error) {
+                    result = {};
+                    try {
+                      std::rethrow_exception(error);
+                    } catch (const refused& r) {
+                      result.error = r.why;
+                      result.refused = true;
+                    } catch (const boost::system::system_error& e) {
+                      result.error =
+                        e.code() == beast::error::timeout ? "no answer in time" : e.code().message();
+                    } catch (const std::exception& e) {
+                      result.error = e.what();
+                    }
+                  }
+                  done(std::move(result));
+                });
+}
+
+} // namespace chatnode
