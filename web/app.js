@@ -178,7 +178,13 @@ function fillMessage(li, m, inThread = false) {
   const when = make('time', '', timeOf(m.ts));
   when.dateTime = new Date(m.ts).toISOString();
   when.title = new Date(m.ts).toLocaleString();
-  meta.append(who, when);
+  meta.append(who);
+  if (m.bot) {
+    const badge = make('span', 'bot-badge', 'bot');
+    badge.title = `${m.user} is a bot`;
+    meta.append(badge);
+  }
+  meta.append(when);
   if (m.edited && !m.deleted) {
     const mark = make('span', 'edited', '(edited)');
     mark.title = `edited ${new Date(m.edited).toLocaleString()}`;

@@ -66,6 +66,8 @@ export interface LinkPreview {
 export interface Message {
   id: MessageId;
   user: string;
+  /** posted by a bot: a named API key, or a command's answer (1.2) */
+  bot: boolean;
   text: string;
   /** ms since the epoch, assigned once by the node */
   ts: number;

@@ -746,6 +746,7 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
       msg.files = files_of_column(row[13]);
     if (row.size() > 14 && row[14])
       state.preview = preview_of_column(*row[14]);
+    msg.bot = row.size() > 15 && text_of(row[15]) == "t";
     out.push_back({msg.id, make_frame(encode_current_message(msg, state))});
   }
   return out;

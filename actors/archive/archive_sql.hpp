@@ -5,6 +5,6 @@
 namespace chatnode::archive_sql {
 
 extern const char* const schema;  ///< run at every start; answers the schema's version
-inline constexpr int version = 4; ///< the newest migration this node knows
+inline constexpr int version = 5; ///< the newest migration this node knows
 
 } // namespace chatnode::archive_sql

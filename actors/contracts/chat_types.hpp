@@ -49,6 +49,7 @@ struct chat_message {
   std::optional<message_id> reply_to{}; ///< (1.2) the message it quotes
   std::optional<message_id> thread{};   ///< (1.2) its thread's root: a reply in a thread
   std::vector<shared_file> files{};     ///< (1.2) the files it shares
+  bool bot = false;                     ///< (1.2) posted by a bot (a named API key, a command's answer)
 };
 
 /// What a change event does to the message it targets; a moderation event

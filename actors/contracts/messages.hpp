@@ -2,6 +2,7 @@
 // The actors' vocabulary: atoms and the payloads they carry. Who sends which
 // to whom, and what it answers, is the typed interfaces in interfaces.hpp.
 
+#include "actors/contracts/api_keys.hpp"
 #include "actors/contracts/chat_types.hpp"
 #include "actors/contracts/client_sink.hpp"
 #include "actors/contracts/error_code.hpp"
@@ -167,6 +168,7 @@ struct store_request {
   std::optional<message_id> thread{};   ///< message: the thread it is in (its root, or a message in it)
   std::vector<shared_file> files{};     ///< (1.2) message: the files it shares (each sent once)
   link_preview preview{};               ///< (1.2) preview: what the target's first link shows
+  bool bot = false;                     ///< (1.2) message: posted by a bot
 };
 
 /// Why a bus refused a request (a change, an admission, a read).
@@ -226,6 +228,7 @@ struct api_request {
   std::string method; ///< "GET" or "POST"
   std::string path;   ///< without the query
   std::string body;
+  api_caller caller; ///< (1.2) whose key it carries
 };
 
 /// Its answer: an HTTP status and a JSON body.

@@ -81,15 +81,29 @@ void give(promise_t& promise, api_response response) {
   promise.deliver(std::move(response));
 }
 
-void list_rooms(api_self self, promise_t promise) {
+/// (1.2) Why the caller's key may not do this (here), or none.
+std::optional<api_response> refused(const api_caller& caller, api_scope scope, std::string_view what,
+                                    const std::string* room) {
+  if (!caller.may(scope))
+    return problem(403, "the key " + caller.name + " may not " + std::string{what});
+  if (room && !caller.in_room(*room))
+    return problem(403, "the key " + caller.name + " may not " + std::string{what} + " in room " + *room);
+  if (!room && scope != api_scope::read_members && scope != api_scope::erase && !caller.every_room())
+    return problem(403,
+                   "the key " + caller.name + " may not " + std::string{what} + ": it is limited to rooms");
+  return std::nullopt;
+}
+
+void list_rooms(api_self self, const api_caller& caller, promise_t promise) {
   self->request(self->state.bus, bus_timeout, rooms_atom::value)
     .then(
-      [promise](const directory_listing& listing) mutable {
+      [promise, caller](const directory_listing& listing) mutable {
         auto page = page_of(listing, 0, listing.size());
         json rooms = json::array();
         for (const auto& r : page.rooms)
-          rooms.push_back(
-            {{"room", r.room}, {"members", r.members}, {"last_ts", r.last_ts ? json(*r.last_ts) : json()}});
+          if (caller.in_room(r.room))
+            rooms.push_back(
+              {{"room", r.room}, {"members", r.members}, {"last_ts", r.last_ts ? json(*r.last_ts) : json()}});
         give(promise, answer(200, json{{"rooms", rooms}}));
       },
       [promise](const caf::error&) mutable { give(promise, problem(503, "the bus did not answer")); });
@@ -104,11 +118,18 @@ void list_members(api_self self, const std::string& room, promise_t promise) {
       [promise](const caf::error&) mutable { give(promise, problem(503, "the bus did not answer")); });
 }
 
-void post_message(api_self self, const std::string& room, const std::string& body, promise_t promise) {
+void post_message(api_self self, const api_caller& caller, const std::string& room, const std::string& body,
+                  promise_t promise) {
   auto doc = json::parse(body.empty() ? "{}" : body, nullptr, false);
   std::string user;
   if (doc.is_object() && doc.contains("user") && doc["user"].is_string())
     user = doc["user"].get<std::string>();
+  // (1.2) A named key is a bot: it posts under its own name.
+  if (caller.bot) {
+    if (!user.empty() && user != caller.name)
+      return give(promise, problem(400, "the key " + caller.name + " posts under its own name, not " + user));
+    user = caller.name;
+  }
   api_response refusal;
   // The sender's name follows the rules of a join's name.
   auto named = decode_as("join", room, json{{"name", user}}.dump(), self->state.limits, refusal);
@@ -117,9 +138,9 @@ void post_message(api_self self, const std::string& room, const std::string& bod
   auto sent = decode_as("send", room, body, self->state.limits, refusal);
   if (!sent)
     return give(promise, refusal);
-  self
-    ->request(self->state.bus, bus_timeout, store_atom::value,
-              message_request(room, named->name, sent->text, sent->cid))
+  auto stored = message_request(room, named->name, sent->text, sent->cid);
+  stored.bot = caller.bot;
+  self->request(self->state.bus, bus_timeout, store_atom::value, std::move(stored))
     .then(
       [promise](const store_result& r) mutable {
         if (r.refused)
@@ -133,12 +154,14 @@ void post_message(api_self self, const std::string& room, const std::string& bod
       });
 }
 
-void moderate(api_self self, const std::string& room, const std::string& body, promise_t promise) {
+void moderate(api_self self, const api_caller& caller, const std::string& room, const std::string& body,
+              promise_t promise) {
   api_response refusal;
   auto req = decode_as("moderate", room, body, self->state.limits, refusal);
   if (!req)
     return give(promise, refusal);
-  moderation_request action{room, api_moderator, req->action, req->user, req->seconds};
+  moderation_request action{room, caller.bot ? caller.name : std::string{api_moderator}, req->action,
+                            req->user, req->seconds};
   self->state.stats->count_moderation(req->action);
   if (self->state.on_moderation)
     self->state.on_moderation(action);
@@ -187,28 +210,47 @@ void erase(api_self self, const std::string& user, promise_t promise) {
 caf::result<api_response> route(api_self self, const api_request& req) {
   auto parts = segments(req.path);
   auto promise = self->make_response_promise<api_response>();
+  const auto& caller = req.caller;
+  // Answers `refusal` when the key may not; true when it may.
+  auto allowed = [&](api_scope scope, std::string_view what, const std::string* room = nullptr) {
+    if (auto refusal = refused(caller, scope, what, room)) {
+      give(promise, std::move(*refusal));
+      return false;
+    }
+    return true;
+  };
   auto valid_room = [&](const std::string& room) { return chatnode::valid_room(room); };
   if (req.method == "GET" && parts == std::vector<std::string>{"rooms"}) {
-    list_rooms(self, promise);
+    if (allowed(api_scope::read_members, "read rooms"))
+      list_rooms(self, caller, promise);
   } else if (parts.size() == 3 && parts[0] == "rooms") {
-    if (!valid_room(parts[1]))
+    const auto& room = parts[1];
+    if (!valid_room(room))
       give(promise, problem(400, "room must be 1 to 64 characters of A-Z a-z 0-9 _ . -"));
-    else if (req.method == "GET" && parts[2] == "members")
-      list_members(self, parts[1], promise);
-    else if (req.method == "POST" && parts[2] == "messages")
-      post_message(self, parts[1], req.body, promise);
-    else if (req.method == "POST" && parts[2] == "moderation")
-      moderate(self, parts[1], req.body, promise);
-    else if (req.method == "POST" && parts[2] == "retention")
-      set_retention(self, parts[1], req.body, promise);
-    else
+    else if (req.method == "GET" && parts[2] == "members") {
+      if (allowed(api_scope::read_members, "read members", &room))
+        list_members(self, room, promise);
+    } else if (req.method == "POST" && parts[2] == "messages") {
+      if (allowed(api_scope::post, "post", &room))
+        post_message(self, caller, room, req.body, promise);
+    } else if (req.method == "POST" && parts[2] == "moderation") {
+      if (allowed(api_scope::moderate, "moderate", &room))
+        moderate(self, caller, room, req.body, promise);
+    } else if (req.method == "POST" && parts[2] == "retention") {
+      if (allowed(api_scope::moderate, "set retention", &room))
+        set_retention(self, room, req.body, promise);
+    } else
       give(promise, problem(404, "no such API endpoint"));
   } else if (req.method == "POST" && parts.size() == 3 && parts[0] == "users" && parts[2] == "erase") {
+    if (!allowed(api_scope::erase, "erase users"))
+      return promise;
     if (parts[1].empty() || utf8_length(parts[1]) > max_name_chars)
       give(promise, problem(400, "user must be 1 to 32 characters"));
     else
       erase(self, parts[1], promise);
   } else if (req.method == "POST" && parts.size() == 3 && parts[0] == "users" && parts[2] == "disconnect") {
+    if (!allowed(api_scope::moderate, "disconnect users"))
+      return promise;
     if (parts[1].empty() || utf8_length(parts[1]) > max_name_chars)
       give(promise, problem(400, "user must be 1 to 32 characters"));
     else {

@@ -18,6 +18,7 @@ struct entry_fields {
   std::string_view reply_to, thread, replies, last_reply; ///< (1.2) see thread_helpers.lua
   std::string_view files;                                 ///< (1.2) see files_field
   std::string_view preview;                               ///< (1.2) see preview_field
+  bool bot = false;                                       ///< (1.2) B: posted by a bot
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -49,6 +50,7 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'l': out.last_reply = value; break;
       case 'f': out.files = value; break;
       case 'p': out.preview = value; break;
+      case 'B': out.bot = value == "1"; break;
     }
   }
   return out;
@@ -63,7 +65,8 @@ chat_message as_message(const std::string& room, const entry_fields& f) {
           std::string{f.cid},
           message_id::parse(f.reply_to),
           message_id::parse(f.thread),
-          files_of_field(f.files)};
+          files_of_field(f.files),
+          f.bot};
 }
 
 /// A number field; nullopt when absent or empty.

@@ -48,7 +48,8 @@ struct edge_context {
   /// Creates the session actor for a new connection (it sends `welcome`).
   std::function<session_actor(sink_ptr, std::string session_id)> spawn_session;
   /// The server API's key; empty: /api/ is not served.
-  std::string api_key;
+  /// The server API's keys; none (or empty): the API is off.
+  std::shared_ptr<const api_keyring> api_keys;
   /// Asks the API actor; `done` runs on an actor thread with the answer.
   std::function<void(api_request, std::function<void(api_response)> done)> call_api;
 

@@ -19,8 +19,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include <openssl/crypto.h>
-
 #include <chrono>
 #include <filesystem>
 
@@ -224,7 +222,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (path_of(req.target()) == "/ws" && beast::websocket::is_upgrade(req)) {
     if (try_upgrade(req))
       return;
-  } else if (path_of(req.target()).starts_with("/api/") && !ctx_.api_key.empty()) {
+  } else if (path_of(req.target()).starts_with("/api/") && ctx_.api_keys && !ctx_.api_keys->empty()) {
     handle_api(std::move(req));
   } else if (path_of(req.target()).starts_with(files_prefix) && ctx_.uploads &&
              (req.method() == http::verb::get || req.method() == http::verb::head)) {
@@ -255,9 +253,8 @@ void http_session::handle_api(request req) {
     return;
   }
   // The key, compared in constant time; nothing else is looked at without it.
-  auto given = req[http::field::authorization];
-  std::string expected = "Bearer " + ctx_.api_key;
-  if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+  const auto* caller = ctx_.api_keys->match(req[http::field::authorization]);
+  if (caller == nullptr) {
     auto res = json_response(http::status::unauthorized, "{\"error\":\"a valid API key is required\"}\n");
     ctx_.stats.count_limit(limit::api_key);
     respond(std::move(res), keep_alive);
@@ -272,7 +269,7 @@ void http_session::handle_api(request req) {
             false);
     return;
   }
-  api_request call{std::string{req.method_string()}, std::string{path_of(req.target())}, req.body()};
+  api_request call{std::string{req.method_string()}, std::string{path_of(req.target())}, req.body(), *caller};
   auto version = req.version();
   // The answer comes on an actor thread: it is written from the socket's own.
   ctx_.call_api(std::move(call), [self = shared_from_this(), version, keep_alive](api_response answer) {

@@ -385,6 +385,7 @@ const std::vector<setting>& all_settings() {
     text("auth", "issuer", &node_config::auth_issuer, check_claim_value),
     text("auth", "audience", &node_config::auth_audience, check_claim_value),
     text("api", "key", &node_config::api_key, check_api_key),
+    text("api", "keys_file", &node_config::api_keys_file),
     text("archive", "url", &node_config::archive_url, check_archive_url),
     integer("archive", "retention_days", &node_config::archive_retention_days, 0, 1000000),
     integer("archive", "hold", &node_config::archive_hold, 1000, 10000000),

@@ -58,7 +58,9 @@ struct node_config {
   std::string auth_jwks_url; ///< (1.2) the identity provider's JWKS (https); empty: none
   std::string auth_issuer;   ///< (1.2) its tokens' `iss`; empty: not checked
   std::string auth_audience; ///< (1.2) its tokens' `aud`; empty: not checked
-  std::string api_key;       ///< [api] key: the server API's bearer key; empty: the API is off
+  std::string api_key;       ///< [api] key: the server API's bearer key with every scope; empty: none
+  std::string
+    api_keys_file; ///< (1.2) [api] keys_file: named keys with scopes (api_keys_file.hpp); empty: none
   // [archive]
   std::string archive_url;                 ///< postgresql://...; empty: no archive
   std::int64_t archive_retention_days = 0; ///< archived messages older than this are deleted; 0: kept forever

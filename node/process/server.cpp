@@ -16,6 +16,7 @@
 #include "node/process/push_delivery.hpp"
 #include "node/process/jwks_source.hpp"
 #include "node/process/webhook_delivery.hpp"
+#include "node/process/api_keys_file.hpp"
 #include "actors/webhooks/webhook_sender.hpp"
 #include "actors/people/issuer_keeper.hpp"
 #include "node/process/push_key.hpp"
@@ -478,6 +479,10 @@ int run_server(const node_config& config) {
   auto checked = check_endpoints(config);
   if (auto* problem = std::get_if<std::string>(&checked))
     return startup_error(*problem);
+  auto keys_loaded = load_api_keys(config);
+  if (!ok(keys_loaded))
+    return startup_error(error_of(keys_loaded));
+  auto api_keys = std::get<0>(keys_loaded);
   std::string networks_problem;
   auto preview_networks = allowed_networks::parse(config.previews_allow_private, networks_problem);
   if (!networks_problem.empty())
@@ -547,7 +552,7 @@ int run_server(const node_config& config) {
   auto settings_for_api = session_settings_of(config, node_name);
   auto api =
     spawn_api(system, bus, settings_for_api.limits, ctx.chat, settings_for_api.on_moderation, archive);
-  ctx.api_key = config.api_key;
+  ctx.api_keys = api_keys;
   ctx.call_api = [&system, api](api_request req, std::function<void(api_response)> done) {
     system.spawn(
       [](caf::event_based_actor* self, api_actor api, api_request req,

@@ -7,19 +7,27 @@
 // status the description lists is seen.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { Node, Postgres, Redis, waitFor } from './lib.mjs';
 
 const KEY = 'openapi-suite-key-0123456789abcd';
-let redis, pg, node, bare, doc;
+const LIMITED = 'openapi-suite-limited-0123456789';
+let redis, pg, node, bare, doc, scratch;
 
 before(async () => {
   redis = await new Redis().start();
   pg = await new Postgres().start();
-  node = await new Node('oa1', redis.url, { CHATNODE_API_KEY: KEY, CHATNODE_ARCHIVE_URL: pg.url,
-    CHATNODE_REDIS_TIMEOUT_SECONDS: '1' }).start();
+  // A named key that may only post, and only in another room: 403 everywhere here.
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'chatnode-openapi-'));
+  const keys = path.join(scratch, 'keys.toml');
+  writeFileSync(keys, `[[key]]\nname = "limited"\nsecret = "${LIMITED}"\nscopes = ["post"]\nrooms = ["elsewhere"]\n`);
+  node = await new Node('oa1', redis.url, { CHATNODE_API_KEY: KEY, CHATNODE_API_KEYS_FILE: keys,
+    CHATNODE_ARCHIVE_URL: pg.url, CHATNODE_REDIS_TIMEOUT_SECONDS: '1' }).start();
   bare = await new Node('oa2', '', { CHATNODE_API_KEY: KEY }).start(); // no archive
   await waitFor(async () => (await node.ready()) && (await bare.ready()), 'nodes ready', 20000);
 });
@@ -28,6 +36,7 @@ after(async () => {
   await bare?.stop();
   await redis?.destroy();
   await pg?.destroy();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 async function call(target, method, path, { body, key = KEY } = {}) {
@@ -114,6 +123,9 @@ test('every answer of the live API is one the description lists, and every liste
   for (const [method, path] of [...operations.keys()].map((k) => k.split(' ')))
     await check(node, method, path.replace('{room}', 'lobby').replace('{user}', 'eve'),
       { key: 'wrong-key-0123456789abcdef', body: method === 'POST' ? {} : undefined });
+  for (const [method, path] of [...operations.keys()].map((k) => k.split(' ')))
+    await check(node, method, path.replace('{room}', 'lobby').replace('{user}', 'eve'),
+      { key: LIMITED, body: method === 'POST' ? { text: 'x', action: 'kick', user: 'eve', days: 1 } : undefined });
 
   // The archive gone: what needs it is unavailable.
   await pg.stop();

@@ -100,7 +100,14 @@ BEGIN
     INSERT INTO chatnode_schema (version) VALUES (4);
     migrated := true;
   END IF;
-  -- Functions whose result columns grew (versions 2, 3 and 4) are made again
+  IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 5) THEN
+    -- (1.2) A message a bot posted (a named API key, a command's answer).
+    DROP VIEW IF EXISTS chatnode_message_rows;
+    ALTER TABLE archive_messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
+    INSERT INTO chatnode_schema (version) VALUES (5);
+    migrated := true;
+  END IF;
+  -- Functions whose result columns grew (versions 2 to 5) are made again
   -- by dropping, only when a migration ran: dropped at every start, a
   -- function being called on another node's link would vanish under it
   -- ("cache lookup failed"). Else CREATE OR REPLACE below keeps each one.
@@ -233,9 +240,10 @@ BEGIN
       th_ms := split_part(ev->>'thread', '-', 1)::bigint;
       th_seq := split_part(ev->>'thread', '-', 2)::bigint;
       INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid, reply_to, thread_ms, thread_seq,
-                                    files, file_names)
+                                    files, file_names, bot)
       VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''),
-              ev->>'reply_to', th_ms, th_seq, chatnode_files(ev->'files'), chatnode_file_names(ev->'files'))
+              ev->>'reply_to', th_ms, th_seq, chatnode_files(ev->'files'), chatnode_file_names(ev->'files'),
+              COALESCE((ev->>'bot')::boolean, false))
       ON CONFLICT DO NOTHING;
       IF FOUND AND th_ms IS NOT NULL THEN
         UPDATE archive_messages SET replies = COALESCE(replies, 0) + 1, last_reply = (ev->>'ts')::bigint
@@ -289,10 +297,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb)
+               files jsonb, preview jsonb, bot boolean)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview
+         m.replies, m.last_reply, m.files, m.preview, m.bot
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -305,10 +313,10 @@ CREATE OR REPLACE FUNCTION chatnode_thread(p_room text, r_ms bigint, r_seq bigin
                                            p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb)
+               files jsonb, preview jsonb, bot boolean)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview
+         m.replies, m.last_reply, m.files, m.preview, m.bot
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.thread_ms = r_ms AND m.thread_seq = r_seq AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -320,10 +328,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb)
+               files jsonb, preview jsonb, bot boolean)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview
+         m.replies, m.last_reply, m.files, m.preview, m.bot
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
     AND (m.ms, m.seq) < (b_ms, b_seq)

@@ -40,7 +40,7 @@
 --       replies, last_reply; the files field ('' for none) and the file ids,
 --       space-separated; a preview's field (JSON); the names a thread
 --       message mentions, one per line; the webhooks' hold ('' when they
---       do not take the room)
+--       do not take the room); '1' for a bot's message (field B)
 -- Returns {'new', id, frame, previous, {files field, ...}},
 -- {'dup', id, {field, value, ...}, previous, unshown ('1': past the
 -- watermark, so nobody was shown it yet)}, {'refused', code, reason} or,
@@ -164,6 +164,9 @@ if ARGV[17] ~= '' and kind == 'm' then
 end
 if ARGV[23] ~= '' and kind == 'm' then
   for _, v in ipairs({'f', ARGV[23]}) do table.insert(entry, v) end
+end
+if ARGV[28] == '1' and kind == 'm' then
+  table.insert(entry, 'B'); table.insert(entry, '1')
 end
 if root then
   root_state.H = (root_state.H or 0) + 1
