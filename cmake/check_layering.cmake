@@ -15,6 +15,7 @@ set(rules
   "buses know nothing of the chat core@actors/redis_bus@^actors/chat/@-"
   "buses know nothing of the chat core@actors/archive@^actors/chat/@-"
   "the webhook sender knows only the contracts@actors/webhooks@^actors/@^actors/(contracts|webhooks)/"
+  "the command runner knows the contracts, the wire and webhook signing@actors/commands@^actors/@^actors/(contracts|wire|commands)/|^actors/webhooks/webhook_signature\\.hpp$"
   "links include no actor, only ports@node/links@^(actors/|node/edge/)@^actors/(redis_bus/redis_port|redis_bus/cluster_slots|archive/pg_port|contracts/result)\\.hpp$"
   "the edge reaches actors through their contracts only@node/edge@^(actors/|node/links/)@^actors/(contracts|wire)/"
   "outbound fetching stands alone@node/fetch@^(actors/|node/edge/|node/links/)@^actors/contracts/result\\.hpp$"

@@ -22,6 +22,7 @@ set(cases
   "node/files/x.cpp|node/edge/http_session.hpp|the file store stands alone"
   "node/files/y.cpp|actors/contracts/upload_ticket.hpp|the file store stands alone"
   "actors/webhooks/x.cpp|actors/archive/archive.hpp|the webhook sender knows only the contracts"
+  "actors/commands/x.cpp|actors/chat/session.hpp|the command runner knows the contracts, the wire and webhook signing"
 )
 set(allowed_file "node/links/ok.cpp")
 set(allowed_include "actors/redis_bus/redis_port.hpp")

@@ -28,7 +28,7 @@ if ! { CXX=clang++ cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 fi
 $build_only && exit 0
 
-for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload push_keys retry_after jwks; do
+for target in protocol http_target config token ws_frame ws_frame_beast page_metadata s3_xml upload push_keys retry_after jwks command_answer api_keys; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   # New inputs go to the scratch corpus; the seeds in the tree stay as they are.

@@ -19,6 +19,7 @@ const el = {
   memberCount: $('member-count'), memberCountShort: $('member-count-short'), members: $('members'),
   memberList: $('member-list'), log: $('log'), historyNote: $('history-note'), messages: $('messages'),
   typing: $('typing'), notice: $('notice'), composer: $('composer'), message: $('message'),
+  commandMenu: $('command-menu'),
   replyBar: $('reply-bar'), replyTo: $('reply-to'), replyCancel: $('reply-cancel'),
   threadPane: $('thread-pane'), threadClose: $('thread-close'), threadRoot: $('thread-root'),
   threadNote: $('thread-note'), threadMessages: $('thread-messages'), threadComposer: $('thread-composer'),
@@ -46,6 +47,8 @@ const store = {
 
 const page = {
   client: null,
+  commands: [],           // (1.2) the node's slash commands, offered as one types "/"
+  commandPick: 0,         // the highlighted one in the menu
   name: '',
   token: '',
   current: null,          // the Room shown
@@ -1240,10 +1243,102 @@ function dropAttachments(which = () => true) {
   renderAttachments();
 }
 
+// -- slash commands (1.2) -------------------------------------------------------------
+
+/** The commands that work in the shown room whose name starts as typed, while
+ *  the box holds only "/" and the start of a name. */
+function commandChoices() {
+  const typed = /^\/([a-z0-9_-]*)$/.exec(el.message.value);
+  if (!typed || !page.current) return [];
+  const room = page.current.name;
+  return page.commands.filter((c) => c.name.startsWith(typed[1]) && (!c.rooms || c.rooms.includes(room)));
+}
+
+function renderCommandMenu() {
+  const choices = commandChoices();
+  el.commandMenu.hidden = !choices.length;
+  el.message.setAttribute('aria-expanded', String(choices.length > 0));
+  if (!choices.length) { el.message.removeAttribute('aria-activedescendant'); return; }
+  page.commandPick = Math.min(page.commandPick, choices.length - 1);
+  el.commandMenu.replaceChildren(...choices.map((c, i) => {
+    const li = make('li', 'command-choice' + (i === page.commandPick ? ' picked' : ''));
+    li.id = `command-${c.name}`;
+    li.setAttribute('role', 'option');
+    li.setAttribute('aria-selected', String(i === page.commandPick));
+    li.append(make('span', 'command-name', `/${c.name}`));
+    if (c.usage) li.append(make('span', 'command-usage', c.usage));
+    if (c.description) li.append(make('span', 'command-description', c.description));
+    li.addEventListener('mousedown', (e) => { e.preventDefault(); pickCommand(c); });
+    return li;
+  }));
+  el.message.setAttribute('aria-activedescendant', `command-${choices[page.commandPick].name}`);
+}
+
+function pickCommand(c) {
+  el.message.value = `/${c.name} `;
+  page.commandPick = 0;
+  renderCommandMenu();
+  el.message.focus();
+}
+
+/** Keys of the open menu: Up and Down choose, Tab or Enter takes, Escape closes. */
+function commandMenuKey(e) {
+  const choices = commandChoices();
+  if (el.commandMenu.hidden || !choices.length) return false;
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    page.commandPick = (page.commandPick + (e.key === 'ArrowDown' ? 1 : choices.length - 1)) % choices.length;
+    renderCommandMenu();
+  } else if (e.key === 'Tab' || (e.key === 'Enter' && !e.shiftKey)) {
+    pickCommand(choices[page.commandPick]);
+  } else if (e.key === 'Escape') {
+    el.commandMenu.hidden = true;
+    el.message.setAttribute('aria-expanded', 'false');
+  } else {
+    return false;
+  }
+  e.preventDefault();
+  return true;
+}
+
+/** A known command typed in the box: "/name" then a space or the end. */
+function typedCommand(text) {
+  const m = /^\/([a-z0-9_-]+)(?:\s|$)/.exec(text);
+  return m && page.commands.length ? m[1] : null;
+}
+
+/** Sends a command: its answer for this user alone is shown in the room's
+ *  list (and goes with the room's next redraw); one its bot posted comes as
+ *  a message; a refusal says why. */
+function runCommand(room, text) {
+  const li = make('li', 'msg command-result pending');
+  const meta = make('div', 'meta');
+  meta.append(make('span', 'user', text.split(/\s/)[0]), make('time', '', 'sending…'));
+  li.append(meta);
+  el.messages.append(li);
+  el.log.scrollTop = el.log.scrollHeight;
+  el.message.value = '';
+  autosize();
+  renderCommandMenu();
+  room.send(text).then((ev) => {
+    if (ev.type !== 'command' || !ev.text) { li.remove(); return; }
+    li.classList.remove('pending');
+    meta.querySelector('time').textContent = 'only you can see this';
+    li.append(formattedText(ev.text));
+  }, (err) => {
+    li.classList.replace('pending', 'failed');
+    meta.querySelector('time').textContent = 'not done';
+    li.append(make('div', 'text', err.message));
+  });
+}
+
 function sendMessage() {
   const text = el.message.value.replace(/\s+$/, '');
   if (!page.current) return;
   const room = page.current;
+  if (typedCommand(text) && !page.attachments.some((a) => a.room === room.name)) {
+    runCommand(room, text);
+    return;
+  }
   // The files of the room go with it: those still uploading are waited for.
   const files = page.attachments.filter((a) => a.room === room.name && a.state !== 'failed');
   if (!text.trim() && !files.length) return;
@@ -1331,7 +1426,10 @@ function start(name, rooms, current) {
   const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
   page.client = client;
   // Attaching is offered where the node takes uploads (welcome says so).
-  client.on('welcome', ({ files }) => { el.attach.hidden = !files; });
+  client.on('welcome', ({ files }) => {
+    el.attach.hidden = !files;
+    client.commands().then((list) => { page.commands = list; }, () => { page.commands = []; });
+  });
   client.on('status', ({ status, retryIn, code }) => {
     if (code === 4001) {
       // (1.2) The token expired, and this page has no way to get a fresh one
@@ -1486,6 +1584,7 @@ el.searchMore.addEventListener('click', () => runSearch(true));
 el.searchClose.addEventListener('click', closeSearch);
 el.search.addEventListener('keydown', (e) => { if (e.key === 'Escape') { el.search.value = ''; closeSearch(); } });
 el.message.addEventListener('keydown', (e) => {
+  if (!e.isComposing && commandMenuKey(e)) return;
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
   if (e.key === 'Escape' && page.replyTo) { e.preventDefault(); page.replyTo = null; renderReplyBar(); return; }
   if (e.key === 'ArrowUp' && e.altKey) {
@@ -1502,6 +1601,7 @@ el.message.addEventListener('keydown', (e) => {
 });
 el.message.addEventListener('input', () => {
   autosize();
+  renderCommandMenu();
   const now = Date.now();
   if (page.current?.joined && el.message.value.trim() && now - page.lastTypingSent >= TYPING_EVERY_MS) {
     page.lastTypingSent = now;

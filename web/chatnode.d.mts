@@ -100,6 +100,26 @@ export interface StoredEvent {
   [field: string]: unknown;
 }
 
+/** (1.2) A slash command the node knows (no rooms: it works in every room). */
+export interface Command {
+  name: string;
+  description: string;
+  usage: string;
+  rooms?: string[];
+}
+
+/** (1.2) What became of a slash command sent with send("/name args"): its
+ *  answer for the caller alone (`text`), or the id of the message its bot
+ *  posted (`id`), or neither. */
+export interface CommandEvent {
+  type: 'command';
+  room: string;
+  command: string;
+  text?: string;
+  id?: MessageId;
+  cid?: string;
+}
+
 export interface SendOptions {
   cid?: string;
   /** (1.2) the message it quotes */
@@ -151,7 +171,7 @@ export class Thread extends Emitter<ThreadEvents> {
   readonly read: MessageId | null;
   readonly unread: number;
   markRead(id?: MessageId): void;
-  send(text: string, options?: string | SendOptions): Promise<StoredEvent>;
+  send(text: string, options?: string | SendOptions): Promise<StoredEvent | CommandEvent>;
   /** Resolves with how many older messages were new. */
   loadOlder(limit?: number): Promise<number>;
 }
@@ -205,7 +225,7 @@ export class Room extends Emitter<RoomEvents> {
   join(): this;
   leave(): void;
   /** Resolves with the stored message once the node has it. */
-  send(text: string, options?: string | SendOptions): Promise<StoredEvent>;
+  send(text: string, options?: string | SendOptions): Promise<StoredEvent | CommandEvent>;
   upload(file: Blob & { name?: string }, options?: UploadOptions): Promise<Uploaded>;
   edit(id: MessageId, text: string): Promise<StoredEvent>;
   delete(id: MessageId): Promise<StoredEvent>;
@@ -284,6 +304,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   directory(options?: { cursor?: string | number; limit?: number; watch?: boolean }): Promise<DirectoryPage>;
   search(room: string, query: string, options?: { before?: MessageId; limit?: number }): Promise<{ messages: StoredEvent[]; more: boolean }>;
   conversations(): Promise<Array<{ room: string; peer: string }>>;
+  /** (1.2) The slash commands the node knows. */
+  commands(): Promise<Command[]>;
   dm(user: string): Promise<Room>;
   /** (1.2) The deployment's VAPID public key (base64url). */
   pushKey(): Promise<string>;

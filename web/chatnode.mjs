@@ -744,6 +744,13 @@ export class ChatClient extends Emitter {
     return this.#ask({ type: 'search', room, query, ...(before ? { before } : {}), ...(limit ? { limit } : {}) }, 'search');
   }
 
+  /** (1.2) The slash commands the node knows: [{ name, description, usage,
+   *  rooms? }] (no rooms: every room). `send('/name args')` in a room calls
+   *  one and resolves with its `command` event: `text` for the caller
+   *  alone, or `id` of the message its bot posted; "//" sends a message
+   *  that starts with "/". */
+  async commands() { return (await this.#request({ type: 'commands' }, 'commands')).commands ?? []; }
+
   /** The user's direct conversations: [{ room, peer }] (join tokens only). */
   async conversations() { return (await this.#ask({ type: 'dms' }, 'dms')).conversations; }
 
@@ -970,6 +977,16 @@ export class ChatClient extends Emitter {
         room._change(ev);
         this.#settle(ev);
         break;
+      case 'command': {
+        // (1.2) What became of a slash command this client sent: it settles the send.
+        const p = ev.cid ? this.pending.get(ev.cid) : undefined;
+        if (!p) break;
+        clearTimeout(p.timer);
+        this.pending.delete(ev.cid);
+        p.resolve(ev);
+        room?.emit('command', { event: ev });
+        break;
+      }
       case 'thread':
         room?.threads.get(ev.root)?._page(ev);
         break;

@@ -1,5 +1,6 @@
 #include "actors/chat/session.hpp"
 
+#include "actors/commands/command_call.hpp"
 #include "actors/push/push_decision.hpp"
 
 #include "actors/contracts/close_code.hpp"
@@ -670,12 +671,54 @@ void on_files_checked(session_self self, std::uint64_t number, files_checked& ch
   }
 }
 
+/// (1.2) The slash commands the node knows, for the client to offer.
+void handle_commands(session_self self, const request& req) {
+  auto& st = self->state;
+  std::vector<command_entry> list;
+  if (st.settings->commands)
+    for (const auto& c : *st.settings->commands)
+      list.push_back({c.name, c.description, c.usage, c.rooms});
+  st.reply(encode_commands(list, req.cid));
+}
+
+/// (1.2) A slash command typed in a room: its runner calls it; the caller
+/// is told what came of it (its answer posted in the room comes as any message).
+void run_command(session_self self, const request& req, const std::string& user, typed_command typed) {
+  auto& st = self->state;
+  command_request call{req.room, user, typed.name, std::move(typed.args), req.cid, req.thread};
+  self->request(st.settings->command_runner, std::chrono::seconds{15}, command_atom::value, std::move(call))
+    .then(
+      [self, room = req.room, name = typed.name, cid = req.cid](const command_result& r) {
+        if (r.refused) {
+          self->state.reply_error(r.refused->code, r.refused->reason, cid);
+          return;
+        }
+        self->state.reply(encode_command(room, name, cid, r.text, r.posted));
+      },
+      [self, cid = req.cid, name = typed.name](const caf::error&) {
+        self->state.reply_error(error_code::unavailable, "/" + name + " did not answer", cid);
+      });
+}
+
 /// A store, its files checked. A stored one is acknowledged by its echo
 /// through the hub; one that was not published (a repeated cid, a reaction
 /// already so) is answered here, as is a refusal.
 void store_now(session_self self, request& req, std::vector<shared_file> files) {
   auto& st = self->state;
   auto* member = st.in(req.room);
+  // (1.2) With commands, `/name args` calls one, and "//" starts a message with "/".
+  if (req.type == request_type::send && st.settings->command_runner && req.text.starts_with('/')) {
+    if (req.text.starts_with("//")) {
+      req.text.erase(0, 1);
+    } else if (auto typed = command_of(req.text)) {
+      if (!files.empty()) {
+        st.reply_error(error_code::bad_request, "a command takes no files", req.cid);
+        return;
+      }
+      run_command(self, req, member->name, std::move(*typed));
+      return;
+    }
+  }
   store_request store;
   store.room = req.room;
   store.user = member->name;
@@ -987,6 +1030,7 @@ void dispatch(session_self self, request& req) {
   switch (req.type) {
     case request_type::join: handle_join(self, req); break;
     case request_type::auth: handle_auth(self, req); break;
+    case request_type::commands: handle_commands(self, req); break;
     case request_type::leave:
       if (st.rooms.erase(req.room) == 0) {
         st.reply_error(error_code::not_joined, "not in this room", req.cid);

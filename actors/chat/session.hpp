@@ -8,6 +8,7 @@
 
 #include "actors/contracts/chat_stats.hpp"
 #include "actors/contracts/bus_interface.hpp"
+#include "actors/contracts/commands.hpp"
 #include "actors/contracts/file_catalog.hpp"
 #include "actors/contracts/push_identity.hpp"
 #include "actors/contracts/upload_secret.hpp"
@@ -66,6 +67,11 @@ struct session_settings {
   bool push_allow_http_endpoints = false;
   /// (1.2) The push services' hosts subscriptions may name; empty: any.
   std::vector<std::string> push_allowed_hosts;
+
+  /// (1.2) The slash commands, and the runner that calls them; none: a
+  /// text that starts with "/" is a message like any other.
+  command_book_ptr commands;
+  commands_actor command_runner;
 
   /// Whether joins need tokens (a secret, an identity provider, or both).
   bool tokens_required() const { return !auth_secret.empty() || issuer_keys != nullptr; }

@@ -190,6 +190,9 @@ using session_bus =
                    bus_message::rooms, bus_message::quota, bus_message::threads, bus_message::push_subscribe,
                    bus_message::push_unsubscribe, bus_message::notify, bus_message::notify_levels>;
 
+/// What the command runner sends the bus: it posts its commands' answers.
+using command_bus = caf::typed_actor<bus_message::store>;
+
 /// What the previewer sends the bus: it asks the cache, and stores previews.
 using preview_bus =
   caf::typed_actor<bus_message::store, bus_message::preview_lookup, bus_message::preview_keep>;

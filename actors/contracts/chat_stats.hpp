@@ -122,6 +122,9 @@ struct chat_stats {
   /// (retried), entries dropped after retrying for `retry_for`, rooms taken
   /// over from a node whose lease ran out, rooms with entries not sent yet
   /// and how long the oldest of them has waited.
+  /// (1.2) Slash commands called, by what came of them: answered, failed
+  /// (the service did not answer well), unknown (no such command here).
+  std::array<std::atomic<std::uint64_t>, 3> commands{};
   std::atomic<std::uint64_t> webhook_delivered{0};
   std::atomic<std::uint64_t> webhook_failed{0};
   std::atomic<std::uint64_t> webhook_dropped{0};

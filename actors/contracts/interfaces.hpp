@@ -77,6 +77,10 @@ using webhook_actor = caf::typed_actor<
   /// A room has entries to deliver.
   caf::reacts_to<webhook_atom, archive_notice>>;
 
+/// (1.2) A node's command runner (actors/commands/): calls a slash
+/// command's service and posts or returns its answer.
+using commands_actor = caf::typed_actor<caf::replies_to<command_atom, command_request>::with<command_result>>;
+
 /// A node's directory watcher: keeps the sessions that watch the room
 /// directory current (directory.hpp).
 using directory_actor =

@@ -83,6 +83,7 @@ using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
 using hooker_atom = caf::atom_constant<caf::atom("hooker")>;
 using hookclaim_atom = caf::atom_constant<caf::atom("hookclaim")>;
 using hookmove_atom = caf::atom_constant<caf::atom("hookmove")>;
+using command_atom = caf::atom_constant<caf::atom("command")>;
 
 /// A session asks the hub to enter a room.
 struct join_request {
@@ -314,6 +315,25 @@ struct hook_progress {
   std::int64_t lease_ms = 0;
 };
 
+/// (1.2) A slash command a member typed in a room: `/command args`.
+struct command_request {
+  std::string room;
+  std::string user;
+  std::string command;
+  std::string args;
+  std::string cid;
+  std::optional<message_id> thread; ///< typed in a thread: its answer goes there
+};
+
+/// (1.2) What became of it: refused (unknown, not in this room, its service
+/// failed), or answered to the caller alone (`text`), or posted by its bot
+/// (`posted`), or answered with nothing to show.
+struct command_result {
+  std::optional<refusal> refused;
+  std::string text;
+  std::optional<message_id> posted;
+};
+
 /// A search of a room's archived messages for words.
 struct search_query {
   std::string room;
@@ -528,4 +548,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::archived_mark)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_claim_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_lease)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::hook_progress)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::command_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::command_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatnode::erase_result)

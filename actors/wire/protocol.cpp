@@ -202,6 +202,8 @@ std::optional<request_type> type_named(std::string_view name) {
     return request_type::notify_levels;
   if (name == "auth")
     return request_type::auth;
+  if (name == "commands")
+    return request_type::commands;
   return std::nullopt;
 }
 
@@ -625,6 +627,7 @@ std::optional<decode_error> read_room_fields(const json& doc, const protocol_lim
     case request_type::push_unsubscribe:
     case request_type::notify_levels:
     case request_type::auth:
+    case request_type::commands:
     case request_type::rooms: // no room: read_roomless
     case request_type::leave:
     case request_type::typing: break;
@@ -652,7 +655,7 @@ decode_result decode_request(std::string_view frame, const protocol_limits& limi
   if (req.type == request_type::dm || req.type == request_type::dms || req.type == request_type::rooms ||
       req.type == request_type::push_key || req.type == request_type::push_subscribe ||
       req.type == request_type::push_unsubscribe || req.type == request_type::notify_levels ||
-      req.type == request_type::auth) {
+      req.type == request_type::auth || req.type == request_type::commands) {
     if (auto err = read_roomless(doc, limits, req))
       return refused(*err);
     return req;
@@ -1178,6 +1181,50 @@ std::string encode_auth(std::int64_t exp, std::string_view cid) {
   auto out = start_event("auth");
   out += ",\"exp\":";
   out += std::to_string(exp);
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+std::string encode_commands(const std::vector<command_entry>& commands, std::string_view cid) {
+  auto out = start_event("commands");
+  out += ",\"commands\":[";
+  bool first = true;
+  for (const auto& c : commands) {
+    out += first ? "{" : ",{";
+    first = false;
+    out += "\"name\":";
+    append_escaped(out, c.name);
+    append_field(out, "description", c.description);
+    append_field(out, "usage", c.usage);
+    if (!c.rooms.empty()) {
+      out += ",\"rooms\":[";
+      for (std::size_t i = 0; i < c.rooms.size(); ++i) {
+        if (i)
+          out += ',';
+        append_escaped(out, c.rooms[i]);
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  out += ']';
+  if (!cid.empty())
+    append_field(out, "cid", cid);
+  out += '}';
+  return out;
+}
+
+std::string encode_command(std::string_view room, std::string_view command, std::string_view cid,
+                           std::string_view text, std::optional<message_id> posted) {
+  auto out = start_event("command");
+  append_field(out, "room", room);
+  append_field(out, "command", command);
+  if (!text.empty())
+    append_field(out, "text", text);
+  if (posted)
+    append_field(out, "id", posted->to_string());
   if (!cid.empty())
     append_field(out, "cid", cid);
   out += '}';

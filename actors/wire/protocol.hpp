@@ -64,7 +64,8 @@ enum class request_type {
   push_unsubscribe, ///< (1.2) one to forget
   notify,           ///< (1.2) the user's notification level in a room
   notify_levels,    ///< (1.2) the user's levels in every room they set one
-  auth              ///< (1.2) a fresh token for the connection's user
+  auth,             ///< (1.2) a fresh token for the connection's user
+  commands          ///< (1.2) the slash commands the node knows
 };
 
 /// A decoded, validated client request.
@@ -172,6 +173,22 @@ std::string encode_push_key(std::string_view key, std::string_view cid);
 /// (1.2) `auth`: the connection's token is good until `exp` (seconds since
 /// the epoch), with the request's cid when it had one.
 std::string encode_auth(std::int64_t exp, std::string_view cid);
+
+/// (1.2) `commands`: the slash commands a client may offer, each with where
+/// it works (no rooms: everywhere).
+struct command_entry {
+  std::string name;
+  std::string description;
+  std::string usage;
+  std::vector<std::string> rooms;
+};
+std::string encode_commands(const std::vector<command_entry>& commands, std::string_view cid);
+
+/// (1.2) `command`: what became of a slash command the client sent: its
+/// answer for the caller alone (`text`), or the id of the message its bot
+/// posted (`id`), or neither when it answered nothing to show.
+std::string encode_command(std::string_view room, std::string_view command, std::string_view cid,
+                           std::string_view text, std::optional<message_id> posted);
 /// (1.2) `notify_levels`: the user's levels (room -> level), with the request's cid.
 std::string encode_notify_levels(const std::vector<std::pair<std::string, std::string>>& levels,
                                  std::string_view cid);

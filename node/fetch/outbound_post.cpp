@@ -54,6 +54,8 @@ net::awaitable<outbound_answer> exchange(Stream& stream, const request_target& t
     retry_after_seconds(parser.get()[http::field::retry_after], std::chrono::system_clock::now());
   if (!ec)
     out.body = std::move(parser.get().body());
+  else
+    out.body_cut = true;
   co_return out;
 }
 

@@ -34,9 +34,10 @@ struct outbound_limits {
 };
 
 struct outbound_answer {
-  int status = 0;       ///< 0: no answer (see error)
-  int retry_after = -1; ///< seconds, from Retry-After; -1: none
-  std::string body;     ///< at most max_answer_body bytes of it
+  int status = 0;        ///< 0: no answer (see error)
+  int retry_after = -1;  ///< seconds, from Retry-After; -1: none
+  std::string body;      ///< at most max_answer_body bytes of it
+  bool body_cut = false; ///< the body was longer than max_answer_body (or ended early): not kept
   std::string error;
   bool refused = false; ///< not posted, and never will be: the URL's scheme, host or address
 };

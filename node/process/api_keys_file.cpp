@@ -11,7 +11,7 @@ namespace chatnode {
 
 namespace {
 
-using keys_result = result<std::shared_ptr<const api_keyring>, std::string>;
+using keys_result = result<api_setup, std::string>;
 
 std::string at(std::string_view source, const toml::source_region& where) {
   return std::string{source} + ":" + std::to_string(where.begin.line);
@@ -48,6 +48,59 @@ std::optional<std::vector<std::string>> strings_of(const toml::node* node) {
   return out;
 }
 
+/// The file's [[command]] tables; empty when they are fine, else why not.
+std::string parse_commands(const toml::table& doc, std::string_view source,
+                           const std::vector<api_caller>& bots, command_book& book) {
+  const auto* list = doc["command"].as_array();
+  if (list == nullptr)
+    return {};
+  for (const auto& item : *list) {
+    const auto* table = item.as_table();
+    if (table == nullptr)
+      return at(source, item.source()) + ": a command is a [[command]] table";
+    auto where = at(source, table->source());
+    for (const auto& [field, value] : *table) {
+      auto f = field.str();
+      if (f != "name" && f != "url" && f != "secret" && f != "bot" && f != "description" && f != "usage" &&
+          f != "allow_private")
+        return at(source, value.source()) + ": command." + std::string{f} +
+               ": unknown (name, url, secret, bot, description, usage, allow_private)";
+    }
+    command_spec spec;
+    spec.name = (*table)["name"].value_or(std::string{});
+    if (!command_name(spec.name))
+      return where + ": command.name: expected 1 to 32 characters of a-z 0-9 _ -";
+    for (const auto& other : book)
+      if (other.name == spec.name)
+        return where + ": command " + spec.name + ": registered twice";
+    spec.url = (*table)["url"].value_or(std::string{});
+    if (!(spec.url.starts_with("https://") || spec.url.starts_with("http://")) || spec.url.size() > 2048 ||
+        std::any_of(spec.url.begin(), spec.url.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= 0x20; }))
+      return where + ": command " + spec.name + ": url: expected the http(s) URL of its service";
+    spec.secret = (*table)["secret"].value_or(std::string{});
+    if (spec.secret.size() < 16)
+      return where + ": command " + spec.name + ": secret: expected 16 or more characters";
+    spec.description = (*table)["description"].value_or(std::string{});
+    spec.usage = (*table)["usage"].value_or(std::string{});
+    if (spec.description.size() > 200 || spec.usage.size() > 200)
+      return where + ": command " + spec.name + ": description and usage: at most 200 characters each";
+    spec.allow_private = (*table)["allow_private"].value_or(false);
+    spec.bot = (*table)["bot"].value_or(spec.name);
+    auto bot =
+      std::find_if(bots.begin(), bots.end(), [&](const api_caller& b) { return b.name == spec.bot; });
+    if (bot != bots.end()) {
+      spec.rooms = bot->rooms;
+    } else if (table->contains("bot")) {
+      return where + ": command " + spec.name + ": bot: \"" + spec.bot + "\" is not a [[key]] of this file";
+    } else if (!key_name(spec.bot)) {
+      return where + ": command " + spec.name + ": its name is not a bot's name";
+    }
+    book.push_back(std::move(spec));
+  }
+  return {};
+}
+
 } // namespace
 
 keys_result parse_api_keys(std::string_view text, std::string_view source) {
@@ -61,13 +114,13 @@ keys_result parse_api_keys(std::string_view text, std::string_view source) {
   std::set<std::string> names;
   std::set<std::string> secrets;
   for (const auto& [section, node] : doc)
-    if (section.str() != "key")
+    if (section.str() != "key" && section.str() != "command")
       return at(source, node.source()) + ": " + std::string{section.str()} +
-             ": unknown; the file holds [[key]] tables";
+             ": unknown; the file holds [[key]] and [[command]] tables";
+  std::vector<api_caller> bots;
+  static const toml::array none;
   const auto* list = doc["key"].as_array();
-  if (list == nullptr)
-    return keys;
-  for (const auto& item : *list) {
+  for (const auto& item : list ? *list : none) {
     const auto* table = item.as_table();
     if (table == nullptr)
       return at(source, item.source()) + ": a key is a [[key]] table";
@@ -113,13 +166,17 @@ keys_result parse_api_keys(std::string_view text, std::string_view source) {
                  "\" is not a room (1 to 64 characters of A-Z a-z 0-9 _ . -), nor \"*\"";
       key.caller.rooms = std::move(*rooms);
     }
+    bots.push_back(key.caller);
     keys->add(std::move(key));
   }
-  return keys;
+  auto commands = std::make_shared<command_book>();
+  if (auto outcome = parse_commands(doc, source, bots, *commands); !outcome.empty())
+    return outcome;
+  return api_setup{keys, commands};
 }
 
 keys_result load_api_keys(const node_config& config) {
-  std::shared_ptr<const api_keyring> loaded = std::make_shared<api_keyring>();
+  api_setup loaded{std::make_shared<api_keyring>(), std::make_shared<command_book>()};
   if (!config.api_keys_file.empty()) {
     std::ifstream in{config.api_keys_file, std::ios::binary};
     if (!in)
@@ -134,13 +191,14 @@ keys_result load_api_keys(const node_config& config) {
   if (config.api_key.empty())
     return loaded;
   // The old single key: every scope, every room, under the name "api".
-  auto keys = std::make_shared<api_keyring>(*loaded);
+  auto keys = std::make_shared<api_keyring>(*loaded.keys);
   api_key legacy;
   legacy.secret = config.api_key;
   legacy.caller.name = "api";
   legacy.caller.scopes = 0xF;
   keys->add(std::move(legacy));
-  return std::shared_ptr<const api_keyring>{std::move(keys)};
+  loaded.keys = std::move(keys);
+  return loaded;
 }
 
 } // namespace chatnode

@@ -10,8 +10,20 @@
 //   rooms = ["ops", "alerts"]           # where it may act; ["*"]: every room
 //
 // `[api] key`, when set, is one more key: "api", every scope, every room.
+//
+// The file also registers slash commands, each answered by a service:
+//
+//   [[command]]
+//   name = "deploy"                         # typed as /deploy args
+//   url = "https://deploy.internal/chat"    # where calls are POSTed (signed)
+//   secret = "16 or more characters"        # signs each call
+//   bot = "deploybot"                       # a [[key]]: posts its answers; its rooms bound where it works
+//   description = "Deploys a service"       # shown as one types /
+//   usage = "<service> [version]"
+//   allow_private = false                   # true: the URL may be on a private network
 
 #include "actors/contracts/api_keys.hpp"
+#include "actors/contracts/commands.hpp"
 #include "actors/contracts/result.hpp"
 #include "node/process/config.hpp"
 
@@ -20,11 +32,17 @@
 
 namespace chatnode {
 
-/// The node's keys, or what is wrong with the file (its path, the line, the key).
-result<std::shared_ptr<const api_keyring>, std::string> load_api_keys(const node_config& config);
+/// What the file sets up: the API's keys and the slash commands.
+struct api_setup {
+  std::shared_ptr<const api_keyring> keys;
+  command_book_ptr commands;
+};
 
-/// The keys of a file's text; `source` names it in errors.
-result<std::shared_ptr<const api_keyring>, std::string> parse_api_keys(std::string_view text,
-                                                                       std::string_view source);
+/// The node's keys and commands, or what is wrong with the file (its path,
+/// the line, the key or command).
+result<api_setup, std::string> load_api_keys(const node_config& config);
+
+/// The keys and commands of a file's text; `source` names it in errors.
+result<api_setup, std::string> parse_api_keys(std::string_view text, std::string_view source);
 
 } // namespace chatnode

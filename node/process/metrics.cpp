@@ -132,6 +132,12 @@ std::string render_metrics(const chat_stats& chat, const edge_stats& edge, const
   for (const auto& [status, count] : s.push_failures())
     out << "chatnode_push_failures_total{status=\"" << status << "\"} " << count << '\n';
 
+  family(out, "chatnode_commands_total", "counter",
+         "Slash commands typed on this node, by what came of them: answered, failed (its service did not "
+         "answer well in 5 s), unknown (no such command, or not in that room).");
+  out << "chatnode_commands_total{result=\"answered\"} " << load(s.commands[0]) << '\n';
+  out << "chatnode_commands_total{result=\"failed\"} " << load(s.commands[1]) << '\n';
+  out << "chatnode_commands_total{result=\"unknown\"} " << load(s.commands[2]) << '\n';
   family(out, "chatnode_webhook_deliveries_total", "counter",
          "Webhook posts this node made, by result: delivered (2xx), failed (tried again with backoff), "
          "dropped (an entry given up after retry_for_seconds).");

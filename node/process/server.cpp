@@ -17,6 +17,8 @@
 #include "node/process/jwks_source.hpp"
 #include "node/process/webhook_delivery.hpp"
 #include "node/process/api_keys_file.hpp"
+#include "node/process/command_delivery.hpp"
+#include "actors/commands/command_runner.hpp"
 #include "actors/webhooks/webhook_sender.hpp"
 #include "actors/people/issuer_keeper.hpp"
 #include "node/process/push_key.hpp"
@@ -482,7 +484,8 @@ int run_server(const node_config& config) {
   auto keys_loaded = load_api_keys(config);
   if (!ok(keys_loaded))
     return startup_error(error_of(keys_loaded));
-  auto api_keys = std::get<0>(keys_loaded);
+  auto api_keys = std::get<0>(keys_loaded).keys;
+  auto command_book = std::get<0>(keys_loaded).commands;
   std::string networks_problem;
   auto preview_networks = allowed_networks::parse(config.previews_allow_private, networks_problem);
   if (!networks_problem.empty())
@@ -640,6 +643,18 @@ int run_server(const node_config& config) {
     log::info("webhooks_configured", {{"url", config.webhooks_url},
                                       {"private_rooms", config.webhooks_private ? "sent" : "not sent"}});
   }
+  // (1.2) Slash commands, called from the first I/O thread.
+  commands_actor command_runner;
+  if (!command_book->empty()) {
+    command_runner_settings command_settings;
+    command_settings.book = command_book;
+    command_settings.limits = settings_for_sessions.limits;
+    command_runner = spawn_command_runner(system, bus, std::make_shared<command_delivery>(ioc),
+                                          std::move(command_settings), ctx.chat);
+    settings_for_sessions.commands = command_book;
+    settings_for_sessions.command_runner = command_runner;
+    log::info("commands_configured", {{"commands", std::to_string(command_book->size())}});
+  }
   boost::asio::steady_timer sweeper{ioc};
   boost::asio::steady_timer store_watch{ioc};
   if (takes_files) {
@@ -683,6 +698,8 @@ int run_server(const node_config& config) {
       caf::anon_send_exit(pusher, caf::exit_reason::user_shutdown);
     if (webhooks)
       caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
+    if (command_runner)
+      caf::anon_send_exit(command_runner, caf::exit_reason::user_shutdown);
     if (issuer_keeper)
       caf::anon_send_exit(issuer_keeper, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
@@ -690,6 +707,7 @@ int run_server(const node_config& config) {
     previewer = nullptr;
     pusher = nullptr;
     webhooks = nullptr;
+    command_runner = nullptr;
     archive = nullptr;
     hub = nullptr;
     directory = nullptr;

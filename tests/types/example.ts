@@ -2,7 +2,7 @@
 // `tsc --noEmit -p tests/types` checks it against web/chatnode.d.mts (and
 // that the declarations themselves are well formed). Never run.
 
-import { ChatClient, ChatError, compareIds, tokenExpiry, type Message, type StoredEvent } from '../../web/chatnode.mjs';
+import { ChatClient, ChatError, compareIds, tokenExpiry, type Command, type CommandEvent, type Message, type StoredEvent } from '../../web/chatnode.mjs';
 
 async function freshToken(): Promise<string> {
   const res = await fetch('/my-backend/chat-token', { credentials: 'include' });
@@ -31,8 +31,15 @@ export async function main(): Promise<void> {
   room.on('typing', ({ user }) => console.log(`${user} is typing`));
 
   try {
-    const stored: StoredEvent = await room.send('hello @bob', { cid: 'hello-1' });
-    const reply = await room.send('a reply', { replyTo: stored.id });
+    const stored = (await room.send('hello @bob', { cid: 'hello-1' })) as StoredEvent; // text, not a command
+    const reply = (await room.send('a reply', { replyTo: stored.id })) as StoredEvent;
+    // Slash commands: offered as one types "/", answered for the caller alone or by a bot.
+    const commands: Command[] = await client.commands();
+    const deploy = commands.find((c) => c.name === 'deploy' && (!c.rooms || c.rooms.includes(room.name)));
+    if (deploy) {
+      const done = (await room.send(`/${deploy.name} api`)) as CommandEvent;
+      console.log(done.text ?? `posted ${done.id ?? 'nothing'}`);
+    }
     const thread = room.thread(stored.id);
     await thread.send('in the thread');
     await thread.loadOlder(20);
