@@ -176,7 +176,9 @@ function fillMessage(li, m, inThread = false) {
   li.dataset.id = m.id;
   li.tabIndex = -1;
   const meta = make('div', 'meta');
-  const who = make('span', 'user', m.user);
+  // (1.2) The name the author's token gave is shown; who they are is its title.
+  const who = make('span', 'user', m.name ?? m.user);
+  if (m.name && m.name !== m.user) who.title = m.user;
   who.style.setProperty('--hue', String(hueOf(m.user)));
   const when = make('time', '', timeOf(m.ts));
   when.dateTime = new Date(m.ts).toISOString();

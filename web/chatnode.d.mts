@@ -66,6 +66,8 @@ export interface LinkPreview {
 export interface Message {
   id: MessageId;
   user: string;
+  /** the author's name as their token gave it, shown instead of `user` (1.2); null: none */
+  name: string | null;
   /** posted by a bot: a named API key, or a command's answer (1.2) */
   bot: boolean;
   text: string;

@@ -540,7 +540,7 @@ export class Room extends Emitter {
 
   static #fromWire(m, lastChange, threadMark) {
     return {
-      id: m.id, user: m.user, bot: m.bot === true, text: m.deleted ? '' : m.text, ts: m.ts, cid: m.cid,
+      id: m.id, user: m.user, name: typeof m.name === 'string' ? m.name : null, bot: m.bot === true, text: m.deleted ? '' : m.text, ts: m.ts, cid: m.cid,
       edited: m.edited ?? null, deleted: m.deleted === true,
       reactions: new Map(Object.entries(m.reactions ?? {}).map(([emoji, users]) => [emoji, [...users]])),
       reply_to: m.reply_to ?? null, thread: m.thread ?? null,

@@ -747,6 +747,8 @@ std::vector<stored_message> messages_of_rows(const std::string& room, const pg_r
     if (row.size() > 14 && row[14])
       state.preview = preview_of_column(*row[14]);
     msg.bot = row.size() > 15 && text_of(row[15]) == "t";
+    if (row.size() > 16)
+      msg.display = text_of(row[16]);
     out.push_back({msg.id, make_frame(encode_current_message(msg, state))});
   }
   return out;

@@ -57,6 +57,8 @@ struct session_state {
   std::uint64_t joins = 0;
   /// With join tokens: who this connection is (its first valid token's sub).
   std::string identity;
+  /// (1.2) The latest token's `name` claim: shown with this user's messages.
+  std::string display;
   /// (1.2) With join tokens: when the latest accepted token expires
   /// (seconds since the epoch; 0: none accepted yet). The connection is
   /// closed then unless a fresh one came.
@@ -207,6 +209,7 @@ bool take_claims(session_self self, const token_claims& claims) {
   if (!st.identity.empty() && claims.name != st.identity)
     return false;
   st.identity = claims.name;
+  st.display = claims.display;
   extend_token(self, claims.expires);
   return true;
 }
@@ -731,6 +734,8 @@ void store_now(session_self self, request& req, std::vector<shared_file> files) 
   store.reply_to = req.reply_to;
   store.thread = req.thread;
   store.files = std::move(files);
+  if (req.type == request_type::send)
+    store.display = st.display;
   switch (req.type) {
     case request_type::edit: store.change = change_kind::edit; break;
     case request_type::remove: store.change = change_kind::remove; break;

@@ -50,6 +50,7 @@ struct chat_message {
   std::optional<message_id> thread{};   ///< (1.2) its thread's root: a reply in a thread
   std::vector<shared_file> files{};     ///< (1.2) the files it shares
   bool bot = false;                     ///< (1.2) posted by a bot (a named API key, a command's answer)
+  std::string display{};                ///< (1.2) its author's name as their token gave it; empty: none
 };
 
 /// What a change event does to the message it targets; a moderation event

@@ -170,6 +170,7 @@ struct store_request {
   std::vector<shared_file> files{};     ///< (1.2) message: the files it shares (each sent once)
   link_preview preview{};               ///< (1.2) preview: what the target's first link shows
   bool bot = false;                     ///< (1.2) message: posted by a bot
+  std::string display{};                ///< (1.2) message: the author's shown name (their token's `name`)
 };
 
 /// Why a bus refused a request (a change, an admission, a read).

@@ -94,8 +94,9 @@ room_history::append_result room_history::append(const store_request& req, std::
   entry e;
   e.id = id;
   e.number = ++numbered_;
-  e.message = chat_message{req.room, id,           req.user, req.text,  static_cast<std::int64_t>(id.ms),
-                           req.cid,  req.reply_to, root,     req.files, req.bot};
+  e.message = chat_message{req.room,   id,           req.user, req.text,  static_cast<std::int64_t>(id.ms),
+                           req.cid,    req.reply_to, root,     req.files, req.bot,
+                           req.display};
   e.last_change = id;
   if (root)
     count_reply(*root, e); // before the push: it moves the deque's entries

@@ -213,12 +213,30 @@ result<token_claims, token_problem> check_token(std::string_view token, const to
   token_claims out{sub->get<std::string>(), std::move(patterns), *exp, user_role::member, {}};
   if (auto role = claims.find("role"); role != claims.end() && role->is_string())
     out.role = role_named(role->get_ref<const std::string&>());
+  // (1.2) A `name` claim is shown instead of `sub` when it can be: 1 to 64
+  // characters, no control characters (else the token is still good, and
+  // `sub` is shown).
   if (auto display = claims.find("name"); display != claims.end() && display->is_string())
-    out.display = display->get<std::string>();
+    if (const auto& text = display->get_ref<const std::string&>(); shown_name(text))
+      out.display = text;
   return out;
 }
 
 } // namespace
+
+bool shown_name(std::string_view text) {
+  std::size_t chars = 0;
+  bool blank = true;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f)
+      return false;
+    if ((c & 0xC0) != 0x80)
+      ++chars;
+    if (c != ' ')
+      blank = false;
+  }
+  return !blank && chars >= 1 && chars <= 64;
+}
 
 result<token_claims, token_problem> verify_token(std::string_view token, const token_rules& rules,
                                                  std::string_view name, std::string_view room,

@@ -32,7 +32,7 @@ struct token_claims {
   std::string rooms;        ///< e.g. "general", "team-*", "general,team-*" or "*"
   std::int64_t expires = 0; ///< seconds since the epoch
   user_role role = user_role::member;
-  std::string display{}; ///< (1.2) the `name` claim, if any
+  std::string display{}; ///< (1.2) the `name` claim, shown instead of `sub`; empty: none (or not showable)
 };
 
 /// (1.2) What verifies a token: the node's secret, the issuer's keys, or both.
@@ -72,6 +72,10 @@ std::string_view describe(token_problem problem);
 
 /// Checks a join's token: signature first, then issuer and audience,
 /// validity, name and room; its claims, or what is wrong with it.
+/// (1.2) Whether a `name` claim can be shown: 1 to 64 characters, not
+/// blank, no control characters.
+bool shown_name(std::string_view text);
+
 result<token_claims, token_problem> verify_token(std::string_view token, const token_rules& rules,
                                                  std::string_view name, std::string_view room,
                                                  std::int64_t now_seconds);

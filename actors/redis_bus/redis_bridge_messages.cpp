@@ -21,7 +21,8 @@ namespace {
 /// the frame around the id it assigns.
 message_template store_template(const store_request& req) {
   if (!req.change)
-    return encode_message_template(req.room, req.user, req.text, req.cid, req.reply_to, req.files, req.bot);
+    return encode_message_template(req.room, req.user, req.text, req.cid, req.reply_to, req.files, req.bot,
+                                   req.display);
   message_change change;
   change.kind = *req.change;
   change.room = req.room;
@@ -311,7 +312,8 @@ caf::result<store_result> message_store::store(const store_request& req) {
      req.change == change_kind::preview ? preview_field(req.preview) : std::string{},
      req.thread && !req.change ? mentioned_lines(req.text) : std::string{},
      feed_.hook_hold(req.room),
-     req.bot ? "1" : "0"},
+     req.bot ? "1" : "0",
+     req.change ? std::string{} : req.display},
     settings.wait_replicas);
   return calls_.answer_then<store_result>(
     std::move(call),

@@ -19,6 +19,7 @@ struct entry_fields {
   std::string_view files;                                 ///< (1.2) see files_field
   std::string_view preview;                               ///< (1.2) see preview_field
   bool bot = false;                                       ///< (1.2) B: posted by a bot
+  std::string_view display;                               ///< (1.2) N: the author's shown name
 };
 
 entry_fields read_fields(const redis_reply& entry) {
@@ -51,6 +52,7 @@ entry_fields read_fields(const redis_reply& entry) {
       case 'f': out.files = value; break;
       case 'p': out.preview = value; break;
       case 'B': out.bot = value == "1"; break;
+      case 'N': out.display = value; break;
     }
   }
   return out;
@@ -66,7 +68,8 @@ chat_message as_message(const std::string& room, const entry_fields& f) {
           message_id::parse(f.reply_to),
           message_id::parse(f.thread),
           files_of_field(f.files),
-          f.bot};
+          f.bot,
+          std::string{f.display}};
 }
 
 /// A number field; nullopt when absent or empty.

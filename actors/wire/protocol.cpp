@@ -785,6 +785,8 @@ void append_message_fields(std::string& out, const chat_message& msg) {
   out += msg.id.to_string();
   out += '"';
   append_field(out, "user", msg.user);
+  if (!msg.display.empty())
+    append_field(out, "name", msg.display);
   if (msg.bot)
     out += ",\"bot\":true";
   append_field(out, "text", msg.text);
@@ -913,6 +915,8 @@ std::string encode_current_message(const chat_message& msg, const message_state&
   out += msg.id.to_string();
   out += '"';
   append_field(out, "user", msg.user);
+  if (!msg.display.empty())
+    append_field(out, "name", msg.display);
   if (msg.bot)
     out += ",\"bot\":true";
   append_field(out, "text", state.deleted ? std::string_view{} : std::string_view{msg.text});
@@ -1276,7 +1280,8 @@ std::string encode_threads(std::string_view room, const followed_threads& follow
 
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
                                          std::string_view cid, std::optional<message_id> reply_to,
-                                         const std::vector<shared_file>& files, bool bot) {
+                                         const std::vector<shared_file>& files, bool bot,
+                                         std::string_view display) {
   // Same field order as encode_message, so both produce identical bytes.
   message_template t;
   t.head = "{\"type\":\"message\",\"room\":";
@@ -1284,6 +1289,8 @@ message_template encode_message_template(std::string_view room, std::string_view
   t.head += ",\"id\":\"";
   t.middle = "\"";
   append_field(t.middle, "user", user);
+  if (!display.empty())
+    append_field(t.middle, "name", display);
   if (bot)
     t.middle += ",\"bot\":true";
   append_field(t.middle, "text", text);

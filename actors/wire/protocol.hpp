@@ -219,7 +219,8 @@ struct message_template {
 message_template encode_message_template(std::string_view room, std::string_view user, std::string_view text,
                                          std::string_view cid,
                                          std::optional<message_id> reply_to = std::nullopt,
-                                         const std::vector<shared_file>& files = {}, bool bot = false);
+                                         const std::vector<shared_file>& files = {}, bool bot = false,
+                                         std::string_view display = {});
 /// A change event around a gap for its id and a number: the ts of an edit
 /// or delete, or the count after a reaction (its id and that are the store's).
 message_template encode_change_template(const message_change& change);

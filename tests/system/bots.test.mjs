@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,13 @@ const OLD_KEY = 'bots-suite-old-key-0123456789ab';
 const DEPLOY = 'bots-suite-deploybot-0123456789';
 const READER = 'bots-suite-reader-0123456789abc';
 const MOD = 'bots-suite-moderator-012345678';
+const AUTH = 'bots-suite-auth-secret-0123456';
+
+function token(sub, name) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, name, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  return `${body}.${createHmac('sha256', AUTH).update(body).digest('base64url')}`;
+}
 
 const KEYS = `
 [[key]]
@@ -108,6 +116,48 @@ describe('bots: named API keys', () => {
     assert.ok(bots.every((m) => m.bot === true), 'the flag kept in the bus and in the archive');
     console.log(`# bot messages: 12 posted, ${live.length} seen live, ${bots.length} paged back (the bus keeps 5), all with bot: true`);
     al.close(); bo.close();
+  });
+
+  test('a token\'s name claim is shown with its holder\'s messages, kept in the bus and the archive', async () => {
+    const signed = await new Node('b3', redis.url, { CHATNODE_AUTH_SECRET: AUTH, CHATNODE_ARCHIVE_URL: pg.url,
+      CHATNODE_HISTORY_RETENTION: '5' }).start();
+    try {
+      const ada = await new Client(signed, 'u-1815').connect();
+      const from = ada.events.length;
+      ada.send({ type: 'join', room: 'named', name: 'u-1815', token: token('u-1815', 'Ada Lovelace') });
+      await waitFor(() => ada.events.slice(from).find((e) => e.type === 'joined'), 'ada joined');
+      const sent = [];
+      for (let i = 0; i < 8; i++) sent.push(await ada.ask({ type: 'send', room: 'named', text: `note ${i}` }));
+      assert.ok(sent.every((m) => m.user === 'u-1815' && m.name === 'Ada Lovelace'), JSON.stringify(sent[0]));
+      // A name that cannot be shown is not: the token still works.
+      const bob = await new Client(signed, 'u-2').connect();
+      const at = bob.events.length;
+      bob.send({ type: 'join', room: 'named', name: 'u-2', token: token('u-2', 'bad\u0007name') });
+      await waitFor(() => bob.events.slice(at).find((e) => e.type === 'joined'), 'bob joined');
+      const plain = await bob.ask({ type: 'send', room: 'named', text: 'plain' });
+      assert.equal(plain.name, undefined);
+      await waitFor(() => {
+        try {
+          return Number(pg.query(`SELECT count(*) FROM archive_messages WHERE room = 'named' AND display = 'Ada Lovelace'`)[0][0]) === 8;
+        } catch { return false; }
+      }, 'the names archived', 20000);
+      const pages = [];
+      let before;
+      for (;;) {
+        const f = bob.events.length;
+        bob.send({ type: 'history', room: 'named', limit: 3, ...(before ? { before } : {}) });
+        const page = await waitFor(() => bob.events.slice(f).find((e) => e.type === 'history'), 'a page');
+        pages.unshift(...page.messages);
+        if (!page.more) break;
+        before = page.messages[0].id;
+      }
+      const adas = pages.filter((m) => m.user === 'u-1815');
+      assert.equal(adas.length, 8);
+      assert.ok(adas.every((m) => m.name === 'Ada Lovelace'), 'from the bus and from the archive');
+      ada.close(); bob.close();
+    } finally {
+      await signed.stop();
+    }
   });
 
   test('a key limited to one room is refused elsewhere, and a key without a scope is refused what needs it', async () => {

@@ -46,8 +46,8 @@ async function issuerKey(alg, kid) {
 }
 
 /** A token signed by `k` (jose), claims as the issuer would set them. */
-async function mint(k, sub, { exp = '10m', nbf, iss = ISSUER, aud = AUDIENCE, rooms, header = {} } = {}) {
-  const jwt = new SignJWT({ ...(rooms ? { rooms } : {}) })
+async function mint(k, sub, { exp = '10m', nbf, iss = ISSUER, aud = AUDIENCE, rooms, name, header = {} } = {}) {
+  const jwt = new SignJWT({ ...(rooms ? { rooms } : {}), ...(name ? { name } : {}) })
     .setProtectedHeader({ alg: k.alg, kid: k.kid, typ: 'JWT', ...header })
     .setSubject(sub).setIssuedAt().setExpirationTime(exp);
   if (iss) jwt.setIssuer(iss);
@@ -134,10 +134,12 @@ describe('tokens from the issuer', () => {
     welcome.close();
     for (const [k, who] of [[rsa, 'ada'], [ec, 'bob'], [ed, 'cy']]) {
       const c = await new Client(node, who).connect();
-      const answer = await joinWith(c, 'general', await mint(k, who));
+      const display = `${who.toUpperCase()} (${k.alg})`;
+      const answer = await joinWith(c, 'general', await mint(k, who, { name: display }));
       assert.equal(answer.type, 'joined', `${k.alg}: ${JSON.stringify(answer)}`);
       const sent = await c.ask({ type: 'send', room: 'general', text: `signed with ${k.alg}` });
       assert.equal(sent.user, who);
+      assert.equal(sent.name, display, 'the name claim is shown with the message');
       c.close();
     }
     const own = await new Client(node, 'dee').connect();

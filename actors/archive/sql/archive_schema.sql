@@ -101,9 +101,10 @@ BEGIN
     migrated := true;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM chatnode_schema WHERE version = 5) THEN
-    -- (1.2) A message a bot posted (a named API key, a command's answer).
+    -- (1.2) A message a bot posted (a named API key, a command's answer),
+    -- and its author's shown name (their token's `name` claim).
     DROP VIEW IF EXISTS chatnode_message_rows;
-    ALTER TABLE archive_messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
+    ALTER TABLE archive_messages ADD COLUMN bot boolean NOT NULL DEFAULT false, ADD COLUMN display text;
     INSERT INTO chatnode_schema (version) VALUES (5);
     migrated := true;
   END IF;
@@ -240,10 +241,10 @@ BEGIN
       th_ms := split_part(ev->>'thread', '-', 1)::bigint;
       th_seq := split_part(ev->>'thread', '-', 2)::bigint;
       INSERT INTO archive_messages (room, ms, seq, number, author, body, ts, cid, reply_to, thread_ms, thread_seq,
-                                    files, file_names, bot)
+                                    files, file_names, bot, display)
       VALUES (p_room, e_ms, e_seq, n, ev->>'user', ev->>'text', (ev->>'ts')::bigint, NULLIF(ev->>'cid', ''),
               ev->>'reply_to', th_ms, th_seq, chatnode_files(ev->'files'), chatnode_file_names(ev->'files'),
-              COALESCE((ev->>'bot')::boolean, false))
+              COALESCE((ev->>'bot')::boolean, false), ev->>'name')
       ON CONFLICT DO NOTHING;
       IF FOUND AND th_ms IS NOT NULL THEN
         UPDATE archive_messages SET replies = COALESCE(replies, 0) + 1, last_reply = (ev->>'ts')::bigint
@@ -297,10 +298,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_page(p_room text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb, bot boolean)
+               files jsonb, preview jsonb, bot boolean, display text)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview, m.bot
+         m.replies, m.last_reply, m.files, m.preview, m.bot, m.display
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -313,10 +314,10 @@ CREATE OR REPLACE FUNCTION chatnode_thread(p_room text, r_ms bigint, r_seq bigin
                                            p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb, bot boolean)
+               files jsonb, preview jsonb, bot boolean, display text)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview, m.bot
+         m.replies, m.last_reply, m.files, m.preview, m.bot, m.display
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.thread_ms = r_ms AND m.thread_seq = r_seq AND (m.ms, m.seq) < (b_ms, b_seq)
   ORDER BY m.ms DESC, m.seq DESC
@@ -328,10 +329,10 @@ $fn$;
 CREATE OR REPLACE FUNCTION chatnode_search(p_room text, p_words text, b_ms bigint, b_seq bigint, p_limit integer)
 RETURNS TABLE (ms bigint, seq bigint, author text, body text, ts bigint, cid text, edited bigint,
                deleted boolean, reactions jsonb, reply_to text, thread text, replies integer, last_reply bigint,
-               files jsonb, preview jsonb, bot boolean)
+               files jsonb, preview jsonb, bot boolean, display text)
 LANGUAGE sql STABLE AS $fn$
   SELECT m.ms, m.seq, m.author, m.body, m.ts, m.cid, m.edited, m.deleted, m.reactions, m.reply_to, m.thread,
-         m.replies, m.last_reply, m.files, m.preview, m.bot
+         m.replies, m.last_reply, m.files, m.preview, m.bot, m.display
   FROM chatnode_message_rows m
   WHERE m.room = p_room AND m.words @@ plainto_tsquery('simple', p_words) AND NOT m.deleted
     AND (m.ms, m.seq) < (b_ms, b_seq)

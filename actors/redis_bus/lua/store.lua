@@ -40,7 +40,8 @@
 --       replies, last_reply; the files field ('' for none) and the file ids,
 --       space-separated; a preview's field (JSON); the names a thread
 --       message mentions, one per line; the webhooks' hold ('' when they
---       do not take the room); '1' for a bot's message (field B)
+--       do not take the room); '1' for a bot's message (field B); the author's
+--       shown name ('' for none; field N)
 -- Returns {'new', id, frame, previous, {files field, ...}},
 -- {'dup', id, {field, value, ...}, previous, unshown ('1': past the
 -- watermark, so nobody was shown it yet)}, {'refused', code, reason} or,
@@ -167,6 +168,9 @@ if ARGV[23] ~= '' and kind == 'm' then
 end
 if ARGV[28] == '1' and kind == 'm' then
   table.insert(entry, 'B'); table.insert(entry, '1')
+end
+if (ARGV[29] or '') ~= '' and kind == 'm' then
+  table.insert(entry, 'N'); table.insert(entry, ARGV[29])
 end
 if root then
   root_state.H = (root_state.H or 0) + 1
