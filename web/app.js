@@ -48,6 +48,7 @@ const store = {
 const page = {
   client: null,
   commands: [],           // (1.2) the node's slash commands, offered as one types "/"
+  tokenUrl: '',           // (1.2) the backend that gives fresh tokens (?token_url=); empty: none
   commandPick: 0,         // the highlighted one in the menu
   name: '',
   token: '',
@@ -1408,6 +1409,21 @@ function showJoinError(problem) {
   el.joinError.textContent = problem;
 }
 
+/** (1.2) A fresh token from the deployment's own backend (`?token_url=`):
+ *  GET with the browser's credentials, answered with {"token": ...} or the
+ *  token as text. */
+async function freshToken() {
+  const res = await fetch(page.tokenUrl, { credentials: 'include', cache: 'no-store' });
+  if (!res.ok) throw new Error(`the token source answered ${res.status}`);
+  const text = (await res.text()).trim();
+  let token = text;
+  try { token = JSON.parse(text).token ?? ''; } catch { /* a bare token */ }
+  if (typeof token !== 'string' || !token) throw new Error('the token source gave no token');
+  page.token = token;
+  try { sessionStorage.setItem('chatnode.token', token); } catch { /* disabled */ }
+  return token;
+}
+
 function askForToken() {
   el.tokenField.hidden = false;
   el.token.value = page.token;
@@ -1425,7 +1441,8 @@ function start(name, rooms, current) {
   page.levels = null;
   page.pushOn = false;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token });
+  const client = new ChatClient({ url: `${scheme}//${location.host}/ws`, name, token: page.token,
+    ...(page.tokenUrl ? { renewToken: freshToken } : {}) });
   page.client = client;
   // Attaching is offered where the node takes uploads (welcome says so).
   client.on('welcome', ({ files }) => {
@@ -1674,12 +1691,30 @@ function savedRooms() {
 // taken out of the address bar, so it is not bookmarked or shared.
 const params = new URLSearchParams(location.search);
 try { page.token = sessionStorage.getItem('chatnode.token') ?? ''; } catch { /* disabled */ }
+// (1.2) Where fresh tokens come from (?token_url=/path: the deployment's
+// backend on this page's own origin, which its balancer routes there; the
+// page's Content-Security-Policy lets it connect nowhere else): the page
+// renews its token before it expires.
+try { page.tokenUrl = sessionStorage.getItem('chatnode.token_url') ?? ''; } catch { /* disabled */ }
+if (params.has('token_url')) {
+  page.tokenUrl = '';
+  try {
+    const url = new URL(params.get('token_url') ?? '', location.href);
+    if (url.origin === location.origin) page.tokenUrl = url.href;
+    else console.warn('token_url must be on this page\'s origin: no renewal');
+  } catch { /* not a URL: no renewal */ }
+  params.delete('token_url');
+  try { sessionStorage.setItem('chatnode.token_url', page.tokenUrl); } catch { /* disabled */ }
+}
+const handedOver = params.has('token') || params.has('token_url');
 if (params.has('token')) {
   page.token = params.get('token') ?? '';
   params.delete('token');
+  try { sessionStorage.setItem('chatnode.token', page.token); } catch { /* disabled */ }
+}
+if (handedOver) {
   const rest = params.toString();
   history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : '') + location.hash);
-  try { sessionStorage.setItem('chatnode.token', page.token); } catch { /* disabled */ }
 }
 if (page.token) askForToken();
 

@@ -7,6 +7,8 @@
 //   CHATNODE_BIN=build/chatnode CHATNODE_SOURCE_DIR=. node --test tests/browser/people.test.mjs
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
 import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -158,6 +160,57 @@ test('(1.2) a token that expires: the page goes back to its form and asks for a 
   await item(page, 'before the token ends').waitFor();
   await say(page, 'after a fresh token');
   await context.close();
+});
+
+test('(1.2) a page given a token source renews its token before it expires and stays connected', async () => {
+  const room = `renewed-${process.pid}`;
+  // One origin, as a balancer makes it: /chat-token is the deployment's
+  // backend (fresh 5-second tokens for kim, with the browser's cookie),
+  // everything else the node, WebSocket included.
+  let asked = 0;
+  const target = nodes[1];
+  const front = http.createServer((req, res) => {
+    if (req.url === '/chat-token') {
+      asked++;
+      assert.equal(req.headers.cookie, 'session=kim', 'asked with the browser\'s credentials');
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ token: token('kim', undefined, 5) }));
+      return;
+    }
+    const upstream = http.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => { res.writeHead(up.statusCode, up.headers); up.pipe(res); });
+    req.pipe(upstream);
+  });
+  front.on('upgrade', (req, socket, head) => {
+    const upstream = net.connect(target.port, '127.0.0.1', () => {
+      upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+      upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise((r) => front.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${front.address().port}`;
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  context.setDefaultTimeout(WAIT);
+  await context.addInitScript(pageHooks);
+  await context.addCookies([{ name: 'session', value: 'kim', url: origin }]);
+  const page = await context.newPage();
+  await page.goto(`${origin}/?token=${encodeURIComponent(token('kim', undefined, 5))}&token_url=/chat-token`);
+  assert.doesNotMatch(page.url(), /token/, 'the token and its source are taken out of the address');
+  await page.getByLabel('Name', { exact: true }).fill('kim');
+  await page.getByLabel('Room', { exact: true }).fill(room);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  await say(page, 'first token');
+  // Past three tokens' lifetimes: still in, never back at the form.
+  await page.waitForTimeout(13000);
+  assert.ok(asked >= 2, `the source was asked ${asked} times`);
+  assert.equal(await page.locator('#join-error').isVisible(), false);
+  await say(page, 'still here after renewals');
+  await context.close();
+  front.close();
 });
 
 test('a big room: the member panel shows the count and loads names as it scrolls, kept current by batches', async () => {
