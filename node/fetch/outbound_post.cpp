@@ -1,7 +1,7 @@
 #include "node/fetch/outbound_post.hpp"
 
 #include "node/fetch/checked_connect.hpp"
-#include "node/fetch/retry_after.hpp"
+#include "node/fetch/post_exchange.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -27,38 +27,6 @@ namespace http = beast::http;
 using clock = std::chrono::steady_clock;
 using refused = outbound_refused;
 
-template <class Stream>
-net::awaitable<outbound_answer> exchange(Stream& stream, const request_target& t, const outbound_post& r,
-                                         std::size_t max_body) {
-  http::request<http::string_body> req{http::verb::post, t.path, 11};
-  req.set(http::field::host, t.host_header);
-  req.set(http::field::user_agent, r.user_agent);
-  req.set(http::field::content_type, r.content_type);
-  for (const auto& [name, value] : r.headers)
-    req.set(name, value);
-  req.body() = r.body;
-  req.prepare_payload();
-  co_await http::async_write(stream, req, net::use_awaitable);
-
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(max_body);
-  boost::system::error_code ec;
-  co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
-  // The status is what counts: an answer whose body is long or cut still said it.
-  if (ec && !parser.is_header_done())
-    throw boost::system::system_error{ec};
-  outbound_answer out;
-  out.status = static_cast<int>(parser.get().result_int());
-  out.retry_after =
-    retry_after_seconds(parser.get()[http::field::retry_after], std::chrono::system_clock::now());
-  if (!ec)
-    out.body = std::move(parser.get().body());
-  else
-    out.body_cut = true;
-  co_return out;
-}
-
 net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, outbound_limits limits,
                                      std::function<std::string(const std::string&)> check) {
   auto until = clock::now() + limits.deadline;
@@ -76,7 +44,7 @@ net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, ou
   if (!t->tls) {
     beast::tcp_stream stream{std::move(socket)};
     stream.expires_at(until);
-    co_return co_await exchange(stream, *t, r, limits.max_answer_body);
+    co_return (co_await post_exchange(stream, *t, r, limits.max_answer_body, false)).answer;
   }
   beast::ssl_stream<beast::tcp_stream> stream{beast::tcp_stream{std::move(socket)}, tls};
   beast::get_lowest_layer(stream).expires_at(until);
@@ -84,7 +52,7 @@ net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, ou
     throw refused{"TLS: bad server name"};
   stream.set_verify_callback(net::ssl::host_name_verification{t->host});
   co_await stream.async_handshake(net::ssl::stream_base::client, net::use_awaitable);
-  co_return co_await exchange(stream, *t, r, limits.max_answer_body);
+  co_return (co_await post_exchange(stream, *t, r, limits.max_answer_body, false)).answer;
 }
 
 } // namespace

@@ -4,15 +4,23 @@
 
 namespace chatnode {
 
-webhook_delivery::webhook_delivery(boost::asio::io_context& io, std::string url)
-  : io_(io),
-    tls_(make_client_tls()),
-    url_(std::move(url)) {
-  limits_.deadline = std::chrono::seconds{10};
-  limits_.allow_http = true;
-  limits_.allow_private = allowed_networks::all_private();
-  limits_.max_answer_body = 4 * 1024;
+namespace {
+
+outbound_limits webhook_limits() {
+  outbound_limits limits;
+  limits.deadline = std::chrono::seconds{10};
+  limits.allow_http = true;
+  limits.allow_private = allowed_networks::all_private();
+  limits.max_answer_body = 4 * 1024;
+  return limits;
 }
+
+} // namespace
+
+webhook_delivery::webhook_delivery(boost::asio::io_context& io, std::string url)
+  : tls_(make_client_tls()),
+    url_(std::move(url)),
+    pool_(std::make_shared<post_pool>(io, tls_, webhook_limits())) {}
 
 void webhook_delivery::post(webhook_post post, std::function<void(webhook_answer)> done) {
   outbound_post request;
@@ -24,7 +32,7 @@ void webhook_delivery::post(webhook_post post, std::function<void(webhook_answer
                      {"X-Chatnode-Timestamp", std::move(post.timestamp)},
                      {"X-Chatnode-Signature", std::move(post.signature)}};
   auto self = shared_from_this();
-  post_outbound(io_, tls_, std::move(request), limits_, [self, done = std::move(done)](outbound_answer a) {
+  pool_->post(std::move(request), [self, done = std::move(done)](outbound_answer a) {
     done({a.status, a.refused ? "refused: " + a.error : std::move(a.error)});
   });
 }

@@ -1,12 +1,13 @@
 #pragma once
 // (1.2) The node's webhook_poster: each delivery POSTed to `[webhooks] url`
-// as JSON with its id, timestamp and signature headers
-// (node/fetch/outbound_post.hpp: 10 seconds at most, no redirect followed).
+// as JSON with its id, timestamp and signature headers, over connections
+// kept open between deliveries (node/fetch/post_pool.hpp: 10 seconds at
+// most, no redirect followed).
 // The operator named the receiver, so it may be on a private network;
 // link-local and the cloud metadata address stay refused.
 
 #include "actors/contracts/webhook_poster.hpp"
-#include "node/fetch/outbound_post.hpp"
+#include "node/fetch/post_pool.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -23,10 +24,9 @@ public:
   void post(webhook_post post, std::function<void(webhook_answer)> done) override;
 
 private:
-  boost::asio::io_context& io_;
   boost::asio::ssl::context tls_;
   std::string url_;
-  outbound_limits limits_;
+  std::shared_ptr<post_pool> pool_;
 };
 
 } // namespace chatnode

@@ -33,7 +33,7 @@ async function signedJoin(client, room) {
 
 /** The receiver: records every POST; `mode` says how it answers. */
 class Receiver {
-  constructor() { this.got = []; this.mode = 'ok'; this.sockets = new Set(); this.redirected = 0; }
+  constructor() { this.got = []; this.mode = 'ok'; this.sockets = new Set(); this.redirected = 0; this.connections = 0; }
   async start(port) {
     this.port = port ?? this.port ?? await freePort();
     this.server = http.createServer((req, res) => {
@@ -51,7 +51,11 @@ class Receiver {
         setTimeout(() => res.writeHead(204).end(), delay);
       });
     });
-    this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+    this.server.on('connection', (s) => {
+      this.connections++;
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
     await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
     return this;
   }
@@ -165,8 +169,9 @@ describe('webhooks over three nodes and Redis', () => {
     for (const t of ['message', 'edit', 'reaction', 'delete', 'moderation']) assert.ok(types.has(t), `a ${t} received`);
     const repeats = [...rooms3.values()].reduce((n, r) => n + r.repeats, 0);
     const per = await Promise.all(nodes.map(async (n) => (await n.metrics())['chatnode_webhook_deliveries_total{result="delivered"}']));
-    console.log(`# three nodes: ${want.size} entries stored, ${events.length} deliveries received (${repeats} repeats); delivered by node: ${per.join(', ')}`);
+    console.log(`# three nodes: ${want.size} entries stored, ${events.length} deliveries received (${repeats} repeats) over ${receiver.connections} connections; delivered by node: ${per.join(', ')}`);
     assert.equal(repeats, 0, 'no repeats when nothing fails');
+    assert.ok(receiver.connections <= events.length / 4, 'connections are kept between deliveries');
     for (const c of clients) c.close();
   });
 
