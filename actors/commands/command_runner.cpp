@@ -60,16 +60,6 @@ const command_spec* find(const command_book& book, const std::string& name) {
   return nullptr;
 }
 
-std::string hex_id() {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : random_bytes(12)) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 /// The answer's text checked as a message's would be; empty when it is fine.
 std::string text_problem(runner_self self, const std::string& room, const std::string& text) {
   nlohmann::json frame{{"type", "send"}, {"room", room}, {"text", text}};
@@ -150,7 +140,7 @@ caf::result<command_result> run(runner_self self, const command_request& req) {
   post.url = spec->url;
   post.allow_private = spec->allow_private;
   post.body = command_call_body(req, now_ms);
-  post.delivery = hex_id();
+  post.delivery = hex(random_bytes(12));
   post.timestamp = std::to_string(now_ms / 1000);
   post.signature = webhook_signature(spec->secret, post.timestamp, post.body);
   auto promise = self->make_response_promise<command_result>();

@@ -20,5 +20,7 @@ std::string hmac_sha256(std::string_view secret, std::string_view data);
 bool same_bytes(std::string_view a, std::string_view b);
 /// `count` bytes from the system's cryptographic generator.
 std::string random_bytes(std::size_t count);
+/// Bytes as lower-case hex.
+std::string hex(std::string_view bytes);
 
 } // namespace chatnode

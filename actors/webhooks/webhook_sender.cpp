@@ -336,12 +336,7 @@ sender_impl::behavior_type webhook_sender(sender_self self, webhook_bus bus,
   st.poster = std::move(poster);
   st.settings = std::move(settings);
   st.stats = std::move(stats);
-  auto name = random_bytes(12);
-  static constexpr char digits[] = "0123456789abcdef";
-  for (unsigned char c : name) {
-    st.owner += digits[c >> 4];
-    st.owner += digits[c & 15];
-  }
+  st.owner = hex(random_bytes(12));
   self->set_error_handler([](caf::error&) {});
   self->delayed_send(self, tick_every, tick_atom::value);
   return {

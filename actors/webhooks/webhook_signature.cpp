@@ -10,15 +10,7 @@ std::string webhook_signature(std::string_view secret, std::string_view timestam
   std::string signed_text;
   signed_text.reserve(timestamp.size() + 1 + body.size());
   signed_text.append(timestamp).append(".").append(body);
-  auto mac = hmac_sha256(secret, signed_text);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out = "sha256=";
-  out.reserve(7 + mac.size() * 2);
-  for (unsigned char c : mac) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
+  return "sha256=" + hex(hmac_sha256(secret, signed_text));
 }
 
 std::string webhook_delivery_id(const std::string& room, message_id id) {

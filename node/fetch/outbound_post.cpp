@@ -30,13 +30,7 @@ using refused = outbound_refused;
 net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, outbound_limits limits,
                                      std::function<std::string(const std::string&)> check) {
   auto until = clock::now() + limits.deadline;
-  auto parsed = boost::urls::parse_uri(r.url);
-  if (!parsed)
-    throw refused{"the URL is not a URL"};
-  auto t = target_of(*parsed);
-  if (!t || (!t->tls && !limits.allow_http))
-    throw refused{limits.allow_http ? "the URL is not an http(s) URL with a host"
-                                    : "the URL is not an https URL with a host"};
+  auto t = std::optional<request_target>{post_target(r.url, limits.allow_http)};
   if (check)
     if (auto why = check(t->host); !why.empty())
       throw refused{why};
@@ -56,6 +50,17 @@ net::awaitable<outbound_answer> post(net::ssl::context& tls, outbound_post r, ou
 }
 
 } // namespace
+
+request_target post_target(const std::string& url, bool allow_http) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed)
+    throw refused{"the URL is not a URL"};
+  auto t = target_of(*parsed);
+  if (!t || (!t->tls && !allow_http))
+    throw refused{allow_http ? "the URL is not an http(s) URL with a host"
+                             : "the URL is not an https URL with a host"};
+  return *t;
+}
 
 void post_outbound(net::io_context& io, net::ssl::context& tls, outbound_post request,
                    const outbound_limits& limits, std::function<void(outbound_answer)> done,

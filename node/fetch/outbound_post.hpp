@@ -42,6 +42,12 @@ struct outbound_answer {
   bool refused = false; ///< not posted, and never will be: the URL's scheme, host or address
 };
 
+struct request_target;
+
+/// Where a POST to `url` goes; throws outbound_refused when it is not an
+/// http(s) URL with a host (plain http only with `allow_http`).
+request_target post_target(const std::string& url, bool allow_http);
+
 /// Posts; `done` runs once, on `io`. `check` may refuse the target first
 /// (its host): it returns why, or empty to go on.
 void post_outbound(boost::asio::io_context& io, boost::asio::ssl::context& tls, outbound_post request,

@@ -44,13 +44,7 @@ net::awaitable<post_pool::link> post_pool::open(const request_target& t, clock::
 
 net::awaitable<outbound_answer> post_pool::send(outbound_post r) {
   auto until = clock::now() + limits_.deadline;
-  auto parsed = boost::urls::parse_uri(r.url);
-  if (!parsed)
-    throw outbound_refused{"the URL is not a URL"};
-  auto t = target_of(*parsed);
-  if (!t || (!t->tls && !limits_.allow_http))
-    throw outbound_refused{limits_.allow_http ? "the URL is not an http(s) URL with a host"
-                                              : "the URL is not an https URL with a host"};
+  auto t = std::optional<request_target>{post_target(r.url, limits_.allow_http)};
   if (t->origin != idle_origin_) {
     idle_.clear();
     idle_origin_ = t->origin;
