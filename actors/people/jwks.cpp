@@ -49,6 +49,13 @@ pkey_ptr from_params(const char* type, OSSL_PARAM_BLD* build) {
 }
 
 /// A JWK member that is base64url bytes; none when absent or not that.
+/// A member that is a string, or "" (absent, or another type: a JWKS is
+/// outside bytes, and nlohmann's value() throws on a wrong type).
+std::string text_member(const nlohmann::json& jwk, const char* name) {
+  auto it = jwk.find(name);
+  return it != jwk.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
 std::optional<std::string> member_bytes(const nlohmann::json& jwk, const char* name) {
   auto it = jwk.find(name);
   if (it == jwk.end() || !it->is_string())
@@ -74,7 +81,7 @@ pkey_ptr rsa_key(const nlohmann::json& jwk) {
 }
 
 pkey_ptr p256_key(const nlohmann::json& jwk) {
-  if (jwk.value("crv", std::string{}) != "P-256")
+  if (text_member(jwk, "crv") != "P-256")
     return none();
   auto x = member_bytes(jwk, "x");
   auto y = member_bytes(jwk, "y");
@@ -89,7 +96,7 @@ pkey_ptr p256_key(const nlohmann::json& jwk) {
 }
 
 pkey_ptr ed25519_key(const nlohmann::json& jwk) {
-  if (jwk.value("crv", std::string{}) != "Ed25519")
+  if (text_member(jwk, "crv") != "Ed25519")
     return none();
   auto x = member_bytes(jwk, "x");
   if (!x || x->size() != 32)
@@ -192,7 +199,7 @@ result<jwk_set, std::string> jwk_set::parse(std::string_view document, std::size
       continue;
     if (auto use = jwk.find("use"); use != jwk.end() && *use != "sig")
       continue; // an encryption key
-    auto kty = jwk.value("kty", std::string{});
+    auto kty = text_member(jwk, "kty");
     auto k = std::make_unique<key>();
     if (kty == "RSA") {
       k->alg = jws_algorithm::rs256;

@@ -95,8 +95,13 @@ BOOST_AUTO_TEST_CASE(keys_the_node_cannot_use_are_skipped) {
                                   {"n", base64url(std::string(64, '\xff'))},
                                   {"e", base64url("\x01\x00\x01")}};
   auto symmetric = nlohmann::json{{"kty", "oct"}, {"kid", "hmac"}, {"k", base64url("secret")}};
-  auto parsed = jwk_set::parse(
-    jwks_of({other_curve, short_x, off_curve, for_encryption, other_alg, small_rsa, symmetric, good}));
+  // Members of the wrong type are skipped, not thrown over (found by the fuzz target).
+  auto numeric_curve = p256_jwk("num-crv");
+  numeric_curve["crv"] = 5;
+  auto numeric_type = p256_jwk("num-kty");
+  numeric_type["kty"] = nlohmann::json::array({"EC"});
+  auto parsed = jwk_set::parse(jwks_of({other_curve, short_x, off_curve, for_encryption, other_alg, small_rsa,
+                                        symmetric, numeric_curve, numeric_type, good}));
   BOOST_REQUIRE(ok(parsed));
   const auto& keys = std::get<jwk_set>(parsed);
   BOOST_TEST(keys.size() == 1u);
